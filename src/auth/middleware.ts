@@ -1,0 +1,38 @@
+/** Authentication for every protected route: a verified token and the user it names. */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../context";
+import { getDb } from "../db/client";
+import { upsertUser } from "../db/users";
+import { forbidden, unauthorized } from "../errors";
+import { type Role, verifyToken } from "./token";
+
+/** sub → user id. Saves the upsert on every request after a user's first in this isolate. */
+const userIds = new Map<string, number>();
+const USER_CACHE_LIMIT = 10_000;
+
+/** The token from `Authorization: Bearer …` (or a bare token), else `mj-api-secret`. */
+export function tokenFrom(headers: Headers): string | null {
+	const authorization = headers.get("authorization")?.trim();
+	if (authorization) {
+		const match = /^Bearer\s+(.+)$/i.exec(authorization);
+		return (match ? match[1] : authorization).trim() || null;
+	}
+	return headers.get("mj-api-secret")?.trim() || null;
+}
+
+export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<AppEnv> {
+	return async (c, next) => {
+		const token = tokenFrom(c.req.raw.headers);
+		if (!token) throw unauthorized("missing token: send Authorization: Bearer <token>");
+		const claims = await verifyToken(token, c.env.JWT_SECRET);
+		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
+		let id = userIds.get(claims.sub);
+		if (id === undefined) {
+			id = await upsertUser(getDb(c.env.DB), claims.sub, claims.role, 0, Date.now());
+			if (userIds.size >= USER_CACHE_LIMIT) userIds.clear();
+			userIds.set(claims.sub, id);
+		}
+		c.set("user", { id, sub: claims.sub, role: claims.role });
+		await next();
+	};
+}

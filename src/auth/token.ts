@@ -1,0 +1,64 @@
+/**
+ * Token verification with jose: HS256 only (so `alg: none` and key-confusion tokens fail),
+ * `exp` and `sub` required, `role` limited to user/admin.
+ */
+import { errors, jwtVerify, SignJWT } from "jose";
+import { unauthorized } from "../errors";
+
+export type Role = "user" | "admin";
+
+export interface TokenClaims {
+	sub: string;
+	role: Role;
+}
+
+const encoder = new TextEncoder();
+const keyCache = new Map<string, Uint8Array>();
+
+function secretKey(secret: string | undefined): Uint8Array {
+	if (!secret) throw new Error("JWT_SECRET is not configured");
+	let key = keyCache.get(secret);
+	if (!key) {
+		key = encoder.encode(secret);
+		keyCache.set(secret, key);
+	}
+	return key;
+}
+
+/** Verifies a bearer token; throws UNAUTHORIZED with a reason the client can act on. */
+export async function verifyToken(token: string, secret: string | undefined): Promise<TokenClaims> {
+	const key = secretKey(secret);
+	try {
+		const { payload } = await jwtVerify(token, key, {
+			algorithms: ["HS256"],
+			requiredClaims: ["exp", "sub"],
+		});
+		const role = payload.role ?? "user";
+		if (role !== "user" && role !== "admin") throw unauthorized("token role must be user or admin");
+		if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128) {
+			throw unauthorized("token sub must be a non-empty string of at most 128 characters");
+		}
+		return { sub: payload.sub, role };
+	} catch (error) {
+		if (error instanceof errors.JWTExpired) throw unauthorized("token expired");
+		if (error instanceof errors.JWSSignatureVerificationFailed) throw unauthorized("token signature is invalid");
+		if (error instanceof errors.JOSEAlgNotAllowed) throw unauthorized("token algorithm not allowed (HS256 only)");
+		if (error instanceof errors.JWTClaimValidationFailed) throw unauthorized(`token claim invalid: ${error.claim}`);
+		if (error instanceof errors.JOSEError) throw unauthorized("token is malformed");
+		throw error;
+	}
+}
+
+/** Signs a token; used by `npm run token` and the tests. */
+export async function signToken(
+	claims: TokenClaims,
+	secret: string,
+	expiresIn: string | number = "30d",
+): Promise<string> {
+	return new SignJWT({ role: claims.role })
+		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+		.setSubject(claims.sub)
+		.setIssuedAt()
+		.setExpirationTime(expiresIn)
+		.sign(secretKey(secret));
+}

@@ -1,0 +1,95 @@
+/**
+ * The safety net, run every minute by the cron trigger: polls in-flight tasks per channel
+ * with list-by-condition, fails tasks that vanished upstream or ran past the timeout, and
+ * re-queues NOT_START tasks whose message was lost. Every change goes through the task's
+ * Durable Object, so it cannot fight the poller or a push callback.
+ */
+import { getDb } from "../db/client";
+import { findChannel } from "../db/channels";
+import type { TaskRow } from "../db/schema";
+import { listInFlightTasks, listStaleNotStarted } from "../db/tasks";
+import type { QueueDeps } from "../queue/deps";
+import type { TaskMessage } from "../queue/messages";
+import { taskTimeoutMs } from "../tasks/model";
+import { planFor, planForMissing, REQUEUE_AFTER_MS } from "../tasks/reconcile-rules";
+import { taskObject } from "../tasks/stub";
+import { updateFromUpstream } from "../tasks/upstream-map";
+import { UpstreamClient, UpstreamError } from "../upstream/client";
+import { upstreamFetch } from "../upstream/fetcher";
+
+/** Bounds one run's work; what is left is picked up a minute later. */
+const SCAN_LIMIT = 1000;
+const LIST_CHUNK = 50;
+
+export interface ReconcileReport {
+	polled: number;
+	updated: number;
+	vanished: number;
+	timedOut: number;
+	requeued: number;
+}
+
+export async function reconcile(env: Env, deps: QueueDeps): Promise<ReconcileReport> {
+	const now = deps.now();
+	const db = getDb(env.DB);
+	const report: ReconcileReport = { polled: 0, updated: 0, vanished: 0, timedOut: 0, requeued: 0 };
+	const timeoutMs = taskTimeoutMs(env);
+	const candidates = [
+		...(await listInFlightTasks(db, SCAN_LIMIT)),
+		...(await listStaleNotStarted(db, now - REQUEUE_AFTER_MS, SCAN_LIMIT)),
+	];
+
+	const toPoll = new Map<number, TaskRow[]>();
+	const requeue: TaskMessage[] = [];
+	for (const task of candidates) {
+		const plan = planFor(task, now, timeoutMs);
+		if (plan.kind === "fail") {
+			const result = await taskObject(env, task.publicId).apply(task.publicId, { status: "FAILURE", failReason: plan.reason });
+			if (result.applied) report.timedOut += 1;
+		} else if (plan.kind === "requeue") {
+			requeue.push({ kind: "submit", taskId: task.publicId });
+		} else if (plan.kind === "poll" && task.channelId != null) {
+			const group = toPoll.get(task.channelId) ?? [];
+			group.push(task);
+			toPoll.set(task.channelId, group);
+		}
+	}
+
+	for (let i = 0; i < requeue.length; i += 100) {
+		await env.TASK_QUEUE.sendBatch(requeue.slice(i, i + 100).map((body) => ({ body })));
+	}
+	report.requeued = requeue.length;
+
+	for (const [channelId, tasks] of toPoll) {
+		const channel = await findChannel(db, channelId);
+		if (!channel) continue;
+		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
+		for (let i = 0; i < tasks.length; i += LIST_CHUNK) {
+			const chunk = tasks.slice(i, i + LIST_CHUNK);
+			let reported: Awaited<ReturnType<UpstreamClient["listByCondition"]>>;
+			try {
+				reported = await client.listByCondition(chunk.map((task) => task.upstreamId as string));
+			} catch (error) {
+				// An unreachable upstream is not evidence that its tasks are gone.
+				if (error instanceof UpstreamError) continue;
+				throw error;
+			}
+			report.polled += chunk.length;
+			const byId = new Map(reported.map((item) => [item.id, item]));
+			for (const task of chunk) {
+				const item = byId.get(task.upstreamId as string);
+				const object = taskObject(env, task.publicId);
+				if (item) {
+					const update = updateFromUpstream(item);
+					if (update && (await object.apply(task.publicId, update)).applied) report.updated += 1;
+					continue;
+				}
+				const plan = planForMissing(task, now);
+				if (plan.kind === "fail" && (await object.apply(task.publicId, { status: "FAILURE", failReason: plan.reason })).applied) {
+					report.vanished += 1;
+				}
+			}
+		}
+	}
+	return report;
+}

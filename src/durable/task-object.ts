@@ -1,0 +1,193 @@
+/**
+ * One Durable Object per task. Every status update (submit reply, poll, upstream push,
+ * reconciler) goes through `apply`, which the object runs one at a time:
+ *  - the transition is decided from the object's own storage before any await, so two
+ *    updates racing in can never move the task backwards;
+ *  - D1 gets the full snapshot, conditional on the version, so a late write never wins;
+ *  - side effects of the end state (R2 copy, client callback) run from the alarm, which
+ *    retries them without holding up the caller.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { getDb } from "../db/client";
+import { findTask, setTaskImage, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
+import { copyImageToR2, ImageCopyError, imageKey } from "../images/copy";
+import type { HookMessage } from "../queue/messages";
+import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
+import { decide } from "../tasks/transitions";
+import { upstreamFetch } from "../upstream/fetcher";
+
+interface StoredState {
+	publicId: string;
+	status: TaskStatus;
+	progress: number;
+	upstreamId?: string;
+	version: number;
+	/** The last version known to be in D1. */
+	syncedVersion: number;
+	/** Everything accepted so far, as D1 columns: rewritten whole so a lost write heals. */
+	fields: TaskProgressFields;
+	/** A queue consumer holds the right to submit until this time (ms). */
+	claimUntil: number;
+	effects: { copy: boolean; hook: boolean; attempts: number };
+}
+
+export interface ApplyResult {
+	applied: boolean;
+	status: TaskStatus | null;
+	reason?: "terminal" | "stale" | "duplicate" | "unknown-task";
+}
+
+const STATE_KEY = "state";
+const MAX_COPY_ATTEMPTS = 5;
+
+/** D1 columns for an accepted update. */
+function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now: number): TaskProgressFields {
+	const fields: TaskProgressFields = { status, progress: `${progress}%` };
+	if (update.upstreamId) fields.upstreamId = update.upstreamId;
+	if (update.channelId != null) fields.channelId = update.channelId;
+	if (update.imageUrl) fields.upstreamImageUrl = update.imageUrl;
+	if (update.promptEn) fields.promptEn = update.promptEn;
+	if (update.finalPrompt) fields.finalPrompt = update.finalPrompt;
+	if (update.buttons) fields.buttons = JSON.stringify(update.buttons);
+	if (update.videoUrl) fields.videoUrl = update.videoUrl;
+	if (update.videoUrls) fields.videoUrls = JSON.stringify(update.videoUrls);
+	if (update.startTime) fields.startTime = update.startTime;
+	if (status === "FAILURE" || status === "CANCEL") {
+		fields.failReason = (update.failReason || "task failed").slice(0, 1000);
+	}
+	if (isTerminal(status)) fields.finishTime = update.finishTime ?? now;
+	return fields;
+}
+
+export class TaskObject extends DurableObject<Env> {
+	#state: StoredState | null = null;
+
+	/** Takes the right to submit this task upstream; false if it is taken or no longer needed. */
+	async claimSubmit(publicId: string, leaseMs: number): Promise<boolean> {
+		const state = await this.#load(publicId);
+		const now = Date.now();
+		if (!state || state.status !== "NOT_START" || state.claimUntil > now) return false;
+		state.claimUntil = now + leaseMs;
+		await this.#save(state);
+		return true;
+	}
+
+	/** Gives the claim back so that a retried message may submit. */
+	async releaseSubmit(publicId: string): Promise<void> {
+		const state = await this.#load(publicId);
+		if (!state) return;
+		state.claimUntil = 0;
+		await this.#save(state);
+	}
+
+	async apply(publicId: string, update: TaskUpdate): Promise<ApplyResult> {
+		const state = await this.#load(publicId);
+		if (!state) return { applied: false, status: null, reason: "unknown-task" };
+		const decision = decide(state, update);
+		if (!decision.accept) {
+			// A duplicate is still a chance to repair a D1 write that failed earlier.
+			if (state.syncedVersion < state.version) await this.#flush(state);
+			return { applied: false, status: state.status, reason: decision.reason };
+		}
+		const now = Date.now();
+		state.status = decision.status;
+		state.progress = decision.progress;
+		if (update.upstreamId) state.upstreamId = update.upstreamId;
+		state.version += 1;
+		state.fields = { ...state.fields, ...fieldsFor(update, decision.status, decision.progress, now) };
+		if (isTerminal(decision.status)) {
+			state.effects = { copy: decision.status === "SUCCESS" && Boolean(state.fields.upstreamImageUrl), hook: true, attempts: 0 };
+		}
+		await this.#save(state);
+		// Everything above ran before the first await on the network: the decision is final.
+		await this.#flush(state);
+		if (isTerminal(decision.status)) await this.ctx.storage.setAlarm(Date.now());
+		return { applied: true, status: decision.status };
+	}
+
+	/** Runs the end state's side effects: copy the image to R2, then queue the client callback. */
+	override async alarm(): Promise<void> {
+		const state = this.#state ?? (await this.ctx.storage.get<StoredState>(STATE_KEY)) ?? null;
+		if (!state) return;
+		this.#state = state;
+		if (state.syncedVersion < state.version) await this.#flush(state);
+		if (state.effects.copy) {
+			const done = await this.#copyImage(state);
+			if (!done) return;
+		}
+		if (state.effects.hook) {
+			const row = await findTask(getDb(this.env.DB), state.publicId);
+			if (row?.notifyHook) await this.env.HOOK_QUEUE.send({ taskId: state.publicId } satisfies HookMessage);
+			state.effects.hook = false;
+			await this.#save(state);
+		}
+	}
+
+	/** True when the copy is finished or abandoned; false when a retry is scheduled. */
+	async #copyImage(state: StoredState): Promise<boolean> {
+		const url = state.fields.upstreamImageUrl;
+		try {
+			if (!url) throw new ImageCopyError("no image URL", false);
+			const response = await upstreamFetch(this.env)(url, { signal: AbortSignal.timeout(120_000) });
+			const copied = await copyImageToR2(this.env.IMAGES, imageKey(state.publicId), response);
+			await setTaskImage(getDb(this.env.DB), state.publicId, copied.key, copied.contentType);
+		} catch (error) {
+			state.effects.attempts += 1;
+			const retryable = !(error instanceof ImageCopyError) || error.retryable;
+			if (retryable && state.effects.attempts < MAX_COPY_ATTEMPTS) {
+				await this.#save(state);
+				await this.ctx.storage.setAlarm(Date.now() + 2 ** state.effects.attempts * 1000);
+				return false;
+			}
+			// The task keeps the upstream's URL; the client is still told it finished.
+			console.error("image copy abandoned", state.publicId, error);
+		}
+		state.effects.copy = false;
+		await this.#save(state);
+		return true;
+	}
+
+	async #flush(state: StoredState): Promise<void> {
+		const version = state.version;
+		await writeTaskProgress(getDb(this.env.DB), state.publicId, version, state.fields, Date.now());
+		if (state.syncedVersion < version) {
+			state.syncedVersion = version;
+			await this.#save(state);
+		}
+	}
+
+	async #load(publicId: string): Promise<StoredState | null> {
+		if (this.#state) return this.#state;
+		const stored = await this.ctx.storage.get<StoredState>(STATE_KEY);
+		if (stored) {
+			this.#state = stored;
+			return stored;
+		}
+		// First contact: seed from D1 with every other call held back, so none decides on a
+		// state that is about to be replaced.
+		await this.ctx.blockConcurrencyWhile(async () => {
+			if (this.#state) return;
+			const row = await findTask(getDb(this.env.DB), publicId);
+			if (!row) return;
+			const state: StoredState = {
+				publicId,
+				status: row.status as TaskStatus,
+				progress: parseProgress(row.progress) ?? 0,
+				upstreamId: row.upstreamId ?? undefined,
+				version: row.version,
+				syncedVersion: row.version,
+				fields: {},
+				claimUntil: 0,
+				effects: { copy: false, hook: false, attempts: 0 },
+			};
+			await this.ctx.storage.put(STATE_KEY, state);
+			this.#state = state;
+		});
+		return this.#state;
+	}
+
+	async #save(state: StoredState): Promise<void> {
+		this.#state = state;
+		await this.ctx.storage.put(STATE_KEY, state);
+	}
+}

@@ -1,0 +1,66 @@
+/**
+ * Which user-supplied URLs the gateway will call. In production a URL may not name a
+ * loopback, private, link-local or internal host, so a client cannot point the gateway at
+ * its own network; local development and tests allow them.
+ */
+import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
+
+const BLOCKED_HOST_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa"];
+
+function ipv4Private(host: string): boolean {
+	const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+	if (!m) return false;
+	const [a, b] = [Number(m[1]), Number(m[2])];
+	return (
+		a === 0 ||
+		a === 10 ||
+		a === 127 ||
+		(a === 100 && b >= 64 && b <= 127) ||
+		(a === 169 && b === 254) ||
+		(a === 172 && b >= 16 && b <= 31) ||
+		(a === 192 && b === 168) ||
+		(a === 198 && (b === 18 || b === 19)) ||
+		a >= 224
+	);
+}
+
+function ipv6Private(host: string): boolean {
+	if (!host.startsWith("[")) return false;
+	const ip = host.slice(1, -1).toLowerCase();
+	if (ip === "::" || ip === "::1") return true;
+	if (/^f[cd]/.test(ip) || /^fe[89ab]/.test(ip)) return true;
+	// IPv4-mapped (::ffff:10.0.0.1 or ::ffff:a00:1): judge the embedded address.
+	const mapped = /^::ffff:(.+)$/.exec(ip);
+	if (mapped) {
+		const tail = mapped[1];
+		if (tail.includes(".")) return ipv4Private(tail);
+		const [hi, lo] = tail.split(":").map((p) => Number.parseInt(p, 16));
+		return ipv4Private(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+	}
+	return false;
+}
+
+/** Returns why the URL is refused, or null when the gateway may call it. */
+export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): string | null {
+	if (raw.length > NOTIFY_HOOK_MAX_LENGTH) return `notifyHook must be at most ${NOTIFY_HOOK_MAX_LENGTH} characters`;
+	let url: URL;
+	try {
+		url = new URL(raw);
+	} catch {
+		return "notifyHook must be an absolute http(s) URL";
+	}
+	if (url.protocol !== "http:" && url.protocol !== "https:") return "notifyHook must be an http(s) URL";
+	if (url.username || url.password) return "notifyHook must not carry credentials";
+	if (env.ENVIRONMENT !== "production") return null;
+	const host = url.hostname.toLowerCase();
+	if (
+		host === "localhost" ||
+		!host.includes(".") && !host.startsWith("[") ||
+		BLOCKED_HOST_SUFFIXES.some((suffix) => host.endsWith(suffix)) ||
+		ipv4Private(host) ||
+		ipv6Private(host)
+	) {
+		return "notifyHook must be a public address";
+	}
+	return null;
+}

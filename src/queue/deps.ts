@@ -1,0 +1,13 @@
+import type { Fetch } from "../upstream/fetcher";
+
+/** What the consumers take from the outside world, so tests can replace it. */
+export interface QueueDeps {
+	/** Used for upstream calls (simulator URLs are still answered in-process) and callbacks. */
+	fetch: Fetch;
+	now: () => number;
+	random: () => number;
+}
+
+export function defaultDeps(): QueueDeps {
+	return { fetch: (input, init) => fetch(input, init), now: Date.now, random: Math.random };
+}

@@ -1,0 +1,30 @@
+/** Message shapes and retry settings of the two queues. */
+
+/** TASK_QUEUE: submit a task upstream, or poll it. */
+export type TaskMessage = { kind: "submit"; taskId: string } | { kind: "poll"; taskId: string; n: number };
+
+/** HOOK_QUEUE: deliver the client's callback for a task. */
+export interface HookMessage {
+	taskId: string;
+}
+
+export const TASK_QUEUE = "mj-edge-tasks";
+export const TASK_DLQ = "mj-edge-tasks-dlq";
+export const HOOK_QUEUE = "mj-edge-hooks";
+
+/** Same as max_retries of mj-edge-tasks in wrangler.toml: the last delivery is attempt 6. */
+export const TASK_QUEUE_MAX_RETRIES = 5;
+/** Same as max_retries of mj-edge-hooks in wrangler.toml. */
+export const HOOK_QUEUE_MAX_RETRIES = 8;
+
+/** 2, 4, 8 ... seconds, capped at five minutes. */
+export function backoffSeconds(attempts: number): number {
+	return Math.min(300, 2 ** Math.max(1, attempts));
+}
+
+const POLL_DELAYS = [1, 2, 2, 3, 3, 5, 5, 8, 10, 15, 20, 30];
+
+/** Poll n waits a little longer than poll n-1: quick for fast tasks, cheap for slow ones. */
+export function pollDelaySeconds(n: number): number {
+	return POLL_DELAYS[Math.min(n, POLL_DELAYS.length - 1)];
+}

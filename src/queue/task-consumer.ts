@@ -1,0 +1,135 @@
+/**
+ * TASK_QUEUE consumer: submits tasks upstream and polls them. Decides ack or retry per
+ * message; what an upstream answer means is decided in src/tasks/.
+ */
+import { getDb } from "../db/client";
+import { findChannel } from "../db/channels";
+import { findTask } from "../db/tasks";
+import { ApiError } from "../errors";
+import { isTerminal, taskTimeoutMs } from "../tasks/model";
+import { submitToUpstream } from "../tasks/dispatch";
+import { taskObject } from "../tasks/stub";
+import { updateFromUpstream } from "../tasks/upstream-map";
+import { upstreamCallbackUrl } from "../upstream/callback-url";
+import { pickChannel } from "../upstream/channels";
+import { UpstreamClient, UpstreamError } from "../upstream/client";
+import { upstreamFetch } from "../upstream/fetcher";
+import type { QueueDeps } from "./deps";
+import { backoffSeconds, pollDelaySeconds, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "./messages";
+
+/** How long one consumer may hold a task's submit claim. */
+const SUBMIT_LEASE_MS = 60_000;
+
+export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env, deps: QueueDeps): Promise<void> {
+	await Promise.all(
+		batch.messages.map(async (message) => {
+			try {
+				const verdict =
+					message.body.kind === "submit"
+						? await submitMessage(message, env, deps)
+						: await pollMessage(message.body.taskId, message.body.n, env, deps);
+				if (verdict === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+				else message.ack();
+			} catch (error) {
+				console.error("task message failed", message.body, error);
+				message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+			}
+		}),
+	);
+}
+
+function isLastAttempt(message: Message): boolean {
+	return message.attempts > TASK_QUEUE_MAX_RETRIES;
+}
+
+type Verdict = "ack" | "retry";
+
+async function submitMessage(message: Message<TaskMessage>, env: Env, deps: QueueDeps): Promise<Verdict> {
+	const publicId = message.body.taskId;
+	const db = getDb(env.DB);
+	const task = await findTask(db, publicId);
+	if (!task || task.status !== "NOT_START") return "ack";
+	const object = taskObject(env, publicId);
+	// A second delivery of the same message finds the claim taken and stops here.
+	if (!(await object.claimSubmit(publicId, SUBMIT_LEASE_MS))) return "ack";
+
+	const parent = task.parentId ? await findTask(db, task.parentId) : undefined;
+	let outcome: Awaited<ReturnType<typeof submitToUpstream>>;
+	let channelId: number | undefined;
+	try {
+		const channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random });
+		channelId = channel.id;
+		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
+		outcome = await submitToUpstream(client, task, {
+			parentUpstreamId: parent?.upstreamId,
+			notifyHook: await upstreamCallbackUrl(env, publicId),
+		});
+	} catch (error) {
+		if (!(error instanceof ApiError)) throw error;
+		outcome = { kind: "retry", reason: error.message };
+	}
+
+	switch (outcome.kind) {
+		case "accepted":
+			await object.apply(publicId, { status: "SUBMITTED", upstreamId: outcome.upstreamId, channelId });
+			await env.TASK_QUEUE.send({ kind: "poll", taskId: publicId, n: 0 } satisfies TaskMessage, {
+				delaySeconds: pollDelaySeconds(0),
+			});
+			return "ack";
+		case "failed":
+			await object.apply(publicId, { status: "FAILURE", failReason: outcome.reason, channelId });
+			return "ack";
+		case "retry":
+			await object.releaseSubmit(publicId);
+			if (isLastAttempt(message)) {
+				await object.apply(publicId, { status: "FAILURE", failReason: `upstream unavailable: ${outcome.reason}` });
+			}
+			// After the last attempt this retry moves the message to the dead-letter queue.
+			return "retry";
+	}
+}
+
+async function pollMessage(publicId: string, n: number, env: Env, deps: QueueDeps): Promise<Verdict> {
+	const db = getDb(env.DB);
+	const task = await findTask(db, publicId);
+	if (!task || isTerminal(task.status) || !task.upstreamId || task.channelId == null) return "ack";
+	// Past the timeout the reconciler fails the task; polling stops here.
+	if (deps.now() - task.submitTime > taskTimeoutMs(env)) return "ack";
+
+	let status = task.status;
+	const channel = await findChannel(db, task.channelId);
+	if (channel) {
+		try {
+			const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
+			const reported = await client.fetchTask(task.upstreamId);
+			const update = reported ? updateFromUpstream(reported) : null;
+			if (update) {
+				const result = await taskObject(env, publicId).apply(publicId, update);
+				status = result.status ?? status;
+			}
+		} catch (error) {
+			// A failed poll is just a missed look; the next one (or the reconciler) follows.
+			if (!(error instanceof UpstreamError)) throw error;
+		}
+	}
+	if (!isTerminal(status)) {
+		await env.TASK_QUEUE.send({ kind: "poll", taskId: publicId, n: n + 1 } satisfies TaskMessage, {
+			delaySeconds: pollDelaySeconds(n + 1),
+		});
+	}
+	return "ack";
+}
+
+/** Dead-letter consumer: a submit that exhausted its retries ends as FAILURE (idempotent). */
+export async function handleTaskDeadLetters(batch: MessageBatch<TaskMessage>, env: Env): Promise<void> {
+	for (const message of batch.messages) {
+		if (message.body.kind === "submit") {
+			const publicId = message.body.taskId;
+			await taskObject(env, publicId).apply(publicId, {
+				status: "FAILURE",
+				failReason: "upstream unavailable: gave up after repeated attempts",
+			});
+		}
+		message.ack();
+	}
+}

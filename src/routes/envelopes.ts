@@ -1,0 +1,37 @@
+/**
+ * One renderer per client API's error envelope. The surface comes from the path, so
+ * unmatched routes and errors thrown before any handler still answer in the right shape.
+ */
+import type { Context } from "hono";
+import type { Surface } from "../context";
+import type { ApiError } from "../errors";
+
+export function surfaceForPath(path: string): Surface {
+	if (path.startsWith("/api/v1/") || path === "/api/v1") return "seed002";
+	if (path.startsWith("/api/mj")) return "seed001";
+	if (path.startsWith("/userAlbum") || path.startsWith("/imageTemp")) return "album";
+	if (path.startsWith("/mj/") || path.startsWith("/mj-")) return "proxy";
+	return "plain";
+}
+
+/** midjourney-proxy style numeric codes for the proxy surface. */
+const PROXY_CODES: Partial<Record<ApiError["code"], number>> = {
+	NOT_FOUND: 3,
+	BAD_REQUEST: 4,
+	PAYLOAD_TOO_LARGE: 4,
+};
+
+export function renderError(c: Context, surface: Surface, error: ApiError): Response {
+	switch (surface) {
+		case "seed002":
+			return c.json({ code: 0, description: error.message }, error.status);
+		case "seed001":
+			return c.json({ success: false, message: error.message }, error.status);
+		case "album":
+			return c.json({ code: error.status >= 500 ? 510 : 800, msg: error.message }, error.status);
+		case "proxy":
+			return c.json({ code: PROXY_CODES[error.code] ?? 9, description: error.message }, error.status);
+		case "plain":
+			return c.json({ error: { code: error.code, message: error.message } }, error.status);
+	}
+}

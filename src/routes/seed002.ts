@@ -1,0 +1,116 @@
+/**
+ * The seed-002 API (Midjourney-node-api): /api/v1/trigger/submit, /task/fetch, /task/list,
+ * each in GET and POST form, parameters from the query string or any body.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { getDb } from "../db/client";
+import { findUserTask, listUserTasks, type TaskCursor } from "../db/tasks";
+import { badRequest } from "../errors";
+import { publicBase } from "../images/links";
+import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
+import { submitTask } from "../tasks/submit";
+import { toSeed002 } from "../tasks/views/seed002";
+import { parseWith, readParams } from "./params";
+
+/** Page size of /task/list when `limit` is not given, and the most it may ask for. */
+export const LIST_DEFAULT_LIMIT = 20;
+export const LIST_MAX_LIMIT = 100;
+
+const optionalText = (max: number, name: string) =>
+	z
+		.string()
+		.max(max, `${name} must be at most ${max} characters`)
+		.optional()
+		.transform((v) => (v === "" ? undefined : v));
+
+const submitSchema = z.object({
+	action: z.preprocess(
+		(v) => (typeof v === "string" ? v.trim().toUpperCase() : v),
+		z.enum(SUBMIT_ACTIONS, { error: (issue) => (issue.input === undefined ? "action is required (IMAGINE, UPSCALE or VARIATION)" : "action must be IMAGINE, UPSCALE or VARIATION") }),
+	),
+	prompt: z.string().max(PROMPT_MAX_LENGTH, `prompt must be at most ${PROMPT_MAX_LENGTH} characters`).optional(),
+	taskId: optionalText(64, "taskId"),
+	index: z.string().optional(),
+	state: optionalText(CLIENT_STATE_MAX_LENGTH, "state"),
+	notifyHook: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
+});
+
+const fetchSchema = z.object({
+	_id: z.string({ error: "_id is required" }).trim().min(1, "_id is required").max(64, "_id is too long"),
+});
+
+const listSchema = z.object({
+	limit: z
+		.string()
+		.optional()
+		.transform((v, ctx) => {
+			if (v === undefined || v === "") return LIST_DEFAULT_LIMIT;
+			const n = Number(v);
+			if (!Number.isInteger(n) || n < 1 || n > LIST_MAX_LIMIT) {
+				ctx.addIssue({ code: "custom", message: `limit must be an integer from 1 to ${LIST_MAX_LIMIT}` });
+				return z.NEVER;
+			}
+			return n;
+		}),
+	cursor: z.string().optional(),
+});
+
+/** Cursor = where the last page ended, opaque to clients. */
+export function encodeCursor(cursor: TaskCursor): string {
+	return btoa(`${cursor.submitTime}.${cursor.id}`).replace(/=+$/, "");
+}
+
+export function decodeCursor(value: string): TaskCursor {
+	let text: string;
+	try {
+		text = atob(value);
+	} catch {
+		throw badRequest("cursor is not valid");
+	}
+	const match = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
+	if (!match) throw badRequest("cursor is not valid");
+	return { submitTime: Number(match[1]), id: Number(match[2]) };
+}
+
+function parseIndex(action: string, raw: string | undefined): number | undefined {
+	if (action === "IMAGINE") return undefined;
+	if (raw === undefined || raw === "") return undefined;
+	const n = Number(raw);
+	if (!Number.isInteger(n) || n < 1 || n > 4) throw badRequest("index must be 1, 2, 3 or 4");
+	return n;
+}
+
+export const seed002Routes = new Hono<AppEnv>()
+	.use(authenticate())
+	.on(["GET", "POST"], "/trigger/submit", async (c) => {
+		const input = parseWith(submitSchema, await readParams(c));
+		const { publicId } = await submitTask(c.env, getDb(c.env.DB), c.get("user"), {
+			action: input.action,
+			prompt: input.prompt,
+			parentId: input.action === "IMAGINE" ? undefined : input.taskId,
+			index: parseIndex(input.action, input.index),
+			state: input.state,
+			notifyHook: input.notifyHook,
+		});
+		return c.json({ code: 1, description: "成功", result: publicId });
+	})
+	.on(["GET", "POST"], "/task/fetch", async (c) => {
+		const { _id } = parseWith(fetchSchema, await readParams(c));
+		const task = await findUserTask(getDb(c.env.DB), c.get("user").id, _id);
+		if (!task) throw badRequest(`no task with _id ${_id}`);
+		return c.json(await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
+	})
+	.on(["GET", "POST"], "/task/list", async (c) => {
+		const { limit, cursor } = parseWith(listSchema, await readParams(c));
+		const rows = await listUserTasks(getDb(c.env.DB), c.get("user").id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+		const page = rows.slice(0, limit);
+		if (rows.length > limit) {
+			const last = page[page.length - 1];
+			c.header("x-next-cursor", encodeCursor({ submitTime: last.submitTime, id: last.id }));
+		}
+		const base = publicBase(c.env, new URL(c.req.url).origin);
+		return c.json(await Promise.all(page.map((task) => toSeed002(c.env, base, task))));
+	});

@@ -1,0 +1,39 @@
+/**
+ * POST /mj/callback/{id}?sig=…: an upstream pushing a task's progress (its notifyHook).
+ * Only the URL the gateway handed out for that task is accepted, and only for the
+ * upstream task id the gateway recorded.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { Hono } from "hono";
+import { verify } from "../auth/signing";
+import type { AppEnv } from "../context";
+import { getDb } from "../db/client";
+import { findTask } from "../db/tasks";
+import { ApiError, badRequest, notFound } from "../errors";
+import { taskObject } from "../tasks/stub";
+import { updateFromUpstream } from "../tasks/upstream-map";
+import { upstreamTaskSchema } from "../upstream/protocol";
+
+export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
+	"/:id",
+	async (c, next) => {
+		if (!(await verify(c.env, "upstream-callback", c.req.param("id"), c.req.query("sig")))) {
+			throw new ApiError("FORBIDDEN", "callback signature is missing or invalid");
+		}
+		await next();
+	},
+	zValidator("json", upstreamTaskSchema, (result) => {
+		if (!result.success) throw badRequest("callback body is not a task object");
+	}),
+	async (c) => {
+		const publicId = c.req.param("id");
+		const body = c.req.valid("json");
+		const task = await findTask(getDb(c.env.DB), publicId);
+		if (!task) throw notFound("task not found");
+		if (task.upstreamId && task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
+		const update = updateFromUpstream(body);
+		if (!update) return c.json({ code: 1, description: "ignored" });
+		const result = await taskObject(c.env, publicId).apply(publicId, { ...update, channelId: task.channelId ?? undefined });
+		return c.json({ code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
+	},
+);

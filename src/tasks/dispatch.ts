@@ -1,0 +1,74 @@
+/**
+ * The rules of sending a task upstream: which call, and what each reply code means.
+ * The queue consumer applies the outcome (ack, retry, fail); this file does no queueing.
+ */
+import type { TaskRow } from "../db/schema";
+import { type UpstreamClient, UpstreamError } from "../upstream/client";
+import { SUBMIT_CODE, type SubmitReply } from "../upstream/protocol";
+
+export type SubmitOutcome =
+	| { kind: "accepted"; upstreamId: string }
+	| { kind: "retry"; reason: string }
+	| { kind: "failed"; reason: string };
+
+/** Maps a submit reply code (shared/UPSTREAM.md) to what the gateway does next. */
+export function classifySubmitReply(reply: SubmitReply): SubmitOutcome {
+	const upstreamId = reply.result == null ? "" : String(reply.result);
+	switch (reply.code) {
+		case SUBMIT_CODE.SUCCESS:
+		case SUBMIT_CODE.IN_QUEUE:
+		case SUBMIT_CODE.EXISTED:
+			if (upstreamId) return { kind: "accepted", upstreamId };
+			return { kind: "failed", reason: `upstream accepted the task without an id (code ${reply.code})` };
+		case SUBMIT_CODE.QUEUE_FULL:
+			return { kind: "retry", reason: reply.description || "upstream queue is full" };
+		case SUBMIT_CODE.BANNED_PROMPT: {
+			const word = reply.properties?.bannedWord;
+			return {
+				kind: "failed",
+				reason: typeof word === "string" && word ? `banned prompt: ${word}` : reply.description || "banned prompt",
+			};
+		}
+		default:
+			return { kind: "failed", reason: reply.description || `upstream refused the task (code ${reply.code})` };
+	}
+}
+
+export interface DispatchContext {
+	/** The upstream id of the parent, for follow-up actions. */
+	parentUpstreamId?: string | null;
+	/** Where the upstream should push progress; undefined when the gateway has no public URL. */
+	notifyHook?: string;
+}
+
+export async function submitToUpstream(client: UpstreamClient, task: TaskRow, context: DispatchContext): Promise<SubmitOutcome> {
+	try {
+		switch (task.action) {
+			case "IMAGINE":
+				return classifySubmitReply(
+					await client.submitImagine({ prompt: task.prompt, notifyHook: context.notifyHook, state: task.publicId }),
+				);
+			case "UPSCALE":
+			case "VARIATION":
+			case "REROLL": {
+				if (!context.parentUpstreamId) return { kind: "failed", reason: "the parent task never reached the upstream" };
+				return classifySubmitReply(
+					await client.submitChange({
+						taskId: context.parentUpstreamId,
+						action: task.action,
+						index: task.taskIndex ?? undefined,
+						notifyHook: context.notifyHook,
+						state: task.publicId,
+					}),
+				);
+			}
+			default:
+				return { kind: "failed", reason: `action ${task.action} is not supported` };
+		}
+	} catch (error) {
+		if (error instanceof UpstreamError) {
+			return error.retryable ? { kind: "retry", reason: error.message } : { kind: "failed", reason: error.message };
+		}
+		throw error;
+	}
+}

@@ -1,0 +1,24 @@
+/** What the reconciler does with a task it finds unfinished. Pure: the cron orchestrates. */
+import type { TaskRow } from "../db/schema";
+
+/** A NOT_START task this old has probably lost its queue message. */
+export const REQUEUE_AFTER_MS = 30_000;
+/** A submitted task may be missing from list-by-condition this long before it counts as vanished. */
+export const VANISH_GRACE_MS = 120_000;
+
+export type ReconcilePlan = { kind: "fail"; reason: string } | { kind: "requeue" } | { kind: "poll" } | { kind: "wait" };
+
+export function planFor(task: Pick<TaskRow, "status" | "submitTime" | "upstreamId" | "channelId">, now: number, timeoutMs: number): ReconcilePlan {
+	const age = now - task.submitTime;
+	if (age > timeoutMs) return { kind: "fail", reason: `timed out after ${Math.round(timeoutMs / 60_000)} minutes` };
+	if (task.status === "NOT_START") return age > REQUEUE_AFTER_MS ? { kind: "requeue" } : { kind: "wait" };
+	if (task.upstreamId && task.channelId != null) return { kind: "poll" };
+	return { kind: "wait" };
+}
+
+/** A task the upstream left out of its answer. */
+export function planForMissing(task: Pick<TaskRow, "submitTime">, now: number): ReconcilePlan {
+	return now - task.submitTime > VANISH_GRACE_MS
+		? { kind: "fail", reason: "the upstream no longer knows this task" }
+		: { kind: "wait" };
+}

@@ -1,0 +1,26 @@
+/** Turns what an upstream reports into a TaskUpdate. */
+import type { UpstreamTask } from "../upstream/protocol";
+import type { TaskUpdate } from "./model";
+
+export function updateFromUpstream(task: UpstreamTask): TaskUpdate | null {
+	if (!task.status || task.status === "NOT_START") return null;
+	const finalPrompt = task.properties?.finalPrompt;
+	const update: TaskUpdate = {
+		status: task.status,
+		upstreamId: task.id,
+		progress: task.progress ?? undefined,
+		failReason: task.failReason ?? undefined,
+		imageUrl: task.imageUrl || undefined,
+		promptEn: task.promptEn ?? undefined,
+		finalPrompt: typeof finalPrompt === "string" ? finalPrompt : undefined,
+		buttons: task.buttons ?? undefined,
+		videoUrl: task.videoUrl || undefined,
+		videoUrls: task.videoUrls?.filter((u): u is string => typeof u === "string"),
+		startTime: task.startTime ?? undefined,
+		finishTime: task.finishTime ?? undefined,
+	};
+	if (update.status === "FAILURE" && !update.failReason) {
+		update.failReason = task.description || "upstream reported failure";
+	}
+	return update;
+}

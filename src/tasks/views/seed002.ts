@@ -1,0 +1,66 @@
+/**
+ * A task in the seed-002 (Midjourney-node-api) format: exactly the seed's seventeen fields.
+ * String fields are always strings ("" when empty); times are epoch ms, finishTime null
+ * until the task ends; progress is "done" on success as the seed shows, else a percentage.
+ */
+import type { TaskRow } from "../../db/schema";
+import { taskImageUrl } from "../../images/links";
+
+export interface Seed002Task {
+	_id: string;
+	index: string;
+	action: string;
+	prompt: string;
+	promptEn: string;
+	taskId: string;
+	uri: string;
+	hash: string;
+	content: string;
+	progress: string;
+	description: string;
+	submitTime: number;
+	finishTime: number | null;
+	state: string;
+	notifyHook: string;
+	imageUrl: string;
+	status: string;
+}
+
+const JOB_HASH = /::(?:upsample|variation|reroll|pan_\w+|Outpaint|CustomZoom|Inpaint)::[^:]*::([0-9a-f]{8}-[0-9a-f-]{27,})/i;
+
+/** The Midjourney job hash, read from the task's buttons. */
+export function jobHash(buttonsJson: string): string {
+	try {
+		const buttons = JSON.parse(buttonsJson) as { customId?: unknown }[];
+		for (const button of buttons) {
+			const match = typeof button.customId === "string" ? JOB_HASH.exec(button.customId) : null;
+			if (match) return match[1];
+		}
+	} catch {
+		// A task without readable buttons simply has no hash.
+	}
+	return "";
+}
+
+export async function toSeed002(env: Env, base: string, task: TaskRow): Promise<Seed002Task> {
+	const imageUrl = await taskImageUrl(env, base, task);
+	return {
+		_id: task.publicId,
+		index: task.taskIndex == null ? "" : String(task.taskIndex),
+		action: task.action,
+		prompt: task.prompt,
+		promptEn: task.promptEn,
+		taskId: task.parentId ?? "",
+		uri: imageUrl,
+		hash: jobHash(task.buttons),
+		content: task.finalPrompt || task.promptEn || task.prompt,
+		progress: task.status === "SUCCESS" ? "done" : task.progress,
+		description: task.description,
+		submitTime: task.submitTime,
+		finishTime: task.finishTime ?? null,
+		state: task.clientState,
+		notifyHook: task.notifyHook,
+		imageUrl,
+		status: task.status,
+	};
+}

@@ -1,0 +1,50 @@
+/** Which upstream channel a task goes to. */
+import type { Db } from "../db/client";
+import { ensureChannel, findChannel, listEnabledChannels } from "../db/channels";
+import type { ChannelRow } from "../db/schema";
+import { ApiError } from "../errors";
+import { SIMULATOR_ORIGIN, SIMULATOR_SECRET, simulatorEnabled } from "./fetcher";
+
+export const SIMULATOR_CHANNEL_NAME = "simulator";
+
+let simulatorChannelEnsured = false;
+
+/** Local dev and tests start with one channel, the simulator; created once per isolate. */
+export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now()): Promise<void> {
+	if (simulatorChannelEnsured || !simulatorEnabled(env)) return;
+	await ensureChannel(db, { name: SIMULATOR_CHANNEL_NAME, baseUrl: SIMULATOR_ORIGIN, secret: SIMULATOR_SECRET, weight: 1 }, now);
+	simulatorChannelEnsured = true;
+}
+
+/** Weighted random choice; `random` is injectable so tests can pin it. */
+export function chooseByWeight<T extends { weight: number }>(items: T[], random: () => number): T | undefined {
+	const usable = items.filter((item) => item.weight > 0);
+	const total = usable.reduce((sum, item) => sum + item.weight, 0);
+	if (total === 0) return undefined;
+	let point = random() * total;
+	for (const item of usable) {
+		point -= item.weight;
+		if (point < 0) return item;
+	}
+	return usable[usable.length - 1];
+}
+
+/**
+ * The channel for a task: its parent's channel for follow-up actions (the upstream only
+ * knows its own tasks), otherwise an enabled channel chosen by weight.
+ */
+export async function pickChannel(
+	db: Db,
+	env: Env,
+	options: { parentChannelId?: number | null; random?: () => number } = {},
+): Promise<ChannelRow> {
+	await ensureSimulatorChannel(db, env);
+	if (options.parentChannelId != null) {
+		const parent = await findChannel(db, options.parentChannelId);
+		if (parent?.enabled) return parent;
+		throw new ApiError("NO_CHANNEL", "the channel that ran the parent task is not available");
+	}
+	const chosen = chooseByWeight(await listEnabledChannels(db), options.random ?? Math.random);
+	if (!chosen) throw new ApiError("NO_CHANNEL", "no upstream channel is available");
+	return chosen;
+}

@@ -1,0 +1,115 @@
+/** The midjourney-proxy HTTP client. Takes its fetch so tests and the simulator can drive it. */
+import type { Fetch } from "./fetcher";
+import {
+	type ChangeBody,
+	type ImagineBody,
+	type SubmitReply,
+	type SwapFaceBody,
+	submitReplySchema,
+	type UpstreamTask,
+	upstreamTaskSchema,
+} from "./protocol";
+
+/** A call that did not produce a protocol answer: network error, timeout, 5xx, garbage. */
+export class UpstreamError extends Error {
+	readonly retryable: boolean;
+	readonly status?: number;
+	constructor(message: string, retryable: boolean, status?: number) {
+		super(message);
+		this.name = "UpstreamError";
+		this.retryable = retryable;
+		this.status = status;
+	}
+}
+
+export interface UpstreamChannel {
+	baseUrl: string;
+	secret: string;
+}
+
+export class UpstreamClient {
+	readonly #baseUrl: string;
+	readonly #secret: string;
+	readonly #fetch: Fetch;
+	readonly #timeoutMs: number;
+
+	constructor(channel: UpstreamChannel, fetchFn: Fetch, timeoutMs = 15_000) {
+		this.#baseUrl = channel.baseUrl.replace(/\/+$/, "");
+		this.#secret = channel.secret;
+		this.#fetch = fetchFn;
+		this.#timeoutMs = timeoutMs;
+	}
+
+	submitImagine(body: ImagineBody): Promise<SubmitReply> {
+		return this.#submit("/mj/submit/imagine", body);
+	}
+
+	submitChange(body: ChangeBody): Promise<SubmitReply> {
+		return this.#submit("/mj/submit/change", body);
+	}
+
+	submitSwapFace(body: SwapFaceBody): Promise<SubmitReply> {
+		return this.#submit("/mj/insight-face/swap", body);
+	}
+
+	/** The task, or null when the upstream does not know it. */
+	async fetchTask(id: string): Promise<UpstreamTask | null> {
+		const response = await this.#call("GET", `/mj/task/${encodeURIComponent(id)}/fetch`);
+		if (response.status === 404) return null;
+		const json = await this.#json(response);
+		if (json === null || json === "") return null;
+		const parsed = upstreamTaskSchema.safeParse(json);
+		if (!parsed.success) throw new UpstreamError("upstream returned an unreadable task", true, response.status);
+		return parsed.data;
+	}
+
+	/** Tasks by id; ids the upstream does not know are silently missing from the answer. */
+	async listByCondition(ids: string[]): Promise<UpstreamTask[]> {
+		const response = await this.#call("POST", "/mj/task/list-by-condition", { ids });
+		const json = await this.#json(response);
+		if (!Array.isArray(json)) throw new UpstreamError("list-by-condition did not return an array", true);
+		const tasks: UpstreamTask[] = [];
+		for (const item of json) {
+			const parsed = upstreamTaskSchema.safeParse(item);
+			if (parsed.success) tasks.push(parsed.data);
+		}
+		return tasks;
+	}
+
+	async #submit(path: string, body: object): Promise<SubmitReply> {
+		const response = await this.#call("POST", path, body);
+		const json = await this.#json(response);
+		const parsed = submitReplySchema.safeParse(json);
+		if (!parsed.success) throw new UpstreamError(`upstream submit reply is unreadable (HTTP ${response.status})`, true);
+		return parsed.data;
+	}
+
+	async #call(method: string, path: string, body?: unknown): Promise<Response> {
+		let response: Response;
+		try {
+			response = await this.#fetch(`${this.#baseUrl}${path}`, {
+				method,
+				headers: { "mj-api-secret": this.#secret, "content-type": "application/json", accept: "application/json" },
+				body: body === undefined ? undefined : JSON.stringify(body),
+				signal: AbortSignal.timeout(this.#timeoutMs),
+			});
+		} catch (error) {
+			throw new UpstreamError(`upstream unreachable: ${error instanceof Error ? error.message : String(error)}`, true);
+		}
+		if (response.status >= 500 || response.status === 429) {
+			await response.body?.cancel();
+			throw new UpstreamError(`upstream answered HTTP ${response.status}`, true, response.status);
+		}
+		return response;
+	}
+
+	async #json(response: Response): Promise<unknown> {
+		const text = await response.text();
+		if (text.trim() === "") return null;
+		try {
+			return JSON.parse(text);
+		} catch {
+			throw new UpstreamError(`upstream answered HTTP ${response.status} with non-JSON`, response.status >= 500);
+		}
+	}
+}

@@ -1,0 +1,91 @@
+/**
+ * Wire types of the midjourney-proxy protocol (see shared/UPSTREAM.md). Both the client
+ * that talks to real upstreams and the built-in simulator use these, so the simulator
+ * can never drift from what the client expects.
+ */
+import { z } from "zod";
+
+export const TASK_STATUSES = [
+	"NOT_START",
+	"SUBMITTED",
+	"MODAL",
+	"IN_PROGRESS",
+	"FAILURE",
+	"SUCCESS",
+	"CANCEL",
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Reply codes of every `/mj/submit/*` call. */
+export const SUBMIT_CODE = {
+	SUCCESS: 1,
+	EXISTED: 21,
+	IN_QUEUE: 22,
+	QUEUE_FULL: 23,
+	BANNED_PROMPT: 24,
+	NOT_FOUND: 3,
+	VALIDATION_ERROR: 4,
+	FAILURE: 9,
+} as const;
+
+export const upstreamButtonSchema = z.object({
+	customId: z.string().default(""),
+	emoji: z.string().default(""),
+	label: z.string().default(""),
+	type: z.number().default(2),
+	style: z.number().default(2),
+});
+export type UpstreamButton = z.infer<typeof upstreamButtonSchema>;
+
+/** One task as the upstream reports it (fetch, list-by-condition, and its notifyHook posts). */
+export const upstreamTaskSchema = z.object({
+	id: z.coerce.string(),
+	action: z.string().nullish(),
+	customId: z.string().nullish(),
+	prompt: z.string().nullish(),
+	promptEn: z.string().nullish(),
+	description: z.string().nullish(),
+	state: z.string().nullish(),
+	submitTime: z.number().nullish(),
+	startTime: z.number().nullish(),
+	finishTime: z.number().nullish(),
+	imageUrl: z.string().nullish(),
+	videoUrl: z.string().nullish(),
+	videoUrls: z.array(z.unknown()).nullish(),
+	status: z.enum(TASK_STATUSES).nullish().catch(null),
+	progress: z.string().nullish(),
+	failReason: z.string().nullish(),
+	buttons: z.array(upstreamButtonSchema).nullish().catch([]),
+	properties: z.record(z.string(), z.unknown()).nullish(),
+});
+export type UpstreamTask = z.infer<typeof upstreamTaskSchema>;
+
+export const submitReplySchema = z.object({
+	code: z.number(),
+	description: z.string().nullish(),
+	result: z.union([z.string(), z.number()]).nullish(),
+	properties: z.record(z.string(), z.unknown()).nullish(),
+});
+export type SubmitReply = z.infer<typeof submitReplySchema>;
+
+export interface ImagineBody {
+	prompt: string;
+	base64Array?: string[];
+	notifyHook?: string;
+	state?: string;
+}
+
+export interface ChangeBody {
+	taskId: string;
+	action: "UPSCALE" | "VARIATION" | "REROLL";
+	index?: number;
+	notifyHook?: string;
+	state?: string;
+}
+
+export interface SwapFaceBody {
+	sourceBase64: string;
+	targetBase64: string;
+	notifyHook?: string;
+	state?: string;
+}
