@@ -12,7 +12,13 @@ function toApiError(error: unknown): ApiError {
 	if (error instanceof ApiError) return error;
 	if (error instanceof HTTPException) {
 		const code: ErrorCode =
-			error.status === 413 ? "PAYLOAD_TOO_LARGE" : error.status === 401 ? "UNAUTHORIZED" : error.status < 500 ? "BAD_REQUEST" : "INTERNAL";
+			error.status === 413
+				? "PAYLOAD_TOO_LARGE"
+				: error.status === 401
+					? "UNAUTHORIZED"
+					: error.status < 500
+						? "BAD_REQUEST"
+						: "INTERNAL";
 		return new ApiError(code, error.message || "request rejected");
 	}
 	return new ApiError("INTERNAL", "internal error", { internal: error });
@@ -32,10 +38,13 @@ export function createApp() {
 
 	app.onError((error, c) => {
 		const apiError = toApiError(error);
-		if (apiError.code === "INTERNAL") console.error("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
+		if (apiError.code === "INTERNAL")
+			console.error("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
 		return renderError(c, surfaceForPath(c.req.path), apiError);
 	});
-	app.notFound((c) => renderError(c, surfaceForPath(c.req.path), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+	app.notFound((c) =>
+		renderError(c, surfaceForPath(c.req.path), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
+	);
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	app.route("/api/v1", seed002Routes);

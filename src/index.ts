@@ -29,8 +29,6 @@ export default {
 	},
 
 	async scheduled(_controller, env, ctx) {
-		ctx.waitUntil(
-			reconcile(env, defaultDeps()).then((report) => console.log("reconcile", JSON.stringify(report))),
-		);
+		ctx.waitUntil(reconcile(env, defaultDeps()).then((report) => console.log("reconcile", JSON.stringify(report))));
 	},
 } satisfies ExportedHandler<Env, TaskMessage | HookMessage>;

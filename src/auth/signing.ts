@@ -33,7 +33,11 @@ function fromBase64Url(value: string): Uint8Array | null {
 }
 
 export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
-	const mac = await crypto.subtle.sign("HMAC", await hmacKey(env.SIGNING_SECRET), encoder.encode(`${purpose}:${value}`));
+	const mac = await crypto.subtle.sign(
+		"HMAC",
+		await hmacKey(env.SIGNING_SECRET),
+		encoder.encode(`${purpose}:${value}`),
+	);
 	return toBase64Url(mac);
 }
 

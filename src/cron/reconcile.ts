@@ -4,8 +4,9 @@
  * re-queues NOT_START tasks whose message was lost. Every change goes through the task's
  * Durable Object, so it cannot fight the poller or a push callback.
  */
-import { getDb } from "../db/client";
+
 import { findChannel } from "../db/channels";
+import { getDb } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { listInFlightTasks, listStaleNotStarted } from "../db/tasks";
 import type { QueueDeps } from "../queue/deps";
@@ -44,7 +45,10 @@ export async function reconcile(env: Env, deps: QueueDeps): Promise<ReconcileRep
 	for (const task of candidates) {
 		const plan = planFor(task, now, timeoutMs);
 		if (plan.kind === "fail") {
-			const result = await taskObject(env, task.publicId).apply(task.publicId, { status: "FAILURE", failReason: plan.reason });
+			const result = await taskObject(env, task.publicId).apply(task.publicId, {
+				status: "FAILURE",
+				failReason: plan.reason,
+			});
 			if (result.applied) report.timedOut += 1;
 		} else if (plan.kind === "requeue") {
 			requeue.push({ kind: "submit", taskId: task.publicId });
@@ -85,7 +89,10 @@ export async function reconcile(env: Env, deps: QueueDeps): Promise<ReconcileRep
 					continue;
 				}
 				const plan = planForMissing(task, now);
-				if (plan.kind === "fail" && (await object.apply(task.publicId, { status: "FAILURE", failReason: plan.reason })).applied) {
+				if (
+					plan.kind === "fail" &&
+					(await object.apply(task.publicId, { status: "FAILURE", failReason: plan.reason })).applied
+				) {
 					report.vanished += 1;
 				}
 			}

@@ -51,12 +51,7 @@ export interface TaskCursor {
 }
 
 /** Newest first, served by tasks_user_time; `before` continues after the last row seen. */
-export async function listUserTasks(
-	db: Db,
-	userId: number,
-	limit: number,
-	before?: TaskCursor,
-): Promise<TaskRow[]> {
+export async function listUserTasks(db: Db, userId: number, limit: number, before?: TaskCursor): Promise<TaskRow[]> {
 	const where = before
 		? and(eq(tasks.userId, userId), sql`(${tasks.submitTime}, ${tasks.id}) < (${before.submitTime}, ${before.id})`)
 		: eq(tasks.userId, userId);

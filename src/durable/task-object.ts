@@ -66,7 +66,7 @@ export class TaskObject extends DurableObject<Env> {
 	async claimSubmit(publicId: string, leaseMs: number): Promise<boolean> {
 		const state = await this.#load(publicId);
 		const now = Date.now();
-		if (!state || state.status !== "NOT_START" || state.claimUntil > now) return false;
+		if (state?.status !== "NOT_START" || state.claimUntil > now) return false;
 		state.claimUntil = now + leaseMs;
 		await this.#save(state);
 		return true;
@@ -96,7 +96,11 @@ export class TaskObject extends DurableObject<Env> {
 		state.version += 1;
 		state.fields = { ...state.fields, ...fieldsFor(update, decision.status, decision.progress, now) };
 		if (isTerminal(decision.status)) {
-			state.effects = { copy: decision.status === "SUCCESS" && Boolean(state.fields.upstreamImageUrl), hook: true, attempts: 0 };
+			state.effects = {
+				copy: decision.status === "SUCCESS" && Boolean(state.fields.upstreamImageUrl),
+				hook: true,
+				attempts: 0,
+			};
 		}
 		await this.#save(state);
 		// Everything above ran before the first await on the network: the decision is final.

@@ -5,11 +5,14 @@
 import { getDb } from "../db/client";
 import { findTask } from "../db/tasks";
 import { publicBase } from "../images/links";
-import type { Fetch } from "../upstream/fetcher";
 import { toSeed002 } from "../tasks/views/seed002";
+import type { Fetch } from "../upstream/fetcher";
 import { callbackUrlProblem } from "./url-policy";
 
-export type HookVerdict = { kind: "delivered" } | { kind: "retry"; reason: string } | { kind: "dropped"; reason: string };
+export type HookVerdict =
+	| { kind: "delivered" }
+	| { kind: "retry"; reason: string }
+	| { kind: "dropped"; reason: string };
 
 const HOOK_TIMEOUT_MS = 10_000;
 

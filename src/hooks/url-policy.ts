@@ -55,7 +55,7 @@ export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): 
 	const host = url.hostname.toLowerCase();
 	if (
 		host === "localhost" ||
-		!host.includes(".") && !host.startsWith("[") ||
+		(!host.includes(".") && !host.startsWith("[")) ||
 		BLOCKED_HOST_SUFFIXES.some((suffix) => host.endsWith(suffix)) ||
 		ipv4Private(host) ||
 		ipv6Private(host)

@@ -11,7 +11,11 @@ export function publicBase(env: Env, requestOrigin?: string): string {
  * The image URL clients see: the gateway's signed copy once it exists, else the upstream's
  * own URL (while the copy is still being made), else "".
  */
-export async function taskImageUrl(env: Env, base: string, task: Pick<TaskRow, "publicId" | "imageKey" | "upstreamImageUrl">): Promise<string> {
+export async function taskImageUrl(
+	env: Env,
+	base: string,
+	task: Pick<TaskRow, "publicId" | "imageKey" | "upstreamImageUrl">,
+): Promise<string> {
 	if (!task.imageKey) return task.upstreamImageUrl;
 	const signature = await sign(env, "image", task.publicId);
 	return `${base}/mj/image/${task.publicId}?sig=${signature}`;

@@ -2,12 +2,13 @@
  * TASK_QUEUE consumer: submits tasks upstream and polls them. Decides ack or retry per
  * message; what an upstream answer means is decided in src/tasks/.
  */
-import { getDb } from "../db/client";
+
 import { findChannel } from "../db/channels";
+import { getDb } from "../db/client";
 import { findTask } from "../db/tasks";
 import { ApiError } from "../errors";
-import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { submitToUpstream } from "../tasks/dispatch";
+import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { taskObject } from "../tasks/stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { upstreamCallbackUrl } from "../upstream/callback-url";
@@ -48,7 +49,7 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 	const publicId = message.body.taskId;
 	const db = getDb(env.DB);
 	const task = await findTask(db, publicId);
-	if (!task || task.status !== "NOT_START") return "ack";
+	if (task?.status !== "NOT_START") return "ack";
 	const object = taskObject(env, publicId);
 	// A second delivery of the same message finds the claim taken and stops here.
 	if (!(await object.claimSubmit(publicId, SUBMIT_LEASE_MS))) return "ack";

@@ -28,7 +28,8 @@ export async function readParams(c: Context): Promise<Params> {
 		} catch {
 			throw badRequest("malformed JSON body");
 		}
-		if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("JSON body must be an object");
+		if (typeof body !== "object" || body === null || Array.isArray(body))
+			throw badRequest("JSON body must be an object");
 		for (const [key, value] of Object.entries(body)) {
 			const text = stringify(value);
 			if (text !== undefined) params[key] = text;

@@ -29,13 +29,21 @@ const optionalText = (max: number, name: string) =>
 const submitSchema = z.object({
 	action: z.preprocess(
 		(v) => (typeof v === "string" ? v.trim().toUpperCase() : v),
-		z.enum(SUBMIT_ACTIONS, { error: (issue) => (issue.input === undefined ? "action is required (IMAGINE, UPSCALE or VARIATION)" : "action must be IMAGINE, UPSCALE or VARIATION") }),
+		z.enum(SUBMIT_ACTIONS, {
+			error: (issue) =>
+				issue.input === undefined
+					? "action is required (IMAGINE, UPSCALE or VARIATION)"
+					: "action must be IMAGINE, UPSCALE or VARIATION",
+		}),
 	),
 	prompt: z.string().max(PROMPT_MAX_LENGTH, `prompt must be at most ${PROMPT_MAX_LENGTH} characters`).optional(),
 	taskId: optionalText(64, "taskId"),
 	index: z.string().optional(),
 	state: optionalText(CLIENT_STATE_MAX_LENGTH, "state"),
-	notifyHook: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
+	notifyHook: z
+		.string()
+		.optional()
+		.transform((v) => (v?.trim() ? v.trim() : undefined)),
 });
 
 const fetchSchema = z.object({
@@ -105,7 +113,12 @@ export const seed002Routes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/task/list", async (c) => {
 		const { limit, cursor } = parseWith(listSchema, await readParams(c));
-		const rows = await listUserTasks(getDb(c.env.DB), c.get("user").id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+		const rows = await listUserTasks(
+			getDb(c.env.DB),
+			c.get("user").id,
+			limit + 1,
+			cursor ? decodeCursor(cursor) : undefined,
+		);
 		const page = rows.slice(0, limit);
 		if (rows.length > limit) {
 			const last = page[page.length - 1];

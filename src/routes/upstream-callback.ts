@@ -33,7 +33,10 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		if (task.upstreamId && task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
 		const update = updateFromUpstream(body);
 		if (!update) return c.json({ code: 1, description: "ignored" });
-		const result = await taskObject(c.env, publicId).apply(publicId, { ...update, channelId: task.channelId ?? undefined });
+		const result = await taskObject(c.env, publicId).apply(publicId, {
+			...update,
+			channelId: task.channelId ?? undefined,
+		});
 		return c.json({ code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
 	},
 );

@@ -41,7 +41,11 @@ export interface DispatchContext {
 	notifyHook?: string;
 }
 
-export async function submitToUpstream(client: UpstreamClient, task: TaskRow, context: DispatchContext): Promise<SubmitOutcome> {
+export async function submitToUpstream(
+	client: UpstreamClient,
+	task: TaskRow,
+	context: DispatchContext,
+): Promise<SubmitOutcome> {
 	try {
 		switch (task.action) {
 			case "IMAGINE":

@@ -6,9 +6,17 @@ export const REQUEUE_AFTER_MS = 30_000;
 /** A submitted task may be missing from list-by-condition this long before it counts as vanished. */
 export const VANISH_GRACE_MS = 120_000;
 
-export type ReconcilePlan = { kind: "fail"; reason: string } | { kind: "requeue" } | { kind: "poll" } | { kind: "wait" };
+export type ReconcilePlan =
+	| { kind: "fail"; reason: string }
+	| { kind: "requeue" }
+	| { kind: "poll" }
+	| { kind: "wait" };
 
-export function planFor(task: Pick<TaskRow, "status" | "submitTime" | "upstreamId" | "channelId">, now: number, timeoutMs: number): ReconcilePlan {
+export function planFor(
+	task: Pick<TaskRow, "status" | "submitTime" | "upstreamId" | "channelId">,
+	now: number,
+	timeoutMs: number,
+): ReconcilePlan {
 	const age = now - task.submitTime;
 	if (age > timeoutMs) return { kind: "fail", reason: `timed out after ${Math.round(timeoutMs / 60_000)} minutes` };
 	if (task.status === "NOT_START") return age > REQUEUE_AFTER_MS ? { kind: "requeue" } : { kind: "wait" };

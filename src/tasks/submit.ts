@@ -82,7 +82,8 @@ export async function submitTask(
 			quota: 0,
 		});
 	} catch (error) {
-		if (error instanceof InsufficientQuotaError) throw new ApiError("INSUFFICIENT_QUOTA", "not enough quota for this task");
+		if (error instanceof InsufficientQuotaError)
+			throw new ApiError("INSUFFICIENT_QUOTA", "not enough quota for this task");
 		throw error;
 	}
 	try {

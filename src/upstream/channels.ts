@@ -1,6 +1,7 @@
 /** Which upstream channel a task goes to. */
-import type { Db } from "../db/client";
+
 import { ensureChannel, findChannel, listEnabledChannels } from "../db/channels";
+import type { Db } from "../db/client";
 import type { ChannelRow } from "../db/schema";
 import { ApiError } from "../errors";
 import { SIMULATOR_ORIGIN, SIMULATOR_SECRET, simulatorEnabled } from "./fetcher";
@@ -12,7 +13,11 @@ let simulatorChannelEnsured = false;
 /** Local dev and tests start with one channel, the simulator; created once per isolate. */
 export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now()): Promise<void> {
 	if (simulatorChannelEnsured || !simulatorEnabled(env)) return;
-	await ensureChannel(db, { name: SIMULATOR_CHANNEL_NAME, baseUrl: SIMULATOR_ORIGIN, secret: SIMULATOR_SECRET, weight: 1 }, now);
+	await ensureChannel(
+		db,
+		{ name: SIMULATOR_CHANNEL_NAME, baseUrl: SIMULATOR_ORIGIN, secret: SIMULATOR_SECRET, weight: 1 },
+		now,
+	);
 	simulatorChannelEnsured = true;
 }
 

@@ -11,7 +11,11 @@ export function uniqueSub(prefix = "user"): string {
 	return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export function tokenFor(sub: string, role: "user" | "admin" = "user", expiresIn: string | number = "1h"): Promise<string> {
+export function tokenFor(
+	sub: string,
+	role: "user" | "admin" = "user",
+	expiresIn: string | number = "1h",
+): Promise<string> {
 	return signToken({ sub, role }, env.JWT_SECRET, expiresIn);
 }
 
@@ -26,7 +30,11 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
 }
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, label = "condition"): Promise<T> {
+export async function waitFor<T>(
+	probe: () => Promise<T | undefined | null | false>,
+	timeoutMs = 20_000,
+	label = "condition",
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const value = await probe();

@@ -26,7 +26,8 @@ export interface Seed002Task {
 	status: string;
 }
 
-const JOB_HASH = /::(?:upsample|variation|reroll|pan_\w+|Outpaint|CustomZoom|Inpaint)::[^:]*::([0-9a-f]{8}-[0-9a-f-]{27,})/i;
+const JOB_HASH =
+	/::(?:upsample|variation|reroll|pan_\w+|Outpaint|CustomZoom|Inpaint)::[^:]*::([0-9a-f]{8}-[0-9a-f-]{27,})/i;
 
 /** The Midjourney job hash, read from the task's buttons. */
 export function jobHash(buttonsJson: string): string {
