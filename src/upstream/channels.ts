@@ -8,17 +8,18 @@ import { SIMULATOR_ORIGIN, SIMULATOR_SECRET, simulatorEnabled } from "./fetcher"
 
 export const SIMULATOR_CHANNEL_NAME = "simulator";
 
-let simulatorChannelEnsured = false;
+/** Databases (by binding) in which this isolate already ensured the simulator channel. */
+const ensuredIn = new WeakSet<object>();
 
-/** Local dev and tests start with one channel, the simulator; created once per isolate. */
+/** Local dev and tests start with one channel, the simulator; ensured once per isolate and database. */
 export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now()): Promise<void> {
-	if (simulatorChannelEnsured || !simulatorEnabled(env)) return;
+	if (ensuredIn.has(env.DB) || !simulatorEnabled(env)) return;
 	await ensureChannel(
 		db,
 		{ name: SIMULATOR_CHANNEL_NAME, baseUrl: SIMULATOR_ORIGIN, secret: SIMULATOR_SECRET, weight: 1 },
 		now,
 	);
-	simulatorChannelEnsured = true;
+	ensuredIn.add(env.DB);
 }
 
 /** Weighted random choice; `random` is injectable so tests can pin it. */

@@ -215,6 +215,14 @@ describe("imagine", () => {
 		await reader.cancel();
 	});
 
+	it("a --sim-size image streams exactly its content-length, 4096 px wide", async () => {
+		const { task } = await settle(await imagine("a mural --sim-size 3mb"));
+		const png = await image(task.imageUrl as string);
+		expect(png.length).toBeGreaterThan(2_900_000);
+		expect(png.length).toBeLessThan(3_100_000);
+		expect(new DataView(png.buffer).getUint32(16)).toBe(4096);
+	});
+
 	it("--sim-slow keeps the task in flight for longer", async () => {
 		const id = await imagine("a snail --sim-slow");
 		await sleep(700); // a normal task would be done by now (4 x 150 ms)

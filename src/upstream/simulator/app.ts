@@ -33,7 +33,7 @@ import {
 	upscaleImage,
 	variationImage,
 } from "./images";
-import type { NewSimTask, SimSnapshot, SimTask, SimulatorObject } from "./object";
+import type { NewSimTask, SimSnapshot, SimTask } from "./object";
 
 type SimContext = Context<{ Bindings: Env }>;
 
@@ -104,8 +104,8 @@ mj.use("*", async (c, next) => {
 
 mj.post("/submit/imagine", async (c) => {
 	const body = await readBody(c, imagineSchema);
-	const prompt = body.prompt.trim();
-	if (prompt === "") return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "prompt is required"));
+	const prompt = body.prompt;
+	if (prompt.trim() === "") return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "prompt is required"));
 	const markers = parseMarkers(prompt);
 	if (markers.banned) {
 		return c.json(
@@ -133,15 +133,13 @@ mj.post("/submit/change", async (c) => c.json(await submitChange(c, await readBo
 
 mj.post("/submit/simple-change", async (c) => {
 	const body = await readBody(c, simpleChangeSchema);
+	const malformed = reply(SUBMIT_CODE.VALIDATION_ERROR, 'content must look like "<taskId> U1..U4 | V1..V4 | R"');
 	const match = /^\s*(\S+)\s+([UVR])(\d*)\s*$/i.exec(body.content);
-	if (!match)
-		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, 'content must look like "<taskId> U1..U4 | V1..V4 | R"'));
+	if (!match) return c.json(malformed);
 	const [, taskId = "", letter = "", digits = ""] = match;
 	const kind = letter.toUpperCase();
 	const action = kind === "U" ? "UPSCALE" : kind === "V" ? "VARIATION" : "REROLL";
-	if ((action === "REROLL") !== (digits === "")) {
-		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, 'content must look like "<taskId> U1..U4 | V1..V4 | R"'));
-	}
+	if ((action === "REROLL") !== (digits === "")) return c.json(malformed);
 	const index = digits === "" ? undefined : Number(digits);
 	return c.json(await submitChange(c, { ...body, taskId, action, index }));
 });
@@ -288,8 +286,7 @@ function stepMsOf(env: Env): number {
 }
 
 function stub(env: Env, id: string) {
-	// The generated Env types the binding loosely until the entry exports the class.
-	return (env.SIMULATOR as unknown as DurableObjectNamespace<SimulatorObject>).getByName(id);
+	return env.SIMULATOR.getByName(id);
 }
 
 async function viewTask(env: Env, id: string): Promise<SimTask | null> {

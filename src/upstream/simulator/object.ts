@@ -33,8 +33,8 @@ export interface SimTaskRecord extends NewSimTask {
 	submitTime: number;
 	/** The `<hash>` of this task's buttons (Discord's message hash in real Midjourney). */
 	jobHash: string;
-	/** `status:progress` last posted to the notifyHook. */
-	lastNotified: string | null;
+	/** `status:progress` last posted to the notifyHook (or reported by the submit reply). */
+	lastNotified: string;
 }
 
 /**
@@ -170,10 +170,10 @@ export class SimulatorObject extends DurableObject<Env> {
 			...input,
 			submitTime: Date.now(),
 			jobHash: crypto.randomUUID(),
-			lastNotified: null,
+			// The submit reply already told the caller SUBMITTED: the first callback is the first change.
+			lastNotified: "SUBMITTED:0%",
 		};
 		this.ctx.storage.kv.put(RECORD_KEY, record);
-		// The submit reply already tells the caller SUBMITTED: the first callback is the first change.
 		if (record.notifyHook) await this.ctx.storage.setAlarm(record.submitTime + record.stepMs);
 		return true;
 	}

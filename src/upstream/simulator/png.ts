@@ -29,7 +29,7 @@ const CRC_TABLE = (() => {
 export function crc32(bytes: Uint8Array, previous = 0): number {
 	let c = ~previous >>> 0;
 	for (let i = 0; i < bytes.length; i++) {
-		c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+		c = (CRC_TABLE[(c ^ bytes[i]) & 0xff] ?? 0) ^ (c >>> 8);
 	}
 	return ~c >>> 0;
 }
@@ -43,7 +43,7 @@ export function adler32(bytes: Uint8Array, previous = 1): number {
 		// 5552 is the longest run before the sums can overflow 2^32 and must be reduced.
 		const end = Math.min(i + 5552, bytes.length);
 		for (; i < end; i++) {
-			a += bytes[i] as number;
+			a += bytes[i] ?? 0;
 			b += a;
 		}
 		a %= 65521;

@@ -1,0 +1,42 @@
+/** Direct D1 access for tests: seed rows the API would not let a test create quickly. */
+import { env } from "cloudflare:workers";
+import { getDb } from "../../src/db/client";
+import { type NewTaskRow, type TaskRow, tasks } from "../../src/db/schema";
+import { findTask } from "../../src/db/tasks";
+import { upsertUser } from "../../src/db/users";
+
+export const db = () => getDb(env.DB);
+
+export async function userId(sub: string): Promise<number> {
+	return upsertUser(db(), sub, "user", 0, Date.now());
+}
+
+let seq = 1_000_000;
+
+/** Inserts a task row as-is (no queue message). */
+export async function insertTaskRow(overrides: Partial<NewTaskRow> & { userId: number }): Promise<TaskRow> {
+	const now = Date.now();
+	seq += 1;
+	const row: NewTaskRow = {
+		publicId: crypto.randomUUID(),
+		userSeq: seq,
+		action: "IMAGINE",
+		prompt: "a test prompt",
+		status: "NOT_START",
+		progress: "0%",
+		description: "/imagine a test prompt",
+		submitTime: now,
+		updatedAt: now,
+		...overrides,
+	};
+	await db().insert(tasks).values(row);
+	const stored = await findTask(db(), row.publicId);
+	if (!stored) throw new Error("row not written");
+	return stored;
+}
+
+export async function taskRow(publicId: string): Promise<TaskRow> {
+	const row = await findTask(db(), publicId);
+	if (!row) throw new Error(`no task ${publicId}`);
+	return row;
+}

@@ -1,0 +1,140 @@
+/**
+ * The cron reconciler, fired through the Worker's scheduled handler against the built-in
+ * simulator: lost queue messages, tasks the upstream forgot, timeouts, and progress sync.
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { enabledChannelByName } from "../../src/db/channels";
+import worker from "../../src/index";
+import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
+import { SIMULATOR_ORIGIN, SIMULATOR_SECRET } from "../../src/upstream/fetcher";
+import { simulatorApp } from "../../src/upstream/simulator/app";
+import { waitFor } from "../helpers/api";
+import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+
+let simulatorChannel: number;
+let owner: number;
+
+beforeAll(async () => {
+	await ensureSimulatorChannel(db(), env);
+	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
+	if (!channel) throw new Error("no simulator channel");
+	simulatorChannel = channel.id;
+	owner = await userId(`reconcile-${Date.now()}`);
+});
+
+async function runCron(): Promise<void> {
+	const ctx = createExecutionContext();
+	await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+	await waitOnExecutionContext(ctx);
+}
+
+const minutesAgo = (m: number) => Date.now() - m * 60_000;
+
+describe("reconciler", () => {
+	it("re-queues a NOT_START task whose message was lost, which then runs to SUCCESS", async () => {
+		const task = await insertTaskRow({ userId: owner, prompt: "lost message", submitTime: minutesAgo(1) });
+		await runCron();
+		const done = await waitFor(
+			async () => {
+				const row = await taskRow(task.publicId);
+				return row.status === "SUCCESS" ? row : undefined;
+			},
+			20_000,
+			"the re-queued task to finish",
+		);
+		expect(done.upstreamId).toBeTruthy();
+		expect(done.channelId).toBe(simulatorChannel);
+	});
+
+	it("leaves a NOT_START task alone while its message may still be on the way", async () => {
+		const task = await insertTaskRow({ userId: owner, submitTime: Date.now() - 5_000 });
+		await runCron();
+		await new Promise((resolve) => setTimeout(resolve, 1500));
+		expect((await taskRow(task.publicId)).status).toBe("NOT_START");
+	});
+
+	it("fails a task the upstream no longer returns", async () => {
+		const task = await insertTaskRow({
+			userId: owner,
+			status: "SUBMITTED",
+			upstreamId: "9999000000000001",
+			channelId: simulatorChannel,
+			submitTime: minutesAgo(5),
+		});
+		await runCron();
+		const row = await taskRow(task.publicId);
+		expect(row.status).toBe("FAILURE");
+		expect(row.failReason).toBe("the upstream no longer knows this task");
+	});
+
+	it("gives a just-submitted task a grace period before calling it vanished", async () => {
+		const task = await insertTaskRow({
+			userId: owner,
+			status: "SUBMITTED",
+			upstreamId: "9999000000000002",
+			channelId: simulatorChannel,
+			submitTime: Date.now() - 10_000,
+		});
+		await runCron();
+		expect((await taskRow(task.publicId)).status).toBe("SUBMITTED");
+	});
+
+	it("fails in-flight and never-started tasks that ran past the timeout", async () => {
+		const running = await insertTaskRow({
+			userId: owner,
+			status: "IN_PROGRESS",
+			progress: "40%",
+			upstreamId: "9999000000000003",
+			channelId: simulatorChannel,
+			submitTime: minutesAgo(31),
+		});
+		const neverStarted = await insertTaskRow({ userId: owner, submitTime: minutesAgo(45) });
+		await runCron();
+		for (const id of [running.publicId, neverStarted.publicId]) {
+			const row = await taskRow(id);
+			expect(row.status).toBe("FAILURE");
+			expect(row.failReason).toBe("timed out after 30 minutes");
+			expect(row.finishTime).toBeGreaterThan(0);
+		}
+	});
+
+	it("brings a task up to date from list-by-condition when no poll reached it", async () => {
+		// A real simulator task, but recorded in D1 without any poll message behind it.
+		const reply = await simulatorApp.fetch(
+			new Request(`${SIMULATOR_ORIGIN}/mj/submit/imagine`, {
+				method: "POST",
+				headers: { "mj-api-secret": SIMULATOR_SECRET, "content-type": "application/json" },
+				body: JSON.stringify({ prompt: "synced by the cron" }),
+			}),
+			env,
+		);
+		const { result: upstreamId } = (await reply.json()) as { result: string };
+		const task = await insertTaskRow({
+			userId: owner,
+			status: "SUBMITTED",
+			upstreamId,
+			channelId: simulatorChannel,
+			prompt: "synced by the cron",
+		});
+		await waitFor(
+			async () => {
+				const view = await simulatorApp.fetch(
+					new Request(`${SIMULATOR_ORIGIN}/mj/task/${upstreamId}/fetch`, {
+						headers: { "mj-api-secret": SIMULATOR_SECRET },
+					}),
+					env,
+				);
+				return ((await view.json()) as { status: string }).status === "SUCCESS";
+			},
+			10_000,
+			"the simulator to finish",
+		);
+		await runCron();
+		const row = await taskRow(task.publicId);
+		expect(row.status).toBe("SUCCESS");
+		expect(row.progress).toBe("100%");
+		expect(row.upstreamImageUrl).toContain(upstreamId);
+	});
+});

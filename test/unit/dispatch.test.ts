@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { classifySubmitReply } from "../../src/tasks/dispatch";
+
+describe("classifySubmitReply (UPSTREAM.md codes)", () => {
+	it("1, 21 and 22 are accepted with the upstream id", () => {
+		expect(classifySubmitReply({ code: 1, result: "8498455807619990" })).toEqual({
+			kind: "accepted",
+			upstreamId: "8498455807619990",
+		});
+		expect(classifySubmitReply({ code: 21, result: 123 })).toEqual({ kind: "accepted", upstreamId: "123" });
+		expect(classifySubmitReply({ code: 22, result: "0741798445574458", properties: { numberOfQueues: 1 } })).toEqual({
+			kind: "accepted",
+			upstreamId: "0741798445574458",
+		});
+	});
+
+	it("an accepted reply without an id fails rather than tracking nothing", () => {
+		expect(classifySubmitReply({ code: 1, result: null }).kind).toBe("failed");
+	});
+
+	it("23 is retried", () => {
+		expect(classifySubmitReply({ code: 23, description: "queue full" })).toEqual({
+			kind: "retry",
+			reason: "queue full",
+		});
+	});
+
+	it("24 fails with the banned word", () => {
+		expect(classifySubmitReply({ code: 24, properties: { bannedWord: "nude", promptEn: "nude body" } })).toEqual({
+			kind: "failed",
+			reason: "banned prompt: nude",
+		});
+		expect(classifySubmitReply({ code: 24, description: "May contain a banned word" })).toEqual({
+			kind: "failed",
+			reason: "May contain a banned word",
+		});
+	});
+
+	it("3, 4, 9 and unknown codes fail with the upstream's description", () => {
+		expect(classifySubmitReply({ code: 3, description: "no available account" })).toEqual({
+			kind: "failed",
+			reason: "no available account",
+		});
+		expect(classifySubmitReply({ code: 4, description: "bad prompt" }).kind).toBe("failed");
+		expect(classifySubmitReply({ code: 77 })).toEqual({
+			kind: "failed",
+			reason: "upstream refused the task (code 77)",
+		});
+	});
+});

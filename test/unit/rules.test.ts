@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { backoffSeconds, pollDelaySeconds } from "../../src/queue/messages";
+import { decodeCursor, encodeCursor } from "../../src/routes/seed002";
+import { planFor, planForMissing, REQUEUE_AFTER_MS, VANISH_GRACE_MS } from "../../src/tasks/reconcile-rules";
+import { jobHash } from "../../src/tasks/views/seed002";
+import { chooseByWeight } from "../../src/upstream/channels";
+
+const NOW = 1_800_000_000_000;
+const TIMEOUT = 30 * 60_000;
+
+describe("reconcile rules", () => {
+	it("fails anything past the timeout, whatever its state", () => {
+		for (const status of ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"]) {
+			expect(planFor({ status, submitTime: NOW - TIMEOUT - 1, upstreamId: "1", channelId: 1 }, NOW, TIMEOUT)).toEqual({
+				kind: "fail",
+				reason: "timed out after 30 minutes",
+			});
+		}
+	});
+
+	it("re-queues a NOT_START task only once its message has had time to arrive", () => {
+		const task = { status: "NOT_START", upstreamId: null, channelId: null };
+		expect(planFor({ ...task, submitTime: NOW - REQUEUE_AFTER_MS + 1 }, NOW, TIMEOUT)).toEqual({ kind: "wait" });
+		expect(planFor({ ...task, submitTime: NOW - REQUEUE_AFTER_MS - 1 }, NOW, TIMEOUT)).toEqual({ kind: "requeue" });
+	});
+
+	it("polls in-flight tasks that reached an upstream", () => {
+		expect(planFor({ status: "IN_PROGRESS", submitTime: NOW, upstreamId: "1", channelId: 2 }, NOW, TIMEOUT)).toEqual({
+			kind: "poll",
+		});
+		expect(planFor({ status: "SUBMITTED", submitTime: NOW, upstreamId: null, channelId: null }, NOW, TIMEOUT)).toEqual({
+			kind: "wait",
+		});
+	});
+
+	it("calls a task missing upstream vanished only after the grace period", () => {
+		expect(planForMissing({ submitTime: NOW - VANISH_GRACE_MS + 1 }, NOW)).toEqual({ kind: "wait" });
+		expect(planForMissing({ submitTime: NOW - VANISH_GRACE_MS - 1 }, NOW).kind).toBe("fail");
+	});
+});
+
+describe("delays", () => {
+	it("backoff grows and is capped", () => {
+		const seq = [1, 2, 3, 4, 5, 6].map(backoffSeconds);
+		for (let i = 1; i < seq.length; i++) expect(seq[i]).toBeGreaterThan(seq[i - 1]);
+		expect(backoffSeconds(50)).toBe(300);
+	});
+
+	it("poll delays never shrink and are capped at 30 s", () => {
+		let last = 0;
+		for (let n = 0; n < 40; n++) {
+			expect(pollDelaySeconds(n)).toBeGreaterThanOrEqual(last);
+			last = pollDelaySeconds(n);
+		}
+		expect(pollDelaySeconds(0)).toBeLessThanOrEqual(2);
+		expect(last).toBe(30);
+	});
+});
+
+describe("chooseByWeight", () => {
+	const channels = [
+		{ id: 1, weight: 1 },
+		{ id: 2, weight: 3 },
+		{ id: 3, weight: 0 },
+	];
+	it("picks in proportion to weight and never a zero-weight channel", () => {
+		expect(chooseByWeight(channels, () => 0)?.id).toBe(1);
+		expect(chooseByWeight(channels, () => 0.24)?.id).toBe(1);
+		expect(chooseByWeight(channels, () => 0.26)?.id).toBe(2);
+		expect(chooseByWeight(channels, () => 0.9999)?.id).toBe(2);
+		expect(chooseByWeight([{ id: 3, weight: 0 }], Math.random)).toBeUndefined();
+		expect(chooseByWeight([], Math.random)).toBeUndefined();
+	});
+});
+
+describe("seed-002 helpers", () => {
+	it("reads the job hash from the buttons", () => {
+		const buttons = JSON.stringify([
+			{ customId: "MJ::JOB::upsample::1::03ee7a3e-b4d2-4465-9165-b93c99cb6617", label: "U1" },
+		]);
+		expect(jobHash(buttons)).toBe("03ee7a3e-b4d2-4465-9165-b93c99cb6617");
+		expect(jobHash("[]")).toBe("");
+		expect(jobHash("not json")).toBe("");
+	});
+
+	it("list cursors round-trip and refuse garbage", () => {
+		const cursor = { submitTime: 1_700_000_000_123, id: 42 };
+		expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+		expect(() => decodeCursor("!!!")).toThrow(/cursor/);
+		expect(() => decodeCursor(btoa("1.2.3"))).toThrow(/cursor/);
+	});
+});
