@@ -27,7 +27,8 @@ function toBase64Url(bytes: ArrayBuffer): string {
 }
 
 function fromBase64Url(value: string): Uint8Array | null {
-	if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) return null;
+	// A length of 4n+1 is never valid base64 (atob throws on it).
+	if (!/^[A-Za-z0-9_-]{1,128}$/.test(value) || value.length % 4 === 1) return null;
 	const binary = atob(value.replace(/-/g, "+").replace(/_/g, "/"));
 	return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

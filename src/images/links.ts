@@ -8,15 +8,16 @@ export function publicBase(env: Env, requestOrigin?: string): string {
 }
 
 /**
- * The image URL clients see: the gateway's signed copy once it exists, else the upstream's
- * own URL (while the copy is still being made), else "".
+ * The image URL clients see: the gateway's signed link as soon as the task has any image
+ * ("" before). The link serves the R2 copy, or the upstream's image while the copy is made,
+ * so it never changes and never points at an upstream a client may not reach.
  */
 export async function taskImageUrl(
 	env: Env,
 	base: string,
 	task: Pick<TaskRow, "publicId" | "imageKey" | "upstreamImageUrl">,
 ): Promise<string> {
-	if (!task.imageKey) return task.upstreamImageUrl;
+	if (!task.imageKey && !task.upstreamImageUrl) return "";
 	const signature = await sign(env, "image", task.publicId);
 	return `${base}/mj/image/${task.publicId}?sig=${signature}`;
 }

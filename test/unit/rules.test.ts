@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backoffSeconds, pollDelaySeconds } from "../../src/queue/messages";
+import { parseRange } from "../../src/routes/images";
 import { decodeCursor, encodeCursor } from "../../src/routes/seed002";
 import { planFor, planForMissing, REQUEUE_AFTER_MS, VANISH_GRACE_MS } from "../../src/tasks/reconcile-rules";
 import { jobHash } from "../../src/tasks/views/seed002";
@@ -88,5 +89,16 @@ describe("seed-002 helpers", () => {
 		expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
 		expect(() => decodeCursor("!!!")).toThrow(/cursor/);
 		expect(() => decodeCursor(btoa("1.2.3"))).toThrow(/cursor/);
+	});
+});
+
+describe("parseRange", () => {
+	it("reads single byte ranges and ignores everything else", () => {
+		expect(parseRange("bytes=0-7")).toEqual({ offset: 0, length: 8 });
+		expect(parseRange("bytes=10-")).toEqual({ offset: 10 });
+		expect(parseRange("bytes=-4")).toEqual({ suffix: 4 });
+		for (const header of [undefined, "", "bytes=", "bytes=-", "bytes=5-2", "items=0-7", "bytes=abc", "bytes=0-1,4-5"]) {
+			expect(parseRange(header)).toBeNull();
+		}
 	});
 });
