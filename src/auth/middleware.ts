@@ -4,6 +4,7 @@ import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { upsertUser } from "../db/users";
 import { forbidden, unauthorized } from "../errors";
+import { newUserQuota } from "../tasks/pricing";
 import { type Role, verifyToken } from "./token";
 
 /** sub → user id. Saves the upsert on every request after a user's first in this isolate. */
@@ -28,7 +29,7 @@ export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<A
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);
 		if (id === undefined) {
-			id = await upsertUser(getDb(c.env.DB), claims.sub, claims.role, 0, Date.now());
+			id = await upsertUser(getDb(c.env.DB), claims.sub, claims.role, newUserQuota(c.env), Date.now());
 			if (userIds.size >= USER_CACHE_LIMIT) userIds.clear();
 			userIds.set(claims.sub, id);
 		}

@@ -30,3 +30,8 @@ export async function enabledChannelByName(db: Db, name: string): Promise<Channe
 		.where(and(eq(channels.name, name), eq(channels.enabled, true)))
 		.get();
 }
+
+export async function anyEnabledChannel(db: Db): Promise<boolean> {
+	const row = await db.select({ id: channels.id }).from(channels).where(eq(channels.enabled, true)).limit(1).get();
+	return row !== undefined;
+}

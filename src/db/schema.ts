@@ -2,7 +2,7 @@
  * The one place the D1 schema is defined. `npm run db:generate` turns changes here into
  * a migration under migrations/; never edit generated migrations by hand.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
 	id: integer("id").primaryKey({ autoIncrement: true }),
@@ -14,8 +14,55 @@ export const users = sqliteTable("users", {
 	quota: integer("quota").notNull().default(0),
 	/** Tasks this user has created; also hands out each task's `user_seq`. */
 	taskCount: integer("task_count").notNull().default(0),
+	/** Album pictures this user has created; hands out each album task's `album_seq`. */
+	albumCount: integer("album_count").notNull().default(0),
+	/**
+	 * The submit time of the user's latest task. Each new task gets a later one, so a user's
+	 * tasks in submit-time order are also in `user_seq` order (page k = a seek on user_seq).
+	 */
+	lastSubmitTime: integer("last_submit_time").notNull().default(0),
 	createdAt: integer("created_at").notNull(),
 });
+
+/** Named counters kept as rows are written, so totals never count a table. */
+export const counters = sqliteTable("counters", {
+	name: text("name").primaryKey(),
+	value: integer("value").notNull().default(0),
+});
+
+/** An image template of the album: a prompt to imagine, or a picture to swap a face onto. */
+export const templates = sqliteTable(
+	"templates",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		kind: text("kind", { enum: ["prompt", "face_swap"] }).notNull(),
+		title: text("title").notNull(),
+		/** R2 key of the thumbnail. */
+		coverKey: text("cover_key"),
+		/** R2 key of the full picture (the face-swap target). */
+		imageKey: text("image_key"),
+		workflowId: integer("workflow_id").notNull().default(0),
+		prompt: text("prompt").notNull().default(""),
+		favoriteCount: integer("favorite_count").notNull().default(0),
+		isAudit: integer("is_audit").notNull().default(0),
+		pid: integer("pid").notNull().default(0),
+		sort: integer("sort").notNull().default(0),
+		author: text("author").notNull().default(""),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [index("templates_listing").on(t.isAudit, t.sort, t.id)],
+);
+
+export const templateFavorites = sqliteTable(
+	"template_favorites",
+	{
+		templateId: integer("template_id").notNull(),
+		userId: integer("user_id").notNull(),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.templateId, t.userId] })],
+);
 
 export const channels = sqliteTable("channels", {
 	id: integer("id").primaryKey({ autoIncrement: true }),
@@ -74,10 +121,17 @@ export const tasks = sqliteTable(
 		/** What the submit charged. */
 		quota: integer("quota").notNull().default(0),
 		refunded: integer("refunded", { mode: "boolean" }).notNull().default(false),
+		/** Album pictures: the template (`styleId`) the task was made from. */
+		styleId: integer("style_id"),
+		/** Album pictures: R2 key of the user's own photo (`origin`), for face swaps. */
+		originKey: text("origin_key"),
+		/** Album pictures: 1, 2, 3... per user, like user_seq but for album tasks only. */
+		albumSeq: integer("album_seq"),
 	},
 	(t) => [
 		uniqueIndex("tasks_public_id").on(t.publicId),
 		uniqueIndex("tasks_user_seq").on(t.userId, t.userSeq),
+		uniqueIndex("tasks_user_album_seq").on(t.userId, t.albumSeq),
 		index("tasks_user_time").on(t.userId, t.submitTime, t.id),
 		index("tasks_time").on(t.submitTime, t.id),
 		index("tasks_channel_time").on(t.channelId, t.submitTime, t.id),
@@ -87,6 +141,8 @@ export const tasks = sqliteTable(
 );
 
 export type UserRow = typeof users.$inferSelect;
+export type TemplateRow = typeof templates.$inferSelect;
+export type NewTemplateRow = typeof templates.$inferInsert;
 export type ChannelRow = typeof channels.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;
 export type NewTaskRow = typeof tasks.$inferInsert;

@@ -1,29 +1,55 @@
 /** Every query on the tasks table. */
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { type NewTaskRow, type TaskRow, tasks, users } from "./schema";
+import { counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
 export class InsufficientQuotaError extends Error {}
 
+/** The counters row that holds the number of tasks ever written. */
+export const TASKS_COUNTER = "tasks";
+
+export type NewTaskInput = Omit<NewTaskRow, "userSeq" | "albumSeq" | "submitTime"> & { album?: boolean };
+
 /**
- * Writes a new task and its charge in one D1 batch (one transaction). The user's counter
- * hands out `user_seq`; when the charge takes the balance below zero the subquery yields
- * NULL, the NOT NULL constraint fails and the whole batch, charge included, rolls back.
+ * Writes a new task and its charge in one D1 batch (one transaction) and returns the task's
+ * submit time. The user's row hands out `user_seq` (and `album_seq` for album pictures) and a
+ * submit time later than any of the user's earlier tasks. When the charge takes the balance
+ * below zero the `user_seq` subquery yields NULL, the NOT NULL constraint fails and the whole
+ * batch, charge included, rolls back: under any concurrency no balance goes below zero and
+ * no task exists without its charge.
  */
-export async function insertTask(db: Db, row: Omit<NewTaskRow, "userSeq">): Promise<void> {
+export async function insertTask(db: Db, input: NewTaskInput, now: number): Promise<number> {
+	const { album, ...row } = input;
 	const price = row.quota ?? 0;
+	const fromUser = (column: string, extra = sql``) =>
+		sql`(SELECT ${sql.raw(column)} FROM users WHERE id = ${row.userId}${extra})`;
 	try {
-		await db.batch([
+		const [, inserted] = await db.batch([
 			db
 				.update(users)
-				.set({ taskCount: sql`${users.taskCount} + 1`, quota: sql`${users.quota} - ${price}` })
+				.set({
+					taskCount: sql`${users.taskCount} + 1`,
+					albumCount: album ? sql`${users.albumCount} + 1` : users.albumCount,
+					quota: sql`${users.quota} - ${price}`,
+					lastSubmitTime: sql`MAX(${users.lastSubmitTime} + 1, ${now})`,
+				})
 				.where(eq(users.id, row.userId)),
-			db.insert(tasks).values({
-				...row,
-				userSeq: sql`(SELECT task_count FROM users WHERE id = ${row.userId} AND quota >= 0)`,
-			}),
+			db
+				.insert(tasks)
+				.values({
+					...row,
+					userSeq: fromUser("task_count", sql` AND quota >= 0`),
+					albumSeq: album ? fromUser("album_count") : null,
+					submitTime: fromUser("last_submit_time"),
+				})
+				.returning({ submitTime: tasks.submitTime }),
+			db
+				.insert(counters)
+				.values({ name: TASKS_COUNTER, value: 1 })
+				.onConflictDoUpdate({ target: counters.name, set: { value: sql`${counters.value} + 1` } }),
 		]);
+		return inserted[0].submitTime;
 	} catch (error) {
 		if (String(error).includes("NOT NULL constraint failed: tasks.user_seq")) {
 			throw new InsufficientQuotaError("insufficient quota");
@@ -79,7 +105,12 @@ export type TaskProgressFields = Partial<
 	>
 >;
 
-/** Conditional on the version, so an older write arriving late never overwrites a newer one. */
+/**
+ * Writes what the task's Durable Object accepted, conditional on the version so an older
+ * write arriving late never overwrites a newer one. A FAILURE or CANCEL refunds the charge in
+ * the same batch, guarded by `refunded`, so however often the end is written, the refund
+ * happens once.
+ */
 export async function writeTaskProgress(
 	db: Db,
 	publicId: string,
@@ -87,11 +118,33 @@ export async function writeTaskProgress(
 	fields: TaskProgressFields,
 	now: number,
 ): Promise<boolean> {
-	const result = await db
+	const write = db
 		.update(tasks)
 		.set({ ...fields, version, updatedAt: now })
 		.where(and(eq(tasks.publicId, publicId), lt(tasks.version, version)));
-	return result.meta.changes > 0;
+	if (fields.status !== "FAILURE" && fields.status !== "CANCEL") {
+		return (await write).meta.changes > 0;
+	}
+	const [written] = await db.batch([write, ...refundStatements(db, publicId)]);
+	return written.meta.changes > 0;
+}
+
+const REFUNDABLE = ["FAILURE", "CANCEL"];
+
+function refundStatements(db: Db, publicId: string) {
+	const refundable = and(eq(tasks.publicId, publicId), eq(tasks.refunded, false), inArray(tasks.status, REFUNDABLE));
+	return [
+		db
+			.update(users)
+			.set({ quota: sql`${users.quota} + (SELECT quota FROM tasks WHERE public_id = ${publicId})` })
+			.where(
+				and(
+					sql`${users.id} = (SELECT user_id FROM tasks WHERE public_id = ${publicId})`,
+					sql`EXISTS (SELECT 1 FROM tasks WHERE ${refundable})`,
+				),
+			),
+		db.update(tasks).set({ refunded: true }).where(refundable),
+	] as const;
 }
 
 export async function setTaskImage(db: Db, publicId: string, key: string, contentType: string): Promise<void> {

@@ -5,8 +5,11 @@
 
 import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
+import type { TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
+import { findTemplate } from "../db/templates";
 import { ApiError } from "../errors";
+import { MissingImageError, r2DataUrl } from "../images/inline";
 import { submitToUpstream } from "../tasks/dispatch";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { taskObject } from "../tasks/stub";
@@ -45,6 +48,18 @@ function isLastAttempt(message: Message): boolean {
 
 type Verdict = "ack" | "retry";
 
+/** The user's photo and the template picture of a face swap, inline. */
+async function swapImages(env: Env, task: TaskRow): Promise<{ source: string; target: string }> {
+	const template = task.styleId == null ? undefined : await findTemplate(getDb(env.DB), task.styleId);
+	if (!template?.imageKey) throw new MissingImageError("the face swap's template has no picture");
+	if (!task.originKey) throw new MissingImageError("the face swap has no photo of the user");
+	const [source, target] = await Promise.all([
+		r2DataUrl(env.IMAGES, task.originKey),
+		r2DataUrl(env.IMAGES, template.imageKey),
+	]);
+	return { source, target };
+}
+
 async function submitMessage(message: Message<TaskMessage>, env: Env, deps: QueueDeps): Promise<Verdict> {
 	const publicId = message.body.taskId;
 	const db = getDb(env.DB);
@@ -64,10 +79,12 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 		outcome = await submitToUpstream(client, task, {
 			parentUpstreamId: parent?.upstreamId,
 			notifyHook: await upstreamCallbackUrl(env, publicId),
+			swap: task.action === "SWAP_FACE" ? await swapImages(env, task) : undefined,
 		});
 	} catch (error) {
-		if (!(error instanceof ApiError)) throw error;
-		outcome = { kind: "retry", reason: error.message };
+		if (error instanceof MissingImageError) outcome = { kind: "failed", reason: error.message };
+		else if (error instanceof ApiError) outcome = { kind: "retry", reason: error.message };
+		else throw error;
 	}
 
 	switch (outcome.kind) {

@@ -39,6 +39,8 @@ export interface DispatchContext {
 	parentUpstreamId?: string | null;
 	/** Where the upstream should push progress; undefined when the gateway has no public URL. */
 	notifyHook?: string;
+	/** SWAP_FACE: the user's photo (source) and the template picture (target) as data URLs. */
+	swap?: { source: string; target: string };
 }
 
 export async function submitToUpstream(
@@ -66,6 +68,16 @@ export async function submitToUpstream(
 					}),
 				);
 			}
+			case "SWAP_FACE":
+				if (!context.swap) return { kind: "failed", reason: "the face swap's images are missing" };
+				return classifySubmitReply(
+					await client.submitSwapFace({
+						sourceBase64: context.swap.source,
+						targetBase64: context.swap.target,
+						notifyHook: context.notifyHook,
+						state: task.publicId,
+					}),
+				);
 			default:
 				return { kind: "failed", reason: `action ${task.action} is not supported` };
 		}

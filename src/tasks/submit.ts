@@ -5,16 +5,20 @@ import { findUserTask, InsufficientQuotaError, insertTask } from "../db/tasks";
 import { ApiError, badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import type { TaskMessage } from "../queue/messages";
+import { assertChannelAvailable } from "../upstream/channels";
 import { PROMPT_MAX_LENGTH, type SubmitAction } from "./model";
+import { priceOf } from "./pricing";
 
 export interface SubmitRequest {
-	action: SubmitAction;
+	action: SubmitAction | "SWAP_FACE";
 	prompt?: string;
 	/** Public id of the task an UPSCALE / VARIATION acts on. */
 	parentId?: string;
 	index?: number;
 	state?: string;
 	notifyHook?: string;
+	/** Album pictures: the template and, for face swaps, the R2 key of the user's photo. */
+	album?: { styleId: number; originKey?: string };
 }
 
 /** Actions whose result is a 2x2 grid that UPSCALE / VARIATION can pick from. */
@@ -36,10 +40,15 @@ export async function submitTask(
 	let parentId: string | null = null;
 	let taskIndex: number | null = null;
 
+	let parentChannelId: number | null = null;
+
 	if (request.action === "IMAGINE") {
 		if (!prompt) throw badRequest("prompt is required for IMAGINE");
 		if (prompt.length > PROMPT_MAX_LENGTH) throw badRequest(`prompt must be at most ${PROMPT_MAX_LENGTH} characters`);
 		description = `/imagine ${prompt}`;
+	} else if (request.action === "SWAP_FACE") {
+		if (!request.album?.originKey) throw badRequest("a face swap needs the user's photo");
+		description = `/swap template ${request.album.styleId}`;
 	} else {
 		if (!request.parentId) throw badRequest(`taskId is required for ${request.action}`);
 		if (request.index === undefined) throw badRequest(`index (1-4) is required for ${request.action}`);
@@ -52,6 +61,7 @@ export async function submitTask(
 			throw badRequest(`${request.action} needs a grid task (IMAGINE or VARIATION), not ${parent.action}`);
 		}
 		parentId = parent.publicId;
+		parentChannelId = parent.channelId;
 		taskIndex = request.index;
 		prompt = parent.prompt;
 		description = `/${request.action === "UPSCALE" ? "up" : "variation"} ${parent.publicId} ${request.action === "UPSCALE" ? "U" : "V"}${request.index}`;
@@ -63,27 +73,38 @@ export async function submitTask(
 		if (problem) throw badRequest(problem);
 	}
 
+	// Refuse now rather than queue a task no channel can take.
+	await assertChannelAvailable(db, env, parentChannelId);
+
+	const price = priceOf(env, request.action);
 	const publicId = crypto.randomUUID();
 	try {
-		await insertTask(db, {
-			publicId,
-			userId: user.id,
-			action: request.action,
-			prompt,
-			taskIndex,
-			parentId,
-			clientState: request.state ?? "",
-			notifyHook,
-			status: "NOT_START",
-			progress: "0%",
-			description,
-			submitTime: now,
-			updatedAt: now,
-			quota: 0,
-		});
+		await insertTask(
+			db,
+			{
+				publicId,
+				userId: user.id,
+				action: request.action,
+				prompt,
+				taskIndex,
+				parentId,
+				clientState: request.state ?? "",
+				notifyHook,
+				status: "NOT_START",
+				progress: "0%",
+				description,
+				updatedAt: now,
+				quota: price,
+				styleId: request.album?.styleId ?? null,
+				originKey: request.album?.originKey ?? null,
+				album: request.album !== undefined,
+			},
+			now,
+		);
 	} catch (error) {
-		if (error instanceof InsufficientQuotaError)
-			throw new ApiError("INSUFFICIENT_QUOTA", "not enough quota for this task");
+		if (error instanceof InsufficientQuotaError) {
+			throw new ApiError("INSUFFICIENT_QUOTA", `not enough quota: ${request.action} costs ${price}`);
+		}
 		throw error;
 	}
 	try {

@@ -1,0 +1,23 @@
+/** Images sent to an upstream inline, as the protocol's base64 data URLs. */
+
+/** Inline images larger than this are refused rather than held in memory. */
+export const MAX_INLINE_IMAGE_BYTES = 10 * 1024 * 1024;
+
+export class MissingImageError extends Error {}
+
+/** The R2 object as `data:<type>;base64,…`. */
+export async function r2DataUrl(bucket: R2Bucket, key: string): Promise<string> {
+	const object = await bucket.get(key);
+	if (!object) throw new MissingImageError(`image ${key} is missing`);
+	if (object.size > MAX_INLINE_IMAGE_BYTES) {
+		await object.body.cancel();
+		throw new MissingImageError(`image ${key} is over ${MAX_INLINE_IMAGE_BYTES} bytes`);
+	}
+	const bytes = new Uint8Array(await object.arrayBuffer());
+	let binary = "";
+	const CHUNK = 0x8000;
+	for (let i = 0; i < bytes.length; i += CHUNK) {
+		binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+	}
+	return `data:${object.httpMetadata?.contentType ?? "image/png"};base64,${btoa(binary)}`;
+}
