@@ -1,5 +1,6 @@
 /** Types shared by the Hono app, its middleware and its route groups. */
 import type { Role } from "./auth/token";
+import type { Db } from "./db/client";
 
 /** Which client API a route belongs to: decides the error envelope. */
 export type Surface = "seed002" | "seed001" | "album" | "proxy" | "plain";
@@ -13,7 +14,8 @@ export interface AuthUser {
 export interface AppEnv {
 	Bindings: Env;
 	Variables: {
-		surface: Surface;
 		user: AuthUser;
+		/** This request's D1 session (see src/db/request-db.ts). */
+		db: Db;
 	};
 }

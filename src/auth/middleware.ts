@@ -1,7 +1,6 @@
 /** Authentication for every protected route: a verified token and the user it names. */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
-import { getDb } from "../db/client";
 import { upsertUser } from "../db/users";
 import { forbidden, unauthorized } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
@@ -21,6 +20,7 @@ export function tokenFrom(headers: Headers): string | null {
 	return headers.get("mj-api-secret")?.trim() || null;
 }
 
+/** Needs requestDb() before it. */
 export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
 		const token = tokenFrom(c.req.raw.headers);
@@ -29,7 +29,7 @@ export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<A
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);
 		if (id === undefined) {
-			id = await upsertUser(getDb(c.env.DB), claims.sub, claims.role, newUserQuota(c.env), Date.now());
+			id = await upsertUser(c.get("db"), claims.sub, claims.role, newUserQuota(c.env), Date.now());
 			if (userIds.size >= USER_CACHE_LIMIT) userIds.clear();
 			userIds.set(claims.sub, id);
 		}

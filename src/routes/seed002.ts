@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { getDb } from "../db/client";
+import { requestDb } from "../db/request-db";
 import { findUserTask, listUserTasks, type TaskCursor } from "../db/tasks";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
@@ -92,10 +92,10 @@ function parseIndex(action: string, raw: string | undefined): number | undefined
 }
 
 export const seed002Routes = new Hono<AppEnv>()
-	.use(authenticate())
+	.use(requestDb(), authenticate())
 	.on(["GET", "POST"], "/trigger/submit", async (c) => {
 		const input = parseWith(submitSchema, await readParams(c));
-		const { publicId } = await submitTask(c.env, getDb(c.env.DB), c.get("user"), {
+		const { publicId } = await submitTask(c.env, c.get("db"), c.get("user"), {
 			action: input.action,
 			prompt: input.prompt,
 			parentId: input.action === "IMAGINE" ? undefined : input.taskId,
@@ -107,14 +107,14 @@ export const seed002Routes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {
 		const { _id } = parseWith(fetchSchema, await readParams(c));
-		const task = await findUserTask(getDb(c.env.DB), c.get("user").id, _id);
+		const task = await findUserTask(c.get("db"), c.get("user").id, _id);
 		if (!task) throw badRequest(`no task with _id ${_id}`);
 		return c.json(await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
 	})
 	.on(["GET", "POST"], "/task/list", async (c) => {
 		const { limit, cursor } = parseWith(listSchema, await readParams(c));
 		const rows = await listUserTasks(
-			getDb(c.env.DB),
+			c.get("db"),
 			c.get("user").id,
 			limit + 1,
 			cursor ? decodeCursor(cursor) : undefined,
