@@ -3,8 +3,11 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./context";
 import { ApiError, type ErrorCode } from "./errors";
+import { accountRoutes } from "./routes/account";
+import { adminRoutes } from "./routes/admin";
 import { renderError, surfaceForPath } from "./routes/envelopes";
 import { imageRoutes } from "./routes/images";
+import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
 import { upstreamCallbackRoutes } from "./routes/upstream-callback";
 
@@ -24,17 +27,20 @@ function toApiError(error: unknown): ApiError {
 	return new ApiError("INTERNAL", "internal error", { internal: error });
 }
 
+/** The URL's path with repeated slashes collapsed and no trailing slash (except "/"). */
+export function normalizePath(url: string): string {
+	const start = url.indexOf("/", url.indexOf("://") + 3);
+	if (start === -1) return "/";
+	const query = url.indexOf("?", start);
+	let path = query === -1 ? url.slice(start) : url.slice(start, query);
+	if (path.includes("//")) path = path.replace(/\/{2,}/g, "/");
+	return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
 export function createApp() {
-	// Clients copy the seed's own URLs, which contain "//" (e.g. /api/v1//task/fetch).
-	const app = new Hono<AppEnv>({
-		getPath: (request) => {
-			const url = request.url;
-			const start = url.indexOf("/", url.indexOf("://") + 3);
-			const end = url.indexOf("?", start);
-			const path = end === -1 ? url.slice(start) : url.slice(start, end);
-			return path.includes("//") ? path.replace(/\/{2,}/g, "/") : path;
-		},
-	});
+	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
+	// trailing slash (/api/mj/) both reach the same route as the plain path.
+	const app = new Hono<AppEnv>({ getPath: (request) => normalizePath(request.url) });
 
 	app.onError((error, c) => {
 		const apiError = toApiError(error);
@@ -48,6 +54,9 @@ export function createApp() {
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	app.route("/api/v1", seed002Routes);
+	app.route("/api/mj", seed001Routes);
+	app.route("/api/admin", adminRoutes);
+	app.route("/api/user", accountRoutes);
 	app.route("/mj/image", imageRoutes);
 	app.route("/mj/callback", upstreamCallbackRoutes);
 	return app;

@@ -1,7 +1,7 @@
 /** Every query on the channels table. */
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { type ChannelRow, channels } from "./schema";
+import { type ChannelRow, channels, type NewChannelRow } from "./schema";
 
 export async function listEnabledChannels(db: Db): Promise<ChannelRow[]> {
 	return db.select().from(channels).where(eq(channels.enabled, true)).all();
@@ -34,4 +34,67 @@ export async function enabledChannelByName(db: Db, name: string): Promise<Channe
 export async function anyEnabledChannel(db: Db): Promise<boolean> {
 	const row = await db.select({ id: channels.id }).from(channels).where(eq(channels.enabled, true)).limit(1).get();
 	return row !== undefined;
+}
+
+export async function disableChannel(db: Db, id: number, reason: string, now: number): Promise<void> {
+	await db
+		.update(channels)
+		.set({ enabled: false, disabledReason: reason.slice(0, 500), updatedAt: now })
+		.where(eq(channels.id, id));
+}
+
+/** Counts a fault; the `limit`-th in a row disables the channel. Returns whether it is still enabled. */
+export async function recordChannelFault(
+	db: Db,
+	id: number,
+	reason: string,
+	limit: number,
+	now: number,
+): Promise<boolean> {
+	const reachesLimit = sql`${channels.failureCount} + 1 >= ${limit}`;
+	const row = await db
+		.update(channels)
+		.set({
+			failureCount: sql`${channels.failureCount} + 1`,
+			enabled: sql`CASE WHEN ${reachesLimit} THEN 0 ELSE ${channels.enabled} END`,
+			disabledReason: sql`CASE WHEN ${reachesLimit} THEN ${`${limit} failures in a row; last: ${reason}`.slice(0, 500)} ELSE ${channels.disabledReason} END`,
+			updatedAt: now,
+		})
+		.where(eq(channels.id, id))
+		.returning({ enabled: channels.enabled })
+		.get();
+	return row?.enabled ?? false;
+}
+
+/** A success ends a run of faults. */
+export async function clearChannelFaults(db: Db, id: number): Promise<void> {
+	await db
+		.update(channels)
+		.set({ failureCount: 0 })
+		.where(and(eq(channels.id, id), gt(channels.failureCount, 0)));
+}
+
+export async function listChannels(db: Db): Promise<ChannelRow[]> {
+	return db.select().from(channels).orderBy(asc(channels.id)).all();
+}
+
+/** Undefined when the name is taken. */
+export async function createChannel(db: Db, channel: NewChannelRow): Promise<ChannelRow | undefined> {
+	return db.insert(channels).values(channel).onConflictDoNothing({ target: channels.name }).returning().get();
+}
+
+export async function updateChannel(
+	db: Db,
+	id: number,
+	changes: Partial<
+		Pick<ChannelRow, "name" | "baseUrl" | "secret" | "weight" | "enabled" | "disabledReason" | "failureCount">
+	>,
+	now: number,
+): Promise<ChannelRow | undefined> {
+	return db
+		.update(channels)
+		.set({ ...changes, updatedAt: now })
+		.where(eq(channels.id, id))
+		.returning()
+		.get();
 }

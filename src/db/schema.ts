@@ -144,5 +144,6 @@ export type UserRow = typeof users.$inferSelect;
 export type TemplateRow = typeof templates.$inferSelect;
 export type NewTemplateRow = typeof templates.$inferInsert;
 export type ChannelRow = typeof channels.$inferSelect;
+export type NewChannelRow = typeof channels.$inferInsert;
 export type TaskRow = typeof tasks.$inferSelect;
 export type NewTaskRow = typeof tasks.$inferInsert;

@@ -1,5 +1,5 @@
 /** Every query on the tasks table. */
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
 
@@ -74,14 +74,6 @@ export async function findUserTask(db: Db, userId: number, publicId: string): Pr
 export interface TaskCursor {
 	submitTime: number;
 	id: number;
-}
-
-/** Newest first, served by tasks_user_time; `before` continues after the last row seen. */
-export async function listUserTasks(db: Db, userId: number, limit: number, before?: TaskCursor): Promise<TaskRow[]> {
-	const where = before
-		? and(eq(tasks.userId, userId), sql`(${tasks.submitTime}, ${tasks.id}) < (${before.submitTime}, ${before.id})`)
-		: eq(tasks.userId, userId);
-	return db.select().from(tasks).where(where).orderBy(desc(tasks.submitTime), desc(tasks.id)).limit(limit).all();
 }
 
 /** Fields the task's Durable Object writes when it accepts an update. */

@@ -1,7 +1,9 @@
 /** Every query on the users table. */
+
+import { and, eq, sql } from "drizzle-orm";
 import type { Role } from "../auth/token";
 import type { Db } from "./client";
-import { users } from "./schema";
+import { type UserRow, users } from "./schema";
 
 /**
  * Returns the user's id, creating the user on first use. The role in the row mirrors the
@@ -15,4 +17,32 @@ export async function upsertUser(db: Db, sub: string, role: Role, initialQuota: 
 		.returning({ id: users.id })
 		.get();
 	return row.id;
+}
+
+export async function findUserBySub(db: Db, sub: string): Promise<UserRow | undefined> {
+	return db.select().from(users).where(eq(users.sub, sub)).get();
+}
+
+export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
+	return db.select().from(users).where(eq(users.id, id)).get();
+}
+
+/** Sets a balance, creating the user (role user) if it has never called the gateway. */
+export async function setUserQuota(db: Db, sub: string, quota: number, now: number): Promise<UserRow> {
+	return db
+		.insert(users)
+		.values({ sub, role: "user", quota, createdAt: now })
+		.onConflictDoUpdate({ target: users.sub, set: { quota } })
+		.returning()
+		.get();
+}
+
+/** Adds (or with a negative delta takes) quota; undefined if the user is unknown or it would go below zero. */
+export async function addUserQuota(db: Db, sub: string, delta: number): Promise<UserRow | undefined> {
+	return db
+		.update(users)
+		.set({ quota: sql`${users.quota} + ${delta}` })
+		.where(and(eq(users.sub, sub), sql`${users.quota} + ${delta} >= 0`))
+		.returning()
+		.get();
 }

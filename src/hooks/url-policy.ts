@@ -40,17 +40,21 @@ function ipv6Private(host: string): boolean {
 	return false;
 }
 
-/** Returns why the URL is refused, or null when the gateway may call it. */
-export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): string | null {
-	if (raw.length > NOTIFY_HOOK_MAX_LENGTH) return `notifyHook must be at most ${NOTIFY_HOOK_MAX_LENGTH} characters`;
+/**
+ * Why the gateway may not fetch this user- or admin-supplied URL, naming the field, or null.
+ * Always: absolute http(s), no credentials, at most 2048 characters. In production also: a
+ * public address (no loopback, private, link-local or internal host, however written).
+ */
+export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: string): string | null {
+	if (raw.length > NOTIFY_HOOK_MAX_LENGTH) return `${field} must be at most ${NOTIFY_HOOK_MAX_LENGTH} characters`;
 	let url: URL;
 	try {
 		url = new URL(raw);
 	} catch {
-		return "notifyHook must be an absolute http(s) URL";
+		return `${field} must be an absolute http(s) URL`;
 	}
-	if (url.protocol !== "http:" && url.protocol !== "https:") return "notifyHook must be an http(s) URL";
-	if (url.username || url.password) return "notifyHook must not carry credentials";
+	if (url.protocol !== "http:" && url.protocol !== "https:") return `${field} must be an http(s) URL`;
+	if (url.username || url.password) return `${field} must not carry credentials`;
 	if (env.ENVIRONMENT !== "production") return null;
 	const host = url.hostname.toLowerCase();
 	if (
@@ -60,7 +64,12 @@ export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): 
 		ipv4Private(host) ||
 		ipv6Private(host)
 	) {
-		return "notifyHook must be a public address";
+		return `${field} must be a public address`;
 	}
 	return null;
+}
+
+/** Returns why a notifyHook is refused, or null when the gateway may call it. */
+export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): string | null {
+	return urlProblem(raw, env, "notifyHook");
 }

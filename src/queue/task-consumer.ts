@@ -3,14 +3,14 @@
  * message; what an upstream answer means is decided in src/tasks/.
  */
 
-import { findChannel } from "../db/channels";
+import { clearChannelFaults, disableChannel, findChannel, recordChannelFault } from "../db/channels";
 import { getDb } from "../db/client";
-import type { TaskRow } from "../db/schema";
+import type { ChannelRow, TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import { findTemplate } from "../db/templates";
 import { ApiError } from "../errors";
 import { MissingImageError, r2DataUrl } from "../images/inline";
-import { submitToUpstream } from "../tasks/dispatch";
+import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "../tasks/dispatch";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { taskObject } from "../tasks/stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
@@ -70,23 +70,8 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 	if (!(await object.claimSubmit(publicId, SUBMIT_LEASE_MS))) return "ack";
 
 	const parent = task.parentId ? await findTask(db, task.parentId) : undefined;
-	let outcome: Awaited<ReturnType<typeof submitToUpstream>>;
-	let channelId: number | undefined;
-	try {
-		const channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random });
-		channelId = channel.id;
-		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
-		outcome = await submitToUpstream(client, task, {
-			parentUpstreamId: parent?.upstreamId,
-			notifyHook: await upstreamCallbackUrl(env, publicId),
-			swap: task.action === "SWAP_FACE" ? await swapImages(env, task) : undefined,
-		});
-	} catch (error) {
-		if (error instanceof MissingImageError) outcome = { kind: "failed", reason: error.message };
-		else if (error instanceof ApiError) outcome = { kind: "retry", reason: error.message };
-		else throw error;
-	}
-
+	const outcome = await submitThroughChannels(env, deps, task, parent);
+	const channelId = outcome.channelId;
 	switch (outcome.kind) {
 		case "accepted":
 			await object.apply(publicId, { status: "SUBMITTED", upstreamId: outcome.upstreamId, channelId });
@@ -95,6 +80,7 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 			});
 			return "ack";
 		case "failed":
+		case "channel-down":
 			await object.apply(publicId, { status: "FAILURE", failReason: outcome.reason, channelId });
 			return "ack";
 		case "retry":
@@ -104,6 +90,62 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 			}
 			// After the last attempt this retry moves the message to the dead-letter queue.
 			return "retry";
+	}
+}
+
+/**
+ * Submits on the parent's channel (follow-ups) or on channels chosen by weight. A channel
+ * that is down (no account, refused secret) is disabled and the next one is tried; a channel
+ * fault counts toward disabling it; a success clears its count.
+ */
+async function submitThroughChannels(
+	env: Env,
+	deps: QueueDeps,
+	task: TaskRow,
+	parent: TaskRow | undefined,
+): Promise<SubmitOutcome & { channelId?: number }> {
+	const db = getDb(env.DB);
+	let context: DispatchContext;
+	try {
+		context = {
+			parentUpstreamId: parent?.upstreamId,
+			notifyHook: await upstreamCallbackUrl(env, task.publicId),
+			swap: task.action === "SWAP_FACE" ? await swapImages(env, task) : undefined,
+		};
+	} catch (error) {
+		if (error instanceof MissingImageError) return { kind: "failed", reason: error.message };
+		throw error;
+	}
+	const tried: number[] = [];
+	for (;;) {
+		let channel: ChannelRow;
+		try {
+			channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random, exclude: tried });
+		} catch (error) {
+			if (error instanceof ApiError) return { kind: "retry", reason: error.message };
+			throw error;
+		}
+		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
+		const outcome = await submitToUpstream(client, task, context);
+		const now = deps.now();
+		if (outcome.kind === "channel-down") {
+			await disableChannel(db, channel.id, outcome.reason, now);
+			// A follow-up can only run where its parent ran.
+			if (parent)
+				return {
+					kind: "failed",
+					reason: `the parent task's channel is down: ${outcome.reason}`,
+					channelId: channel.id,
+				};
+			tried.push(channel.id);
+			continue;
+		}
+		if (outcome.kind === "retry" && outcome.channelFault) {
+			await recordChannelFault(db, channel.id, outcome.reason, CHANNEL_FAILURE_LIMIT, now);
+		} else if (outcome.kind === "accepted" && channel.failureCount > 0) {
+			await clearChannelFaults(db, channel.id);
+		}
+		return { ...outcome, channelId: channel.id };
 	}
 }
 

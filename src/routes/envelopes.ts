@@ -8,7 +8,8 @@ import type { ApiError } from "../errors";
 
 export function surfaceForPath(path: string): Surface {
 	if (path.startsWith("/api/v1/") || path === "/api/v1") return "seed002";
-	if (path.startsWith("/api/mj")) return "seed001";
+	// The new-api envelope {success, message}: its Midjourney module and the gateway's own account APIs.
+	if (path.startsWith("/api/mj") || path.startsWith("/api/admin") || path.startsWith("/api/user")) return "seed001";
 	if (path.startsWith("/userAlbum") || path.startsWith("/imageTemp")) return "album";
 	if (path.startsWith("/mj/") || path.startsWith("/mj-")) return "proxy";
 	return "plain";
@@ -27,8 +28,21 @@ export function renderError(c: Context, surface: Surface, error: ApiError): Resp
 			return c.json({ code: 0, description: error.message }, error.status);
 		case "seed001":
 			return c.json({ success: false, message: error.message }, error.status);
-		case "album":
-			return c.json({ code: error.status >= 500 ? 510 : 800, msg: error.message }, error.status);
+		case "album": {
+			// Seed 000 lists 800 (parameter error) and 510 (system error); the gateway adds 401 (missing
+			// or invalid token), 402 (not enough quota) and 403 (admins only). docs/album-api.md.
+			const code =
+				error.status >= 500
+					? 510
+					: error.code === "UNAUTHORIZED"
+						? 401
+						: error.code === "INSUFFICIENT_QUOTA"
+							? 402
+							: error.code === "FORBIDDEN"
+								? 403
+								: 800;
+			return c.json({ code, msg: error.message }, error.status);
+		}
 		case "proxy":
 			return c.json({ code: PROXY_CODES[error.code] ?? 9, description: error.message }, error.status);
 		case "plain":

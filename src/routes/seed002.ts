@@ -7,12 +7,14 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
-import { findUserTask, listUserTasks, type TaskCursor } from "../db/tasks";
+import { listTaskPage } from "../db/task-lists";
+import { findUserTask } from "../db/tasks";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
 import { submitTask } from "../tasks/submit";
 import { toSeed002 } from "../tasks/views/seed002";
+import { decodeCursor, encodeCursor } from "./cursor";
 import { parseWith, readParams } from "./params";
 
 /** Page size of /task/list when `limit` is not given, and the most it may ask for. */
@@ -66,23 +68,6 @@ const listSchema = z.object({
 	cursor: z.string().optional(),
 });
 
-/** Cursor = where the last page ended, opaque to clients. */
-export function encodeCursor(cursor: TaskCursor): string {
-	return btoa(`${cursor.submitTime}.${cursor.id}`).replace(/=+$/, "");
-}
-
-export function decodeCursor(value: string): TaskCursor {
-	let text: string;
-	try {
-		text = atob(value);
-	} catch {
-		throw badRequest("cursor is not valid");
-	}
-	const match = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
-	if (!match) throw badRequest("cursor is not valid");
-	return { submitTime: Number(match[1]), id: Number(match[2]) };
-}
-
 function parseIndex(action: string, raw: string | undefined): number | undefined {
 	if (action === "IMAGINE") return undefined;
 	if (raw === undefined || raw === "") return undefined;
@@ -113,17 +98,13 @@ export const seed002Routes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/task/list", async (c) => {
 		const { limit, cursor } = parseWith(listSchema, await readParams(c));
-		const rows = await listUserTasks(
+		const page = await listTaskPage(
 			c.get("db"),
-			c.get("user").id,
-			limit + 1,
-			cursor ? decodeCursor(cursor) : undefined,
+			{ userId: c.get("user").id },
+			{ limit, cursor: cursor ? decodeCursor(cursor) : undefined },
 		);
-		const page = rows.slice(0, limit);
-		if (rows.length > limit) {
-			const last = page[page.length - 1];
-			c.header("x-next-cursor", encodeCursor({ submitTime: last.submitTime, id: last.id }));
-		}
+		// The body is the seed's bare array, so the next page's cursor travels in a header.
+		if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
 		const base = publicBase(c.env, new URL(c.req.url).origin);
-		return c.json(await Promise.all(page.map((task) => toSeed002(c.env, base, task))));
+		return c.json(await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
 	});

@@ -8,8 +8,14 @@ import { SUBMIT_CODE, type SubmitReply } from "../upstream/protocol";
 
 export type SubmitOutcome =
 	| { kind: "accepted"; upstreamId: string }
-	| { kind: "retry"; reason: string }
-	| { kind: "failed"; reason: string };
+	/** Try again later. `channelFault`: the channel itself failed (unreachable, 5xx). */
+	| { kind: "retry"; reason: string; channelFault?: boolean }
+	| { kind: "failed"; reason: string }
+	/** The channel cannot take tasks at all (no account, refused credentials): use another. */
+	| { kind: "channel-down"; reason: string };
+
+/** After this many channel faults in a row a channel is disabled. */
+export const CHANNEL_FAILURE_LIMIT = 5;
 
 /** Maps a submit reply code (shared/UPSTREAM.md) to what the gateway does next. */
 export function classifySubmitReply(reply: SubmitReply): SubmitOutcome {
@@ -20,6 +26,9 @@ export function classifySubmitReply(reply: SubmitReply): SubmitOutcome {
 		case SUBMIT_CODE.EXISTED:
 			if (upstreamId) return { kind: "accepted", upstreamId };
 			return { kind: "failed", reason: `upstream accepted the task without an id (code ${reply.code})` };
+		case SUBMIT_CODE.NOT_FOUND:
+			// On a new task, code 3 means the upstream has no usable account.
+			return { kind: "channel-down", reason: `no account: ${reply.description || "code 3"}` };
 		case SUBMIT_CODE.QUEUE_FULL:
 			return { kind: "retry", reason: reply.description || "upstream queue is full" };
 		case SUBMIT_CODE.BANNED_PROMPT: {
@@ -58,7 +67,7 @@ export async function submitToUpstream(
 			case "VARIATION":
 			case "REROLL": {
 				if (!context.parentUpstreamId) return { kind: "failed", reason: "the parent task never reached the upstream" };
-				return classifySubmitReply(
+				return followUpOutcome(
 					await client.submitChange({
 						taskId: context.parentUpstreamId,
 						action: task.action,
@@ -82,9 +91,19 @@ export async function submitToUpstream(
 				return { kind: "failed", reason: `action ${task.action} is not supported` };
 		}
 	} catch (error) {
-		if (error instanceof UpstreamError) {
-			return error.retryable ? { kind: "retry", reason: error.message } : { kind: "failed", reason: error.message };
+		if (!(error instanceof UpstreamError)) throw error;
+		if (error.retryable) return { kind: "retry", reason: error.message, channelFault: true };
+		if (error.status === 401 || error.status === 403) {
+			return { kind: "channel-down", reason: `the upstream refused the channel's secret (HTTP ${error.status})` };
 		}
-		throw error;
+		return { kind: "failed", reason: error.message };
 	}
+}
+
+/** For a follow-up, code 3 means the parent task is unknown upstream, not a broken channel. */
+function followUpOutcome(reply: SubmitReply): SubmitOutcome {
+	const outcome = classifySubmitReply(reply);
+	return outcome.kind === "channel-down"
+		? { kind: "failed", reason: reply.description || "the upstream does not know the parent task" }
+		: outcome;
 }

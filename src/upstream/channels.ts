@@ -42,7 +42,7 @@ export function chooseByWeight<T extends { weight: number }>(items: T[], random:
 export async function pickChannel(
 	db: Db,
 	env: Env,
-	options: { parentChannelId?: number | null; random?: () => number } = {},
+	options: { parentChannelId?: number | null; random?: () => number; exclude?: readonly number[] } = {},
 ): Promise<ChannelRow> {
 	await ensureSimulatorChannel(db, env);
 	if (options.parentChannelId != null) {
@@ -50,7 +50,9 @@ export async function pickChannel(
 		if (parent?.enabled) return parent;
 		throw new ApiError("NO_CHANNEL", "the channel that ran the parent task is not available");
 	}
-	const chosen = chooseByWeight(await listEnabledChannels(db), options.random ?? Math.random);
+	const exclude = options.exclude ?? [];
+	const candidates = (await listEnabledChannels(db)).filter((channel) => !exclude.includes(channel.id));
+	const chosen = chooseByWeight(candidates, options.random ?? Math.random);
 	if (!chosen) throw new ApiError("NO_CHANNEL", "no upstream channel is available");
 	return chosen;
 }

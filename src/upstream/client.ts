@@ -109,7 +109,11 @@ export class UpstreamClient {
 		try {
 			return JSON.parse(text);
 		} catch {
-			throw new UpstreamError(`upstream answered HTTP ${response.status} with non-JSON`, response.status >= 500);
+			throw new UpstreamError(
+				`upstream answered HTTP ${response.status} with non-JSON`,
+				response.status >= 500,
+				response.status,
+			);
 		}
 	}
 }

@@ -23,7 +23,13 @@ export function jsonResponse(body: unknown, status = 200): Response {
 }
 
 export class FakeUpstream {
+	readonly origin: string;
 	readonly calls: RecordedCall[] = [];
+
+	constructor(origin = FAKE_ORIGIN) {
+		this.origin = origin;
+	}
+
 	/** Answers /mj/submit/*; replace per test. */
 	submit: Handler = () => jsonResponse({ code: 1, description: "Success", result: `${Date.now()}` });
 	/** Answers GET /mj/task/{id}/fetch and list-by-condition entries; undefined = unknown. */
@@ -36,7 +42,7 @@ export class FakeUpstream {
 	readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
 		const request = new Request(input, init);
 		const url = new URL(request.url);
-		if (url.origin !== FAKE_ORIGIN) return this.other(request);
+		if (url.origin !== this.origin) return this.other(request);
 		const text = request.method === "GET" ? "" : await request.text();
 		const call: RecordedCall = {
 			method: request.method,

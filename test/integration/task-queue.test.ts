@@ -4,7 +4,7 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { QueueDeps } from "../../src/queue/deps";
 import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
@@ -18,6 +18,14 @@ let owner: number;
 beforeAll(async () => {
 	channelId = await useFakeChannelOnly();
 	owner = await userId(`queue-owner-${Date.now()}`);
+});
+
+// Upstream faults in one test count toward disabling the channel (channels.test.ts): start
+// every test with a healthy channel.
+beforeEach(async () => {
+	await env.DB.prepare("UPDATE channels SET enabled = 1, failure_count = 0, disabled_reason = '' WHERE id = ?")
+		.bind(channelId)
+		.run();
 });
 
 function freshUpstream(): FakeUpstream {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { normalizePath } from "../../src/app";
 import { backoffSeconds, pollDelaySeconds } from "../../src/queue/messages";
+import { decodeCursor, encodeCursor } from "../../src/routes/cursor";
 import { parseRange } from "../../src/routes/images";
-import { decodeCursor, encodeCursor } from "../../src/routes/seed002";
 import { planFor, planForMissing, REQUEUE_AFTER_MS, VANISH_GRACE_MS } from "../../src/tasks/reconcile-rules";
 import { jobHash } from "../../src/tasks/views/seed002";
 import { chooseByWeight } from "../../src/upstream/channels";
@@ -100,5 +101,16 @@ describe("parseRange", () => {
 		for (const header of [undefined, "", "bytes=", "bytes=-", "bytes=5-2", "items=0-7", "bytes=abc", "bytes=0-1,4-5"]) {
 			expect(parseRange(header)).toBeNull();
 		}
+	});
+});
+
+describe("normalizePath", () => {
+	it("collapses repeated slashes and drops a trailing slash", () => {
+		expect(normalizePath("http://h/api/v1//task/fetch?_id=1")).toBe("/api/v1/task/fetch");
+		expect(normalizePath("http://h/api/mj/?p=1")).toBe("/api/mj");
+		expect(normalizePath("http://h/")).toBe("/");
+		expect(normalizePath("http://h")).toBe("/");
+		expect(normalizePath("http://h/health")).toBe("/health");
+		expect(normalizePath("http://h/a?x=//y/")).toBe("/a");
 	});
 });

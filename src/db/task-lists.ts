@@ -1,0 +1,110 @@
+/**
+ * Paged task lists, newest first, for users (one user's tasks) and admins (everyone's).
+ * Every query is served by an index in the order it returns rows:
+ *  - a user's unfiltered page k is a seek on tasks_user_seq (users.task_count says where
+ *    page k starts), so a deep page costs the same as the first;
+ *  - otherwise rows come from tasks_user_time, tasks_channel_time or tasks_time, newest first;
+ *    a cursor continues with a range on (submit_time, id) instead of OFFSET;
+ *  - unfiltered totals are kept counters; filtered totals are index-only counts.
+ */
+import { and, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
+import type { Db } from "./client";
+import { counters, type TaskRow, tasks, users } from "./schema";
+import { TASKS_COUNTER, type TaskCursor } from "./tasks";
+
+export interface TaskListFilter {
+	userId?: number;
+	channelId?: number;
+	publicId?: string;
+	/** Inclusive bounds on submit_time, epoch ms. */
+	fromMs?: number;
+	toMs?: number;
+}
+
+export interface TaskPage {
+	rows: TaskRow[];
+	/** Where the next page starts, when there is one. */
+	next?: TaskCursor;
+}
+
+function conditions(filter: TaskListFilter, cursor?: TaskCursor): SQL | undefined {
+	const parts: (SQL | undefined)[] = [
+		filter.userId !== undefined ? eq(tasks.userId, filter.userId) : undefined,
+		filter.channelId !== undefined ? eq(tasks.channelId, filter.channelId) : undefined,
+		filter.publicId !== undefined ? eq(tasks.publicId, filter.publicId) : undefined,
+		filter.fromMs !== undefined ? gte(tasks.submitTime, filter.fromMs) : undefined,
+		filter.toMs !== undefined ? lte(tasks.submitTime, filter.toMs) : undefined,
+		cursor ? sql`(${tasks.submitTime}, ${tasks.id}) < (${cursor.submitTime}, ${cursor.id})` : undefined,
+	];
+	return and(...parts.filter((p): p is SQL => p !== undefined));
+}
+
+/** Only the user is given: the case user_seq can serve. */
+function isUserOnly(filter: TaskListFilter): filter is { userId: number } {
+	return (
+		filter.userId !== undefined &&
+		filter.channelId === undefined &&
+		filter.publicId === undefined &&
+		filter.fromMs === undefined &&
+		filter.toMs === undefined
+	);
+}
+
+function pageOf(rows: TaskRow[], limit: number): TaskPage {
+	if (rows.length <= limit) return { rows };
+	const page = rows.slice(0, limit);
+	const last = page[page.length - 1];
+	return { rows: page, next: { submitTime: last.submitTime, id: last.id } };
+}
+
+/**
+ * One page: after `cursor` when given, else page number `page` (1-based). `userTaskCount`
+ * (the user's users.task_count) lets a user's unfiltered page be a seek on user_seq.
+ */
+export async function listTaskPage(
+	db: Db,
+	filter: TaskListFilter,
+	options: { limit: number; page?: number; cursor?: TaskCursor; userTaskCount?: number },
+): Promise<TaskPage> {
+	const { limit, cursor } = options;
+	const page = options.page ?? 1;
+	if (!cursor && isUserOnly(filter) && options.userTaskCount !== undefined) {
+		const newest = options.userTaskCount - (page - 1) * limit;
+		if (newest < 1) return { rows: [] };
+		// One row past the page (when it exists) says whether there is a next one.
+		const oldest = Math.max(1, newest - limit);
+		const rows = await db
+			.select()
+			.from(tasks)
+			.where(and(eq(tasks.userId, filter.userId), gte(tasks.userSeq, oldest), lte(tasks.userSeq, newest)))
+			.orderBy(desc(tasks.userSeq))
+			.all();
+		return pageOf(rows, limit);
+	}
+	const query = db
+		.select()
+		.from(tasks)
+		.where(conditions(filter, cursor))
+		.orderBy(desc(tasks.submitTime), desc(tasks.id))
+		.limit(limit + 1);
+	const rows = cursor || page === 1 ? await query.all() : await query.offset((page - 1) * limit).all();
+	return pageOf(rows, limit);
+}
+
+/** The user's task count (users.task_count): an unfiltered total without counting. */
+export async function userTaskCount(db: Db, userId: number): Promise<number> {
+	const row = await db.select({ n: users.taskCount }).from(users).where(eq(users.id, userId)).get();
+	return row?.n ?? 0;
+}
+
+/** Every task ever written (the counters row): the admin's unfiltered total. */
+export async function allTaskCount(db: Db): Promise<number> {
+	const row = await db.select({ n: counters.value }).from(counters).where(eq(counters.name, TASKS_COUNTER)).get();
+	return row?.n ?? 0;
+}
+
+/** A filtered total: an index-only count over the same index the page uses. */
+export async function countTasks(db: Db, filter: TaskListFilter): Promise<number> {
+	const row = await db.select({ n: count() }).from(tasks).where(conditions(filter)).get();
+	return row?.n ?? 0;
+}

@@ -1,0 +1,14 @@
+/** GET /api/user/self: the caller's own account, quota included (new-api envelope). */
+import { Hono } from "hono";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { requestDb } from "../db/request-db";
+import { findUserById } from "../db/users";
+import { notFound } from "../errors";
+import { userView } from "./admin";
+
+export const accountRoutes = new Hono<AppEnv>().use(requestDb(), authenticate()).get("/self", async (c) => {
+	const user = await findUserById(c.get("db"), c.get("user").id);
+	if (!user) throw notFound("no such user");
+	return c.json({ success: true, message: "", data: userView(user) });
+});

@@ -1,0 +1,159 @@
+/**
+ * Admin endpoints, in the new-api envelope `{success, message, data}`: users' quota and the
+ * upstream channels. A channel's secret is write-only: never returned.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { Hono } from "hono";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { createChannel, listChannels, updateChannel } from "../db/channels";
+import { requestDb } from "../db/request-db";
+import type { ChannelRow, UserRow } from "../db/schema";
+import { addUserQuota, findUserBySub, setUserQuota } from "../db/users";
+import { ApiError, badRequest, notFound } from "../errors";
+import { urlProblem } from "../hooks/url-policy";
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export function userView(user: UserRow) {
+	return {
+		sub: user.sub,
+		role: user.role,
+		quota: user.quota,
+		task_count: user.taskCount,
+		created_at: seconds(user.createdAt),
+	};
+}
+
+function channelView(channel: ChannelRow) {
+	return {
+		id: channel.id,
+		name: channel.name,
+		base_url: channel.baseUrl,
+		weight: channel.weight,
+		enabled: channel.enabled,
+		disabled_reason: channel.disabledReason,
+		failure_count: channel.failureCount,
+		has_secret: channel.secret !== "",
+		created_at: seconds(channel.createdAt),
+		updated_at: seconds(channel.updatedAt),
+	};
+}
+
+const invalid = (result: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) => {
+	if (!result.success) {
+		const issue = result.error?.issues[0];
+		const field = issue?.path.join(".");
+		throw badRequest(issue ? (field ? `${field}: ${issue.message}` : issue.message) : "invalid request");
+	}
+};
+
+const quotaBody = z
+	.object({
+		quota: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+		delta: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+	})
+	.strict()
+	.refine((b) => (b.quota === undefined) !== (b.delta === undefined), {
+		message: "send exactly one of quota or delta",
+	});
+
+const channelFields = {
+	name: z.string().trim().min(1).max(64),
+	base_url: z.string().max(2048),
+	secret: z.string().max(512),
+	weight: z.number().int().min(0).max(1000),
+	enabled: z.boolean(),
+};
+const newChannelBody = z
+	.object({
+		...channelFields,
+		secret: channelFields.secret.default(""),
+		weight: channelFields.weight.default(1),
+		enabled: channelFields.enabled.default(true),
+	})
+	.strict();
+const channelChanges = z.object(channelFields).partial().strict();
+
+const channelId = z.object({ id: z.string().regex(/^\d{1,15}$/, "channel id must be a number") });
+
+function checkBaseUrl(env: Env, baseUrl: string | undefined): void {
+	if (baseUrl === undefined) return;
+	const problem = urlProblem(baseUrl, env, "base_url");
+	if (problem) throw badRequest(problem);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+	return String(error).includes("UNIQUE constraint failed: channels.name");
+}
+
+export const adminRoutes = new Hono<AppEnv>()
+	.use(requestDb(), authenticate({ role: "admin" }))
+	.get("/users/:sub", async (c) => {
+		const user = await findUserBySub(c.get("db"), c.req.param("sub"));
+		if (!user) throw notFound("no such user");
+		return c.json({ success: true, message: "", data: userView(user) });
+	})
+	.put("/users/:sub/quota", zValidator("json", quotaBody, invalid), async (c) => {
+		const body = c.req.valid("json");
+		const sub = c.req.param("sub");
+		if (sub.length > 128) throw badRequest("sub must be at most 128 characters");
+		const db = c.get("db");
+		const user =
+			body.quota !== undefined
+				? await setUserQuota(db, sub, body.quota, Date.now())
+				: await addUserQuota(db, sub, body.delta as number);
+		if (!user) {
+			throw (await findUserBySub(db, sub)) ? badRequest("quota would go below zero") : notFound("no such user");
+		}
+		return c.json({ success: true, message: "", data: userView(user) });
+	})
+	.get("/channels", async (c) => {
+		const channels = await listChannels(c.get("db"));
+		return c.json({ success: true, message: "", data: channels.map(channelView) });
+	})
+	.post("/channels", zValidator("json", newChannelBody, invalid), async (c) => {
+		const body = c.req.valid("json");
+		checkBaseUrl(c.env, body.base_url);
+		const now = Date.now();
+		const channel = await createChannel(c.get("db"), {
+			name: body.name,
+			baseUrl: body.base_url,
+			secret: body.secret,
+			weight: body.weight,
+			enabled: body.enabled,
+			createdAt: now,
+			updatedAt: now,
+		});
+		if (!channel) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
+		return c.json({ success: true, message: "", data: channelView(channel) }, 201);
+	})
+	.patch(
+		"/channels/:id",
+		zValidator("param", channelId, invalid),
+		zValidator("json", channelChanges, invalid),
+		async (c) => {
+			const body = c.req.valid("json");
+			checkBaseUrl(c.env, body.base_url);
+			const changes: Parameters<typeof updateChannel>[2] = {
+				name: body.name,
+				baseUrl: body.base_url,
+				secret: body.secret,
+				weight: body.weight,
+				enabled: body.enabled,
+			};
+			// Enabling starts afresh; disabling by hand says so.
+			if (body.enabled === true) Object.assign(changes, { disabledReason: "", failureCount: 0 });
+			if (body.enabled === false) changes.disabledReason = "disabled by an admin";
+			let channel: ChannelRow | undefined;
+			try {
+				channel = await updateChannel(c.get("db"), Number(c.req.valid("param").id), changes, Date.now());
+			} catch (error) {
+				if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
+				throw error;
+			}
+			if (!channel) throw notFound("no such channel");
+			return c.json({ success: true, message: "", data: channelView(channel) });
+		},
+	);

@@ -1,0 +1,104 @@
+/**
+ * The seed-001 API (new-api's Midjourney module): GET /api/mj/self for a user's own tasks,
+ * GET /api/mj/ for an admin's view of everyone's. `p` pages as the document describes;
+ * `cursor` / `next_cursor` page at the same cost at any depth.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { requestDb } from "../db/request-db";
+import { allTaskCount, countTasks, listTaskPage, type TaskListFilter, userTaskCount } from "../db/task-lists";
+import { badRequest } from "../errors";
+import { publicBase } from "../images/links";
+import { toSeed001Item } from "../tasks/views/seed001";
+import { decodeCursor, encodeCursor } from "./cursor";
+
+/** Page size when `page_size` is not given, and the most it may be. */
+export const PAGE_SIZE_DEFAULT = 20;
+export const PAGE_SIZE_MAX = 100;
+
+const integer = (name: string, min: number, max: number) =>
+	z
+		.string()
+		.optional()
+		.transform((value, ctx) => {
+			if (value === undefined || value === "") return undefined;
+			const n = Number(value);
+			if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+				ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max}` });
+				return z.NEVER;
+			}
+			return n;
+		});
+
+/** Seconds since the epoch, up to the year 5138. */
+const timestamp = (name: string) => integer(name, 0, 99_999_999_999);
+
+const listQuery = z
+	.object({
+		p: integer("p", 1, 1_000_000),
+		page_size: integer("page_size", 1, PAGE_SIZE_MAX),
+		mj_id: z.string().max(64, "mj_id is too long").optional(),
+		start_timestamp: timestamp("start_timestamp"),
+		end_timestamp: timestamp("end_timestamp"),
+		channel_id: integer("channel_id", 0, Number.MAX_SAFE_INTEGER),
+		cursor: z.string().max(100).optional(),
+	})
+	.refine(
+		(q) => q.start_timestamp === undefined || q.end_timestamp === undefined || q.start_timestamp <= q.end_timestamp,
+		{
+			message: "start_timestamp must not be after end_timestamp",
+		},
+	);
+
+const validateQuery = zValidator("query", listQuery, (result) => {
+	if (!result.success) throw badRequest(result.error.issues[0]?.message ?? "invalid parameters");
+});
+
+type ListQuery = z.infer<typeof listQuery>;
+
+async function list(c: Context<AppEnv>, query: ListQuery, admin: boolean): Promise<Response> {
+	const db = c.get("db");
+	const user = c.get("user");
+	const page = query.p ?? 1;
+	const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
+	const filter: TaskListFilter = {
+		userId: admin ? undefined : user.id,
+		channelId: admin ? query.channel_id : undefined,
+		publicId: query.mj_id || undefined,
+		fromMs: query.start_timestamp === undefined ? undefined : query.start_timestamp * 1000,
+		toMs: query.end_timestamp === undefined ? undefined : query.end_timestamp * 1000 + 999,
+	};
+	const filtered = [filter.channelId, filter.publicId, filter.fromMs, filter.toMs].some((v) => v !== undefined);
+	// Unfiltered totals are counters kept as tasks are written; only filters need a count.
+	let total: number;
+	if (filtered) total = await countTasks(db, filter);
+	else total = admin ? await allTaskCount(db) : await userTaskCount(db, user.id);
+
+	const result = await listTaskPage(db, filter, {
+		limit: pageSize,
+		page,
+		cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
+		userTaskCount: !admin && !filtered ? total : undefined,
+	});
+	const base = publicBase(c.env, new URL(c.req.url).origin);
+	const items = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
+	return c.json({
+		success: true,
+		message: "",
+		data: {
+			items,
+			total,
+			page,
+			page_size: pageSize,
+			next_cursor: result.next ? encodeCursor(result.next) : null,
+		},
+	});
+}
+
+export const seed001Routes = new Hono<AppEnv>()
+	.use(requestDb())
+	.get("/self", authenticate(), validateQuery, (c) => list(c, c.req.valid("query"), false))
+	.get("/", authenticate({ role: "admin" }), validateQuery, (c) => list(c, c.req.valid("query"), true));

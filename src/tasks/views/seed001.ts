@@ -1,0 +1,54 @@
+/**
+ * A task in the seed-001 (new-api Midjourney module) format. Times are epoch seconds
+ * (0 when not reached yet), `video_urls` is a JSON array in a string as the document shows,
+ * `image_url` is the gateway's signed link. Admin items add user_id and channel_id.
+ */
+import type { TaskRow } from "../../db/schema";
+import { taskImageUrl } from "../../images/links";
+
+export interface Seed001Item {
+	id: number;
+	mj_id: string;
+	action: string;
+	prompt: string;
+	prompt_en: string;
+	status: string;
+	progress: string;
+	image_url: string;
+	video_url: string;
+	video_urls: string;
+	submit_time: number;
+	start_time: number;
+	finish_time: number;
+	fail_reason: string;
+	quota: number;
+	user_id?: number;
+	channel_id?: number;
+}
+
+const seconds = (ms: number | null) => (ms ? Math.floor(ms / 1000) : 0);
+
+export async function toSeed001Item(env: Env, base: string, task: TaskRow, admin: boolean): Promise<Seed001Item> {
+	const item: Seed001Item = {
+		id: task.id,
+		mj_id: task.publicId,
+		action: task.action,
+		prompt: task.prompt,
+		prompt_en: task.promptEn,
+		status: task.status,
+		progress: task.progress,
+		image_url: await taskImageUrl(env, base, task),
+		video_url: task.videoUrl,
+		video_urls: task.videoUrls,
+		submit_time: seconds(task.submitTime),
+		start_time: seconds(task.startTime),
+		finish_time: seconds(task.finishTime),
+		fail_reason: task.failReason,
+		quota: task.quota,
+	};
+	if (admin) {
+		item.user_id = task.userId;
+		item.channel_id = task.channelId ?? 0;
+	}
+	return item;
+}

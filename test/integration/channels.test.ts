@@ -1,0 +1,289 @@
+/**
+ * Upstream channels: choice by weight, follow-ups sticking to their parent's channel,
+ * automatic disabling with failover, "no channel" at submit, and the admin endpoints.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/app";
+import { findChannel } from "../../src/db/channels";
+import { channels } from "../../src/db/schema";
+import type { QueueDeps } from "../../src/queue/deps";
+import { TASK_QUEUE, type TaskMessage } from "../../src/queue/messages";
+import { handleTaskBatch } from "../../src/queue/task-consumer";
+import { CHANNEL_FAILURE_LIMIT } from "../../src/tasks/dispatch";
+import { ensureSimulatorChannel } from "../../src/upstream/channels";
+import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { FakeUpstream, jsonResponse } from "../helpers/fake-upstream";
+
+let owner: number;
+let a: FakeUpstream;
+let b: FakeUpstream;
+let channelA: number;
+let channelB: number;
+
+async function addChannel(name: string, baseUrl: string, weight: number): Promise<number> {
+	const now = Date.now();
+	const row = await db()
+		.insert(channels)
+		.values({ name, baseUrl, secret: `${name}-secret`, weight, enabled: true, createdAt: now, updatedAt: now })
+		.returning({ id: channels.id })
+		.get();
+	return row.id;
+}
+
+beforeAll(async () => {
+	owner = await userId(`channels-${Date.now()}`);
+	await ensureSimulatorChannel(db(), env);
+});
+
+beforeEach(async () => {
+	// Two fresh fake channels per test, weight 1 and 3; every other channel off.
+	await env.DB.prepare("UPDATE channels SET enabled = 0").run();
+	const stamp = `${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+	a = new FakeUpstream(`http://a-${stamp}.test`);
+	b = new FakeUpstream(`http://b-${stamp}.test`);
+	a.other = b.fetch;
+	a.submit = () => jsonResponse({ code: 1, description: "Success", result: `a-${crypto.randomUUID()}` });
+	b.submit = () => jsonResponse({ code: 1, description: "Success", result: `b-${crypto.randomUUID()}` });
+	channelA = await addChannel(`a-${stamp}`, a.origin, 1);
+	channelB = await addChannel(`b-${stamp}`, b.origin, 3);
+	// Poll messages reach the real queue consumer, which uses the global fetch.
+	vi.spyOn(globalThis, "fetch").mockImplementation(a.fetch);
+});
+
+afterEach(() => {
+	vi.restoreAllMocks();
+});
+
+let counter = 0;
+async function submitQueued(taskId: string, random: number) {
+	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
+		{ id: `c-${++counter}`, timestamp: Date.now(), attempts: 1, body: { kind: "submit", taskId } },
+	]);
+	const deps: QueueDeps = { fetch: a.fetch, now: Date.now, random: () => random };
+	const ctx = createExecutionContext();
+	await handleTaskBatch(batch, env, deps);
+	return getQueueResult(batch, ctx);
+}
+
+describe("choosing a channel", () => {
+	it("picks by weight: a quarter of the range goes to weight 1, the rest to weight 3", async () => {
+		const low = await insertTaskRow({ userId: owner });
+		const high = await insertTaskRow({ userId: owner });
+		await submitQueued(low.publicId, 0.2);
+		await submitQueued(high.publicId, 0.3);
+		expect((await taskRow(low.publicId)).channelId).toBe(channelA);
+		expect((await taskRow(high.publicId)).channelId).toBe(channelB);
+		expect(a.submitCalls()).toHaveLength(1);
+		expect(b.submitCalls()).toHaveLength(1);
+		expect(a.submitCalls()[0].secret).toMatch(/^a-.*-secret$/);
+	});
+
+	it("a follow-up goes to its parent's channel whatever the weights say", async () => {
+		const parent = await insertTaskRow({
+			userId: owner,
+			status: "SUCCESS",
+			upstreamId: "parent-on-a",
+			channelId: channelA,
+		});
+		const child = await insertTaskRow({ userId: owner, action: "UPSCALE", parentId: parent.publicId, taskIndex: 1 });
+		await submitQueued(child.publicId, 0.99);
+		expect((await taskRow(child.publicId)).channelId).toBe(channelA);
+		expect(a.submitCalls()[0]).toMatchObject({ path: "/mj/submit/change", body: { taskId: "parent-on-a" } });
+		expect(b.submitCalls()).toHaveLength(0);
+	});
+});
+
+describe("automatic disabling and failover", () => {
+	it("a channel answering 'no account' (code 3) is disabled with the reason, and the task moves on", async () => {
+		b.submit = () => jsonResponse({ code: 3, description: "no available account" });
+		const task = await insertTaskRow({ userId: owner });
+		await submitQueued(task.publicId, 0.9);
+		const row = await taskRow(task.publicId);
+		expect(row.status).toBe("SUBMITTED");
+		expect(row.channelId).toBe(channelA);
+		const disabled = await findChannel(db(), channelB);
+		expect(disabled?.enabled).toBe(false);
+		expect(disabled?.disabledReason).toBe("no account: no available account");
+		// New tasks now go to the other channel whatever the weights.
+		const next = await insertTaskRow({ userId: owner });
+		await submitQueued(next.publicId, 0.9);
+		expect((await taskRow(next.publicId)).channelId).toBe(channelA);
+		expect(b.submitCalls()).toHaveLength(1);
+	});
+
+	it("a channel refusing its secret (HTTP 401) is disabled too", async () => {
+		b.submit = () => new Response("unauthorized", { status: 401 });
+		const task = await insertTaskRow({ userId: owner });
+		await submitQueued(task.publicId, 0.9);
+		expect((await taskRow(task.publicId)).channelId).toBe(channelA);
+		expect((await findChannel(db(), channelB))?.disabledReason).toMatch(/refused the channel's secret/);
+	});
+
+	it(`${CHANNEL_FAILURE_LIMIT} faults in a row disable a channel; a success in between resets the count`, async () => {
+		let healthy = false;
+		a.submit = () =>
+			healthy ? jsonResponse({ code: 1, result: "ok-1" }) : new Response("bad gateway", { status: 502 });
+		for (let i = 0; i < CHANNEL_FAILURE_LIMIT - 1; i++) {
+			const result = await submitQueued((await insertTaskRow({ userId: owner })).publicId, 0);
+			expect(result.retryMessages).toHaveLength(1);
+		}
+		expect((await findChannel(db(), channelA))?.failureCount).toBe(CHANNEL_FAILURE_LIMIT - 1);
+		healthy = true;
+		await submitQueued((await insertTaskRow({ userId: owner })).publicId, 0);
+		expect((await findChannel(db(), channelA))?.failureCount).toBe(0);
+		healthy = false;
+		for (let i = 0; i < CHANNEL_FAILURE_LIMIT; i++) {
+			await submitQueued((await insertTaskRow({ userId: owner })).publicId, 0);
+		}
+		const channel = await findChannel(db(), channelA);
+		expect(channel?.enabled).toBe(false);
+		expect(channel?.disabledReason).toBe(
+			`${CHANNEL_FAILURE_LIMIT} failures in a row; last: upstream answered HTTP 502`,
+		);
+	});
+
+	it("queue-full answers (code 23) are load, not faults", async () => {
+		a.submit = () => jsonResponse({ code: 23, description: "queue full" });
+		for (let i = 0; i < CHANNEL_FAILURE_LIMIT + 1; i++) {
+			await submitQueued((await insertTaskRow({ userId: owner })).publicId, 0);
+		}
+		const channel = await findChannel(db(), channelA);
+		expect(channel?.enabled).toBe(true);
+		expect(channel?.failureCount).toBe(0);
+	});
+
+	it("a follow-up answered code 3 fails without disabling the channel: there it means the parent is unknown", async () => {
+		a.submit = () => jsonResponse({ code: 3, description: "task not found" });
+		const parent = await insertTaskRow({ userId: owner, status: "SUCCESS", upstreamId: "p-a", channelId: channelA });
+		const child = await insertTaskRow({ userId: owner, action: "VARIATION", parentId: parent.publicId, taskIndex: 2 });
+		await submitQueued(child.publicId, 0.9);
+		const row = await taskRow(child.publicId);
+		expect(row.status).toBe("FAILURE");
+		expect(row.failReason).toBe("task not found");
+		expect((await findChannel(db(), channelA))?.enabled).toBe(true);
+		expect(b.submitCalls()).toHaveLength(0);
+	});
+
+	it("a follow-up whose parent's channel is down fails rather than moving to another channel", async () => {
+		a.submit = () => new Response("forbidden", { status: 403 });
+		const parent = await insertTaskRow({ userId: owner, status: "SUCCESS", upstreamId: "p-a2", channelId: channelA });
+		const child = await insertTaskRow({ userId: owner, action: "UPSCALE", parentId: parent.publicId, taskIndex: 1 });
+		await submitQueued(child.publicId, 0.9);
+		const row = await taskRow(child.publicId);
+		expect(row.status).toBe("FAILURE");
+		expect(row.failReason).toMatch(/^the parent task's channel is down/);
+		expect((await findChannel(db(), channelA))?.enabled).toBe(false);
+		expect(b.submitCalls()).toHaveLength(0);
+	});
+});
+
+describe("submit with no channel to take the task", () => {
+	it("fails clearly and writes nothing when every channel is disabled", async () => {
+		await env.DB.prepare("UPDATE channels SET enabled = 0").run();
+		const sub = uniqueSub();
+		const token = await tokenFor(sub);
+		const response = await call("/api/v1/trigger/submit?action=IMAGINE&prompt=nowhere", { token });
+		expect(response.status).toBe(503);
+		expect(await json(response)).toEqual({ code: 0, description: "no upstream channel is available" });
+		const count = await env.DB.prepare(
+			"SELECT count(*) AS n FROM tasks WHERE user_id = (SELECT id FROM users WHERE sub = ?)",
+		)
+			.bind(sub)
+			.first<{ n: number }>();
+		expect(count?.n).toBe(0);
+		const quota = await env.DB.prepare("SELECT quota FROM users WHERE sub = ?").bind(sub).first<{ quota: number }>();
+		expect(quota?.quota).toBe(1_000_000);
+	});
+});
+
+describe("admin channel endpoints", () => {
+	const adminCall = async (path: string, init: RequestInit = {}) =>
+		call(`/api/admin/channels${path}`, {
+			...init,
+			token: await tokenFor(uniqueSub("admin"), "admin"),
+			headers: { "content-type": "application/json" },
+		});
+
+	it("add, list, change and disable a channel; the secret is never returned", async () => {
+		const name = `main-${Date.now()}`;
+		const created = await adminCall("", {
+			method: "POST",
+			body: JSON.stringify({ name, base_url: "https://mj.example.com", secret: "s3cret", weight: 2 }),
+		});
+		expect(created.status).toBe(201);
+		const { data } = await json<{ data: Record<string, unknown> }>(created);
+		expect(data).toEqual({
+			id: expect.any(Number),
+			name,
+			base_url: "https://mj.example.com",
+			weight: 2,
+			enabled: true,
+			disabled_reason: "",
+			failure_count: 0,
+			has_secret: true,
+			created_at: expect.any(Number),
+			updated_at: expect.any(Number),
+		});
+		const listed = await json<{ data: Record<string, unknown>[] }>(await adminCall(""));
+		expect(listed.data.find((c) => c.id === data.id)).toEqual(data);
+		expect(JSON.stringify(listed)).not.toContain("s3cret");
+
+		const changed = await json<{ data: Record<string, unknown> }>(
+			await adminCall(`/${data.id}`, { method: "PATCH", body: JSON.stringify({ weight: 5, secret: "new" }) }),
+		);
+		expect(changed.data).toMatchObject({ weight: 5, has_secret: true });
+		expect((await findChannel(db(), data.id as number))?.secret).toBe("new");
+
+		const disabled = await json<{ data: Record<string, unknown> }>(
+			await adminCall(`/${data.id}`, { method: "PATCH", body: JSON.stringify({ enabled: false }) }),
+		);
+		expect(disabled.data).toMatchObject({ enabled: false, disabled_reason: "disabled by an admin" });
+		const enabled = await json<{ data: Record<string, unknown> }>(
+			await adminCall(`/${data.id}`, { method: "PATCH", body: JSON.stringify({ enabled: true }) }),
+		);
+		expect(enabled.data).toMatchObject({ enabled: true, disabled_reason: "", failure_count: 0 });
+	});
+
+	it("refuses duplicates, bad fields, unknown channels and non-admins", async () => {
+		const name = `dup-${Date.now()}`;
+		const body = { name, base_url: "https://mj.example.com", secret: "x" };
+		expect((await adminCall("", { method: "POST", body: JSON.stringify(body) })).status).toBe(201);
+		const duplicate = await adminCall("", { method: "POST", body: JSON.stringify(body) });
+		expect(duplicate.status).toBe(409);
+		expect(await json(duplicate)).toEqual({ success: false, message: `a channel named ${name} exists` });
+		for (const bad of [
+			{ ...body, name: `x${name}`, base_url: "ftp://mj.example.com" },
+			{ ...body, name: `y${name}`, base_url: "not a url" },
+			{ ...body, name: `z${name}`, weight: -1 },
+			{ ...body, name: "" },
+			{ base_url: "https://mj.example.com" },
+			{ ...body, name: `w${name}`, unknown: true },
+		]) {
+			const response = await adminCall("", { method: "POST", body: JSON.stringify(bad) });
+			expect(response.status, JSON.stringify(bad)).toBe(400);
+			expect(await json(response)).toMatchObject({ success: false });
+		}
+		expect((await adminCall("/999999", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(404);
+		expect((await adminCall("/abc", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(400);
+		const asUser = await call("/api/admin/channels", { token: await tokenFor(uniqueSub()) });
+		expect(asUser.status).toBe(403);
+	});
+
+	it("in production a channel may not point at a private address", async () => {
+		const token = await tokenFor(uniqueSub("admin"), "admin");
+		const response = await createApp().fetch(
+			new Request(`${BASE}/api/admin/channels`, {
+				method: "POST",
+				headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+				body: JSON.stringify({ name: `private-${Date.now()}`, base_url: "http://10.0.0.5:8080", secret: "x" }),
+			}),
+			{ ...env, ENVIRONMENT: "production" },
+			createExecutionContext(),
+		);
+		expect(response.status).toBe(400);
+		expect(await json(response)).toEqual({ success: false, message: "base_url must be a public address" });
+	});
+});
