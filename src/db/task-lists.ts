@@ -7,13 +7,14 @@
  *    a cursor continues with a range on (submit_time, id) instead of OFFSET;
  *  - unfiltered totals are kept counters; filtered totals are index-only counts.
  */
-import { and, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { counters, type TaskRow, tasks, users } from "./schema";
 import { TASKS_COUNTER, type TaskCursor } from "./tasks";
 
 export interface TaskListFilter {
 	userId?: number;
+	/** 0 means tasks not on any channel yet (shown as channel_id 0). */
 	channelId?: number;
 	publicId?: string;
 	/** Inclusive bounds on submit_time, epoch ms. */
@@ -30,7 +31,11 @@ export interface TaskPage {
 function conditions(filter: TaskListFilter, cursor?: TaskCursor): SQL | undefined {
 	const parts: (SQL | undefined)[] = [
 		filter.userId !== undefined ? eq(tasks.userId, filter.userId) : undefined,
-		filter.channelId !== undefined ? eq(tasks.channelId, filter.channelId) : undefined,
+		filter.channelId === undefined
+			? undefined
+			: filter.channelId === 0
+				? isNull(tasks.channelId)
+				: eq(tasks.channelId, filter.channelId),
 		filter.publicId !== undefined ? eq(tasks.publicId, filter.publicId) : undefined,
 		filter.fromMs !== undefined ? gte(tasks.submitTime, filter.fromMs) : undefined,
 		filter.toMs !== undefined ? lte(tasks.submitTime, filter.toMs) : undefined,

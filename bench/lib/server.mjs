@@ -1,0 +1,244 @@
+/**
+ * Starts the gateway under `wrangler dev` (local D1/R2/Queues/Durable Objects and the built-in
+ * simulator) on a free loopback port with its own persist directory, and stops it again,
+ * workerd children included.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import {
+	appendFileSync,
+	copyFileSync,
+	cpSync,
+	createWriteStream,
+	existsSync,
+	mkdirSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { alive, descendants } from "./proc.mjs";
+
+/** Path of wrangler's JS entry, read from its package.json so a layout change shows up here. */
+function wranglerEntry(root) {
+	const pkgDir = join(root, "node_modules", "wrangler");
+	const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+	const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.wrangler;
+	if (!bin) throw new Error("node_modules/wrangler/package.json has no wrangler bin");
+	return join(pkgDir, bin);
+}
+
+/** A port the OS considers free on 127.0.0.1 right now. */
+export async function freePort() {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.unref();
+		server.on("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address();
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+/** Local secrets: wrangler dev reads .dev.vars, which a fresh checkout does not have. */
+export function ensureDevVars(root) {
+	const devVars = join(root, ".dev.vars");
+	if (!existsSync(devVars)) {
+		copyFileSync(join(root, ".dev.vars.example"), devVars);
+		console.log("created .dev.vars from .dev.vars.example");
+	}
+}
+
+const wranglerEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
+
+/** Runs a wrangler command to completion; its output goes to `logFile`; throws on failure. */
+function runWrangler({ root, args, logFile, what }) {
+	const result = spawnSync(process.execPath, [wranglerEntry(root), ...args], {
+		cwd: root,
+		env: wranglerEnv(),
+		encoding: "utf8",
+		timeout: 120_000,
+	});
+	if (logFile) {
+		mkdirSync(dirname(logFile), { recursive: true });
+		appendFileSync(logFile, `$ wrangler ${args.join(" ")}\n${result.stdout ?? ""}${result.stderr ?? ""}`);
+	}
+	if (result.status !== 0) {
+		const reason = result.error ? result.error.message : `status ${result.status}`;
+		throw new Error(`${what} failed (${reason}):\n${(result.stderr || result.stdout || "").slice(-2000)}`);
+	}
+}
+
+/** Applies the D1 migrations to the local database under `persistTo`. */
+export function migrate({ root, persistTo, config, logFile }) {
+	const args = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo];
+	runWrangler({ root, args: config ? [...args, "--config", config] : args, logFile, what: "d1 migrations apply" });
+}
+
+/**
+ * Freezes the Worker as it is now into `dir`: wrangler.toml, migrations/ and .dev.vars.example
+ * (as .dev.vars) copied,
+ * and the code bundled once (`wrangler deploy --dry-run`). `wrangler dev` on this snapshot
+ * watches nothing anyone else edits: on a shared tree an edit to src/ or wrangler.toml
+ * otherwise restarts the runtime in the middle of a measurement.
+ * Returns `{ script, config, devVars }` for startServer, migrate and makeToken.
+ */
+export function prepareSnapshot({ root, dir, logFile }) {
+	rmSync(dir, { recursive: true, force: true });
+	mkdirSync(dir, { recursive: true });
+	const source = readFileSync(join(root, "wrangler.toml"), "utf8");
+	const main = /^main\s*=\s*"([^"]+)"/m.exec(source)?.[1];
+	if (!main) throw new Error('wrangler.toml has no main = "..." line');
+	const config = join(dir, "wrangler.toml");
+	// Relative paths in a config resolve against its directory: point main back at the sources.
+	writeFileSync(config, source.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, main))}`));
+	const migrationsDir = /^migrations_dir\s*=\s*"([^"]+)"/m.exec(source)?.[1] ?? "migrations";
+	cpSync(join(root, migrationsDir), join(dir, migrationsDir), { recursive: true });
+	// The committed local defaults, not a developer's own .dev.vars (which may be stale or
+	// tuned): every run measures the same configuration.
+	const devVars = existsSync(join(root, ".dev.vars.example")) ? ".dev.vars.example" : ".dev.vars";
+	copyFileSync(join(root, devVars), join(dir, ".dev.vars"));
+
+	const outDir = join(dir, "dist");
+	runWrangler({
+		root,
+		args: ["deploy", "--dry-run", "--config", config, "--outdir", outDir],
+		logFile,
+		what: "wrangler deploy --dry-run",
+	});
+	const scripts = readdirSync(outDir).filter((f) => /\.m?js$/.test(f));
+	const entry = scripts.includes("index.js") ? "index.js" : scripts[0];
+	if (!entry) throw new Error(`wrangler deploy --dry-run wrote no script to ${outDir}`);
+	return { script: join(outDir, entry), config, devVars: join(dir, ".dev.vars") };
+}
+
+/**
+ * Spawns `wrangler dev` in its own process group and waits for GET /health.
+ * `snapshot` (from prepareSnapshot): serve that bundle with --no-bundle and its config;
+ * without it wrangler bundles src/ itself and reloads on every edit, as `npm start` does
+ * (with .dev.vars.example as the env file, like the snapshot).
+ * Returns `{ base, port, pid, stop(), logTail() }`; `stop()` is idempotent.
+ */
+export async function startServer({
+	root,
+	persistTo,
+	port,
+	logFile,
+	snapshot,
+	readyTimeoutMs = 60_000,
+	extraArgs = [],
+}) {
+	const base = `http://127.0.0.1:${port}`;
+	mkdirSync(dirname(logFile), { recursive: true });
+	const log = createWriteStream(logFile, { flags: "a" });
+	let tail = "";
+	const args = [
+		wranglerEntry(root),
+		"dev",
+		// Positional before the flags: `--var` takes an array and would swallow it.
+		...(snapshot
+			? [snapshot.script, "--no-bundle", "--config", snapshot.config]
+			: ["--env-file", join(root, ".dev.vars.example")]),
+		"--ip",
+		"127.0.0.1",
+		"--port",
+		String(port),
+		"--persist-to",
+		persistTo,
+		"--var",
+		`PUBLIC_BASE_URL:${base}`,
+		...extraArgs,
+	];
+	const child = spawn(process.execPath, args, {
+		cwd: root,
+		env: wranglerEnv(),
+		detached: true,
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	let exited = null;
+	child.on("exit", (code, signal) => {
+		exited = { code, signal };
+	});
+	const collect = (chunk) => {
+		log.write(chunk);
+		tail = (tail + chunk.toString()).slice(-8000);
+	};
+	child.stdout.on("data", collect);
+	child.stderr.on("data", collect);
+
+	// Every pid ever seen under the wrangler process, so stop() can make sure they all died
+	// even after the tree has been re-parented to init.
+	const seen = new Map();
+	const remember = () => {
+		for (const p of descendants(child.pid)) seen.set(p.pid, p.comm);
+	};
+
+	let stopped = false;
+	const stop = async () => {
+		if (stopped) return;
+		stopped = true;
+		remember();
+		signalGroup(child.pid, "SIGTERM");
+		const deadline = Date.now() + 5000;
+		while (Date.now() < deadline && [child.pid, ...seen.keys()].some(alive)) await sleep(100);
+		signalGroup(child.pid, "SIGKILL");
+		for (const [pid, comm] of seen) killIfSame(pid, comm);
+		log.end();
+	};
+
+	const started = Date.now();
+	for (;;) {
+		if (exited) {
+			await stop();
+			throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${tail.slice(-3000)}`);
+		}
+		if (Date.now() - started > readyTimeoutMs) {
+			await stop();
+			throw new Error(`GET ${base}/health did not answer within ${readyTimeoutMs} ms:\n${tail.slice(-3000)}`);
+		}
+		try {
+			const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
+			const body = await res.text();
+			if (res.ok && JSON.parse(body).ok === true) break;
+		} catch {
+			// Not listening yet.
+		}
+		await sleep(250);
+	}
+	remember();
+	return {
+		base,
+		port,
+		pid: child.pid,
+		startMs: Date.now() - started,
+		stop,
+		/** Synchronous last resort for process "exit" handlers. */
+		killNow: () => {
+			signalGroup(child.pid, "SIGKILL");
+			for (const [pid, comm] of seen) killIfSame(pid, comm);
+		},
+		remember,
+		logTail: () => tail,
+	};
+}
+
+function signalGroup(pid, signal) {
+	try {
+		process.kill(-pid, signal);
+	} catch {
+		// Group already gone.
+	}
+}
+
+/** SIGKILLs a straggler only while its pid still names the same program (pids get reused). */
+function killIfSame(pid, comm) {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) === comm) process.kill(pid, "SIGKILL");
+	} catch {
+		// Gone.
+	}
+}

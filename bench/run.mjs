@@ -1,0 +1,467 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: starts the gateway locally with a throwaway state directory, measures
+ * (1) workerd memory growth while a 50 MB result image is copied into R2 and
+ * (2) throughput of GET /health against an authenticated GET /api/v1/task/fetch,
+ * prints a summary and writes it to bench/.out/latest.json. Exit 0 when the bench ran
+ * (whatever the targets say), non-zero when it could not run. Knobs: see bench/README.md.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { Client, makeToken } from "./lib/api.mjs";
+import { closedLoop, median } from "./lib/load.mjs";
+import { KIB_PER_MIB, peakOf, perPidPeak, readWorkerd, startSampler, workerdRole } from "./lib/memory.mjs";
+import { cmdline, cpuSeconds, descendants, workerdProcesses } from "./lib/proc.mjs";
+import { ensureDevVars, freePort, migrate, prepareSnapshot, startServer } from "./lib/server.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT_DIR = join(ROOT, "bench", ".out");
+// bench/.out/ is git-ignored; bench/.state would not be.
+const STATE_DIR = join(OUT_DIR, "state");
+const LOG_FILE = join(OUT_DIR, "server.log");
+const BUILD_DIR = join(OUT_DIR, "build");
+
+const intEnv = (name, fallback) => {
+	const value = Number(process.env[name] ?? fallback);
+	if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+	return value;
+};
+const config = {
+	concurrency: intEnv("BENCH_CONCURRENCY", 16),
+	// Many short rounds rather than a few long ones: a neighbour's burst of CPU then lands in
+	// one or two rounds, which the medians discard.
+	warmupMs: intEnv("BENCH_WARMUP_MS", 1000),
+	durationMs: intEnv("BENCH_DURATION_MS", 5000),
+	rounds: intEnv("BENCH_ROUNDS", 5),
+	imageMb: intEnv("BENCH_IMAGE_MB", 50),
+	copies: Math.max(2, intEnv("BENCH_IMAGE_COPIES", 3)),
+	// "snapshot": serve a bundle built at the start; "live": let wrangler bundle src/ and watch it.
+	source: process.env.BENCH_SOURCE === "live" ? "live" : "snapshot",
+};
+const TARGETS = { ratioMin: 0.6, growthMaxMb: 32 };
+
+const t0 = Date.now();
+const log = (message) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}`);
+const mb = (kb) => kb / KIB_PER_MIB;
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+let server;
+async function shutdown(code) {
+	if (server) {
+		await server.stop();
+		server = undefined;
+	}
+	process.exit(code);
+}
+for (const [signal, code] of [
+	["SIGINT", 130],
+	["SIGTERM", 143],
+]) {
+	process.on(signal, () => {
+		log(`${signal}: stopping the server`);
+		shutdown(code);
+	});
+}
+process.on("exit", () => server?.killNow());
+
+/** Which part of the dev server a process under wrangler is. */
+function roleOf(p) {
+	if (p.comm === "workerd") return workerdRole(cmdline(p.pid), server.port);
+	if (p.comm === "node" || p.pid === server.pid) return "wrangler";
+	return p.comm;
+}
+
+/** CPU seconds used so far, summed per role; "client" is this process (the load generator). */
+function cpuByRole() {
+	const byRole = {};
+	for (const p of [{ pid: server.pid, comm: "node" }, ...descendants(server.pid)]) {
+		const seconds = cpuSeconds(p.pid);
+		if (seconds === null) continue;
+		const role = roleOf(p);
+		byRole[role] = (byRole[role] ?? 0) + seconds;
+	}
+	const self = process.cpuUsage();
+	byRole.client = (self.user + self.system) / 1e6;
+	return byRole;
+}
+
+/** CPU milliseconds per counted request of each role over a load run's measuring window. */
+function cpuPerRequest(result) {
+	const { start, end } = result.probe ?? {};
+	if (!start || !end || result.requests === 0) return {};
+	return Object.fromEntries(
+		Object.keys(end)
+			.filter((role) => role in start && role !== "esbuild")
+			.map((role) => [role, ((end[role] - start[role]) * 1000) / result.requests]),
+	);
+}
+
+async function throughput(client, fetchUrl) {
+	const health = [];
+	const fetchRuns = [];
+	const runs = {
+		health: () => closedLoop({ url: `${server.base}/health`, probe: cpuByRole, ...loadOptions() }),
+		fetch: () => closedLoop({ url: fetchUrl, headers: client.headers, probe: cpuByRole, ...loadOptions() }),
+	};
+	// Round 1 otherwise pays for the JIT and for collecting the memory phase's garbage.
+	log("warming both endpoints up (unmeasured)");
+	await closedLoop({ url: `${server.base}/health`, ...loadOptions(), warmupMs: 0, durationMs: 2000 });
+	await closedLoop({ url: fetchUrl, headers: client.headers, ...loadOptions(), warmupMs: 0, durationMs: 2000 });
+	for (let round = 1; round <= config.rounds; round++) {
+		// ABBA order, so slow drift (heat, neighbours, growing state) hits both sides alike.
+		const order = round % 2 ? ["health", "fetch"] : ["fetch", "health"];
+		for (const name of order) {
+			const { probe, ...result } = await runs[name]();
+			result.cpuMsPerRequest = cpuPerRequest({ ...result, probe });
+			(name === "health" ? health : fetchRuns).push(result);
+			log(
+				`round ${round} ${name.padEnd(6)} ${fmt(result.rps, 0).padStart(5)} req/s  p50 ${fmt(result.p50Ms)} ms  p99 ${fmt(result.p99Ms)} ms  errors ${result.errors}${result.errors ? ` ${JSON.stringify(result.statuses)}` : ""}  cpu ms/req ${formatCpu(result.cpuMsPerRequest)}`,
+			);
+		}
+	}
+	const summarize = (list) => ({
+		rps: median(list.map((r) => r.rps)),
+		cpuMsPerRequest: Object.fromEntries(
+			Object.keys(list[0]?.cpuMsPerRequest ?? {}).map((role) => [
+				role,
+				median(list.map((r) => r.cpuMsPerRequest[role])),
+			]),
+		),
+		p50Ms: median(list.map((r) => r.p50Ms)),
+		p99Ms: median(list.map((r) => r.p99Ms)),
+		requests: list.reduce((a, r) => a + r.requests, 0),
+		errors: list.reduce((a, r) => a + r.errors, 0),
+		rounds: list,
+	});
+	const h = summarize(health);
+	const f = summarize(fetchRuns);
+	const ratio = f.rps / h.rps;
+	const pass = Number.isFinite(ratio) && ratio >= TARGETS.ratioMin;
+	// Each round's pair ran back to back: their spread shows how far to trust the ratio.
+	const roundRatios = fetchRuns.map((r, i) => r.rps / health[i].rps);
+	// What the ratio would be if every process were CPU-bound on a quiet machine: CPU time per
+	// request moves much less with neighbours' load than req/s does.
+	const cpuTotal = (side) => Object.values(side.cpuMsPerRequest).reduce((a, b) => a + b, 0);
+	const cpuRatio = cpuTotal(h) / cpuTotal(f);
+	return { health: h, fetch: f, ratio, roundRatios, cpuRatio, target: `>= ${TARGETS.ratioMin}`, pass };
+}
+
+function formatCpu(byRole) {
+	return Object.entries(byRole)
+		.map(([role, ms]) => `${role} ${fmt(ms, 2)}`)
+		.join(", ");
+}
+
+function loadOptions() {
+	return { concurrency: config.concurrency, warmupMs: config.warmupMs, durationMs: config.durationMs };
+}
+
+/**
+ * Copies `config.copies` big images one after another. The first copy runs on a cold
+ * runtime: workerd's stream machinery then grows RSS by ~75-135 MB once, even for a Worker
+ * that only discards a 50 MB stream (bench/README.md), so it is reported for information.
+ * The target applies to the worst of the later copies: on a warm runtime a streamed copy adds
+ * little, while a copy that buffers the image adds more than the image (~125 MB for 50 MB,
+ * measured with a deliberately buffering Worker), so the check still catches buffering.
+ */
+async function memory(client) {
+	const procs = workerdProcesses(server.pid);
+	if (procs.length === 0) throw new Error(`no workerd process found under wrangler pid ${server.pid}`);
+	const roles = Object.fromEntries(procs.map((p) => [p.pid, workerdRole(p.cmdline, server.port)]));
+	log(`workerd processes: ${procs.map((p) => `${p.pid} (${roles[p.pid]})`).join(", ")}`);
+	const pids = procs.map((p) => p.pid);
+	const copies = [];
+	for (let n = 1; n <= config.copies; n++) copies.push(await copyOnce(client, pids, roles, n));
+	const [cold, ...warm] = copies;
+	const worst = warm.reduce((a, b) => (b.growthMb > a.growthMb ? b : a));
+	return {
+		...worst,
+		target: `< ${TARGETS.growthMaxMb} MB`,
+		pass: copies.every((c) => c.copied && c.image.sizeOk === true) && worst.growthMb < TARGETS.growthMaxMb,
+		cold,
+		warm,
+	};
+}
+
+async function copyOnce(client, pids, roles, n) {
+	log(`copy ${n}: idle 2 s for a baseline`);
+	await sleep(2000);
+	const baseline = readWorkerd(pids);
+	log(`copy ${n}: baseline RSS ${fmt(mb(baseline.totalKb))} MB`);
+
+	const sampler = startSampler(server.pid, 100);
+	const prompt = `bench big ${n} --sim-size ${config.imageMb}mb`;
+	const submittedAt = Date.now();
+	const id = await client.imagine(prompt);
+	log(`copy ${n}: submitted "${prompt}" as ${id}`);
+	let successAt;
+	let copiedAt;
+	let task;
+	let copyError;
+	try {
+		task = await client.waitFor(
+			id,
+			(t) => {
+				if (t.status === "SUCCESS" && !successAt) successAt = Date.now();
+				return t.status === "SUCCESS" && t.imageUrl.includes("/mj/image/");
+			},
+			{ timeoutMs: 120_000, intervalMs: 250 },
+		);
+		copiedAt = Date.now();
+		log(
+			`copy ${n}: SUCCESS after ${fmt((successAt - submittedAt) / 1000)} s, copy in R2 after ${fmt((copiedAt - submittedAt) / 1000)} s`,
+		);
+	} catch (error) {
+		copyError = error.message;
+		log(`copy ${n}: not observed: ${copyError}`);
+	}
+	sampler.mark("copied");
+
+	const image = { expectedBytes: config.imageMb * 1_000_000 };
+	if (task) {
+		await verifyImage(task.imageUrl, image).catch((error) => {
+			image.error = error.message;
+			image.sizeOk = false;
+			log(`image check failed: ${error.message}`);
+		});
+	}
+	sampler.mark("downloaded");
+	await sleep(1000);
+	const { samples, marks } = sampler.stop();
+	const after = samples[samples.length - 1];
+
+	const copiedIndex = marks.find((m) => m.label === "copied").index;
+	const downloadedIndex = marks.find((m) => m.label === "downloaded").index;
+	const copyPeak = peakOf(samples, 0, copiedIndex) ?? baseline;
+	const downloadPeak = peakOf(samples, copiedIndex, downloadedIndex) ?? copyPeak;
+	const pidPeaks = perPidPeak(samples, 0, copiedIndex);
+	const processes = pids.map((pid) => ({
+		pid,
+		role: roles[pid],
+		baselineMb: mb(baseline.procs[pid]?.rssKb ?? 0),
+		copyPeakMb: mb(pidPeaks[pid]?.rssKb ?? 0),
+		growthMb: mb((pidPeaks[pid]?.rssKb ?? 0) - (baseline.procs[pid]?.rssKb ?? 0)),
+		baselineAnonMb: mb(baseline.procs[pid]?.anonKb ?? 0),
+		copyPeakAnonMb: mb(pidPeaks[pid]?.anonKb ?? 0),
+		afterMb: mb(after.procs[pid]?.rssKb ?? 0),
+	}));
+	const growthMb = mb(copyPeak.totalKb - baseline.totalKb);
+	// Seconds after submit -> MB per role, to see when (and in which process) memory rose.
+	const timeline = samples.map((sample) => ({
+		s: Math.round((sample.t - submittedAt) / 100) / 10,
+		totalMb: Math.round(mb(sample.totalKb) * 10) / 10,
+		...Object.fromEntries(
+			Object.entries(sample.procs).map(([pid, m]) => [roles[pid] ?? pid, Math.round(mb(m.rssKb) * 10) / 10]),
+		),
+	}));
+	return {
+		taskId: id,
+		prompt,
+		copied: Boolean(task),
+		copyError,
+		secondsToSuccess: successAt ? (successAt - submittedAt) / 1000 : null,
+		secondsToCopy: copiedAt ? (copiedAt - submittedAt) / 1000 : null,
+		image,
+		baselineMb: mb(baseline.totalKb),
+		copyPeakMb: mb(copyPeak.totalKb),
+		copyPeakAtS: Math.round((copyPeak.t - submittedAt) / 100) / 10,
+		growthMb,
+		downloadPeakMb: mb(downloadPeak.totalKb),
+		afterMb: mb(after.totalKb),
+		processes,
+		timeline,
+	};
+}
+
+/** HEAD and a streamed GET of the gateway's copy: proves the whole image landed in R2. */
+async function verifyImage(url, image) {
+	const head = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(15_000) });
+	image.headStatus = head.status;
+	image.contentLength = Number(head.headers.get("content-length"));
+	image.contentType = head.headers.get("content-type");
+	const started = Date.now();
+	const get = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+	image.getStatus = get.status;
+	let bytes = 0;
+	for await (const chunk of get.body) bytes += chunk.byteLength;
+	image.downloadedBytes = bytes;
+	image.downloadMs = Date.now() - started;
+	image.sizeOk =
+		head.status === 200 &&
+		get.status === 200 &&
+		bytes === image.contentLength &&
+		Math.abs(bytes - image.expectedBytes) <= image.expectedBytes * 0.1;
+	log(
+		`image HEAD ${head.status} content-length ${image.contentLength}; GET ${get.status} ${bytes} bytes in ${image.downloadMs} ms`,
+	);
+}
+
+/** HEAD, with "+dirty" when the tree has uncommitted changes (read-only: no index refresh). */
+function gitCommit() {
+	try {
+		const git = (...args) => execFileSync("git", ["--no-optional-locks", ...args], { cwd: ROOT, encoding: "utf8" });
+		const head = git("rev-parse", "--short", "HEAD").trim();
+		return git("status", "--porcelain", "--untracked-files=no").trim() ? `${head}+dirty` : head;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Total workerd RSS through the memory phase, at most ~16 points, to see when it rose. */
+function timelineLine(timeline) {
+	const span = timeline.at(-1)?.s ?? 0;
+	const step = Math.max(1, Math.ceil(span / 16));
+	const points = [];
+	let next = 0;
+	for (const point of timeline) {
+		if (point.s >= next) {
+			points.push(`${point.s.toFixed(0)}s:${point.totalMb.toFixed(0)}`);
+			next = Math.floor(point.s) + step;
+		}
+	}
+	return points.join(" ");
+}
+
+function printSummary(report) {
+	const { throughput: tp, memory: mem } = report;
+	const verdict = (pass) => (pass ? "PASS" : "FAIL");
+	const cpu = (side, role) => fmt(tp[side].cpuMsPerRequest[role], 2);
+	const rows = [
+		["health req/s (median)", fmt(tp.health.rps, 0), ""],
+		["health p50 / p99 ms", `${fmt(tp.health.p50Ms)} / ${fmt(tp.health.p99Ms)}`, ""],
+		["fetch req/s (median)", fmt(tp.fetch.rps, 0), ""],
+		["fetch p50 / p99 ms", `${fmt(tp.fetch.p50Ms)} / ${fmt(tp.fetch.p99Ms)}`, ""],
+		["errors health / fetch", `${tp.health.errors} / ${tp.fetch.errors}`, ""],
+		["ratio fetch/health", fmt(tp.ratio, 2), `target >= ${TARGETS.ratioMin}: ${verdict(tp.pass)}`],
+		["  per round", tp.roundRatios.map((r) => fmt(r, 2)).join(" "), ""],
+		["  from CPU ms/req (all processes)", fmt(tp.cpuRatio, 2), "info only"],
+		["CPU ms/req health / fetch", "", ""],
+		...["worker", "proxy", "wrangler", "client"].map((role) => [
+			`  ${role}`,
+			`${cpu("health", role)} / ${cpu("fetch", role)}`,
+			"",
+		]),
+		["workerd RSS baseline MB", fmt(mem.baselineMb), ""],
+		["workerd RSS peak (copy) MB", fmt(mem.copyPeakMb), ""],
+		[
+			`workerd RSS growth MB (worst warm copy, ${mem.warm.length})`,
+			fmt(mem.growthMb),
+			`target < ${TARGETS.growthMaxMb} MB: ${verdict(mem.pass)}`,
+		],
+		...mem.processes.map((p) => [
+			`  pid ${p.pid} ${p.role}`,
+			`${fmt(p.baselineMb)} -> ${fmt(p.copyPeakMb)} (+${fmt(p.growthMb)})`,
+			"",
+		]),
+		["RSS peak (download) / after MB", `${fmt(mem.downloadPeakMb)} / ${fmt(mem.afterMb)}`, ""],
+		...[mem.cold, ...mem.warm].map((r, i) => [
+			`copy ${i + 1}${i === 0 ? " (cold runtime)" : ""}: RSS MB`,
+			`${fmt(r.baselineMb)} -> ${fmt(r.copyPeakMb)} (+${fmt(r.growthMb)})`,
+			r.copied ? (r.image.sizeOk ? (i === 0 ? "info only" : "") : "size WRONG") : "not done",
+		]),
+		[
+			"image copy",
+			mem.copied
+				? `${mem.image.downloadedBytes ?? "?"} bytes, in R2 ${fmt(mem.secondsToCopy)} s after submit`
+				: "not done",
+			mem.copied ? `size ${mem.image.sizeOk ? "ok" : "WRONG"}` : mem.copyError.slice(0, 100),
+		],
+	];
+	const w0 = Math.max(...rows.map((r) => r[0].length));
+	const w1 = Math.max(...rows.map((r) => r[1].length));
+	console.log("");
+	console.log(
+		`mj-edge bench  ${report.finishedAt}  ${report.commit ?? ""}  node ${process.version}, ${report.cpus} cpus, ` +
+			`${config.concurrency} conns, ${config.rounds} x ${config.durationMs / 1000} s rounds, ${config.source}`,
+	);
+	console.log("-".repeat(w0 + w1 + 30));
+	for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd());
+	console.log("-".repeat(w0 + w1 + 30));
+	console.log(`RSS by second after submit, copy 1 (MB): ${timelineLine(mem.timeline)}`);
+	for (const warning of report.warnings) console.log(`warning: ${warning}`);
+	console.log(`written to ${relative(ROOT, join(OUT_DIR, "latest.json"))}`);
+}
+
+async function main() {
+	rmSync(STATE_DIR, { recursive: true, force: true });
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	rmSync(LOG_FILE, { force: true });
+
+	let snapshot;
+	if (config.source === "snapshot") {
+		log("freezing config, migrations and a bundle (wrangler deploy --dry-run) into bench/.out/build");
+		snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	} else {
+		ensureDevVars(ROOT);
+	}
+	log("applying D1 migrations to bench/.out/state");
+	migrate({ root: ROOT, persistTo: STATE_DIR, config: snapshot?.config, logFile: LOG_FILE });
+	const port = await freePort();
+	log(`starting wrangler dev on 127.0.0.1:${port} (log: bench/.out/server.log)`);
+	server = await startServer({ root: ROOT, persistTo: STATE_DIR, port, logFile: LOG_FILE, snapshot });
+	log(`ready in ${fmt(server.startMs / 1000)} s (wrangler pid ${server.pid})`);
+	const runtimePids = () =>
+		workerdProcesses(server.pid)
+			.map((p) => p.pid)
+			.sort()
+			.join(",");
+	const pidsAtStart = runtimePids();
+
+	const client = new Client(
+		server.base,
+		await makeToken([snapshot ? snapshot.devVars : join(ROOT, ".dev.vars.example")], "bench-user"),
+	);
+	const seedId = await client.imagine("bench seed task");
+	const seed = await client.waitFor(seedId, (t) => t.status === "SUCCESS" && t.imageUrl.includes("/mj/image/"), {
+		timeoutMs: 60_000,
+	});
+	log(`seed task ${seedId} is SUCCESS; its fetch is ${JSON.stringify(seed).length} bytes of JSON`);
+
+	// Memory first: a fresh runtime has no slack left over from the load rounds to hide growth in.
+	const mem = await memory(client);
+
+	log(
+		`throughput: ${config.rounds} rounds, ${config.concurrency} workers, ${config.warmupMs} + ${config.durationMs} ms each`,
+	);
+	const tp = await throughput(client, client.fetchUrl(seedId));
+
+	const warnings = [];
+	if (runtimePids() !== pidsAtStart) {
+		warnings.push(
+			`the workerd processes changed during the run (${pidsAtStart} -> ${runtimePids()}): wrangler restarted the runtime; numbers are suspect`,
+		);
+	}
+	const errors = tp.health.errors + tp.fetch.errors;
+	if (errors > 0) warnings.push(`${errors} requests failed or answered non-2xx during the load rounds`);
+
+	const report = {
+		finishedAt: new Date().toISOString(),
+		commit: gitCommit(),
+		node: process.version,
+		cpus: availableParallelism(),
+		loadAverage: loadavg(),
+		config,
+		targets: TARGETS,
+		throughput: tp,
+		memory: mem,
+		warnings,
+	};
+	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
+	printSummary(report);
+}
+
+let exitCode = 0;
+try {
+	await main();
+} catch (error) {
+	exitCode = 1;
+	console.error(`\nbench could not run: ${error?.stack ?? error}`);
+	if (server) console.error(`\nlast server output:\n${server.logTail().slice(-2000)}`);
+} finally {
+	await shutdown(exitCode);
+}
