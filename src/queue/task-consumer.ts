@@ -2,7 +2,6 @@
  * TASK_QUEUE consumer: submits tasks upstream and polls them. Decides ack or retry per
  * message; what an upstream answer means is decided in src/tasks/.
  */
-
 import { clearChannelFaults, disableChannel, findChannel, recordChannelFault } from "../db/channels";
 import { getDb } from "../db/client";
 import type { ChannelRow, TaskRow } from "../db/schema";
@@ -69,8 +68,15 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 	// A second delivery of the same message finds the claim taken and stops here.
 	if (!(await object.claimSubmit(publicId, SUBMIT_LEASE_MS))) return "ack";
 
-	const parent = task.parentId ? await findTask(db, task.parentId) : undefined;
-	const outcome = await submitThroughChannels(env, deps, task, parent);
+	let outcome: Awaited<ReturnType<typeof submitThroughChannels>>;
+	try {
+		const parent = task.parentId ? await findTask(db, task.parentId) : undefined;
+		outcome = await submitThroughChannels(env, deps, task, parent);
+	} catch (error) {
+		// Hand the claim back, or the retried message would find it taken and drop the task.
+		await object.releaseSubmit(publicId);
+		throw error;
+	}
 	const channelId = outcome.channelId;
 	switch (outcome.kind) {
 		case "accepted":

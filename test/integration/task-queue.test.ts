@@ -45,7 +45,7 @@ function deps(): QueueDeps {
 }
 
 let messageCounter = 0;
-async function deliver(bodies: TaskMessage[], attempts = 1, queue = TASK_QUEUE) {
+async function deliver(bodies: TaskMessage[], attempts = 1, queue = TASK_QUEUE, target: Env = env) {
 	const batch = createMessageBatch<TaskMessage>(
 		queue,
 		bodies.map((body) => ({ id: `m-${++messageCounter}`, timestamp: Date.now(), attempts, body })),
@@ -53,8 +53,8 @@ async function deliver(bodies: TaskMessage[], attempts = 1, queue = TASK_QUEUE) 
 	// getQueueResult records which messages were retried, not with what delay: spy for that.
 	const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
 	const ctx = createExecutionContext();
-	if (queue === TASK_DLQ) await handleTaskDeadLetters(batch, env);
-	else await handleTaskBatch(batch, env, deps());
+	if (queue === TASK_DLQ) await handleTaskDeadLetters(batch, target);
+	else await handleTaskBatch(batch, target, deps());
 	const result = await getQueueResult(batch, ctx);
 	const delays = retries.flatMap((spy) => spy.mock.calls.map(([options]) => options?.delaySeconds));
 	return { ...result, delays };
@@ -197,6 +197,23 @@ describe("submitting upstream", () => {
 		const task = await newTask();
 		const body: TaskMessage = { kind: "submit", taskId: task.publicId };
 		await Promise.all([deliver([body]), deliver([body]), deliver([body, body])]);
+		expect(upstream.submitCalls()).toHaveLength(1);
+		expect((await taskRow(task.publicId)).status).toBe("SUBMITTED");
+	});
+
+	it("an unexpected error after the claim retries the message and hands the claim back", async () => {
+		freshUpstream().submit = () => jsonResponse({ code: 1, description: "Success", result: "555" });
+		const task = await newTask();
+		vi.spyOn(console, "error").mockImplementation(() => {});
+		// Without a signing secret the callback URL cannot be made: an error nobody planned for.
+		const broken = await deliver([{ kind: "submit", taskId: task.publicId }], 1, TASK_QUEUE, {
+			...env,
+			SIGNING_SECRET: "",
+		});
+		expect(broken.retryMessages).toHaveLength(1);
+		expect((await taskRow(task.publicId)).status).toBe("NOT_START");
+		const retried = await deliver([{ kind: "submit", taskId: task.publicId }], 2);
+		expect(retried.explicitAcks).toHaveLength(1);
 		expect(upstream.submitCalls()).toHaveLength(1);
 		expect((await taskRow(task.publicId)).status).toBe("SUBMITTED");
 	});
