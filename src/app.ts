@@ -1,7 +1,10 @@
 /** Builds the Hono app: error handling and the route groups of every surface. */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./context";
+import { BOOKMARK_HEADER } from "./db/request-db";
 import { ApiError, type ErrorCode } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
@@ -27,6 +30,16 @@ function toApiError(error: unknown): ApiError {
 	return new ApiError("INTERNAL", "internal error", { internal: error });
 }
 
+/** Largest request body the /api/* JSON endpoints accept. */
+export const API_BODY_LIMIT = 1024 * 1024;
+
+/** CORS_ORIGINS is "*" (any origin) or a comma-separated list of origins. */
+export function allowedOrigin(origin: string, setting: string | undefined): string | null {
+	const value = (setting ?? "*").trim();
+	if (value === "*") return "*";
+	return value.split(",").some((allowed) => allowed.trim() === origin) ? origin : null;
+}
+
 /** The URL's path with repeated slashes collapsed and no trailing slash (except "/"). */
 export function normalizePath(url: string): string {
 	const start = url.indexOf("/", url.indexOf("://") + 3);
@@ -50,6 +63,27 @@ export function createApp() {
 	});
 	app.notFound((c) =>
 		renderError(c, surfaceForPath(c.req.path), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
+	);
+
+	// Browser apps call these APIs with tokens in headers (no cookies), so any listed origin may.
+	app.use(
+		"*",
+		cors({
+			origin: (origin, c) => allowedOrigin(origin, (c.env as Env).CORS_ORIGINS),
+			allowHeaders: ["authorization", "mj-api-secret", "content-type", BOOKMARK_HEADER],
+			exposeHeaders: ["x-next-cursor", BOOKMARK_HEADER],
+			maxAge: 86_400,
+		}),
+	);
+	// The JSON APIs take small bodies; uploads have their own limits on their own routes.
+	app.use(
+		"/api/*",
+		bodyLimit({
+			maxSize: API_BODY_LIMIT,
+			onError: () => {
+				throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
+			},
+		}),
 	);
 
 	app.get("/health", (c) => c.json({ ok: true }));
