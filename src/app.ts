@@ -8,10 +8,12 @@ import { BOOKMARK_HEADER } from "./db/request-db";
 import { ApiError, type ErrorCode } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
+import { albumRoutes } from "./routes/album";
 import { renderError, surfaceForPath } from "./routes/envelopes";
 import { imageRoutes } from "./routes/images";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
+import { templateRoutes } from "./routes/templates";
 import { upstreamCallbackRoutes } from "./routes/upstream-callback";
 
 function toApiError(error: unknown): ApiError {
@@ -91,6 +93,8 @@ export function createApp() {
 	app.route("/api/mj", seed001Routes);
 	app.route("/api/admin", adminRoutes);
 	app.route("/api/user", accountRoutes);
+	app.route("/userAlbum", albumRoutes);
+	app.route("/imageTemp", templateRoutes);
 	app.route("/mj/image", imageRoutes);
 	app.route("/mj/callback", upstreamCallbackRoutes);
 	return app;

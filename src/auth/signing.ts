@@ -5,7 +5,8 @@
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
-export type SignaturePurpose = "image" | "upstream-callback";
+/** `album-origin`: links to the user's own photo behind an album picture (src/images/album-files.ts). */
+export type SignaturePurpose = "image" | "upstream-callback" | "album-origin";
 
 function hmacKey(secret: string | undefined): Promise<CryptoKey> {
 	if (!secret) throw new Error("SIGNING_SECRET is not configured");

@@ -30,7 +30,7 @@ export function renderError(c: Context, surface: Surface, error: ApiError): Resp
 			return c.json({ success: false, message: error.message }, error.status);
 		case "album": {
 			// Seed 000 lists 800 (parameter error) and 510 (system error); the gateway adds 401 (missing
-			// or invalid token), 402 (not enough quota) and 403 (admins only). docs/album-api.md.
+			// or invalid token), 402 (not enough quota) and 403 (admins only); see the README.
 			const code =
 				error.status >= 500
 					? 510

@@ -36,11 +36,14 @@ describe("classifySubmitReply (UPSTREAM.md codes)", () => {
 		});
 	});
 
-	it("3, 4, 9 and unknown codes fail with the upstream's description", () => {
+	it("3 on a new task means the channel has no account: use another channel", () => {
 		expect(classifySubmitReply({ code: 3, description: "no available account" })).toEqual({
-			kind: "failed",
-			reason: "no available account",
+			kind: "channel-down",
+			reason: "no account: no available account",
 		});
+	});
+
+	it("4, 9 and unknown codes fail with the upstream's description", () => {
 		expect(classifySubmitReply({ code: 4, description: "bad prompt" }).kind).toBe("failed");
 		expect(classifySubmitReply({ code: 77 })).toEqual({
 			kind: "failed",

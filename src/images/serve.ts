@@ -1,0 +1,57 @@
+/**
+ * Serving an R2 object over HTTP, for result images, album photos and template pictures alike:
+ * content type, ETag, If-None-Match (304) and a single byte Range (206, or 416 past the end).
+ */
+
+type ByteRange = { offset: number; length?: number } | { suffix: number };
+
+/**
+ * A single `bytes=` range, or null for anything else: RFC 9110 says a Range header the
+ * server does not understand is ignored, not refused.
+ */
+export function parseRange(header: string | undefined): ByteRange | null {
+	const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+	if (!match || (match[1] === "" && match[2] === "")) return null;
+	if (match[1] === "") return { suffix: Number(match[2]) };
+	const offset = Number(match[1]);
+	if (match[2] === "") return { offset };
+	const last = Number(match[2]);
+	return last < offset ? null : { offset, length: last - offset + 1 };
+}
+
+/** The object's response, or null when there is no object under `key`. */
+export async function serveR2Object(
+	bucket: R2Bucket,
+	key: string,
+	request: Request,
+	cacheControl: string,
+): Promise<Response | null> {
+	const head = request.method === "HEAD";
+	const range = parseRange(request.headers.get("range") ?? undefined);
+	let object: R2Object | R2ObjectBody | null;
+	try {
+		object = await bucket.get(key, { onlyIf: request.headers, range: range ?? undefined });
+	} catch (error) {
+		// R2 refuses a range that starts past the end.
+		const meta = range ? await bucket.head(key) : null;
+		if (!meta) throw error;
+		return new Response(null, { status: 416, headers: { "content-range": `bytes */${meta.size}` } });
+	}
+	if (!object) return null;
+
+	const headers = new Headers();
+	object.writeHttpMetadata(headers);
+	headers.set("etag", object.httpEtag);
+	headers.set("cache-control", cacheControl);
+	headers.set("accept-ranges", "bytes");
+	if (!("body" in object)) return new Response(null, { status: 304, headers });
+	const served = object.range as { offset?: number; length?: number } | undefined;
+	if (range && served?.length !== undefined && served.length < object.size) {
+		const offset = served.offset ?? 0;
+		headers.set("content-range", `bytes ${offset}-${offset + served.length - 1}/${object.size}`);
+		headers.set("content-length", String(served.length));
+		return new Response(head ? null : object.body, { status: 206, headers });
+	}
+	headers.set("content-length", String(object.size));
+	return new Response(head ? null : object.body, { status: 200, headers });
+}

@@ -1,0 +1,160 @@
+/**
+ * Pictures users and admins hand the gateway (album photos, template pictures), as a file or
+ * as a URL to download. A picture is accepted only when its bytes are PNG, JPEG or WebP (the
+ * name and the declared content type are never trusted) and within MAX_UPLOAD_BYTES; it is
+ * never read past that limit.
+ */
+import { ApiError, badRequest } from "../errors";
+import { urlProblem } from "../hooks/url-policy";
+import type { Fetch } from "../upstream/fetcher";
+import { MAX_INLINE_IMAGE_BYTES } from "./inline";
+
+/**
+ * Largest picture accepted: 10 MiB. A face swap sends both the photo and the template picture
+ * to the upstream inline, which src/images/inline.ts limits to this size.
+ */
+export const MAX_UPLOAD_BYTES = MAX_INLINE_IMAGE_BYTES;
+/** A download must finish (redirects and body included) within this time. */
+export const DOWNLOAD_TIMEOUT_MS = 15_000;
+/** Redirects followed per download; each target is checked like the URL itself. */
+const MAX_REDIRECTS = 3;
+
+export type ImageType = "image/png" | "image/jpeg" | "image/webp";
+
+export interface CheckedImage {
+	bytes: Uint8Array;
+	type: ImageType;
+}
+
+/** A file part of a form, or the URL given instead. */
+export type ImageInput = File | string;
+
+const startsWith = (bytes: Uint8Array, offset: number, expected: readonly number[]) =>
+	bytes.length >= offset + expected.length && expected.every((b, i) => bytes[offset + i] === b);
+
+const ascii = (text: string) => [...text].map((ch) => ch.charCodeAt(0));
+
+/**
+ * The image type by magic bytes: PNG (signature then the IHDR chunk), JPEG (SOI then a marker)
+ * or WebP (a RIFF container of type WEBP whose first chunk is VP8, VP8L or VP8X); else null.
+ */
+export function sniffImageType(bytes: Uint8Array): ImageType | null {
+	if (startsWith(bytes, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) && startsWith(bytes, 12, ascii("IHDR"))) {
+		return "image/png";
+	}
+	if (startsWith(bytes, 0, [0xff, 0xd8, 0xff]) && bytes.length > 3 && (bytes[3] ?? 0) >= 0xc0) return "image/jpeg";
+	if (
+		startsWith(bytes, 0, ascii("RIFF")) &&
+		startsWith(bytes, 8, ascii("WEBP")) &&
+		(startsWith(bytes, 12, ascii("VP8 ")) ||
+			startsWith(bytes, 12, ascii("VP8L")) ||
+			startsWith(bytes, 12, ascii("VP8X")))
+	) {
+		return "image/webp";
+	}
+	return null;
+}
+
+export const EXTENSION_OF: Readonly<Record<ImageType, string>> = {
+	"image/png": "png",
+	"image/jpeg": "jpg",
+	"image/webp": "webp",
+};
+
+function tooLarge(field: string): ApiError {
+	return new ApiError("PAYLOAD_TOO_LARGE", `${field} is larger than ${MAX_UPLOAD_BYTES} bytes (10 MB)`);
+}
+
+function checked(bytes: Uint8Array, field: string): CheckedImage {
+	const type = sniffImageType(bytes);
+	if (!type) throw badRequest(`${field} must be a PNG, JPEG or WebP image`);
+	return { bytes, type };
+}
+
+/** Reads a stream into memory, giving up (and cancelling it) as soon as it passes `max` bytes. */
+export async function readCapped(stream: ReadableStream<Uint8Array>, max: number, field: string): Promise<Uint8Array> {
+	const reader = stream.getReader();
+	const chunks: Uint8Array[] = [];
+	let total = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		total += value.byteLength;
+		if (total > max) {
+			await reader.cancel().catch(() => {});
+			throw tooLarge(field);
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(total);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return bytes;
+}
+
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Downloads a picture from a URL the caller gave. Every URL, redirect targets included, must
+ * pass the gateway's URL policy (public addresses only in production); the body is read up to
+ * MAX_UPLOAD_BYTES and the whole download may take DOWNLOAD_TIMEOUT_MS.
+ */
+export async function downloadImage(
+	url: string,
+	field: string,
+	options: { env: Pick<Env, "ENVIRONMENT">; fetch: Fetch; timeoutMs?: number },
+): Promise<CheckedImage> {
+	const signal = AbortSignal.timeout(options.timeoutMs ?? DOWNLOAD_TIMEOUT_MS);
+	let current = url.trim();
+	for (let hop = 0; ; hop++) {
+		const problem = urlProblem(current, options.env, field);
+		if (problem) throw badRequest(problem);
+		let response: Response;
+		try {
+			response = await options.fetch(current, { redirect: "manual", signal });
+		} catch (error) {
+			throw badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : String(error)}`);
+		}
+		const location = response.headers.get("location");
+		if (REDIRECT.has(response.status) && location) {
+			await response.body?.cancel();
+			if (hop >= MAX_REDIRECTS) throw badRequest(`${field} redirects more than ${MAX_REDIRECTS} times`);
+			current = new URL(location, current).href;
+			continue;
+		}
+		if (!response.ok || !response.body) {
+			await response.body?.cancel();
+			throw badRequest(`${field} could not be downloaded: HTTP ${response.status}`);
+		}
+		const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+		if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES) {
+			await response.body.cancel();
+			throw tooLarge(field);
+		}
+		try {
+			return checked(await readCapped(response.body, MAX_UPLOAD_BYTES, field), field);
+		} catch (error) {
+			if (error instanceof ApiError) throw error;
+			throw badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : String(error)}`);
+		}
+	}
+}
+
+/** The picture of a form field: an uploaded file, or a URL to download. */
+export async function readImage(
+	input: ImageInput,
+	field: string,
+	options: { env: Pick<Env, "ENVIRONMENT">; fetch: Fetch },
+): Promise<CheckedImage> {
+	if (typeof input === "string") return downloadImage(input, field, options);
+	if (input.size > MAX_UPLOAD_BYTES) throw tooLarge(field);
+	return checked(await readCapped(input.stream(), MAX_UPLOAD_BYTES, field), field);
+}
+
+/** Stores a checked picture under `key` with its real content type. */
+export async function putImage(bucket: R2Bucket, key: string, image: CheckedImage): Promise<void> {
+	await bucket.put(key, image.bytes, { httpMetadata: { contentType: image.type } });
+}

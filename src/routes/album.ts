@@ -1,0 +1,67 @@
+/**
+ * The album (seed 000): POST /userAlbum (a user's pictures, exactly as the seed's document),
+ * POST /userAlbum/create (a new picture from a template) and GET /userAlbum/origin/{name}
+ * (the user's own photo behind a signed link). Answers are {code: 200, msg: "SUCCESS", data}.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { requestDb } from "../db/request-db";
+import { ApiError, notFound } from "../errors";
+import { originKeyOf } from "../images/album-files";
+import { publicBase } from "../images/links";
+import { serveR2Object } from "../images/serve";
+import {
+	ALBUM_PAGE_MAX,
+	ALBUM_PAGE_SIZE_DEFAULT,
+	ALBUM_PAGE_SIZE_MAX,
+	albumPage,
+	createAlbumPicture,
+} from "../tasks/album";
+import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
+import { readUpload, requiredWholeNumber, text, uploadLimit, wholeNumber } from "./album-params";
+import { parseWith, readParams } from "./params";
+
+const listSchema = z.object({
+	page: wholeNumber("page", 1, ALBUM_PAGE_MAX, 1),
+	pageSize: wholeNumber("pageSize", 1, ALBUM_PAGE_SIZE_MAX, ALBUM_PAGE_SIZE_DEFAULT),
+});
+
+const createSchema = z.object({
+	styleId: requiredWholeNumber("styleId", 1, Number.MAX_SAFE_INTEGER),
+	/** A URL to download the photo from, when it is not uploaded as a file. */
+	origin: text("origin", NOTIFY_HOOK_MAX_LENGTH),
+	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH),
+});
+
+export const success = <T>(data: T) => ({ code: 200, msg: "SUCCESS", data });
+
+const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new URL(c.req.url).origin);
+
+export const albumRoutes = new Hono<AppEnv>()
+	.post("/", requestDb(), authenticate(), async (c) => {
+		const { page, pageSize } = parseWith(listSchema, await readParams(c));
+		return c.json(success(await albumPage(c.env, c.get("db"), base(c), c.get("user").id, page, pageSize)));
+	})
+	.post("/create", requestDb(), authenticate(), uploadLimit(1), async (c) => {
+		const { params, files } = await readUpload(c);
+		const input = parseWith(createSchema, params);
+		const item = await createAlbumPicture(
+			c.env,
+			c.get("db"),
+			c.get("user"),
+			base(c),
+			{ styleId: input.styleId, origin: files.origin ?? input.origin, notifyHook: input.notifyHook || undefined },
+			{ fetch: (resource, init) => fetch(resource, init) },
+		);
+		return c.json(success(item));
+	})
+	.on(["GET", "HEAD"], "/origin/:name", async (c) => {
+		const key = await originKeyOf(c.env, c.req.param("name"), c.req.query("sig"));
+		if (!key) throw new ApiError("FORBIDDEN", "photo link signature is missing or invalid");
+		// A user's own photo: browsers may keep it, shared caches may not.
+		const response = await serveR2Object(c.env.IMAGES, key, c.req.raw, "private, max-age=31536000, immutable");
+		if (!response) throw notFound("photo not found");
+		return response;
+	});

@@ -1,0 +1,134 @@
+/**
+ * Image templates of the album (/imageTemp): admins create, change and delete them; every
+ * signed-in user lists and favorites them; their pictures are public at /imageTemp/file/{name}.
+ * Answers are {code: 200, msg: "SUCCESS", data} like /userAlbum.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { requestDb } from "../db/request-db";
+import { notFound } from "../errors";
+import { templateKeyOf } from "../images/album-files";
+import { publicBase } from "../images/links";
+import { serveR2Object } from "../images/serve";
+import { PROMPT_MAX_LENGTH } from "../tasks/model";
+import {
+	changeTemplate,
+	createTemplate,
+	favorite,
+	removeTemplate,
+	TEMPLATE_KINDS,
+	TEMPLATE_PAGE_SIZE_DEFAULT,
+	TEMPLATE_PAGE_SIZE_MAX,
+	type TemplatePictures,
+	templatePage,
+	unfavorite,
+} from "../tasks/templates";
+import { success } from "./album";
+import { flag, readUpload, requiredWholeNumber, text, type Upload, uploadLimit, wholeNumber } from "./album-params";
+import { parseWith, readParams } from "./params";
+
+const INT32_MAX = 2_147_483_647;
+const URL_MAX_LENGTH = 2048;
+
+const kind = z.preprocess(
+	(v) => (typeof v === "string" && v.trim() !== "" ? v.trim().toLowerCase() : undefined),
+	z.enum(TEMPLATE_KINDS, {
+		error: (issue) =>
+			issue.input === undefined ? "kind is required (prompt or face_swap)" : "kind must be prompt or face_swap",
+	}),
+);
+
+const fields = {
+	title: text("title", 200).refine((v) => v === undefined || v.length > 0, "title must not be empty"),
+	workflowId: wholeNumber("workflowId", 0, INT32_MAX),
+	prompt: text("prompt", PROMPT_MAX_LENGTH),
+	isAudit: flag("isAudit"),
+	pid: wholeNumber("pid", 0, INT32_MAX),
+	sort: wholeNumber("sort", -INT32_MAX, INT32_MAX),
+	author: text("author", 100),
+	/** URLs to download the pictures from, when they are not uploaded as files. */
+	covering: text("covering", URL_MAX_LENGTH),
+	image: text("image", URL_MAX_LENGTH),
+};
+
+const createSchema = z.object({
+	...fields,
+	kind,
+	title: text("title", 200).pipe(z.string({ error: "title is required" }).min(1, "title must not be empty")),
+});
+const updateSchema = z.object({
+	...fields,
+	kind: kind.optional(),
+	id: requiredWholeNumber("id", 1, Number.MAX_SAFE_INTEGER),
+});
+const idSchema = z.object({ id: requiredWholeNumber("id", 1, Number.MAX_SAFE_INTEGER) });
+const listSchema = z.object({
+	page: wholeNumber("page", 1, 1_000_000, 1),
+	pageSize: wholeNumber("pageSize", 1, TEMPLATE_PAGE_SIZE_MAX, TEMPLATE_PAGE_SIZE_DEFAULT),
+	isAudit: flag("isAudit"),
+});
+
+const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new URL(c.req.url).origin);
+const network = { fetch: (resource: RequestInfo | URL, init?: RequestInit) => fetch(resource, init) };
+
+/** A picture as an uploaded file, else the URL given in the same field. */
+function pictures(upload: Upload, urls: { covering?: string; image?: string }): TemplatePictures {
+	return { covering: upload.files.covering ?? urls.covering, image: upload.files.image ?? urls.image };
+}
+
+export const templateRoutes = new Hono<AppEnv>()
+	.on(["GET", "HEAD"], "/file/:name", async (c) => {
+		const key = templateKeyOf(c.req.param("name"));
+		// Each stored picture has its own random name: what a link shows never changes.
+		const response = key
+			? await serveR2Object(c.env.IMAGES, key, c.req.raw, "public, max-age=31536000, immutable")
+			: null;
+		if (!response) throw notFound("image not found");
+		return response;
+	})
+	.on(["GET", "POST"], "/list", requestDb(), authenticate(), async (c) => {
+		const query = parseWith(listSchema, await readParams(c));
+		return c.json(success(await templatePage(c.get("db"), base(c), c.get("user"), query)));
+	})
+	.post("/create", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
+		const upload = await readUpload(c);
+		const { covering, image, kind, title, ...rest } = parseWith(createSchema, upload.params);
+		const created = await createTemplate(
+			c.env,
+			c.get("db"),
+			base(c),
+			{ ...rest, kind, title },
+			pictures(upload, { covering, image }),
+			network,
+		);
+		return c.json(success(created));
+	})
+	.post("/update", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
+		const upload = await readUpload(c);
+		const { id, covering, image, ...rest } = parseWith(updateSchema, upload.params);
+		const changed = await changeTemplate(
+			c.env,
+			c.get("db"),
+			base(c),
+			id,
+			rest,
+			pictures(upload, { covering, image }),
+			network,
+		);
+		return c.json(success(changed));
+	})
+	.post("/delete", requestDb(), authenticate({ role: "admin" }), async (c) => {
+		const { id } = parseWith(idSchema, await readParams(c));
+		await removeTemplate(c.env, c.get("db"), id);
+		return c.json(success({ id }));
+	})
+	.post("/favorite", requestDb(), authenticate(), async (c) => {
+		const { id } = parseWith(idSchema, await readParams(c));
+		return c.json(success(await favorite(c.get("db"), c.get("user"), id)));
+	})
+	.post("/unfavorite", requestDb(), authenticate(), async (c) => {
+		const { id } = parseWith(idSchema, await readParams(c));
+		return c.json(success(await unfavorite(c.get("db"), c.get("user"), id)));
+	});
