@@ -13,13 +13,17 @@ export interface TokenClaims {
 }
 
 const encoder = new TextEncoder();
-const keyCache = new Map<string, Uint8Array>();
+/** Imported once per secret: given raw bytes, jose would import the key on every call. */
+const keyCache = new Map<string, Promise<CryptoKey>>();
 
-function secretKey(secret: string | undefined): Uint8Array {
+function secretKey(secret: string | undefined): Promise<CryptoKey> {
 	if (!secret) throw new Error("JWT_SECRET is not configured");
 	let key = keyCache.get(secret);
 	if (!key) {
-		key = encoder.encode(secret);
+		key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+			"sign",
+			"verify",
+		]);
 		keyCache.set(secret, key);
 	}
 	return key;
@@ -27,7 +31,7 @@ function secretKey(secret: string | undefined): Uint8Array {
 
 /** Verifies a bearer token; throws UNAUTHORIZED with a reason the client can act on. */
 export async function verifyToken(token: string, secret: string | undefined): Promise<TokenClaims> {
-	const key = secretKey(secret);
+	const key = await secretKey(secret);
 	try {
 		const { payload } = await jwtVerify(token, key, {
 			algorithms: ["HS256"],
@@ -60,5 +64,5 @@ export async function signToken(
 		.setSubject(claims.sub)
 		.setIssuedAt()
 		.setExpirationTime(expiresIn)
-		.sign(secretKey(secret));
+		.sign(await secretKey(secret));
 }
