@@ -1,22 +1,27 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: starts the gateway locally with a throwaway state directory, measures
- * (1) workerd memory growth while a 50 MB result image is copied into R2 and
- * (2) throughput of GET /health against an authenticated GET /api/v1/task/fetch,
+ * `npm run bench`: seeds a throwaway local D1 with 100,000 tasks over 100 users, then
+ * (1) on a gateway started with D1_STATS on, reads D1's rows_read and query plans of the
+ * seed-001 task lists (and runs bench/album.mjs when it exists);
+ * (2) on the gateway as configured, measures workerd memory growth while a 50 MB result image
+ * is copied into R2, and the throughput of GET /health against an authenticated
+ * GET /api/v1/task/fetch and GET /api/mj/self (the user with 50,000 tasks);
  * prints a summary and writes it to bench/.out/latest.json. Exit 0 when the bench ran
  * (whatever the targets say), non-zero when it could not run. Knobs: see bench/README.md.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Client, makeToken } from "./lib/api.mjs";
+import { listCases, listLines, measureLists } from "./lib/lists.mjs";
 import { closedLoop, median } from "./lib/load.mjs";
 import { KIB_PER_MIB, peakOf, perPidPeak, readWorkerd, startSampler, workerdRole } from "./lib/memory.mjs";
 import { cmdline, cpuSeconds, descendants, workerdProcesses } from "./lib/proc.mjs";
-import { ensureDevVars, freePort, migrate, prepareSnapshot, startServer } from "./lib/server.mjs";
+import { BIG_USER_TASKS, SEED_CHECK_SQL, SEED_EXPECTED, seedSql, TASKS, USERS, userSub } from "./lib/seed.mjs";
+import { d1Execute, ensureDevVars, freePort, migrate, prepareSnapshot, startServer } from "./lib/server.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT_DIR = join(ROOT, "bench", ".out");
@@ -42,7 +47,8 @@ const config = {
 	// "snapshot": serve a bundle built at the start; "live": let wrangler bundle src/ and watch it.
 	source: process.env.BENCH_SOURCE === "live" ? "live" : "snapshot",
 };
-const TARGETS = { ratioMin: 0.6, growthMaxMb: 32 };
+// Median req/s of each endpoint / median req/s of /health.
+const TARGETS = { ratioMin: { fetch: 0.6, self: 0.5 }, growthMaxMb: 32 };
 
 const t0 = Date.now();
 const log = (message) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}`);
@@ -100,24 +106,27 @@ function cpuPerRequest(result) {
 	);
 }
 
-async function throughput(client, fetchUrl) {
-	const health = [];
-	const fetchRuns = [];
-	const runs = {
-		health: () => closedLoop({ url: `${server.base}/health`, probe: cpuByRole, ...loadOptions() }),
-		fetch: () => closedLoop({ url: fetchUrl, headers: client.headers, probe: cpuByRole, ...loadOptions() }),
-	};
+/**
+ * Closed-loop req/s of GET /health and of each endpoint in `targets` ({ name: { url, headers } }),
+ * `config.rounds` rounds; each endpoint's median req/s is compared with health's.
+ */
+async function throughput(targets) {
+	const endpoints = { health: { url: `${server.base}/health`, headers: {} }, ...targets };
+	const names = Object.keys(endpoints);
+	const runs = Object.fromEntries(names.map((name) => [name, []]));
+	const run = (name, options) =>
+		closedLoop({ url: endpoints[name].url, headers: endpoints[name].headers, ...loadOptions(), ...options });
 	// Round 1 otherwise pays for the JIT and for collecting the memory phase's garbage.
-	log("warming both endpoints up (unmeasured)");
-	await closedLoop({ url: `${server.base}/health`, ...loadOptions(), warmupMs: 0, durationMs: 2000 });
-	await closedLoop({ url: fetchUrl, headers: client.headers, ...loadOptions(), warmupMs: 0, durationMs: 2000 });
+	log(`warming ${names.join(", ")} up (unmeasured)`);
+	for (const name of names) await run(name, { warmupMs: 0, durationMs: 2000 });
 	for (let round = 1; round <= config.rounds; round++) {
-		// ABBA order, so slow drift (heat, neighbours, growing state) hits both sides alike.
-		const order = round % 2 ? ["health", "fetch"] : ["fetch", "health"];
+		// ABBA order (health, fetch, self / self, fetch, health, ...), so slow drift (heat,
+		// neighbours, growing state) hits every endpoint alike.
+		const order = round % 2 ? names : [...names].reverse();
 		for (const name of order) {
-			const { probe, ...result } = await runs[name]();
+			const { probe, ...result } = await run(name, { probe: cpuByRole });
 			result.cpuMsPerRequest = cpuPerRequest({ ...result, probe });
-			(name === "health" ? health : fetchRuns).push(result);
+			runs[name].push(result);
 			log(
 				`round ${round} ${name.padEnd(6)} ${fmt(result.rps, 0).padStart(5)} req/s  p50 ${fmt(result.p50Ms)} ms  p99 ${fmt(result.p99Ms)} ms  errors ${result.errors}${result.errors ? ` ${JSON.stringify(result.statuses)}` : ""}  cpu ms/req ${formatCpu(result.cpuMsPerRequest)}`,
 			);
@@ -137,17 +146,30 @@ async function throughput(client, fetchUrl) {
 		errors: list.reduce((a, r) => a + r.errors, 0),
 		rounds: list,
 	});
-	const h = summarize(health);
-	const f = summarize(fetchRuns);
-	const ratio = f.rps / h.rps;
-	const pass = Number.isFinite(ratio) && ratio >= TARGETS.ratioMin;
-	// Each round's pair ran back to back: their spread shows how far to trust the ratio.
-	const roundRatios = fetchRuns.map((r, i) => r.rps / health[i].rps);
-	// What the ratio would be if every process were CPU-bound on a quiet machine: CPU time per
+	const summary = Object.fromEntries(names.map((name) => [name, summarize(runs[name])]));
+	// What a ratio would be if every process were CPU-bound on a quiet machine: CPU time per
 	// request moves much less with neighbours' load than req/s does.
 	const cpuTotal = (side) => Object.values(side.cpuMsPerRequest).reduce((a, b) => a + b, 0);
-	const cpuRatio = cpuTotal(h) / cpuTotal(f);
-	return { health: h, fetch: f, ratio, roundRatios, cpuRatio, target: `>= ${TARGETS.ratioMin}`, pass };
+	const ratios = Object.fromEntries(
+		names
+			.filter((name) => name !== "health")
+			.map((name) => {
+				const ratio = summary[name].rps / summary.health.rps;
+				const min = TARGETS.ratioMin[name];
+				return [
+					name,
+					{
+						ratio,
+						// Each round's pair ran back to back: their spread shows how far to trust the ratio.
+						roundRatios: runs[name].map((r, i) => r.rps / runs.health[i].rps),
+						cpuRatio: cpuTotal(summary.health) / cpuTotal(summary[name]),
+						target: `>= ${min}`,
+						pass: Number.isFinite(ratio) && ratio >= min,
+					},
+				];
+			}),
+	);
+	return { ...summary, ratios };
 }
 
 function formatCpu(byRole) {
@@ -329,22 +351,34 @@ function timelineLine(timeline) {
 function printSummary(report) {
 	const { throughput: tp, memory: mem } = report;
 	const verdict = (pass) => (pass ? "PASS" : "FAIL");
-	const cpu = (side, role) => fmt(tp[side].cpuMsPerRequest[role], 2);
+	const names = Object.keys(tp).filter((name) => name !== "ratios");
+	const each = (value) => names.map(value).join(" / ");
 	const rows = [
-		["health req/s (median)", fmt(tp.health.rps, 0), ""],
-		["health p50 / p99 ms", `${fmt(tp.health.p50Ms)} / ${fmt(tp.health.p99Ms)}`, ""],
-		["fetch req/s (median)", fmt(tp.fetch.rps, 0), ""],
-		["fetch p50 / p99 ms", `${fmt(tp.fetch.p50Ms)} / ${fmt(tp.fetch.p99Ms)}`, ""],
-		["errors health / fetch", `${tp.health.errors} / ${tp.fetch.errors}`, ""],
-		["ratio fetch/health", fmt(tp.ratio, 2), `target >= ${TARGETS.ratioMin}: ${verdict(tp.pass)}`],
-		["  per round", tp.roundRatios.map((r) => fmt(r, 2)).join(" "), ""],
-		["  from CPU ms/req (all processes)", fmt(tp.cpuRatio, 2), "info only"],
-		["CPU ms/req health / fetch", "", ""],
+		...names.flatMap((name) => [
+			[`${name} req/s (median)`, fmt(tp[name].rps, 0), ""],
+			[`${name} p50 / p99 ms`, `${fmt(tp[name].p50Ms)} / ${fmt(tp[name].p99Ms)}`, ""],
+		]),
+		[`errors ${names.join(" / ")}`, each((name) => tp[name].errors), ""],
+		...Object.entries(tp.ratios).flatMap(([name, r]) => [
+			// Three decimals: 0.598 must not print as a failing "0.60".
+			[`ratio ${name}/health`, fmt(r.ratio, 3), `target ${r.target}: ${verdict(r.pass)}`],
+			["  per round", r.roundRatios.map((x) => fmt(x, 2)).join(" "), ""],
+			["  from CPU ms/req (all processes)", fmt(r.cpuRatio, 2), "info only"],
+		]),
+		[`CPU ms/req ${names.join(" / ")}`, "", ""],
 		...["worker", "proxy", "wrangler", "client"].map((role) => [
 			`  ${role}`,
-			`${cpu("health", role)} / ${cpu("fetch", role)}`,
+			each((name) => fmt(tp[name].cpuMsPerRequest[role], 2)),
 			"",
 		]),
+		[
+			"D1 list cases (rows_read, plans)",
+			`${report.lists.cases.filter((c) => c.pass).length} of ${report.lists.cases.length} pass`,
+			`targets below: ${verdict(report.lists.pass)}`,
+		],
+		...(report.album.report
+			? [["album pages (rows_read, queries)", "", `targets below: ${verdict(report.album.pass)}`]]
+			: []),
 		["workerd RSS baseline MB", fmt(mem.baselineMb), ""],
 		["workerd RSS peak (copy) MB", fmt(mem.copyPeakMb), ""],
 		[
@@ -378,10 +412,24 @@ function printSummary(report) {
 		`mj-edge bench  ${report.finishedAt}  ${report.commit ?? ""}  node ${process.version}, ${report.cpus} cpus, ` +
 			`${config.concurrency} conns, ${config.rounds} x ${config.durationMs / 1000} s rounds, ${config.source}`,
 	);
+	console.log(
+		`fetch = GET /api/v1/task/fetch of a finished task; self = GET /api/mj/self?page_size=20 as ${userSub(1)} (${BIG_USER_TASKS} tasks)`,
+	);
 	console.log("-".repeat(w0 + w1 + 30));
 	for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd());
 	console.log("-".repeat(w0 + w1 + 30));
 	console.log(`RSS by second after submit, copy 1 (MB): ${timelineLine(mem.timeline)}`);
+	console.log("");
+	console.log(
+		`D1 per list request: ${TASKS} tasks over ${USERS} users, "self" as ${userSub(1)} (${BIG_USER_TASKS} tasks), page_size 20, D1_STATS server`,
+	);
+	for (const line of listLines(report.lists)) console.log(`  ${line}`);
+	console.log("");
+	const { album } = report;
+	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
+	for (const line of album.lines ?? []) console.log(line);
+	if (album.error) console.log(`album: could not run: ${album.error.split("\n")[0]}`);
+	console.log("");
 	for (const warning of report.warnings) console.log(`warning: ${warning}`);
 	console.log(`written to ${relative(ROOT, join(OUT_DIR, "latest.json"))}`);
 }
@@ -401,43 +449,143 @@ async function main() {
 	}
 	log("applying D1 migrations to bench/.out/state");
 	migrate({ root: ROOT, persistTo: STATE_DIR, config: snapshot?.config, logFile: LOG_FILE });
-	const port = await freePort();
-	log(`starting wrangler dev on 127.0.0.1:${port} (log: bench/.out/server.log)`);
-	server = await startServer({ root: ROOT, persistTo: STATE_DIR, port, logFile: LOG_FILE, snapshot });
-	log(`ready in ${fmt(server.startMs / 1000)} s (wrangler pid ${server.pid})`);
-	const runtimePids = () =>
-		workerdProcesses(server.pid)
-			.map((p) => p.pid)
-			.sort()
-			.join(",");
-	const pidsAtStart = runtimePids();
+	const devVars = [snapshot ? snapshot.devVars : join(ROOT, ".dev.vars.example")];
 
-	const client = new Client(
-		server.base,
-		await makeToken([snapshot ? snapshot.devVars : join(ROOT, ".dev.vars.example")], "bench-user"),
-	);
-	const seedId = await client.imagine("bench seed task");
-	const seed = await client.waitFor(seedId, (t) => t.status === "SUCCESS" && t.imageUrl.includes("/mj/image/"), {
-		timeoutMs: 60_000,
+	// The list data set goes in before any server runs, so both servers below see it.
+	const seeded = seed(snapshot);
+
+	// Server B: D1_STATS on. Every read then runs twice (once to answer, once for its meta)
+	// plus an EXPLAIN, so it measures rows and plans only, never throughput.
+	const stats = await withServer("D1_STATS on", snapshot, ["--var", "D1_STATS:true"], async () => {
+		log(`D1 per list request: ${listCases({ endMs: seeded.endMs }).length} cases`);
+		const lists = await measureLists({
+			base: server.base,
+			tokens: {
+				user: await makeToken(devVars, userSub(1)),
+				admin: await makeToken(devVars, "bench-admin", "admin"),
+			},
+			endMs: seeded.endMs,
+		});
+		for (const line of listLines(lists).filter((l) => !l.includes("plan: "))) log(line);
+		return { lists, album: await album(snapshot, devVars) };
 	});
-	log(`seed task ${seedId} is SUCCESS; its fetch is ${JSON.stringify(seed).length} bytes of JSON`);
 
-	// Memory first: a fresh runtime has no slack left over from the load rounds to hide growth in.
-	const mem = await memory(client);
+	// Server A: the gateway as configured, on the same state, for memory and throughput.
+	return withServer("no D1 stats", snapshot, [], async () => {
+		const runtimePids = () =>
+			workerdProcesses(server.pid)
+				.map((p) => p.pid)
+				.sort()
+				.join(",");
+		const pidsAtStart = runtimePids();
 
-	log(
-		`throughput: ${config.rounds} rounds, ${config.concurrency} workers, ${config.warmupMs} + ${config.durationMs} ms each`,
-	);
-	const tp = await throughput(client, client.fetchUrl(seedId));
+		const client = new Client(server.base, await makeToken(devVars, "bench-user"));
+		const seedId = await client.imagine("bench seed task");
+		const seedTask = await client.waitFor(seedId, (t) => t.status === "SUCCESS" && t.imageUrl.includes("/mj/image/"), {
+			timeoutMs: 60_000,
+		});
+		log(`seed task ${seedId} is SUCCESS; its fetch is ${JSON.stringify(seedTask).length} bytes of JSON`);
 
-	const warnings = [];
-	if (runtimePids() !== pidsAtStart) {
-		warnings.push(
-			`the workerd processes changed during the run (${pidsAtStart} -> ${runtimePids()}): wrangler restarted the runtime; numbers are suspect`,
+		// Memory first: a fresh runtime has no slack left over from the load rounds to hide growth in.
+		const mem = await memory(client);
+
+		log(
+			`throughput: ${config.rounds} rounds, ${config.concurrency} workers, ${config.warmupMs} + ${config.durationMs} ms each`,
+		);
+		const tp = await throughput({
+			fetch: { url: client.fetchUrl(seedId), headers: client.headers },
+			// The user with 50,000 tasks, page 1: the seed-001 list at its biggest.
+			self: {
+				url: `${server.base}/api/mj/self?page_size=20`,
+				headers: { authorization: `Bearer ${await makeToken(devVars, userSub(1))}` },
+			},
+		});
+		return finish({ tp, mem, seeded, stats, pidsAtStart, pidsAtEnd: runtimePids() });
+	});
+}
+
+/** Writes the list data set (bench/lib/seed.mjs) into the stopped server's state and checks it. */
+function seed(snapshot) {
+	// Whole seconds, a minute ago: the newest seeded task is in the past but recent.
+	const endMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+	const file = join(OUT_DIR, "seed.sql");
+	writeFileSync(file, seedSql(endMs));
+	const started = Date.now();
+	log(`seeding ${TASKS} tasks over ${USERS} users (${userSub(1)} holds ${BIG_USER_TASKS}) with wrangler d1 execute`);
+	const d1 = { root: ROOT, persistTo: STATE_DIR, config: snapshot?.config, logFile: LOG_FILE };
+	d1Execute({ ...d1, file });
+	const seconds = (Date.now() - started) / 1000;
+	const [[counts]] = d1Execute({ ...d1, command: SEED_CHECK_SQL });
+	const wrong = Object.entries(SEED_EXPECTED).filter(([key, want]) => counts[key] !== want);
+	log(`seeded in ${fmt(seconds)} s: ${JSON.stringify(counts)}`);
+	if (wrong.length > 0) {
+		throw new Error(
+			`the seeded data is not as planned: ${wrong.map(([key, want]) => `${key} ${counts[key]} (want ${want})`).join(", ")}`,
 		);
 	}
-	const errors = tp.health.errors + tp.fetch.errors;
+	return { endMs, seconds, counts };
+}
+
+/** Starts a server on the bench state, runs `body` with it as `server`, and always stops it. */
+async function withServer(label, snapshot, extraArgs, body) {
+	const port = await freePort();
+	log(`starting wrangler dev (${label}) on 127.0.0.1:${port} (log: bench/.out/server.log)`);
+	server = await startServer({ root: ROOT, persistTo: STATE_DIR, port, logFile: LOG_FILE, snapshot, extraArgs });
+	log(`ready in ${fmt(server.startMs / 1000)} s (wrangler pid ${server.pid})`);
+	try {
+		return await body();
+	} catch (error) {
+		if (error && typeof error === "object") error.serverTail = server.logTail();
+		throw error;
+	} finally {
+		log(`stopping wrangler dev (${label})`);
+		await server.stop();
+		server = undefined;
+	}
+}
+
+/**
+ * The album benchmark (bench/album.mjs), run on the D1_STATS server when that file exists
+ * and exports runAlbumBench. A failure there is reported, not fatal: the rest still counts.
+ */
+async function album(snapshot, devVars) {
+	const file = join(ROOT, "bench", "album.mjs");
+	if (!existsSync(file)) return { skipped: "bench/album.mjs does not exist" };
+	const lines = [];
+	try {
+		const mod = await import(pathToFileURL(file).href);
+		if (typeof mod.runAlbumBench !== "function") return { skipped: "bench/album.mjs exports no runAlbumBench" };
+		const sub = "bench-album-user";
+		log("album: seeding and measuring (bench/album.mjs)");
+		const report = await mod.runAlbumBench({
+			baseUrl: server.base,
+			persistDir: STATE_DIR,
+			token: await makeToken(devVars, sub),
+			sub,
+			root: ROOT,
+			config: snapshot?.config,
+			logFile: LOG_FILE,
+			print: (line) => lines.push(line),
+		});
+		for (const line of lines) log(line);
+		return { report, lines, pass: report?.pass === true };
+	} catch (error) {
+		log(`album: could not run: ${error?.message ?? error}`);
+		return { error: String(error?.stack ?? error), lines, pass: false };
+	}
+}
+
+function finish({ tp, mem, seeded, stats, pidsAtStart, pidsAtEnd }) {
+	const warnings = [];
+	if (pidsAtEnd !== pidsAtStart) {
+		warnings.push(
+			`the workerd processes changed during the run (${pidsAtStart} -> ${pidsAtEnd}): wrangler restarted the runtime; numbers are suspect`,
+		);
+	}
+	const names = Object.keys(tp).filter((name) => name !== "ratios");
+	const errors = names.reduce((sum, name) => sum + tp[name].errors, 0);
 	if (errors > 0) warnings.push(`${errors} requests failed or answered non-2xx during the load rounds`);
+	if (stats.album.error) warnings.push("the album benchmark could not run (see above)");
 
 	const report = {
 		finishedAt: new Date().toISOString(),
@@ -447,21 +595,28 @@ async function main() {
 		loadAverage: loadavg(),
 		config,
 		targets: TARGETS,
+		seed: seeded,
+		lists: stats.lists,
+		album: stats.album,
 		throughput: tp,
 		memory: mem,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
 	printSummary(report);
+	return report;
 }
 
 let exitCode = 0;
 try {
-	await main();
+	const report = await main();
+	// The rest ran and was reported; still, part of the bench could not run.
+	if (report.album.error) exitCode = 1;
 } catch (error) {
 	exitCode = 1;
 	console.error(`\nbench could not run: ${error?.stack ?? error}`);
-	if (server) console.error(`\nlast server output:\n${server.logTail().slice(-2000)}`);
+	const tail = server?.logTail() ?? error?.serverTail;
+	if (tail) console.error(`\nlast server output:\n${tail.slice(-2000)}`);
 } finally {
 	await shutdown(exitCode);
 }

@@ -54,7 +54,7 @@ export function ensureDevVars(root) {
 
 const wranglerEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
 
-/** Runs a wrangler command to completion; its output goes to `logFile`; throws on failure. */
+/** Runs a wrangler command to completion; its output goes to `logFile`; throws on failure; returns stdout. */
 function runWrangler({ root, args, logFile, what }) {
 	const result = spawnSync(process.execPath, [wranglerEntry(root), ...args], {
 		cwd: root,
@@ -70,12 +70,29 @@ function runWrangler({ root, args, logFile, what }) {
 		const reason = result.error ? result.error.message : `status ${result.status}`;
 		throw new Error(`${what} failed (${reason}):\n${(result.stderr || result.stdout || "").slice(-2000)}`);
 	}
+	return result.stdout ?? "";
 }
 
 /** Applies the D1 migrations to the local database under `persistTo`. */
 export function migrate({ root, persistTo, config, logFile }) {
 	const args = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo];
 	runWrangler({ root, args: config ? [...args, "--config", config] : args, logFile, what: "d1 migrations apply" });
+}
+
+/**
+ * Runs SQL on the local D1 database under `persistTo` (`wrangler d1 execute --local`): a
+ * `file` or a `command`. With a command the answer is parsed from `--json`: the result rows
+ * of each statement, as an array of arrays. Run it while no server uses that directory.
+ */
+export function d1Execute({ root, persistTo, config, file, command, logFile }) {
+	const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--yes"];
+	if (config) args.push("--config", config);
+	if (file) args.push("--file", file);
+	else args.push("--command", command, "--json");
+	const stdout = runWrangler({ root, args, logFile, what: `d1 execute ${file ? "--file" : "--command"}` });
+	if (file) return undefined;
+	const answer = JSON.parse(stdout.slice(stdout.indexOf("[")));
+	return answer.map((statement) => statement.results);
 }
 
 /**

@@ -34,7 +34,21 @@ function fromBase64Url(value: string): Uint8Array | null {
 	return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
+/** Signatures are deterministic: a list page of recent tasks signs the same ids again and again. */
+const signed = new Map<string, string>();
+const SIGNED_LIMIT = 20_000;
+
 export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
+	const memo = `${env.SIGNING_SECRET}\u0000${purpose}:${value}`;
+	const known = signed.get(memo);
+	if (known) return known;
+	const signature = await computeSignature(env, purpose, value);
+	if (signed.size >= SIGNED_LIMIT) signed.clear();
+	signed.set(memo, signature);
+	return signature;
+}
+
+async function computeSignature(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
 	const mac = await crypto.subtle.sign(
 		"HMAC",
 		await hmacKey(env.SIGNING_SECRET),

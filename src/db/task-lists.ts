@@ -44,17 +44,6 @@ function conditions(filter: TaskListFilter, cursor?: TaskCursor): SQL | undefine
 	return and(...parts.filter((p): p is SQL => p !== undefined));
 }
 
-/** Only the user is given: the case user_seq can serve. */
-function isUserOnly(filter: TaskListFilter): filter is { userId: number } {
-	return (
-		filter.userId !== undefined &&
-		filter.channelId === undefined &&
-		filter.publicId === undefined &&
-		filter.fromMs === undefined &&
-		filter.toMs === undefined
-	);
-}
-
 function pageOf(rows: TaskRow[], limit: number): TaskPage {
 	if (rows.length <= limit) return { rows };
 	const page = rows.slice(0, limit);
@@ -62,30 +51,14 @@ function pageOf(rows: TaskRow[], limit: number): TaskPage {
 	return { rows: page, next: { submitTime: last.submitTime, id: last.id } };
 }
 
-/**
- * One page: after `cursor` when given, else page number `page` (1-based). `userTaskCount`
- * (the user's users.task_count) lets a user's unfiltered page be a seek on user_seq.
- */
+/** One page, newest first: after `cursor` when given, else page number `page` (1-based). */
 export async function listTaskPage(
 	db: Db,
 	filter: TaskListFilter,
-	options: { limit: number; page?: number; cursor?: TaskCursor; userTaskCount?: number },
+	options: { limit: number; page?: number; cursor?: TaskCursor },
 ): Promise<TaskPage> {
 	const { limit, cursor } = options;
 	const page = options.page ?? 1;
-	if (!cursor && isUserOnly(filter) && options.userTaskCount !== undefined) {
-		const newest = options.userTaskCount - (page - 1) * limit;
-		if (newest < 1) return { rows: [] };
-		// One row past the page (when it exists) says whether there is a next one.
-		const oldest = Math.max(1, newest - limit);
-		const rows = await db
-			.select()
-			.from(tasks)
-			.where(and(eq(tasks.userId, filter.userId), gte(tasks.userSeq, oldest), lte(tasks.userSeq, newest)))
-			.orderBy(desc(tasks.userSeq))
-			.all();
-		return pageOf(rows, limit);
-	}
 	const query = db
 		.select()
 		.from(tasks)
@@ -94,6 +67,37 @@ export async function listTaskPage(
 		.limit(limit + 1);
 	const rows = cursor || page === 1 ? await query.all() : await query.offset((page - 1) * limit).all();
 	return pageOf(rows, limit);
+}
+
+/**
+ * A user's unfiltered page `page` (newest first) and their task count, in one statement: the
+ * user's row joined to the page's user_seq range (a seek on tasks_user_seq). Rows come in
+ * index order and are put newest first here, so no sort runs in SQLite.
+ */
+export async function userSeqPage(
+	db: Db,
+	userId: number,
+	page: number,
+	limit: number,
+): Promise<TaskPage & { total: number }> {
+	const skip = (page - 1) * limit;
+	const rows = await db
+		.select({ task: tasks, total: users.taskCount })
+		.from(users)
+		.leftJoin(
+			tasks,
+			and(
+				eq(tasks.userId, users.id),
+				lte(tasks.userSeq, sql`${users.taskCount} - ${skip}`),
+				// One row past the page (when it exists) says whether there is a next one.
+				gte(tasks.userSeq, sql`${users.taskCount} - ${skip + limit}`),
+			),
+		)
+		.where(eq(users.id, userId))
+		.all();
+	const total = rows[0]?.total ?? 0;
+	const found = rows.flatMap((row) => (row.task ? [row.task] : [])).sort((a, b) => b.userSeq - a.userSeq);
+	return { ...pageOf(found, limit), total };
 }
 
 /** The user's task count (users.task_count): an unfiltered total without counting. */

@@ -9,9 +9,10 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
-import { allTaskCount, countTasks, listTaskPage, type TaskListFilter, userTaskCount } from "../db/task-lists";
+import type { TaskListFilter } from "../db/task-lists";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
+import { listTasks } from "../tasks/listing";
 import { toSeed001Item } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
 
@@ -71,17 +72,11 @@ async function list(c: Context<AppEnv>, query: ListQuery, admin: boolean): Promi
 		fromMs: query.start_timestamp === undefined ? undefined : query.start_timestamp * 1000,
 		toMs: query.end_timestamp === undefined ? undefined : query.end_timestamp * 1000 + 999,
 	};
-	const filtered = [filter.channelId, filter.publicId, filter.fromMs, filter.toMs].some((v) => v !== undefined);
-	// Unfiltered totals are counters kept as tasks are written; only filters need a count.
-	let total: number;
-	if (filtered) total = await countTasks(db, filter);
-	else total = admin ? await allTaskCount(db) : await userTaskCount(db, user.id);
-
-	const result = await listTaskPage(db, filter, {
-		limit: pageSize,
+	const result = await listTasks(db, {
+		filter,
 		page,
+		limit: pageSize,
 		cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
-		userTaskCount: !admin && !filtered ? total : undefined,
 	});
 	const base = publicBase(c.env, new URL(c.req.url).origin);
 	const items = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
@@ -90,7 +85,7 @@ async function list(c: Context<AppEnv>, query: ListQuery, admin: boolean): Promi
 		message: "",
 		data: {
 			items,
-			total,
+			total: result.total,
 			page,
 			page_size: pageSize,
 			next_cursor: result.next ? encodeCursor(result.next) : null,
