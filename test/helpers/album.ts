@@ -30,6 +30,23 @@ export const WEBP = bytes(
 	[0x0d, 0, 0, 0, 0x2f, 0, 0, 0, 0x10, 0x07, 0x10, 0x11, 0x11, 0x88, 0x88, 0xfe, 0x07, 0, 0],
 );
 
+/** The seed's imageTemp fields, in its order. */
+export const IMAGE_TEMP_KEYS = [
+	"id",
+	"title",
+	"covering",
+	"image",
+	"workflowId",
+	"prompt",
+	"favoriteCount",
+	"isAudit",
+	"pid",
+	"sort",
+	"author",
+	"createdAt",
+	"updatedAt",
+] as const;
+
 export interface Envelope<T> {
 	code: number;
 	msg: string;

@@ -14,7 +14,7 @@ import { createApp } from "../../src/app";
 import { sign } from "../../src/auth/signing";
 import type { D1Stats } from "../../src/db/instrument";
 import type { TaskRow, TemplateRow } from "../../src/db/schema";
-import { bytes, fetchBytes, form, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
+import { bytes, fetchBytes, form, IMAGE_TEMP_KEYS, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
 import { BASE, call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
 
@@ -40,21 +40,6 @@ const ITEM_KEYS = [
 	"state",
 	"createdAt",
 	"imageTemp",
-] as const;
-const TEMPLATE_KEYS = [
-	"id",
-	"title",
-	"covering",
-	"image",
-	"workflowId",
-	"prompt",
-	"favoriteCount",
-	"isAudit",
-	"pid",
-	"sort",
-	"author",
-	"createdAt",
-	"updatedAt",
 ] as const;
 
 interface ImageTemp {
@@ -278,7 +263,7 @@ describe("POST /userAlbum", () => {
 		expect(data).toHaveLength(rows.length);
 		for (const item of data) {
 			expect(Object.keys(item)).toEqual([...ITEM_KEYS]);
-			expect(Object.keys(item.imageTemp)).toEqual([...TEMPLATE_KEYS]);
+			expect(Object.keys(item.imageTemp)).toEqual([...IMAGE_TEMP_KEYS]);
 		}
 		const newestFirst = [...rows].reverse();
 		expect(data).toEqual(await Promise.all(newestFirst.map(expected)));

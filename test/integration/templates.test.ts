@@ -6,25 +6,9 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type Envelope, fetchBytes, form, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
+import { type Envelope, fetchBytes, form, IMAGE_TEMP_KEYS, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
 import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { insertTaskRow, userId } from "../helpers/db";
-
-const IMAGE_TEMP_KEYS = [
-	"id",
-	"title",
-	"covering",
-	"image",
-	"workflowId",
-	"prompt",
-	"favoriteCount",
-	"isAudit",
-	"pid",
-	"sort",
-	"author",
-	"createdAt",
-	"updatedAt",
-];
 
 interface Template {
 	id: number;
