@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { readBody } from "./lib/api.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const TEMPLATES = 4;
@@ -121,13 +122,7 @@ async function albumPage(baseUrl, token, page, pageSize) {
 		signal: AbortSignal.timeout(30_000),
 	});
 	const ms = performance.now() - started;
-	const text = await response.text();
-	let body;
-	try {
-		body = JSON.parse(text);
-	} catch {
-		body = text;
-	}
+	const body = await readBody(response);
 	if (response.status !== 200 || body?.code !== 200 || !Array.isArray(body.data)) {
 		throw new Error(`POST /userAlbum page ${page} answered ${response.status} ${text.slice(0, 500)}`);
 	}

@@ -23,6 +23,16 @@ export async function makeToken(varsFiles, sub, role = "user") {
 		.sign(new TextEncoder().encode(secret));
 }
 
+/** A response's body: parsed JSON, or the text when it is not JSON. */
+export async function readBody(response) {
+	const text = await response.text();
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
 export class Client {
 	constructor(base, token) {
 		this.base = base;
@@ -31,13 +41,7 @@ export class Client {
 
 	async #get(path) {
 		const res = await fetch(`${this.base}${path}`, { headers: this.headers, signal: AbortSignal.timeout(15_000) });
-		const text = await res.text();
-		let body;
-		try {
-			body = JSON.parse(text);
-		} catch {
-			body = text;
-		}
+		const body = await readBody(res);
 		return { status: res.status, body };
 	}
 

@@ -14,6 +14,7 @@
  *    in the order the query returns rows and stops at its LIMIT; the rows check is what shows
  *    it stopped early, so on a case without a rows target such a step is only reported.
  */
+import { readBody } from "./api.mjs";
 import { BIG_USER_TASKS, CHANNELS, publicId, seedModel, TASKS } from "./seed.mjs";
 
 const DAY_S = 86_400;
@@ -142,13 +143,7 @@ async function getJson(base, path, token) {
 		signal: AbortSignal.timeout(30_000),
 	});
 	const ms = performance.now() - started;
-	const text = await res.text();
-	let body;
-	try {
-		body = JSON.parse(text);
-	} catch {
-		body = text;
-	}
+	const body = await readBody(res);
 	const header = res.headers.get("x-d1-stats");
 	return { status: res.status, body, ms, stats: header ? JSON.parse(header) : undefined };
 }

@@ -14,6 +14,7 @@ import { createApp } from "../../src/app";
 import { sign } from "../../src/auth/signing";
 import type { D1Stats } from "../../src/db/instrument";
 import type { TaskRow, TemplateRow } from "../../src/db/schema";
+import type { ImageTemp } from "../../src/tasks/views/album";
 import { bytes, fetchBytes, form, IMAGE_TEMP_KEYS, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
 import { BASE, call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
@@ -42,22 +43,6 @@ const ITEM_KEYS = [
 	"imageTemp",
 ] as const;
 
-interface ImageTemp {
-	id: number;
-	title: string;
-	covering: string;
-	image: string;
-	workflowId: number;
-	prompt: string;
-	favoriteCount: number;
-	isAudit: number;
-	pid: number;
-	sort: number;
-	author: string;
-	createdAt: number;
-	updatedAt: number;
-}
-
 interface AlbumItem {
 	id: number;
 	taskId: string;
@@ -84,20 +69,21 @@ async function createTemplate(fields: Record<string, string | number>, files: Re
 
 const SEED_PROMPT =
 	"1girl, black hair, short hair, masterpiece, best quality\n BREAK \nseductive look, looking at viewer";
+/** The seed's own template, as its document shows it. */
+const SEED_TEMPLATE = {
+	title: "Stocking Tease",
+	workflowId: 29,
+	prompt: SEED_PROMPT,
+	isAudit: 1,
+	pid: 0,
+	sort: 1,
+	author: "VelvetRogue",
+};
 
 beforeAll(async () => {
 	adminToken = await tokenFor(uniqueSub("album-admin"), "admin");
 	faceSwap = await createTemplate(
-		{
-			kind: "face_swap",
-			title: "Stocking Tease",
-			workflowId: 29,
-			prompt: SEED_PROMPT,
-			isAudit: 1,
-			pid: 0,
-			sort: 1,
-			author: "VelvetRogue",
-		},
+		{ kind: "face_swap", ...SEED_TEMPLATE },
 		{ covering: WEBP, image: await png(8, 8, 1) },
 	);
 	promptTemplate = await createTemplate(
@@ -294,15 +280,7 @@ describe("POST /userAlbum", () => {
 			expect(item.imageTemp.updatedAt).toBeGreaterThanOrEqual(item.imageTemp.createdAt);
 		}
 		const swap = data.find((i) => i.styleId === faceSwap.id) as AlbumItem;
-		expect(swap.imageTemp).toMatchObject({
-			title: "Stocking Tease",
-			workflowId: 29,
-			prompt: SEED_PROMPT,
-			isAudit: 1,
-			pid: 0,
-			sort: 1,
-			author: "VelvetRogue",
-		});
+		expect(swap.imageTemp).toMatchObject(SEED_TEMPLATE);
 		expect(swap.imageTemp.covering).toMatch(/^http:\/\/gateway\.test\/imageTemp\/file\/[0-9a-f-]{36}\.webp$/);
 		expect(swap.imageTemp.image).toMatch(/^http:\/\/gateway\.test\/imageTemp\/file\/[0-9a-f-]{36}\.png$/);
 		const prompt = data.find((i) => i.styleId === promptTemplate.id) as AlbumItem;

@@ -6,24 +6,12 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { ImageTemp } from "../../src/tasks/views/album";
 import { type Envelope, fetchBytes, form, IMAGE_TEMP_KEYS, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
 import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { insertTaskRow, userId } from "../helpers/db";
 
-interface Template {
-	id: number;
-	title: string;
-	covering: string;
-	image: string;
-	workflowId: number;
-	prompt: string;
-	favoriteCount: number;
-	isAudit: number;
-	pid: number;
-	sort: number;
-	author: string;
-	createdAt: number;
-	updatedAt: number;
+interface Template extends ImageTemp {
 	kind: string;
 	favorited?: boolean;
 }
