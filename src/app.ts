@@ -5,12 +5,14 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./context";
 import { BOOKMARK_HEADER } from "./db/request-db";
+import { TASK_MODES } from "./db/schema";
 import { ApiError, type ErrorCode } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
 import { renderError, surfaceForPath } from "./routes/envelopes";
-import { imageRoutes } from "./routes/images";
+import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
+import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
 import { templateRoutes } from "./routes/templates";
@@ -96,6 +98,9 @@ export function createApp() {
 	app.route("/userAlbum", albumRoutes);
 	app.route("/imageTemp", templateRoutes);
 	app.route("/mj/image", imageRoutes);
+	app.route("/mj/video", videoRoutes);
+	app.route("/mj/upload", uploadRoutes);
 	app.route("/mj/callback", upstreamCallbackRoutes);
+	for (const mode of TASK_MODES) app.route(mode ? `/mj-${mode}/mj` : "/mj", proxyRoutes(mode));
 	return app;
 }

@@ -13,6 +13,12 @@ export const ERROR_STATUS = {
 	CONFLICT: 409,
 	PAYLOAD_TOO_LARGE: 413,
 	INSUFFICIENT_QUOTA: 402,
+	/** A task id (a parent, a modal step's task) the caller has no such task of. */
+	UNKNOWN_TASK: 400,
+	/** The prompt contains a word of BANNED_WORDS. */
+	BANNED_PROMPT: 400,
+	/** The caller has USER_QUEUE_LIMIT unfinished tasks. */
+	QUEUE_FULL: 429,
 	NO_CHANNEL: 503,
 	INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
@@ -23,12 +29,19 @@ export class ApiError extends Error {
 	readonly code: ErrorCode;
 	/** Logged only: never reaches the wire. */
 	readonly internal?: unknown;
+	/** Extra fields a surface may show (midjourney-proxy `properties`, e.g. the banned word). */
+	readonly properties?: Record<string, unknown>;
 
-	constructor(code: ErrorCode, message: string, options?: { internal?: unknown }) {
+	constructor(
+		code: ErrorCode,
+		message: string,
+		options?: { internal?: unknown; properties?: Record<string, unknown> },
+	) {
 		super(message);
 		this.name = "ApiError";
 		this.code = code;
 		this.internal = options?.internal;
+		this.properties = options?.properties;
 	}
 
 	get status(): ContentfulStatusCode {

@@ -3,6 +3,11 @@
  * a migration under migrations/; never edit generated migrations by hand.
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { TASK_STATUSES } from "../upstream/protocol";
+
+/** Speed modes of the midjourney-proxy prefixes (`/mj-fast/mj`, …); "" is the plain `/mj`. */
+export const TASK_MODES = ["", "fast", "relax", "turbo"] as const;
+export type TaskMode = (typeof TASK_MODES)[number];
 
 export const users = sqliteTable("users", {
 	id: integer("id").primaryKey({ autoIncrement: true }),
@@ -98,7 +103,7 @@ export const tasks = sqliteTable(
 		/** The client's own `state` string, echoed back. */
 		clientState: text("client_state").notNull().default(""),
 		notifyHook: text("notify_hook").notNull().default(""),
-		status: text("status").notNull(),
+		status: text("status", { enum: TASK_STATUSES }).notNull(),
 		progress: text("progress").notNull().default("0%"),
 		description: text("description").notNull().default(""),
 		failReason: text("fail_reason").notNull().default(""),
@@ -127,6 +132,18 @@ export const tasks = sqliteTable(
 		originKey: text("origin_key"),
 		/** Album pictures: 1, 2, 3... per user, like user_seq but for album tasks only. */
 		albumSeq: integer("album_seq"),
+		/** Speed mode the client asked for (`/mj-fast/mj/...`): "fast", "relax", "turbo" or "" (the channel's default). */
+		mode: text("mode", { enum: TASK_MODES }).notNull().default(""),
+		/** midjourney-proxy `botType`: MID_JOURNEY or NIJI_JOURNEY ("" when not given). */
+		botType: text("bot_type").notNull().default(""),
+		/** The button (`customId`) of the parent task this task was started from, for button actions. */
+		customId: text("custom_id").notNull().default(""),
+		/** JSON array of the R2 keys of the images the client handed in (blend, describe, video, …). */
+		inputs: text("inputs").notNull().default("[]"),
+		/** JSON object of the action's other settings (blend dimensions, video motion, modal prompt, …). */
+		options: text("options").notNull().default("{}"),
+		/** JSON array of the R2 keys of the gateway's copies of the result videos, by index. */
+		videoKeys: text("video_keys").notNull().default("[]"),
 	},
 	(t) => [
 		uniqueIndex("tasks_public_id").on(t.publicId),
@@ -137,6 +154,8 @@ export const tasks = sqliteTable(
 		index("tasks_channel_time").on(t.channelId, t.submitTime, t.id),
 		// The reconciler's scans: in-flight and not-started tasks by age.
 		index("tasks_status_time").on(t.status, t.submitTime),
+		// A user's unfinished tasks (midjourney-proxy /task/queue, queue limits).
+		index("tasks_user_status").on(t.userId, t.status, t.submitTime),
 	],
 );
 

@@ -1,5 +1,6 @@
 /** Every query on the tasks table. */
-import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { UNFINISHED_STATUSES } from "../tasks/model";
 import type { Db } from "./client";
 import { counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
 
@@ -121,10 +122,14 @@ export async function writeTaskProgress(
 	return written.meta.changes > 0;
 }
 
-const REFUNDABLE = ["FAILURE", "CANCEL"];
+const REFUNDABLE = ["FAILURE", "CANCEL"] as const;
 
 function refundStatements(db: Db, publicId: string) {
-	const refundable = and(eq(tasks.publicId, publicId), eq(tasks.refunded, false), inArray(tasks.status, REFUNDABLE));
+	const refundable = and(
+		eq(tasks.publicId, publicId),
+		eq(tasks.refunded, false),
+		inArray(tasks.status, [...REFUNDABLE]),
+	);
 	return [
 		db
 			.update(users)
@@ -165,4 +170,57 @@ export async function listStaleNotStarted(db: Db, before: number, limit: number)
 		.orderBy(asc(tasks.submitTime))
 		.limit(limit)
 		.all();
+}
+
+/** How many unfinished tasks the user has, counting at most `cap` (an index-only count on tasks_user_status). */
+export async function countUnfinished(db: Db, userId: number, cap: number): Promise<number> {
+	const row = await db
+		.select({ n: sql<number>`count(*)` })
+		.from(
+			db
+				.select({ one: sql`1` })
+				.from(tasks)
+				.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
+				.limit(cap)
+				.as("unfinished"),
+		)
+		.get();
+	return row?.n ?? 0;
+}
+
+/** The user's unfinished tasks, newest first (midjourney-proxy /task/queue). */
+export async function listUnfinished(db: Db, userId: number, limit: number): Promise<TaskRow[]> {
+	return db
+		.select()
+		.from(tasks)
+		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
+		.orderBy(desc(tasks.submitTime))
+		.limit(limit)
+		.all();
+}
+
+/** The user's tasks among `publicIds` (unknown and other users' ids are left out). */
+export async function findUserTasks(db: Db, userId: number, publicIds: readonly string[]): Promise<TaskRow[]> {
+	if (publicIds.length === 0) return [];
+	return db
+		.select()
+		.from(tasks)
+		.where(and(inArray(tasks.publicId, [...publicIds]), eq(tasks.userId, userId)))
+		.all();
+}
+
+/** Records what the modal step of a MODAL task brought (its prompt, its mask), while it is still MODAL. */
+export async function setModalOptions(db: Db, publicId: string, options: string): Promise<boolean> {
+	const result = await db
+		.update(tasks)
+		.set({ options })
+		.where(and(eq(tasks.publicId, publicId), eq(tasks.status, "MODAL")));
+	return result.meta.changes > 0;
+}
+
+export async function setTaskVideoKeys(db: Db, publicId: string, keys: readonly string[]): Promise<void> {
+	await db
+		.update(tasks)
+		.set({ videoKeys: JSON.stringify(keys) })
+		.where(eq(tasks.publicId, publicId));
 }

@@ -9,10 +9,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db/client";
-import { findTask, setTaskImage, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
-import { copyImageToR2, ImageCopyError, imageKey } from "../images/copy";
+import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
+import { copyImageToR2, ImageCopyError, imageKey, videoKey } from "../images/copy";
 import type { HookMessage } from "../queue/messages";
-import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
+import { isTerminal, parseProgress, parseStringArray, type TaskStatus, type TaskUpdate } from "../tasks/model";
 import { decide } from "../tasks/transitions";
 import { upstreamFetch } from "../upstream/fetcher";
 
@@ -39,6 +39,13 @@ export interface ApplyResult {
 
 const STATE_KEY = "state";
 const MAX_COPY_ATTEMPTS = 5;
+
+/** The result videos the upstream reported, in order. */
+function videoUrlsOf(state: StoredState): string[] {
+	const urls = parseStringArray(state.fields.videoUrls ?? "[]");
+	if (urls.length > 0) return urls;
+	return state.fields.videoUrl ? [state.fields.videoUrl] : [];
+}
 
 /** D1 columns for an accepted update. */
 function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now: number): TaskProgressFields {
@@ -97,7 +104,8 @@ export class TaskObject extends DurableObject<Env> {
 		state.fields = { ...state.fields, ...fieldsFor(update, decision.status, decision.progress, now) };
 		if (isTerminal(decision.status)) {
 			state.effects = {
-				copy: decision.status === "SUCCESS" && Boolean(state.fields.upstreamImageUrl),
+				copy:
+					decision.status === "SUCCESS" && (Boolean(state.fields.upstreamImageUrl) || videoUrlsOf(state).length > 0),
 				hook: true,
 				attempts: 0,
 			};
@@ -127,14 +135,42 @@ export class TaskObject extends DurableObject<Env> {
 		}
 	}
 
+	/**
+	 * A MODAL task whose client sent the second step (`/submit/modal`) goes back to NOT_START, to be
+	 * submitted. False when the task is not (or no longer) waiting for it.
+	 */
+	async resumeModal(publicId: string): Promise<boolean> {
+		const state = await this.#load(publicId);
+		if (state?.status !== "MODAL" || state.upstreamId) return false;
+		state.status = "NOT_START";
+		state.progress = 0;
+		state.version += 1;
+		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
+		await this.#save(state);
+		await this.#flush(state);
+		return true;
+	}
+
 	/** True when the copy is finished or abandoned; false when a retry is scheduled. */
 	async #copyImage(state: StoredState): Promise<boolean> {
 		const url = state.fields.upstreamImageUrl;
 		try {
-			if (!url) throw new ImageCopyError("no image URL", false);
-			const response = await upstreamFetch(this.env)(url, { signal: AbortSignal.timeout(120_000) });
-			const copied = await copyImageToR2(this.env.IMAGES, imageKey(state.publicId), response);
-			await setTaskImage(getDb(this.env.DB), state.publicId, copied.key, copied.contentType);
+			const fetchMedia = upstreamFetch(this.env);
+			const db = getDb(this.env.DB);
+			if (url) {
+				const response = await fetchMedia(url, { signal: AbortSignal.timeout(120_000) });
+				const copied = await copyImageToR2(this.env.IMAGES, imageKey(state.publicId), response);
+				await setTaskImage(db, state.publicId, copied.key, copied.contentType);
+			}
+			const videos = videoUrlsOf(state);
+			if (videos.length > 0) {
+				const keys: string[] = [];
+				for (const [n, videoUrl] of videos.entries()) {
+					const response = await fetchMedia(videoUrl, { signal: AbortSignal.timeout(120_000) });
+					keys.push((await copyImageToR2(this.env.IMAGES, videoKey(state.publicId, n), response)).key);
+				}
+				await setTaskVideoKeys(db, state.publicId, keys);
+			}
 		} catch (error) {
 			state.effects.attempts += 1;
 			const retryable = !(error instanceof ImageCopyError) || error.retryable;
@@ -175,7 +211,7 @@ export class TaskObject extends DurableObject<Env> {
 			if (!row) return;
 			const state: StoredState = {
 				publicId,
-				status: row.status as TaskStatus,
+				status: row.status,
 				progress: parseProgress(row.progress) ?? 0,
 				upstreamId: row.upstreamId ?? undefined,
 				version: row.version,

@@ -20,6 +20,11 @@ export function imageKey(publicId: string): string {
 	return `images/${publicId}`;
 }
 
+/** R2 key of the gateway's copy of the n-th result video of a task. */
+export function videoKey(publicId: string, n: number): string {
+	return `videos/${publicId}/${n}`;
+}
+
 export interface CopiedImage {
 	key: string;
 	contentType: string;

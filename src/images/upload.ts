@@ -61,11 +61,12 @@ export const EXTENSION_OF: Readonly<Record<ImageType, string>> = {
 	"image/webp": "webp",
 };
 
-function tooLarge(field: string): ApiError {
+export function tooLarge(field: string): ApiError {
 	return new ApiError("PAYLOAD_TOO_LARGE", `${field} is larger than ${MAX_UPLOAD_BYTES} bytes (10 MB)`);
 }
 
-function checked(bytes: Uint8Array, field: string): CheckedImage {
+/** The bytes as a checked picture (PNG, JPEG or WebP by their magic bytes), or a 400 naming the field. */
+export function checked(bytes: Uint8Array, field: string): CheckedImage {
 	const type = sniffImageType(bytes);
 	if (!type) throw badRequest(`${field} must be a PNG, JPEG or WebP image`);
 	return { bytes, type };

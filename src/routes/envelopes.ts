@@ -18,8 +18,12 @@ export function surfaceForPath(path: string): Surface {
 /** midjourney-proxy style numeric codes for the proxy surface. */
 const PROXY_CODES: Partial<Record<ApiError["code"], number>> = {
 	NOT_FOUND: 3,
+	UNKNOWN_TASK: 3,
 	BAD_REQUEST: 4,
 	PAYLOAD_TOO_LARGE: 4,
+	CONFLICT: 4,
+	QUEUE_FULL: 23,
+	BANNED_PROMPT: 24,
 };
 
 export function renderError(c: Context, surface: Surface, error: ApiError): Response {
@@ -44,7 +48,14 @@ export function renderError(c: Context, surface: Surface, error: ApiError): Resp
 			return c.json({ code, msg: error.message }, error.status);
 		}
 		case "proxy":
-			return c.json({ code: PROXY_CODES[error.code] ?? 9, description: error.message }, error.status);
+			return c.json(
+				{
+					code: PROXY_CODES[error.code] ?? 9,
+					description: error.message,
+					...(error.properties ? { properties: error.properties } : {}),
+				},
+				error.status,
+			);
 		case "plain":
 			return c.json({ error: { code: error.code, message: error.message } }, error.status);
 	}

@@ -10,8 +10,10 @@ import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { findTask } from "../db/tasks";
 import { ApiError, notFound } from "../errors";
-import { imageKey } from "../images/copy";
+import { imageKey, videoKey } from "../images/copy";
+import { videoLinkValue } from "../images/links";
 import { serveR2Object } from "../images/serve";
+import { parseStringArray } from "../tasks/model";
 import { upstreamFetch } from "../upstream/fetcher";
 
 export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async (c) => {
@@ -24,15 +26,51 @@ export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async 
 	return served ?? streamFromUpstream(c.env, id, c.req.method === "HEAD");
 });
 
+/**
+ * GET /mj/video/{id}/{n}?sig=…: a task's n-th result video, with the same capability link, the R2
+ * copy once it exists and the upstream's video until then.
+ */
+export const videoRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id/:n", async (c) => {
+	const id = c.req.param("id");
+	const n = /^\d{1,2}$/.test(c.req.param("n").replace(/\.mp4$/i, ""))
+		? Number(c.req.param("n").replace(/\.mp4$/i, ""))
+		: -1;
+	if (n < 0 || !(await verify(c.env, "image", videoLinkValue(id, n), c.req.query("sig")))) {
+		throw new ApiError("FORBIDDEN", "video link signature is missing or invalid");
+	}
+	const served = await serveR2Object(c.env.IMAGES, videoKey(id, n), c.req.raw, "public, max-age=31536000, immutable");
+	if (served) return served;
+	const task = await findTask(getDb(c.env.DB), id);
+	const urls = task ? parseStringArray(task.videoUrls) : [];
+	const url = urls[n] ?? (n === 0 ? task?.videoUrl : undefined);
+	if (!task || !url || parseStringArray(task.videoKeys)[n]) throw notFound("video not found");
+	return streamUrl(c.env, url, c.req.method === "HEAD", "video not available yet");
+});
+
+/** GET /mj/upload/{name}?sig=…: a picture uploaded with /mj/submit/upload-discord-images. */
+export const uploadRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:name", async (c) => {
+	const name = c.req.param("name");
+	if (!UPLOAD_NAME.test(name) || !(await verify(c.env, "image", `upload/${name}`, c.req.query("sig")))) {
+		throw new ApiError("FORBIDDEN", "upload link signature is missing or invalid");
+	}
+	const served = await serveR2Object(c.env.IMAGES, `uploads/${name}`, c.req.raw, "public, max-age=31536000, immutable");
+	if (!served) throw notFound("upload not found");
+	return served;
+});
+
+const UPLOAD_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(png|jpg|webp)$/;
+
 async function streamFromUpstream(env: Env, publicId: string, head: boolean): Promise<Response> {
 	const task = await findTask(getDb(env.DB), publicId);
 	if (!task?.upstreamImageUrl || task.imageKey) throw notFound("image not found");
-	const upstream = await upstreamFetch(env)(task.upstreamImageUrl, { signal: AbortSignal.timeout(30_000) }).catch(
-		() => null,
-	);
+	return streamUrl(env, task.upstreamImageUrl, head, "image not available yet");
+}
+
+async function streamUrl(env: Env, url: string, head: boolean, missing: string): Promise<Response> {
+	const upstream = await upstreamFetch(env)(url, { signal: AbortSignal.timeout(30_000) }).catch(() => null);
 	if (!upstream?.ok || !upstream.body) {
 		await upstream?.body?.cancel();
-		throw notFound("image not available yet");
+		throw notFound(missing);
 	}
 	const headers = new Headers({ "cache-control": "no-store" });
 	for (const name of ["content-type", "content-length"]) {

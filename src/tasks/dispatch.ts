@@ -4,7 +4,9 @@
  */
 import type { TaskRow } from "../db/schema";
 import { type UpstreamClient, UpstreamError } from "../upstream/client";
-import { SUBMIT_CODE, type SubmitReply } from "../upstream/protocol";
+import { SUBMIT_CODE, type SubmitBodies, type SubmitPath, type SubmitReply } from "../upstream/protocol";
+import { actionOfButton } from "./actions";
+import { parseOptions } from "./model";
 
 export type SubmitOutcome =
 	| { kind: "accepted"; upstreamId: string }
@@ -48,8 +50,80 @@ export interface DispatchContext {
 	parentUpstreamId?: string | null;
 	/** Where the upstream should push progress; undefined when the gateway has no public URL. */
 	notifyHook?: string;
-	/** SWAP_FACE: the user's photo (source) and the template picture (target) as data URLs. */
+	/** The task's input pictures as data URLs, in order (blend, describe, video, edits, swap). */
+	images?: string[];
+	/** SWAP_FACE of an album picture: the user's photo (source) and the template picture (target). */
 	swap?: { source: string; target: string };
+	/** INPAINT: the mask of the modal step, as a data URL. */
+	mask?: string;
+}
+
+type Call = { [P in SubmitPath]: { path: P; body: SubmitBodies[P] } }[SubmitPath];
+
+/** The upstream call that starts the task, or why there is none. */
+function callFor(task: TaskRow, context: DispatchContext): Call | { missing: string } {
+	const images = context.images ?? [];
+	const options = parseOptions(task.options);
+	const botType = task.botType || undefined;
+	const parentId = context.parentUpstreamId;
+	if (task.customId) {
+		if (!parentId) return { missing: "the parent task never reached the upstream" };
+		return { path: "/submit/action", body: { taskId: parentId, customId: task.customId } };
+	}
+	switch (task.action) {
+		case "IMAGINE":
+			return {
+				path: "/submit/imagine",
+				body: {
+					prompt: task.prompt,
+					...(images.length ? { base64Array: images } : {}),
+					...(botType ? { botType } : {}),
+				},
+			};
+		case "UPSCALE":
+		case "VARIATION":
+		case "REROLL":
+			if (!parentId) return { missing: "the parent task never reached the upstream" };
+			return {
+				path: "/submit/change",
+				body: { taskId: parentId, action: task.action, ...(task.taskIndex == null ? {} : { index: task.taskIndex }) },
+			};
+		case "DESCRIBE":
+			if (!images[0]) return { missing: "the image to describe is missing" };
+			return { path: "/submit/describe", body: { base64: images[0], ...(botType ? { botType } : {}) } };
+		case "BLEND":
+			return {
+				path: "/submit/blend",
+				body: { base64Array: images, dimensions: options.dimensions ?? "SQUARE", ...(botType ? { botType } : {}) },
+			};
+		case "SHORTEN":
+			return { path: "/submit/shorten", body: { prompt: task.prompt, ...(botType ? { botType } : {}) } };
+		case "EDITS":
+			if (!images[0]) return { missing: "the image to edit is missing" };
+			return { path: "/submit/edits", body: { prompt: task.prompt, image: images[0] } };
+		case "VIDEO": {
+			const body: SubmitBodies["/submit/video"] = {};
+			if (task.prompt) body.prompt = task.prompt;
+			if (options.motion) body.motion = options.motion;
+			if (task.parentId) {
+				if (!parentId) return { missing: "the parent task never reached the upstream" };
+				body.taskId = parentId;
+				if (task.taskIndex != null) body.index = task.taskIndex;
+				if (options.videoAction) body.action = options.videoAction;
+			} else {
+				if (!images[0]) return { missing: "the image to animate is missing" };
+				body.image = images[0];
+			}
+			return { path: "/submit/video", body };
+		}
+		case "SWAP_FACE": {
+			const swap = context.swap ?? (images.length === 2 ? { source: images[0], target: images[1] } : undefined);
+			if (!swap) return { missing: "the face swap's images are missing" };
+			return { path: "/insight-face/swap", body: { sourceBase64: swap.source, targetBase64: swap.target } };
+		}
+		default:
+			return { missing: `action ${task.action} is not supported` };
+	}
 }
 
 export async function submitToUpstream(
@@ -57,39 +131,25 @@ export async function submitToUpstream(
 	task: TaskRow,
 	context: DispatchContext,
 ): Promise<SubmitOutcome> {
+	const call = callFor(task, context);
+	if ("missing" in call) return { kind: "failed", reason: call.missing };
+	const hook = { ...(context.notifyHook ? { notifyHook: context.notifyHook } : {}), state: task.publicId };
+	const mode = task.mode;
 	try {
-		switch (task.action) {
-			case "IMAGINE":
-				return classifySubmitReply(
-					await client.submitImagine({ prompt: task.prompt, notifyHook: context.notifyHook, state: task.publicId }),
-				);
-			case "UPSCALE":
-			case "VARIATION":
-			case "REROLL": {
-				if (!context.parentUpstreamId) return { kind: "failed", reason: "the parent task never reached the upstream" };
-				return followUpOutcome(
-					await client.submitChange({
-						taskId: context.parentUpstreamId,
-						action: task.action,
-						index: task.taskIndex ?? undefined,
-						notifyHook: context.notifyHook,
-						state: task.publicId,
-					}),
-				);
-			}
-			case "SWAP_FACE":
-				if (!context.swap) return { kind: "failed", reason: "the face swap's images are missing" };
-				return classifySubmitReply(
-					await client.submitSwapFace({
-						sourceBase64: context.swap.source,
-						targetBase64: context.swap.target,
-						notifyHook: context.notifyHook,
-						state: task.publicId,
-					}),
-				);
-			default:
-				return { kind: "failed", reason: `action ${task.action} is not supported` };
-		}
+		const reply = await client.submit(call.path, { ...call.body, ...hook } as SubmitBodies[typeof call.path], mode);
+		const followUp = Boolean(task.parentId);
+		const outcome = followUp ? followUpOutcome(reply) : classifySubmitReply(reply);
+		const button = task.customId ? actionOfButton(task.customId) : undefined;
+		if (!button?.modal || outcome.kind !== "accepted") return outcome;
+		// The upstream waits in MODAL for the second step: hand it what the client's modal step brought.
+		const options = parseOptions(task.options);
+		const modal: SubmitBodies["/submit/modal"] = { taskId: outcome.upstreamId };
+		if (options.modalPrompt) modal.prompt = options.modalPrompt;
+		if (context.mask) modal.maskBase64 = context.mask;
+		const second = followUpOutcome(await client.submit("/submit/modal", { ...modal, ...hook }, mode));
+		return second.kind === "accepted"
+			? { kind: "accepted", upstreamId: second.upstreamId || outcome.upstreamId }
+			: second;
 	} catch (error) {
 		if (!(error instanceof UpstreamError)) throw error;
 		if (error.retryable) return { kind: "retry", reason: error.message, channelFault: true };

@@ -9,6 +9,44 @@ export function isTerminal(status: string): boolean {
 	return TERMINAL_STATUSES.has(status as TaskStatus);
 }
 
+export type { TaskAction } from "./actions";
+
+/** Settings of an action besides its prompt and pictures, kept as the task's `options` JSON. */
+export interface TaskOptions {
+	/** BLEND: PORTRAIT, SQUARE or LANDSCAPE. */
+	dimensions?: string;
+	/** VIDEO: "low" or "high". */
+	motion?: string;
+	/** VIDEO: "extend" to continue a video task. */
+	videoAction?: string;
+	/** CUSTOM_ZOOM / INPAINT: the prompt of the modal step. */
+	modalPrompt?: string;
+	/** INPAINT: R2 key of the mask of the modal step. */
+	maskKey?: string;
+}
+
+export function parseOptions(json: string): TaskOptions {
+	try {
+		const value: unknown = JSON.parse(json);
+		return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as TaskOptions) : {};
+	} catch {
+		return {};
+	}
+}
+
+/** A JSON array of strings from a text column; [] for anything else. */
+export function parseStringArray(json: string): string[] {
+	try {
+		const value: unknown = JSON.parse(json);
+		return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+	} catch {
+		return [];
+	}
+}
+
+/** Statuses of a task that has not ended. */
+export const UNFINISHED_STATUSES = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"] as const;
+
 /** Actions the seed-002 surface accepts. */
 export const SUBMIT_ACTIONS = ["IMAGINE", "UPSCALE", "VARIATION"] as const;
 export type SubmitAction = (typeof SUBMIT_ACTIONS)[number];
@@ -49,4 +87,27 @@ export function parseProgress(progress: string | undefined | null): number | und
 export function taskTimeoutMs(env: Pick<Env, "TASK_TIMEOUT_MINUTES">): number {
 	const minutes = Number(env.TASK_TIMEOUT_MINUTES);
 	return (Number.isFinite(minutes) && minutes > 0 ? minutes : 30) * 60_000;
+}
+
+/** A user's unfinished tasks beyond which a submit answers "queued" (22), and "queue full" (23). */
+export function queueLimits(env: Pick<Env, "USER_CONCURRENCY" | "USER_QUEUE_LIMIT">): {
+	concurrency: number;
+	limit: number;
+} {
+	const whole = (raw: string | undefined, fallback: number) => {
+		const n = Number(raw);
+		return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+	};
+	return { concurrency: whole(env.USER_CONCURRENCY, 3), limit: whole(env.USER_QUEUE_LIMIT, 100) };
+}
+
+/** BANNED_WORDS: comma-separated words a prompt may not contain (case-insensitive, whole words). */
+export function bannedWordIn(env: Pick<Env, "BANNED_WORDS">, prompt: string): string | undefined {
+	const words = (env.BANNED_WORDS ?? "")
+		.split(",")
+		.map((w) => w.trim().toLowerCase())
+		.filter(Boolean);
+	if (words.length === 0) return undefined;
+	const tokens = new Set(prompt.toLowerCase().split(/[^\p{L}\p{N}_-]+/u));
+	return words.find((word) => tokens.has(word));
 }

@@ -2,12 +2,24 @@
  * What each action costs and what new users start with. Defaults below; ACTION_PRICES (a JSON
  * object, e.g. {"IMAGINE": 200}) overrides single prices and NEW_USER_QUOTA the starting balance.
  */
-export const DEFAULT_PRICES: Readonly<Record<string, number>> = {
+import type { TaskAction } from "./actions";
+
+export const DEFAULT_PRICES: Readonly<Record<TaskAction, number>> = {
 	IMAGINE: 100,
+	UPSCALE: 50,
 	VARIATION: 100,
 	REROLL: 100,
-	UPSCALE: 50,
+	PAN: 100,
+	ZOOM: 100,
+	CUSTOM_ZOOM: 100,
+	INPAINT: 100,
+	DESCRIBE: 50,
+	BLEND: 100,
+	SHORTEN: 50,
+	VIDEO: 300,
+	EDITS: 100,
 	SWAP_FACE: 100,
+	ACTION: 100,
 };
 /** Price of an action missing from both tables. */
 const FALLBACK_PRICE = 100;

@@ -2,6 +2,15 @@
 import type { UpstreamTask } from "../upstream/protocol";
 import type { TaskUpdate } from "./model";
 
+/** midjourney-proxy variants send URL lists as strings or as `{url}` objects. */
+function urlOf(item: unknown): string[] {
+	if (typeof item === "string") return item ? [item] : [];
+	if (typeof item === "object" && item !== null && typeof (item as { url?: unknown }).url === "string") {
+		return [(item as { url: string }).url];
+	}
+	return [];
+}
+
 export function updateFromUpstream(task: UpstreamTask): TaskUpdate | null {
 	if (!task.status || task.status === "NOT_START") return null;
 	const finalPrompt = task.properties?.finalPrompt;
@@ -15,7 +24,7 @@ export function updateFromUpstream(task: UpstreamTask): TaskUpdate | null {
 		finalPrompt: typeof finalPrompt === "string" ? finalPrompt : undefined,
 		buttons: task.buttons ?? undefined,
 		videoUrl: task.videoUrl || undefined,
-		videoUrls: task.videoUrls?.filter((u): u is string => typeof u === "string"),
+		videoUrls: task.videoUrls?.flatMap(urlOf),
 		startTime: task.startTime ?? undefined,
 		finishTime: task.finishTime ?? undefined,
 	};

@@ -1,14 +1,22 @@
 /** The midjourney-proxy HTTP client. Takes its fetch so tests and the simulator can drive it. */
+
+import type { TaskMode } from "../db/schema";
 import type { Fetch } from "./fetcher";
 import {
-	type ChangeBody,
-	type ImagineBody,
+	type HookFields,
+	imageSeedReplySchema,
+	type SubmitBodies,
+	type SubmitPath,
 	type SubmitReply,
-	type SwapFaceBody,
 	submitReplySchema,
 	type UpstreamTask,
 	upstreamTaskSchema,
 } from "./protocol";
+
+/** The path prefix of a speed mode: `/mj-fast/mj` for "fast", `/mj` for the channel's default. */
+export function modePrefix(mode: TaskMode): string {
+	return mode ? `/mj-${mode}/mj` : "/mj";
+}
 
 /** A call that did not produce a protocol answer: network error, timeout, 5xx, garbage. */
 export class UpstreamError extends Error {
@@ -40,16 +48,40 @@ export class UpstreamClient {
 		this.#timeoutMs = timeoutMs;
 	}
 
-	submitImagine(body: ImagineBody): Promise<SubmitReply> {
-		return this.#submit("/mj/submit/imagine", body);
+	/** A submit call, under the speed mode's prefix (`/mj-fast/mj/submit/...`). */
+	async submit<P extends SubmitPath>(
+		path: P,
+		body: SubmitBodies[P] & HookFields,
+		mode: TaskMode = "",
+	): Promise<SubmitReply> {
+		const response = await this.#call("POST", `${modePrefix(mode)}${path}`, body);
+		const json = await this.#json(response);
+		const parsed = submitReplySchema.safeParse(json);
+		if (!parsed.success) throw new UpstreamError(`upstream submit reply is unreadable (HTTP ${response.status})`, true);
+		return parsed.data;
 	}
 
-	submitChange(body: ChangeBody): Promise<SubmitReply> {
-		return this.#submit("/mj/submit/change", body);
+	/** Asks the upstream to stop a task; false when it cannot (unknown, finished, or no such endpoint). */
+	async cancel(id: string): Promise<boolean> {
+		const response = await this.#call("POST", `/mj/task/${encodeURIComponent(id)}/cancel`, {});
+		if (!response.ok) {
+			await response.body?.cancel();
+			return false;
+		}
+		const reply = submitReplySchema.safeParse(await this.#json(response).catch(() => null));
+		return reply.success && reply.data.code === 1;
 	}
 
-	submitSwapFace(body: SwapFaceBody): Promise<SubmitReply> {
-		return this.#submit("/mj/insight-face/swap", body);
+	/** The seed of a finished image task, or null when the upstream has none. */
+	async imageSeed(id: string): Promise<string | null> {
+		const response = await this.#call("GET", `/mj/task/${encodeURIComponent(id)}/image-seed`);
+		if (!response.ok) {
+			await response.body?.cancel();
+			return null;
+		}
+		const reply = imageSeedReplySchema.safeParse(await this.#json(response));
+		if (!reply.success || reply.data.code !== 1 || reply.data.result == null) return null;
+		return String(reply.data.result);
 	}
 
 	/** The task, or null when the upstream does not know it. */
@@ -74,14 +106,6 @@ export class UpstreamClient {
 			if (parsed.success) tasks.push(parsed.data);
 		}
 		return tasks;
-	}
-
-	async #submit(path: string, body: object): Promise<SubmitReply> {
-		const response = await this.#call("POST", path, body);
-		const json = await this.#json(response);
-		const parsed = submitReplySchema.safeParse(json);
-		if (!parsed.success) throw new UpstreamError(`upstream submit reply is unreadable (HTTP ${response.status})`, true);
-		return parsed.data;
 	}
 
 	async #call(method: string, path: string, body?: unknown): Promise<Response> {

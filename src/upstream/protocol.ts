@@ -68,24 +68,37 @@ export const submitReplySchema = z.object({
 });
 export type SubmitReply = z.infer<typeof submitReplySchema>;
 
-export interface ImagineBody {
-	prompt: string;
-	base64Array?: string[];
+/** Fields every submit body may carry. */
+export interface HookFields {
 	notifyHook?: string;
 	state?: string;
 }
 
-export interface ChangeBody {
-	taskId: string;
-	action: "UPSCALE" | "VARIATION" | "REROLL";
-	index?: number;
-	notifyHook?: string;
-	state?: string;
+/** The submit endpoints (paths under `/mj`) and their bodies. */
+export interface SubmitBodies {
+	"/submit/imagine": { prompt: string; base64Array?: string[]; botType?: string };
+	"/submit/change": { taskId: string; action: "UPSCALE" | "VARIATION" | "REROLL"; index?: number };
+	"/submit/action": { taskId: string; customId: string };
+	"/submit/modal": { taskId: string; prompt?: string; maskBase64?: string };
+	"/submit/describe": { base64: string; botType?: string };
+	"/submit/blend": { base64Array: string[]; dimensions: string; botType?: string };
+	"/submit/shorten": { prompt: string; botType?: string };
+	"/submit/video": {
+		prompt?: string;
+		image?: string;
+		taskId?: string;
+		index?: number;
+		motion?: string;
+		action?: string;
+	};
+	"/submit/edits": { prompt: string; image: string };
+	"/insight-face/swap": { sourceBase64: string; targetBase64: string };
 }
+export type SubmitPath = keyof SubmitBodies;
 
-export interface SwapFaceBody {
-	sourceBase64: string;
-	targetBase64: string;
-	notifyHook?: string;
-	state?: string;
-}
+/** The reply of `/mj/task/{id}/image-seed`. */
+export const imageSeedReplySchema = z.object({
+	code: z.number(),
+	description: z.string().nullish(),
+	result: z.union([z.string(), z.number()]).nullish(),
+});

@@ -12,7 +12,7 @@ const TIMEOUT = 30 * 60_000;
 
 describe("reconcile rules", () => {
 	it("fails anything past the timeout, whatever its state", () => {
-		for (const status of ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"]) {
+		for (const status of ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"] as const) {
 			expect(planFor({ status, submitTime: NOW - TIMEOUT - 1, upstreamId: "1", channelId: 1 }, NOW, TIMEOUT)).toEqual({
 				kind: "fail",
 				reason: "timed out after 30 minutes",
@@ -21,7 +21,7 @@ describe("reconcile rules", () => {
 	});
 
 	it("re-queues a NOT_START task only once its message has had time to arrive", () => {
-		const task = { status: "NOT_START", upstreamId: null, channelId: null };
+		const task = { status: "NOT_START" as const, upstreamId: null, channelId: null };
 		expect(planFor({ ...task, submitTime: NOW - REQUEUE_AFTER_MS + 1 }, NOW, TIMEOUT)).toEqual({ kind: "wait" });
 		expect(planFor({ ...task, submitTime: NOW - REQUEUE_AFTER_MS - 1 }, NOW, TIMEOUT)).toEqual({ kind: "requeue" });
 	});

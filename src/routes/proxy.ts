@@ -1,0 +1,349 @@
+/**
+ * The midjourney-proxy API (shared/UPSTREAM.md, "Serving this protocol"), so every client written
+ * for midjourney-proxy (web UIs, SDKs, bots, relays such as new-api) can point at the gateway.
+ * Mounted at `/mj` and at `/mj-fast/mj`, `/mj-relax/mj`, `/mj-turbo/mj`: the prefix is the speed
+ * mode, stored on the task and used for its upstream calls. Submits answer
+ * `{code, description, result, properties}`; errors `{code, description}` with the protocol's codes.
+ */
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { requestDb } from "../db/request-db";
+import type { TaskMode } from "../db/schema";
+import { listTaskPage } from "../db/task-lists";
+import { findUserTask, findUserTasks, listUnfinished } from "../db/tasks";
+import { ApiError, badRequest, notFound } from "../errors";
+import { decodeInlineImage } from "../images/inputs";
+import { publicBase, uploadUrl } from "../images/links";
+import { type CheckedImage, downloadImage, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage } from "../images/upload";
+import { CLIENT_STATE_MAX_LENGTH, NOTIFY_HOOK_MAX_LENGTH, PROMPT_MAX_LENGTH } from "../tasks/model";
+import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/submit";
+import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
+import { toProxyTask } from "../tasks/views/proxy";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { parseWith } from "./params";
+
+/** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
+export const PROXY_BODY_LIMIT = 5 * Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 256 * 1024;
+/** Most ids one list-by-condition call may ask for. */
+export const LIST_BY_CONDITION_MAX = 500;
+export const PROXY_LIST_DEFAULT = 20;
+export const PROXY_LIST_MAX = 100;
+
+const network = { fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init) };
+
+const text = (name: string, max: number) => z.string().max(max, `${name} must be at most ${max} characters`);
+const taskId = z
+	.string({ error: "taskId is required" })
+	.trim()
+	.min(1, "taskId is required")
+	.max(64, "taskId is too long");
+const picture = z.string().max(Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024, "an image is larger than 10 MB");
+
+/** Fields every submit may carry. */
+const hookFields = {
+	state: text("state", CLIENT_STATE_MAX_LENGTH).nullish(),
+	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH).nullish(),
+};
+const botType = z
+	.enum(["MID_JOURNEY", "NIJI_JOURNEY"], { error: "botType must be MID_JOURNEY or NIJI_JOURNEY" })
+	.nullish();
+
+const imagineBody = z.object({
+	prompt: text("prompt", PROMPT_MAX_LENGTH),
+	base64Array: z.array(picture).max(5, "base64Array takes at most 5 images").nullish(),
+	/** The single reference image of older clients. */
+	base64: picture.nullish(),
+	botType,
+	...hookFields,
+});
+const changeBody = z.object({
+	taskId,
+	action: z.enum(["UPSCALE", "VARIATION", "REROLL"], { error: "action must be UPSCALE, VARIATION or REROLL" }),
+	index: z.number().int().min(1, "index must be 1..4").max(4, "index must be 1..4").nullish(),
+	...hookFields,
+});
+const simpleChangeBody = z.object({ content: z.string().max(200), ...hookFields });
+const actionBody = z.object({
+	taskId,
+	customId: z.string().trim().min(1, "customId is required").max(256),
+	...hookFields,
+});
+const modalBody = z.object({
+	taskId,
+	prompt: text("prompt", PROMPT_MAX_LENGTH).nullish(),
+	maskBase64: picture.nullish(),
+});
+const describeBody = z.object({
+	base64: picture.nullish(),
+	link: z.string().max(2048).nullish(),
+	botType,
+	...hookFields,
+});
+const blendBody = z.object({
+	base64Array: z.array(picture, { error: "base64Array is required (2 to 5 images)" }),
+	dimensions: z
+		.enum(["PORTRAIT", "SQUARE", "LANDSCAPE"], { error: "dimensions must be PORTRAIT, SQUARE or LANDSCAPE" })
+		.nullish(),
+	botType,
+	...hookFields,
+});
+const shortenBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), botType, ...hookFields });
+const videoBody = z.object({
+	prompt: text("prompt", PROMPT_MAX_LENGTH).nullish(),
+	image: picture.nullish(),
+	taskId: taskId.nullish(),
+	index: z.number().int().min(1, "index must be 1..4").max(4, "index must be 1..4").nullish(),
+	motion: z.enum(["low", "high"], { error: "motion must be low or high" }).nullish(),
+	action: z.enum(["extend"], { error: 'action must be "extend"' }).nullish(),
+	...hookFields,
+});
+const editsBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), image: picture, ...hookFields });
+const uploadBody = z.object({
+	base64Array: z.array(picture).min(1, "base64Array needs an image").max(5, "base64Array takes at most 5 images"),
+});
+const swapBody = z.object({
+	sourceBase64: picture.nullish(),
+	sourceUrl: z.string().max(2048).nullish(),
+	targetBase64: picture.nullish(),
+	targetUrl: z.string().max(2048).nullish(),
+	...hookFields,
+});
+const listByConditionBody = z.object({
+	ids: z
+		.array(z.union([z.string().max(64), z.number()]).transform(String), { error: "ids must be an array" })
+		.max(LIST_BY_CONDITION_MAX, `ids takes at most ${LIST_BY_CONDITION_MAX} ids`),
+});
+const listQuery = z.object({
+	limit: z
+		.string()
+		.regex(/^\d{1,3}$/, `limit must be an integer from 1 to ${PROXY_LIST_MAX}`)
+		.transform(Number)
+		.refine((n) => n >= 1 && n <= PROXY_LIST_MAX, `limit must be an integer from 1 to ${PROXY_LIST_MAX}`)
+		.optional(),
+	cursor: z.string().max(100).optional(),
+});
+
+/** The JSON object of the request body; anything else is a code-4 error. */
+async function jsonBody(c: Context): Promise<unknown> {
+	const type = (c.req.header("content-type") ?? "").toLowerCase();
+	if (!type.includes("json")) throw badRequest("the body must be JSON (content-type: application/json)");
+	let body: unknown;
+	try {
+		body = await c.req.json();
+	} catch {
+		throw badRequest("malformed JSON body");
+	}
+	if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("JSON body must be an object");
+	return body;
+}
+
+async function bodyOf<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+	return parseWith(schema, await jsonBody(c));
+}
+
+const base = (c: Context<AppEnv>) => publicBase(c.env, new URL(c.req.url).origin);
+
+/** A picture given inline (base64 / data URL), or by link where the protocol allows one. */
+async function pictureOf(env: Env, value: string, field: string): Promise<CheckedImage> {
+	const trimmed = value.trim();
+	if (/^https?:\/\//i.test(trimmed)) return downloadImage(trimmed, field, { env, fetch: network.fetch });
+	return decodeInlineImage(trimmed, field);
+}
+
+/** The protocol's answer to an accepted submit: 1, 21 (waiting for the modal step) or 22 (queued). */
+function accepted(result: SubmitResult) {
+	if (result.status === "MODAL") {
+		return {
+			code: 21,
+			description: "Waiting for window confirm",
+			result: result.publicId,
+			properties: { status: "MODAL" },
+		};
+	}
+	if (result.queuedAhead > 0) {
+		return {
+			code: 22,
+			description: `In queue, ${result.queuedAhead} task${result.queuedAhead === 1 ? "" : "s"} ahead`,
+			result: result.publicId,
+			properties: { numberOfQueues: result.queuedAhead },
+		};
+	}
+	return { code: 1, description: "Success", result: result.publicId, properties: {} };
+}
+
+function hooks(body: { state?: string | null; notifyHook?: string | null }) {
+	return { state: body.state ?? undefined, notifyHook: body.notifyHook?.trim() || undefined };
+}
+
+/** The proxy API for one speed mode ("" for the plain `/mj`). */
+export function proxyRoutes(mode: TaskMode) {
+	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
+		c.json(accepted(await submitTask(c.env, c.get("db"), c.get("user"), { ...request, mode })));
+
+	// Scoped to the protocol's own paths: /mj/image and /mj/callback live beside them without a token.
+	const guard = [
+		requestDb(),
+		authenticate(),
+		bodyLimit({
+			maxSize: PROXY_BODY_LIMIT,
+			onError: () => {
+				throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${PROXY_BODY_LIMIT} bytes`);
+			},
+		}),
+	] as const;
+	return new Hono<AppEnv>()
+		.use("/submit/*", ...guard)
+		.use("/task/*", ...guard)
+		.use("/insight-face/*", ...guard)
+		.post("/submit/imagine", async (c) => {
+			const body = await bodyOf(c, imagineBody);
+			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
+			const images = given.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+			return submit(c, {
+				action: "IMAGINE",
+				prompt: body.prompt,
+				images,
+				botType: body.botType ?? undefined,
+				...hooks(body),
+			});
+		})
+		.post("/submit/change", async (c) => {
+			const body = await bodyOf(c, changeBody);
+			return submit(c, { action: body.action, parentId: body.taskId, index: body.index ?? undefined, ...hooks(body) });
+		})
+		.post("/submit/simple-change", async (c) => {
+			const body = await bodyOf(c, simpleChangeBody);
+			const match = /^\s*(\S+)\s+([UVR])([1-4]?)\s*$/i.exec(body.content);
+			const letter = match?.[2]?.toUpperCase();
+			if (!match || !letter || (letter === "R") !== (match[3] === "")) {
+				throw badRequest('content must look like "<taskId> U1" (U1-U4, V1-V4 or R)');
+			}
+			const action = letter === "U" ? "UPSCALE" : letter === "V" ? "VARIATION" : "REROLL";
+			const index = match[3] ? Number(match[3]) : undefined;
+			return submit(c, { action, parentId: match[1], index, ...hooks(body) });
+		})
+		.post("/submit/action", async (c) => {
+			const body = await bodyOf(c, actionBody);
+			return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, ...hooks(body) });
+		})
+		.post("/submit/modal", async (c) => {
+			const body = await bodyOf(c, modalBody);
+			const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
+			await submitModal(c.env, c.get("db"), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
+			return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
+		})
+		.post("/submit/describe", async (c) => {
+			const body = await bodyOf(c, describeBody);
+			const source = body.base64 ?? body.link;
+			if (!source) throw badRequest("base64 (or link) is required: the image to describe");
+			const image = await pictureOf(c.env, source, body.base64 ? "base64" : "link");
+			return submit(c, { action: "DESCRIBE", images: [image], botType: body.botType ?? undefined, ...hooks(body) });
+		})
+		.post("/submit/blend", async (c) => {
+			const body = await bodyOf(c, blendBody);
+			const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+			return submit(c, {
+				action: "BLEND",
+				images,
+				options: { dimensions: body.dimensions ?? "SQUARE" },
+				botType: body.botType ?? undefined,
+				...hooks(body),
+			});
+		})
+		.post("/submit/shorten", async (c) => {
+			const body = await bodyOf(c, shortenBody);
+			return submit(c, { action: "SHORTEN", prompt: body.prompt, botType: body.botType ?? undefined, ...hooks(body) });
+		})
+		.post("/submit/video", async (c) => {
+			const body = await bodyOf(c, videoBody);
+			if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
+			const images = body.image && !body.taskId ? [await pictureOf(c.env, body.image, "image")] : [];
+			return submit(c, {
+				action: "VIDEO",
+				prompt: body.prompt ?? undefined,
+				parentId: body.taskId ?? undefined,
+				index: body.index ?? undefined,
+				images,
+				options: {
+					...(body.motion ? { motion: body.motion } : {}),
+					...(body.action ? { videoAction: body.action } : {}),
+				},
+				...hooks(body),
+			});
+		})
+		.post("/submit/edits", async (c) => {
+			const body = await bodyOf(c, editsBody);
+			const image = await pictureOf(c.env, body.image, "image");
+			return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
+		})
+		.post("/submit/upload-discord-images", async (c) => {
+			const body = await bodyOf(c, uploadBody);
+			const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+			const urls = await Promise.all(
+				images.map(async (image) => {
+					const name = `${crypto.randomUUID()}.${EXTENSION_OF[image.type]}`;
+					await putImage(c.env.IMAGES, `uploads/${name}`, image);
+					return uploadUrl(c.env, base(c), name);
+				}),
+			);
+			return c.json({ code: 1, description: "Success", result: urls, properties: {} });
+		})
+		.post("/insight-face/swap", async (c) => {
+			const body = await bodyOf(c, swapBody);
+			const source = body.sourceBase64 ?? body.sourceUrl;
+			const target = body.targetBase64 ?? body.targetUrl;
+			if (!source || !target)
+				throw badRequest("sourceBase64 (or sourceUrl) and targetBase64 (or targetUrl) are required");
+			const images = await Promise.all([
+				pictureOf(c.env, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+				pictureOf(c.env, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
+			]);
+			return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
+		})
+		.get("/task/list", async (c) => {
+			const { limit, cursor } = parseWith(listQuery, c.req.query());
+			const page = await listTaskPage(
+				c.get("db"),
+				{ userId: c.get("user").id },
+				{ limit: limit ?? PROXY_LIST_DEFAULT, cursor: cursor ? decodeCursor(cursor) : undefined },
+			);
+			if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
+			return c.json(await Promise.all(page.rows.map((task) => toProxyTask(c.env, base(c), task))));
+		})
+		.get("/task/queue", async (c) => {
+			const rows = await listUnfinished(c.get("db"), c.get("user").id, PROXY_LIST_MAX);
+			return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
+		})
+		.post("/task/list-by-condition", async (c) => {
+			const { ids } = await bodyOf(c, listByConditionBody);
+			const rows = await findUserTasks(c.get("db"), c.get("user").id, [...new Set(ids)]);
+			// In the order asked for; unknown and other users' ids are left out, as the protocol does.
+			const byId = new Map(rows.map((row) => [row.publicId, row]));
+			const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+			return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
+		})
+		.get("/task/:id/fetch", async (c) => {
+			const task = await findUserTask(c.get("db"), c.get("user").id, c.req.param("id"));
+			if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
+			return c.json(await toProxyTask(c.env, base(c), task));
+		})
+		.get("/task/:id/image-seed", async (c) => {
+			const seed = await imageSeed(c.env, c.get("db"), c.get("user"), c.req.param("id"), network);
+			return c.json({ code: 1, description: "Success", result: seed, properties: {} });
+		})
+		.post("/task/:id/cancel", async (c) => {
+			const id = c.req.param("id");
+			const result = await cancelTask(c.env, c.get("db"), c.get("user"), id, network, (p) =>
+				c.executionCtx.waitUntil(p),
+			);
+			return c.json({
+				code: 1,
+				description: result === "cancelled" ? "Success" : "already cancelled",
+				result: id,
+				properties: {},
+			});
+		});
+}

@@ -1,0 +1,122 @@
+/**
+ * What a client may do to a task it already has: cancel it, give a MODAL task its second step,
+ * ask for its seed. Every status change goes through the task's Durable Object, so a cancel racing
+ * the upstream's own end (or another cancel) is decided once, and refunded once.
+ */
+import type { AuthUser } from "../context";
+import { findChannel } from "../db/channels";
+import type { Db } from "../db/client";
+import type { TaskRow } from "../db/schema";
+import { findUserTask, setModalOptions } from "../db/tasks";
+import { ApiError, badRequest, notFound } from "../errors";
+import { removeInputs, storeInputs } from "../images/inputs";
+import type { CheckedImage } from "../images/upload";
+import type { QueueDeps } from "../queue/deps";
+import { UpstreamClient } from "../upstream/client";
+import { upstreamFetch } from "../upstream/fetcher";
+import { actionOfButton } from "./actions";
+import { bannedWordIn, isTerminal, PROMPT_MAX_LENGTH, parseOptions } from "./model";
+import { taskObject } from "./stub";
+import { enqueueSubmit } from "./submit";
+import { cancelUpstream } from "./upstream-submit";
+
+async function ownTask(db: Db, user: AuthUser, publicId: string): Promise<TaskRow> {
+	const task = await findUserTask(db, user.id, publicId);
+	if (!task) throw notFound(`no task with id ${publicId}`);
+	return task;
+}
+
+export type CancelResult = "cancelled" | "already-cancelled";
+
+/**
+ * Ends an unfinished task as CANCEL (refunded with the end, once) and asks its upstream to stop it.
+ * A task that already ended otherwise is refused; an already cancelled one answers as cancelled.
+ */
+export async function cancelTask(
+	env: Env,
+	db: Db,
+	user: AuthUser,
+	publicId: string,
+	deps: Pick<QueueDeps, "fetch">,
+	waitUntil: (promise: Promise<unknown>) => void,
+): Promise<CancelResult> {
+	const task = await ownTask(db, user, publicId);
+	if (isTerminal(task.status)) return finishedAnswer(task.status, publicId);
+	const result = await taskObject(env, publicId).apply(publicId, {
+		status: "CANCEL",
+		failReason: "cancelled by the user",
+	});
+	if (!result.applied) return finishedAnswer(result.status ?? task.status, publicId);
+	if (task.upstreamId && task.channelId != null) {
+		const { upstreamId, channelId } = task;
+		waitUntil(
+			findChannel(db, channelId).then((channel) => (channel ? cancelUpstream(env, deps, channel, upstreamId) : false)),
+		);
+	}
+	return "cancelled";
+}
+
+function finishedAnswer(status: string, publicId: string): CancelResult {
+	if (status === "CANCEL") return "already-cancelled";
+	throw new ApiError("CONFLICT", `task ${publicId} has already finished (${status}) and cannot be cancelled`);
+}
+
+export interface ModalStep {
+	prompt?: string;
+	mask?: CheckedImage;
+}
+
+/**
+ * The second step of CUSTOM_ZOOM (a prompt such as "--zoom 1.8") and INPAINT (a mask, and
+ * optionally a prompt): records it and sends the task on its way.
+ */
+export async function submitModal(env: Env, db: Db, user: AuthUser, publicId: string, step: ModalStep): Promise<void> {
+	const task = await findUserTask(db, user.id, publicId);
+	if (!task) throw new ApiError("UNKNOWN_TASK", `no task with taskId ${publicId}`);
+	if (task.status !== "MODAL")
+		throw badRequest(`task ${publicId} is not waiting for a modal step (status ${task.status})`);
+	const needs = actionOfButton(task.customId).modal;
+	const prompt = step.prompt?.trim() ?? "";
+	if (prompt.length > PROMPT_MAX_LENGTH) throw badRequest(`prompt must be at most ${PROMPT_MAX_LENGTH} characters`);
+	if (needs === "prompt" && !prompt) throw badRequest(`prompt is required for ${task.action} (e.g. "--zoom 1.8")`);
+	if (needs === "mask" && !step.mask) throw badRequest(`maskBase64 is required for ${task.action}`);
+	const banned = bannedWordIn(env, prompt);
+	if (banned) {
+		throw new ApiError("BANNED_PROMPT", `banned prompt: ${banned}`, {
+			properties: { promptEn: prompt, bannedWord: banned },
+		});
+	}
+	const [maskKey] = step.mask ? await storeInputs(env.IMAGES, `${publicId}/mask`, [step.mask]) : [];
+	const options = {
+		...parseOptions(task.options),
+		...(prompt ? { modalPrompt: prompt } : {}),
+		...(maskKey ? { maskKey } : {}),
+	};
+	const recorded = await setModalOptions(db, publicId, JSON.stringify(options));
+	if (!recorded || !(await taskObject(env, publicId).resumeModal(publicId))) {
+		if (maskKey) await removeInputs(env.IMAGES, [maskKey]);
+		throw badRequest(`task ${publicId} is no longer waiting for a modal step`);
+	}
+	await enqueueSubmit(env, publicId);
+}
+
+/** The upstream's seed of a finished image task. */
+export async function imageSeed(
+	env: Env,
+	db: Db,
+	user: AuthUser,
+	publicId: string,
+	deps: Pick<QueueDeps, "fetch">,
+): Promise<string> {
+	const task = await ownTask(db, user, publicId);
+	if (task.status !== "SUCCESS" || !task.upstreamId || task.channelId == null) {
+		throw badRequest(`task ${publicId} has no seed (status ${task.status})`);
+	}
+	const channel = await findChannel(db, task.channelId);
+	if (!channel) throw badRequest(`the channel of task ${publicId} is gone`);
+	const seed = await new UpstreamClient(channel, upstreamFetch(env, deps.fetch))
+		.imageSeed(task.upstreamId)
+		.catch(() => null);
+	if (seed === null) throw badRequest(`the upstream has no seed for task ${publicId}`);
+	return seed;
+}

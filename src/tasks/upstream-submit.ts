@@ -1,0 +1,113 @@
+/**
+ * Sending a task upstream: what it carries (its pictures, the album's face-swap images, the modal
+ * mask) and which channel takes it. A follow-up runs only where its parent ran; a new task goes to a
+ * channel chosen by weight, and moves on when a channel is down. The queue consumer maps the outcome
+ * to ack or retry and nothing else.
+ */
+import { clearChannelFaults, disableChannel, recordChannelFault } from "../db/channels";
+import { getDb } from "../db/client";
+import type { ChannelRow, TaskRow } from "../db/schema";
+import { findTemplate } from "../db/templates";
+import { ApiError } from "../errors";
+import { MissingImageError, r2DataUrl } from "../images/inline";
+import type { QueueDeps } from "../queue/deps";
+import { upstreamCallbackUrl } from "../upstream/callback-url";
+import { pickChannel } from "../upstream/channels";
+import { UpstreamClient } from "../upstream/client";
+import { upstreamFetch } from "../upstream/fetcher";
+import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "./dispatch";
+import { parseOptions } from "./model";
+import { inputKeysOf } from "./submit";
+
+/** The user's photo and the template picture of an album face swap, inline. */
+async function albumSwapImages(env: Env, task: TaskRow): Promise<{ source: string; target: string }> {
+	const template = task.styleId == null ? undefined : await findTemplate(getDb(env.DB), task.styleId);
+	if (!template?.imageKey) throw new MissingImageError("the face swap's template has no picture");
+	if (!task.originKey) throw new MissingImageError("the face swap has no photo of the user");
+	const [source, target] = await Promise.all([
+		r2DataUrl(env.IMAGES, task.originKey),
+		r2DataUrl(env.IMAGES, template.imageKey),
+	]);
+	return { source, target };
+}
+
+async function contextFor(env: Env, task: TaskRow, parent: TaskRow | undefined): Promise<DispatchContext> {
+	const options = parseOptions(task.options);
+	const [notifyHook, images, swap, mask] = await Promise.all([
+		upstreamCallbackUrl(env, task.publicId),
+		Promise.all(inputKeysOf(task).map((key) => r2DataUrl(env.IMAGES, key))),
+		task.action === "SWAP_FACE" && task.styleId != null ? albumSwapImages(env, task) : undefined,
+		options.maskKey ? r2DataUrl(env.IMAGES, options.maskKey) : undefined,
+	]);
+	return { parentUpstreamId: parent?.upstreamId, notifyHook, images, swap, mask };
+}
+
+export type ChannelOutcome = SubmitOutcome & { channelId?: number };
+
+/**
+ * Submits on the parent's channel (follow-ups) or on channels chosen by weight. A channel that is
+ * down (no account, refused secret) is disabled and the next one is tried; a channel fault counts
+ * toward disabling it; a success clears its count.
+ */
+export async function submitThroughChannels(
+	env: Env,
+	deps: QueueDeps,
+	task: TaskRow,
+	parent: TaskRow | undefined,
+): Promise<ChannelOutcome> {
+	const db = getDb(env.DB);
+	let context: DispatchContext;
+	try {
+		context = await contextFor(env, task, parent);
+	} catch (error) {
+		if (error instanceof MissingImageError) return { kind: "failed", reason: error.message };
+		throw error;
+	}
+	const tried: number[] = [];
+	for (;;) {
+		let channel: ChannelRow;
+		try {
+			channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random, exclude: tried });
+		} catch (error) {
+			if (error instanceof ApiError) return { kind: "retry", reason: error.message };
+			throw error;
+		}
+		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
+		const outcome = await submitToUpstream(client, task, context);
+		const now = deps.now();
+		if (outcome.kind === "channel-down") {
+			await disableChannel(db, channel.id, outcome.reason, now);
+			// A follow-up can only run where its parent ran.
+			if (parent) {
+				return {
+					kind: "failed",
+					reason: `the parent task's channel is down: ${outcome.reason}`,
+					channelId: channel.id,
+				};
+			}
+			tried.push(channel.id);
+			continue;
+		}
+		if (outcome.kind === "retry" && outcome.channelFault) {
+			await recordChannelFault(db, channel.id, outcome.reason, CHANNEL_FAILURE_LIMIT, now);
+		} else if (outcome.kind === "accepted" && channel.failureCount > 0) {
+			await clearChannelFaults(db, channel.id);
+		}
+		return { ...outcome, channelId: channel.id };
+	}
+}
+
+/** Best effort: tells the channel to stop a task the gateway no longer wants (cancelled). */
+export async function cancelUpstream(
+	env: Env,
+	deps: Pick<QueueDeps, "fetch">,
+	channel: ChannelRow,
+	upstreamId: string,
+): Promise<boolean> {
+	try {
+		return await new UpstreamClient(channel, upstreamFetch(env, deps.fetch)).cancel(upstreamId);
+	} catch (error) {
+		console.warn("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));
+		return false;
+	}
+}
