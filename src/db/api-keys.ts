@@ -32,9 +32,15 @@ export async function insertApiKey(db: Db, key: NewApiKey, liveLimit: number): P
 			.returning(listing)
 			.get();
 	} catch (error) {
-		if (String(error).includes("NOT NULL constraint failed: api_keys.user_id")) return undefined;
+		if (violates(error, "NOT NULL constraint failed: api_keys.user_id")) return undefined;
 		throw error;
 	}
+}
+
+/** Drizzle wraps D1's error (its message names the query, not the cause): look down the chain. */
+function violates(error: unknown, constraint: string): boolean {
+	for (let e = error; e instanceof Error; e = e.cause) if (e.message.includes(constraint)) return true;
+	return false;
 }
 
 export interface LiveKey {
