@@ -12,6 +12,7 @@ import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
 import { renderError, surfaceForPath } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
+import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -93,7 +94,9 @@ export function createApp() {
 	app.get("/health", (c) => c.json({ ok: true }));
 	app.route("/api/v1", seed002Routes);
 	app.route("/api/mj", seed001Routes);
+	app.route("/api/admin", adminKeyRoutes); // before adminRoutes, whose .use() would authenticate twice
 	app.route("/api/admin", adminRoutes);
+	app.route("/api/user/keys", userKeyRoutes); // before accountRoutes, likewise
 	app.route("/api/user", accountRoutes);
 	app.route("/userAlbum", albumRoutes);
 	app.route("/imageTemp", templateRoutes);

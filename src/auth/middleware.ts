@@ -4,6 +4,7 @@ import type { AppEnv } from "../context";
 import { upsertUser } from "../db/users";
 import { forbidden, unauthorized } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
+import { authenticateApiKey, isApiKey } from "./api-keys";
 import { type Role, verifyToken } from "./token";
 
 /** sub → user id. Saves the upsert on every request after a user's first in this isolate. */
@@ -20,11 +21,17 @@ export function tokenFrom(headers: Headers): string | null {
 	return headers.get("mj-api-secret")?.trim() || null;
 }
 
-/** Needs requestDb() before it. */
+/** Needs requestDb() before it. Takes a JWT or an API key (`mjk_…`, see api-keys.ts) in the same headers. */
 export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
 		const token = tokenFrom(c.req.raw.headers);
 		if (!token) throw unauthorized("missing token: send Authorization: Bearer <token>");
+		if (isApiKey(token)) {
+			const user = await authenticateApiKey(c, token);
+			if (options.role === "admin" && user.role !== "admin") throw forbidden("this endpoint is for admins");
+			c.set("user", user);
+			return next();
+		}
 		const claims = await verifyToken(token, c.env.JWT_SECRET);
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);

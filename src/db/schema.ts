@@ -159,6 +159,36 @@ export const tasks = sqliteTable(
 	],
 );
 
+/**
+ * Long-lived API keys for clients configured once with a static secret. Only the SHA-256
+ * of a key is stored (with its first characters, so users can tell keys apart); a revoked
+ * key keeps its row with `revoked_at` set.
+ */
+export const apiKeys = sqliteTable(
+	"api_keys",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id").notNull(),
+		name: text("name").notNull(),
+		/** The key's first characters, shown in lists. */
+		prefix: text("prefix").notNull(),
+		/** Hex SHA-256 of the whole key: the one column a request looks a key up by. */
+		hash: text("hash").notNull(),
+		/** The creator's role when the key was made; capped by the user's current role on use. */
+		role: text("role", { enum: ["user", "admin"] })
+			.notNull()
+			.default("user"),
+		createdAt: integer("created_at").notNull(),
+		lastUsedAt: integer("last_used_at"),
+		revokedAt: integer("revoked_at"),
+	},
+	(t) => [
+		uniqueIndex("api_keys_hash").on(t.hash),
+		// A user's live keys (list, cap count) without reading the revoked ones.
+		index("api_keys_user_live").on(t.userId, t.revokedAt, t.id),
+	],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type TemplateRow = typeof templates.$inferSelect;
 export type NewTemplateRow = typeof templates.$inferInsert;
@@ -166,3 +196,4 @@ export type ChannelRow = typeof channels.$inferSelect;
 export type NewChannelRow = typeof channels.$inferInsert;
 export type TaskRow = typeof tasks.$inferSelect;
 export type NewTaskRow = typeof tasks.$inferInsert;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

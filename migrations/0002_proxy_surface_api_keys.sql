@@ -1,3 +1,17 @@
+CREATE TABLE `api_keys` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`user_id` integer NOT NULL,
+	`name` text NOT NULL,
+	`prefix` text NOT NULL,
+	`hash` text NOT NULL,
+	`role` text DEFAULT 'user' NOT NULL,
+	`created_at` integer NOT NULL,
+	`last_used_at` integer,
+	`revoked_at` integer
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `api_keys_hash` ON `api_keys` (`hash`);--> statement-breakpoint
+CREATE INDEX `api_keys_user_live` ON `api_keys` (`user_id`,`revoked_at`,`id`);--> statement-breakpoint
 ALTER TABLE `tasks` ADD `mode` text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `tasks` ADD `bot_type` text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `tasks` ADD `custom_id` text DEFAULT '' NOT NULL;--> statement-breakpoint
