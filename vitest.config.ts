@@ -16,6 +16,7 @@ export default defineConfig(async () => {
 						SIMULATOR_ENABLED: "true",
 						SIMULATOR_STEP_MS: "150",
 						NEW_USER_QUOTA: "1000000",
+						BANNED_WORDS: "forbiddenword",
 						JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
 						SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
 						TEST_MIGRATIONS: migrations,

@@ -32,6 +32,8 @@ export class FakeUpstream {
 
 	/** Answers /mj/submit/*; replace per test. */
 	submit: Handler = () => jsonResponse({ code: 1, description: "Success", result: `${Date.now()}` });
+	/** Answers POST /mj/task/{id}/cancel; replace per test. */
+	cancel: Handler = () => jsonResponse({ code: 1, description: "Success" });
 	/** Answers GET /mj/task/{id}/fetch and list-by-condition entries; undefined = unknown. */
 	readonly tasks = new Map<string, Record<string, unknown>>();
 	/** Other URLs (client callbacks, images) answered by the test. */
@@ -51,7 +53,12 @@ export class FakeUpstream {
 			secret: request.headers.get("mj-api-secret"),
 		};
 		this.calls.push(call);
-		if (url.pathname.startsWith("/mj/submit/")) return this.submit(call);
+		// Speed-mode prefixes (/mj-fast/mj/...) reach the same endpoints; `call.path` keeps the prefix.
+		const path = url.pathname.replace(/^\/mj-(?:fast|relax|turbo)\/mj\//, "/mj/");
+		if (path.startsWith("/mj/submit/") || path === "/mj/insight-face/swap") return this.submit(call);
+		if (/^\/mj\/task\/[^/]+\/cancel$/.test(path)) return this.cancel(call);
+		const seedMatch = /^\/mj\/task\/([^/]+)\/image-seed$/.exec(path);
+		if (seedMatch) return jsonResponse({ code: 1, description: "Success", result: `seed-of-${seedMatch[1]}` });
 		const fetchMatch = /^\/mj\/task\/([^/]+)\/fetch$/.exec(url.pathname);
 		if (fetchMatch) {
 			const task = this.tasks.get(decodeURIComponent(fetchMatch[1]));
@@ -69,7 +76,7 @@ export class FakeUpstream {
 	};
 
 	submitCalls(): RecordedCall[] {
-		return this.calls.filter((c) => c.path.startsWith("/mj/submit/"));
+		return this.calls.filter((c) => /\/mj\/(?:submit\/|insight-face\/)/.test(c.path));
 	}
 }
 

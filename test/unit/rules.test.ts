@@ -85,6 +85,20 @@ describe("seed-002 helpers", () => {
 		expect(jobHash("not json")).toBe("");
 	});
 
+	it("reads the hash from an upscale's buttons (subtle/creative, vary, zoom) and from the button it was made with", () => {
+		const hash = "9c8f6a51-3d2e-4b7a-8f10-2a4b6c8d0e1f";
+		for (const customId of [
+			`MJ::JOB::upsample_v6_2x_subtle::1::${hash}::SOLO`,
+			`MJ::JOB::low_variation::1::${hash}::SOLO`,
+			`MJ::CustomZoom::${hash}`,
+			`MJ::Outpaint::50::1::${hash}::SOLO`,
+		]) {
+			expect(jobHash(JSON.stringify([{ customId }])), customId).toBe(hash);
+		}
+		expect(jobHash("[]", `MJ::JOB::upsample::2::${hash}`)).toBe(hash);
+		expect(jobHash("[]", "MJ::JOB::upsample::2::not-a-hash")).toBe("");
+	});
+
 	it("list cursors round-trip and refuse garbage", () => {
 		const cursor = { submitTime: 1_700_000_000_123, id: 42 };
 		expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);

@@ -26,11 +26,14 @@ export interface Seed002Task {
 	status: string;
 }
 
-const JOB_HASH =
-	/::(?:upsample|variation|reroll|pan_\w+|Outpaint|CustomZoom|Inpaint)::[^:]*::([0-9a-f]{8}-[0-9a-f-]{27,})/i;
+/** A Midjourney message hash inside a button's customId (`MJ::JOB::upsample::1::<hash>`, `MJ::CustomZoom::<hash>`). */
+const JOB_HASH = /::([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:::|$)/i;
 
-/** The Midjourney job hash, read from the task's buttons. */
-export function jobHash(buttonsJson: string): string {
+/**
+ * The Midjourney job hash: from the task's own buttons (every kind of result has some), else from
+ * the button the task was started with, which names the parent's message (an upscale without buttons).
+ */
+export function jobHash(buttonsJson: string, customId = ""): string {
 	try {
 		const buttons = JSON.parse(buttonsJson) as { customId?: unknown }[];
 		for (const button of buttons) {
@@ -38,9 +41,9 @@ export function jobHash(buttonsJson: string): string {
 			if (match) return match[1];
 		}
 	} catch {
-		// A task without readable buttons simply has no hash.
+		// A task without readable buttons simply has no hash of its own.
 	}
-	return "";
+	return JOB_HASH.exec(customId)?.[1] ?? "";
 }
 
 export async function toSeed002(env: Env, base: string, task: TaskRow): Promise<Seed002Task> {
@@ -53,7 +56,7 @@ export async function toSeed002(env: Env, base: string, task: TaskRow): Promise<
 		promptEn: task.promptEn,
 		taskId: task.parentId ?? "",
 		uri: imageUrl,
-		hash: jobHash(task.buttons),
+		hash: jobHash(task.buttons, task.customId),
 		content: task.finalPrompt || task.promptEn || task.prompt,
 		progress: task.status === "SUCCESS" ? "done" : task.progress,
 		description: task.description,
