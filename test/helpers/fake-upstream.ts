@@ -34,6 +34,8 @@ export class FakeUpstream {
 	submit: Handler = () => jsonResponse({ code: 1, description: "Success", result: `${Date.now()}` });
 	/** Answers GET /mj/task/{id}/fetch and list-by-condition entries; undefined = unknown. */
 	readonly tasks = new Map<string, Record<string, unknown>>();
+	/** When set, answers GET /mj/task/{id}/fetch instead of `tasks` (an upstream that is down). */
+	taskFetch: Handler | undefined;
 	/** Other URLs (client callbacks, images) answered by the test. */
 	other: (request: Request) => Response | Promise<Response> = (request) => {
 		throw new TypeError(`network disabled in tests: ${request.url}`);
@@ -54,6 +56,7 @@ export class FakeUpstream {
 		if (url.pathname.startsWith("/mj/submit/")) return this.submit(call);
 		const fetchMatch = /^\/mj\/task\/([^/]+)\/fetch$/.exec(url.pathname);
 		if (fetchMatch) {
+			if (this.taskFetch) return this.taskFetch(call);
 			const task = this.tasks.get(decodeURIComponent(fetchMatch[1]));
 			return task ? jsonResponse(task) : new Response("null", { status: 404 });
 		}
