@@ -102,7 +102,7 @@ describe("client callbacks", () => {
 		expect(bodies[0]).toMatchObject({ _id: task.publicId, status: "FAILURE" });
 	});
 
-	it("a receiver error or timeout is retried with growing delays", async () => {
+	it("a receiver error (5xx, unreachable) is retried with growing delays", async () => {
 		const task = await insertTaskRow({ userId: owner, status: "SUCCESS", notifyHook: "http://client.test/flaky" });
 		const failing = await deliverHooks([task.publicId], async () => new Response("busy", { status: 503 }), 1);
 		expect(failing.retryMessages).toHaveLength(1);
@@ -115,6 +115,33 @@ describe("client callbacks", () => {
 		);
 		expect(unreachable.retryMessages).toHaveLength(1);
 		expect(unreachable.delays[0]).toBeGreaterThan(failing.delays[0] ?? 0);
+	});
+
+	it("a receiver that never answers is given up on after 10 s and retried", async () => {
+		const task = await insertTaskRow({ userId: owner, status: "SUCCESS", notifyHook: "http://client.test/silent" });
+		// Stand in for AbortSignal.timeout: record the limit asked for and fire at once, so the
+		// test does not wait the real 10 s.
+		const limits: number[] = [];
+		vi.spyOn(AbortSignal, "timeout").mockImplementation((ms) => {
+			limits.push(ms);
+			const controller = new AbortController();
+			setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), 0);
+			return controller.signal;
+		});
+		// A receiver that never answers: the request only ends when its signal aborts.
+		const silent = (_input: RequestInfo | URL, init?: RequestInit) =>
+			new Promise<Response>((_resolve, reject) => {
+				init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+			});
+		const outcome = await Promise.race([
+			deliverHooks([task.publicId], silent, 1),
+			new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 3_000)),
+		]);
+		if (outcome === "hung") throw new Error("the callback waited for a receiver that never answers");
+		expect(limits).toEqual([10_000]);
+		expect(outcome.retryMessages).toHaveLength(1);
+		expect(outcome.explicitAcks).toHaveLength(0);
+		expect(outcome.delays[0]).toBeGreaterThanOrEqual(2);
 	});
 
 	it("a redirect is not followed and counts as a failure", async () => {
