@@ -2,12 +2,13 @@
  * Callbacks both ways: the client's notifyHook (HOOK_QUEUE, retried) and the upstream's
  * push of progress to the gateway (POST /mj/callback/{id}?sig=…).
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/queue/messages";
+import { taskObject } from "../../src/tasks/stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
 
@@ -81,8 +82,24 @@ describe("client callbacks", () => {
 				"uri",
 			].sort(),
 		);
-		// Exactly one callback for the task.
-		await new Promise((resolve) => setTimeout(resolve, 500));
+		// Exactly one callback for the task. Once its object has nothing left to send, a later
+		// message through the same queue arriving shows that any duplicate would have, too.
+		await waitFor(
+			async () =>
+				runInDurableObject(taskObject(env, result), async (_instance, state) => {
+					const stored = await state.storage.get<{ effects: { copy: boolean; hook: boolean } }>("state");
+					return stored?.effects.hook === false && stored.effects.copy === false && !(await state.storage.getAlarm());
+				}),
+			10_000,
+			"the task object to finish its side effects",
+		);
+		const sentinel = await insertTaskRow({
+			userId: owner,
+			status: "FAILURE",
+			notifyHook: "http://client.test/sentinel",
+		});
+		await env.HOOK_QUEUE.send({ taskId: sentinel.publicId } satisfies HookMessage);
+		await waitFor(async () => received.some((r) => r.body._id === sentinel.publicId), 10_000, "the later callback");
 		expect(received.filter((r) => r.body._id === result)).toHaveLength(1);
 	});
 
