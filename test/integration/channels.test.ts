@@ -291,7 +291,7 @@ describe("admin channel endpoints", () => {
 		expect(enabled.data).toMatchObject({ enabled: true, disabled_reason: "", failure_count: 0 });
 	});
 
-	it("refuses duplicates, bad fields, unknown channels and non-admins", async () => {
+	it("refuses duplicates, bad fields and unknown channels", async () => {
 		const name = `dup-${Date.now()}`;
 		const body = { name, base_url: "https://mj.example.com", secret: "x" };
 		expect((await adminCall("", { method: "POST", body: JSON.stringify(body) })).status).toBe(201);
@@ -312,8 +312,6 @@ describe("admin channel endpoints", () => {
 		}
 		expect((await adminCall("/999999", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(404);
 		expect((await adminCall("/abc", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(400);
-		const asUser = await call("/api/admin/channels", { token: await tokenFor(uniqueSub()) });
-		expect(asUser.status).toBe(403);
 	});
 
 	it("in production a channel may not point at a private address", async () => {

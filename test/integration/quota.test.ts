@@ -283,7 +283,7 @@ describe("admin quota endpoints", () => {
 		expect(self.data.quota).toBe(321);
 	});
 
-	it("refuses bad bodies, unknown users and non-admins", async () => {
+	it("refuses bad bodies and unknown users", async () => {
 		const token = await admin();
 		const sub = uniqueSub();
 		await call("/api/user/self", { token: await tokenFor(sub) });
@@ -299,9 +299,6 @@ describe("admin quota endpoints", () => {
 		}
 		const unknown = await call(`/api/admin/users/${uniqueSub("nobody")}`, { token });
 		expect(unknown.status).toBe(404);
-		const asUser = await call(`/api/admin/users/${sub}`, { token: await tokenFor(sub) });
-		expect(asUser.status).toBe(403);
-		expect(await json(asUser)).toEqual({ success: false, message: "this endpoint is for admins" });
 		expect(await balance(sub)).toBe(1_000_000);
 	});
 });
