@@ -4,9 +4,10 @@
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { enabledChannelByName } from "../../src/db/channels";
 import worker from "../../src/index";
+import type { TaskMessage } from "../../src/queue/messages";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { SIMULATOR_ORIGIN, SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { simulatorApp } from "../../src/upstream/simulator/app";
@@ -49,10 +50,17 @@ describe("reconciler", () => {
 	});
 
 	it("leaves a NOT_START task alone while its message may still be on the way", async () => {
-		const task = await insertTaskRow({ userId: owner, submitTime: Date.now() - 5_000 });
+		const fresh = await insertTaskRow({ userId: owner, submitTime: Date.now() - 5_000 });
+		const lost = await insertTaskRow({ userId: owner, prompt: "lost beside a fresh one", submitTime: minutesAgo(1) });
+		const sent = vi.spyOn(env.TASK_QUEUE, "sendBatch");
 		await runCron();
-		await new Promise((resolve) => setTimeout(resolve, 1500));
-		expect((await taskRow(task.publicId)).status).toBe("NOT_START");
+		// The re-queue step ran (the lost task's message went out) and left the fresh task out.
+		const requeued = sent.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as TaskMessage));
+		expect(requeued).toContainEqual({ kind: "submit", taskId: lost.publicId });
+		expect(requeued.filter((m) => m.taskId === fresh.publicId)).toEqual([]);
+		expect((await taskRow(fresh.publicId)).status).toBe("NOT_START");
+		sent.mockRestore();
+		await waitFor(async () => (await taskRow(lost.publicId)).status === "SUCCESS", 20_000, "the lost task to run");
 	});
 
 	it("fails a task the upstream no longer returns", async () => {

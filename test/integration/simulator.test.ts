@@ -224,9 +224,12 @@ describe("imagine", () => {
 	});
 
 	it("--sim-slow keeps the task in flight for longer", async () => {
-		const id = await imagine("a snail --sim-slow");
-		await sleep(700); // a normal task would be done by now (4 x 150 ms)
-		expect((await fetchTask(id))?.status).not.toBe("SUCCESS");
+		const [slow, normal] = await Promise.all([imagine("a snail --sim-slow"), imagine("a hare")]);
+		// Submitted together: once the normal one is done, the slow one is still on its way.
+		expect((await settle(normal)).task.status).toBe("SUCCESS");
+		const snail = await fetchTask(slow);
+		expect(snail?.status).not.toBe("SUCCESS");
+		expect(snail?.status).not.toBe("FAILURE");
 	});
 });
 
