@@ -3,7 +3,6 @@
  * Only the URL the gateway handed out for that task is accepted, and only for the
  * upstream task id the gateway recorded.
  */
-import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { verify } from "../auth/signing";
 import type { AppEnv } from "../context";
@@ -13,6 +12,7 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { taskObject } from "../tasks/stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { upstreamTaskSchema } from "../upstream/protocol";
+import { validate } from "./validate";
 
 export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 	"/:id",
@@ -22,9 +22,7 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		}
 		await next();
 	},
-	zValidator("json", upstreamTaskSchema, (result) => {
-		if (!result.success) throw badRequest("callback body is not a task object");
-	}),
+	validate("json", upstreamTaskSchema),
 	async (c) => {
 		const publicId = c.req.param("id");
 		const body = c.req.valid("json");
