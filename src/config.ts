@@ -18,7 +18,7 @@ export const DEFAULT_ACTION_PRICES: Readonly<Record<string, number>> = {
 export const FALLBACK_PRICE = 100;
 
 /** Minutes a task may run when TASK_TIMEOUT_MINUTES does not say. */
-export const DEFAULT_TASK_TIMEOUT_MINUTES = 30;
+const DEFAULT_TASK_TIMEOUT_MINUTES = 30;
 
 /** Browser origins allowed to call the API: any ("*") or exactly these. */
 export type CorsOrigins = "*" | readonly string[];

@@ -24,20 +24,17 @@ function ipv4Private(host: string): boolean {
 	);
 }
 
+/** `host` is a URL's hostname: URL() has already compressed it and written any embedded IPv4 in hex. */
 function ipv6Private(host: string): boolean {
 	if (!host.startsWith("[")) return false;
-	const ip = host.slice(1, -1).toLowerCase();
+	const ip = host.slice(1, -1);
 	if (ip === "::" || ip === "::1") return true;
 	if (/^f[cd]/.test(ip) || /^fe[89ab]/.test(ip)) return true;
-	// IPv4-mapped (::ffff:10.0.0.1 or ::ffff:a00:1): judge the embedded address.
-	const mapped = /^::ffff:(.+)$/.exec(ip);
-	if (mapped) {
-		const tail = mapped[1];
-		if (tail.includes(".")) return ipv4Private(tail);
-		const [hi, lo] = tail.split(":").map((p) => Number.parseInt(p, 16));
-		return ipv4Private(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-	}
-	return false;
+	// IPv4-mapped: URL() turns ::ffff:10.0.0.1 into ::ffff:a00:1; judge the embedded address.
+	const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+	if (!mapped) return false;
+	const [hi, lo] = [Number.parseInt(mapped[1], 16), Number.parseInt(mapped[2], 16)];
+	return ipv4Private(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
 }
 
 /**

@@ -17,8 +17,8 @@ import { ok } from "./envelopes";
 import { integer, validate } from "./validate";
 
 /** Page size when `page_size` is not given, and the most it may be. */
-export const PAGE_SIZE_DEFAULT = 20;
-export const PAGE_SIZE_MAX = 100;
+const PAGE_SIZE_DEFAULT = 20;
+const PAGE_SIZE_MAX = 100;
 
 /** Seconds since the epoch, up to the year 5138. */
 const timestamp = (name: string) => integer(name, 0, 99_999_999_999);

@@ -19,8 +19,8 @@ import { readParams } from "./params";
 import { integer, parseWith } from "./validate";
 
 /** Page size of /task/list when `limit` is not given, and the most it may ask for. */
-export const LIST_DEFAULT_LIMIT = 20;
-export const LIST_MAX_LIMIT = 100;
+const LIST_DEFAULT_LIMIT = 20;
+const LIST_MAX_LIMIT = 100;
 
 const optionalText = (max: number, name: string) =>
 	z

@@ -12,7 +12,6 @@ import { badRequest } from "../errors";
 /** "field: message", unless the message already names the field. */
 function problem(error: z.core.$ZodError): string {
 	const issue = error.issues[0];
-	if (!issue) return "invalid parameters";
 	const field = issue.path.join(".");
 	return field && !issue.message.includes(field) ? `${field}: ${issue.message}` : issue.message;
 }
