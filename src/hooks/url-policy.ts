@@ -3,6 +3,7 @@
  * loopback, private, link-local or internal host, so a client cannot point the gateway at
  * its own network; local development and tests allow them.
  */
+import { type ConfigVars, config } from "../config";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
 
 const BLOCKED_HOST_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa"];
@@ -42,7 +43,7 @@ function ipv6Private(host: string): boolean {
  * Always: absolute http(s), no credentials, at most 2048 characters. In production also: a
  * public address (no loopback, private, link-local or internal host, however written).
  */
-export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: string): string | null {
+export function urlProblem(raw: string, env: ConfigVars, field: string): string | null {
 	if (raw.length > NOTIFY_HOOK_MAX_LENGTH) return `${field} must be at most ${NOTIFY_HOOK_MAX_LENGTH} characters`;
 	let url: URL;
 	try {
@@ -52,7 +53,7 @@ export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: st
 	}
 	if (url.protocol !== "http:" && url.protocol !== "https:") return `${field} must be an http(s) URL`;
 	if (url.username || url.password) return `${field} must not carry credentials`;
-	if (env.ENVIRONMENT !== "production") return null;
+	if (!config(env).production) return null;
 	const host = url.hostname.toLowerCase();
 	if (
 		host === "localhost" ||
@@ -67,6 +68,6 @@ export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: st
 }
 
 /** Returns why a notifyHook is refused, or null when the gateway may call it. */
-export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): string | null {
+export function callbackUrlProblem(raw: string, env: ConfigVars): string | null {
 	return urlProblem(raw, env, "notifyHook");
 }

@@ -14,7 +14,7 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
 import { epochSeconds } from "../time";
 import { ok } from "./envelopes";
-import { validate } from "./validate";
+import { requiredInteger, validate } from "./validate";
 
 export function userView(user: UserRow) {
 	return {
@@ -68,7 +68,7 @@ const newChannelBody = z
 	.strict();
 const channelChanges = z.object(channelFields).partial().strict();
 
-const channelId = z.object({ id: z.string().regex(/^\d{1,15}$/, "channel id must be a number") });
+const channelId = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
 
 function checkBaseUrl(env: Env, baseUrl: string | undefined): void {
 	if (baseUrl === undefined) return;
@@ -141,7 +141,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		if (body.enabled === false) changes.disabledReason = "disabled by an admin";
 		let channel: ChannelRow | undefined;
 		try {
-			channel = await updateChannel(c.get("db"), Number(c.req.valid("param").id), changes, Date.now());
+			channel = await updateChannel(c.get("db"), c.req.valid("param").id, changes, Date.now());
 		} catch (error) {
 			if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
 			throw error;
