@@ -16,16 +16,13 @@ import { seed002Routes } from "./routes/seed002";
 import { templateRoutes } from "./routes/templates";
 import { upstreamCallbackRoutes } from "./routes/upstream-callback";
 
-/** A route group as app.route() takes it, whatever routes it declares. */
-type RouteGroup = Hono<AppEnv>;
-
 export interface Mount {
 	/** Path prefix: the group answers `prefix` and `prefix/...`. */
 	prefix: string;
 	/** The client API of every answer under the prefix, unmatched paths included. */
 	surface: Surface;
 	/** Undefined while a surface is only reserved: its paths answer 404 in its envelope. */
-	routes?: RouteGroup;
+	routes?: Hono<AppEnv>;
 }
 
 /**
@@ -43,7 +40,9 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/imageTemp", surface: "album", routes: templateRoutes },
 	{ prefix: "/mj/image", surface: "proxy", routes: imageRoutes },
 	{ prefix: "/mj/callback", surface: "proxy", routes: upstreamCallbackRoutes },
-	// midjourney-proxy's own API: the proxy route group (`proxyRoutes`) goes into these four.
+	// midjourney-proxy's own API: the proxy route group (`proxyRoutes`) goes into these four. A
+	// middleware it applies to all its paths (`.use(mw)`) would also run for /mj/image and
+	// /mj/callback, whose callers carry no token: give it its own paths (`.use("/submit/*", mw)`).
 	{ prefix: "/mj", surface: "proxy" },
 	{ prefix: "/mj-fast/mj", surface: "proxy" },
 	{ prefix: "/mj-relax/mj", surface: "proxy" },

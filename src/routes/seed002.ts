@@ -15,6 +15,7 @@ import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../t
 import { submitTask } from "../tasks/submit";
 import { toSeed002 } from "../tasks/views/seed002";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { ok } from "./envelopes";
 import { readParams } from "./params";
 import { integer, parseWith } from "./validate";
 
@@ -77,13 +78,13 @@ export const seed002Routes = new Hono<AppEnv>()
 			state: input.state,
 			notifyHook: input.notifyHook,
 		});
-		return c.json({ code: 1, description: "成功", result: publicId });
+		return ok(c, { code: 1, description: "成功", result: publicId });
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {
 		const { _id } = parseWith(fetchSchema, (await readParams(c)).params);
 		const task = await findUserTask(c.get("db"), c.get("user").id, _id);
 		if (!task) throw badRequest(`no task with _id ${_id}`);
-		return c.json(await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
+		return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
 	})
 	.on(["GET", "POST"], "/task/list", async (c) => {
 		const { limit, cursor } = parseWith(listSchema, (await readParams(c)).params);
@@ -95,5 +96,5 @@ export const seed002Routes = new Hono<AppEnv>()
 		// The body is the seed's bare array, so the next page's cursor travels in a header.
 		if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
 		const base = publicBase(c.env, new URL(c.req.url).origin);
-		return c.json(await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
+		return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
 	});

@@ -12,6 +12,7 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { taskObject } from "../tasks/stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { upstreamTaskSchema } from "../upstream/protocol";
+import { ok } from "./envelopes";
 import { validate } from "./validate";
 
 export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
@@ -30,11 +31,11 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		if (!task) throw notFound("task not found");
 		if (task.upstreamId && task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
 		const update = updateFromUpstream(body);
-		if (!update) return c.json({ code: 1, description: "ignored" });
+		if (!update) return ok(c, { code: 1, description: "ignored" });
 		const result = await taskObject(c.env, publicId).apply(publicId, {
 			...update,
 			channelId: task.channelId ?? undefined,
 		});
-		return c.json({ code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
+		return ok(c, { code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
 	},
 );
