@@ -3,9 +3,10 @@
  * surface the route belongs to; anything else becomes a generic INTERNAL error whose cause
  * is logged and never sent.
  */
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
 	BAD_REQUEST: 400,
 	UNAUTHORIZED: 401,
 	FORBIDDEN: 403,
@@ -24,6 +25,15 @@ export const ERROR_STATUS = {
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The code of an HTTPException thrown by Hono's own middleware and validators (body limit,
+ * malformed JSON, ...) by its status; other 4xx are BAD_REQUEST, other 5xx INTERNAL.
+ */
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+	401: "UNAUTHORIZED",
+	413: "PAYLOAD_TOO_LARGE",
+};
 
 export class ApiError extends Error {
 	readonly code: ErrorCode;
@@ -46,6 +56,16 @@ export class ApiError extends Error {
 
 	get status(): ContentfulStatusCode {
 		return ERROR_STATUS[this.code];
+	}
+
+	/** Anything thrown, as an ApiError: unknown errors become INTERNAL with the cause kept for the log. */
+	static from(error: unknown): ApiError {
+		if (error instanceof ApiError) return error;
+		if (error instanceof HTTPException) {
+			const code = CODE_OF_STATUS[error.status] ?? (error.status < 500 ? "BAD_REQUEST" : "INTERNAL");
+			return new ApiError(code, error.message || "request rejected");
+		}
+		return new ApiError("INTERNAL", "internal error", { internal: error });
 	}
 }
 

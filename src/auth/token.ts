@@ -4,6 +4,7 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthorized } from "../errors";
+import { hmacKey } from "./hmac-key";
 
 export type Role = "user" | "admin";
 
@@ -12,22 +13,7 @@ export interface TokenClaims {
 	role: Role;
 }
 
-const encoder = new TextEncoder();
-/** Imported once per secret: given raw bytes, jose would import the key on every call. */
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-function secretKey(secret: string | undefined): Promise<CryptoKey> {
-	if (!secret) throw new Error("JWT_SECRET is not configured");
-	let key = keyCache.get(secret);
-	if (!key) {
-		key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-			"sign",
-			"verify",
-		]);
-		keyCache.set(secret, key);
-	}
-	return key;
-}
+const secretKey = (secret: string | undefined) => hmacKey(secret, "JWT_SECRET");
 
 /**
  * Tokens this isolate verified, by the exact token string (signature included) and secret,

@@ -3,6 +3,7 @@
  * loopback, private, link-local or internal host, so a client cannot point the gateway at
  * its own network; local development and tests allow them.
  */
+import { type ConfigVars, config } from "../config";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
 
 const BLOCKED_HOST_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa"];
@@ -24,20 +25,17 @@ function ipv4Private(host: string): boolean {
 	);
 }
 
+/** `host` is a URL's hostname: URL() has already compressed it and written any embedded IPv4 in hex. */
 function ipv6Private(host: string): boolean {
 	if (!host.startsWith("[")) return false;
-	const ip = host.slice(1, -1).toLowerCase();
+	const ip = host.slice(1, -1);
 	if (ip === "::" || ip === "::1") return true;
 	if (/^f[cd]/.test(ip) || /^fe[89ab]/.test(ip)) return true;
-	// IPv4-mapped (::ffff:10.0.0.1 or ::ffff:a00:1): judge the embedded address.
-	const mapped = /^::ffff:(.+)$/.exec(ip);
-	if (mapped) {
-		const tail = mapped[1];
-		if (tail.includes(".")) return ipv4Private(tail);
-		const [hi, lo] = tail.split(":").map((p) => Number.parseInt(p, 16));
-		return ipv4Private(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-	}
-	return false;
+	// IPv4-mapped: URL() turns ::ffff:10.0.0.1 into ::ffff:a00:1; judge the embedded address.
+	const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+	if (!mapped) return false;
+	const [hi, lo] = [Number.parseInt(mapped[1], 16), Number.parseInt(mapped[2], 16)];
+	return ipv4Private(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
 }
 
 /**
@@ -45,7 +43,7 @@ function ipv6Private(host: string): boolean {
  * Always: absolute http(s), no credentials, at most 2048 characters. In production also: a
  * public address (no loopback, private, link-local or internal host, however written).
  */
-export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: string): string | null {
+export function urlProblem(raw: string, env: ConfigVars, field: string): string | null {
 	if (raw.length > NOTIFY_HOOK_MAX_LENGTH) return `${field} must be at most ${NOTIFY_HOOK_MAX_LENGTH} characters`;
 	let url: URL;
 	try {
@@ -55,7 +53,7 @@ export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: st
 	}
 	if (url.protocol !== "http:" && url.protocol !== "https:") return `${field} must be an http(s) URL`;
 	if (url.username || url.password) return `${field} must not carry credentials`;
-	if (env.ENVIRONMENT !== "production") return null;
+	if (!config(env).production) return null;
 	const host = url.hostname.toLowerCase();
 	if (
 		host === "localhost" ||
@@ -70,6 +68,6 @@ export function urlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">, field: st
 }
 
 /** Returns why a notifyHook is refused, or null when the gateway may call it. */
-export function callbackUrlProblem(raw: string, env: Pick<Env, "ENVIRONMENT">): string | null {
+export function callbackUrlProblem(raw: string, env: ConfigVars): string | null {
 	return urlProblem(raw, env, "notifyHook");
 }

@@ -23,7 +23,7 @@ import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/subm
 import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { parseWith } from "./params";
+import { parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
 export const PROXY_BODY_LIMIT = 5 * Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 256 * 1024;

@@ -314,6 +314,24 @@ describe("admin channel endpoints", () => {
 		expect((await adminCall("/abc", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(400);
 	});
 
+	it("renaming a channel to a taken name answers 409 and changes nothing", async () => {
+		const taken = `taken-${Date.now()}`;
+		const create = async (name: string) => {
+			const response = await adminCall("", {
+				method: "POST",
+				body: JSON.stringify({ name, base_url: "https://mj.example.com" }),
+			});
+			expect(response.status).toBe(201);
+			return (await json<{ data: { id: number } }>(response)).data.id;
+		};
+		await create(taken);
+		const id = await create(`other-${taken}`);
+		const response = await adminCall(`/${id}`, { method: "PATCH", body: JSON.stringify({ name: taken }) });
+		expect(response.status).toBe(409);
+		expect(await json(response)).toEqual({ success: false, message: `a channel named ${taken} exists` });
+		expect((await findChannel(db(), id))?.name).toBe(`other-${taken}`);
+	});
+
 	it("in production a channel may not point at a private address", async () => {
 		const token = await tokenFor(uniqueSub("admin"), "admin");
 		const response = await createApp().fetch(
