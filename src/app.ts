@@ -119,8 +119,8 @@ export function createApp() {
 		"*",
 		cors({
 			origin: (origin, c) => allowedOrigin(origin, config(c.env as Env).corsOrigins),
-			allowHeaders: ["authorization", "mj-api-secret", "content-type", BOOKMARK_HEADER],
-			exposeHeaders: ["x-next-cursor", BOOKMARK_HEADER],
+			allowHeaders: ["authorization", "mj-api-secret", "content-type", "idempotency-key", BOOKMARK_HEADER],
+			exposeHeaders: ["x-next-cursor", "idempotent-replayed", BOOKMARK_HEADER],
 			maxAge: 86_400,
 		}),
 	);

@@ -20,6 +20,8 @@ const ERROR_STATUS = {
 	BANNED_PROMPT: 400,
 	/** The caller has USER_QUEUE_LIMIT unfinished tasks. */
 	QUEUE_FULL: 429,
+	/** An Idempotency-Key the caller already used for a different request. */
+	IDEMPOTENCY_MISMATCH: 422,
 	NO_CHANNEL: 503,
 	INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;

@@ -21,6 +21,7 @@ import {
 } from "../tasks/album";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
 import { ok } from "./envelopes";
+import { idempotent } from "./idempotency";
 import { readParams, uploadLimit } from "./params";
 import { integer, parseWith, requiredInteger, text } from "./validate";
 
@@ -43,7 +44,7 @@ export const albumRoutes = new Hono<AppEnv>()
 		const { page, pageSize } = parseWith(listSchema, (await readParams(c)).params);
 		return ok(c, await albumPage(c.env, c.get("db"), base(c), c.get("user").id, page, pageSize));
 	})
-	.post("/create", requestDb(), authenticate(), uploadLimit(1), async (c) => {
+	.post("/create", requestDb(), authenticate(), uploadLimit(1), idempotent(), async (c) => {
 		const { params, files } = await readParams(c);
 		const input = parseWith(createSchema, params);
 		const item = await createAlbumPicture(

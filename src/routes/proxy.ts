@@ -23,6 +23,7 @@ import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/subm
 import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { idempotent } from "./idempotency";
 import { parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
@@ -195,9 +196,9 @@ export function proxyRoutes(mode: TaskMode) {
 		}),
 	] as const;
 	return new Hono<AppEnv>()
-		.use("/submit/*", ...guard)
+		.use("/submit/*", ...guard, idempotent())
 		.use("/task/*", ...guard)
-		.use("/insight-face/*", ...guard)
+		.use("/insight-face/*", ...guard, idempotent())
 		.post("/submit/imagine", async (c) => {
 			const body = await bodyOf(c, imagineBody);
 			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];

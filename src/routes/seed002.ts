@@ -16,6 +16,7 @@ import { submitTask } from "../tasks/submit";
 import { toSeed002 } from "../tasks/views/seed002";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
+import { idempotent } from "./idempotency";
 import { readParams } from "./params";
 import { integer, parseWith } from "./validate";
 
@@ -68,7 +69,7 @@ function parseIndex(action: string, raw: string | undefined): number | undefined
 
 export const seed002Routes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate())
-	.on(["GET", "POST"], "/trigger/submit", async (c) => {
+	.on(["GET", "POST"], "/trigger/submit", idempotent(), async (c) => {
 		const input = parseWith(submitSchema, (await readParams(c)).params);
 		const { publicId } = await submitTask(c.env, c.get("db"), c.get("user"), {
 			action: input.action,

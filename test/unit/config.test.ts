@@ -14,6 +14,9 @@ describe("config", () => {
 			ACTION_PRICES: '{"imagine": 7, "DESCRIBE": 0}',
 			CORS_ORIGINS: " https://a.example.com , https://b.example.com ",
 			D1_STATS: "true",
+			USER_CONCURRENCY: "5",
+			USER_QUEUE_LIMIT: "50",
+			BANNED_WORDS: " Nude , gore,, ",
 		});
 		expect(settings).toEqual({
 			production: false,
@@ -24,6 +27,9 @@ describe("config", () => {
 			actionPrices: { ...DEFAULT_ACTION_PRICES, IMAGINE: 7, DESCRIBE: 0 },
 			corsOrigins: ["https://a.example.com", "https://b.example.com"],
 			d1Stats: true,
+			userConcurrency: 5,
+			userQueueLimit: 50,
+			bannedWords: ["nude", "gore"],
 		});
 	});
 
@@ -37,6 +43,9 @@ describe("config", () => {
 			actionPrices: DEFAULT_ACTION_PRICES,
 			corsOrigins: "*",
 			d1Stats: false,
+			userConcurrency: 3,
+			userQueueLimit: 100,
+			bannedWords: [],
 		};
 		expect(config({})).toEqual(expected);
 		expect(config({ TASK_TIMEOUT_MINUTES: " ", NEW_USER_QUOTA: "", ACTION_PRICES: "" })).toEqual(expected);
