@@ -104,7 +104,9 @@ export function createApp() {
 		const apiError = ApiError.from(error);
 		if (apiError.code === "INTERNAL")
 			console.error("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
-		return renderError(c, surfaceOf(c), apiError);
+		const response = renderError(c, surfaceOf(c), apiError);
+		if (apiError.retryAfter !== undefined) response.headers.set("retry-after", String(apiError.retryAfter));
+		return response;
 	});
 	app.notFound((c) =>
 		renderError(c, surfaceOf(c), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
@@ -120,7 +122,7 @@ export function createApp() {
 		cors({
 			origin: (origin, c) => allowedOrigin(origin, config(c.env as Env).corsOrigins),
 			allowHeaders: ["authorization", "mj-api-secret", "content-type", "idempotency-key", BOOKMARK_HEADER],
-			exposeHeaders: ["x-next-cursor", "idempotent-replayed", BOOKMARK_HEADER],
+			exposeHeaders: ["x-next-cursor", "idempotent-replayed", "retry-after", BOOKMARK_HEADER],
 			maxAge: 86_400,
 		}),
 	);

@@ -20,6 +20,8 @@ const ERROR_STATUS = {
 	BANNED_PROMPT: 400,
 	/** The caller has USER_QUEUE_LIMIT unfinished tasks. */
 	QUEUE_FULL: 429,
+	/** Too many requests from one user (submits) or one address (failed sign-ins): see Retry-After. */
+	RATE_LIMITED: 429,
 	/** An Idempotency-Key the caller already used for a different request. */
 	IDEMPOTENCY_MISMATCH: 422,
 	NO_CHANNEL: 503,
@@ -43,17 +45,20 @@ export class ApiError extends Error {
 	readonly internal?: unknown;
 	/** Extra fields a surface may show (midjourney-proxy `properties`, e.g. the banned word). */
 	readonly properties?: Record<string, unknown>;
+	/** Seconds the client should wait before trying again (sent as Retry-After). */
+	readonly retryAfter?: number;
 
 	constructor(
 		code: ErrorCode,
 		message: string,
-		options?: { internal?: unknown; properties?: Record<string, unknown> },
+		options?: { internal?: unknown; properties?: Record<string, unknown>; retryAfter?: number },
 	) {
 		super(message);
 		this.name = "ApiError";
 		this.code = code;
 		this.internal = options?.internal;
 		this.properties = options?.properties;
+		this.retryAfter = options?.retryAfter;
 	}
 
 	get status(): ContentfulStatusCode {

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
+import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import { ApiError, notFound } from "../errors";
@@ -44,7 +45,7 @@ export const albumRoutes = new Hono<AppEnv>()
 		const { page, pageSize } = parseWith(listSchema, (await readParams(c)).params);
 		return ok(c, await albumPage(c.env, c.get("db"), base(c), c.get("user").id, page, pageSize));
 	})
-	.post("/create", requestDb(), authenticate(), uploadLimit(1), idempotent(), async (c) => {
+	.post("/create", requestDb(), authenticate(), uploadLimit(1), limitSubmits(), idempotent(), async (c) => {
 		const { params, files } = await readParams(c);
 		const input = parseWith(createSchema, params);
 		const item = await createAlbumPicture(

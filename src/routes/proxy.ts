@@ -9,6 +9,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
+import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import type { TaskMode } from "../db/schema";
@@ -196,9 +197,9 @@ export function proxyRoutes(mode: TaskMode) {
 		}),
 	] as const;
 	return new Hono<AppEnv>()
-		.use("/submit/*", ...guard, idempotent())
+		.use("/submit/*", ...guard, limitSubmits(), idempotent())
 		.use("/task/*", ...guard)
-		.use("/insight-face/*", ...guard, idempotent())
+		.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
 		.post("/submit/imagine", async (c) => {
 			const body = await bodyOf(c, imagineBody);
 			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];

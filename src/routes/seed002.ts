@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
+import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import { listTaskPage } from "../db/task-lists";
@@ -69,7 +70,7 @@ function parseIndex(action: string, raw: string | undefined): number | undefined
 
 export const seed002Routes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate())
-	.on(["GET", "POST"], "/trigger/submit", idempotent(), async (c) => {
+	.on(["GET", "POST"], "/trigger/submit", limitSubmits(), idempotent(), async (c) => {
 		const input = parseWith(submitSchema, (await readParams(c)).params);
 		const { publicId } = await submitTask(c.env, c.get("db"), c.get("user"), {
 			action: input.action,
