@@ -7,7 +7,6 @@ import { HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } 
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 
 export { TaskObject } from "./durable/task-object";
-export { SimulatorObject } from "./upstream/simulator/object";
 
 const app = createApp();
 
