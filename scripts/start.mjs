@@ -125,7 +125,10 @@ function parentOf(pid) {
 function devConfig() {
 	const source = readFileSync("wrangler.toml", "utf8");
 	const absolute = (key) => (text) =>
-		text.replace(new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"), (_, path) => `${key} = ${JSON.stringify(resolve(path))}`);
+		text.replace(
+			new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"),
+			(_, path) => `${key} = ${JSON.stringify(resolve(path))}`,
+		);
 	const copied = [absolute("main"), absolute("migrations_dir")].reduce((text, fix) => fix(text), source);
 	const dir = resolve(".wrangler", "start");
 	mkdirSync(dir, { recursive: true });
