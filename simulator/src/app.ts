@@ -565,10 +565,8 @@ async function launch(
 	const origin = new URL(c.req.url).origin;
 	const mode = modeOf(c.req.path);
 	const stepMs = stepMsOf(c.env) * (markers.slow ? 10 : 1);
-	let modal = false;
 	const build = (id: string): NewSimTask => {
 		const task = draft(id, markers);
-		modal = task.awaitsModal ?? false;
 		const version = task.botType === "NIJI_JOURNEY" ? "--niji 6" : "--v 6";
 		return {
 			id,
@@ -581,23 +579,23 @@ async function launch(
 			result: task.result,
 			buttons: task.buttons,
 			finalPrompt: task.finalPrompt ?? `${task.prompt} ${version}`.trim(),
-			awaitsModal: modal,
+			awaitsModal: task.awaitsModal ?? false,
 			stepMs,
 			fail: markers.fail,
 			...hook,
 		};
 	};
-	const id = await createTask(c.env, build);
+	const { id, awaitsModal } = await createTask(c.env, build);
 	await c.env.INDEX.getByName("recent").add(id);
-	if (modal) return reply(SUBMIT_CODE.EXISTED, "Waiting for window confirm", id, { discordInstanceId: "sim" });
+	if (awaitsModal) return reply(SUBMIT_CODE.EXISTED, "Waiting for window confirm", id, { discordInstanceId: "sim" });
 	return accepted(id, markers);
 }
 
 /** Allocates a fresh id and stores the task under it; `build` sees the id (variation seeds use it). */
-async function createTask(env: SimulatorEnv, build: (id: string) => NewSimTask): Promise<string> {
+async function createTask(env: SimulatorEnv, build: (id: string) => NewSimTask): Promise<NewSimTask> {
 	for (let attempt = 0; attempt < 5; attempt++) {
-		const id = newTaskId();
-		if (await stub(env, id).create(build(id))) return id;
+		const task = build(newTaskId());
+		if (await stub(env, task.id).create(task)) return task;
 	}
 	throw new Error("could not allocate a simulator task id");
 }
