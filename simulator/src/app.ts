@@ -175,9 +175,10 @@ mj.post("/submit/action", async (c) => {
 mj.post("/submit/modal", async (c) => {
 	const body = await readBody(c, modalSchema);
 	const parent = await snapshotOf(c.env, body.taskId);
-	if (!parent) return c.json(reply(SUBMIT_CODE.NOT_FOUND, "task not found"));
-	if (parent.task.status !== "MODAL")
+	// An unknown id is one more task that is not waiting: code 4, as the protocol has it.
+	if (parent?.task.status !== "MODAL") {
 		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "task is not waiting for a modal"));
+	}
 	const prompt = body.prompt?.trim() ?? "";
 	if (parent.record.action === "INPAINT" && !isImageData(body.maskBase64)) {
 		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "maskBase64 (a base64 or data-URL image) is required"));

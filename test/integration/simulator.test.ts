@@ -530,10 +530,10 @@ describe("modal", () => {
 		expect(String(task.properties?.finalPrompt)).toContain("--zoom 1.8");
 	});
 
-	it("refuses a task that is not MODAL (4) and an unknown one (3)", async () => {
+	it("refuses a task that is not MODAL, unknown ones included (4)", async () => {
 		const id = await imagine("no modal here");
 		expect(await submit("/mj/submit/modal", { taskId: id, prompt: "--zoom 2" })).toMatchObject({ code: 4 });
-		expect(await submit("/mj/submit/modal", { taskId: "9999999999999999", prompt: "x" })).toMatchObject({ code: 3 });
+		expect(await submit("/mj/submit/modal", { taskId: "9999999999999999", prompt: "x" })).toMatchObject({ code: 4 });
 	});
 });
 
