@@ -393,13 +393,7 @@ simulatorApp.get("/sim/video/:file", async (c) => {
 	if (snapshot?.task.status !== "SUCCESS" || snapshot.record.result.kind !== "video") {
 		throw new SimulatorError(404, SUBMIT_CODE.NOT_FOUND, "video not found");
 	}
-	return new Response(VIDEO_BYTES, {
-		headers: {
-			"content-type": "video/mp4",
-			"content-length": String(VIDEO_BYTES.length),
-			"cache-control": "public, max-age=31536000, immutable",
-		},
-	});
+	return videoResponse(c.req.header("range"));
 });
 
 for (const prefix of ["/mj", "/mj-fast/mj", "/mj-relax/mj", "/mj-turbo/mj"]) simulatorApp.route(prefix, mj);
@@ -424,6 +418,37 @@ function pngResponse(spec: ImageSpec): Response {
 			"content-type": "image/png",
 			"content-length": String(length),
 			"cache-control": "public, max-age=31536000, immutable",
+		},
+	});
+}
+
+/**
+ * The sample video, whole or one byte range: Safari plays only what a server serves in
+ * ranges, so `Range: bytes=a-b` (and `a-`, `-n`) gets a 206; anything else the whole file.
+ */
+function videoResponse(range: string | undefined): Response {
+	const total = VIDEO_BYTES.length;
+	const headers = {
+		"content-type": "video/mp4",
+		"accept-ranges": "bytes",
+		"cache-control": "public, max-age=31536000, immutable",
+	};
+	const match = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
+	if (!match || (match[1] === "" && match[2] === "")) {
+		return new Response(VIDEO_BYTES, { headers: { ...headers, "content-length": String(total) } });
+	}
+	const [, from = "", to = ""] = match;
+	const start = from === "" ? Math.max(0, total - Number(to)) : Number(from);
+	const end = from === "" || to === "" ? total - 1 : Math.min(Number(to), total - 1);
+	if (start > end || start >= total) {
+		return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${total}` } });
+	}
+	return new Response(VIDEO_BYTES.slice(start, end + 1), {
+		status: 206,
+		headers: {
+			...headers,
+			"content-length": String(end - start + 1),
+			"content-range": `bytes ${start}-${end}/${total}`,
 		},
 	});
 }

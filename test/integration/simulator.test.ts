@@ -634,6 +634,16 @@ describe("video", () => {
 		const mp4 = await media(task.videoUrl as string, "video/mp4");
 		expect(String.fromCharCode(...mp4.subarray(4, 8))).toBe("ftyp");
 		expect(mp4.length).toBeGreaterThan(1000);
+		// Byte ranges, as browsers ask for video.
+		const part = await env.SIMULATOR.fetch(task.videoUrl as string, { headers: { range: "bytes=4-7" } });
+		expect(part.status).toBe(206);
+		expect(part.headers.get("content-range")).toBe(`bytes 4-7/${mp4.length}`);
+		expect(new TextDecoder().decode(await part.arrayBuffer())).toBe("ftyp");
+		const tail = await env.SIMULATOR.fetch(task.videoUrl as string, { headers: { range: "bytes=-10" } });
+		expect(tail.status).toBe(206);
+		expect(new Uint8Array(await tail.arrayBuffer())).toEqual(mp4.subarray(-10));
+		const beyond = await env.SIMULATOR.fetch(task.videoUrl as string, { headers: { range: `bytes=${mp4.length}-` } });
+		expect(beyond.status).toBe(416);
 	});
 
 	it("animates quadrant N of a grid or an upscale, and extends a video", async () => {
