@@ -39,8 +39,8 @@ export interface Config {
 	production: boolean;
 	/** PUBLIC_BASE_URL without trailing slashes: the origin clients reach the gateway at; "" to use the request's. */
 	publicBaseUrl: string;
-	/** SIMULATOR_ENABLED is "true": the built-in upstream answers in-process. */
-	simulatorEnabled: boolean;
+	/** SIMULATOR_URL's origin (the upstream simulator Worker, simulator/), or null when it is off. */
+	simulatorOrigin: string | null;
 	/** TASK_TIMEOUT_MINUTES (default 30) in milliseconds: how long a task may run before the reconciler fails it. */
 	taskTimeoutMs: number;
 	/** NEW_USER_QUOTA (default 0): the starting balance of a user seen for the first time. */
@@ -66,7 +66,7 @@ export interface Config {
 const VARS = [
 	"ENVIRONMENT",
 	"PUBLIC_BASE_URL",
-	"SIMULATOR_ENABLED",
+	"SIMULATOR_URL",
 	"TASK_TIMEOUT_MINUTES",
 	"NEW_USER_QUOTA",
 	"ACTION_PRICES",
@@ -142,7 +142,17 @@ function parsePrices(text: string, ctx: z.RefinementCtx): Readonly<Record<string
 const varsSchema = z.object({
 	ENVIRONMENT: raw,
 	PUBLIC_BASE_URL: raw.transform((v) => v.replace(/\/+$/, "")),
-	SIMULATOR_ENABLED: booleanText("SIMULATOR_ENABLED"),
+	SIMULATOR_URL: setting(
+		"SIMULATOR_URL",
+		(text, ctx) => {
+			if (text === "") return null;
+			const url = URL.parse(text);
+			return url && (url.protocol === "http:" || url.protocol === "https:")
+				? url.origin
+				: fail(ctx, "must be an http(s) URL");
+		},
+		null,
+	),
 	TASK_TIMEOUT_MINUTES: setting(
 		"TASK_TIMEOUT_MINUTES",
 		(text, ctx) => {
@@ -191,7 +201,7 @@ function parseConfig(env: ConfigVars): Config {
 	return {
 		production,
 		publicBaseUrl: vars.PUBLIC_BASE_URL,
-		simulatorEnabled: vars.SIMULATOR_ENABLED,
+		simulatorOrigin: vars.SIMULATOR_URL,
 		taskTimeoutMs: vars.TASK_TIMEOUT_MINUTES * 60_000,
 		newUserQuota: vars.NEW_USER_QUOTA,
 		actionPrices: vars.ACTION_PRICES,

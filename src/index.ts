@@ -10,7 +10,6 @@ import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
 
 export { TaskObject } from "./durable/task-object";
-export { SimulatorObject } from "./upstream/simulator/object";
 
 const app = createApp();
 

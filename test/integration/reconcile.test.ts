@@ -9,8 +9,7 @@ import { enabledChannelByName } from "../../src/db/channels";
 import worker from "../../src/index";
 import type { TaskMessage } from "../../src/queue/messages";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
-import { SIMULATOR_ORIGIN, SIMULATOR_SECRET } from "../../src/upstream/fetcher";
-import { simulatorApp } from "../../src/upstream/simulator/app";
+import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
 
@@ -110,13 +109,12 @@ describe("reconciler", () => {
 
 	it("brings a task up to date from list-by-condition when no poll reached it", async () => {
 		// A real simulator task, but recorded in D1 without any poll message behind it.
-		const reply = await simulatorApp.fetch(
-			new Request(`${SIMULATOR_ORIGIN}/mj/submit/imagine`, {
+		const reply = await env.SIMULATOR.fetch(
+			new Request(`${env.SIMULATOR_URL}/mj/submit/imagine`, {
 				method: "POST",
 				headers: { "mj-api-secret": SIMULATOR_SECRET, "content-type": "application/json" },
 				body: JSON.stringify({ prompt: "synced by the cron" }),
 			}),
-			env,
 		);
 		const { result: upstreamId } = (await reply.json()) as { result: string };
 		const task = await insertTaskRow({
@@ -128,11 +126,10 @@ describe("reconciler", () => {
 		});
 		await waitFor(
 			async () => {
-				const view = await simulatorApp.fetch(
-					new Request(`${SIMULATOR_ORIGIN}/mj/task/${upstreamId}/fetch`, {
+				const view = await env.SIMULATOR.fetch(
+					new Request(`${env.SIMULATOR_URL}/mj/task/${upstreamId}/fetch`, {
 						headers: { "mj-api-secret": SIMULATOR_SECRET },
 					}),
-					env,
 				);
 				return ((await view.json()) as { status: string }).status === "SUCCESS";
 			},

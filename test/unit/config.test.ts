@@ -8,7 +8,7 @@ describe("config", () => {
 		const settings = config({
 			ENVIRONMENT: "development",
 			PUBLIC_BASE_URL: "https://mj.example.com//",
-			SIMULATOR_ENABLED: "true",
+			SIMULATOR_URL: "http://mj-simulator.internal/ignored/path",
 			TASK_TIMEOUT_MINUTES: "1.5",
 			NEW_USER_QUOTA: "1000",
 			ACTION_PRICES: '{"imagine": 7, "DESCRIBE": 0}',
@@ -21,7 +21,7 @@ describe("config", () => {
 		expect(settings).toEqual({
 			production: false,
 			publicBaseUrl: "https://mj.example.com",
-			simulatorEnabled: true,
+			simulatorOrigin: "http://mj-simulator.internal",
 			taskTimeoutMs: 90_000,
 			newUserQuota: 1000,
 			actionPrices: { ...DEFAULT_ACTION_PRICES, IMAGINE: 7, DESCRIBE: 0 },
@@ -37,7 +37,7 @@ describe("config", () => {
 		const expected = {
 			production: false,
 			publicBaseUrl: "",
-			simulatorEnabled: false,
+			simulatorOrigin: null,
 			taskTimeoutMs: 30 * 60_000,
 			newUserQuota: 0,
 			actionPrices: DEFAULT_ACTION_PRICES,
@@ -60,16 +60,16 @@ describe("config", () => {
 			TASK_TIMEOUT_MINUTES: "-5",
 			NEW_USER_QUOTA: "1e3x",
 			ACTION_PRICES: '{"IMAGINE": -1, "UPSCALE": 1}',
-			SIMULATOR_ENABLED: "yes",
+			SIMULATOR_URL: "ftp://nope",
 		});
 		expect(settings).toMatchObject({
 			taskTimeoutMs: 30 * 60_000,
 			newUserQuota: 0,
 			actionPrices: DEFAULT_ACTION_PRICES,
-			simulatorEnabled: false,
+			simulatorOrigin: null,
 		});
 		const logged = log.mock.calls.map((args) => String(args[0]));
-		for (const name of ["TASK_TIMEOUT_MINUTES", "NEW_USER_QUOTA", "ACTION_PRICES", "SIMULATOR_ENABLED"]) {
+		for (const name of ["TASK_TIMEOUT_MINUTES", "NEW_USER_QUOTA", "ACTION_PRICES", "SIMULATOR_URL"]) {
 			expect(
 				logged.some((line) => line.startsWith(`${name} `)),
 				name,
