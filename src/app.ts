@@ -66,8 +66,16 @@ export function surfaceForPath(path: string): Surface {
 	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
 }
 
-/** Largest request body the /api/* JSON endpoints accept. */
+/** Largest request body of every route but the uploads. */
 export const API_BODY_LIMIT = 1024 * 1024;
+
+/** Routes that carry pictures and limit their bodies themselves (uploadLimit, PROXY_BODY_LIMIT). */
+const UPLOAD_PATHS = new Set(["/userAlbum/create", "/imageTemp/create", "/imageTemp/update"]);
+const PROXY_UPLOADS = /^\/mj(?:-(?:fast|relax|turbo)\/mj)?\/(?:submit|insight-face)\//;
+
+function hasOwnBodyLimit(path: string): boolean {
+	return UPLOAD_PATHS.has(path) || PROXY_UPLOADS.test(path);
+}
 
 /** The Access-Control-Allow-Origin for `origin`, or null when it may not call the API. */
 export function allowedOrigin(origin: string, allowed: CorsOrigins = "*"): string | null {
@@ -105,7 +113,7 @@ export function createApp() {
 		if (apiError.code === "INTERNAL")
 			console.error("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
 		const response = renderError(c, surfaceOf(c), apiError);
-		if (apiError.retryAfter !== undefined) response.headers.set("retry-after", String(apiError.retryAfter));
+		for (const [name, value] of Object.entries(apiError.headers ?? {})) response.headers.set(name, value);
 		return response;
 	});
 	app.notFound((c) =>
@@ -126,16 +134,14 @@ export function createApp() {
 			maxAge: 86_400,
 		}),
 	);
-	// The JSON APIs take small bodies; uploads have their own limits on their own routes.
-	app.use(
-		"/api/*",
-		bodyLimit({
-			maxSize: API_BODY_LIMIT,
-			onError: () => {
-				throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
-			},
-		}),
-	);
+	// Every route takes a small body but the upload routes, which set their own (larger) limits.
+	const smallBodies = bodyLimit({
+		maxSize: API_BODY_LIMIT,
+		onError: () => {
+			throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
+		},
+	});
+	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);

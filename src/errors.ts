@@ -13,6 +13,8 @@ const ERROR_STATUS = {
 	NOT_FOUND: 404,
 	CONFLICT: 409,
 	PAYLOAD_TOO_LARGE: 413,
+	/** A Range past the end of a file. */
+	RANGE_NOT_SATISFIABLE: 416,
 	INSUFFICIENT_QUOTA: 402,
 	/** A task id (a parent, a modal step's task) the caller has no such task of. */
 	UNKNOWN_TASK: 400,
@@ -45,20 +47,20 @@ export class ApiError extends Error {
 	readonly internal?: unknown;
 	/** Extra fields a surface may show (midjourney-proxy `properties`, e.g. the banned word). */
 	readonly properties?: Record<string, unknown>;
-	/** Seconds the client should wait before trying again (sent as Retry-After). */
-	readonly retryAfter?: number;
+	/** Headers the answer carries (Retry-After, Content-Range). */
+	readonly headers?: Record<string, string>;
 
 	constructor(
 		code: ErrorCode,
 		message: string,
-		options?: { internal?: unknown; properties?: Record<string, unknown>; retryAfter?: number },
+		options?: { internal?: unknown; properties?: Record<string, unknown>; headers?: Record<string, string> },
 	) {
 		super(message);
 		this.name = "ApiError";
 		this.code = code;
 		this.internal = options?.internal;
 		this.properties = options?.properties;
-		this.retryAfter = options?.retryAfter;
+		this.headers = options?.headers;
 	}
 
 	get status(): ContentfulStatusCode {

@@ -18,7 +18,7 @@ export function limitSubmits(): MiddlewareHandler<AppEnv> {
 		const limiter = c.env.SUBMIT_LIMITER;
 		if (limiter && !(await limiter.limit({ key: `user:${c.get("user").id}` })).success) {
 			throw new ApiError("RATE_LIMITED", "too many submits: slow down and retry later", {
-				retryAfter: SUBMIT_PERIOD_SECONDS,
+				headers: { "retry-after": String(SUBMIT_PERIOD_SECONDS) },
 			});
 		}
 		await next();
@@ -37,6 +37,6 @@ export async function failedSignInOverLimit(env: Env, headers: Headers): Promise
 
 export function tooManyFailedSignIns(): ApiError {
 	return new ApiError("RATE_LIMITED", "too many failed sign-ins from this address: retry later", {
-		retryAfter: AUTH_FAIL_PERIOD_SECONDS,
+		headers: { "retry-after": String(AUTH_FAIL_PERIOD_SECONDS) },
 	});
 }

@@ -65,4 +65,8 @@ export const albumRoutes = new Hono<AppEnv>()
 		const response = await serveR2Object(c.env.IMAGES, key, c.req.raw, "private, max-age=31536000, immutable");
 		if (!response) throw notFound("photo not found");
 		return response;
+	})
+	// Anything else under /userAlbum is a signed-in API: the token is checked before the 404.
+	.all("*", requestDb(), authenticate(), (c) => {
+		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
 	});

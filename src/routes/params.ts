@@ -55,15 +55,30 @@ async function readForm(c: Context, params: Params, files: Record<string, File>)
 	}
 }
 
+/** The media type of a Content-Type header, lower-cased, without its parameters ("" when missing). */
+export function mediaType(header: string | undefined): string {
+	return (header ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** application/json, or any +json type. */
+export function isJsonType(type: string): boolean {
+	return type === "application/json" || type.endsWith("+json");
+}
+
 /** The request's parameters (query, then form or JSON) and, for a multipart form, its files. */
 export async function readParams(c: Context): Promise<RequestParams> {
 	const params: Params = { ...c.req.query() };
 	const files: Record<string, File> = {};
 	if (c.req.method === "GET" || c.req.method === "HEAD") return { params, files };
-	const type = (c.req.header("content-type") ?? "").toLowerCase();
-	if (type.includes("application/json") || type.includes("+json")) await readJson(c, params);
-	else if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data"))
+	const type = mediaType(c.req.header("content-type"));
+	if (isJsonType(type)) await readJson(c, params);
+	else if (type === "application/x-www-form-urlencoded" || type === "multipart/form-data")
 		await readForm(c, params, files);
+	else if ((await c.req.arrayBuffer()).byteLength > 0) {
+		throw badRequest(
+			`unsupported content type ${JSON.stringify(type || "none")}: send JSON, a urlencoded form or multipart/form-data`,
+		);
+	}
 	return { params, files };
 }
 

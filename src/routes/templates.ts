@@ -131,4 +131,8 @@ export const templateRoutes = new Hono<AppEnv>()
 	.post("/unfavorite", requestDb(), authenticate(), async (c) => {
 		const { id } = parseWith(idSchema, (await readParams(c)).params);
 		return ok(c, await unfavorite(c.get("db"), c.get("user"), id));
+	})
+	// Anything else under /imageTemp is a signed-in API: the token is checked before the 404.
+	.all("*", requestDb(), authenticate(), (c) => {
+		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
 	});

@@ -8,6 +8,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import { badRequest } from "../errors";
+import { isJsonType, mediaType } from "./params";
 
 /** "field: message", unless the message already names the field. */
 function problem(error: z.core.$ZodError): string {
@@ -21,9 +22,21 @@ export function validationHook(result: { success: true } | { success: false; err
 	if (!result.success) throw badRequest(problem(result.error));
 }
 
-/** zValidator with validationHook: `validate("json", schema)` as a route's middleware. */
+/**
+ * zValidator with validationHook: `validate("json", schema)` as a route's middleware. For "json"
+ * the body must also be declared JSON: zValidator would read any other body as `{}` and, for a
+ * schema of optional fields, quietly ignore it.
+ */
 export function validate<Target extends keyof ValidationTargets, S extends z.ZodType>(target: Target, schema: S) {
-	return zValidator(target, schema, validationHook);
+	const validator = zValidator(target, schema, validationHook);
+	if (target !== "json") return validator;
+	const jsonOnly: typeof validator = async (c, next) => {
+		if (!isJsonType(mediaType(c.req.header("content-type")))) {
+			throw badRequest("the body must be JSON (content-type: application/json)");
+		}
+		return validator(c, next);
+	};
+	return jsonOnly;
 }
 
 /** Validates with zod; the first problem becomes a 400 naming the field. */
