@@ -32,7 +32,7 @@ export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<A
 			c.set("user", user);
 			return next();
 		}
-		const claims = await verifyToken(token, c.env.JWT_SECRET);
+		const claims = await verifyToken(token, c.env);
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);
 		if (id === undefined) {
