@@ -53,7 +53,7 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 			c.set("user", user);
 			return next();
 		}
-		const claims = await verifyToken(token, c.env.JWT_SECRET);
+		const claims = await verifyToken(token, c.env);
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);
 		if (id === undefined) {

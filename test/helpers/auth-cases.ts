@@ -185,6 +185,21 @@ export const BAD_TOKENS: BadToken[] = [
 			new SignJWT({ role: "user" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(sub).sign(secret),
 	},
 	{
+		name: "a token living longer than JWT_MAX_LIFETIME (31d over the default 30d)",
+		says: /^token lifetime exceeds the maximum of 30d$/,
+		make: (sub) => signToken({ sub, role: "user" }, env.JWT_SECRET, "31d"),
+	},
+	{
+		name: "a token without iat while JWT_MAX_LIFETIME is set",
+		says: /token lifetime exceeds the maximum of 30d: the token has no iat/,
+		make: (sub) =>
+			new SignJWT({ role: "user" })
+				.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+				.setSubject(sub)
+				.setExpirationTime("1h")
+				.sign(secret),
+	},
+	{
 		name: "a token without sub",
 		says: /sub/,
 		make: () =>
