@@ -6,7 +6,9 @@ import { type CorsOrigins, config } from "./config";
 import type { AppEnv, Surface } from "./context";
 import { BOOKMARK_HEADER } from "./db/request-db";
 import type { TaskMode } from "./db/schema";
+import { type Deps, defaultDeps } from "./deps";
 import { ApiError } from "./errors";
+import { logError } from "./log";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
@@ -103,15 +105,20 @@ const tag =
 		await next();
 	};
 
-export function createApp() {
+/** The app; tests may hand it their own network, clock and chance. */
+export function createApp(deps: Deps = defaultDeps()) {
 	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
 	// trailing slash (/api/mj/) both reach the same route as the plain path.
 	const app = new Hono<AppEnv>({ getPath: (request) => normalizePath(request.url) });
 
+	app.use("*", async (c, next) => {
+		c.set("deps", deps);
+		await next();
+	});
+
 	app.onError((error, c) => {
 		const apiError = ApiError.from(error);
-		if (apiError.code === "INTERNAL")
-			console.error("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
+		if (apiError.code === "INTERNAL") logError("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
 		const response = renderError(c, surfaceOf(c), apiError);
 		for (const [name, value] of Object.entries(apiError.headers ?? {})) response.headers.set(name, value);
 		return response;

@@ -3,7 +3,8 @@ import { createApp } from "./app";
 import { reconcile } from "./cron/reconcile";
 import { getDb } from "./db/client";
 import { purgeIdempotencyKeys } from "./db/idempotency";
-import { defaultDeps } from "./queue/deps";
+import { defaultDeps } from "./deps";
+import { logError } from "./log";
 import { handleHookBatch } from "./queue/hook-consumer";
 import { HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
@@ -25,7 +26,7 @@ export default {
 			case HOOK_QUEUE:
 				return handleHookBatch(batch as MessageBatch<HookMessage>, env, defaultDeps());
 			default:
-				console.error("message from an unknown queue", batch.queue);
+				logError("message from an unknown queue", batch.queue);
 				batch.retryAll();
 		}
 	},

@@ -17,6 +17,7 @@ import type { AppEnv, AuthUser } from "../context";
 import { type ApiKeyListing, findLiveKeyByHash, insertApiKey, touchApiKey } from "../db/api-keys";
 import { type Db, getDb } from "../db/client";
 import { ApiError, unauthorized } from "../errors";
+import { logError } from "../log";
 
 /** What every key starts with; a JWT never does (its header encodes to "eyJ…"). */
 export const API_KEY_PREFIX = "mjk_";
@@ -97,7 +98,7 @@ export async function authenticateApiKey(c: Context<AppEnv>, key: string): Promi
 
 /** Runs work after the response when the runtime allows it; a failure is logged, never sent. */
 function inBackground(c: Context<AppEnv>, work: Promise<void>): void {
-	const logged = work.catch((error: unknown) => console.error("recording an API key's use failed", error));
+	const logged = work.catch((error: unknown) => logError("recording an API key's use failed", error));
 	try {
 		c.executionCtx.waitUntil(logged);
 	} catch {

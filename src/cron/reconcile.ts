@@ -9,11 +9,11 @@ import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { listInFlightTasks, listStaleNotStarted } from "../db/tasks";
-import type { QueueDeps } from "../queue/deps";
+import type { Deps } from "../deps";
 import type { TaskMessage } from "../queue/messages";
 import { taskTimeoutMs } from "../tasks/model";
 import { planFor, planForMissing, REQUEUE_AFTER_MS } from "../tasks/reconcile-rules";
-import { taskObject } from "../tasks/stub";
+import { taskObject } from "../tasks/task-object-stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { UpstreamClient, UpstreamError } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
@@ -30,7 +30,7 @@ export interface ReconcileReport {
 	requeued: number;
 }
 
-export async function reconcile(env: Env, deps: QueueDeps): Promise<ReconcileReport> {
+export async function reconcile(env: Env, deps: Deps): Promise<ReconcileReport> {
 	const now = deps.now();
 	const db = getDb(env.DB);
 	const report: ReconcileReport = { polled: 0, updated: 0, vanished: 0, timedOut: 0, requeued: 0 };

@@ -1,5 +1,5 @@
 /** Every query on the tasks table. */
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, exists, inArray, lt, sql } from "drizzle-orm";
 import { UNFINISHED_STATUSES } from "../tasks/model";
 import type { Db } from "./client";
 import { counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
@@ -133,11 +133,13 @@ function refundStatements(db: Db, publicId: string) {
 	return [
 		db
 			.update(users)
-			.set({ quota: sql`${users.quota} + (SELECT quota FROM tasks WHERE public_id = ${publicId})` })
+			.set({
+				quota: sql`${users.quota} + (${db.select({ quota: tasks.quota }).from(tasks).where(eq(tasks.publicId, publicId))})`,
+			})
 			.where(
 				and(
-					sql`${users.id} = (SELECT user_id FROM tasks WHERE public_id = ${publicId})`,
-					sql`EXISTS (SELECT 1 FROM tasks WHERE ${refundable})`,
+					eq(users.id, sql`(${db.select({ userId: tasks.userId }).from(tasks).where(eq(tasks.publicId, publicId))})`),
+					exists(db.select({ one: sql`1` }).from(tasks).where(refundable)),
 				),
 			),
 		db.update(tasks).set({ refunded: true }).where(refundable),

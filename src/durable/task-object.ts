@@ -10,7 +10,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db/client";
 import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
+import { type Deps, defaultDeps } from "../deps";
 import { copyImageToR2, ImageCopyError, imageKey, videoKey } from "../images/copy";
+import { logError } from "../log";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { redactUrl } from "../net/url-policy";
@@ -70,6 +72,8 @@ function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now
 
 export class TaskObject extends DurableObject<Env> {
 	#state: StoredState | null = null;
+	/** The network this object fetches media with; a Durable Object has no request context to take it from. */
+	readonly #deps: Deps = defaultDeps();
 
 	/** Takes the right to submit this task upstream; false if it is taken or no longer needed. */
 	async claimSubmit(publicId: string, leaseMs: number): Promise<boolean> {
@@ -163,7 +167,12 @@ export class TaskObject extends DurableObject<Env> {
 			const channelId = state.fields.channelId ?? (await findTask(db, state.publicId))?.channelId;
 			const fetchMedia = (mediaUrl: string, field: string) => {
 				current = mediaUrl;
-				return fetchUpstreamMedia(this.env, mediaUrl, { channelId, field, signal: AbortSignal.timeout(120_000) });
+				return fetchUpstreamMedia(this.env, mediaUrl, {
+					channelId,
+					field,
+					signal: AbortSignal.timeout(120_000),
+					fetch: this.#deps.fetch,
+				});
 			};
 			if (url) {
 				const response = await fetchMedia(url, "imageUrl");
@@ -183,7 +192,7 @@ export class TaskObject extends DurableObject<Env> {
 			state.effects.attempts += 1;
 			if (error instanceof UrlRefusedError) {
 				// Never retried: the policy will refuse it again. The query may hold the upstream's secrets.
-				console.error("image copy refused", state.publicId, error.message, current ? redactUrl(current) : "");
+				logError("image copy refused", state.publicId, error.message, current ? redactUrl(current) : "");
 				state.effects.copy = false;
 				await this.#save(state);
 				return true;
@@ -195,7 +204,7 @@ export class TaskObject extends DurableObject<Env> {
 				return false;
 			}
 			// The task keeps the upstream's URL; the client is still told it finished.
-			console.error("image copy abandoned", state.publicId, error);
+			logError("image copy abandoned", state.publicId, error);
 		}
 		state.effects.copy = false;
 		await this.#save(state);

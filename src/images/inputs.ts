@@ -6,6 +6,7 @@
  * sends them upstream again as data URLs.
  */
 import { badRequest } from "../errors";
+import { logError } from "../log";
 import { type CheckedImage, checked, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage, tooLarge } from "./upload";
 
 const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?(?:;[\w-]+=[\w.-]+)*;base64,/i;
@@ -51,5 +52,5 @@ export async function storeInputs(
 /** Removes stored inputs again (a refused submit leaves nothing behind). */
 export async function removeInputs(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
 	if (keys.length === 0) return;
-	await bucket.delete([...keys]).catch((error) => console.error("input cleanup failed", keys, error));
+	await bucket.delete([...keys]).catch((error) => logError("input cleanup failed", keys, error));
 }

@@ -5,6 +5,7 @@
  * never read past that limit.
  */
 import { ApiError, badRequest } from "../errors";
+import { logWarning } from "../log";
 import { fetchPublic, UrlRefusedError } from "../net/fetch-public";
 import type { Fetch } from "../upstream/fetcher";
 import { MAX_INLINE_IMAGE_BYTES } from "./inline";
@@ -106,8 +107,11 @@ export async function downloadImage(
 	options: { env: Pick<Env, "ENVIRONMENT">; fetch: Fetch; timeoutMs?: number },
 ): Promise<CheckedImage> {
 	const signal = AbortSignal.timeout(options.timeoutMs ?? DOWNLOAD_TIMEOUT_MS);
-	const failed = (error: unknown) =>
-		badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : String(error)}`);
+	// The network's own words (hosts, ports, "connection lost") go to the log, never to the client.
+	const failed = (error: unknown) => {
+		logWarning("download failed", field, error);
+		return badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : "the connection failed"}`);
+	};
 	let response: Response;
 	try {
 		response = await fetchPublic(url, { signal }, { env: options.env, fetch: options.fetch, field });

@@ -15,8 +15,8 @@ export interface UpstreamMediaOptions {
 	/** Names the URL in refusals; "imageUrl" unless given. */
 	field?: string;
 	signal?: AbortSignal;
-	/** Defaults to upstreamFetch(env), which answers simulator URLs in-process. */
-	fetch?: Fetch;
+	/** The network (Deps.fetch); simulator URLs are sent to its binding here. */
+	fetch: Fetch;
 }
 
 /**
@@ -33,7 +33,7 @@ export async function fetchUpstreamMedia(env: Env, url: string, options: Upstrea
 		{ signal: options.signal },
 		{
 			env,
-			fetch: options.fetch ?? upstreamFetch(env),
+			fetch: upstreamFetch(env, options.fetch),
 			field: options.field ?? "imageUrl",
 			trustedOrigin: channel?.baseUrl,
 		},

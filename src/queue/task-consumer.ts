@@ -5,19 +5,20 @@
 import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
 import { findTask } from "../db/tasks";
+import type { Deps } from "../deps";
+import { logError } from "../log";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
-import { taskObject } from "../tasks/stub";
+import { taskObject } from "../tasks/task-object-stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { type ChannelOutcome, cancelUpstream, submitThroughChannels } from "../tasks/upstream-submit";
 import { UpstreamClient, UpstreamError } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
-import type { QueueDeps } from "./deps";
 import { backoffSeconds, pollDelaySeconds, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "./messages";
 
 /** How long one consumer may hold a task's submit claim. */
 const SUBMIT_LEASE_MS = 60_000;
 
-export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env, deps: QueueDeps): Promise<void> {
+export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env, deps: Deps): Promise<void> {
 	await Promise.all(
 		batch.messages.map(async (message) => {
 			try {
@@ -28,7 +29,7 @@ export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env
 				if (verdict === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
 				else message.ack();
 			} catch (error) {
-				console.error("task message failed", message.body, error);
+				logError("task message failed", message.body, error);
 				message.retry({ delaySeconds: backoffSeconds(message.attempts) });
 			}
 		}),
@@ -41,7 +42,7 @@ function isLastAttempt(message: Message): boolean {
 
 type Verdict = "ack" | "retry";
 
-async function submitMessage(message: Message<TaskMessage>, env: Env, deps: QueueDeps): Promise<Verdict> {
+async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps): Promise<Verdict> {
 	const publicId = message.body.taskId;
 	const db = getDb(env.DB);
 	const task = await findTask(db, publicId);
@@ -88,7 +89,7 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Queu
 	}
 }
 
-async function pollMessage(publicId: string, n: number, env: Env, deps: QueueDeps): Promise<Verdict> {
+async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): Promise<Verdict> {
 	const db = getDb(env.DB);
 	const task = await findTask(db, publicId);
 	if (!task || isTerminal(task.status) || !task.upstreamId || task.channelId == null) return "ack";

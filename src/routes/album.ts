@@ -54,7 +54,7 @@ export const albumRoutes = new Hono<AppEnv>()
 			c.get("user"),
 			base(c),
 			{ styleId: input.styleId, origin: files.origin ?? input.origin, notifyHook: input.notifyHook || undefined },
-			{ fetch: (resource, init) => fetch(resource, init) },
+			c.get("deps"),
 		);
 		return ok(c, item);
 	})

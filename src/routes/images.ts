@@ -16,6 +16,7 @@ import { serveR2Object } from "../images/serve";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { parseStringArray } from "../tasks/model";
+import type { Fetch } from "../upstream/fetcher";
 
 export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async (c) => {
 	const id = c.req.param("id").replace(/\.(png|jpe?g|webp|gif)$/i, "");
@@ -24,7 +25,7 @@ export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async 
 	}
 	// The object behind a signed link never changes.
 	const served = await serveR2Object(c.env.IMAGES, imageKey(id), c.req.raw, "public, max-age=31536000, immutable");
-	return served ?? streamFromUpstream(c.env, id, c.req.method === "HEAD");
+	return served ?? streamFromUpstream(c.env, c.get("deps").fetch, id, c.req.method === "HEAD");
 });
 
 /**
@@ -45,7 +46,7 @@ export const videoRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id/:n", asy
 	const urls = task ? parseStringArray(task.videoUrls) : [];
 	const url = urls[n] ?? (n === 0 ? task?.videoUrl : undefined);
 	if (!task || !url || parseStringArray(task.videoKeys)[n]) throw notFound("video not found");
-	return streamUrl(c.env, url, task.channelId, c.req.method === "HEAD", "video");
+	return streamUrl(c.env, c.get("deps").fetch, url, task.channelId, c.req.method === "HEAD", "video");
 });
 
 /** GET /mj/upload/{name}?sig=…: a picture uploaded with /mj/submit/upload-discord-images. */
@@ -61,10 +62,10 @@ export const uploadRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:name", asy
 
 const UPLOAD_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(png|jpg|webp)$/;
 
-async function streamFromUpstream(env: Env, publicId: string, head: boolean): Promise<Response> {
+async function streamFromUpstream(env: Env, fetch: Fetch, publicId: string, head: boolean): Promise<Response> {
 	const task = await findTask(getDb(env.DB), publicId);
 	if (!task?.upstreamImageUrl || task.imageKey) throw notFound("image not found");
-	return streamUrl(env, task.upstreamImageUrl, task.channelId, head, "image");
+	return streamUrl(env, fetch, task.upstreamImageUrl, task.channelId, head, "image");
 }
 
 /**
@@ -73,6 +74,7 @@ async function streamFromUpstream(env: Env, publicId: string, head: boolean): Pr
  */
 async function streamUrl(
 	env: Env,
+	fetch: Fetch,
 	url: string,
 	channelId: number | null,
 	head: boolean,
@@ -80,7 +82,7 @@ async function streamUrl(
 ): Promise<Response> {
 	let upstream: Response | null = null;
 	try {
-		upstream = await fetchUpstreamMedia(env, url, { channelId, signal: AbortSignal.timeout(30_000) });
+		upstream = await fetchUpstreamMedia(env, url, { channelId, signal: AbortSignal.timeout(30_000), fetch });
 	} catch (error) {
 		if (error instanceof UrlRefusedError) throw notFound(`${kind} not available`);
 	}

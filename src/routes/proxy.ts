@@ -34,8 +34,6 @@ export const LIST_BY_CONDITION_MAX = 500;
 export const PROXY_LIST_DEFAULT = 20;
 export const PROXY_LIST_MAX = 100;
 
-const network = { fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init) };
-
 const text = (name: string, max: number) => z.string().max(max, `${name} must be at most ${max} characters`);
 const taskId = z
 	.string({ error: "taskId is required" })
@@ -149,9 +147,9 @@ async function bodyOf<S extends z.ZodType>(c: Context, schema: S): Promise<z.inf
 const base = (c: Context<AppEnv>) => publicBase(c.env, new URL(c.req.url).origin);
 
 /** A picture given inline (base64 / data URL), or by link where the protocol allows one. */
-async function pictureOf(env: Env, value: string, field: string): Promise<CheckedImage> {
+async function pictureOf(c: Context<AppEnv>, value: string, field: string): Promise<CheckedImage> {
 	const trimmed = value.trim();
-	if (/^https?:\/\//i.test(trimmed)) return downloadImage(trimmed, field, { env, fetch: network.fetch });
+	if (/^https?:\/\//i.test(trimmed)) return downloadImage(trimmed, field, { env: c.env, fetch: c.get("deps").fetch });
 	return decodeInlineImage(trimmed, field);
 }
 
@@ -241,7 +239,7 @@ export function proxyRoutes(mode: TaskMode) {
 			const body = await bodyOf(c, describeBody);
 			const source = body.base64 ?? body.link;
 			if (!source) throw badRequest("base64 (or link) is required: the image to describe");
-			const image = await pictureOf(c.env, source, body.base64 ? "base64" : "link");
+			const image = await pictureOf(c, source, body.base64 ? "base64" : "link");
 			return submit(c, { action: "DESCRIBE", images: [image], botType: body.botType ?? undefined, ...hooks(body) });
 		})
 		.post("/submit/blend", async (c) => {
@@ -262,7 +260,7 @@ export function proxyRoutes(mode: TaskMode) {
 		.post("/submit/video", async (c) => {
 			const body = await bodyOf(c, videoBody);
 			if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
-			const images = body.image && !body.taskId ? [await pictureOf(c.env, body.image, "image")] : [];
+			const images = body.image && !body.taskId ? [await pictureOf(c, body.image, "image")] : [];
 			return submit(c, {
 				action: "VIDEO",
 				prompt: body.prompt ?? undefined,
@@ -278,7 +276,7 @@ export function proxyRoutes(mode: TaskMode) {
 		})
 		.post("/submit/edits", async (c) => {
 			const body = await bodyOf(c, editsBody);
-			const image = await pictureOf(c.env, body.image, "image");
+			const image = await pictureOf(c, body.image, "image");
 			return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
 		})
 		.post("/submit/upload-discord-images", async (c) => {
@@ -300,8 +298,8 @@ export function proxyRoutes(mode: TaskMode) {
 			if (!source || !target)
 				throw badRequest("sourceBase64 (or sourceUrl) and targetBase64 (or targetUrl) are required");
 			const images = await Promise.all([
-				pictureOf(c.env, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
-				pictureOf(c.env, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
+				pictureOf(c, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+				pictureOf(c, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
 			]);
 			return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
 		})
@@ -333,12 +331,12 @@ export function proxyRoutes(mode: TaskMode) {
 			return c.json(await toProxyTask(c.env, base(c), task));
 		})
 		.get("/task/:id/image-seed", async (c) => {
-			const seed = await imageSeed(c.env, c.get("db"), c.get("user"), c.req.param("id"), network);
+			const seed = await imageSeed(c.env, c.get("db"), c.get("user"), c.req.param("id"), c.get("deps"));
 			return c.json({ code: 1, description: "Success", result: seed, properties: {} });
 		})
 		.post("/task/:id/cancel", async (c) => {
 			const id = c.req.param("id");
-			const result = await cancelTask(c.env, c.get("db"), c.get("user"), id, network, (p) =>
+			const result = await cancelTask(c.env, c.get("db"), c.get("user"), id, c.get("deps"), (p) =>
 				c.executionCtx.waitUntil(p),
 			);
 			return c.json({

@@ -71,7 +71,6 @@ const listSchema = z.object({
 });
 
 const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new URL(c.req.url).origin);
-const network = { fetch: (resource: RequestInfo | URL, init?: RequestInit) => fetch(resource, init) };
 
 /** A picture as an uploaded file, else the URL given in the same field. */
 function pictures(upload: RequestParams, urls: { covering?: string; image?: string }): TemplatePictures {
@@ -101,7 +100,7 @@ export const templateRoutes = new Hono<AppEnv>()
 			base(c),
 			{ ...rest, kind, title },
 			pictures(upload, { covering, image }),
-			network,
+			c.get("deps"),
 		);
 		return ok(c, created);
 	})
@@ -115,7 +114,7 @@ export const templateRoutes = new Hono<AppEnv>()
 			id,
 			rest,
 			pictures(upload, { covering, image }),
-			network,
+			c.get("deps"),
 		);
 		return ok(c, changed);
 	})

@@ -9,7 +9,7 @@ import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { findTask } from "../db/tasks";
 import { ApiError, badRequest, notFound } from "../errors";
-import { taskObject } from "../tasks/stub";
+import { taskObject } from "../tasks/task-object-stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { upstreamTaskSchema } from "../upstream/protocol";
 import { ok } from "./envelopes";

@@ -14,6 +14,7 @@ import { badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { newOriginKey } from "../images/album-files";
 import { type ImageInput, putImage, readImage } from "../images/upload";
+import { logError } from "../log";
 import type { Fetch } from "../upstream/fetcher";
 import { submitTask } from "./submit";
 import { type AlbumItem, toAlbumItem } from "./views/album";
@@ -91,7 +92,7 @@ export async function createAlbumPicture(
 				now,
 			);
 		} catch (error) {
-			await env.IMAGES.delete(originKey).catch((cleanup) => console.error("photo cleanup failed", originKey, cleanup));
+			await env.IMAGES.delete(originKey).catch((cleanup) => logError("photo cleanup failed", originKey, cleanup));
 			throw error;
 		}
 	} else {

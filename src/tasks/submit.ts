@@ -11,6 +11,7 @@ import { ApiError, badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
+import { logError } from "../log";
 import type { TaskMessage } from "../queue/messages";
 import { assertChannelAvailable } from "../upstream/channels";
 import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
@@ -67,6 +68,11 @@ interface Planned {
 	taskIndex: number | null;
 	customId: string;
 	status: "NOT_START" | "MODAL";
+}
+
+/** A task of its own: no parent, no button. */
+function standalone(action: TaskAction, prompt: string, description = describeAction(action, prompt)): Planned {
+	return { action, prompt, description, parent: null, taskIndex: null, customId: "", status: "NOT_START" };
 }
 
 function checkPrompt(prompt: string, action: TaskAction): void {
@@ -140,15 +146,7 @@ async function plan(db: Db, user: AuthUser, request: SubmitRequest): Promise<Pla
 			checkPrompt(prompt, action);
 			if (request.parentId === undefined) {
 				if (!request.images?.length) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
-				return {
-					action,
-					prompt,
-					description: describeAction(action, prompt),
-					parent: null,
-					taskIndex: null,
-					customId: "",
-					status: "NOT_START",
-				};
+				return standalone(action, prompt);
 			}
 			const parent = await finishedParent(db, user, request.parentId, action);
 			const extend = request.options?.videoAction === "extend";
@@ -170,40 +168,16 @@ async function plan(db: Db, user: AuthUser, request: SubmitRequest): Promise<Pla
 		case "SWAP_FACE":
 			if (request.album) {
 				if (!request.album.originKey) throw badRequest("a face swap needs the user's photo");
-				return {
-					action,
-					prompt: "",
-					description: `/swap template ${request.album.styleId}`,
-					parent: null,
-					taskIndex: null,
-					customId: "",
-					status: "NOT_START",
-				};
+				return standalone(action, "", `/swap template ${request.album.styleId}`);
 			}
-			return {
-				action,
-				prompt: "",
-				description: describeAction(action, ""),
-				parent: null,
-				taskIndex: null,
-				customId: "",
-				status: "NOT_START",
-			};
+			return standalone(action, "");
 		case "IMAGINE":
 		case "DESCRIBE":
 		case "BLEND":
 		case "SHORTEN":
 		case "EDITS":
 			checkPrompt(prompt, action);
-			return {
-				action,
-				prompt,
-				description: describeAction(action, prompt),
-				parent: null,
-				taskIndex: null,
-				customId: "",
-				status: "NOT_START",
-			};
+			return standalone(action, prompt);
 		default:
 			throw badRequest(`${action} is started with a button: POST /mj/submit/action {taskId, customId}`);
 	}
@@ -310,7 +284,7 @@ export async function enqueueSubmit(env: Env, publicId: string): Promise<void> {
 	try {
 		await env.TASK_QUEUE.send({ kind: "submit", taskId: publicId } satisfies TaskMessage);
 	} catch (error) {
-		console.error("enqueue failed; the reconciler will queue the task", publicId, error);
+		logError("enqueue failed; the reconciler will queue the task", publicId, error);
 	}
 }
 

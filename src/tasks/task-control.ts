@@ -8,16 +8,16 @@ import { findChannel } from "../db/channels";
 import type { Db } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { findUserTask, setModalOptions } from "../db/tasks";
+import type { Deps } from "../deps";
 import { ApiError, badRequest, notFound } from "../errors";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
-import type { QueueDeps } from "../queue/deps";
 import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 import { actionOfButton } from "./actions";
 import { bannedWordIn, isTerminal, PROMPT_MAX_LENGTH, parseOptions } from "./model";
-import { taskObject } from "./stub";
 import { enqueueSubmit } from "./submit";
+import { taskObject } from "./task-object-stub";
 import { cancelUpstream } from "./upstream-submit";
 
 async function ownTask(db: Db, user: AuthUser, publicId: string): Promise<TaskRow> {
@@ -37,7 +37,7 @@ export async function cancelTask(
 	db: Db,
 	user: AuthUser,
 	publicId: string,
-	deps: Pick<QueueDeps, "fetch">,
+	deps: Pick<Deps, "fetch">,
 	waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<CancelResult> {
 	const task = await ownTask(db, user, publicId);
@@ -106,7 +106,7 @@ export async function imageSeed(
 	db: Db,
 	user: AuthUser,
 	publicId: string,
-	deps: Pick<QueueDeps, "fetch">,
+	deps: Pick<Deps, "fetch">,
 ): Promise<string> {
 	const task = await ownTask(db, user, publicId);
 	if (task.status !== "SUCCESS" || !task.upstreamId || task.channelId == null) {

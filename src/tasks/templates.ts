@@ -18,6 +18,7 @@ import {
 import { ApiError, badRequest } from "../errors";
 import { newTemplateKey } from "../images/album-files";
 import { type CheckedImage, type ImageInput, putImage, readImage } from "../images/upload";
+import { logError } from "../log";
 import type { Fetch } from "../upstream/fetcher";
 import { type ImageTemp, type TemplateListItem, toImageTemp, toTemplateListItem } from "./views/album";
 
@@ -46,7 +47,8 @@ interface Deps {
 	fetch: Fetch;
 }
 
-const notFound = (id: number) => badRequest(`no template with id ${id}`);
+/** The album answers an unknown template as a parameter error (800, HTTP 400), as the seed shows. */
+const unknownTemplate = (id: number) => badRequest(`no template with id ${id}`);
 
 /** What a template of its kind cannot do without. */
 function assertComplete(kind: TemplateKind, prompt: string, hasImage: boolean): void {
@@ -76,7 +78,7 @@ async function store(env: Env, image: CheckedImage | undefined): Promise<string 
 async function removeFiles(env: Env, keys: (string | null | undefined)[]): Promise<void> {
 	const present = keys.filter((key): key is string => Boolean(key));
 	if (present.length === 0) return;
-	await env.IMAGES.delete(present).catch((error) => console.error("template picture cleanup failed", present, error));
+	await env.IMAGES.delete(present).catch((error) => logError("template picture cleanup failed", present, error));
 }
 
 export async function createTemplate(
@@ -122,7 +124,7 @@ export async function changeTemplate(
 	now = Date.now(),
 ): Promise<ImageTemp & { kind: TemplateKind }> {
 	const current = await findTemplate(db, id);
-	if (!current) throw notFound(id);
+	if (!current) throw unknownTemplate(id);
 	assertComplete(
 		fields.kind ?? current.kind,
 		fields.prompt ?? current.prompt,
@@ -142,7 +144,7 @@ export async function changeTemplate(
 	}
 	if (!row) {
 		await removeFiles(env, [coverKey, imageKey]);
-		if (!(await findTemplate(db, id))) throw notFound(id);
+		if (!(await findTemplate(db, id))) throw unknownTemplate(id);
 		throw new ApiError("CONFLICT", `template ${id} was changed by someone else meanwhile; read it again and retry`);
 	}
 	await removeFiles(env, [coverKey ? current.coverKey : null, imageKey ? current.imageKey : null]);
@@ -155,7 +157,7 @@ export async function changeTemplate(
  */
 export async function removeTemplate(env: Env, db: Db, id: number): Promise<void> {
 	const deleted = await deleteTemplate(db, id);
-	if (!deleted) throw notFound(id);
+	if (!deleted) throw unknownTemplate(id);
 	await removeFiles(env, [deleted.coverKey, deleted.imageKey]);
 }
 
@@ -187,13 +189,13 @@ export interface FavoriteState {
 /** Idempotent: a second favorite by the same user changes nothing. */
 export async function favorite(db: Db, user: AuthUser, id: number, now = Date.now()): Promise<FavoriteState> {
 	const result = await favoriteTemplate(db, id, user.id, now, user.role !== "admin");
-	if (!result) throw notFound(id);
+	if (!result) throw unknownTemplate(id);
 	return { id, favoriteCount: result.favoriteCount, favorited: true };
 }
 
 /** Idempotent: unfavoriting what the user never favorited changes nothing. */
 export async function unfavorite(db: Db, user: AuthUser, id: number): Promise<FavoriteState> {
 	const result = await unfavoriteTemplate(db, id, user.id);
-	if (!result) throw notFound(id);
+	if (!result) throw unknownTemplate(id);
 	return { id, favoriteCount: result.favoriteCount, favorited: false };
 }

@@ -8,9 +8,10 @@ import { clearChannelFaults, disableChannel, recordChannelFault } from "../db/ch
 import { getDb } from "../db/client";
 import type { ChannelRow, TaskRow } from "../db/schema";
 import { findTemplate } from "../db/templates";
+import type { Deps } from "../deps";
 import { ApiError } from "../errors";
-import { MissingImageError, r2DataUrl } from "../images/inline";
-import type { QueueDeps } from "../queue/deps";
+import { InlineImageTooLargeError, MissingImageError, r2DataUrl } from "../images/inline";
+import { logWarning } from "../log";
 import { upstreamCallbackUrl } from "../upstream/callback-url";
 import { pickChannel } from "../upstream/channels";
 import { UpstreamClient } from "../upstream/client";
@@ -51,7 +52,7 @@ export type ChannelOutcome = SubmitOutcome & { channelId?: number };
  */
 export async function submitThroughChannels(
 	env: Env,
-	deps: QueueDeps,
+	deps: Deps,
 	task: TaskRow,
 	parent: TaskRow | undefined,
 ): Promise<ChannelOutcome> {
@@ -60,7 +61,9 @@ export async function submitThroughChannels(
 	try {
 		context = await contextFor(env, task, parent);
 	} catch (error) {
-		if (error instanceof MissingImageError) return { kind: "failed", reason: error.message };
+		if (error instanceof MissingImageError || error instanceof InlineImageTooLargeError) {
+			return { kind: "failed", reason: error.message };
+		}
 		throw error;
 	}
 	const tried: number[] = [];
@@ -100,14 +103,14 @@ export async function submitThroughChannels(
 /** Best effort: tells the channel to stop a task the gateway no longer wants (cancelled). */
 export async function cancelUpstream(
 	env: Env,
-	deps: Pick<QueueDeps, "fetch">,
+	deps: Pick<Deps, "fetch">,
 	channel: ChannelRow,
 	upstreamId: string,
 ): Promise<boolean> {
 	try {
 		return await new UpstreamClient(channel, upstreamFetch(env, deps.fetch)).cancel(upstreamId);
 	} catch (error) {
-		console.warn("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));
+		logWarning("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));
 		return false;
 	}
 }

@@ -1,6 +1,7 @@
 /** The midjourney-proxy HTTP client. Takes its fetch so tests and the simulator can drive it. */
 
 import type { TaskMode } from "../db/schema";
+import { logWarning } from "../log";
 import type { Fetch } from "./fetcher";
 import {
 	type HookFields,
@@ -19,6 +20,10 @@ export function modePrefix(mode: TaskMode): string {
 }
 
 /** A call that did not produce a protocol answer: network error, timeout, 5xx, garbage. */
+function signalTimedOut(error: unknown): boolean {
+	return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
 export class UpstreamError extends Error {
 	readonly retryable: boolean;
 	readonly status?: number;
@@ -118,7 +123,9 @@ export class UpstreamClient {
 				signal: AbortSignal.timeout(this.#timeoutMs),
 			});
 		} catch (error) {
-			throw new UpstreamError(`upstream unreachable: ${error instanceof Error ? error.message : String(error)}`, true);
+			// The network's own words (hosts, ports, "connection lost") stay in the log: failReason reaches clients.
+			logWarning("upstream call failed", method, path, error);
+			throw new UpstreamError(signalTimedOut(error) ? "upstream timed out" : "upstream unreachable", true);
 		}
 		if (response.status >= 500 || response.status === 429) {
 			await response.body?.cancel();

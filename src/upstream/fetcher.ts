@@ -25,7 +25,7 @@ export function simulatorOrigin(env: Env): string | null {
 }
 
 /** A fetch that sends simulator URLs through the SIMULATOR binding (when bound) and the rest to `base`. */
-export function upstreamFetch(env: Env, base: Fetch = (i, init) => fetch(i, init)): Fetch {
+export function upstreamFetch(env: Env, base: Fetch): Fetch {
 	const origin = simulatorOrigin(env);
 	const binding = (env as Env & DevBindings).SIMULATOR;
 	return async (input, init) => {

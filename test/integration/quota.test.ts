@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import { insertTask, writeTaskProgress } from "../../src/db/tasks";
 import worker from "../../src/index";
 import { DEFAULT_PRICES, priceOf } from "../../src/tasks/pricing";
-import { taskObject } from "../../src/tasks/stub";
+import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow, userId } from "../helpers/db";
 

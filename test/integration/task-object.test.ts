@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeTaskProgress } from "../../src/db/tasks";
 import type { TaskUpdate } from "../../src/tasks/model";
-import { taskObject } from "../../src/tasks/stub";
+import { taskObject } from "../../src/tasks/task-object-stub";
 import { waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
 

@@ -5,7 +5,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { QueueDeps } from "../../src/queue/deps";
+import type { Deps } from "../../src/deps";
 import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
@@ -40,7 +40,7 @@ afterEach(() => {
 	vi.restoreAllMocks();
 });
 
-function deps(): QueueDeps {
+function deps(): Deps {
 	return { fetch: upstream.fetch, now: Date.now, random: () => 0 };
 }
 

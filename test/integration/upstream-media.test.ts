@@ -13,7 +13,7 @@ import { sign } from "../../src/auth/signing";
 import { channels } from "../../src/db/schema";
 import type { TaskObject } from "../../src/durable/task-object";
 import { videoLinkValue } from "../../src/images/links";
-import { taskObject } from "../../src/tasks/stub";
+import { taskObject } from "../../src/tasks/task-object-stub";
 import { png } from "../helpers/album";
 import { BASE, json, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";

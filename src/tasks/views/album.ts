@@ -12,6 +12,7 @@ import type { TemplateRow } from "../../db/schema";
 import type { TemplateListRow } from "../../db/templates";
 import { originUrl, templateFileUrl } from "../../images/album-files";
 import { taskImageUrl } from "../../images/links";
+import { epochSeconds } from "../../time";
 import type { TaskStatus } from "../model";
 
 export interface ImageTemp {
@@ -66,8 +67,6 @@ export function albumState(status: string): AlbumState {
 	return STATE_OF[status as TaskStatus] ?? 10;
 }
 
-const seconds = (ms: number) => Math.floor(ms / 1000);
-
 export function toImageTemp(base: string, template: TemplateRow): ImageTemp {
 	return {
 		id: template.id,
@@ -81,8 +80,8 @@ export function toImageTemp(base: string, template: TemplateRow): ImageTemp {
 		pid: template.pid,
 		sort: template.sort,
 		author: template.author,
-		createdAt: seconds(template.createdAt),
-		updatedAt: seconds(template.updatedAt),
+		createdAt: epochSeconds(template.createdAt),
+		updatedAt: epochSeconds(template.updatedAt),
 	};
 }
 
@@ -126,7 +125,7 @@ export async function toAlbumItem(
 		origin,
 		reason: task.failReason,
 		state: albumState(task.status),
-		createdAt: seconds(task.submitTime),
+		createdAt: epochSeconds(task.submitTime),
 		imageTemp: template ? toImageTemp(base, template) : deletedTemplate(styleId),
 	};
 }

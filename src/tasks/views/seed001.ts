@@ -5,6 +5,7 @@
  */
 import type { TaskRow } from "../../db/schema";
 import { taskImageUrl } from "../../images/links";
+import { epochSecondsOrZero } from "../../time";
 
 export interface Seed001Item {
 	id: number;
@@ -26,8 +27,6 @@ export interface Seed001Item {
 	channel_id?: number;
 }
 
-const seconds = (ms: number | null) => (ms ? Math.floor(ms / 1000) : 0);
-
 export async function toSeed001Item(env: Env, base: string, task: TaskRow, admin: boolean): Promise<Seed001Item> {
 	const item: Seed001Item = {
 		id: task.id,
@@ -40,9 +39,9 @@ export async function toSeed001Item(env: Env, base: string, task: TaskRow, admin
 		image_url: await taskImageUrl(env, base, task),
 		video_url: task.videoUrl,
 		video_urls: task.videoUrls,
-		submit_time: seconds(task.submitTime),
-		start_time: seconds(task.startTime),
-		finish_time: seconds(task.finishTime),
+		submit_time: epochSecondsOrZero(task.submitTime),
+		start_time: epochSecondsOrZero(task.startTime),
+		finish_time: epochSecondsOrZero(task.finishTime),
 		fail_reason: task.failReason,
 		quota: task.quota,
 	};

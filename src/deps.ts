@@ -1,0 +1,17 @@
+/**
+ * What the gateway takes from the outside world: the network, the clock and chance. Handed to
+ * every network client as a required parameter (the app puts it on each request's context,
+ * the consumers and the cron take it as an argument), so tests drive them all the same way.
+ */
+import type { Fetch } from "./upstream/fetcher";
+
+export interface Deps {
+	/** Every outbound call: upstreams (simulator URLs go through its binding, see upstream/fetcher.ts), downloads, callbacks. */
+	fetch: Fetch;
+	now: () => number;
+	random: () => number;
+}
+
+export function defaultDeps(): Deps {
+	return { fetch: (input, init) => fetch(input, init), now: Date.now, random: Math.random };
+}
