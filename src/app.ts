@@ -10,6 +10,7 @@ import { ApiError, type ErrorCode } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
+import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError, surfaceForPath } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
@@ -95,8 +96,10 @@ export function createApp() {
 	app.route("/api/v1", seed002Routes);
 	app.route("/api/mj", seed001Routes);
 	app.route("/api/admin", adminKeyRoutes); // before adminRoutes, whose .use() would authenticate twice
+	app.route("/api/admin", adminDeliveryRoutes); // likewise
 	app.route("/api/admin", adminRoutes);
 	app.route("/api/user/keys", userKeyRoutes); // before accountRoutes, likewise
+	app.route("/api/user", userDeliveryRoutes); // likewise
 	app.route("/api/user", accountRoutes);
 	app.route("/userAlbum", albumRoutes);
 	app.route("/imageTemp", templateRoutes);

@@ -2,8 +2,8 @@
 import { createApp } from "./app";
 import { reconcile } from "./cron/reconcile";
 import { defaultDeps } from "./queue/deps";
-import { handleHookBatch } from "./queue/hook-consumer";
-import { HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
+import { handleHookBatch, handleHookDeadLetters } from "./queue/hook-consumer";
+import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 
 export { TaskObject } from "./durable/task-object";
@@ -22,6 +22,8 @@ export default {
 				return handleTaskDeadLetters(batch as MessageBatch<TaskMessage>, env);
 			case HOOK_QUEUE:
 				return handleHookBatch(batch as MessageBatch<HookMessage>, env, defaultDeps());
+			case HOOK_DLQ:
+				return handleHookDeadLetters(batch as MessageBatch<HookMessage>, env);
 			default:
 				console.error("message from an unknown queue", batch.queue);
 				batch.retryAll();
