@@ -1,10 +1,45 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
 
+/** The test project's name fixes the runner Worker's name, which the simulator binds to as GATEWAY. */
+const PROJECT = "mj-edge";
+const RUNNER = `vitest-plugin-runner-${PROJECT}`;
+const GATEWAY_URL = "http://gateway.test";
+/** Relative to the project root, where vitest runs. */
+const SIMULATOR_BUNDLE = "dist/simulator/index.js";
+
+/**
+ * notifyHook posts the simulator makes to anyone but the gateway land here (its outbound
+ * fetch), so tests can read them back through the gateway's HOOK_SINK binding:
+ * `GET http://sink/?url=<hook url>` answers the bodies posted to that URL, oldest first.
+ */
+const hookPosts: { url: string; body: unknown }[] = [];
+async function hookSink(request: Request): Promise<Response> {
+	if (request.method === "POST") {
+		hookPosts.push({ url: request.url, body: await request.json() });
+		return new Response("ok");
+	}
+	const url = new URL(request.url).searchParams.get("url");
+	return Response.json(hookPosts.filter((post) => post.url === url).map((post) => post.body));
+}
+
 // Every test runs inside workerd with the real D1, R2, Queues and Durable Objects of
-// wrangler.toml; the bindings below switch on the simulator and fix the secrets.
+// wrangler.toml; the bindings below fix the secrets and put the upstream simulator
+// (simulator/, built here into one module) next to the gateway as an auxiliary Worker,
+// bound as SIMULATOR exactly as `npm start` binds it.
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
+	await build({
+		entryPoints: ["simulator/src/index.ts"],
+		outfile: SIMULATOR_BUNDLE,
+		bundle: true,
+		format: "esm",
+		platform: "neutral",
+		target: "es2024",
+		external: ["cloudflare:*"],
+		logLevel: "warning",
+	});
 	return {
 		plugins: [
 			cloudflareTest({
@@ -12,19 +47,35 @@ export default defineConfig(async () => {
 				miniflare: {
 					bindings: {
 						ENVIRONMENT: "test",
-						PUBLIC_BASE_URL: "http://gateway.test",
-						SIMULATOR_ENABLED: "true",
-						SIMULATOR_STEP_MS: "150",
+						PUBLIC_BASE_URL: GATEWAY_URL,
+						SIMULATOR_URL: "http://mj-simulator.internal",
 						NEW_USER_QUOTA: "1000000",
 						BANNED_WORDS: "forbiddenword",
 						JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
 						SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
 						TEST_MIGRATIONS: migrations,
 					},
+					serviceBindings: { SIMULATOR: "mj-edge-simulator", HOOK_SINK: hookSink },
+					workers: [
+						{
+							name: "mj-edge-simulator",
+							modules: true,
+							scriptPath: SIMULATOR_BUNDLE,
+							compatibilityDate: "2026-10-20",
+							durableObjects: {
+								TASKS: { className: "SimTaskObject", useSQLite: true },
+								INDEX: { className: "SimIndexObject", useSQLite: true },
+							},
+							bindings: { SIMULATOR_STEP_MS: "150", GATEWAY_URL },
+							serviceBindings: { GATEWAY: RUNNER },
+							outboundService: hookSink,
+						},
+					],
 				},
 			}),
 		],
 		test: {
+			name: PROJECT,
 			include: ["test/**/*.test.ts"],
 			setupFiles: ["./test/setup.ts"],
 			testTimeout: 30_000,

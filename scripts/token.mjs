@@ -1,16 +1,20 @@
 #!/usr/bin/env node
-// `npm run token -- --sub user-1 [--role admin] [--expires 30d]`: prints a token signed with
-// JWT_SECRET (from the environment, else .dev.vars, else .dev.vars.example) for local use.
+// `npm run token -- --sub user-1 [--role admin] [--expires 30d] [--issuer ISS] [--audience AUD]`:
+// prints a token signed with JWT_SECRET (from the environment, else .dev.vars, else
+// .dev.vars.example). --issuer / --audience default to JWT_ISSUER / JWT_AUDIENCE from the same
+// places; --expires must fit the gateway's JWT_MAX_LIFETIME (default 30d, which the default fits).
 import { existsSync, readFileSync } from "node:fs";
 import { SignJWT } from "jose";
 
-const options = { sub: undefined, role: "user", expires: "30d" };
+const options = { sub: undefined, role: "user", expires: "30d", issuer: undefined, audience: undefined };
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
 	const [flag, inline] = args[i].split("=", 2);
 	const key = flag.replace(/^--/, "");
 	if (!(key in options)) {
-		console.error(`unknown option ${flag}; use --sub ID [--role user|admin] [--expires 30d]`);
+		console.error(
+			`unknown option ${flag}; use --sub ID [--role user|admin] [--expires 30d] [--issuer ISS] [--audience AUD]`,
+		);
 		process.exit(2);
 	}
 	options[key] = inline ?? args[++i];
@@ -24,23 +28,28 @@ if (options.role !== "user" && options.role !== "admin") {
 	process.exit(2);
 }
 
-function secretFrom(file) {
+function valueFrom(file, name) {
 	if (!existsSync(file)) return undefined;
 	const line = readFileSync(file, "utf8")
 		.split("\n")
-		.find((l) => l.startsWith("JWT_SECRET="));
-	return line?.slice("JWT_SECRET=".length).trim();
+		.find((l) => l.startsWith(`${name}=`));
+	return line?.slice(name.length + 1).trim();
 }
-const secret = process.env.JWT_SECRET || secretFrom(".dev.vars") || secretFrom(".dev.vars.example");
+const setting = (name) => process.env[name] || valueFrom(".dev.vars", name) || valueFrom(".dev.vars.example", name);
+const secret = setting("JWT_SECRET");
 if (!secret) {
 	console.error("no JWT_SECRET in the environment, .dev.vars or .dev.vars.example");
 	process.exit(2);
 }
 
-const token = await new SignJWT({ role: options.role })
+const jwt = new SignJWT({ role: options.role })
 	.setProtectedHeader({ alg: "HS256", typ: "JWT" })
 	.setSubject(options.sub)
 	.setIssuedAt()
-	.setExpirationTime(options.expires)
-	.sign(new TextEncoder().encode(secret));
+	.setExpirationTime(options.expires);
+const issuer = options.issuer ?? setting("JWT_ISSUER");
+const audience = options.audience ?? setting("JWT_AUDIENCE");
+if (issuer) jwt.setIssuer(issuer);
+if (audience) jwt.setAudience(audience);
+const token = await jwt.sign(new TextEncoder().encode(secret));
 console.log(token);

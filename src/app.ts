@@ -1,17 +1,17 @@
 /** Builds the Hono app: error handling and the route groups of every surface. */
-import { Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "./context";
+import { type CorsOrigins, config } from "./config";
+import type { AppEnv, Surface } from "./context";
 import { BOOKMARK_HEADER } from "./db/request-db";
-import { TASK_MODES } from "./db/schema";
-import { ApiError, type ErrorCode } from "./errors";
+import type { TaskMode } from "./db/schema";
+import { ApiError } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
 import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
-import { renderError, surfaceForPath } from "./routes/envelopes";
+import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
 import { proxyRoutes } from "./routes/proxy";
@@ -20,30 +20,70 @@ import { seed002Routes } from "./routes/seed002";
 import { templateRoutes } from "./routes/templates";
 import { upstreamCallbackRoutes } from "./routes/upstream-callback";
 
-function toApiError(error: unknown): ApiError {
-	if (error instanceof ApiError) return error;
-	if (error instanceof HTTPException) {
-		const code: ErrorCode =
-			error.status === 413
-				? "PAYLOAD_TOO_LARGE"
-				: error.status === 401
-					? "UNAUTHORIZED"
-					: error.status < 500
-						? "BAD_REQUEST"
-						: "INTERNAL";
-		return new ApiError(code, error.message || "request rejected");
-	}
-	return new ApiError("INTERNAL", "internal error", { internal: error });
+export interface Mount {
+	/** Path prefix: the group answers `prefix` and `prefix/...`. */
+	prefix: string;
+	/** The client API of every answer under the prefix, unmatched paths included. */
+	surface: Surface;
+	/** Undefined while a surface is only reserved: its paths answer 404 in its envelope. */
+	routes?: Hono<AppEnv>;
 }
 
-/** Largest request body the /api/* JSON endpoints accept. */
+/**
+ * Every surface's prefixes: what is mounted where, and which envelope its answers and errors
+ * use. The midjourney-proxy protocol (UPSTREAM.md "Serving this protocol") is served at /mj and
+ * under the speed-mode prefixes; /mj/image and /mj/callback are the gateway's own routes there.
+ */
+export const MOUNTS: readonly Mount[] = [
+	{ prefix: "/api/v1", surface: "seed002", routes: seed002Routes },
+	// The new-api envelope {success, message}: its Midjourney module and the gateway's own account APIs.
+	{ prefix: "/api/mj", surface: "seed001", routes: seed001Routes },
+	// The key and delivery groups first: adminRoutes' and accountRoutes' .use() would authenticate them twice.
+	{ prefix: "/api/admin", surface: "seed001", routes: adminKeyRoutes },
+	{ prefix: "/api/admin", surface: "seed001", routes: adminDeliveryRoutes },
+	{ prefix: "/api/admin", surface: "seed001", routes: adminRoutes },
+	{ prefix: "/api/user/keys", surface: "seed001", routes: userKeyRoutes },
+	{ prefix: "/api/user", surface: "seed001", routes: userDeliveryRoutes },
+	{ prefix: "/api/user", surface: "seed001", routes: accountRoutes },
+	{ prefix: "/userAlbum", surface: "album", routes: albumRoutes },
+	{ prefix: "/imageTemp", surface: "album", routes: templateRoutes },
+	{ prefix: "/mj/image", surface: "proxy", routes: imageRoutes },
+	{ prefix: "/mj/video", surface: "proxy", routes: videoRoutes },
+	{ prefix: "/mj/upload", surface: "proxy", routes: uploadRoutes },
+	{ prefix: "/mj/callback", surface: "proxy", routes: upstreamCallbackRoutes },
+	// midjourney-proxy's own API, one group per speed mode. Its middleware is scoped to its own
+	// paths (/submit/*, /task/*): /mj/image and /mj/callback callers carry no token.
+	...(["", "fast", "relax", "turbo"] as const satisfies readonly TaskMode[]).map(
+		(mode): Mount => ({ prefix: mode ? `/mj-${mode}/mj` : "/mj", surface: "proxy", routes: proxyRoutes(mode) }),
+	),
+];
+
+const under = (path: string, prefix: string) =>
+	path === prefix || (path.startsWith(prefix) && path.charAt(prefix.length) === "/");
+
+/** Longest prefix first, so /mj/image wins over /mj. */
+const BY_LENGTH = [...MOUNTS].sort((a, b) => b.prefix.length - a.prefix.length);
+
+/** The surface of a (normalised) path by the mount table; "plain" outside every mount. */
+export function surfaceForPath(path: string): Surface {
+	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
+}
+
+/** Largest request body of every route but the uploads. */
 export const API_BODY_LIMIT = 1024 * 1024;
 
-/** CORS_ORIGINS is "*" (any origin) or a comma-separated list of origins. */
-export function allowedOrigin(origin: string, setting: string | undefined): string | null {
-	const value = (setting ?? "*").trim();
-	if (value === "*") return "*";
-	return value.split(",").some((allowed) => allowed.trim() === origin) ? origin : null;
+/** Routes that carry pictures and limit their bodies themselves (uploadLimit, PROXY_BODY_LIMIT). */
+const UPLOAD_PATHS = new Set(["/userAlbum/create", "/imageTemp/create", "/imageTemp/update"]);
+const PROXY_UPLOADS = /^\/mj(?:-(?:fast|relax|turbo)\/mj)?\/(?:submit|insight-face)\//;
+
+function hasOwnBodyLimit(path: string): boolean {
+	return UPLOAD_PATHS.has(path) || PROXY_UPLOADS.test(path);
+}
+
+/** The Access-Control-Allow-Origin for `origin`, or null when it may not call the API. */
+export function allowedOrigin(origin: string, allowed: CorsOrigins = "*"): string | null {
+	if (allowed === "*") return "*";
+	return allowed.includes(origin) ? origin : null;
 }
 
 /** The URL's path with repeated slashes collapsed and no trailing slash (except "/"). */
@@ -56,57 +96,57 @@ export function normalizePath(url: string): string {
 	return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
+/** The request's surface: its mount's tag, else (an error thrown before tagging) the table by prefix. */
+const surfaceOf = (c: Context<AppEnv>): Surface => c.get("surface") ?? surfaceForPath(c.req.path);
+
+const tag =
+	(surface: Surface): MiddlewareHandler<AppEnv> =>
+	async (c, next) => {
+		c.set("surface", surface);
+		await next();
+	};
+
 export function createApp() {
 	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
 	// trailing slash (/api/mj/) both reach the same route as the plain path.
 	const app = new Hono<AppEnv>({ getPath: (request) => normalizePath(request.url) });
 
 	app.onError((error, c) => {
-		const apiError = toApiError(error);
+		const apiError = ApiError.from(error);
 		if (apiError.code === "INTERNAL")
 			console.error("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
-		return renderError(c, surfaceForPath(c.req.path), apiError);
+		const response = renderError(c, surfaceOf(c), apiError);
+		for (const [name, value] of Object.entries(apiError.headers ?? {})) response.headers.set(name, value);
+		return response;
 	});
 	app.notFound((c) =>
-		renderError(c, surfaceForPath(c.req.path), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
+		renderError(c, surfaceOf(c), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
 	);
+
+	// Tags first, shortest prefix first: a nested mount's tag runs last and wins. Hono runs a
+	// matched app.use() even when no route matches, so unknown paths are tagged too.
+	for (const mount of [...BY_LENGTH].reverse()) app.use(`${mount.prefix}/*`, tag(mount.surface));
 
 	// Browser apps call these APIs with tokens in headers (no cookies), so any listed origin may.
 	app.use(
 		"*",
 		cors({
-			origin: (origin, c) => allowedOrigin(origin, (c.env as Env).CORS_ORIGINS),
-			allowHeaders: ["authorization", "mj-api-secret", "content-type", BOOKMARK_HEADER],
-			exposeHeaders: ["x-next-cursor", BOOKMARK_HEADER],
+			origin: (origin, c) => allowedOrigin(origin, config(c.env as Env).corsOrigins),
+			allowHeaders: ["authorization", "mj-api-secret", "content-type", "idempotency-key", BOOKMARK_HEADER],
+			exposeHeaders: ["x-next-cursor", "idempotent-replayed", "retry-after", BOOKMARK_HEADER],
 			maxAge: 86_400,
 		}),
 	);
-	// The JSON APIs take small bodies; uploads have their own limits on their own routes.
-	app.use(
-		"/api/*",
-		bodyLimit({
-			maxSize: API_BODY_LIMIT,
-			onError: () => {
-				throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
-			},
-		}),
-	);
+	// Every route takes a small body but the upload routes, which set their own (larger) limits.
+	const smallBodies = bodyLimit({
+		maxSize: API_BODY_LIMIT,
+		onError: () => {
+			throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
+		},
+	});
+	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
 
 	app.get("/health", (c) => c.json({ ok: true }));
-	app.route("/api/v1", seed002Routes);
-	app.route("/api/mj", seed001Routes);
-	app.route("/api/admin", adminKeyRoutes); // before adminRoutes, whose .use() would authenticate twice
-	app.route("/api/admin", adminDeliveryRoutes); // likewise
-	app.route("/api/admin", adminRoutes);
-	app.route("/api/user/keys", userKeyRoutes); // before accountRoutes, likewise
-	app.route("/api/user", userDeliveryRoutes); // likewise
-	app.route("/api/user", accountRoutes);
-	app.route("/userAlbum", albumRoutes);
-	app.route("/imageTemp", templateRoutes);
-	app.route("/mj/image", imageRoutes);
-	app.route("/mj/video", videoRoutes);
-	app.route("/mj/upload", uploadRoutes);
-	app.route("/mj/callback", upstreamCallbackRoutes);
-	for (const mode of TASK_MODES) app.route(mode ? `/mj-${mode}/mj` : "/mj", proxyRoutes(mode));
+	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

@@ -2,7 +2,7 @@
 import type { Role } from "./auth/token";
 import type { Db } from "./db/client";
 
-/** Which client API a route belongs to: decides the error envelope. */
+/** Which client API a route belongs to: decides the envelope of its answers and errors. */
 export type Surface = "seed002" | "seed001" | "album" | "proxy" | "plain";
 
 export interface AuthUser {
@@ -17,5 +17,7 @@ export interface AppEnv {
 		user: AuthUser;
 		/** This request's D1 session (see src/db/request-db.ts). */
 		db: Db;
+		/** Set by the mount table in src/app.ts for every route group; unset outside them. */
+		surface?: Surface;
 	};
 }

@@ -3,15 +3,18 @@
  * surface the route belongs to; anything else becomes a generic INTERNAL error whose cause
  * is logged and never sent.
  */
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
 	BAD_REQUEST: 400,
 	UNAUTHORIZED: 401,
 	FORBIDDEN: 403,
 	NOT_FOUND: 404,
 	CONFLICT: 409,
 	PAYLOAD_TOO_LARGE: 413,
+	/** A Range past the end of a file. */
+	RANGE_NOT_SATISFIABLE: 416,
 	INSUFFICIENT_QUOTA: 402,
 	/** A task id (a parent, a modal step's task) the caller has no such task of. */
 	UNKNOWN_TASK: 400,
@@ -19,11 +22,24 @@ export const ERROR_STATUS = {
 	BANNED_PROMPT: 400,
 	/** The caller has USER_QUEUE_LIMIT unfinished tasks. */
 	QUEUE_FULL: 429,
+	/** Too many requests from one user (submits) or one address (failed sign-ins): see Retry-After. */
+	RATE_LIMITED: 429,
+	/** An Idempotency-Key the caller already used for a different request. */
+	IDEMPOTENCY_MISMATCH: 422,
 	NO_CHANNEL: 503,
 	INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The code of an HTTPException thrown by Hono's own middleware and validators (body limit,
+ * malformed JSON, ...) by its status; other 4xx are BAD_REQUEST, other 5xx INTERNAL.
+ */
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+	401: "UNAUTHORIZED",
+	413: "PAYLOAD_TOO_LARGE",
+};
 
 export class ApiError extends Error {
 	readonly code: ErrorCode;
@@ -31,21 +47,34 @@ export class ApiError extends Error {
 	readonly internal?: unknown;
 	/** Extra fields a surface may show (midjourney-proxy `properties`, e.g. the banned word). */
 	readonly properties?: Record<string, unknown>;
+	/** Headers the answer carries (Retry-After, Content-Range). */
+	readonly headers?: Record<string, string>;
 
 	constructor(
 		code: ErrorCode,
 		message: string,
-		options?: { internal?: unknown; properties?: Record<string, unknown> },
+		options?: { internal?: unknown; properties?: Record<string, unknown>; headers?: Record<string, string> },
 	) {
 		super(message);
 		this.name = "ApiError";
 		this.code = code;
 		this.internal = options?.internal;
 		this.properties = options?.properties;
+		this.headers = options?.headers;
 	}
 
 	get status(): ContentfulStatusCode {
 		return ERROR_STATUS[this.code];
+	}
+
+	/** Anything thrown, as an ApiError: unknown errors become INTERNAL with the cause kept for the log. */
+	static from(error: unknown): ApiError {
+		if (error instanceof ApiError) return error;
+		if (error instanceof HTTPException) {
+			const code = CODE_OF_STATUS[error.status] ?? (error.status < 500 ? "BAD_REQUEST" : "INTERNAL");
+			return new ApiError(code, error.message || "request rejected");
+		}
+		return new ApiError("INTERNAL", "internal error", { internal: error });
 	}
 }
 

@@ -1,13 +1,15 @@
 /** The Worker entry: HTTP, both queues, the cron reconciler, and the Durable Object classes. */
 import { createApp } from "./app";
 import { reconcile } from "./cron/reconcile";
+import { getDb } from "./db/client";
+import { purgeIdempotencyKeys } from "./db/idempotency";
 import { defaultDeps } from "./queue/deps";
 import { handleHookBatch, handleHookDeadLetters } from "./queue/hook-consumer";
 import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
+import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
 
 export { TaskObject } from "./durable/task-object";
-export { SimulatorObject } from "./upstream/simulator/object";
 
 const app = createApp();
 
@@ -32,5 +34,7 @@ export default {
 
 	async scheduled(_controller, env, ctx) {
 		ctx.waitUntil(reconcile(env, defaultDeps()).then((report) => console.log("reconcile", JSON.stringify(report))));
+		// Idempotency answers are kept for 24 hours; a bounded clean-up each minute keeps the table small.
+		ctx.waitUntil(purgeIdempotencyKeys(getDb(env.DB), Date.now() - IDEMPOTENCY_WINDOW_MS, 1000));
 	},
 } satisfies ExportedHandler<Env, TaskMessage | HookMessage>;

@@ -4,6 +4,10 @@ declare global {
 	namespace Cloudflare {
 		interface Env {
 			TEST_MIGRATIONS: D1Migration[];
+			/** The upstream simulator, an auxiliary Worker (vitest.config.ts). */
+			SIMULATOR: Fetcher;
+			/** notifyHook posts the simulator made to hosts other than the gateway (vitest.config.ts). */
+			HOOK_SINK: Fetcher;
 		}
 	}
 }

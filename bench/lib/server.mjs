@@ -1,7 +1,7 @@
 /**
- * Starts the gateway under `wrangler dev` (local D1/R2/Queues/Durable Objects and the built-in
- * simulator) on a free loopback port with its own persist directory, and stops it again,
- * workerd children included.
+ * Starts the gateway under `wrangler dev` (local D1/R2/Queues/Durable Objects) together with
+ * the upstream simulator Worker (simulator/) on a free loopback port with its own persist
+ * directory, and stops it again, workerd children included.
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -96,12 +96,29 @@ export function d1Execute({ root, persistTo, config, file, command, logFile }) {
 }
 
 /**
- * Freezes the Worker as it is now into `dir`: wrangler.toml, migrations/ and .dev.vars.example
- * (as .dev.vars) copied,
- * and the code bundled once (`wrangler deploy --dry-run`). `wrangler dev` on this snapshot
+ * The gateway reaches the simulator through a SIMULATOR service binding that wrangler.toml
+ * must not have (a deploy would fail without that Worker): appended to a copy of it, as
+ * scripts/start.mjs does.
+ */
+const SIMULATOR_BINDING = `
+# Local only: the simulator Worker run next to the gateway (simulator/wrangler.toml).
+[[services]]
+binding = "SIMULATOR"
+service = "mj-edge-simulator"
+`;
+
+/** A config's `main` replaced by `script`, served as it is (`no_bundle`). */
+function serveBundle(source, script) {
+	return source.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(script)}\nno_bundle = true`);
+}
+
+/**
+ * Freezes the Worker and the simulator as they are now into `dir`: wrangler.toml (plus the
+ * SIMULATOR binding), simulator/wrangler.toml, migrations/ and .dev.vars.example (as .dev.vars)
+ * copied, and both bundled once (`wrangler deploy --dry-run`). `wrangler dev` on this snapshot
  * watches nothing anyone else edits: on a shared tree an edit to src/ or wrangler.toml
  * otherwise restarts the runtime in the middle of a measurement.
- * Returns `{ script, config, devVars }` for startServer, migrate and makeToken.
+ * Returns `{ script, config, simulatorConfig, devVars }` for startServer, migrate and makeToken.
  */
 export function prepareSnapshot({ root, dir, logFile }) {
 	rmSync(dir, { recursive: true, force: true });
@@ -126,17 +143,57 @@ export function prepareSnapshot({ root, dir, logFile }) {
 		logFile,
 		what: "wrangler deploy --dry-run",
 	});
+	const script = bundledScript(outDir);
+	writeFileSync(config, `${serveBundle(readFileSync(config, "utf8"), script)}${SIMULATOR_BINDING}`);
+
+	const simulatorDir = join(dir, "simulator");
+	mkdirSync(simulatorDir, { recursive: true });
+	const simulatorSource = readFileSync(join(root, "simulator", "wrangler.toml"), "utf8");
+	const simulatorConfig = join(simulatorDir, "wrangler.toml");
+	writeFileSync(
+		simulatorConfig,
+		simulatorSource.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, "simulator", "src", "index.ts"))}`),
+	);
+	const simulatorOut = join(simulatorDir, "dist");
+	runWrangler({
+		root,
+		args: ["deploy", "--dry-run", "--config", simulatorConfig, "--outdir", simulatorOut],
+		logFile,
+		what: "wrangler deploy --dry-run (simulator)",
+	});
+	writeFileSync(simulatorConfig, serveBundle(readFileSync(simulatorConfig, "utf8"), bundledScript(simulatorOut)));
+	return { script, config, simulatorConfig, devVars: join(dir, ".dev.vars") };
+}
+
+function bundledScript(outDir) {
 	const scripts = readdirSync(outDir).filter((f) => /\.m?js$/.test(f));
 	const entry = scripts.includes("index.js") ? "index.js" : scripts[0];
 	if (!entry) throw new Error(`wrangler deploy --dry-run wrote no script to ${outDir}`);
-	return { script: join(outDir, entry), config, devVars: join(dir, ".dev.vars") };
+	return join(outDir, entry);
 }
 
 /**
- * Spawns `wrangler dev` in its own process group and waits for GET /health.
- * `snapshot` (from prepareSnapshot): serve that bundle with --no-bundle and its config;
- * without it wrangler bundles src/ itself and reloads on every edit, as `npm start` does
- * (with .dev.vars.example as the env file, like the snapshot).
+ * For BENCH_SOURCE=live: wrangler.toml plus the SIMULATOR binding, its paths made absolute,
+ * with .dev.vars.example beside it as .dev.vars (wrangler reads it from the config's directory).
+ */
+function liveConfig(root, persistTo) {
+	const dir = join(dirname(persistTo), "live-config");
+	mkdirSync(dir, { recursive: true });
+	const absolute = (text, key) =>
+		text.replace(new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"), (_, p) => `${key} = ${JSON.stringify(join(root, p))}`);
+	const source = readFileSync(join(root, "wrangler.toml"), "utf8");
+	const config = join(dir, "wrangler.toml");
+	writeFileSync(config, `${absolute(absolute(source, "main"), "migrations_dir")}${SIMULATOR_BINDING}`);
+	copyFileSync(join(root, ".dev.vars.example"), join(dir, ".dev.vars"));
+	return config;
+}
+
+/**
+ * Spawns `wrangler dev` (the gateway, then the simulator) in its own process group and waits
+ * for GET /health.
+ * `snapshot` (from prepareSnapshot): serve those bundles with their configs;
+ * without it wrangler bundles src/ and simulator/ itself and reloads on every edit, as
+ * `npm start` does (with .dev.vars.example as .dev.vars, like the snapshot).
  * Returns `{ base, port, pid, stop(), logTail() }`; `stop()` is idempotent.
  */
 export async function startServer({
@@ -155,10 +212,9 @@ export async function startServer({
 	const args = [
 		wranglerEntry(root),
 		"dev",
-		// Positional before the flags: `--var` takes an array and would swallow it.
 		...(snapshot
-			? [snapshot.script, "--no-bundle", "--config", snapshot.config]
-			: ["--env-file", join(root, ".dev.vars.example")]),
+			? ["--config", snapshot.config, "--config", snapshot.simulatorConfig]
+			: ["--config", liveConfig(root, persistTo), "--config", join(root, "simulator", "wrangler.toml")]),
 		"--ip",
 		"127.0.0.1",
 		"--port",

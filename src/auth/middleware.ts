@@ -2,9 +2,10 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import { upsertUser } from "../db/users";
-import { forbidden, unauthorized } from "../errors";
+import { ApiError, forbidden, unauthorized } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
 import { authenticateApiKey, isApiKey } from "./api-keys";
+import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
 import { type Role, verifyToken } from "./token";
 
 /** sub → user id. Saves the upsert on every request after a user's first in this isolate. */
@@ -23,6 +24,26 @@ export function tokenFrom(headers: Headers): string | null {
 
 /** Needs requestDb() before it. Takes a JWT or an API key (`mjk_…`, see api-keys.ts) in the same headers. */
 export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<AppEnv> {
+	const check = signIn(options);
+	return async (c, next) => {
+		try {
+			await check(c, async () => {});
+		} catch (error) {
+			// A flood of bad tokens from one address is answered 429 until it calms down.
+			if (
+				error instanceof ApiError &&
+				error.code === "UNAUTHORIZED" &&
+				(await failedSignInOverLimit(c.env, c.req.raw.headers))
+			) {
+				throw tooManyFailedSignIns();
+			}
+			throw error;
+		}
+		await next();
+	};
+}
+
+function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
 		const token = tokenFrom(c.req.raw.headers);
 		if (!token) throw unauthorized("missing token: send Authorization: Bearer <token>");
@@ -32,7 +53,7 @@ export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<A
 			c.set("user", user);
 			return next();
 		}
-		const claims = await verifyToken(token, c.env.JWT_SECRET);
+		const claims = await verifyToken(token, c.env);
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);
 		if (id === undefined) {

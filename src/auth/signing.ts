@@ -2,36 +2,26 @@
  * HMAC-SHA256 signatures for capability URLs the gateway hands out: image links and the
  * per-task callback URL given to upstreams. Keyed by SIGNING_SECRET, separate per purpose.
  */
+import { base64url } from "jose";
+import { hmacKey } from "./hmac-key";
+
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
 
 /** `album-origin`: links to the user's own photo behind an album picture (src/images/album-files.ts). */
 export type SignaturePurpose = "image" | "upstream-callback" | "album-origin";
 
-function hmacKey(secret: string | undefined): Promise<CryptoKey> {
-	if (!secret) throw new Error("SIGNING_SECRET is not configured");
-	let key = keys.get(secret);
-	if (!key) {
-		key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-			"sign",
-			"verify",
-		]);
-		keys.set(secret, key);
+const signingKey = (env: Env) => hmacKey(env.SIGNING_SECRET, "SIGNING_SECRET");
+
+/** The signature's bytes, or null for anything that is not short unpadded base64url. */
+function signatureBytes(value: string): Uint8Array<ArrayBuffer> | null {
+	if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) return null;
+	try {
+		// Copied into an ArrayBuffer of its own, as crypto.subtle.verify takes.
+		return new Uint8Array(base64url.decode(value));
+	} catch {
+		// A length of 4n+1 is never valid base64.
+		return null;
 	}
-	return key;
-}
-
-function toBase64Url(bytes: ArrayBuffer): string {
-	let binary = "";
-	for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(value: string): Uint8Array | null {
-	// A length of 4n+1 is never valid base64 (atob throws on it).
-	if (!/^[A-Za-z0-9_-]{1,128}$/.test(value) || value.length % 4 === 1) return null;
-	const binary = atob(value.replace(/-/g, "+").replace(/_/g, "/"));
-	return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
 /** Signatures are deterministic: a list page of recent tasks signs the same ids again and again. */
@@ -49,12 +39,8 @@ export async function sign(env: Env, purpose: SignaturePurpose, value: string): 
 }
 
 async function computeSignature(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
-	const mac = await crypto.subtle.sign(
-		"HMAC",
-		await hmacKey(env.SIGNING_SECRET),
-		encoder.encode(`${purpose}:${value}`),
-	);
-	return toBase64Url(mac);
+	const mac = await crypto.subtle.sign("HMAC", await signingKey(env), encoder.encode(`${purpose}:${value}`));
+	return base64url.encode(new Uint8Array(mac));
 }
 
 /** Constant-time check (crypto.subtle.verify). */
@@ -65,7 +51,7 @@ export async function verify(
 	signature: string | undefined,
 ): Promise<boolean> {
 	if (!signature) return false;
-	const mac = fromBase64Url(signature);
+	const mac = signatureBytes(signature);
 	if (!mac) return false;
-	return crypto.subtle.verify("HMAC", await hmacKey(env.SIGNING_SECRET), mac, encoder.encode(`${purpose}:${value}`));
+	return crypto.subtle.verify("HMAC", await signingKey(env), mac, encoder.encode(`${purpose}:${value}`));
 }

@@ -1,9 +1,12 @@
 /**
  * Token verification with jose: HS256 only (so `alg: none` and key-confusion tokens fail),
- * `exp` and `sub` required, `role` limited to user/admin.
+ * `exp` and `sub` required, `role` limited to user/admin; `iss` and `aud` checked when
+ * JWT_ISSUER / JWT_AUDIENCE are set, and a lifetime (`exp - iat`) capped by JWT_MAX_LIFETIME,
+ * so a leaked signing tool or a careless `--expires 10y` cannot mint a token that lives for ever.
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthorized } from "../errors";
+import { hmacKey } from "./hmac-key";
 
 export type Role = "user" | "admin";
 
@@ -12,22 +15,25 @@ export interface TokenClaims {
 	role: Role;
 }
 
-const encoder = new TextEncoder();
-/** Imported once per secret: given raw bytes, jose would import the key on every call. */
-const keyCache = new Map<string, Promise<CryptoKey>>();
+/** The settings tokens are verified against: the Worker's env, or a subset of it in tests. */
+export type TokenSettings = Partial<Pick<Env, "JWT_SECRET" | "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_MAX_LIFETIME">>;
 
-function secretKey(secret: string | undefined): Promise<CryptoKey> {
-	if (!secret) throw new Error("JWT_SECRET is not configured");
-	let key = keyCache.get(secret);
-	if (!key) {
-		key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-			"sign",
-			"verify",
-		]);
-		keyCache.set(secret, key);
-	}
-	return key;
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * Seconds in a duration such as "30d", "12h", "90m", "3600s" or "3600"; null for "" (no limit).
+ * Anything else is a configuration error, thrown so that no token is accepted under it.
+ */
+export function parseLifetime(text: string | undefined): number | null {
+	const value = (text ?? "").trim();
+	if (value === "") return null;
+	const m = /^(\d{1,9})\s*([smhdw]?)$/i.exec(value);
+	if (!m || Number(m[1]) === 0)
+		throw new Error(`JWT_MAX_LIFETIME "${value}" is not a duration such as 30d, 12h or 3600`);
+	return Number(m[1]) * (UNIT_SECONDS[m[2].toLowerCase() || "s"] ?? 1);
 }
+
+const secretKey = (secret: string | undefined) => hmacKey(secret, "JWT_SECRET");
 
 /**
  * Tokens this isolate verified, by the exact token string (signature included) and secret,
@@ -37,38 +43,47 @@ function secretKey(secret: string | undefined): Promise<CryptoKey> {
 const verified = new Map<string, { claims: TokenClaims; exp: number }>();
 const VERIFIED_LIMIT = 10_000;
 
-/** Verifies a bearer token; throws UNAUTHORIZED with a reason the client can act on. */
-export async function verifyToken(token: string, secret: string | undefined): Promise<TokenClaims> {
-	const memo = `${secret}\u0000${token}`;
+/** Verifies a bearer token against `settings`; throws UNAUTHORIZED with a reason the client can act on. */
+export async function verifyToken(token: string, settings: TokenSettings): Promise<TokenClaims> {
+	const memo = [settings.JWT_SECRET, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_MAX_LIFETIME, token].join(
+		"\u0000",
+	);
 	const known = verified.get(memo);
 	if (known) {
 		if (known.exp * 1000 > Date.now()) return known.claims;
 		verified.delete(memo);
 		throw unauthorized("token expired");
 	}
-	const fresh = await verifyUncached(token, secret);
+	const fresh = await verifyUncached(token, settings);
 	if (verified.size >= VERIFIED_LIMIT) verified.clear();
 	verified.set(memo, fresh);
 	return fresh.claims;
 }
 
-async function verifyUncached(
-	token: string,
-	secret: string | undefined,
-): Promise<{ claims: TokenClaims; exp: number }> {
-	const key = await secretKey(secret);
+async function verifyUncached(token: string, settings: TokenSettings): Promise<{ claims: TokenClaims; exp: number }> {
+	const key = await secretKey(settings.JWT_SECRET);
+	const maxLifetime = parseLifetime(settings.JWT_MAX_LIFETIME);
 	try {
 		const { payload } = await jwtVerify(token, key, {
 			algorithms: ["HS256"],
 			requiredClaims: ["exp", "sub"],
+			issuer: settings.JWT_ISSUER || undefined,
+			audience: settings.JWT_AUDIENCE || undefined,
 		});
 		const role = payload.role ?? "user";
 		if (role !== "user" && role !== "admin") throw unauthorized("token role must be user or admin");
 		if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128) {
 			throw unauthorized("token sub must be a non-empty string of at most 128 characters");
 		}
-		// jwtVerify with requiredClaims ["exp"] guarantees a numeric exp.
-		return { claims: { sub: payload.sub, role }, exp: payload.exp as number };
+		// jwtVerify with requiredClaims ["exp"] guarantees a numeric exp (and a numeric iat when present).
+		const exp = payload.exp as number;
+		if (maxLifetime !== null) {
+			const limit = `token lifetime exceeds the maximum of ${settings.JWT_MAX_LIFETIME?.trim()}`;
+			if (payload.iat === undefined) throw unauthorized(`${limit}: the token has no iat`);
+			// An iat in the future would stretch the window: count from now then.
+			if (exp - Math.min(payload.iat, Date.now() / 1000) > maxLifetime) throw unauthorized(limit);
+		}
+		return { claims: { sub: payload.sub, role }, exp };
 	} catch (error) {
 		if (error instanceof errors.JWTExpired) throw unauthorized("token expired");
 		if (error instanceof errors.JWSSignatureVerificationFailed) throw unauthorized("token signature is invalid");
@@ -79,16 +94,19 @@ async function verifyUncached(
 	}
 }
 
-/** Signs a token; used by `npm run token` and the tests. */
+/** Signs a token; used by `npm run token` and the tests. `iss` and `aud` are set when given. */
 export async function signToken(
 	claims: TokenClaims,
 	secret: string,
 	expiresIn: string | number = "30d",
+	options: { issuer?: string; audience?: string } = {},
 ): Promise<string> {
-	return new SignJWT({ role: claims.role })
+	const jwt = new SignJWT({ role: claims.role })
 		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
 		.setSubject(claims.sub)
 		.setIssuedAt()
-		.setExpirationTime(expiresIn)
-		.sign(await secretKey(secret));
+		.setExpirationTime(expiresIn);
+	if (options.issuer) jwt.setIssuer(options.issuer);
+	if (options.audience) jwt.setAudience(options.audience);
+	return jwt.sign(await secretKey(secret));
 }

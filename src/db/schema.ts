@@ -190,6 +190,26 @@ export const apiKeys = sqliteTable(
 );
 
 /**
+ * Idempotency-Key records (Stripe's semantics): the first request with a key claims it, its answer
+ * is kept for 24 hours, and a repeat of the same request gets that answer instead of a new task.
+ */
+export const idempotencyKeys = sqliteTable(
+	"idempotency_keys",
+	{
+		userId: integer("user_id").notNull(),
+		key: text("key").notNull(),
+		/** SHA-256 of the method, path, query and body: the same key with another request is refused. */
+		fingerprint: text("fingerprint").notNull(),
+		/** Null while the first request is still running. */
+		responseStatus: integer("response_status"),
+		responseBody: text("response_body"),
+		responseType: text("response_type"),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created").on(t.createdAt)],
+);
+
+/**
  * Each user's Standard Webhooks signing secret (`whsec_…`), made on first need. The gateway
  * must compute HMACs with it, so it is stored as is. After a rotation the previous secret
  * keeps signing too until `previous_expires_at`, so receivers can switch without a gap.

@@ -1,5 +1,5 @@
 /** Every query on the templates and template_favorites tables. */
-import { and, desc, eq, getTableColumns, notExists, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, exists, getTableColumns, notExists, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { type NewTemplateRow, type TemplateRow, templateFavorites, templates } from "./schema";
 
@@ -89,6 +89,10 @@ function visibleTemplate(id: number, auditedOnly: boolean): SQL | undefined {
 const favoriteOf = (templateId: number, userId: number) =>
 	and(eq(templateFavorites.templateId, templateId), eq(templateFavorites.userId, userId));
 
+/** The user's favorite row of the template, as a subquery for exists() / notExists(). */
+const favoriteRow = (db: Db, templateId: number, userId: number) =>
+	db.select({ one: sql`1` }).from(templateFavorites).where(favoriteOf(templateId, userId));
+
 /**
  * Marks the template as the user's favorite. One D1 batch (one transaction): the counter goes
  * up only while the user has no favorite row yet, then the row is written (its primary key
@@ -108,12 +112,7 @@ export async function favoriteTemplate(
 		db
 			.update(templates)
 			.set({ favoriteCount: sql`${templates.favoriteCount} + 1` })
-			.where(
-				and(
-					visible,
-					notExists(db.select({ one: sql`1` }).from(templateFavorites).where(favoriteOf(templateId, userId))),
-				),
-			),
+			.where(and(visible, notExists(favoriteRow(db, templateId, userId)))),
 		db
 			.insert(templateFavorites)
 			.select(
@@ -142,12 +141,7 @@ export async function unfavoriteTemplate(
 		db
 			.update(templates)
 			.set({ favoriteCount: sql`${templates.favoriteCount} - 1` })
-			.where(
-				and(
-					eq(templates.id, templateId),
-					sql`EXISTS (SELECT 1 FROM ${templateFavorites} WHERE ${favoriteOf(templateId, userId)})`,
-				),
-			),
+			.where(and(eq(templates.id, templateId), exists(favoriteRow(db, templateId, userId)))),
 		db.delete(templateFavorites).where(favoriteOf(templateId, userId)),
 		db.select({ favoriteCount: templates.favoriteCount }).from(templates).where(eq(templates.id, templateId)),
 	]);

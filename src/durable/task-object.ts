@@ -11,10 +11,12 @@ import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db/client";
 import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
 import { copyImageToR2, ImageCopyError, imageKey, videoKey } from "../images/copy";
+import { UrlRefusedError } from "../net/fetch-public";
+import { fetchUpstreamMedia } from "../net/upstream-media";
+import { redactUrl } from "../net/url-policy";
 import type { HookMessage } from "../queue/messages";
 import { isTerminal, parseProgress, parseStringArray, type TaskStatus, type TaskUpdate } from "../tasks/model";
 import { decide } from "../tasks/transitions";
-import { upstreamFetch } from "../upstream/fetcher";
 
 interface StoredState {
 	publicId: string;
@@ -154,11 +156,17 @@ export class TaskObject extends DurableObject<Env> {
 	/** True when the copy is finished or abandoned; false when a retry is scheduled. */
 	async #copyImage(state: StoredState): Promise<boolean> {
 		const url = state.fields.upstreamImageUrl;
+		let current = url;
 		try {
-			const fetchMedia = upstreamFetch(this.env);
 			const db = getDb(this.env.DB);
+			// Upstream-handed URLs pass the URL policy; the task's channel origin is trusted.
+			const channelId = state.fields.channelId ?? (await findTask(db, state.publicId))?.channelId;
+			const fetchMedia = (mediaUrl: string, field: string) => {
+				current = mediaUrl;
+				return fetchUpstreamMedia(this.env, mediaUrl, { channelId, field, signal: AbortSignal.timeout(120_000) });
+			};
 			if (url) {
-				const response = await fetchMedia(url, { signal: AbortSignal.timeout(120_000) });
+				const response = await fetchMedia(url, "imageUrl");
 				const copied = await copyImageToR2(this.env.IMAGES, imageKey(state.publicId), response);
 				await setTaskImage(db, state.publicId, copied.key, copied.contentType);
 			}
@@ -166,13 +174,20 @@ export class TaskObject extends DurableObject<Env> {
 			if (videos.length > 0) {
 				const keys: string[] = [];
 				for (const [n, videoUrl] of videos.entries()) {
-					const response = await fetchMedia(videoUrl, { signal: AbortSignal.timeout(120_000) });
+					const response = await fetchMedia(videoUrl, "videoUrl");
 					keys.push((await copyImageToR2(this.env.IMAGES, videoKey(state.publicId, n), response)).key);
 				}
 				await setTaskVideoKeys(db, state.publicId, keys);
 			}
 		} catch (error) {
 			state.effects.attempts += 1;
+			if (error instanceof UrlRefusedError) {
+				// Never retried: the policy will refuse it again. The query may hold the upstream's secrets.
+				console.error("image copy refused", state.publicId, error.message, current ? redactUrl(current) : "");
+				state.effects.copy = false;
+				await this.#save(state);
+				return true;
+			}
 			const retryable = !(error instanceof ImageCopyError) || error.retryable;
 			if (retryable && state.effects.attempts < MAX_COPY_ATTEMPTS) {
 				await this.#save(state);

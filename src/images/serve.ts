@@ -1,3 +1,5 @@
+import { ApiError } from "../errors";
+
 /**
  * Serving an R2 object over HTTP, for result images, album photos and template pictures alike:
  * content type, ETag, If-None-Match (304) and a single byte Range (206, or 416 past the end).
@@ -19,6 +21,31 @@ export function parseRange(header: string | undefined): ByteRange | null {
 	return last < offset ? null : { offset, length: last - offset + 1 };
 }
 
+const ETAG = /^(?:W\/)?"[\x21\x23-\x7e]*"$/;
+
+/** A well-formed If-Match / If-None-Match value: `*` or a list of entity tags. */
+function validEtags(value: string): boolean {
+	const text = value.trim();
+	return text === "*" || (text !== "" && text.split(",").every((tag) => ETAG.test(tag.trim())));
+}
+
+/**
+ * The request's conditional headers that are well formed. R2 throws on a malformed one; RFC 9110
+ * lets a server ignore a condition it cannot parse, which is what happens here.
+ */
+function conditions(headers: Headers): Headers {
+	const kept = new Headers();
+	for (const name of ["if-match", "if-none-match"]) {
+		const value = headers.get(name);
+		if (value !== null && validEtags(value)) kept.set(name, value);
+	}
+	for (const name of ["if-modified-since", "if-unmodified-since"]) {
+		const value = headers.get(name);
+		if (value !== null && !Number.isNaN(Date.parse(value))) kept.set(name, value);
+	}
+	return kept;
+}
+
 /** The object's response, or null when there is no object under `key`. */
 export async function serveR2Object(
 	bucket: R2Bucket,
@@ -30,12 +57,14 @@ export async function serveR2Object(
 	const range = parseRange(request.headers.get("range") ?? undefined);
 	let object: R2Object | R2ObjectBody | null;
 	try {
-		object = await bucket.get(key, { onlyIf: request.headers, range: range ?? undefined });
+		object = await bucket.get(key, { onlyIf: conditions(request.headers), range: range ?? undefined });
 	} catch (error) {
 		// R2 refuses a range that starts past the end.
 		const meta = range ? await bucket.head(key) : null;
 		if (!meta) throw error;
-		return new Response(null, { status: 416, headers: { "content-range": `bytes */${meta.size}` } });
+		throw new ApiError("RANGE_NOT_SATISFIABLE", `the range is outside the object's ${meta.size} bytes`, {
+			headers: { "content-range": `bytes */${meta.size}` },
+		});
 	}
 	if (!object) return null;
 

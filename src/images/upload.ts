@@ -5,7 +5,7 @@
  * never read past that limit.
  */
 import { ApiError, badRequest } from "../errors";
-import { urlProblem } from "../hooks/url-policy";
+import { fetchPublic, UrlRefusedError } from "../net/fetch-public";
 import type { Fetch } from "../upstream/fetcher";
 import { MAX_INLINE_IMAGE_BYTES } from "./inline";
 
@@ -16,8 +16,6 @@ import { MAX_INLINE_IMAGE_BYTES } from "./inline";
 export const MAX_UPLOAD_BYTES = MAX_INLINE_IMAGE_BYTES;
 /** A download must finish (redirects and body included) within this time. */
 export const DOWNLOAD_TIMEOUT_MS = 15_000;
-/** Redirects followed per download; each target is checked like the URL itself. */
-const MAX_REDIRECTS = 3;
 
 export type ImageType = "image/png" | "image/jpeg" | "image/webp";
 
@@ -96,12 +94,11 @@ export async function readCapped(stream: ReadableStream<Uint8Array>, max: number
 	return bytes;
 }
 
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
-
 /**
- * Downloads a picture from a URL the caller gave. Every URL, redirect targets included, must
- * pass the gateway's URL policy (public addresses only in production); the body is read up to
- * MAX_UPLOAD_BYTES and the whole download may take DOWNLOAD_TIMEOUT_MS.
+ * Downloads a picture from a URL the caller gave, through fetchPublic: every URL, redirect targets
+ * included, must pass the gateway's URL policy (public addresses only in production), at most 3
+ * redirects; the body is read up to MAX_UPLOAD_BYTES and the whole download may take
+ * DOWNLOAD_TIMEOUT_MS.
  */
 export async function downloadImage(
 	url: string,
@@ -109,38 +106,28 @@ export async function downloadImage(
 	options: { env: Pick<Env, "ENVIRONMENT">; fetch: Fetch; timeoutMs?: number },
 ): Promise<CheckedImage> {
 	const signal = AbortSignal.timeout(options.timeoutMs ?? DOWNLOAD_TIMEOUT_MS);
-	let current = url.trim();
-	for (let hop = 0; ; hop++) {
-		const problem = urlProblem(current, options.env, field);
-		if (problem) throw badRequest(problem);
-		let response: Response;
-		try {
-			response = await options.fetch(current, { redirect: "manual", signal });
-		} catch (error) {
-			throw badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : String(error)}`);
-		}
-		const location = response.headers.get("location");
-		if (REDIRECT.has(response.status) && location) {
-			await response.body?.cancel();
-			if (hop >= MAX_REDIRECTS) throw badRequest(`${field} redirects more than ${MAX_REDIRECTS} times`);
-			current = new URL(location, current).href;
-			continue;
-		}
-		if (!response.ok || !response.body) {
-			await response.body?.cancel();
-			throw badRequest(`${field} could not be downloaded: HTTP ${response.status}`);
-		}
-		const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-		if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES) {
-			await response.body.cancel();
-			throw tooLarge(field);
-		}
-		try {
-			return checked(await readCapped(response.body, MAX_UPLOAD_BYTES, field), field);
-		} catch (error) {
-			if (error instanceof ApiError) throw error;
-			throw badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : String(error)}`);
-		}
+	const failed = (error: unknown) =>
+		badRequest(`${field} could not be downloaded: ${signal.aborted ? "timed out" : String(error)}`);
+	let response: Response;
+	try {
+		response = await fetchPublic(url, { signal }, { env: options.env, fetch: options.fetch, field });
+	} catch (error) {
+		throw error instanceof UrlRefusedError ? badRequest(error.message) : failed(error);
+	}
+	if (!response.ok || !response.body) {
+		await response.body?.cancel();
+		throw badRequest(`${field} could not be downloaded: HTTP ${response.status}`);
+	}
+	const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+	if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES) {
+		await response.body.cancel();
+		throw tooLarge(field);
+	}
+	try {
+		return checked(await readCapped(response.body, MAX_UPLOAD_BYTES, field), field);
+	} catch (error) {
+		if (error instanceof ApiError) throw error;
+		throw failed(error);
 	}
 }
 

@@ -6,9 +6,10 @@ import { requestDb } from "../db/request-db";
 import { findUserById } from "../db/users";
 import { notFound } from "../errors";
 import { userView } from "./admin";
+import { ok } from "./envelopes";
 
 export const accountRoutes = new Hono<AppEnv>().use(requestDb(), authenticate()).get("/self", async (c) => {
 	const user = await findUserById(c.get("db"), c.get("user").id);
 	if (!user) throw notFound("no such user");
-	return c.json({ success: true, message: "", data: userView(user) });
+	return ok(c, userView(user));
 });

@@ -2,7 +2,6 @@
  * Admin endpoints, in the new-api envelope `{success, message, data}`: users' quota and the
  * upstream channels. A channel's secret is write-only: never returned.
  */
-import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
@@ -13,8 +12,9 @@ import type { ChannelRow, UserRow } from "../db/schema";
 import { addUserQuota, findUserBySub, setUserQuota } from "../db/users";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
-
-const seconds = (ms: number) => Math.floor(ms / 1000);
+import { epochSeconds } from "../time";
+import { ok } from "./envelopes";
+import { requiredInteger, validate } from "./validate";
 
 export function userView(user: UserRow) {
 	return {
@@ -22,7 +22,7 @@ export function userView(user: UserRow) {
 		role: user.role,
 		quota: user.quota,
 		task_count: user.taskCount,
-		created_at: seconds(user.createdAt),
+		created_at: epochSeconds(user.createdAt),
 	};
 }
 
@@ -36,18 +36,10 @@ function channelView(channel: ChannelRow) {
 		disabled_reason: channel.disabledReason,
 		failure_count: channel.failureCount,
 		has_secret: channel.secret !== "",
-		created_at: seconds(channel.createdAt),
-		updated_at: seconds(channel.updatedAt),
+		created_at: epochSeconds(channel.createdAt),
+		updated_at: epochSeconds(channel.updatedAt),
 	};
 }
-
-const invalid = (result: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) => {
-	if (!result.success) {
-		const issue = result.error?.issues[0];
-		const field = issue?.path.join(".");
-		throw badRequest(issue ? (field ? `${field}: ${issue.message}` : issue.message) : "invalid request");
-	}
-};
 
 const quotaBody = z
 	.object({
@@ -76,7 +68,7 @@ const newChannelBody = z
 	.strict();
 const channelChanges = z.object(channelFields).partial().strict();
 
-const channelId = z.object({ id: z.string().regex(/^\d{1,15}$/, "channel id must be a number") });
+const channelId = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
 
 function checkBaseUrl(env: Env, baseUrl: string | undefined): void {
 	if (baseUrl === undefined) return;
@@ -84,8 +76,13 @@ function checkBaseUrl(env: Env, baseUrl: string | undefined): void {
 	if (problem) throw badRequest(problem);
 }
 
+/** D1's error for a taken name, also when drizzle wraps it (DrizzleQueryError keeps it as `cause`). */
 function isUniqueViolation(error: unknown): boolean {
-	return String(error).includes("UNIQUE constraint failed: channels.name");
+	for (let e = error, depth = 0; e !== undefined && depth < 5; depth++) {
+		if (String(e).includes("UNIQUE constraint failed: channels.name")) return true;
+		e = e instanceof Error ? e.cause : undefined;
+	}
+	return false;
 }
 
 export const adminRoutes = new Hono<AppEnv>()
@@ -93,9 +90,9 @@ export const adminRoutes = new Hono<AppEnv>()
 	.get("/users/:sub", async (c) => {
 		const user = await findUserBySub(c.get("db"), c.req.param("sub"));
 		if (!user) throw notFound("no such user");
-		return c.json({ success: true, message: "", data: userView(user) });
+		return ok(c, userView(user));
 	})
-	.put("/users/:sub/quota", zValidator("json", quotaBody, invalid), async (c) => {
+	.put("/users/:sub/quota", validate("json", quotaBody), async (c) => {
 		const body = c.req.valid("json");
 		const sub = c.req.param("sub");
 		if (sub.length > 128) throw badRequest("sub must be at most 128 characters");
@@ -107,13 +104,13 @@ export const adminRoutes = new Hono<AppEnv>()
 		if (!user) {
 			throw (await findUserBySub(db, sub)) ? badRequest("quota would go below zero") : notFound("no such user");
 		}
-		return c.json({ success: true, message: "", data: userView(user) });
+		return ok(c, userView(user));
 	})
 	.get("/channels", async (c) => {
 		const channels = await listChannels(c.get("db"));
-		return c.json({ success: true, message: "", data: channels.map(channelView) });
+		return ok(c, channels.map(channelView));
 	})
-	.post("/channels", zValidator("json", newChannelBody, invalid), async (c) => {
+	.post("/channels", validate("json", newChannelBody), async (c) => {
 		const body = c.req.valid("json");
 		checkBaseUrl(c.env, body.base_url);
 		const now = Date.now();
@@ -127,33 +124,28 @@ export const adminRoutes = new Hono<AppEnv>()
 			updatedAt: now,
 		});
 		if (!channel) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
-		return c.json({ success: true, message: "", data: channelView(channel) }, 201);
+		return ok(c, channelView(channel), 201);
 	})
-	.patch(
-		"/channels/:id",
-		zValidator("param", channelId, invalid),
-		zValidator("json", channelChanges, invalid),
-		async (c) => {
-			const body = c.req.valid("json");
-			checkBaseUrl(c.env, body.base_url);
-			const changes: Parameters<typeof updateChannel>[2] = {
-				name: body.name,
-				baseUrl: body.base_url,
-				secret: body.secret,
-				weight: body.weight,
-				enabled: body.enabled,
-			};
-			// Enabling starts afresh; disabling by hand says so.
-			if (body.enabled === true) Object.assign(changes, { disabledReason: "", failureCount: 0 });
-			if (body.enabled === false) changes.disabledReason = "disabled by an admin";
-			let channel: ChannelRow | undefined;
-			try {
-				channel = await updateChannel(c.get("db"), Number(c.req.valid("param").id), changes, Date.now());
-			} catch (error) {
-				if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
-				throw error;
-			}
-			if (!channel) throw notFound("no such channel");
-			return c.json({ success: true, message: "", data: channelView(channel) });
-		},
-	);
+	.patch("/channels/:id", validate("param", channelId), validate("json", channelChanges), async (c) => {
+		const body = c.req.valid("json");
+		checkBaseUrl(c.env, body.base_url);
+		const changes: Parameters<typeof updateChannel>[2] = {
+			name: body.name,
+			baseUrl: body.base_url,
+			secret: body.secret,
+			weight: body.weight,
+			enabled: body.enabled,
+		};
+		// Enabling starts afresh; disabling by hand says so.
+		if (body.enabled === true) Object.assign(changes, { disabledReason: "", failureCount: 0 });
+		if (body.enabled === false) changes.disabledReason = "disabled by an admin";
+		let channel: ChannelRow | undefined;
+		try {
+			channel = await updateChannel(c.get("db"), c.req.valid("param").id, changes, Date.now());
+		} catch (error) {
+			if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
+			throw error;
+		}
+		if (!channel) throw notFound("no such channel");
+		return ok(c, channelView(channel));
+	});

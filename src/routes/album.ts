@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
+import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import { ApiError, notFound } from "../errors";
@@ -20,32 +21,32 @@ import {
 	createAlbumPicture,
 } from "../tasks/album";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
-import { readUpload, requiredWholeNumber, text, uploadLimit, wholeNumber } from "./album-params";
-import { parseWith, readParams } from "./params";
+import { ok } from "./envelopes";
+import { idempotent } from "./idempotency";
+import { readParams, uploadLimit } from "./params";
+import { integer, parseWith, requiredInteger, text } from "./validate";
 
 const listSchema = z.object({
-	page: wholeNumber("page", 1, ALBUM_PAGE_MAX, 1),
-	pageSize: wholeNumber("pageSize", 1, ALBUM_PAGE_SIZE_MAX, ALBUM_PAGE_SIZE_DEFAULT),
+	page: integer("page", 1, ALBUM_PAGE_MAX, 1),
+	pageSize: integer("pageSize", 1, ALBUM_PAGE_SIZE_MAX, ALBUM_PAGE_SIZE_DEFAULT),
 });
 
 const createSchema = z.object({
-	styleId: requiredWholeNumber("styleId", 1, Number.MAX_SAFE_INTEGER),
+	styleId: requiredInteger("styleId", 1, Number.MAX_SAFE_INTEGER),
 	/** A URL to download the photo from, when it is not uploaded as a file. */
 	origin: text("origin", NOTIFY_HOOK_MAX_LENGTH),
 	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH),
 });
 
-export const success = <T>(data: T) => ({ code: 200, msg: "SUCCESS", data });
-
 const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new URL(c.req.url).origin);
 
 export const albumRoutes = new Hono<AppEnv>()
 	.post("/", requestDb(), authenticate(), async (c) => {
-		const { page, pageSize } = parseWith(listSchema, await readParams(c));
-		return c.json(success(await albumPage(c.env, c.get("db"), base(c), c.get("user").id, page, pageSize)));
+		const { page, pageSize } = parseWith(listSchema, (await readParams(c)).params);
+		return ok(c, await albumPage(c.env, c.get("db"), base(c), c.get("user").id, page, pageSize));
 	})
-	.post("/create", requestDb(), authenticate(), uploadLimit(1), async (c) => {
-		const { params, files } = await readUpload(c);
+	.post("/create", requestDb(), authenticate(), uploadLimit(1), limitSubmits(), idempotent(), async (c) => {
+		const { params, files } = await readParams(c);
 		const input = parseWith(createSchema, params);
 		const item = await createAlbumPicture(
 			c.env,
@@ -55,7 +56,7 @@ export const albumRoutes = new Hono<AppEnv>()
 			{ styleId: input.styleId, origin: files.origin ?? input.origin, notifyHook: input.notifyHook || undefined },
 			{ fetch: (resource, init) => fetch(resource, init) },
 		);
-		return c.json(success(item));
+		return ok(c, item);
 	})
 	.on(["GET", "HEAD"], "/origin/:name", async (c) => {
 		const key = await originKeyOf(c.env, c.req.param("name"), c.req.query("sig"));
@@ -64,4 +65,8 @@ export const albumRoutes = new Hono<AppEnv>()
 		const response = await serveR2Object(c.env.IMAGES, key, c.req.raw, "private, max-age=31536000, immutable");
 		if (!response) throw notFound("photo not found");
 		return response;
+	})
+	// Anything else under /userAlbum is a signed-in API: the token is checked before the 404.
+	.all("*", requestDb(), authenticate(), (c) => {
+		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
 	});

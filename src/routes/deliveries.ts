@@ -6,7 +6,6 @@
  * Middleware is per route, not `.use()`: these groups share their base paths with the account
  * and admin groups, and mounted before them they answer their own paths alone.
  */
-import { zValidator } from "@hono/zod-validator";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -19,10 +18,11 @@ import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDelive
 import { badRequest, notFound } from "../errors";
 import { ensureWebhookSecret, previousExpiresAt, rotateUserWebhookSecret } from "../hooks/secrets";
 import type { HookMessage } from "../queue/messages";
-import { invalid } from "./validation";
+import { epochSeconds } from "../time";
+import { ok } from "./envelopes";
+import { integer, validate } from "./validate";
 
-const seconds = (ms: number) => Math.floor(ms / 1000);
-const maybeSeconds = (ms: number | null) => (ms === null ? null : seconds(ms));
+const maybeSeconds = (ms: number | null) => (ms === null ? null : epochSeconds(ms));
 
 function secretView(row: WebhookSecretRow, now: number) {
 	return { secret: row.secret, previous_expires_at: maybeSeconds(previousExpiresAt(row, now)) };
@@ -42,7 +42,7 @@ function deliveryView(row: DeliveryListing) {
 		duration_ms: row.durationMs,
 		outcome: row.outcome,
 		next_try_at: maybeSeconds(row.nextTryAt),
-		created_at: seconds(row.createdAt),
+		created_at: epochSeconds(row.createdAt),
 	};
 }
 
@@ -65,7 +65,7 @@ const listFields = {
 	task_id: z.string().min(1).max(64).optional(),
 	outcome: z.enum(DELIVERY_OUTCOMES).optional(),
 	cursor: z.string().max(64).optional(),
-	limit: z.coerce.number().int().min(1).max(100).default(20),
+	limit: integer("limit", 1, 100, 20),
 };
 const userQuery = z.object(listFields);
 const adminQuery = z.object({ ...listFields, user: z.string().min(1).max(128).optional() });
@@ -83,7 +83,7 @@ async function listPage(c: Context<AppEnv>, query: ListQuery, userId: number | u
 	const rows = await listDeliveries(c.get("db"), filter, query.limit + 1);
 	const page = rows.slice(0, query.limit);
 	const next = rows.length > query.limit ? encodeCursor(page[page.length - 1].id) : null;
-	return c.json({ success: true, message: "", data: { items: page.map(deliveryView), next_cursor: next } });
+	return ok(c, { items: page.map(deliveryView), next_cursor: next });
 }
 
 /** Queues the event again with its own webhook-id; `manual` lets it past the already-delivered check. */
@@ -91,56 +91,42 @@ async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | u
 	const attempt = await findEventAttempt(c.get("db"), eventId, userId);
 	if (!attempt) throw notFound("no such delivery event");
 	await c.env.HOOK_QUEUE.send({ taskId: attempt.taskId, eventId, manual: true } satisfies HookMessage);
-	return c.json({ success: true, message: "", data: { event_id: eventId, task_id: attempt.taskId } }, 202);
+	return ok(c, { event_id: eventId, task_id: attempt.taskId }, 202);
 }
 
 /** Mount at /api/user, before the account group. */
 export const userDeliveryRoutes = new Hono<AppEnv>()
 	.get("/webhook-secret", requestDb(), authenticate(), async (c) => {
 		const now = Date.now();
-		return c.json({
-			success: true,
-			message: "",
-			data: secretView(await ensureWebhookSecret(c.get("db"), c.get("user").id, now), now),
-		});
+		return ok(c, secretView(await ensureWebhookSecret(c.get("db"), c.get("user").id, now), now));
 	})
 	.post("/webhook-secret/rotate", requestDb(), authenticate(), async (c) => {
 		const now = Date.now();
-		return c.json({
-			success: true,
-			message: "",
-			data: secretView(await rotateUserWebhookSecret(c.get("db"), c.get("user").id, now), now),
-		});
+		return ok(c, secretView(await rotateUserWebhookSecret(c.get("db"), c.get("user").id, now), now));
 	})
-	.get("/deliveries", requestDb(), authenticate(), zValidator("query", userQuery, invalid), (c) =>
+	.get("/deliveries", requestDb(), authenticate(), validate("query", userQuery), (c) =>
 		listPage(c, c.req.valid("query"), c.get("user").id),
 	)
-	.post("/deliveries/:eventId/redeliver", requestDb(), authenticate(), zValidator("param", eventParam, invalid), (c) =>
+	.post("/deliveries/:eventId/redeliver", requestDb(), authenticate(), validate("param", eventParam), (c) =>
 		redeliver(c, c.req.valid("param").eventId, c.get("user").id),
 	);
 
 /** Mount at /api/admin, before the admin group. */
 export const adminDeliveryRoutes = new Hono<AppEnv>()
-	.get(
-		"/deliveries",
-		requestDb(),
-		authenticate({ role: "admin" }),
-		zValidator("query", adminQuery, invalid),
-		async (c) => {
-			const query = c.req.valid("query");
-			let userId: number | undefined;
-			if (query.user !== undefined) {
-				const user = await findUserBySub(c.get("db"), query.user);
-				if (!user) return c.json({ success: true, message: "", data: { items: [], next_cursor: null } });
-				userId = user.id;
-			}
-			return listPage(c, query, userId);
-		},
-	)
+	.get("/deliveries", requestDb(), authenticate({ role: "admin" }), validate("query", adminQuery), async (c) => {
+		const query = c.req.valid("query");
+		let userId: number | undefined;
+		if (query.user !== undefined) {
+			const user = await findUserBySub(c.get("db"), query.user);
+			if (!user) return ok(c, { items: [], next_cursor: null });
+			userId = user.id;
+		}
+		return listPage(c, query, userId);
+	})
 	.post(
 		"/deliveries/:eventId/redeliver",
 		requestDb(),
 		authenticate({ role: "admin" }),
-		zValidator("param", eventParam, invalid),
+		validate("param", eventParam),
 		(c) => redeliver(c, c.req.valid("param").eventId, undefined),
 	);

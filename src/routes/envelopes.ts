@@ -1,56 +1,66 @@
 /**
- * One renderer per client API's error envelope. The surface comes from the path, so
- * unmatched routes and errors thrown before any handler still answer in the right shape.
+ * One renderer per client API's envelope, for successes and errors alike. The surface is the
+ * one the mount table in src/app.ts tags each request with (c.get("surface")).
  */
 import type { Context } from "hono";
-import type { Surface } from "../context";
-import type { ApiError } from "../errors";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv, Surface } from "../context";
+import type { ApiError, ErrorCode } from "../errors";
 
-export function surfaceForPath(path: string): Surface {
-	if (path.startsWith("/api/v1/") || path === "/api/v1") return "seed002";
-	// The new-api envelope {success, message}: its Midjourney module and the gateway's own account APIs.
-	if (path.startsWith("/api/mj") || path.startsWith("/api/admin") || path.startsWith("/api/user")) return "seed001";
-	if (path.startsWith("/userAlbum") || path.startsWith("/imageTemp")) return "album";
-	if (path.startsWith("/mj/") || path.startsWith("/mj-")) return "proxy";
-	return "plain";
-}
+/**
+ * Seed 000 lists 800 (parameter error) and 510 (system error); the gateway adds 401 (missing
+ * or invalid token), 402 (not enough quota) and 403 (admins only); see the README.
+ */
+const ALBUM_CODES = {
+	BAD_REQUEST: 800,
+	UNAUTHORIZED: 401,
+	FORBIDDEN: 403,
+	NOT_FOUND: 800,
+	CONFLICT: 800,
+	PAYLOAD_TOO_LARGE: 800,
+	RANGE_NOT_SATISFIABLE: 800,
+	UNKNOWN_TASK: 800,
+	QUEUE_FULL: 800,
+	IDEMPOTENCY_MISMATCH: 800,
+	RATE_LIMITED: 429,
+	BANNED_PROMPT: 800,
+	INSUFFICIENT_QUOTA: 402,
+	NO_CHANNEL: 510,
+	INTERNAL: 510,
+} as const satisfies Record<ErrorCode, number>;
 
-/** midjourney-proxy style numeric codes for the proxy surface. */
-const PROXY_CODES: Partial<Record<ApiError["code"], number>> = {
+/** midjourney-proxy style numeric codes for the proxy surface; 9 is its "other failure". */
+const PROXY_CODES = {
+	BAD_REQUEST: 4,
+	UNAUTHORIZED: 9,
+	FORBIDDEN: 9,
 	NOT_FOUND: 3,
 	UNKNOWN_TASK: 3,
-	BAD_REQUEST: 4,
-	PAYLOAD_TOO_LARGE: 4,
 	CONFLICT: 4,
+	PAYLOAD_TOO_LARGE: 4,
+	RANGE_NOT_SATISFIABLE: 4,
 	QUEUE_FULL: 23,
+	IDEMPOTENCY_MISMATCH: 4,
+	RATE_LIMITED: 23,
 	BANNED_PROMPT: 24,
-};
+	INSUFFICIENT_QUOTA: 9,
+	NO_CHANNEL: 9,
+	INTERNAL: 9,
+} as const satisfies Record<ErrorCode, number>;
 
+/** The error in `surface`'s envelope, with the error's HTTP status. */
 export function renderError(c: Context, surface: Surface, error: ApiError): Response {
 	switch (surface) {
 		case "seed002":
 			return c.json({ code: 0, description: error.message }, error.status);
 		case "seed001":
 			return c.json({ success: false, message: error.message }, error.status);
-		case "album": {
-			// Seed 000 lists 800 (parameter error) and 510 (system error); the gateway adds 401 (missing
-			// or invalid token), 402 (not enough quota) and 403 (admins only); see the README.
-			const code =
-				error.status >= 500
-					? 510
-					: error.code === "UNAUTHORIZED"
-						? 401
-						: error.code === "INSUFFICIENT_QUOTA"
-							? 402
-							: error.code === "FORBIDDEN"
-								? 403
-								: 800;
-			return c.json({ code, msg: error.message }, error.status);
-		}
+		case "album":
+			return c.json({ code: ALBUM_CODES[error.code], msg: error.message }, error.status);
 		case "proxy":
 			return c.json(
 				{
-					code: PROXY_CODES[error.code] ?? 9,
+					code: PROXY_CODES[error.code],
 					description: error.message,
 					...(error.properties ? { properties: error.properties } : {}),
 				},
@@ -58,5 +68,21 @@ export function renderError(c: Context, surface: Surface, error: ApiError): Resp
 			);
 		case "plain":
 			return c.json({ error: { code: error.code, message: error.message } }, error.status);
+	}
+}
+
+/**
+ * A success in the envelope of the route's surface: seed 001's `{success: true, message: "",
+ * data}`, the album's `{code: 200, msg: "SUCCESS", data}`. Seed 002, midjourney-proxy and plain
+ * routes answer bare: their documents define each answer's own shape, so `data` is the body.
+ */
+export function ok<T>(c: Context<AppEnv>, data: T, status: ContentfulStatusCode = 200): Response {
+	switch (c.get("surface")) {
+		case "seed001":
+			return c.json({ success: true, message: "", data }, status);
+		case "album":
+			return c.json({ code: 200, msg: "SUCCESS", data }, status);
+		default:
+			return c.json(data, status);
 	}
 }

@@ -13,8 +13,9 @@ import { ApiError, notFound } from "../errors";
 import { imageKey, videoKey } from "../images/copy";
 import { videoLinkValue } from "../images/links";
 import { serveR2Object } from "../images/serve";
+import { UrlRefusedError } from "../net/fetch-public";
+import { fetchUpstreamMedia } from "../net/upstream-media";
 import { parseStringArray } from "../tasks/model";
-import { upstreamFetch } from "../upstream/fetcher";
 
 export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async (c) => {
 	const id = c.req.param("id").replace(/\.(png|jpe?g|webp|gif)$/i, "");
@@ -44,7 +45,7 @@ export const videoRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id/:n", asy
 	const urls = task ? parseStringArray(task.videoUrls) : [];
 	const url = urls[n] ?? (n === 0 ? task?.videoUrl : undefined);
 	if (!task || !url || parseStringArray(task.videoKeys)[n]) throw notFound("video not found");
-	return streamUrl(c.env, url, c.req.method === "HEAD", "video not available yet");
+	return streamUrl(c.env, url, task.channelId, c.req.method === "HEAD", "video");
 });
 
 /** GET /mj/upload/{name}?sig=…: a picture uploaded with /mj/submit/upload-discord-images. */
@@ -63,14 +64,29 @@ const UPLOAD_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 async function streamFromUpstream(env: Env, publicId: string, head: boolean): Promise<Response> {
 	const task = await findTask(getDb(env.DB), publicId);
 	if (!task?.upstreamImageUrl || task.imageKey) throw notFound("image not found");
-	return streamUrl(env, task.upstreamImageUrl, head, "image not available yet");
+	return streamUrl(env, task.upstreamImageUrl, task.channelId, head, "image");
 }
 
-async function streamUrl(env: Env, url: string, head: boolean, missing: string): Promise<Response> {
-	const upstream = await upstreamFetch(env)(url, { signal: AbortSignal.timeout(30_000) }).catch(() => null);
+/**
+ * Streams an upstream-handed media URL under the URL policy (the task's channel origin trusted);
+ * a refused URL streams nothing: 404.
+ */
+async function streamUrl(
+	env: Env,
+	url: string,
+	channelId: number | null,
+	head: boolean,
+	kind: "image" | "video",
+): Promise<Response> {
+	let upstream: Response | null = null;
+	try {
+		upstream = await fetchUpstreamMedia(env, url, { channelId, signal: AbortSignal.timeout(30_000) });
+	} catch (error) {
+		if (error instanceof UrlRefusedError) throw notFound(`${kind} not available`);
+	}
 	if (!upstream?.ok || !upstream.body) {
 		await upstream?.body?.cancel();
-		throw notFound(missing);
+		throw notFound(`${kind} not available yet`);
 	}
 	const headers = new Headers({ "cache-control": "no-store" });
 	for (const name of ["content-type", "content-length"]) {

@@ -9,6 +9,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
+import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import type { TaskMode } from "../db/schema";
@@ -23,7 +24,8 @@ import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/subm
 import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { parseWith } from "./params";
+import { idempotent } from "./idempotency";
+import { parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
 export const PROXY_BODY_LIMIT = 5 * Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 256 * 1024;
@@ -195,9 +197,9 @@ export function proxyRoutes(mode: TaskMode) {
 		}),
 	] as const;
 	return new Hono<AppEnv>()
-		.use("/submit/*", ...guard)
+		.use("/submit/*", ...guard, limitSubmits(), idempotent())
 		.use("/task/*", ...guard)
-		.use("/insight-face/*", ...guard)
+		.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
 		.post("/submit/imagine", async (c) => {
 			const body = await bodyOf(c, imagineBody);
 			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];

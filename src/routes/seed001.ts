@@ -3,36 +3,22 @@
  * GET /api/mj/ for an admin's view of everyone's. `p` pages as the document describes;
  * `cursor` / `next_cursor` page at the same cost at any depth.
  */
-import { zValidator } from "@hono/zod-validator";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import type { TaskListFilter } from "../db/task-lists";
-import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
 import { listTasks } from "../tasks/listing";
 import { toSeed001Item } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { ok } from "./envelopes";
+import { integer, validate } from "./validate";
 
 /** Page size when `page_size` is not given, and the most it may be. */
-export const PAGE_SIZE_DEFAULT = 20;
-export const PAGE_SIZE_MAX = 100;
-
-const integer = (name: string, min: number, max: number) =>
-	z
-		.string()
-		.optional()
-		.transform((value, ctx) => {
-			if (value === undefined || value === "") return undefined;
-			const n = Number(value);
-			if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-				ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max}` });
-				return z.NEVER;
-			}
-			return n;
-		});
+const PAGE_SIZE_DEFAULT = 20;
+const PAGE_SIZE_MAX = 100;
 
 /** Seconds since the epoch, up to the year 5138. */
 const timestamp = (name: string) => integer(name, 0, 99_999_999_999);
@@ -54,9 +40,7 @@ const listQuery = z
 		},
 	);
 
-const validateQuery = zValidator("query", listQuery, (result) => {
-	if (!result.success) throw badRequest(result.error.issues[0]?.message ?? "invalid parameters");
-});
+const validateQuery = validate("query", listQuery);
 
 type ListQuery = z.infer<typeof listQuery>;
 
@@ -80,16 +64,12 @@ async function list(c: Context<AppEnv>, query: ListQuery, admin: boolean): Promi
 	});
 	const base = publicBase(c.env, new URL(c.req.url).origin);
 	const items = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
-	return c.json({
-		success: true,
-		message: "",
-		data: {
-			items,
-			total: result.total,
-			page,
-			page_size: pageSize,
-			next_cursor: result.next ? encodeCursor(result.next) : null,
-		},
+	return ok(c, {
+		items,
+		total: result.total,
+		page,
+		page_size: pageSize,
+		next_cursor: result.next ? encodeCursor(result.next) : null,
 	});
 }
 

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
+import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import { listTaskPage } from "../db/task-lists";
@@ -15,11 +16,14 @@ import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../t
 import { submitTask } from "../tasks/submit";
 import { toSeed002 } from "../tasks/views/seed002";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { parseWith, readParams } from "./params";
+import { ok } from "./envelopes";
+import { idempotent } from "./idempotency";
+import { readParams } from "./params";
+import { integer, parseWith } from "./validate";
 
 /** Page size of /task/list when `limit` is not given, and the most it may ask for. */
-export const LIST_DEFAULT_LIMIT = 20;
-export const LIST_MAX_LIMIT = 100;
+const LIST_DEFAULT_LIMIT = 20;
+const LIST_MAX_LIMIT = 100;
 
 const optionalText = (max: number, name: string) =>
 	z
@@ -40,6 +44,7 @@ const submitSchema = z.object({
 	),
 	prompt: z.string().max(PROMPT_MAX_LENGTH, `prompt must be at most ${PROMPT_MAX_LENGTH} characters`).optional(),
 	taskId: optionalText(64, "taskId"),
+	// Read only for UPSCALE and VARIATION (parseIndex): IMAGINE ignores it, whatever it says.
 	index: z.string().optional(),
 	state: optionalText(CLIENT_STATE_MAX_LENGTH, "state"),
 	notifyHook: z
@@ -53,33 +58,20 @@ const fetchSchema = z.object({
 });
 
 const listSchema = z.object({
-	limit: z
-		.string()
-		.optional()
-		.transform((v, ctx) => {
-			if (v === undefined || v === "") return LIST_DEFAULT_LIMIT;
-			const n = Number(v);
-			if (!Number.isInteger(n) || n < 1 || n > LIST_MAX_LIMIT) {
-				ctx.addIssue({ code: "custom", message: `limit must be an integer from 1 to ${LIST_MAX_LIMIT}` });
-				return z.NEVER;
-			}
-			return n;
-		}),
+	limit: integer("limit", 1, LIST_MAX_LIMIT, LIST_DEFAULT_LIMIT),
 	cursor: z.string().optional(),
 });
 
+const indexSchema = integer("index", 1, 4, undefined, "index must be 1, 2, 3 or 4");
+
 function parseIndex(action: string, raw: string | undefined): number | undefined {
-	if (action === "IMAGINE") return undefined;
-	if (raw === undefined || raw === "") return undefined;
-	const n = Number(raw);
-	if (!Number.isInteger(n) || n < 1 || n > 4) throw badRequest("index must be 1, 2, 3 or 4");
-	return n;
+	return action === "IMAGINE" ? undefined : parseWith(indexSchema, raw);
 }
 
 export const seed002Routes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate())
-	.on(["GET", "POST"], "/trigger/submit", async (c) => {
-		const input = parseWith(submitSchema, await readParams(c));
+	.on(["GET", "POST"], "/trigger/submit", limitSubmits(), idempotent(), async (c) => {
+		const input = parseWith(submitSchema, (await readParams(c)).params);
 		const { publicId } = await submitTask(c.env, c.get("db"), c.get("user"), {
 			action: input.action,
 			prompt: input.prompt,
@@ -88,16 +80,16 @@ export const seed002Routes = new Hono<AppEnv>()
 			state: input.state,
 			notifyHook: input.notifyHook,
 		});
-		return c.json({ code: 1, description: "成功", result: publicId });
+		return ok(c, { code: 1, description: "成功", result: publicId });
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {
-		const { _id } = parseWith(fetchSchema, await readParams(c));
+		const { _id } = parseWith(fetchSchema, (await readParams(c)).params);
 		const task = await findUserTask(c.get("db"), c.get("user").id, _id);
 		if (!task) throw badRequest(`no task with _id ${_id}`);
-		return c.json(await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
+		return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
 	})
 	.on(["GET", "POST"], "/task/list", async (c) => {
-		const { limit, cursor } = parseWith(listSchema, await readParams(c));
+		const { limit, cursor } = parseWith(listSchema, (await readParams(c)).params);
 		const page = await listTaskPage(
 			c.get("db"),
 			{ userId: c.get("user").id },
@@ -106,5 +98,5 @@ export const seed002Routes = new Hono<AppEnv>()
 		// The body is the seed's bare array, so the next page's cursor travels in a header.
 		if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
 		const base = publicBase(c.env, new URL(c.req.url).origin);
-		return c.json(await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
+		return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
 	});

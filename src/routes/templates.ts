@@ -25,9 +25,9 @@ import {
 	templatePage,
 	unfavorite,
 } from "../tasks/templates";
-import { success } from "./album";
-import { flag, readUpload, requiredWholeNumber, text, type Upload, uploadLimit, wholeNumber } from "./album-params";
-import { parseWith, readParams } from "./params";
+import { ok } from "./envelopes";
+import { type RequestParams, readParams, uploadLimit } from "./params";
+import { flag, integer, parseWith, requiredInteger, text } from "./validate";
 
 const INT32_MAX = 2_147_483_647;
 const URL_MAX_LENGTH = 2048;
@@ -42,11 +42,11 @@ const kind = z.preprocess(
 
 const fields = {
 	title: text("title", 200).refine((v) => v === undefined || v.length > 0, "title must not be empty"),
-	workflowId: wholeNumber("workflowId", 0, INT32_MAX),
+	workflowId: integer("workflowId", 0, INT32_MAX),
 	prompt: text("prompt", PROMPT_MAX_LENGTH),
 	isAudit: flag("isAudit"),
-	pid: wholeNumber("pid", 0, INT32_MAX),
-	sort: wholeNumber("sort", -INT32_MAX, INT32_MAX),
+	pid: integer("pid", 0, INT32_MAX),
+	sort: integer("sort", -INT32_MAX, INT32_MAX),
 	author: text("author", 100),
 	/** URLs to download the pictures from, when they are not uploaded as files. */
 	covering: text("covering", URL_MAX_LENGTH),
@@ -61,12 +61,12 @@ const createSchema = z.object({
 const updateSchema = z.object({
 	...fields,
 	kind: kind.optional(),
-	id: requiredWholeNumber("id", 1, Number.MAX_SAFE_INTEGER),
+	id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER),
 });
-const idSchema = z.object({ id: requiredWholeNumber("id", 1, Number.MAX_SAFE_INTEGER) });
+const idSchema = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
 const listSchema = z.object({
-	page: wholeNumber("page", 1, 1_000_000, 1),
-	pageSize: wholeNumber("pageSize", 1, TEMPLATE_PAGE_SIZE_MAX, TEMPLATE_PAGE_SIZE_DEFAULT),
+	page: integer("page", 1, 1_000_000, 1),
+	pageSize: integer("pageSize", 1, TEMPLATE_PAGE_SIZE_MAX, TEMPLATE_PAGE_SIZE_DEFAULT),
 	isAudit: flag("isAudit"),
 });
 
@@ -74,7 +74,7 @@ const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new UR
 const network = { fetch: (resource: RequestInfo | URL, init?: RequestInit) => fetch(resource, init) };
 
 /** A picture as an uploaded file, else the URL given in the same field. */
-function pictures(upload: Upload, urls: { covering?: string; image?: string }): TemplatePictures {
+function pictures(upload: RequestParams, urls: { covering?: string; image?: string }): TemplatePictures {
 	return { covering: upload.files.covering ?? urls.covering, image: upload.files.image ?? urls.image };
 }
 
@@ -89,11 +89,11 @@ export const templateRoutes = new Hono<AppEnv>()
 		return response;
 	})
 	.on(["GET", "POST"], "/list", requestDb(), authenticate(), async (c) => {
-		const query = parseWith(listSchema, await readParams(c));
-		return c.json(success(await templatePage(c.get("db"), base(c), c.get("user"), query)));
+		const query = parseWith(listSchema, (await readParams(c)).params);
+		return ok(c, await templatePage(c.get("db"), base(c), c.get("user"), query));
 	})
 	.post("/create", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
-		const upload = await readUpload(c);
+		const upload = await readParams(c);
 		const { covering, image, kind, title, ...rest } = parseWith(createSchema, upload.params);
 		const created = await createTemplate(
 			c.env,
@@ -103,10 +103,10 @@ export const templateRoutes = new Hono<AppEnv>()
 			pictures(upload, { covering, image }),
 			network,
 		);
-		return c.json(success(created));
+		return ok(c, created);
 	})
 	.post("/update", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
-		const upload = await readUpload(c);
+		const upload = await readParams(c);
 		const { id, covering, image, ...rest } = parseWith(updateSchema, upload.params);
 		const changed = await changeTemplate(
 			c.env,
@@ -117,18 +117,22 @@ export const templateRoutes = new Hono<AppEnv>()
 			pictures(upload, { covering, image }),
 			network,
 		);
-		return c.json(success(changed));
+		return ok(c, changed);
 	})
 	.post("/delete", requestDb(), authenticate({ role: "admin" }), async (c) => {
-		const { id } = parseWith(idSchema, await readParams(c));
+		const { id } = parseWith(idSchema, (await readParams(c)).params);
 		await removeTemplate(c.env, c.get("db"), id);
-		return c.json(success({ id }));
+		return ok(c, { id });
 	})
 	.post("/favorite", requestDb(), authenticate(), async (c) => {
-		const { id } = parseWith(idSchema, await readParams(c));
-		return c.json(success(await favorite(c.get("db"), c.get("user"), id)));
+		const { id } = parseWith(idSchema, (await readParams(c)).params);
+		return ok(c, await favorite(c.get("db"), c.get("user"), id));
 	})
 	.post("/unfavorite", requestDb(), authenticate(), async (c) => {
-		const { id } = parseWith(idSchema, await readParams(c));
-		return c.json(success(await unfavorite(c.get("db"), c.get("user"), id)));
+		const { id } = parseWith(idSchema, (await readParams(c)).params);
+		return ok(c, await unfavorite(c.get("db"), c.get("user"), id));
+	})
+	// Anything else under /imageTemp is a signed-in API: the token is checked before the 404.
+	.all("*", requestDb(), authenticate(), (c) => {
+		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
 	});

@@ -3,7 +3,6 @@
  * Only the URL the gateway handed out for that task is accepted, and only for the
  * upstream task id the gateway recorded.
  */
-import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { verify } from "../auth/signing";
 import type { AppEnv } from "../context";
@@ -13,6 +12,8 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { taskObject } from "../tasks/stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { upstreamTaskSchema } from "../upstream/protocol";
+import { ok } from "./envelopes";
+import { validate } from "./validate";
 
 export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 	"/:id",
@@ -22,9 +23,7 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		}
 		await next();
 	},
-	zValidator("json", upstreamTaskSchema, (result) => {
-		if (!result.success) throw badRequest("callback body is not a task object");
-	}),
+	validate("json", upstreamTaskSchema),
 	async (c) => {
 		const publicId = c.req.param("id");
 		const body = c.req.valid("json");
@@ -32,11 +31,11 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		if (!task) throw notFound("task not found");
 		if (task.upstreamId && task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
 		const update = updateFromUpstream(body);
-		if (!update) return c.json({ code: 1, description: "ignored" });
+		if (!update) return ok(c, { code: 1, description: "ignored" });
 		const result = await taskObject(c.env, publicId).apply(publicId, {
 			...update,
 			channelId: task.channelId ?? undefined,
 		});
-		return c.json({ code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
+		return ok(c, { code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
 	},
 );

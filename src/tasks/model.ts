@@ -1,4 +1,5 @@
 /** The task model shared by every surface: states, actions, limits. */
+import { type ConfigVars, config } from "../config";
 import type { TaskStatus, UpstreamButton } from "../upstream/protocol";
 
 export type { TaskStatus };
@@ -84,29 +85,19 @@ export function parseProgress(progress: string | undefined | null): number | und
 }
 
 /** How long a task may run before the reconciler fails it (TASK_TIMEOUT_MINUTES, default 30). */
-export function taskTimeoutMs(env: Pick<Env, "TASK_TIMEOUT_MINUTES">): number {
-	const minutes = Number(env.TASK_TIMEOUT_MINUTES);
-	return (Number.isFinite(minutes) && minutes > 0 ? minutes : 30) * 60_000;
+export function taskTimeoutMs(env: ConfigVars): number {
+	return config(env).taskTimeoutMs;
 }
 
 /** A user's unfinished tasks beyond which a submit answers "queued" (22), and "queue full" (23). */
-export function queueLimits(env: Pick<Env, "USER_CONCURRENCY" | "USER_QUEUE_LIMIT">): {
-	concurrency: number;
-	limit: number;
-} {
-	const whole = (raw: string | undefined, fallback: number) => {
-		const n = Number(raw);
-		return Number.isSafeInteger(n) && n > 0 ? n : fallback;
-	};
-	return { concurrency: whole(env.USER_CONCURRENCY, 3), limit: whole(env.USER_QUEUE_LIMIT, 100) };
+export function queueLimits(env: ConfigVars): { concurrency: number; limit: number } {
+	const { userConcurrency, userQueueLimit } = config(env);
+	return { concurrency: userConcurrency, limit: userQueueLimit };
 }
 
-/** BANNED_WORDS: comma-separated words a prompt may not contain (case-insensitive, whole words). */
-export function bannedWordIn(env: Pick<Env, "BANNED_WORDS">, prompt: string): string | undefined {
-	const words = (env.BANNED_WORDS ?? "")
-		.split(",")
-		.map((w) => w.trim().toLowerCase())
-		.filter(Boolean);
+/** The first BANNED_WORDS word the prompt contains as a whole word, in any case. */
+export function bannedWordIn(env: ConfigVars, prompt: string): string | undefined {
+	const words = config(env).bannedWords;
 	if (words.length === 0) return undefined;
 	const tokens = new Set(prompt.toLowerCase().split(/[^\p{L}\p{N}_-]+/u));
 	return words.find((word) => tokens.has(word));

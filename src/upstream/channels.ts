@@ -4,21 +4,22 @@ import { anyEnabledChannel, ensureChannel, findChannel, listEnabledChannels } fr
 import type { Db } from "../db/client";
 import type { ChannelRow } from "../db/schema";
 import { ApiError } from "../errors";
-import { SIMULATOR_ORIGIN, SIMULATOR_SECRET, simulatorEnabled } from "./fetcher";
+import { SIMULATOR_SECRET, simulatorOrigin } from "./fetcher";
 
 export const SIMULATOR_CHANNEL_NAME = "simulator";
 
 /** Databases (by binding) in which this isolate already ensured the simulator channel. */
 const ensuredIn = new WeakSet<object>();
 
-/** Local dev and tests start with one channel, the simulator; ensured once per isolate and database. */
+/**
+ * Local dev and tests start with one channel, the simulator at SIMULATOR_URL; ensured once
+ * per isolate and database, and only when SIMULATOR_URL is set.
+ */
 export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now()): Promise<void> {
-	if (ensuredIn.has(env.DB) || !simulatorEnabled(env)) return;
-	await ensureChannel(
-		db,
-		{ name: SIMULATOR_CHANNEL_NAME, baseUrl: SIMULATOR_ORIGIN, secret: SIMULATOR_SECRET, weight: 1 },
-		now,
-	);
+	if (ensuredIn.has(env.DB)) return;
+	const baseUrl = simulatorOrigin(env);
+	if (baseUrl === null) return;
+	await ensureChannel(db, { name: SIMULATOR_CHANNEL_NAME, baseUrl, secret: SIMULATOR_SECRET, weight: 1 }, now);
 	ensuredIn.add(env.DB);
 }
 

@@ -1,26 +1,36 @@
 /**
- * Outbound fetch for upstream calls. Requests to the simulator's origin are answered by the
- * built-in simulator in-process (when SIMULATOR_ENABLED is "true"); everything else goes to
- * the network. The same upstream client code therefore drives real upstreams and the simulator.
+ * Outbound fetch for upstream calls. The upstream simulator is a Worker of its own
+ * (simulator/, never bundled here): when SIMULATOR_URL names its origin, requests to that
+ * origin go through the `SIMULATOR` service binding if one exists (local dev via `npm start`,
+ * and tests: a binding that is deliberately absent from wrangler.toml, so a deploy never
+ * depends on that Worker) and over the network otherwise (a simulator deployed at a URL).
+ * Either way the gateway talks to it with the same upstream client as to a real upstream.
  */
-import { simulatorApp } from "./simulator/app";
-import { SIMULATOR_ORIGIN } from "./simulator/constants";
 
-export { SIMULATOR_ORIGIN, SIMULATOR_SECRET } from "./simulator/constants";
+import { config } from "../config";
 
 export type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
-export function simulatorEnabled(env: Env): boolean {
-	return env.SIMULATOR_ENABLED === "true";
+/** The `mj-api-secret` the simulator accepts (simulator/src/env.ts holds the same value). */
+export const SIMULATOR_SECRET = "mj-edge-simulator";
+
+/** Bindings that exist only where the simulator runs next to the gateway (never in wrangler.toml). */
+interface DevBindings {
+	SIMULATOR?: Fetcher;
 }
 
-/** A fetch that routes simulator URLs to the simulator and the rest to `base`. */
+/** The simulator's origin from SIMULATOR_URL, or null when the simulator is off ("" or not a URL). */
+export function simulatorOrigin(env: Env): string | null {
+	return config(env).simulatorOrigin;
+}
+
+/** A fetch that sends simulator URLs through the SIMULATOR binding (when bound) and the rest to `base`. */
 export function upstreamFetch(env: Env, base: Fetch = (i, init) => fetch(i, init)): Fetch {
+	const origin = simulatorOrigin(env);
+	const binding = (env as Env & DevBindings).SIMULATOR;
 	return async (input, init) => {
 		const request = new Request(input, init);
-		if (simulatorEnabled(env) && new URL(request.url).origin === SIMULATOR_ORIGIN) {
-			return simulatorApp.fetch(request, env);
-		}
+		if (binding && origin !== null && new URL(request.url).origin === origin) return binding.fetch(request);
 		return base(request);
 	};
 }

@@ -1,6 +1,6 @@
 /** Shared by the album and template tests: real pictures built here, requests, envelopes. */
 import { expect } from "vitest";
-import { encodePng } from "../../src/upstream/simulator/png";
+import { encodePng } from "../../simulator/src/png";
 import { BASE, call, json } from "./api";
 
 /** A real PNG; `seed` changes its pixels. */

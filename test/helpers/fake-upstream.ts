@@ -36,6 +36,8 @@ export class FakeUpstream {
 	cancel: Handler = () => jsonResponse({ code: 1, description: "Success" });
 	/** Answers GET /mj/task/{id}/fetch and list-by-condition entries; undefined = unknown. */
 	readonly tasks = new Map<string, Record<string, unknown>>();
+	/** When set, answers GET /mj/task/{id}/fetch instead of `tasks` (an upstream that is down). */
+	taskFetch: Handler | undefined;
 	/** Other URLs (client callbacks, images) answered by the test. */
 	other: (request: Request) => Response | Promise<Response> = (request) => {
 		throw new TypeError(`network disabled in tests: ${request.url}`);
@@ -61,6 +63,7 @@ export class FakeUpstream {
 		if (seedMatch) return jsonResponse({ code: 1, description: "Success", result: `seed-of-${seedMatch[1]}` });
 		const fetchMatch = /^\/mj\/task\/([^/]+)\/fetch$/.exec(url.pathname);
 		if (fetchMatch) {
+			if (this.taskFetch) return this.taskFetch(call);
 			const task = this.tasks.get(decodeURIComponent(fetchMatch[1]));
 			return task ? jsonResponse(task) : new Response("null", { status: 404 });
 		}

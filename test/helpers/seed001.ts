@@ -126,32 +126,6 @@ export function imageLink(publicId: string): RegExp {
 	return new RegExp(`^${BASE.replace(/\./g, "\\.")}/mj/image/${publicId}\\?sig=[\\w-]+$`);
 }
 
-/** What the seed shows for a task row: times in seconds (0 when not reached), the gateway's image link. */
-export function expectedItem(row: TaskRow, admin: boolean): Record<string, unknown> {
-	const item: Record<string, unknown> = {
-		id: row.id,
-		mj_id: row.publicId,
-		action: row.action,
-		prompt: row.prompt,
-		prompt_en: row.promptEn,
-		status: row.status,
-		progress: row.progress,
-		image_url: row.upstreamImageUrl || row.imageKey ? expect.stringMatching(imageLink(row.publicId)) : "",
-		video_url: row.videoUrl,
-		video_urls: row.videoUrls,
-		submit_time: seconds(row.submitTime),
-		start_time: seconds(row.startTime),
-		finish_time: seconds(row.finishTime),
-		fail_reason: row.failReason,
-		quota: row.quota,
-	};
-	if (admin) {
-		item.user_id = row.userId;
-		item.channel_id = row.channelId ?? 0;
-	}
-	return item;
-}
-
 /** Exact key set and the seed's types: numbers for ids, times and quota, strings for the rest. */
 export function expectItemShape(item: Seed001Item, admin: boolean): void {
 	const keys = admin ? ADMIN_ITEM_KEYS : USER_ITEM_KEYS;

@@ -410,12 +410,8 @@ describe("POST /userAlbum", () => {
 		await refused(response, 800, 400);
 	});
 
-	it("answers a missing or invalid token with code 401 (HTTP 401), with or without Bearer", async () => {
-		await refused(await post("/userAlbum", undefined, { page: 1 }), 401, 401);
-		await refused(await call("/userAlbum", { method: "POST", headers: { authorization: "Bearer nope" } }), 401, 401);
-		const expiredToken = await tokenFor(alice.sub, "user", -10);
-		await refused(await call("/userAlbum", { method: "POST", headers: { authorization: expiredToken } }), 401, 401);
-		// The seed's header carries the bare token.
+	it("takes the bare token in Authorization, as the seed's client sends it", async () => {
+		// Refused tokens, on every surface and in every header: auth-matrix.test.ts.
 		const bare = await call("/userAlbum", { method: "POST", headers: { authorization: alice.token } });
 		expect(await ok<AlbumItem[]>(bare)).toHaveLength(rows.length);
 	});

@@ -2,13 +2,14 @@
  * Callbacks both ways: the client's notifyHook (HOOK_QUEUE, retried) and the upstream's
  * push of progress to the gateway (POST /mj/callback/{id}?sig=…).
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/queue/messages";
+import { taskObject } from "../../src/tasks/stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
 
@@ -91,8 +92,24 @@ describe("client callbacks", () => {
 		// Signed per Standard Webhooks with the owner's secret (checked by the standardwebhooks package).
 		const secret = await json<{ data: { secret: string } }>(await call("/api/user/webhook-secret", { token }));
 		expect(new Webhook(secret.data.secret).verify(hook.raw, hook.headers)).toEqual(hook.body);
-		// Exactly one callback for the task.
-		await new Promise((resolve) => setTimeout(resolve, 500));
+		// Exactly one callback for the task. Once its object has nothing left to send, a later
+		// message through the same queue arriving shows that any duplicate would have, too.
+		await waitFor(
+			async () =>
+				runInDurableObject(taskObject(env, result), async (_instance, state) => {
+					const stored = await state.storage.get<{ effects: { copy: boolean; hook: boolean } }>("state");
+					return stored?.effects.hook === false && stored.effects.copy === false && !(await state.storage.getAlarm());
+				}),
+			10_000,
+			"the task object to finish its side effects",
+		);
+		const sentinel = await insertTaskRow({
+			userId: owner,
+			status: "FAILURE",
+			notifyHook: "http://client.test/sentinel",
+		});
+		await env.HOOK_QUEUE.send({ taskId: sentinel.publicId } satisfies HookMessage);
+		await waitFor(async () => received.some((r) => r.body._id === sentinel.publicId), 10_000, "the later callback");
 		expect(received.filter((r) => r.body._id === result)).toHaveLength(1);
 	});
 
@@ -112,7 +129,7 @@ describe("client callbacks", () => {
 		expect(bodies[0]).toMatchObject({ _id: task.publicId, status: "FAILURE" });
 	});
 
-	it("a receiver error or timeout is retried with growing delays", async () => {
+	it("a receiver error (5xx, unreachable) is retried with growing delays", async () => {
 		const task = await insertTaskRow({ userId: owner, status: "SUCCESS", notifyHook: "http://client.test/flaky" });
 		const failing = await deliverHooks([task.publicId], async () => new Response("busy", { status: 503 }), 1);
 		expect(failing.retryMessages).toHaveLength(1);
@@ -125,6 +142,33 @@ describe("client callbacks", () => {
 		);
 		expect(unreachable.retryMessages).toHaveLength(1);
 		expect(unreachable.delays[0]).toBeGreaterThan(failing.delays[0] ?? 0);
+	});
+
+	it("a receiver that never answers is given up on after 10 s and retried", async () => {
+		const task = await insertTaskRow({ userId: owner, status: "SUCCESS", notifyHook: "http://client.test/silent" });
+		// Stand in for AbortSignal.timeout: record the limit asked for and fire at once, so the
+		// test does not wait the real 10 s.
+		const limits: number[] = [];
+		vi.spyOn(AbortSignal, "timeout").mockImplementation((ms) => {
+			limits.push(ms);
+			const controller = new AbortController();
+			setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), 0);
+			return controller.signal;
+		});
+		// A receiver that never answers: the request only ends when its signal aborts.
+		const silent = (_input: RequestInfo | URL, init?: RequestInit) =>
+			new Promise<Response>((_resolve, reject) => {
+				init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+			});
+		const outcome = await Promise.race([
+			deliverHooks([task.publicId], silent, 1),
+			new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 3_000)),
+		]);
+		if (outcome === "hung") throw new Error("the callback waited for a receiver that never answers");
+		expect(limits).toEqual([10_000]);
+		expect(outcome.retryMessages).toHaveLength(1);
+		expect(outcome.explicitAcks).toHaveLength(0);
+		expect(outcome.delays[0]).toBeGreaterThanOrEqual(2);
 	});
 
 	it("a redirect is not followed and counts as a failure", async () => {

@@ -9,7 +9,7 @@ import { createApp } from "../../src/app";
 import { findChannel } from "../../src/db/channels";
 import { channels } from "../../src/db/schema";
 import type { QueueDeps } from "../../src/queue/deps";
-import { TASK_QUEUE, type TaskMessage } from "../../src/queue/messages";
+import { TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { CHANNEL_FAILURE_LIMIT } from "../../src/tasks/dispatch";
 import { ensureSimulatorChannel } from "../../src/upstream/channels";
@@ -58,9 +58,9 @@ afterEach(() => {
 });
 
 let counter = 0;
-async function submitQueued(taskId: string, random: number) {
+async function submitQueued(taskId: string, random: number, attempts = 1) {
 	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
-		{ id: `c-${++counter}`, timestamp: Date.now(), attempts: 1, body: { kind: "submit", taskId } },
+		{ id: `c-${++counter}`, timestamp: Date.now(), attempts, body: { kind: "submit", taskId } },
 	]);
 	const deps: QueueDeps = { fetch: a.fetch, now: Date.now, random: () => random };
 	const ctx = createExecutionContext();
@@ -180,6 +180,50 @@ describe("automatic disabling and failover", () => {
 	});
 });
 
+describe("a follow-up whose parent's channel was disabled", () => {
+	const REASON = "the channel that ran the parent task is not available";
+
+	it("is refused at submit with 503 and writes nothing, although another channel is enabled", async () => {
+		const sub = uniqueSub();
+		const token = await tokenFor(sub);
+		await call("/api/user/self", { token });
+		const parent = await insertTaskRow({
+			userId: await userId(sub),
+			status: "SUCCESS",
+			progress: "100%",
+			upstreamId: "p-disabled",
+			channelId: channelA,
+		});
+		await env.DB.prepare("UPDATE channels SET enabled = 0 WHERE id = ?").bind(channelA).run();
+		const response = await call(`/api/v1/trigger/submit?action=UPSCALE&taskId=${parent.publicId}&index=1`, { token });
+		expect(response.status).toBe(503);
+		expect(await json(response)).toEqual({ code: 0, description: REASON });
+		const count = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE parent_id = ?")
+			.bind(parent.publicId)
+			.first<{ n: number }>();
+		expect(count?.n).toBe(0);
+		const quota = await env.DB.prepare("SELECT quota FROM users WHERE sub = ?").bind(sub).first<{ quota: number }>();
+		expect(quota?.quota).toBe(1_000_000);
+	});
+
+	it("already queued, is retried and never sent to another channel; the last attempt fails it", async () => {
+		const parent = await insertTaskRow({ userId: owner, status: "SUCCESS", upstreamId: "p-gone", channelId: channelA });
+		const child = await insertTaskRow({ userId: owner, action: "UPSCALE", parentId: parent.publicId, taskIndex: 2 });
+		await env.DB.prepare("UPDATE channels SET enabled = 0 WHERE id = ?").bind(channelA).run();
+		const first = await submitQueued(child.publicId, 0.99);
+		expect(first.retryMessages).toHaveLength(1);
+		expect((await taskRow(child.publicId)).status).toBe("NOT_START");
+		const last = await submitQueued(child.publicId, 0.99, TASK_QUEUE_MAX_RETRIES + 1);
+		expect(last.retryMessages).toHaveLength(1);
+		const row = await taskRow(child.publicId);
+		expect(row.status).toBe("FAILURE");
+		expect(row.failReason).toBe(`upstream unavailable: ${REASON}`);
+		expect(row.channelId).toBeNull();
+		expect(a.submitCalls()).toHaveLength(0);
+		expect(b.submitCalls()).toHaveLength(0);
+	});
+});
+
 describe("submit with no channel to take the task", () => {
 	it("fails clearly and writes nothing when every channel is disabled", async () => {
 		await env.DB.prepare("UPDATE channels SET enabled = 0").run();
@@ -247,7 +291,7 @@ describe("admin channel endpoints", () => {
 		expect(enabled.data).toMatchObject({ enabled: true, disabled_reason: "", failure_count: 0 });
 	});
 
-	it("refuses duplicates, bad fields, unknown channels and non-admins", async () => {
+	it("refuses duplicates, bad fields and unknown channels", async () => {
 		const name = `dup-${Date.now()}`;
 		const body = { name, base_url: "https://mj.example.com", secret: "x" };
 		expect((await adminCall("", { method: "POST", body: JSON.stringify(body) })).status).toBe(201);
@@ -268,8 +312,24 @@ describe("admin channel endpoints", () => {
 		}
 		expect((await adminCall("/999999", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(404);
 		expect((await adminCall("/abc", { method: "PATCH", body: JSON.stringify({ weight: 1 }) })).status).toBe(400);
-		const asUser = await call("/api/admin/channels", { token: await tokenFor(uniqueSub()) });
-		expect(asUser.status).toBe(403);
+	});
+
+	it("renaming a channel to a taken name answers 409 and changes nothing", async () => {
+		const taken = `taken-${Date.now()}`;
+		const create = async (name: string) => {
+			const response = await adminCall("", {
+				method: "POST",
+				body: JSON.stringify({ name, base_url: "https://mj.example.com" }),
+			});
+			expect(response.status).toBe(201);
+			return (await json<{ data: { id: number } }>(response)).data.id;
+		};
+		await create(taken);
+		const id = await create(`other-${taken}`);
+		const response = await adminCall(`/${id}`, { method: "PATCH", body: JSON.stringify({ name: taken }) });
+		expect(response.status).toBe(409);
+		expect(await json(response)).toEqual({ success: false, message: `a channel named ${taken} exists` });
+		expect((await findChannel(db(), id))?.name).toBe(`other-${taken}`);
 	});
 
 	it("in production a channel may not point at a private address", async () => {

@@ -70,6 +70,9 @@ describe("health and unknown routes", () => {
 		["/api/v1/nope", { code: 0, description: "no route for GET /api/v1/nope" }],
 		["/api/mj/nope", { success: false, message: "no route for GET /api/mj/nope" }],
 		["/mj/nope", { code: 3, description: "no route for GET /mj/nope" }],
+		["/mj-fast/mj/nope", { code: 3, description: "no route for GET /mj-fast/mj/nope" }],
+		["/api/v1", { code: 0, description: "no route for GET /api/v1" }],
+		["/userAlbum/nope", { code: 800, msg: "no route for GET /userAlbum/nope" }],
 		["/nope", { error: { code: "NOT_FOUND", message: "no route for GET /nope" } }],
 	])("an unknown route %s answers 404 in that surface's envelope", async (path, body) => {
 		// Authenticated surfaces check the token before routing; with one, the route is unknown.

@@ -5,8 +5,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sign } from "../../src/auth/signing";
-import { SIMULATOR_ORIGIN, SIMULATOR_SECRET } from "../../src/upstream/fetcher";
-import { simulatorApp } from "../../src/upstream/simulator/app";
+import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { BASE, call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, userId } from "../helpers/db";
 import { finishedImagine, IMAGE_PREFIX, type Seed002Task } from "../helpers/surface";
@@ -177,19 +176,17 @@ describe("a link that is not a valid capability", () => {
 
 describe("before the R2 copy exists", () => {
 	it("the same link streams the upstream's image, uncached", async () => {
-		const reply = await simulatorApp.fetch(
-			new Request(`${SIMULATOR_ORIGIN}/mj/submit/imagine`, {
+		const reply = await env.SIMULATOR.fetch(
+			new Request(`${env.SIMULATOR_URL}/mj/submit/imagine`, {
 				method: "POST",
 				headers: { "mj-api-secret": SIMULATOR_SECRET, "content-type": "application/json" },
 				body: JSON.stringify({ prompt: "not copied yet" }),
 			}),
-			env,
 		);
 		const { result } = await json<{ result: string }>(reply);
 		const upstreamImage = await waitFor(async () => {
-			const view = await simulatorApp.fetch(
-				new Request(`${SIMULATOR_ORIGIN}/mj/task/${result}/fetch`, { headers: { "mj-api-secret": SIMULATOR_SECRET } }),
-				env,
+			const view = await env.SIMULATOR.fetch(
+				new Request(`${env.SIMULATOR_URL}/mj/task/${result}/fetch`, { headers: { "mj-api-secret": SIMULATOR_SECRET } }),
 			);
 			const body = await json<{ status: string; imageUrl: string }>(view);
 			return body.status === "SUCCESS" ? body.imageUrl : undefined;

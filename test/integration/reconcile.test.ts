@@ -4,12 +4,12 @@
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { enabledChannelByName } from "../../src/db/channels";
 import worker from "../../src/index";
+import type { TaskMessage } from "../../src/queue/messages";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
-import { SIMULATOR_ORIGIN, SIMULATOR_SECRET } from "../../src/upstream/fetcher";
-import { simulatorApp } from "../../src/upstream/simulator/app";
+import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
 
@@ -49,10 +49,17 @@ describe("reconciler", () => {
 	});
 
 	it("leaves a NOT_START task alone while its message may still be on the way", async () => {
-		const task = await insertTaskRow({ userId: owner, submitTime: Date.now() - 5_000 });
+		const fresh = await insertTaskRow({ userId: owner, submitTime: Date.now() - 5_000 });
+		const lost = await insertTaskRow({ userId: owner, prompt: "lost beside a fresh one", submitTime: minutesAgo(1) });
+		const sent = vi.spyOn(env.TASK_QUEUE, "sendBatch");
 		await runCron();
-		await new Promise((resolve) => setTimeout(resolve, 1500));
-		expect((await taskRow(task.publicId)).status).toBe("NOT_START");
+		// The re-queue step ran (the lost task's message went out) and left the fresh task out.
+		const requeued = sent.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as TaskMessage));
+		expect(requeued).toContainEqual({ kind: "submit", taskId: lost.publicId });
+		expect(requeued.filter((m) => m.taskId === fresh.publicId)).toEqual([]);
+		expect((await taskRow(fresh.publicId)).status).toBe("NOT_START");
+		sent.mockRestore();
+		await waitFor(async () => (await taskRow(lost.publicId)).status === "SUCCESS", 20_000, "the lost task to run");
 	});
 
 	it("fails a task the upstream no longer returns", async () => {
@@ -102,13 +109,12 @@ describe("reconciler", () => {
 
 	it("brings a task up to date from list-by-condition when no poll reached it", async () => {
 		// A real simulator task, but recorded in D1 without any poll message behind it.
-		const reply = await simulatorApp.fetch(
-			new Request(`${SIMULATOR_ORIGIN}/mj/submit/imagine`, {
+		const reply = await env.SIMULATOR.fetch(
+			new Request(`${env.SIMULATOR_URL}/mj/submit/imagine`, {
 				method: "POST",
 				headers: { "mj-api-secret": SIMULATOR_SECRET, "content-type": "application/json" },
 				body: JSON.stringify({ prompt: "synced by the cron" }),
 			}),
-			env,
 		);
 		const { result: upstreamId } = (await reply.json()) as { result: string };
 		const task = await insertTaskRow({
@@ -120,11 +126,10 @@ describe("reconciler", () => {
 		});
 		await waitFor(
 			async () => {
-				const view = await simulatorApp.fetch(
-					new Request(`${SIMULATOR_ORIGIN}/mj/task/${upstreamId}/fetch`, {
+				const view = await env.SIMULATOR.fetch(
+					new Request(`${env.SIMULATOR_URL}/mj/task/${upstreamId}/fetch`, {
 						headers: { "mj-api-secret": SIMULATOR_SECRET },
 					}),
-					env,
 				);
 				return ((await view.json()) as { status: string }).status === "SUCCESS";
 			},

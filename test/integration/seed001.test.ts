@@ -22,7 +22,6 @@ import { call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
 import {
 	ALL,
-	expectedItem,
 	expectFailure,
 	expectItemShape,
 	imageLink,
@@ -145,6 +144,100 @@ function aliceTask(i: number, userId: number, parent: TaskRow | undefined): NewT
 	}
 }
 
+/**
+ * What the seed shows for Alice's task i, written out from the fixture above rather than
+ * computed from the row: `at(i)` is minute i plus 500 ms, so a start 20 250 ms later is
+ * second +20, a finish 65 750 ms later second +66, and so on.
+ */
+function aliceItem(i: number, row: TaskRow): Record<string, unknown> {
+	const common = {
+		id: row.id,
+		mj_id: row.publicId,
+		action: "IMAGINE",
+		prompt: `alice prompt ${i}`,
+		prompt_en: "",
+		status: "SUCCESS",
+		progress: "100%",
+		image_url: "",
+		video_url: "",
+		video_urls: "[]",
+		submit_time: sec(i),
+		start_time: 0,
+		finish_time: 0,
+		fail_reason: "",
+		quota: 100,
+		user_id: alice.id,
+		channel_id: i % 2 === 0 ? east : west,
+	};
+	switch (i % 5) {
+		case 0:
+			return {
+				...common,
+				prompt_en: `alice prompt ${i} in English`,
+				image_url: expect.stringMatching(imageLink(row.publicId)),
+				video_url: `http://upstream.test/video/${i}.mp4`,
+				video_urls: `["http://upstream.test/video/${i}a.mp4","http://upstream.test/video/${i}b.mp4"]`,
+				start_time: sec(i) + 20,
+				finish_time: sec(i) + 66,
+			};
+		case 1:
+			return {
+				...common,
+				status: "FAILURE",
+				progress: "0%",
+				fail_reason: "banned prompt detected",
+				start_time: sec(i) + 1,
+				finish_time: sec(i) + 3,
+			};
+		case 2:
+			return { ...common, status: "IN_PROGRESS", progress: "45%", start_time: sec(i) + 3 };
+		case 3:
+			return { ...common, status: "NOT_START", progress: "0%", channel_id: 0 };
+		default:
+			return {
+				...common,
+				action: "UPSCALE",
+				quota: 50,
+				image_url: expect.stringMatching(imageLink(row.publicId)),
+				start_time: sec(i) + 1,
+				finish_time: sec(i) + 10,
+			};
+	}
+}
+
+/** Bob's task j, at minute 2j + 1: started 1 s and finished 30 s after it. */
+function bobItem(j: number, row: TaskRow): Record<string, unknown> {
+	const minute = 2 * j + 1;
+	return {
+		id: row.id,
+		mj_id: row.publicId,
+		action: "IMAGINE",
+		prompt: `bob prompt ${j}`,
+		prompt_en: "",
+		status: "SUCCESS",
+		progress: "100%",
+		image_url: expect.stringMatching(imageLink(row.publicId)),
+		video_url: "",
+		video_urls: "[]",
+		submit_time: sec(minute),
+		start_time: sec(minute) + 1,
+		finish_time: sec(minute) + 30,
+		fail_reason: "",
+		quota: 100,
+		user_id: bob.id,
+		channel_id: j % 2 === 0 ? east : west,
+	};
+}
+
+/** The admin's item of every fixture task, by public id. */
+const adminItems = new Map<string, Record<string, unknown>>();
+
+/** The same item as its owner sees it: no user_id, no channel_id. */
+function userItem(publicId: string): Record<string, unknown> {
+	const { user_id: _user, channel_id: _channel, ...item } = adminItems.get(publicId) ?? {};
+	return item;
+}
+
 beforeAll(async () => {
 	east = await channelRow(`s001-east-${Date.now()}`);
 	west = await channelRow(`s001-west-${Date.now()}`);
@@ -154,31 +247,33 @@ beforeAll(async () => {
 
 	for (let i = 0; i < ALICE_TASKS; i++) {
 		const parent = alice.rows.find((row) => row.prompt === `alice prompt ${i - 4}`);
-		alice.rows.push(await stored(aliceTask(i, alice.id, parent), at(i)));
+		const row = await stored(aliceTask(i, alice.id, parent), at(i));
+		alice.rows.push(row);
+		adminItems.set(row.publicId, aliceItem(i, row));
 	}
 	// Bob's tasks share their millisecond with Alice's tasks of odd minutes: ties that only
 	// the id can order, for the admin's list and its cursor.
 	for (let j = 0; j < BOB_TASKS; j++) {
 		const minute = 2 * j + 1;
-		bob.rows.push(
-			await stored(
-				{
-					publicId: crypto.randomUUID(),
-					userId: bob.id,
-					action: "IMAGINE",
-					prompt: `bob prompt ${j}`,
-					status: "SUCCESS",
-					progress: "100%",
-					channelId: j % 2 === 0 ? east : west,
-					upstreamImageUrl: `http://upstream.test/img/bob-${j}.png`,
-					startTime: at(minute) + 1_000,
-					finishTime: at(minute) + 30_000,
-					updatedAt: at(minute),
-					quota: 100,
-				},
-				at(minute),
-			),
+		const row = await stored(
+			{
+				publicId: crypto.randomUUID(),
+				userId: bob.id,
+				action: "IMAGINE",
+				prompt: `bob prompt ${j}`,
+				status: "SUCCESS",
+				progress: "100%",
+				channelId: j % 2 === 0 ? east : west,
+				upstreamImageUrl: `http://upstream.test/img/bob-${j}.png`,
+				startTime: at(minute) + 1_000,
+				finishTime: at(minute) + 30_000,
+				updatedAt: at(minute),
+				quota: 100,
+			},
+			at(minute),
 		);
+		bob.rows.push(row);
+		adminItems.set(row.publicId, bobItem(j, row));
 	}
 	alice.rows = newestFirst(alice.rows);
 	bob.rows = newestFirst(bob.rows);
@@ -233,19 +328,23 @@ describe("GET /api/mj/self answers as the seed shows, field by field", () => {
 		const item = data.items[0];
 		expectItemShape(item, false);
 		const row = await taskRow(mjId);
-		expect(item).toEqual(expectedItem(row, false));
-		expect(item).toMatchObject({
+		expect(item).toEqual({
+			id: row.id,
 			mj_id: mjId,
 			action: "IMAGINE",
 			prompt: "a beautiful landscape",
+			prompt_en: "a beautiful landscape",
 			status: "SUCCESS",
 			progress: "100%",
-			fail_reason: "",
+			image_url: expect.stringMatching(imageLink(mjId)),
 			video_url: "",
+			video_urls: "[]",
+			submit_time: expect.any(Number),
+			start_time: expect.any(Number),
+			finish_time: expect.any(Number),
+			fail_reason: "",
 			quota: 100,
 		});
-		expect(JSON.parse(item.video_urls)).toEqual([]);
-		expect(item.image_url).toMatch(imageLink(mjId));
 		expect(item.submit_time).toBeGreaterThanOrEqual(before);
 		expect(item.submit_time).toBeLessThanOrEqual(item.start_time);
 		expect(item.start_time).toBeLessThanOrEqual(item.finish_time);
@@ -278,7 +377,7 @@ describe("GET /api/mj/self answers as the seed shows, field by field", () => {
 		expect(data.total).toBe(ALICE_TASKS);
 		expect(data.items).toHaveLength(ALICE_TASKS);
 		for (const item of data.items) expectItemShape(item, false);
-		expect(data.items).toEqual(alice.rows.map((row) => expectedItem(row, false)));
+		expect(data.items).toEqual(alice.rows.map((row) => userItem(row.publicId)));
 
 		const byPrompt = (i: number) => data.items.find((item) => item.prompt === `alice prompt ${i}`);
 		expect(byPrompt(0)).toMatchObject({
@@ -335,7 +434,7 @@ describe("GET /api/mj/ (admin) answers as the seed shows", () => {
 		expect(data.total).toBe(ALICE_TASKS + BOB_TASKS);
 		for (const item of data.items) expectItemShape(item, true);
 		expect(Object.keys(data.items[0]).sort()).toEqual([...USER_ITEM_KEYS, "user_id", "channel_id"].sort());
-		expect(data.items).toEqual(expected.map((row) => expectedItem(row, true)));
+		expect(data.items).toEqual(expected.map((row) => adminItems.get(row.publicId)));
 		expect(new Set(data.items.map((item) => item.user_id))).toEqual(new Set([alice.id, bob.id]));
 		// A task that has not reached a channel yet shows channel 0, as a number.
 		const notStarted = data.items.find((item) => item.status === "NOT_START");
@@ -677,14 +776,7 @@ describe("user isolation", () => {
 });
 
 describe("/api/mj/ is for admins", () => {
-	it.each([ALL, "/api/mj", `${ALL}?channel_id=1`])(
-		"a user token on %s is 403 {success: false, message}",
-		async (path) => {
-			const message = await expectFailure(await call(path, { token: alice.token }), 403);
-			expect(message).toMatch(/admin/i);
-		},
-	);
-
+	// A user's token on /api/mj/ is a 403: auth-matrix.test.ts.
 	it("the admin sees several users' tasks, each with its user_id", async () => {
 		const data = await listOk(
 			ALL,
@@ -740,15 +832,6 @@ describe("bad parameters are 400 {success: false, message}, never a 500", () => 
 			400,
 		);
 		expect(order).toMatch(/start_timestamp/);
-	});
-
-	it.each([SELF, ALL])("%s without a token is 401", async (path) => {
-		const message = await expectFailure(await call(path), 401);
-		expect(message).toMatch(/token/i);
-	});
-
-	it.each([SELF, ALL])("%s with a token that is not ours is 401", async (path) => {
-		await expectFailure(await call(path, { token: "not.a.token" }), 401);
 	});
 });
 

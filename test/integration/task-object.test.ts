@@ -2,12 +2,13 @@
  * The per-task Durable Object: updates racing in from the poller, push callbacks and the
  * reconciler are applied one at a time and never move a task backwards.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeTaskProgress } from "../../src/db/tasks";
 import type { TaskUpdate } from "../../src/tasks/model";
 import { taskObject } from "../../src/tasks/stub";
+import { waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
 
 let owner: number;
@@ -122,5 +123,121 @@ describe("task object", () => {
 		expect(row.failReason).toBe("upstream says no");
 		expect(row.finishTime).toBeGreaterThan(0);
 		expect(row.imageKey).toBeNull();
+	});
+});
+
+/** The part of the object's stored state the image copy keeps. */
+interface StoredEffects {
+	effects: { copy: boolean; hook: boolean; attempts: number };
+}
+
+async function storedEffects(publicId: string): Promise<StoredEffects["effects"] | undefined> {
+	return runInDurableObject(taskObject(env, publicId), async (_instance, state) => {
+		return (await state.storage.get<StoredEffects>("state"))?.effects;
+	});
+}
+
+async function scheduledAlarm(publicId: string): Promise<number | null> {
+	return runInDurableObject(taskObject(env, publicId), (_instance, state) => state.storage.getAlarm());
+}
+
+const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 9, 8, 7, 6]);
+
+/**
+ * Answers image downloads from img.test with the given replies in turn (the last repeats);
+ * the object's alarm downloads with the global fetch. Returns the URLs requested.
+ */
+function imageHost(replies: (() => Response)[]): string[] {
+	const requested: string[] = [];
+	const realFetch = globalThis.fetch;
+	vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		const request = new Request(input, init);
+		if (new URL(request.url).host !== "img.test") return realFetch(input, init);
+		requested.push(request.url);
+		return replies[Math.min(requested.length, replies.length) - 1]();
+	});
+	return requested;
+}
+
+/**
+ * A finished task whose image is at `imageUrl`, after its first copy attempt. That attempt
+ * runs in the alarm the success sets for "now", which fires by itself; running it from the
+ * test as well could run it twice.
+ */
+async function succeededWithImage(imageUrl: string, requested: string[]): Promise<string> {
+	const task = await insertTaskRow({ userId: owner, status: "IN_PROGRESS", upstreamId: "u-img", progress: "75%" });
+	await taskObject(env, task.publicId).apply(task.publicId, { status: "SUCCESS", progress: "100%", imageUrl });
+	await waitFor(
+		async () => {
+			if (requested.length === 0) return false;
+			const effects = await storedEffects(task.publicId);
+			// Ended: a failure counted with its retry scheduled, or the copy no longer pending.
+			return effects && ((effects.attempts > 0 && (await scheduledAlarm(task.publicId)) !== null) || !effects.copy);
+		},
+		5_000,
+		"the first copy attempt to end",
+	);
+	return task.publicId;
+}
+
+describe("the image copy in the task object's alarm", () => {
+	afterEach(() => {
+		vi.restoreAllMocks();
+	});
+
+	it("a download answered 500 is retried by a later alarm, and the copy lands in R2", async () => {
+		const requested = imageHost([
+			() => new Response("upstream busy", { status: 500 }),
+			() => new Response(PNG, { headers: { "content-type": "image/png", "content-length": String(PNG.length) } }),
+		]);
+		const id = await succeededWithImage("http://img.test/grid-1.png", requested);
+		expect(await storedEffects(id)).toEqual({ copy: true, hook: true, attempts: 1 });
+		expect((await taskRow(id)).imageKey).toBeNull();
+		// The retry waits 2 s (2^1 s) after the first failure.
+		const due = await scheduledAlarm(id);
+		expect(due).not.toBeNull();
+		expect((due ?? 0) - Date.now()).toBeGreaterThan(500);
+		expect((due ?? 0) - Date.now()).toBeLessThanOrEqual(2_000);
+
+		expect(await runDurableObjectAlarm(taskObject(env, id))).toBe(true);
+		expect(requested).toEqual(["http://img.test/grid-1.png", "http://img.test/grid-1.png"]);
+		const row = await taskRow(id);
+		expect(row.imageKey).toBe(`images/${id}`);
+		const stored = await env.IMAGES.get(`images/${id}`);
+		expect(stored?.httpMetadata?.contentType).toBe("image/png");
+		expect(new Uint8Array(await (stored as R2ObjectBody).arrayBuffer())).toEqual(PNG);
+		expect(await storedEffects(id)).toEqual({ copy: false, hook: false, attempts: 1 });
+		expect(await scheduledAlarm(id)).toBeNull();
+	});
+
+	it("a download that is not an image (text/html) is not retried: the task keeps the upstream's URL", async () => {
+		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+		const requested = imageHost([
+			() => new Response("<html>login</html>", { headers: { "content-type": "text/html" } }),
+		]);
+		const id = await succeededWithImage("http://img.test/not-an-image", requested);
+		await waitFor(async () => (await storedEffects(id))?.hook === false, 5_000, "the alarm to finish");
+		expect(await storedEffects(id)).toEqual({ copy: false, hook: false, attempts: 1 });
+		expect(await scheduledAlarm(id)).toBeNull();
+		expect(requested).toHaveLength(1);
+		const row = await taskRow(id);
+		expect(row.imageKey).toBeNull();
+		expect(row.upstreamImageUrl).toBe("http://img.test/not-an-image");
+		expect(await env.IMAGES.head(`images/${id}`)).toBeNull();
+		expect(errors).toHaveBeenCalledWith("image copy abandoned", id, expect.anything());
+	});
+
+	it("a download that keeps failing is given up after 5 attempts", async () => {
+		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+		const requested = imageHost([() => new Response("down", { status: 503 })]);
+		const id = await succeededWithImage("http://img.test/always-down.png", requested);
+		for (let attempt = 2; attempt <= 5; attempt++) {
+			expect(await runDurableObjectAlarm(taskObject(env, id)), `alarm for attempt ${attempt}`).toBe(true);
+		}
+		expect(requested).toHaveLength(5);
+		expect(await storedEffects(id)).toEqual({ copy: false, hook: false, attempts: 5 });
+		expect(await scheduledAlarm(id)).toBeNull();
+		expect((await taskRow(id)).imageKey).toBeNull();
+		expect(errors).toHaveBeenCalledWith("image copy abandoned", id, expect.anything());
 	});
 });

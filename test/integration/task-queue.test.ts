@@ -158,6 +158,23 @@ describe("submitting upstream", () => {
 		expect((await taskRow(task.publicId)).status).toBe("NOT_START");
 	});
 
+	it("a 429 (rate limited) answer is retried, not a failure; the task stays NOT_START", async () => {
+		freshUpstream().submit = () => new Response("Too Many Requests", { status: 429, headers: { "retry-after": "3" } });
+		const task = await newTask();
+		const result = await deliver([{ kind: "submit", taskId: task.publicId }]);
+		expect(upstream.submitCalls()).toHaveLength(1);
+		expect(result.retryMessages).toHaveLength(1);
+		expect(result.explicitAcks).toHaveLength(0);
+		const row = await taskRow(task.publicId);
+		expect(row.status).toBe("NOT_START");
+		expect(row.failReason).toBe("");
+
+		// The claim was handed back: the retried delivery submits again.
+		upstream.submit = () => jsonResponse({ code: 1, description: "Success", result: "429-then-ok" });
+		await deliver([{ kind: "submit", taskId: task.publicId }], 2);
+		expect((await taskRow(task.publicId)).status).toBe("SUBMITTED");
+	});
+
 	it("a network error is retried", async () => {
 		freshUpstream().submit = () => {
 			throw new TypeError("connection refused");
@@ -283,14 +300,20 @@ describe("polling", () => {
 
 	it("a failed poll (upstream down) keeps the task and schedules the next poll", async () => {
 		const fake = freshUpstream();
-		fake.tasks.clear();
 		const task = await newTask({ status: "IN_PROGRESS", progress: "30%", upstreamId: "poll-down", channelId });
+		fake.tasks.set("poll-down", { id: "poll-down", status: "FAILURE", failReason: "must not be read" });
+		fake.taskFetch = () => new Response("down", { status: 500 });
 		const sent = vi.spyOn(env.TASK_QUEUE, "send");
-		fake.submit = () => new Response("down", { status: 500 });
-		vi.spyOn(fake, "fetch");
 		const result = await deliver([{ kind: "poll", taskId: task.publicId, n: 4 }]);
+		// The upstream really was asked, and answered 500: the error path ran.
+		expect(fake.calls.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /mj/task/poll-down/fetch"]);
 		expect(result.explicitAcks).toHaveLength(1);
-		expect((await taskRow(task.publicId)).status).toBe("IN_PROGRESS");
+		expect(result.retryMessages).toHaveLength(0);
+		const row = await taskRow(task.publicId);
+		expect(row.status).toBe("IN_PROGRESS");
+		expect(row.progress).toBe("30%");
+		expect(row.failReason).toBe("");
+		expect(sent).toHaveBeenCalledTimes(1);
 		expect(sent).toHaveBeenCalledWith(
 			{ kind: "poll", taskId: task.publicId, n: 5 },
 			{ delaySeconds: expect.any(Number) },

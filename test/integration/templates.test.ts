@@ -218,11 +218,6 @@ describe("admins only", () => {
 		const listed = await ok<Template[]>(await post("/imageTemp/list", userToken, { pageSize: 100 }));
 		expect(listed.find((t) => t.id === target.id)?.title).toBe("Keep me");
 	});
-
-	it("answers a request without a token with code 401", async () => {
-		await refused(await call("/imageTemp/list", { method: "POST" }), 401, 401);
-		await refused(await call("/imageTemp/create", { method: "POST" }), 401, 401);
-	});
 });
 
 describe("listing templates", () => {
@@ -527,10 +522,15 @@ describe("GET /imageTemp/file/{name}", () => {
 	});
 
 	it("answers an unknown or malformed name with 404 (code 800)", async () => {
-		for (const name of [`${crypto.randomUUID()}.png`, "../images/x", "abc.png", `${crypto.randomUUID()}.gif`]) {
+		for (const name of [`${crypto.randomUUID()}.png`, "abc.png", `${crypto.randomUUID()}.gif`]) {
 			const response = await call(`/imageTemp/file/${name}`);
 			expect(response.status, name).toBe(404);
 			expect((await json<Envelope<never>>(response)).code).toBe(800);
 		}
+		// "../images/x" leaves /imageTemp/file/ once the URL is resolved: an unknown signed-in path,
+		// so the token is checked before its 404.
+		const escaped = await call("/imageTemp/file/../images/x");
+		expect(escaped.status).toBe(401);
+		expect((await json<Envelope<never>>(escaped)).code).toBe(401);
 	});
 });

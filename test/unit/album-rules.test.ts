@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors";
 import { downloadImage, MAX_UPLOAD_BYTES, readCapped, sniffImageType } from "../../src/images/upload";
-import { wholeNumber } from "../../src/routes/album-params";
+import { integer } from "../../src/routes/validate";
 import { albumState } from "../../src/tasks/views/album";
 import type { Fetch } from "../../src/upstream/fetcher";
 
@@ -215,22 +215,22 @@ describe("albumState", () => {
 	});
 });
 
-describe("wholeNumber", () => {
-	const page = wholeNumber("page", 1, 100, 1);
+describe("integer", () => {
+	const page = integer("page", 1, 100, 1);
 
 	it("reads whole numbers in range and falls back when missing", () => {
 		expect(page.parse("7")).toBe(7);
 		expect(page.parse(" 100 ")).toBe(100);
 		expect(page.parse(undefined)).toBe(1);
 		expect(page.parse("")).toBe(1);
-		expect(wholeNumber("x", 1, 5).parse(undefined)).toBeUndefined();
+		expect(integer("x", 1, 5).parse(undefined)).toBeUndefined();
 	});
 
 	it("refuses zero, negatives, fractions, words, exponents and values past the range", () => {
 		for (const bad of ["0", "-1", "1.5", "1e2", "abc", "0x10", "101", "99999999999999999999", "true"]) {
 			const result = page.safeParse(bad);
 			expect(result.success, bad).toBe(false);
-			expect(result.error?.issues[0]?.message).toBe("page must be a whole number from 1 to 100");
+			expect(result.error?.issues[0]?.message).toBe("page must be an integer from 1 to 100");
 		}
 	});
 });

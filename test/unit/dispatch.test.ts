@@ -44,7 +44,15 @@ describe("classifySubmitReply (UPSTREAM.md codes)", () => {
 	});
 
 	it("4, 9 and unknown codes fail with the upstream's description", () => {
-		expect(classifySubmitReply({ code: 4, description: "bad prompt" }).kind).toBe("failed");
+		expect(classifySubmitReply({ code: 4, description: "bad prompt" })).toEqual({
+			kind: "failed",
+			reason: "bad prompt",
+		});
+		expect(classifySubmitReply({ code: 9, description: "system error: discord unreachable" })).toEqual({
+			kind: "failed",
+			reason: "system error: discord unreachable",
+		});
+		expect(classifySubmitReply({ code: 9 })).toEqual({ kind: "failed", reason: "upstream refused the task (code 9)" });
 		expect(classifySubmitReply({ code: 77 })).toEqual({
 			kind: "failed",
 			reason: "upstream refused the task (code 77)",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adler32, crc32, encodePng, pngLength } from "../../src/upstream/simulator/png";
+import { adler32, crc32, encodePng, pngLength } from "../../simulator/src/png";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

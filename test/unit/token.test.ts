@@ -1,18 +1,33 @@
+import { SignJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { signToken, verifyToken } from "../../src/auth/token";
+import { parseLifetime, signToken, type TokenSettings, verifyToken } from "../../src/auth/token";
 
 const SECRET = "unit-test-secret-0123456789abcdef0123";
+/** The defaults of wrangler.toml. */
+const DEFAULTS: TokenSettings = { JWT_SECRET: SECRET, JWT_ISSUER: "", JWT_AUDIENCE: "", JWT_MAX_LIFETIME: "30d" };
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A token with exactly the given time claims (iat omitted when undefined). */
+async function tokenWith(times: { iat?: number; exp: number }, extra: Record<string, string> = {}): Promise<string> {
+	const jwt = new SignJWT({ role: "user", ...extra })
+		.setProtectedHeader({ alg: "HS256" })
+		.setSubject(`u-${crypto.randomUUID()}`)
+		.setExpirationTime(times.exp);
+	if (times.iat !== undefined) jwt.setIssuedAt(times.iat);
+	return jwt.sign(new TextEncoder().encode(SECRET));
+}
 
 describe("verifyToken", () => {
 	it("a token verified once stays valid only until its exp", async () => {
 		const token = await signToken({ sub: "u-exp", role: "user" }, SECRET, "2s");
-		expect(await verifyToken(token, SECRET)).toEqual({ sub: "u-exp", role: "user" });
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user" });
 		// The second call is answered from the cache, which still honours exp.
-		expect(await verifyToken(token, SECRET)).toEqual({ sub: "u-exp", role: "user" });
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user" });
 		vi.useFakeTimers();
 		try {
 			vi.setSystemTime(Date.now() + 5_000);
-			await expect(verifyToken(token, SECRET)).rejects.toThrow("token expired");
+			await expect(verifyToken(token, DEFAULTS)).rejects.toThrow("token expired");
 		} finally {
 			vi.useRealTimers();
 		}
@@ -20,7 +35,111 @@ describe("verifyToken", () => {
 
 	it("a cached token is not valid under another secret", async () => {
 		const token = await signToken({ sub: "u-secret", role: "admin" }, SECRET);
-		await verifyToken(token, SECRET);
-		await expect(verifyToken(token, `${SECRET}-rotated`)).rejects.toThrow("token signature is invalid");
+		await verifyToken(token, DEFAULTS);
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_SECRET: `${SECRET}-rotated` })).rejects.toThrow(
+			"token signature is invalid",
+		);
+	});
+});
+
+describe("JWT_MAX_LIFETIME", () => {
+	it("the default 30d admits what `npm run token` and signToken make by default (30d)", async () => {
+		const token = await signToken({ sub: "u-30d", role: "user" }, SECRET);
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-30d", role: "user" });
+	});
+
+	it("refuses a token whose exp - iat is over the maximum, by one second", async () => {
+		const iat = now();
+		const fits = await tokenWith({ iat, exp: iat + 30 * 86_400 });
+		await expect(verifyToken(fits, DEFAULTS)).resolves.toMatchObject({ role: "user" });
+		const over = await tokenWith({ iat, exp: iat + 30 * 86_400 + 1 });
+		await expect(verifyToken(over, DEFAULTS)).rejects.toThrow("token lifetime exceeds the maximum of 30d");
+		const tenYears = await signToken({ sub: "u-10y", role: "admin" }, SECRET, "3650d");
+		await expect(verifyToken(tenYears, DEFAULTS)).rejects.toThrow("token lifetime exceeds the maximum of 30d");
+		await expect(verifyToken(tenYears, { ...DEFAULTS, JWT_MAX_LIFETIME: "3650d" })).resolves.toMatchObject({
+			role: "admin",
+		});
+	});
+
+	it("refuses a token without iat while a maximum is set, and accepts it when the maximum is empty", async () => {
+		const token = await tokenWith({ exp: now() + 3600 });
+		await expect(verifyToken(token, DEFAULTS)).rejects.toThrow(
+			"token lifetime exceeds the maximum of 30d: the token has no iat",
+		);
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "" })).resolves.toMatchObject({ role: "user" });
+	});
+
+	it("counts from now when iat is in the future, so a post-dated iat cannot stretch the window", async () => {
+		const iat = now() + 365 * 86_400;
+		const token = await tokenWith({ iat, exp: iat + 3600 });
+		await expect(verifyToken(token, DEFAULTS)).rejects.toThrow("token lifetime exceeds the maximum of 30d");
+	});
+
+	it("the lifetime is judged per setting, not taken from the cache of another", async () => {
+		const token = await signToken({ sub: "u-cache", role: "user" }, SECRET, "2d");
+		await verifyToken(token, DEFAULTS);
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "1d" })).rejects.toThrow(
+			"token lifetime exceeds the maximum of 1d",
+		);
+	});
+
+	it("parses s, m, h, d, w and bare seconds; refuses anything else as a configuration error", async () => {
+		expect(parseLifetime("3600")).toBe(3600);
+		expect(parseLifetime("90s")).toBe(90);
+		expect(parseLifetime("15m")).toBe(900);
+		expect(parseLifetime("12h")).toBe(43_200);
+		expect(parseLifetime("30d")).toBe(2_592_000);
+		expect(parseLifetime("2w")).toBe(1_209_600);
+		expect(parseLifetime("")).toBeNull();
+		expect(parseLifetime(undefined)).toBeNull();
+		for (const bad of ["0", "0d", "30 days", "1y", "-1d", "1.5h", "d"]) {
+			expect(() => parseLifetime(bad), bad).toThrow(/JWT_MAX_LIFETIME/);
+		}
+		const token = await signToken({ sub: "u-bad-config", role: "user" }, SECRET, "1h");
+		// A broken setting fails closed: an internal error, never an accepted token.
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "forever" })).rejects.toThrow(/is not a duration/);
+	});
+});
+
+describe("JWT_ISSUER and JWT_AUDIENCE", () => {
+	const strict: TokenSettings = { ...DEFAULTS, JWT_ISSUER: "https://auth.example.com", JWT_AUDIENCE: "mj-edge" };
+
+	it("when set, a token must carry exactly that iss and aud", async () => {
+		const good = await signToken({ sub: "u-iss", role: "user" }, SECRET, "1h", {
+			issuer: "https://auth.example.com",
+			audience: "mj-edge",
+		});
+		expect(await verifyToken(good, strict)).toEqual({ sub: "u-iss", role: "user" });
+
+		const none = await signToken({ sub: "u-none", role: "user" }, SECRET, "1h");
+		await expect(verifyToken(none, strict)).rejects.toThrow("token claim invalid: iss");
+		const otherIssuer = await signToken({ sub: "u-oi", role: "user" }, SECRET, "1h", {
+			issuer: "https://evil.example.com",
+			audience: "mj-edge",
+		});
+		await expect(verifyToken(otherIssuer, strict)).rejects.toThrow("token claim invalid: iss");
+		const otherAudience = await signToken({ sub: "u-oa", role: "user" }, SECRET, "1h", {
+			issuer: "https://auth.example.com",
+			audience: "another-service",
+		});
+		await expect(verifyToken(otherAudience, strict)).rejects.toThrow("token claim invalid: aud");
+		const noAudience = await signToken({ sub: "u-na", role: "user" }, SECRET, "1h", {
+			issuer: "https://auth.example.com",
+		});
+		await expect(verifyToken(noAudience, strict)).rejects.toThrow("token claim invalid: aud");
+	});
+
+	it("when empty, iss and aud are not checked", async () => {
+		const token = await signToken({ sub: "u-any", role: "user" }, SECRET, "1h", {
+			issuer: "anyone",
+			audience: "anything",
+		});
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-any", role: "user" });
+	});
+
+	it("a token cached under lax settings is checked again under strict ones", async () => {
+		const token = await signToken({ sub: "u-lax", role: "user" }, SECRET, "1h");
+		await verifyToken(token, DEFAULTS);
+		await expect(verifyToken(token, strict)).rejects.toThrow("token claim invalid: iss");
 	});
 });

@@ -32,7 +32,7 @@ export function gridImage(seed: string, megabytes?: number): ImageSpec {
 	return withSize({ kind: "grid", tiles }, megabytes);
 }
 
-/** One image from `seed` (SWAP_FACE). */
+/** One image from `seed` (SWAP_FACE, EDITS, DESCRIBE, a video's cover). */
 export function singleImage(seed: string, megabytes?: number): ImageSpec {
 	return withSize({ kind: "single", tile: randomTile(prng(seed)) }, megabytes);
 }
@@ -44,14 +44,35 @@ export function upscaleImage(grid: ImageSpec, index: number, megabytes?: number)
 
 /** A new grid whose four tiles are perturbations of quadrant `index` (1..4) of `grid`. */
 export function variationImage(grid: ImageSpec, index: number, seed: string, megabytes?: number): ImageSpec {
-	const base = quadrant(grid, index);
+	return derivedGrid(sourceTile(grid, index), seed, megabytes);
+}
+
+/**
+ * A new grid of four perturbations of `base`: what every follow-up that answers with a grid
+ * (variation, pan, zoom, vary region, custom zoom) shows, each seeded by its own task id.
+ */
+export function derivedGrid(base: Tile, seed: string, megabytes?: number): ImageSpec {
 	const random = prng(seed);
-	const vary = (): Tile => ({
+	const vary = (): Tile => varyTile(base, random);
+	return withSize({ kind: "grid", tiles: [vary(), vary(), vary(), vary()] }, megabytes);
+}
+
+/** One perturbation of `base` as a single image (Upscale (Subtle) / (Creative) of an upscale). */
+export function derivedSingle(base: Tile, seed: string, megabytes?: number): ImageSpec {
+	return withSize({ kind: "single", tile: varyTile(base, prng(seed)) }, megabytes);
+}
+
+/** The picture a follow-up starts from: quadrant `index` (1..4) of a grid, or a single image itself. */
+export function sourceTile(spec: ImageSpec, index: number): Tile {
+	return spec.kind === "single" ? structuredClone(spec.tile) : structuredClone(quadrant(spec, index));
+}
+
+function varyTile(base: Tile, random: () => number): Tile {
+	return {
 		from: perturb(base.from, random),
 		to: perturb(base.to, random),
 		pattern: random() < 0.75 ? base.pattern : Math.floor(random() * 4),
-	});
-	return withSize({ kind: "grid", tiles: [vary(), vary(), vary(), vary()] }, megabytes);
+	};
 }
 
 /** Pixel size of a spec: 512x512, or 4096 wide with as many rows as `megabytes` needs. */
@@ -134,7 +155,7 @@ function perturb(colour: Rgb, random: () => number): Rgb {
 }
 
 /** A seeded PRNG (cyrb53-style string hash feeding mulberry32); stable across runtimes. */
-function prng(seed: string): () => number {
+export function prng(seed: string): () => number {
 	let h1 = 0xdeadbeef;
 	let h2 = 0x41c6ce57;
 	for (let i = 0; i < seed.length; i++) {

@@ -1,0 +1,13 @@
+/**
+ * The simulator Worker's entry (`mj-edge-simulator`): a stand-in midjourney-proxy for local
+ * development and tests, never part of the gateway's bundle. The gateway reaches it as any
+ * other upstream channel; see README "Built-in upstream simulator".
+ */
+import { simulatorApp } from "./app";
+import type { SimulatorEnv } from "./env";
+
+export { SimIndexObject, SimTaskObject } from "./object";
+
+export default {
+	fetch: simulatorApp.fetch,
+} satisfies ExportedHandler<SimulatorEnv>;

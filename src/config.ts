@@ -1,0 +1,233 @@
+/**
+ * The gateway's settings, read from the Worker's vars (wrangler.toml `[vars]`, `.dev.vars`)
+ * in one place. Each var is parsed once per isolate and set of values; a bad value is logged,
+ * naming the var, and its default is used, so a typo in a var never takes the API down.
+ */
+import { z } from "zod";
+import type { TaskAction } from "./tasks/actions";
+
+/** What each action costs when ACTION_PRICES does not say. */
+export const DEFAULT_ACTION_PRICES: Readonly<Record<TaskAction, number>> = {
+	IMAGINE: 100,
+	UPSCALE: 50,
+	VARIATION: 100,
+	REROLL: 100,
+	PAN: 100,
+	ZOOM: 100,
+	CUSTOM_ZOOM: 100,
+	INPAINT: 100,
+	DESCRIBE: 50,
+	BLEND: 100,
+	SHORTEN: 50,
+	VIDEO: 300,
+	EDITS: 100,
+	SWAP_FACE: 100,
+	ACTION: 100,
+};
+
+/** Price of an action in neither DEFAULT_ACTION_PRICES nor ACTION_PRICES. */
+export const FALLBACK_PRICE = 100;
+
+/** Minutes a task may run when TASK_TIMEOUT_MINUTES does not say. */
+const DEFAULT_TASK_TIMEOUT_MINUTES = 30;
+
+/** Browser origins allowed to call the API: any ("*") or exactly these. */
+export type CorsOrigins = "*" | readonly string[];
+
+export interface Config {
+	/** ENVIRONMENT is "production": user URLs must be public, debug headers are off. */
+	production: boolean;
+	/** PUBLIC_BASE_URL without trailing slashes: the origin clients reach the gateway at; "" to use the request's. */
+	publicBaseUrl: string;
+	/** SIMULATOR_URL's origin (the upstream simulator Worker, simulator/), or null when it is off. */
+	simulatorOrigin: string | null;
+	/** TASK_TIMEOUT_MINUTES (default 30) in milliseconds: how long a task may run before the reconciler fails it. */
+	taskTimeoutMs: number;
+	/** NEW_USER_QUOTA (default 0): the starting balance of a user seen for the first time. */
+	newUserQuota: number;
+	/**
+	 * Price per action: DEFAULT_ACTION_PRICES overridden by ACTION_PRICES (a JSON object such as
+	 * {"IMAGINE": 200}, keys in any case). An action in neither costs FALLBACK_PRICE.
+	 */
+	actionPrices: Readonly<Record<string, number>>;
+	/** CORS_ORIGINS: "*" (default) or a comma-separated list of origins. */
+	corsOrigins: CorsOrigins;
+	/** D1_STATS is "true" outside production: API responses carry an x-d1-stats header (for `npm run bench`). */
+	d1Stats: boolean;
+	/** USER_CONCURRENCY (default 3): a user's unfinished tasks beyond which a submit answers "queued" (code 22). */
+	userConcurrency: number;
+	/** USER_QUEUE_LIMIT (default 100): a user's unfinished tasks at which a submit is refused (code 23). */
+	userQueueLimit: number;
+	/** BANNED_WORDS: comma-separated, lower-cased words a prompt may not contain (code 24). */
+	bannedWords: readonly string[];
+}
+
+/** The vars config() reads; anything else in Env is a binding or a secret. */
+const VARS = [
+	"ENVIRONMENT",
+	"PUBLIC_BASE_URL",
+	"SIMULATOR_URL",
+	"TASK_TIMEOUT_MINUTES",
+	"NEW_USER_QUOTA",
+	"ACTION_PRICES",
+	"CORS_ORIGINS",
+	"D1_STATS",
+	"USER_CONCURRENCY",
+	"USER_QUEUE_LIMIT",
+	"BANNED_WORDS",
+] as const;
+
+export type ConfigVars = Partial<Pick<Env, (typeof VARS)[number]>>;
+
+/** A var's text: unset and blank are the same (use the default). */
+const raw = z
+	.string()
+	.optional()
+	.transform((v) => v?.trim() ?? "");
+
+/** A var that falls back to `fallback`, logging why, when its text does not parse. */
+function setting<T>(name: string, parse: (text: string, ctx: z.RefinementCtx) => T, fallback: Awaited<T>) {
+	return raw.transform(parse).catch((ctx) => {
+		console.error(`${name} ${ctx.error.issues[0]?.message ?? "is invalid"}; using the default`);
+		return fallback;
+	});
+}
+
+/** Adds the issue and returns z.NEVER, for use as `return fail(ctx, ...)` inside a transform. */
+function fail(ctx: z.RefinementCtx, message: string): never {
+	ctx.addIssue({ code: "custom", message });
+	return z.NEVER;
+}
+
+const positiveInteger = (name: string, fallback: number) =>
+	setting(
+		name,
+		(text, ctx) => {
+			if (text === "") return fallback;
+			return /^\d{1,9}$/.test(text) && Number(text) > 0 ? Number(text) : fail(ctx, "must be a positive integer");
+		},
+		fallback,
+	);
+
+const booleanText = (name: string) =>
+	setting(
+		name,
+		(text, ctx) => {
+			if (text === "" || text === "false") return false;
+			if (text === "true") return true;
+			return fail(ctx, `must be "true" or "false", not ${JSON.stringify(text)}`);
+		},
+		false,
+	);
+
+function parsePrices(text: string, ctx: z.RefinementCtx): Readonly<Record<string, number>> {
+	if (text === "") return DEFAULT_ACTION_PRICES;
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(text);
+	} catch {
+		return fail(ctx, "is not JSON");
+	}
+	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return fail(ctx, "is not a JSON object");
+	const prices: Record<string, number> = { ...DEFAULT_ACTION_PRICES };
+	for (const [action, price] of Object.entries(parsed)) {
+		if (typeof price !== "number" || !Number.isSafeInteger(price) || price < 0) {
+			return fail(ctx, `has a price for ${action} that is not a non-negative integer`);
+		}
+		prices[action.toUpperCase()] = price;
+	}
+	return prices;
+}
+
+const varsSchema = z.object({
+	ENVIRONMENT: raw,
+	PUBLIC_BASE_URL: raw.transform((v) => v.replace(/\/+$/, "")),
+	SIMULATOR_URL: setting(
+		"SIMULATOR_URL",
+		(text, ctx) => {
+			if (text === "") return null;
+			const url = URL.parse(text);
+			return url && (url.protocol === "http:" || url.protocol === "https:")
+				? url.origin
+				: fail(ctx, "must be an http(s) URL");
+		},
+		null,
+	),
+	TASK_TIMEOUT_MINUTES: setting(
+		"TASK_TIMEOUT_MINUTES",
+		(text, ctx) => {
+			if (text === "") return DEFAULT_TASK_TIMEOUT_MINUTES;
+			const minutes = Number(text);
+			return Number.isFinite(minutes) && minutes > 0 ? minutes : fail(ctx, "must be a positive number of minutes");
+		},
+		DEFAULT_TASK_TIMEOUT_MINUTES,
+	),
+	NEW_USER_QUOTA: setting(
+		"NEW_USER_QUOTA",
+		(text, ctx) => {
+			if (text === "") return 0;
+			const quota = Number(text);
+			return Number.isSafeInteger(quota) && quota >= 0 ? quota : fail(ctx, "must be a non-negative integer");
+		},
+		0,
+	),
+	ACTION_PRICES: setting("ACTION_PRICES", parsePrices, DEFAULT_ACTION_PRICES),
+	// Unset allows any origin; set to "" it allows none (an explicit lock-down).
+	CORS_ORIGINS: z
+		.string()
+		.optional()
+		.transform((v): CorsOrigins => {
+			const text = (v ?? "*").trim();
+			if (text === "*") return "*";
+			return text
+				.split(",")
+				.map((origin) => origin.trim())
+				.filter((origin) => origin !== "");
+		}),
+	D1_STATS: booleanText("D1_STATS"),
+	USER_CONCURRENCY: positiveInteger("USER_CONCURRENCY", 3),
+	USER_QUEUE_LIMIT: positiveInteger("USER_QUEUE_LIMIT", 100),
+	BANNED_WORDS: raw.transform((text) =>
+		text
+			.split(",")
+			.map((word) => word.trim().toLowerCase())
+			.filter((word) => word !== ""),
+	),
+});
+
+function parseConfig(env: ConfigVars): Config {
+	const vars = varsSchema.parse(env);
+	const production = vars.ENVIRONMENT === "production";
+	return {
+		production,
+		publicBaseUrl: vars.PUBLIC_BASE_URL,
+		simulatorOrigin: vars.SIMULATOR_URL,
+		taskTimeoutMs: vars.TASK_TIMEOUT_MINUTES * 60_000,
+		newUserQuota: vars.NEW_USER_QUOTA,
+		actionPrices: vars.ACTION_PRICES,
+		corsOrigins: vars.CORS_ORIGINS,
+		d1Stats: vars.D1_STATS && !production,
+		userConcurrency: vars.USER_CONCURRENCY,
+		userQueueLimit: vars.USER_QUEUE_LIMIT,
+		bannedWords: vars.BANNED_WORDS,
+	};
+}
+
+/**
+ * By the vars' raw values, not the env object: tests hand the app copies of env with one var
+ * changed, and a deployment has one set of values, so this holds one or a few entries.
+ */
+const parsed = new Map<string, Config>();
+const PARSED_LIMIT = 32;
+
+/** The settings in `env`'s vars, parsed on first use of these values in this isolate. */
+export function config(env: ConfigVars): Config {
+	const key = VARS.map((name) => env[name] ?? "\u0001").join("\u0000");
+	let known = parsed.get(key);
+	if (!known) {
+		known = parseConfig(env);
+		if (parsed.size >= PARSED_LIMIT) parsed.clear();
+		parsed.set(key, known);
+	}
+	return known;
+}

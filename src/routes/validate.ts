@@ -1,0 +1,106 @@
+/**
+ * The one way routes validate input: zod schemas, and a first problem that becomes a 400
+ * naming the field, whether the input came through a zValidator or readParams + parseWith.
+ * Parameters arrive as text (query strings and forms; JSON values are turned to text by
+ * readParams), so the helpers here read numbers and flags from optional text.
+ */
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import { z } from "zod";
+import { badRequest } from "../errors";
+import { isJsonType, mediaType } from "./params";
+
+/** "field: message", unless the message already names the field. */
+function problem(error: z.core.$ZodError): string {
+	const issue = error.issues[0];
+	const field = issue.path.join(".");
+	return field && !issue.message.includes(field) ? `${field}: ${issue.message}` : issue.message;
+}
+
+/** The hook of every zValidator: throws the first problem as a 400 (BAD_REQUEST). */
+export function validationHook(result: { success: true } | { success: false; error: z.core.$ZodError }): void {
+	if (!result.success) throw badRequest(problem(result.error));
+}
+
+/**
+ * zValidator with validationHook: `validate("json", schema)` as a route's middleware. For "json"
+ * the body must also be declared JSON: zValidator would read any other body as `{}` and, for a
+ * schema of optional fields, quietly ignore it.
+ */
+export function validate<Target extends keyof ValidationTargets, S extends z.ZodType>(target: Target, schema: S) {
+	const validator = zValidator(target, schema, validationHook);
+	if (target !== "json") return validator;
+	const jsonOnly: typeof validator = async (c, next) => {
+		if (!isJsonType(mediaType(c.req.header("content-type")))) {
+			throw badRequest("the body must be JSON (content-type: application/json)");
+		}
+		return validator(c, next);
+	};
+	return jsonOnly;
+}
+
+/** Validates with zod; the first problem becomes a 400 naming the field. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+	const result = schema.safeParse(input);
+	if (result.success) return result.data;
+	throw badRequest(problem(result.error));
+}
+
+/**
+ * An integer in [min, max] given as text ("12", " 12 "; JSON numbers arrive as text too):
+ * decimal digits only, with a leading "-" only when min < 0, so "0x10", "1e2", "+2" and
+ * "1.5" are refused like words and values out of range, naming the field. Missing or ""
+ * gives `fallback`, or undefined when there is none. `message` replaces the default
+ * "`name` must be an integer from `min` to `max`" where a surface words it otherwise.
+ */
+export function integer<F extends number | undefined = undefined>(
+	name: string,
+	min: number,
+	max: number,
+	fallback?: F,
+	message = `${name} must be an integer from ${min} to ${max}`,
+) {
+	const digits = min < 0 ? /^-?\d{1,16}$/ : /^\d{1,16}$/;
+	return z
+		.string()
+		.optional()
+		.transform((raw, ctx): number | F => {
+			const text = raw?.trim() ?? "";
+			if (text === "") return fallback as F;
+			const value = digits.test(text) ? Number(text) : Number.NaN;
+			if (!Number.isSafeInteger(value) || value < min || value > max) {
+				ctx.addIssue({ code: "custom", message });
+				return z.NEVER;
+			}
+			return value;
+		});
+}
+
+/** integer() that must be given. */
+export function requiredInteger(name: string, min: number, max: number) {
+	return integer(name, min, max).pipe(z.number({ error: `${name} is required` }));
+}
+
+/** 0 or 1 (true / false accepted too), or undefined when missing. */
+export function flag(name: string) {
+	return z
+		.string()
+		.optional()
+		.transform((raw, ctx) => {
+			const text = raw?.trim().toLowerCase() ?? "";
+			if (text === "") return undefined;
+			if (text === "1" || text === "true") return 1 as const;
+			if (text === "0" || text === "false") return 0 as const;
+			ctx.addIssue({ code: "custom", message: `${name} must be 0 or 1` });
+			return z.NEVER;
+		});
+}
+
+/** Optional text of at most `max` characters, trimmed; "" counts as given (to clear a field). */
+export function text(name: string, max: number) {
+	return z
+		.string()
+		.max(max, `${name} must be at most ${max} characters`)
+		.optional()
+		.transform((v) => v?.trim());
+}

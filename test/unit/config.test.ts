@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { config, DEFAULT_ACTION_PRICES } from "../../src/config";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("config", () => {
+	it("reads every var", () => {
+		const settings = config({
+			ENVIRONMENT: "development",
+			PUBLIC_BASE_URL: "https://mj.example.com//",
+			SIMULATOR_URL: "http://mj-simulator.internal/ignored/path",
+			TASK_TIMEOUT_MINUTES: "1.5",
+			NEW_USER_QUOTA: "1000",
+			ACTION_PRICES: '{"imagine": 7, "DESCRIBE": 0}',
+			CORS_ORIGINS: " https://a.example.com , https://b.example.com ",
+			D1_STATS: "true",
+			USER_CONCURRENCY: "5",
+			USER_QUEUE_LIMIT: "50",
+			BANNED_WORDS: " Nude , gore,, ",
+		});
+		expect(settings).toEqual({
+			production: false,
+			publicBaseUrl: "https://mj.example.com",
+			simulatorOrigin: "http://mj-simulator.internal",
+			taskTimeoutMs: 90_000,
+			newUserQuota: 1000,
+			actionPrices: { ...DEFAULT_ACTION_PRICES, IMAGINE: 7, DESCRIBE: 0 },
+			corsOrigins: ["https://a.example.com", "https://b.example.com"],
+			d1Stats: true,
+			userConcurrency: 5,
+			userQueueLimit: 50,
+			bannedWords: ["nude", "gore"],
+		});
+	});
+
+	it("gives the defaults for unset and blank vars, and no debug header in production", () => {
+		const expected = {
+			production: false,
+			publicBaseUrl: "",
+			simulatorOrigin: null,
+			taskTimeoutMs: 30 * 60_000,
+			newUserQuota: 0,
+			actionPrices: DEFAULT_ACTION_PRICES,
+			corsOrigins: "*",
+			d1Stats: false,
+			userConcurrency: 3,
+			userQueueLimit: 100,
+			bannedWords: [],
+		};
+		expect(config({})).toEqual(expected);
+		expect(config({ TASK_TIMEOUT_MINUTES: " ", NEW_USER_QUOTA: "", ACTION_PRICES: "" })).toEqual(expected);
+		expect(config({ ENVIRONMENT: "production", D1_STATS: "true" })).toMatchObject({ production: true, d1Stats: false });
+		// Set but empty, CORS_ORIGINS lets no browser origin in.
+		expect(config({ CORS_ORIGINS: "" }).corsOrigins).toEqual([]);
+	});
+
+	it("logs a bad value, naming the var, and keeps that var's default", () => {
+		const log = vi.spyOn(console, "error").mockImplementation(() => {});
+		const settings = config({
+			TASK_TIMEOUT_MINUTES: "-5",
+			NEW_USER_QUOTA: "1e3x",
+			ACTION_PRICES: '{"IMAGINE": -1, "UPSCALE": 1}',
+			SIMULATOR_URL: "ftp://nope",
+		});
+		expect(settings).toMatchObject({
+			taskTimeoutMs: 30 * 60_000,
+			newUserQuota: 0,
+			actionPrices: DEFAULT_ACTION_PRICES,
+			simulatorOrigin: null,
+		});
+		const logged = log.mock.calls.map((args) => String(args[0]));
+		for (const name of ["TASK_TIMEOUT_MINUTES", "NEW_USER_QUOTA", "ACTION_PRICES", "SIMULATOR_URL"]) {
+			expect(
+				logged.some((line) => line.startsWith(`${name} `)),
+				name,
+			).toBe(true);
+		}
+		for (const bad of ["not json", "[1]", "null", '{"IMAGINE": 1.5}']) {
+			expect(config({ ACTION_PRICES: bad }).actionPrices, bad).toEqual(DEFAULT_ACTION_PRICES);
+		}
+	});
+
+	it("parses a set of values once", () => {
+		const log = vi.spyOn(console, "error").mockImplementation(() => {});
+		const vars = { NEW_USER_QUOTA: "-1", CORS_ORIGINS: "https://once.example.com" };
+		const first = config(vars);
+		expect(config({ ...vars })).toBe(first);
+		expect(log).toHaveBeenCalledTimes(1);
+		expect(config({ ...vars, NEW_USER_QUOTA: "2" })).not.toBe(first);
+	});
+});
