@@ -9,7 +9,8 @@ import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { webhookSecrets } from "../../src/db/schema";
-import { handleHookBatch, handleHookDeadLetters } from "../../src/queue/hook-consumer";
+import worker from "../../src/index";
+import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/queue/messages";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, userId } from "../helpers/db";
@@ -54,13 +55,14 @@ async function deliver(
 	return getQueueResult(batch, ctx);
 }
 
+/** Through the Worker's own queue() entry, as mj-edge-hooks-dlq delivers them. */
 async function deadLetters(bodies: HookMessage[]) {
 	const batch = createMessageBatch<HookMessage>(
 		HOOK_DLQ,
 		bodies.map((body) => ({ id: `dl-${++counter}`, timestamp: new Date(), attempts: 1, body })),
 	);
 	const ctx = createExecutionContext();
-	await handleHookDeadLetters(batch, env);
+	await worker.queue(batch, env);
 	return getQueueResult(batch, ctx);
 }
 
