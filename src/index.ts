@@ -5,8 +5,8 @@ import { getDb } from "./db/client";
 import { purgeIdempotencyKeys } from "./db/idempotency";
 import { defaultDeps } from "./deps";
 import { logError } from "./log";
-import { handleHookBatch } from "./queue/hook-consumer";
-import { HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
+import { handleHookBatch, handleHookDeadLetters } from "./queue/hook-consumer";
+import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
 
@@ -25,6 +25,8 @@ export default {
 				return handleTaskDeadLetters(batch as MessageBatch<TaskMessage>, env);
 			case HOOK_QUEUE:
 				return handleHookBatch(batch as MessageBatch<HookMessage>, env, defaultDeps());
+			case HOOK_DLQ:
+				return handleHookDeadLetters(batch as MessageBatch<HookMessage>, env);
 			default:
 				logError("message from an unknown queue", batch.queue);
 				batch.retryAll();

@@ -209,6 +209,61 @@ export const idempotencyKeys = sqliteTable(
 	(t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created").on(t.createdAt)],
 );
 
+/**
+ * Each user's Standard Webhooks signing secret (`whsec_…`), made on first need. The gateway
+ * must compute HMACs with it, so it is stored as is. After a rotation the previous secret
+ * keeps signing too until `previous_expires_at`, so receivers can switch without a gap.
+ */
+export const webhookSecrets = sqliteTable("webhook_secrets", {
+	userId: integer("user_id").primaryKey(),
+	secret: text("secret").notNull(),
+	previousSecret: text("previous_secret"),
+	previousExpiresAt: integer("previous_expires_at"),
+	createdAt: integer("created_at").notNull(),
+	rotatedAt: integer("rotated_at"),
+});
+
+/** Outcomes of a callback attempt: `dead` is a failure after which the queue gave up. */
+export const DELIVERY_OUTCOMES = ["delivered", "failed", "dead"] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
+/**
+ * The delivery log: one row per attempt to POST a callback event (one task end to its
+ * notifyHook; `event_id` is the `webhook-id` every attempt of the event carries).
+ */
+export const deliveries = sqliteTable(
+	"deliveries",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		eventId: text("event_id").notNull(),
+		taskId: text("task_id").notNull(),
+		userId: integer("user_id").notNull(),
+		url: text("url").notNull(),
+		/** 1, 2, 3… per event, manual redeliveries included. */
+		attempt: integer("attempt").notNull(),
+		/** Sent by a user's or admin's redeliver request rather than the task's end. */
+		manual: integer("manual", { mode: "boolean" }).notNull().default(false),
+		/** The receiver's HTTP status; null when no answer came. */
+		httpStatus: integer("http_status"),
+		/** Why the attempt failed ("HTTP 500", "timed out", "connection failed", …); "" when delivered. */
+		error: text("error").notNull().default(""),
+		durationMs: integer("duration_ms").notNull().default(0),
+		outcome: text("outcome", { enum: DELIVERY_OUTCOMES }).notNull(),
+		/** When the queue tries again; null when it will not. */
+		nextTryAt: integer("next_try_at"),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [
+		// An event's attempts: idempotency, attempt numbers, redelivery, marking dead.
+		index("deliveries_event").on(t.eventId, t.id),
+		// The list filters, newest first: a user's, a user's by outcome, a task's, everyone's by outcome.
+		index("deliveries_user").on(t.userId, t.id),
+		index("deliveries_user_outcome").on(t.userId, t.outcome, t.id),
+		index("deliveries_task").on(t.taskId, t.id),
+		index("deliveries_outcome").on(t.outcome, t.id),
+	],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type TemplateRow = typeof templates.$inferSelect;
 export type NewTemplateRow = typeof templates.$inferInsert;
@@ -217,3 +272,5 @@ export type NewChannelRow = typeof channels.$inferInsert;
 export type TaskRow = typeof tasks.$inferSelect;
 export type NewTaskRow = typeof tasks.$inferInsert;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
+export type DeliveryRow = typeof deliveries.$inferSelect;

@@ -3,14 +3,22 @@
 /** TASK_QUEUE: submit a task upstream, or poll it. */
 export type TaskMessage = { kind: "submit"; taskId: string } | { kind: "poll"; taskId: string; n: number };
 
-/** HOOK_QUEUE: deliver the client's callback for a task. */
+/**
+ * HOOK_QUEUE: deliver the client's callback for a task's end. The task's end queues `{taskId}`;
+ * a redeliver request adds the event id and `manual`, which lets it past the "already delivered"
+ * check that makes duplicate messages send nothing.
+ */
 export interface HookMessage {
 	taskId: string;
+	/** The `webhook-id`; derived from the task when absent. */
+	eventId?: string;
+	manual?: boolean;
 }
 
 export const TASK_QUEUE = "mj-edge-tasks";
 export const TASK_DLQ = "mj-edge-tasks-dlq";
 export const HOOK_QUEUE = "mj-edge-hooks";
+export const HOOK_DLQ = "mj-edge-hooks-dlq";
 
 /** Same as max_retries of mj-edge-tasks in wrangler.toml: the last delivery is attempt 6. */
 export const TASK_QUEUE_MAX_RETRIES = 5;

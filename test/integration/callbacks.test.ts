@@ -4,6 +4,7 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
@@ -35,12 +36,18 @@ async function deliverHooks(taskIds: string[], fetchFn: typeof fetch, attempts =
 
 describe("client callbacks", () => {
 	it("a finished task POSTs its seed-002 JSON, with the gateway's image link, to its notifyHook", async () => {
-		const received: { url: string; body: Record<string, unknown> }[] = [];
+		const received: { url: string; body: Record<string, unknown>; raw: string; headers: Record<string, string> }[] = [];
 		const realFetch = globalThis.fetch;
 		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
 			const request = new Request(input, init);
 			if (new URL(request.url).host !== "client.test") return realFetch(request);
-			received.push({ url: request.url, body: (await request.json()) as Record<string, unknown> });
+			const raw = await request.text();
+			received.push({
+				url: request.url,
+				body: JSON.parse(raw) as Record<string, unknown>,
+				raw,
+				headers: Object.fromEntries(request.headers),
+			});
 			return new Response("ok");
 		});
 		const token = await tokenFor(uniqueSub());
@@ -82,6 +89,9 @@ describe("client callbacks", () => {
 				"uri",
 			].sort(),
 		);
+		// Signed per Standard Webhooks with the owner's secret (checked by the standardwebhooks package).
+		const secret = await json<{ data: { secret: string } }>(await call("/api/user/webhook-secret", { token }));
+		expect(new Webhook(secret.data.secret).verify(hook.raw, hook.headers)).toEqual(hook.body);
 		// Exactly one callback for the task. Once its object has nothing left to send, a later
 		// message through the same queue arriving shows that any duplicate would have, too.
 		await waitFor(

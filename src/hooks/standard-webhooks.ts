@@ -1,0 +1,56 @@
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com): secrets, signatures and event ids.
+ * Pure functions on Web Crypto, so receivers can check them with any library of the spec.
+ */
+const encoder = new TextEncoder();
+
+const SECRET_PREFIX = "whsec_";
+/** The spec allows 24 to 64 bytes; 32 (256 bits) is as strong as HMAC-SHA256 gets. */
+const SECRET_BYTES = 32;
+
+function toBase64(bytes: Uint8Array): string {
+	let binary = "";
+	for (const b of bytes) binary += String.fromCharCode(b);
+	return btoa(binary);
+}
+
+/** A new signing secret: `whsec_` + base64 of random bytes. */
+export function generateWebhookSecret(): string {
+	return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+}
+
+function secretKey(secret: string): Promise<CryptoKey> {
+	if (!secret.startsWith(SECRET_PREFIX)) throw new Error("a webhook secret starts with whsec_");
+	const raw = Uint8Array.from(atob(secret.slice(SECRET_PREFIX.length)), (c) => c.charCodeAt(0));
+	return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/**
+ * The `webhook-signature` header: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` per secret,
+ * space-separated (the spec's way of signing with a new and an old secret during a rotation).
+ */
+export async function signatureHeader(
+	secrets: readonly string[],
+	id: string,
+	timestamp: number,
+	body: string,
+): Promise<string> {
+	const content = encoder.encode(`${id}.${timestamp}.${body}`);
+	const entries = await Promise.all(
+		secrets.map(async (secret) => {
+			const mac = await crypto.subtle.sign("HMAC", await secretKey(secret), content);
+			return `v1,${toBase64(new Uint8Array(mac))}`;
+		}),
+	);
+	return entries.join(" ");
+}
+
+/**
+ * The `webhook-id` of a task's end: derived from the task id and its final status, so every
+ * queue message about the same end (retries, duplicates) names the same event.
+ */
+export async function eventIdFor(taskId: string, status: string): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`task-end:${taskId}:${status}`));
+	const id = toBase64(new Uint8Array(digest)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	return `msg_${id.slice(0, 32)}`;
+}
