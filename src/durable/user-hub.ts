@@ -167,7 +167,7 @@ export class UserHub extends DurableObject<Env> {
 		return [...byId.values()].sort((a, b) => b.submitTime - a.submitTime || b.id - a.id);
 	}
 
-	/** The log holds every event after `after` (nothing was pruned in between, and `after` is not from the future). */
+	/** The log holds every event after `after`: none was pruned since, and `after` is not from the future. */
 	#canResume(after: number, last: number): boolean {
 		if (after > last) return false;
 		if (after === last) return true;
@@ -176,7 +176,11 @@ export class UserHub extends DurableObject<Env> {
 	}
 
 	#eventsAfter(after: number, taskId?: string): Outgoing[] {
-		return eventsAfter(this.ctx.storage.sql, after, taskId).map((event) => ({ seq: event.seq, json: event.body }));
+		return eventsAfter(this.ctx.storage.sql, after, taskId).map((event) => ({
+			type: "task",
+			seq: event.seq,
+			json: event.body,
+		}));
 	}
 
 	#send(message: Outgoing, taskId: string): void {

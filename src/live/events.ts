@@ -25,22 +25,20 @@ export interface SnapshotEvent {
 
 export type LiveEvent = TaskEvent | SnapshotEvent;
 
-/** An event ready to send: its JSON once, and its SSE framing. */
+/** An event ready to send, serialized once for every connection (and the log). */
 export interface Outgoing {
+	type: LiveEvent["type"];
 	seq: number;
 	json: string;
 }
 
 export function outgoing(event: LiveEvent): Outgoing {
-	return { seq: event.seq, json: JSON.stringify(event) };
+	return { type: event.type, seq: event.seq, json: JSON.stringify(event) };
 }
-
-const TYPE_OF = /^\{"type":"([a-z]+)"/;
 
 /** The SSE framing of an event (its JSON is one line: JSON.stringify never emits a newline). */
 export function sseFrame(message: Outgoing): string {
-	const type = TYPE_OF.exec(message.json)?.[1] ?? "task";
-	return `id: ${message.seq}\nevent: ${type}\ndata: ${message.json}\n\n`;
+	return `id: ${message.seq}\nevent: ${message.type}\ndata: ${message.json}\n\n`;
 }
 
 /** SSE comment lines keep proxies from closing an idle stream; clients ignore them. */
