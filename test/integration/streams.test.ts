@@ -13,7 +13,7 @@ import { issueTicket } from "../../src/live/ticket";
 import type { TaskUpdate } from "../../src/tasks/model";
 import { taskObject } from "../../src/tasks/stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { insertTaskRow, userId } from "../helpers/db";
+import { insertTaskRow, taskRow, userId } from "../helpers/db";
 import { proxyPost, submitted } from "../helpers/proxy";
 
 /** A received event, and when it arrived. */
@@ -244,6 +244,63 @@ describe("live progress", () => {
 			await apply(task.publicId, { status: "FAILURE", failReason: "banned by upstream" });
 			const failed = (await stream.log.until(isTask(task.publicId, "FAILURE"), 1000)).event as TaskEvent;
 			expect(failed.task.failReason).toBe("banned by upstream");
+		} finally {
+			await stream.close();
+		}
+	});
+
+	it("updates racing in arrive once each, never backwards, ending in the task's final state", async () => {
+		const user = await newUser();
+		const task = await insertTaskRow({ userId: user.id });
+		const marker = await insertTaskRow({ userId: user.id });
+		const stream = await openWebSocket(`/api/user/stream?ticket=${await ticketFor(user.token)}`);
+		try {
+			await snapshotOf(stream.log);
+			const object = taskObject(env, task.publicId);
+			const updates: TaskUpdate[] = [
+				{ status: "SUBMITTED" },
+				{ status: "IN_PROGRESS", progress: "20%" },
+				{ status: "IN_PROGRESS", progress: "60%" },
+				{ status: "IN_PROGRESS", progress: "40%" },
+				{ status: "SUCCESS", progress: "100%" },
+				{ status: "IN_PROGRESS", progress: "90%" },
+			];
+			await Promise.all(updates.map((update) => object.apply(task.publicId, update)));
+			const final = (await taskRow(task.publicId)).status;
+			await stream.log.until(isTask(task.publicId, final));
+			// An update of another task, sent after all of them: a late duplicate would be in by its arrival.
+			await apply(marker.publicId, { status: "SUBMITTED" });
+			await stream.log.until(isTask(marker.publicId));
+			const events = stream.log.taskEvents().filter((e) => e.task.id === task.publicId);
+			const progress = events.map((e) => Number.parseInt(e.task.progress, 10));
+			expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+			expect(new Set(events.map((e) => e.seq)).size).toBe(events.length);
+			expect(events.at(-1)?.task.status).toBe(final);
+		} finally {
+			await stream.close();
+		}
+	});
+
+	it("the hub relays what D1 holds: a version once, and never another user's task", async () => {
+		const user = await newUser();
+		const stranger = await newUser();
+		const task = await insertTaskRow({ userId: user.id });
+		const theirs = await insertTaskRow({ userId: stranger.id });
+		const marker = await insertTaskRow({ userId: user.id });
+		const stream = await openSse(`/api/user/stream?ticket=${await ticketFor(user.token)}`);
+		try {
+			await snapshotOf(stream.log);
+			await apply(task.publicId, { status: "SUBMITTED" });
+			await stream.log.until(isTask(task.publicId, "SUBMITTED"));
+			const hub = userHub(env, user.id);
+			// Repeats of a notification (or one that read the row late) bring no new version.
+			await Promise.all([hub.notify(user.id, task.publicId), hub.notify(user.id, task.publicId)]);
+			// A notification naming someone else's task is dropped, whoever sends it.
+			await hub.notify(user.id, theirs.publicId);
+			await apply(theirs.publicId, { status: "SUBMITTED" });
+			await apply(marker.publicId, { status: "SUBMITTED" });
+			await stream.log.until(isTask(marker.publicId));
+			expect(stream.log.taskEvents().map((e) => e.task.id)).toEqual([task.publicId, marker.publicId]);
 		} finally {
 			await stream.close();
 		}
