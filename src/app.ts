@@ -19,6 +19,7 @@ import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
+import { streamRoutes } from "./routes/streams";
 import { templateRoutes } from "./routes/templates";
 import { upstreamCallbackRoutes } from "./routes/upstream-callback";
 
@@ -46,6 +47,8 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/api/admin", surface: "seed001", routes: adminRoutes },
 	{ prefix: "/api/user/keys", surface: "seed001", routes: userKeyRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: userDeliveryRoutes },
+	// Live progress: its stream routes take a ticket, not a token, so they answer before accountRoutes' .use().
+	{ prefix: "/api/user", surface: "seed001", routes: streamRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: accountRoutes },
 	{ prefix: "/userAlbum", surface: "album", routes: albumRoutes },
 	{ prefix: "/imageTemp", surface: "album", routes: templateRoutes },

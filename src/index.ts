@@ -11,6 +11,7 @@ import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
 
 export { TaskObject } from "./durable/task-object";
+export { UserHub } from "./durable/user-hub";
 
 const app = createApp();
 

@@ -8,7 +8,8 @@ import { hmacKey } from "./hmac-key";
 const encoder = new TextEncoder();
 
 /** `album-origin`: links to the user's own photo behind an album picture (src/images/album-files.ts). */
-export type SignaturePurpose = "image" | "upstream-callback" | "album-origin";
+/** `stream-ticket`: the short-lived tickets that open live-progress streams (src/live/ticket.ts). */
+export type SignaturePurpose = "image" | "upstream-callback" | "album-origin" | "stream-ticket";
 
 const signingKey = (env: Env) => hmacKey(env.SIGNING_SECRET, "SIGNING_SECRET");
 

@@ -12,6 +12,7 @@ import { getDb } from "../db/client";
 import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
 import { type Deps, defaultDeps } from "../deps";
 import { copyImageToR2, ImageCopyError, imageKey, videoKey } from "../images/copy";
+import { notifyOwner } from "../live/hub";
 import { logError } from "../log";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
@@ -22,6 +23,8 @@ import { decide } from "../tasks/transitions";
 
 interface StoredState {
 	publicId: string;
+	/** The owner, whose live-progress hub hears of every accepted update (unset in states stored before). */
+	userId?: number;
 	status: TaskStatus;
 	progress: number;
 	upstreamId?: string;
@@ -119,6 +122,7 @@ export class TaskObject extends DurableObject<Env> {
 		await this.#save(state);
 		// Everything above ran before the first await on the network: the decision is final.
 		await this.#flush(state);
+		this.#announce(state);
 		if (isTerminal(decision.status)) await this.ctx.storage.setAlarm(Date.now());
 		return { applied: true, status: decision.status };
 	}
@@ -154,6 +158,7 @@ export class TaskObject extends DurableObject<Env> {
 		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
 		await this.#save(state);
 		await this.#flush(state);
+		this.#announce(state);
 		return true;
 	}
 
@@ -211,6 +216,13 @@ export class TaskObject extends DurableObject<Env> {
 		return true;
 	}
 
+	/** Live progress (src/live/hub.ts): in the background, so a slow or failing hub never holds up an update. */
+	#announce(state: StoredState): void {
+		this.ctx.waitUntil(
+			notifyOwner(this.env, state, async (publicId) => (await findTask(getDb(this.env.DB), publicId))?.userId),
+		);
+	}
+
 	async #flush(state: StoredState): Promise<void> {
 		const version = state.version;
 		await writeTaskProgress(getDb(this.env.DB), state.publicId, version, state.fields, Date.now());
@@ -235,6 +247,7 @@ export class TaskObject extends DurableObject<Env> {
 			if (!row) return;
 			const state: StoredState = {
 				publicId,
+				userId: row.userId,
 				status: row.status,
 				progress: parseProgress(row.progress) ?? 0,
 				upstreamId: row.upstreamId ?? undefined,

@@ -1,0 +1,26 @@
+/** How the rest of the gateway reaches a user's live-progress hub (src/durable/user-hub.ts). */
+import type { UserHub } from "../durable/user-hub";
+
+/** The user's one hub: every connection and every update of that user's tasks meet there. */
+export function userHub(env: Env, userId: number): DurableObjectStub<UserHub> {
+	return env.USER_HUB.get(env.USER_HUB.idFromName(`user:${userId}`));
+}
+
+/**
+ * Tells the owner's hub that a task's update is in D1. Never throws: live progress is a courtesy
+ * and must not fail or slow the update that caused it. The owner is looked up once when the
+ * caller does not know it yet (a task object stored before it kept the owner).
+ */
+export async function notifyOwner(
+	env: Env,
+	task: { publicId: string; userId?: number },
+	lookup: (publicId: string) => Promise<number | undefined>,
+): Promise<void> {
+	try {
+		task.userId ??= await lookup(task.publicId);
+		if (task.userId === undefined) return;
+		await userHub(env, task.userId).notify(task.userId, task.publicId);
+	} catch (error) {
+		console.error("live progress: hub not told", task.publicId, error);
+	}
+}

@@ -1,0 +1,82 @@
+/**
+ * Live progress, in the new-api envelope for errors and the ticket: `POST /api/user/stream-ticket`
+ * trades a token or API key (in a header) for a short-lived ticket; `GET /api/user/stream` and
+ * `GET /api/user/tasks/{id}/stream` take that ticket in the query string (browsers cannot set
+ * headers on EventSource or WebSocket) and hand the connection to the user's hub
+ * (src/durable/user-hub.ts): SSE, or a WebSocket when the request asks for the upgrade.
+ *
+ * Middleware is per route, not `.use()`: this group shares /api/user with the account group, and
+ * mounted before it answers its own paths alone. The stream routes take no token at all: a token
+ * or key never belongs in a URL, so only a ticket opens them.
+ */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { authenticate } from "../auth/middleware";
+import type { AppEnv } from "../context";
+import { requestDb } from "../db/request-db";
+import { findUserTask } from "../db/tasks";
+import { notFound, unauthorized } from "../errors";
+import { connectRequest, parseLastEventId } from "../live/events";
+import { userHub } from "../live/hub";
+import { checkTicket, issueTicket } from "../live/ticket";
+import { ok } from "./envelopes";
+import { parseWith } from "./validate";
+
+const ticketBody = z
+	.object({ task_id: z.string().trim().min(1).max(128).optional() })
+	.strict()
+	.default({});
+
+const TICKET_HELP = "get one with POST /api/user/stream-ticket (tokens and API keys are never accepted in a URL)";
+
+/** The optional JSON body; no body (or an empty one) asks for a ticket to all the user's tasks. */
+async function readTicketBody(c: Context<AppEnv>): Promise<unknown> {
+	const text = await c.req.text();
+	if (!text.trim()) return undefined;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return null;
+	}
+}
+
+/** Checks the ticket and hands the connection to the user's hub. */
+async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response> {
+	const check = await checkTicket(c.env, c.req.query("ticket"), Date.now());
+	if (!check.ok) {
+		throw unauthorized(
+			check.reason === "expired"
+				? `stream ticket expired: ${TICKET_HELP}`
+				: `missing or invalid stream ticket: ${TICKET_HELP}`,
+		);
+	}
+	const { claims } = check;
+	if ((claims.taskId ?? null) !== (taskId ?? null)) throw unauthorized("this stream ticket is for another stream");
+	if (taskId && !(await findUserTask(c.get("db"), claims.userId, taskId))) throw notFound("no such task");
+	const after = parseLastEventId(c.req.header("last-event-id") ?? c.req.query("last_event_id"));
+	const request = connectRequest(c.req.raw, {
+		userId: claims.userId,
+		origin: new URL(c.req.url).origin,
+		...(taskId ? { taskId } : {}),
+		...(after !== undefined ? { after } : {}),
+	});
+	const response = await userHub(c.env, claims.userId).fetch(request);
+	// The hub's answer has immutable headers; a copy lets the CORS middleware add its own.
+	return response.webSocket ? response : new Response(response.body, response);
+}
+
+/** Mount at /api/user, before the account group. */
+export const streamRoutes = new Hono<AppEnv>()
+	.post("/stream-ticket", requestDb(), authenticate(), async (c) => {
+		const body = parseWith(ticketBody, await readTicketBody(c));
+		const user = c.get("user");
+		if (body.task_id && !(await findUserTask(c.get("db"), user.id, body.task_id))) throw notFound("no such task");
+		const { ticket, expiresAt } = await issueTicket(
+			c.env,
+			{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
+			Date.now(),
+		);
+		return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
+	})
+	.get("/stream", requestDb(), (c) => openStream(c))
+	.get("/tasks/:id/stream", requestDb(), (c) => openStream(c, c.req.param("id")));
