@@ -1,5 +1,6 @@
 /** How the rest of the gateway reaches a user's live-progress hub (src/durable/user-hub.ts). */
 import type { UserHub } from "../durable/user-hub";
+import { logError } from "../log";
 
 /** The user's one hub: every connection and every update of that user's tasks meet there. */
 export function userHub(env: Env, userId: number): DurableObjectStub<UserHub> {
@@ -21,6 +22,6 @@ export async function notifyOwner(
 		if (task.userId === undefined) return;
 		await userHub(env, task.userId).notify(task.userId, task.publicId);
 	} catch (error) {
-		console.error("live progress: hub not told", task.publicId, error);
+		logError("live progress: hub not told", task.publicId, error);
 	}
 }

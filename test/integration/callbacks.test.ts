@@ -191,7 +191,9 @@ describe("client callbacks", () => {
 			HOOK_QUEUE_MAX_RETRIES + 1,
 		);
 		expect(result.retryMessages).toHaveLength(1);
-		expect(errors).toHaveBeenCalledWith(expect.stringMatching(/dead-letter/), task.publicId, expect.any(String));
+		expect(
+			errors.mock.calls.some(([line]) => /dead-letter/.test(String(line)) && String(line).includes(task.publicId)),
+		).toBe(true);
 	});
 
 	it("in production a hook on a private address is dropped without a request", async () => {
