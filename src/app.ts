@@ -13,6 +13,7 @@ import { albumRoutes } from "./routes/album";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
+import { openApiRoutes } from "./routes/openapi";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -138,6 +139,7 @@ export function createApp() {
 	);
 
 	app.get("/health", (c) => c.json({ ok: true }));
+	app.route("/", openApiRoutes);
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }
