@@ -170,7 +170,7 @@ function operation(op: Operation, method: Method): Json {
 	const error = { $ref: `#/components/responses/${errorResponseName(op.surface)}` };
 	return {
 		operationId: operationId(method, op.path),
-		tags: [op.tag],
+		tags: [TAGS[op.tag].name],
 		summary: op.summary,
 		...(op.description ? { description: op.description } : {}),
 		security: SECURITY[op.auth],
@@ -215,7 +215,7 @@ export function buildDocument(operations: readonly Operation[] = OPERATIONS): Js
 				"A Midjourney task gateway. Each API keeps the field names, status codes and error envelope of the document its clients were written for. Every authenticated call takes a JWT or an API key (mjk_…) as `Authorization: Bearer …`, a bare `Authorization`, or `mj-api-secret`.",
 		},
 		servers: [{ url: "/", description: "This gateway" }],
-		tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+		tags: Object.values(TAGS),
 		paths,
 		components: {
 			schemas: components(),

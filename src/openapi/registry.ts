@@ -29,21 +29,39 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
  */
 export type Auth = "none" | "user" | "admin" | "signature";
 
-/** The document's groups, in the order the reference shows them. */
+/** The document's groups (name: description), in the order the reference shows them. */
 export const TAGS = {
-	seed002: "Seed 002 (/api/v1, Midjourney-node-api): bare answers, errors {code: 0, description}.",
-	proxy:
-		"midjourney-proxy (/mj): errors {code, description, properties?}. Also served under the speed-mode prefixes /mj-fast, /mj-relax and /mj-turbo (the operation's servers).",
-	seed001: "Seed 001 (/api/mj, new-api's Midjourney module): {success, message, data}.",
-	album: 'The album (seed 000): {code: 200, msg: "SUCCESS", data}; errors {code, msg}.',
-	templates: "Image templates of the album (/imageTemp), in the album's envelope.",
-	account: "The caller's own account, in the new-api envelope {success, message, data}.",
-	keys: "API keys (mjk_…), in the new-api envelope.",
-	admin: "Admins only: users' quota and the upstream channels, in the new-api envelope.",
-	images: "Result images, videos and uploads behind signed links (errors in the midjourney-proxy envelope).",
-	upstream: "Not for clients: what upstreams call.",
-	meta: "The service itself.",
-} as const;
+	seed002: {
+		name: "Seed 002: /api/v1",
+		description: "Midjourney-node-api's API: bare answers, errors {code: 0, description}.",
+	},
+	proxy: {
+		name: "midjourney-proxy: /mj",
+		description:
+			"The midjourney-proxy protocol: errors {code, description, properties?}. Also served under the speed-mode prefixes /mj-fast, /mj-relax and /mj-turbo (each operation's servers).",
+	},
+	seed001: {
+		name: "Seed 001: /api/mj",
+		description: "new-api's Midjourney module: {success, message, data}; errors {success: false, message}.",
+	},
+	album: {
+		name: "Album: /userAlbum",
+		description: 'The album (seed 000): {code: 200, msg: "SUCCESS", data}; errors {code, msg}.',
+	},
+	templates: { name: "Image templates: /imageTemp", description: "The album's templates, in the album's envelope." },
+	account: { name: "Account", description: "The caller's own account, in the new-api envelope." },
+	keys: { name: "API keys", description: "API keys (mjk_…), in the new-api envelope." },
+	admin: {
+		name: "Admin",
+		description: "Admins only: users' quota and the upstream channels, in the new-api envelope.",
+	},
+	images: {
+		name: "Images",
+		description: "Result images, videos and uploads behind signed links (errors in the midjourney-proxy envelope).",
+	},
+	upstream: { name: "Upstreams", description: "Not for clients: what upstreams call." },
+	meta: { name: "Service", description: "Health and this reference." },
+} as const satisfies Record<string, { name: string; description: string }>;
 export type Tag = keyof typeof TAGS;
 
 export interface Input {

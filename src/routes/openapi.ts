@@ -10,7 +10,8 @@ import { openApiJson } from "../openapi/document";
 /** Where the assets directory serves Scalar's standalone bundle (scripts/build-docs.mjs puts it there). */
 export const DOCS_SCRIPT_PATH = "/docs/scalar.js";
 
-// Scalar's default fonts come from its CDN: the page keeps to the browser's own.
+// Offline and private: Scalar's default fonts come from its CDN, and its telemetry, AI agent and
+// developer toolbar call its servers; the page turns all of them off.
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -22,7 +23,13 @@ const DOCS_PAGE = `<!doctype html>
 <div id="app"></div>
 <script src="${DOCS_SCRIPT_PATH}"></script>
 <script>
-Scalar.createApiReference("#app", { url: "/openapi.json", withDefaultFonts: false, hideClientButton: true });
+Scalar.createApiReference("#app", {
+	url: "/openapi.json",
+	withDefaultFonts: false,
+	telemetry: false,
+	agent: { disabled: true },
+	showDeveloperTools: "never",
+});
 </script>
 </body>
 </html>
