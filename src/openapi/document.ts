@@ -22,10 +22,12 @@ function inputSchema(schema: z.ZodType): Json {
 	return json;
 }
 
-function ref(schema: z.ZodType): Json {
+/** A response body: a $ref to its component when ./responses.ts names it, else inline. */
+function outputSchema(schema: z.ZodType): Json {
 	const meta = RESPONSE_SCHEMAS.get(schema);
-	if (!meta) throw new Error("an operation's success body must be a named schema from src/openapi/responses.ts");
-	return { $ref: `${REF}${meta.id}` };
+	if (meta) return { $ref: `${REF}${meta.id}` };
+	const { $schema: _, ...json } = z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as Json;
+	return json;
 }
 
 /** Every named schema of ./responses.ts, referring to each other by $ref. */
@@ -72,6 +74,7 @@ const MEDIA: Record<NonNullable<Operation["success"]["media"]>, Json> = {
 	video: { "video/mp4": { schema: { type: "string", contentMediaType: "video/mp4" } } },
 	html: { "text/html": { schema: { type: "string" } } },
 	javascript: { "text/javascript": { schema: { type: "string" } } },
+	events: { "text/event-stream": { schema: { type: "string" } } },
 	openapi: { "application/json": { schema: { type: "object" } } },
 };
 
@@ -160,7 +163,7 @@ function operation(op: Operation, method: Method): Json {
 	const success: Json = { description: op.success.description };
 	if (method !== "HEAD") {
 		if (op.success.body)
-			success.content = { "application/json": { schema: successBody(op.surface, ref(op.success.body)) } };
+			success.content = { "application/json": { schema: successBody(op.surface, outputSchema(op.success.body)) } };
 		else if (op.success.media) success.content = MEDIA[op.success.media];
 	}
 	if (op.cursorHeader)
@@ -187,7 +190,7 @@ function errorResponses(): Record<string, Json> {
 	for (const [surface, schema] of Object.entries(ERROR_OF) as [Surface, z.ZodType][]) {
 		out[errorResponseName(surface)] = {
 			description: "Refused or failed, in this API's error envelope (429 carries Retry-After).",
-			content: { "application/json": { schema: ref(schema) } },
+			content: { "application/json": { schema: outputSchema(schema) } },
 		};
 	}
 	return out;

@@ -4,9 +4,10 @@
  * promise what the handlers refuse. A route added to the app without an entry here (or an
  * entry whose route is gone) fails test/integration/openapi.test.ts.
  *
- * To add a route: export its schema from its route file and add one Operation to OPERATIONS
- * (its full mounted path, `{param}` for Hono's `:param`), with a success body from
- * ./responses.ts (or a new named schema there).
+ * To add a route: export its request schema from its route file and add one Operation to
+ * OPERATIONS: its methods, its full mounted path (`{param}` for Hono's `:param`), surface, tag,
+ * auth, summary, input (the schema and where it is read from) and success (a body schema,
+ * best a named one added to ./responses.ts, or a media type).
  */
 import type { z } from "zod";
 import type { Surface } from "../context";
@@ -92,10 +93,13 @@ export interface Operation {
 	success: {
 		status?: 200 | 201;
 		description: string;
-		/** A named schema from ./responses.ts (the data inside the surface's success envelope). */
+		/**
+		 * The JSON data inside the surface's success envelope (src/routes/envelopes.ts `ok`): best a
+		 * named schema from ./responses.ts (a component, checked against real answers in the test).
+		 */
 		body?: z.ZodType;
-		/** A non-JSON answer. */
-		media?: "image" | "video" | "html" | "javascript" | "openapi";
+		/** A non-JSON answer (`events`: an SSE stream). */
+		media?: "image" | "video" | "html" | "javascript" | "openapi" | "events";
 	};
 	/** Takes an Idempotency-Key header (src/routes/idempotency.ts). */
 	idempotent?: boolean;
