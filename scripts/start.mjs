@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { buildDocs } from "./build-docs.mjs";
 
 const SIMULATOR_URL = "http://mj-simulator.internal";
 const GRACE_MS = 5000;
@@ -36,6 +37,9 @@ if (!existsSync(".dev.vars")) {
 	copyFileSync(".dev.vars.example", ".dev.vars");
 	console.log("created .dev.vars from .dev.vars.example");
 }
+
+// The static assets wrangler.toml [assets] serves: the /docs page's script.
+buildDocs();
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 // Under `npm start`, node_modules/.bin is first on PATH: wrangler runs on the Node 22 it installs.
@@ -129,7 +133,10 @@ function devConfig() {
 			new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"),
 			(_, path) => `${key} = ${JSON.stringify(resolve(path))}`,
 		);
-	const copied = [absolute("main"), absolute("migrations_dir")].reduce((text, fix) => fix(text), source);
+	const copied = [absolute("main"), absolute("migrations_dir"), absolute("directory")].reduce(
+		(text, fix) => fix(text),
+		source,
+	);
 	const dir = resolve(".wrangler", "start");
 	mkdirSync(dir, { recursive: true });
 	copyFileSync(".dev.vars", resolve(dir, ".dev.vars"));

@@ -16,6 +16,7 @@ import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
+import { openApiRoutes } from "./routes/openapi";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -157,6 +158,7 @@ export function createApp(deps: Deps = defaultDeps()) {
 	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
 
 	app.get("/health", (c) => c.json({ ok: true }));
+	app.route("/", openApiRoutes);
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

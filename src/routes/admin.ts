@@ -41,7 +41,7 @@ function channelView(channel: ChannelRow) {
 	};
 }
 
-const quotaBody = z
+export const quotaBody = z
 	.object({
 		quota: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 		delta: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -58,7 +58,7 @@ const channelFields = {
 	weight: z.number().int().min(0).max(1000),
 	enabled: z.boolean(),
 };
-const newChannelBody = z
+export const newChannelBody = z
 	.object({
 		...channelFields,
 		secret: channelFields.secret.default(""),
@@ -66,9 +66,9 @@ const newChannelBody = z
 		enabled: channelFields.enabled.default(true),
 	})
 	.strict();
-const channelChanges = z.object(channelFields).partial().strict();
+export const channelChanges = z.object(channelFields).partial().strict();
 
-const channelId = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
+export const channelId = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
 
 function checkBaseUrl(env: Env, baseUrl: string | undefined): void {
 	if (baseUrl === undefined) return;

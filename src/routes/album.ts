@@ -26,12 +26,12 @@ import { idempotent } from "./idempotency";
 import { readParams, uploadLimit } from "./params";
 import { integer, parseWith, requiredInteger, text } from "./validate";
 
-const listSchema = z.object({
+export const listSchema = z.object({
 	page: integer("page", 1, ALBUM_PAGE_MAX, 1),
 	pageSize: integer("pageSize", 1, ALBUM_PAGE_SIZE_MAX, ALBUM_PAGE_SIZE_DEFAULT),
 });
 
-const createSchema = z.object({
+export const createSchema = z.object({
 	styleId: requiredInteger("styleId", 1, Number.MAX_SAFE_INTEGER),
 	/** A URL to download the photo from, when it is not uploaded as a file. */
 	origin: text("origin", NOTIFY_HOOK_MAX_LENGTH),

@@ -67,9 +67,9 @@ const listFields = {
 	cursor: z.string().max(64).optional(),
 	limit: integer("limit", 1, 100, 20),
 };
-const userQuery = z.object(listFields);
-const adminQuery = z.object({ ...listFields, user: z.string().min(1).max(128).optional() });
-const eventParam = z.object({ eventId: z.string().regex(/^msg_[A-Za-z0-9_-]{1,64}$/, "not an event id") });
+export const userQuery = z.object(listFields);
+export const adminQuery = z.object({ ...listFields, user: z.string().min(1).max(128).optional() });
+export const eventParam = z.object({ eventId: z.string().regex(/^msg_[A-Za-z0-9_-]{1,64}$/, "not an event id") });
 
 type ListQuery = z.infer<typeof userQuery>;
 

@@ -30,8 +30,8 @@ function keyView(key: ApiKeyListing) {
 	};
 }
 
-const newKeyBody = z.object({ name: z.string().trim().min(1).max(64) }).strict();
-const keyId = z.object({ id: z.string().regex(/^\d{1,15}$/, "key id must be a number") });
+export const newKeyBody = z.object({ name: z.string().trim().min(1).max(64) }).strict();
+export const keyId = z.object({ id: z.string().regex(/^\d{1,15}$/, "key id must be a number") });
 
 /** Mount at /api/user/keys, before the account group. */
 export const userKeyRoutes = new Hono<AppEnv>()

@@ -51,7 +51,7 @@ const botType = z
 	.enum(["MID_JOURNEY", "NIJI_JOURNEY"], { error: "botType must be MID_JOURNEY or NIJI_JOURNEY" })
 	.nullish();
 
-const imagineBody = z.object({
+export const imagineBody = z.object({
 	prompt: text("prompt", PROMPT_MAX_LENGTH),
 	base64Array: z.array(picture).max(5, "base64Array takes at most 5 images").nullish(),
 	/** The single reference image of older clients. */
@@ -59,30 +59,30 @@ const imagineBody = z.object({
 	botType,
 	...hookFields,
 });
-const changeBody = z.object({
+export const changeBody = z.object({
 	taskId,
 	action: z.enum(["UPSCALE", "VARIATION", "REROLL"], { error: "action must be UPSCALE, VARIATION or REROLL" }),
 	index: z.number().int().min(1, "index must be 1..4").max(4, "index must be 1..4").nullish(),
 	...hookFields,
 });
-const simpleChangeBody = z.object({ content: z.string().max(200), ...hookFields });
-const actionBody = z.object({
+export const simpleChangeBody = z.object({ content: z.string().max(200), ...hookFields });
+export const actionBody = z.object({
 	taskId,
 	customId: z.string().trim().min(1, "customId is required").max(256),
 	...hookFields,
 });
-const modalBody = z.object({
+export const modalBody = z.object({
 	taskId,
 	prompt: text("prompt", PROMPT_MAX_LENGTH).nullish(),
 	maskBase64: picture.nullish(),
 });
-const describeBody = z.object({
+export const describeBody = z.object({
 	base64: picture.nullish(),
 	link: z.string().max(2048).nullish(),
 	botType,
 	...hookFields,
 });
-const blendBody = z.object({
+export const blendBody = z.object({
 	base64Array: z.array(picture, { error: "base64Array is required (2 to 5 images)" }),
 	dimensions: z
 		.enum(["PORTRAIT", "SQUARE", "LANDSCAPE"], { error: "dimensions must be PORTRAIT, SQUARE or LANDSCAPE" })
@@ -90,8 +90,8 @@ const blendBody = z.object({
 	botType,
 	...hookFields,
 });
-const shortenBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), botType, ...hookFields });
-const videoBody = z.object({
+export const shortenBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), botType, ...hookFields });
+export const videoBody = z.object({
 	prompt: text("prompt", PROMPT_MAX_LENGTH).nullish(),
 	image: picture.nullish(),
 	taskId: taskId.nullish(),
@@ -100,23 +100,23 @@ const videoBody = z.object({
 	action: z.enum(["extend"], { error: 'action must be "extend"' }).nullish(),
 	...hookFields,
 });
-const editsBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), image: picture, ...hookFields });
-const uploadBody = z.object({
+export const editsBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), image: picture, ...hookFields });
+export const uploadBody = z.object({
 	base64Array: z.array(picture).min(1, "base64Array needs an image").max(5, "base64Array takes at most 5 images"),
 });
-const swapBody = z.object({
+export const swapBody = z.object({
 	sourceBase64: picture.nullish(),
 	sourceUrl: z.string().max(2048).nullish(),
 	targetBase64: picture.nullish(),
 	targetUrl: z.string().max(2048).nullish(),
 	...hookFields,
 });
-const listByConditionBody = z.object({
+export const listByConditionBody = z.object({
 	ids: z
 		.array(z.union([z.string().max(64), z.number()]).transform(String), { error: "ids must be an array" })
 		.max(LIST_BY_CONDITION_MAX, `ids takes at most ${LIST_BY_CONDITION_MAX} ids`),
 });
-const listQuery = z.object({
+export const listQuery = z.object({
 	limit: z
 		.string()
 		.regex(/^\d{1,3}$/, `limit must be an integer from 1 to ${PROXY_LIST_MAX}`)

@@ -23,7 +23,7 @@ const PAGE_SIZE_MAX = 100;
 /** Seconds since the epoch, up to the year 5138. */
 const timestamp = (name: string) => integer(name, 0, 99_999_999_999);
 
-const listQuery = z
+export const listQuery = z
 	.object({
 		p: integer("p", 1, 1_000_000),
 		page_size: integer("page_size", 1, PAGE_SIZE_MAX),

@@ -32,7 +32,7 @@ const optionalText = (max: number, name: string) =>
 		.optional()
 		.transform((v) => (v === "" ? undefined : v));
 
-const submitSchema = z.object({
+export const submitSchema = z.object({
 	action: z.preprocess(
 		(v) => (typeof v === "string" ? v.trim().toUpperCase() : v),
 		z.enum(SUBMIT_ACTIONS, {
@@ -53,11 +53,11 @@ const submitSchema = z.object({
 		.transform((v) => (v?.trim() ? v.trim() : undefined)),
 });
 
-const fetchSchema = z.object({
+export const fetchSchema = z.object({
 	_id: z.string({ error: "_id is required" }).trim().min(1, "_id is required").max(64, "_id is too long"),
 });
 
-const listSchema = z.object({
+export const listSchema = z.object({
 	limit: integer("limit", 1, LIST_MAX_LIMIT, LIST_DEFAULT_LIMIT),
 	cursor: z.string().optional(),
 });

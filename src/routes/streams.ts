@@ -22,10 +22,16 @@ import { checkTicket, issueTicket } from "../live/ticket";
 import { ok } from "./envelopes";
 import { parseWith } from "./validate";
 
-const ticketBody = z
+export const ticketBody = z
 	.object({ task_id: z.string().trim().min(1).max(128).optional() })
 	.strict()
 	.default({});
+
+/** What a stream URL carries: the ticket and, to resume, the last event seen (documents the query). */
+export const streamQuery = z.object({
+	ticket: z.string().describe("a ticket from POST /api/user/stream-ticket (valid 60 s)"),
+	last_event_id: z.string().optional().describe("resume after this event (or send the Last-Event-ID header)"),
+});
 
 const TICKET_HELP = "get one with POST /api/user/stream-ticket (tokens and API keys are never accepted in a URL)";
 

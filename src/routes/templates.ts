@@ -53,18 +53,18 @@ const fields = {
 	image: text("image", URL_MAX_LENGTH),
 };
 
-const createSchema = z.object({
+export const createSchema = z.object({
 	...fields,
 	kind,
 	title: text("title", 200).pipe(z.string({ error: "title is required" }).min(1, "title must not be empty")),
 });
-const updateSchema = z.object({
+export const updateSchema = z.object({
 	...fields,
 	kind: kind.optional(),
 	id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER),
 });
-const idSchema = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
-const listSchema = z.object({
+export const idSchema = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
+export const listSchema = z.object({
 	page: integer("page", 1, 1_000_000, 1),
 	pageSize: integer("pageSize", 1, TEMPLATE_PAGE_SIZE_MAX, TEMPLATE_PAGE_SIZE_DEFAULT),
 	isAudit: flag("isAudit"),

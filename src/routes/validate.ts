@@ -63,6 +63,7 @@ export function integer<F extends number | undefined = undefined>(
 	const digits = min < 0 ? /^-?\d{1,16}$/ : /^\d{1,16}$/;
 	return z
 		.string()
+		.describe(`an integer from ${min} to ${max}, as text`)
 		.optional()
 		.transform((raw, ctx): number | F => {
 			const text = raw?.trim() ?? "";
@@ -78,13 +79,16 @@ export function integer<F extends number | undefined = undefined>(
 
 /** integer() that must be given. */
 export function requiredInteger(name: string, min: number, max: number) {
-	return integer(name, min, max).pipe(z.number({ error: `${name} is required` }));
+	return integer(name, min, max)
+		.pipe(z.number({ error: `${name} is required` }))
+		.describe(`required: an integer from ${min} to ${max}, as text`);
 }
 
 /** 0 or 1 (true / false accepted too), or undefined when missing. */
 export function flag(name: string) {
 	return z
 		.string()
+		.describe("0 or 1 (true or false)")
 		.optional()
 		.transform((raw, ctx) => {
 			const text = raw?.trim().toLowerCase() ?? "";

@@ -1,0 +1,309 @@
+/**
+ * The OpenAPI document (/openapi.json) and the reference page (/docs): the document describes
+ * exactly the routes the app has, its request schemas are the routes' own, and real answers,
+ * successes and errors alike, have the shapes it promises.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createApp } from "../../src/app";
+import type { Surface } from "../../src/context";
+import { buildDocument, type Json } from "../../src/openapi/document";
+import { type Method, OPERATIONS, type Operation, SPEED_MODE_PREFIXES } from "../../src/openapi/registry";
+import * as body from "../../src/openapi/responses";
+import { DOCS_SCRIPT_PATH } from "../../src/routes/openapi";
+import { call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { finishedImagine } from "../helpers/surface";
+
+const METHODS = ["get", "post", "put", "patch", "delete", "head"] as const;
+
+/** "METHOD /path" of every handler of the app, Hono's `:param` as `{param}`, middleware left out. */
+function appRoutes(): Set<string> {
+	const routes = new Set<string>();
+	for (const route of createApp().routes) {
+		if (route.method === "ALL" && route.path.endsWith("*")) continue;
+		let path = route.path.replace(/:(\w+)/g, "{$1}");
+		if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+		routes.add(`${route.method} ${path}`);
+	}
+	return routes;
+}
+
+/** "METHOD /path" of every documented operation, under each server prefix its path item lists. */
+function documentedRoutes(document: Json): Set<string> {
+	const routes = new Set<string>();
+	for (const [path, item] of Object.entries(document.paths as Record<string, Json>)) {
+		const servers = (item.servers as { url: string }[] | undefined) ?? [{ url: "/" }];
+		for (const method of METHODS) {
+			if (!item[method]) continue;
+			for (const { url } of servers) routes.add(`${method.toUpperCase()} ${url === "/" ? "" : url}${path}`);
+		}
+	}
+	return routes;
+}
+
+describe("the document covers the app", () => {
+	const document = buildDocument();
+
+	it("describes every route the app answers, the speed-mode copies included", () => {
+		const documented = documentedRoutes(document);
+		const missing = [...appRoutes()].filter((route) => !documented.has(route));
+		expect(missing, "add these routes to src/openapi/registry.ts").toEqual([]);
+	});
+
+	it("describes no route the app lacks", () => {
+		const routes = appRoutes();
+		const extra = [...documentedRoutes(document)].filter((route) => !routes.has(route));
+		expect(extra, "these documented routes do not exist (fix src/openapi/registry.ts)").toEqual([]);
+	});
+
+	it("lists the speed-mode prefixes the app mounts the midjourney-proxy API under", () => {
+		const routes = appRoutes();
+		for (const prefix of SPEED_MODE_PREFIXES) expect(routes.has(`POST ${prefix}/mj/submit/imagine`)).toBe(true);
+		const item = (document.paths as Record<string, Json>)["/mj/submit/imagine"];
+		expect((item.servers as { url: string }[]).map((s) => s.url)).toEqual(["/", ...SPEED_MODE_PREFIXES]);
+	});
+
+	it("gives every operation a unique operationId and an error answer in its surface's envelope", () => {
+		const ids = new Set<string>();
+		for (const item of Object.values(document.paths as Record<string, Json>)) {
+			for (const method of METHODS) {
+				const operation = item[method] as Json | undefined;
+				if (!operation) continue;
+				expect(ids.has(operation.operationId as string)).toBe(false);
+				ids.add(operation.operationId as string);
+				expect(Object.keys(operation.responses as Json)).toContain("4XX");
+			}
+		}
+		expect(ids.size).toBe(OPERATIONS.reduce((n, op) => n + op.methods.length, 0));
+	});
+});
+
+describe("the document's schemas are the routes' own", () => {
+	const document = buildDocument();
+	const operationAt = (path: string, method: string) =>
+		(document.paths as Record<string, Json>)[path][method] as {
+			parameters?: { name: string; in: string; required: boolean; schema: Json }[];
+			requestBody?: { content: Record<string, { schema: Json }> };
+			security: Json[];
+		};
+
+	it("shows text-to-integer parameters as the text clients send", () => {
+		const limit = operationAt("/api/v1/task/list", "get").parameters?.find((p) => p.name === "limit");
+		expect(limit).toMatchObject({ in: "query", required: false, schema: { type: "string" } });
+	});
+
+	it("shows a strict body as closed, and the route refuses what it leaves out", async () => {
+		const schema = operationAt("/api/admin/users/{sub}/quota", "put").requestBody?.content["application/json"].schema;
+		expect(schema).toMatchObject({ additionalProperties: false, properties: { quota: {}, delta: {} } });
+		const token = await tokenFor(uniqueSub("admin"), "admin");
+		const response = await call(`/api/admin/users/${uniqueSub()}/quota`, {
+			method: "PUT",
+			token,
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ quota: 5, bonus: 1 }),
+		});
+		expect(response.status).toBe(400);
+	});
+
+	it("documents required fields the route requires", async () => {
+		const schema = operationAt("/mj/submit/imagine", "post").requestBody?.content["application/json"].schema;
+		expect(schema?.required).toEqual(["prompt"]);
+		const response = await call("/mj/submit/imagine", {
+			method: "POST",
+			headers: { "mj-api-secret": await tokenFor(uniqueSub()), "content-type": "application/json" },
+			body: "{}",
+		});
+		expect(response.status).toBe(400);
+		expect(await json(response)).toMatchObject({ code: 4 });
+	});
+
+	it("takes readParams routes' parameters from any body, files where the route takes them", () => {
+		const content = operationAt("/imageTemp/create", "post").requestBody?.content ?? {};
+		expect(Object.keys(content).sort()).toEqual([
+			"application/json",
+			"application/x-www-form-urlencoded",
+			"multipart/form-data",
+		]);
+		expect((content["multipart/form-data"].schema.properties as Json).covering).toMatchObject({
+			contentMediaType: "image/*",
+		});
+	});
+
+	it("marks which routes need a token and which are open", () => {
+		expect(operationAt("/health", "get").security).toEqual([]);
+		expect(operationAt("/api/user/self", "get").security).toContainEqual({ mjApiSecret: [] });
+		const sig = operationAt("/mj/image/{id}", "get").parameters?.find((p) => p.name === "sig");
+		expect(sig).toMatchObject({ in: "query", required: true });
+	});
+});
+
+/** The registry entry that documents `method path` (a concrete path, speed-mode prefix allowed). */
+function operationFor(method: Method, path: string): Operation {
+	const plain = path.replace(new RegExp(`^(${SPEED_MODE_PREFIXES.join("|")})(?=/mj/)`), "").split("?")[0];
+	const found = OPERATIONS.find(
+		(op) =>
+			op.methods.includes(method) &&
+			new RegExp(`^${op.path.replace(/\{\w+\}/g, "[^/]+")}$`).test(plain.replace(/(.)\/$/, "$1")),
+	);
+	if (!found) throw new Error(`${method} ${path} is not documented`);
+	return found;
+}
+
+const ERROR_OF: Record<Surface, z.ZodType> = {
+	seed002: body.Seed002Error,
+	seed001: body.NewApiError,
+	album: body.AlbumError,
+	proxy: body.ProxyError,
+	plain: body.PlainError,
+};
+
+/** The success answer's body, unwrapped from the surface's envelope, as the document says it is. */
+function expectSuccess(op: Operation, status: number, answer: unknown): void {
+	expect(status, JSON.stringify(answer)).toBe(op.success.status ?? 200);
+	const schema = op.success.body;
+	if (!schema) throw new Error(`${op.path} documents no JSON body`);
+	const data =
+		op.surface === "seed001"
+			? z.strictObject({ success: z.literal(true), message: z.string(), data: z.unknown() }).parse(answer).data
+			: op.surface === "album"
+				? z.strictObject({ code: z.literal(200), msg: z.literal("SUCCESS"), data: z.unknown() }).parse(answer).data
+				: answer;
+	const result = schema.safeParse(data);
+	expect(result.success, `${op.path}: ${result.error?.message}\n${JSON.stringify(data)}`).toBe(true);
+}
+
+async function documented(method: Method, path: string, init: RequestInit & { token?: string } = {}) {
+	const response = await call(path, { ...init, method });
+	const op = operationFor(method, path);
+	const answer = await response.json();
+	return { op, status: response.status, answer };
+}
+
+describe("real answers have the documented shapes", () => {
+	let token: string;
+	let taskId: string;
+	const admin = () => tokenFor(uniqueSub("admin"), "admin");
+
+	beforeAll(async () => {
+		token = await tokenFor(uniqueSub("openapi"));
+		taskId = (await finishedImagine(token, "a lighthouse at dusk"))._id;
+	}, 30_000);
+
+	const jsonPost = (value: unknown, auth: string): RequestInit & { token: string } => ({
+		token: auth,
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify(value),
+	});
+
+	it("seed 002: submit, fetch and list", async () => {
+		for (const [method, path] of [
+			["GET", "/api/v1/trigger/submit?action=IMAGINE&prompt=a%20cat"],
+			["GET", `/api/v1/task/fetch?_id=${taskId}`],
+			["POST", `/api/v1/task/fetch?_id=${taskId}`],
+			["GET", "/api/v1/task/list"],
+		] as const) {
+			const { op, status, answer } = await documented(method, path, { token });
+			expectSuccess(op, status, answer);
+		}
+	});
+
+	it("midjourney-proxy: a finished task with its buttons, lists, seeds, under every prefix", async () => {
+		const secret = { "mj-api-secret": token };
+		for (const prefix of ["/mj", ...SPEED_MODE_PREFIXES.map((p) => `${p}/mj`)]) {
+			const { op, status, answer } = await documented("GET", `${prefix}/task/${taskId}/fetch`, { headers: secret });
+			expectSuccess(op, status, answer);
+			expect((answer as { buttons: unknown[] }).buttons.length).toBeGreaterThan(0);
+		}
+		for (const path of ["/mj/task/list", "/mj/task/queue", `/mj/task/${taskId}/image-seed`]) {
+			const { op, status, answer } = await documented("GET", path, { headers: secret });
+			expectSuccess(op, status, answer);
+		}
+		const listed = await documented("POST", "/mj/task/list-by-condition", jsonPost({ ids: [taskId] }, token));
+		expectSuccess(listed.op, listed.status, listed.answer);
+		const submit = await documented("POST", "/mj-fast/mj/submit/imagine", jsonPost({ prompt: "a dog" }, token));
+		expectSuccess(submit.op, submit.status, submit.answer);
+	});
+
+	it("seed 001, the account, API keys and admin", async () => {
+		const adminToken = await admin();
+		const created = await documented("POST", "/api/user/keys", jsonPost({ name: "doc" }, token));
+		expectSuccess(created.op, created.status, created.answer);
+		const keyId = (created.answer as { data: { id: number } }).data.id;
+		for (const [method, path, auth] of [
+			["GET", "/api/mj/self", token],
+			["GET", "/api/mj/", adminToken],
+			["GET", "/api/user/self", token],
+			["GET", "/api/user/keys", token],
+			["GET", "/api/admin/channels", adminToken],
+			["DELETE", `/api/user/keys/${keyId}`, token],
+		] as const) {
+			const { op, status, answer } = await documented(method, path, { token: auth });
+			expectSuccess(op, status, answer);
+		}
+		const channel = await documented(
+			"POST",
+			"/api/admin/channels",
+			jsonPost({ name: uniqueSub("ch"), base_url: "https://mj.example.com" }, adminToken),
+		);
+		expectSuccess(channel.op, channel.status, channel.answer);
+		const quota = await documented("PUT", `/api/admin/users/${uniqueSub()}/quota`, jsonPost({ quota: 3 }, adminToken));
+		expectSuccess(quota.op, quota.status, quota.answer);
+	});
+
+	it("the album and its templates", async () => {
+		for (const [method, path] of [
+			["POST", "/userAlbum"],
+			["GET", "/imageTemp/list"],
+		] as const) {
+			const { op, status, answer } = await documented(method, path, { token });
+			expectSuccess(op, status, answer);
+		}
+	});
+
+	it("/health", async () => {
+		const { op, status, answer } = await documented("GET", "/health");
+		expectSuccess(op, status, answer);
+	});
+
+	it("errors, in each surface's documented envelope", async () => {
+		for (const path of ["/api/v1/task/list", "/mj/task/list", "/api/mj/self", "/api/user/keys", "/userAlbum"]) {
+			const method = path === "/userAlbum" ? "POST" : "GET";
+			const { op, status, answer } = await documented(method, path);
+			expect(status).toBe(401);
+			const result = ERROR_OF[op.surface].safeParse(answer);
+			expect(result.success, `${path}: ${JSON.stringify(answer)}`).toBe(true);
+		}
+		const image = await documented("GET", `/mj/image/${taskId}?sig=wrong`);
+		expect(image.status).toBe(403);
+		expect(body.ProxyError.safeParse(image.answer).success).toBe(true);
+	});
+});
+
+describe("GET /openapi.json and GET /docs", () => {
+	it("serves the document the registry builds, as OpenAPI 3.1", async () => {
+		const response = await call("/openapi.json");
+		expect(response.status).toBe(200);
+		expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+		const served = await json(response);
+		expect(served.openapi).toBe("3.1.0");
+		expect(served).toEqual(JSON.parse(JSON.stringify(buildDocument())));
+	});
+
+	it("serves a reference page that loads the document and a local script, no CDN", async () => {
+		const response = await call("/docs");
+		expect(response.status).toBe(200);
+		expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+		const page = await response.text();
+		expect(page).toContain(`<script src="${DOCS_SCRIPT_PATH}"></script>`);
+		expect(page).toContain('url: "/openapi.json"');
+		expect(page).not.toMatch(/<(script|link)[^>]+(src|href)="(https?:)?\/\//);
+	});
+
+	it("has the page's script in the static assets", async () => {
+		const response = await env.ASSETS.fetch(`http://gateway.test${DOCS_SCRIPT_PATH}`);
+		expect(response.status).toBe(200);
+		expect(response.headers.get("content-type")).toMatch(/javascript/);
+		expect(await response.text()).toContain("createApiReference");
+	});
+});
