@@ -31,11 +31,6 @@ export async function enabledChannelByName(db: Db, name: string): Promise<Channe
 		.get();
 }
 
-export async function anyEnabledChannel(db: Db): Promise<boolean> {
-	const row = await db.select({ id: channels.id }).from(channels).where(eq(channels.enabled, true)).limit(1).get();
-	return row !== undefined;
-}
-
 export async function disableChannel(db: Db, id: number, reason: string, now: number): Promise<void> {
 	await db
 		.update(channels)

@@ -69,18 +69,23 @@ export const templateFavorites = sqliteTable(
 	(t) => [primaryKey({ columns: [t.templateId, t.userId] })],
 );
 
-export const channels = sqliteTable("channels", {
-	id: integer("id").primaryKey({ autoIncrement: true }),
-	name: text("name").notNull().unique(),
-	baseUrl: text("base_url").notNull(),
-	secret: text("secret").notNull().default(""),
-	weight: integer("weight").notNull().default(1),
-	enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
-	disabledReason: text("disabled_reason").notNull().default(""),
-	failureCount: integer("failure_count").notNull().default(0),
-	createdAt: integer("created_at").notNull(),
-	updatedAt: integer("updated_at").notNull(),
-});
+export const channels = sqliteTable(
+	"channels",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		name: text("name").notNull().unique(),
+		baseUrl: text("base_url").notNull(),
+		secret: text("secret").notNull().default(""),
+		weight: integer("weight").notNull().default(1),
+		enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+		disabledReason: text("disabled_reason").notNull().default(""),
+		failureCount: integer("failure_count").notNull().default(0),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	// Submits ask "is any channel enabled?" on every request: a seek, not a scan.
+	(t) => [index("channels_enabled").on(t.enabled, t.id)],
+);
 
 export const tasks = sqliteTable(
 	"tasks",

@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, exists, inArray, lt, sql } from "drizzle-orm";
 import { UNFINISHED_STATUSES } from "../tasks/model";
 import type { Db } from "./client";
-import { counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
+import { channels, counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
 export class InsufficientQuotaError extends Error {}
@@ -174,20 +174,36 @@ export async function listStaleNotStarted(db: Db, before: number, limit: number)
 		.all();
 }
 
-/** How many unfinished tasks the user has, counting at most `cap` (an index-only count on tasks_user_status). */
-export async function countUnfinished(db: Db, userId: number, cap: number): Promise<number> {
+/**
+ * What a submit must know before it writes, in one statement: how many unfinished tasks the user
+ * has (counting at most `cap`, index-only on tasks_user_status) and whether a channel can take the
+ * task (the parent's channel for a follow-up, else any enabled one: a seek on channels_enabled).
+ */
+export async function submitChecks(
+	db: Db,
+	userId: number,
+	cap: number,
+	parentChannelId: number | null,
+): Promise<{ unfinished: number; channelAvailable: boolean }> {
+	const unfinished = db
+		.select({ one: sql`1` })
+		.from(tasks)
+		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
+		.limit(cap)
+		.as("unfinished");
+	const channel = db
+		.select({ one: sql`1` })
+		.from(channels)
+		.where(and(eq(channels.enabled, true), parentChannelId == null ? undefined : eq(channels.id, parentChannelId)));
 	const row = await db
-		.select({ n: sql<number>`count(*)` })
-		.from(
-			db
-				.select({ one: sql`1` })
-				.from(tasks)
-				.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
-				.limit(cap)
-				.as("unfinished"),
-		)
+		.select({
+			unfinished: sql<number>`(SELECT count(*) FROM ${unfinished})`,
+			channelAvailable: sql<number>`${exists(channel)}`,
+		})
+		.from(users)
+		.where(eq(users.id, userId))
 		.get();
-	return row?.n ?? 0;
+	return { unfinished: row?.unfinished ?? 0, channelAvailable: Boolean(row?.channelAvailable) };
 }
 
 /** The user's unfinished tasks, newest first (midjourney-proxy /task/queue). */

@@ -84,3 +84,32 @@ export async function serveR2Object(
 	headers.set("content-length", String(object.size));
 	return new Response(head ? null : object.body, { status: 200, headers });
 }
+
+/** What every public, immutable file link answers with: the same bytes for ever. */
+export const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/**
+ * serveR2Object with the Cache API in front, for immutable objects behind a link that names
+ * them (signed image links, template pictures): a repeat view in the same location is answered
+ * from the cache without reading R2. Plain GETs only; ranges and conditional requests go to R2,
+ * which answers them exactly.
+ */
+export async function serveImmutable(
+	bucket: R2Bucket,
+	key: string,
+	request: Request,
+	waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response | null> {
+	const plain =
+		request.method === "GET" &&
+		!["range", "if-none-match", "if-match", "if-modified-since", "if-unmodified-since"].some((h) =>
+			request.headers.has(h),
+		);
+	if (!plain) return serveR2Object(bucket, key, request, IMMUTABLE);
+	const cache = caches.default;
+	const hit = await cache.match(request);
+	if (hit) return hit;
+	const response = await serveR2Object(bucket, key, request, IMMUTABLE);
+	if (response?.status === 200) waitUntil(cache.put(request, response.clone()));
+	return response;
+}

@@ -12,7 +12,7 @@ import { findTask } from "../db/tasks";
 import { ApiError, notFound } from "../errors";
 import { imageKey, videoKey } from "../images/copy";
 import { videoLinkValue } from "../images/links";
-import { serveR2Object } from "../images/serve";
+import { serveImmutable } from "../images/serve";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { parseStringArray } from "../tasks/model";
@@ -24,7 +24,7 @@ export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async 
 		throw new ApiError("FORBIDDEN", "image link signature is missing or invalid");
 	}
 	// The object behind a signed link never changes.
-	const served = await serveR2Object(c.env.IMAGES, imageKey(id), c.req.raw, "public, max-age=31536000, immutable");
+	const served = await serveImmutable(c.env.IMAGES, imageKey(id), c.req.raw, (p) => c.executionCtx.waitUntil(p));
 	return served ?? streamFromUpstream(c.env, c.get("deps").fetch, id, c.req.method === "HEAD");
 });
 
@@ -40,7 +40,7 @@ export const videoRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id/:n", asy
 	if (n < 0 || !(await verify(c.env, "image", videoLinkValue(id, n), c.req.query("sig")))) {
 		throw new ApiError("FORBIDDEN", "video link signature is missing or invalid");
 	}
-	const served = await serveR2Object(c.env.IMAGES, videoKey(id, n), c.req.raw, "public, max-age=31536000, immutable");
+	const served = await serveImmutable(c.env.IMAGES, videoKey(id, n), c.req.raw, (p) => c.executionCtx.waitUntil(p));
 	if (served) return served;
 	const task = await findTask(getDb(c.env.DB), id);
 	const urls = task ? parseStringArray(task.videoUrls) : [];
@@ -55,7 +55,7 @@ export const uploadRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:name", asy
 	if (!UPLOAD_NAME.test(name) || !(await verify(c.env, "image", `upload/${name}`, c.req.query("sig")))) {
 		throw new ApiError("FORBIDDEN", "upload link signature is missing or invalid");
 	}
-	const served = await serveR2Object(c.env.IMAGES, `uploads/${name}`, c.req.raw, "public, max-age=31536000, immutable");
+	const served = await serveImmutable(c.env.IMAGES, `uploads/${name}`, c.req.raw, (p) => c.executionCtx.waitUntil(p));
 	if (!served) throw notFound("upload not found");
 	return served;
 });

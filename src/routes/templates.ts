@@ -11,7 +11,7 @@ import { requestDb } from "../db/request-db";
 import { notFound } from "../errors";
 import { templateKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
-import { serveR2Object } from "../images/serve";
+import { serveImmutable } from "../images/serve";
 import { PROMPT_MAX_LENGTH } from "../tasks/model";
 import {
 	changeTemplate,
@@ -82,7 +82,7 @@ export const templateRoutes = new Hono<AppEnv>()
 		const key = templateKeyOf(c.req.param("name"));
 		// Each stored picture has its own random name: what a link shows never changes.
 		const response = key
-			? await serveR2Object(c.env.IMAGES, key, c.req.raw, "public, max-age=31536000, immutable")
+			? await serveImmutable(c.env.IMAGES, key, c.req.raw, (p) => c.executionCtx.waitUntil(p))
 			: null;
 		if (!response) throw notFound("image not found");
 		return response;

@@ -6,14 +6,14 @@
 import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
 import type { TaskMode, TaskRow } from "../db/schema";
-import { countUnfinished, findUserTask, InsufficientQuotaError, insertTask } from "../db/tasks";
+import { findUserTask, InsufficientQuotaError, insertTask, submitChecks } from "../db/tasks";
 import { ApiError, badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
 import { logError } from "../log";
 import type { TaskMessage } from "../queue/messages";
-import { assertChannelAvailable } from "../upstream/channels";
+import { ensureSimulatorChannel } from "../upstream/channels";
 import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
 import { bannedWordIn, PROMPT_MAX_LENGTH, parseStringArray, queueLimits, type TaskOptions } from "./model";
 import { priceOf } from "./pricing";
@@ -209,10 +209,11 @@ export async function submitTask(
 	const images = request.images ?? [];
 	if (request.customId === undefined && !request.album) checkImages(request.action, images);
 	const limits = queueLimits(env);
-	const [planned, unfinished] = await Promise.all([
-		plan(db, user, request),
-		countUnfinished(db, user.id, limits.limit),
-	]);
+	const planned = await plan(db, user, request);
+	const parentChannelId = planned.parent?.channelId ?? null;
+	await ensureSimulatorChannel(db, env);
+	// One statement for the queue limit and the channel: with the write, a new task's submit is two round trips.
+	const { unfinished, channelAvailable } = await submitChecks(db, user.id, limits.limit, parentChannelId);
 	const banned = bannedWordIn(env, planned.prompt);
 	if (banned) {
 		throw new ApiError("BANNED_PROMPT", `banned prompt: ${banned}`, {
@@ -230,7 +231,14 @@ export async function submitTask(
 	}
 
 	// Refuse now rather than queue a task no channel can take.
-	await assertChannelAvailable(db, env, planned.parent?.channelId ?? null);
+	if (!channelAvailable) {
+		throw new ApiError(
+			"NO_CHANNEL",
+			parentChannelId == null
+				? "no upstream channel is available"
+				: "the channel that ran the parent task is not available",
+		);
+	}
 
 	const price = priceOf(env, planned.action);
 	const publicId = crypto.randomUUID();

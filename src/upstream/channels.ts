@@ -1,6 +1,6 @@
 /** Which upstream channel a task goes to. */
 
-import { anyEnabledChannel, ensureChannel, findChannel, listEnabledChannels } from "../db/channels";
+import { ensureChannel, findChannel, listEnabledChannels } from "../db/channels";
 import type { Db } from "../db/client";
 import type { ChannelRow } from "../db/schema";
 import { ApiError } from "../errors";
@@ -56,15 +56,4 @@ export async function pickChannel(
 	const chosen = chooseByWeight(candidates, options.random ?? Math.random);
 	if (!chosen) throw new ApiError("NO_CHANNEL", "no upstream channel is available");
 	return chosen;
-}
-
-/** Throws NO_CHANNEL unless a task (a follow-up: its parent's channel) has somewhere to go. */
-export async function assertChannelAvailable(db: Db, env: Env, parentChannelId: number | null): Promise<void> {
-	await ensureSimulatorChannel(db, env);
-	if (parentChannelId != null) {
-		const parent = await findChannel(db, parentChannelId);
-		if (!parent?.enabled) throw new ApiError("NO_CHANNEL", "the channel that ran the parent task is not available");
-		return;
-	}
-	if (!(await anyEnabledChannel(db))) throw new ApiError("NO_CHANNEL", "no upstream channel is available");
 }

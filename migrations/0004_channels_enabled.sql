@@ -1,0 +1,1 @@
+CREATE INDEX `channels_enabled` ON `channels` (`enabled`,`id`);
