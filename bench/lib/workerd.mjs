@@ -54,7 +54,29 @@ async function startInstance(options, label) {
 	return { mf, url, pid: fresh[0] };
 }
 
-const HELLO = `export default { fetch() { return new Response('{"ok":true}', { headers: { "content-type": "application/json" } }); } };`;
+/**
+ * The hello Worker; `/d1` and `/d1-page` (information only) read one row and a page of 20 rows
+ * of a 40-column table (about a task row's width) straight through the D1 binding, no drizzle,
+ * no Hono: what local D1 itself costs per request in this runtime, to set the routes against.
+ */
+const HELLO = `
+const json = (body) => new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+const COLS = Array.from({ length: 40 }, (_, i) => "c" + i);
+export default {
+	async fetch(request, env) {
+		const { pathname } = new URL(request.url);
+		if (pathname === "/d1") return json(await env.DB.prepare("SELECT * FROM t WHERE id = ?").bind(7).first());
+		if (pathname === "/d1-page") return json((await env.DB.prepare("SELECT * FROM t ORDER BY id DESC LIMIT 20").all()).results);
+		if (pathname === "/setup") {
+			await env.DB.prepare("DROP TABLE IF EXISTS t").run();
+			await env.DB.prepare("CREATE TABLE t (id INTEGER PRIMARY KEY, " + COLS.map((c, i) => c + (i % 2 ? " INTEGER" : " TEXT")).join(", ") + ")").run();
+			const insert = env.DB.prepare("INSERT INTO t (id, " + COLS.join(", ") + ") VALUES (?, " + COLS.map(() => "?").join(", ") + ")");
+			await env.DB.batch(Array.from({ length: 100 }, (_, n) => insert.bind(n + 1, ...COLS.map((c, i) => (i % 2 ? n * i : "value " + c + " of row " + n)))));
+			return json({ ok: true });
+		}
+		return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+	},
+};`;
 
 /**
  * Starts the gateway bundle (`snapshot` from prepareSnapshot) and the hello Worker. `vars`
@@ -110,7 +132,17 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 			{
 				...shared,
 				port: await freePort(),
-				workers: [{ name: "hello", modules: true, script: HELLO, compatibilityDate: worker.compatibilityDate }],
+				// Its own throwaway D1, never the gateway's state: two processes on one SQLite file would contend.
+				resourcePersistencePath: join(persistTo, "..", "hello-state"),
+				workers: [
+					{
+						name: "hello",
+						modules: true,
+						script: HELLO,
+						compatibilityDate: worker.compatibilityDate,
+						d1Databases: { DB: "bench-hello-d1" },
+					},
+				],
 			},
 			"hello",
 		);
@@ -118,6 +150,8 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 		await gateway.mf.dispose();
 		throw error;
 	}
+	const setup = await fetch(`${hello.url.origin}/setup`);
+	if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
 	let stopped = false;
 	return {
 		base,
