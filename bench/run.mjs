@@ -6,6 +6,9 @@
  * (2) on the gateway as configured, measures workerd memory growth while a 50 MB result image
  * is copied into R2, and the throughput of GET /health against an authenticated
  * GET /api/v1/task/fetch and GET /api/mj/self (the user with 50,000 tasks);
+ * (3) the way production runs: the same bundle in workerd through Miniflare's API, no dev proxy,
+ * every route's req/s against a bare hello Worker's, CPU per request, submit throughput, the
+ * pipeline's latencies, R2 reads of repeat image views and a CPU profile (bench/lib/production.mjs);
  * prints a summary and writes it to bench/.out/latest.json. Exit 0 when the bench ran
  * (whatever the targets say), non-zero when it could not run. Knobs: see bench/README.md.
  */
@@ -20,8 +23,10 @@ import { listCases, listLines, measureLists } from "./lib/lists.mjs";
 import { closedLoop, median } from "./lib/load.mjs";
 import { KIB_PER_MIB, peakOf, perPidPeak, readWorkerd, startSampler, workerdRole } from "./lib/memory.mjs";
 import { cmdline, cpuSeconds, descendants, workerdProcesses } from "./lib/proc.mjs";
+import { productionLines, productionPass, runProduction } from "./lib/production.mjs";
 import { BIG_USER_TASKS, SEED_CHECK_SQL, SEED_EXPECTED, seedSql, TASKS, USERS, userSub } from "./lib/seed.mjs";
 import { d1Execute, ensureDevVars, freePort, migrate, prepareSnapshot, startServer } from "./lib/server.mjs";
+import { wrkAvailable } from "./lib/wrk.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT_DIR = join(ROOT, "bench", ".out");
@@ -40,15 +45,25 @@ const config = {
 	// Many short rounds rather than a few long ones: a neighbour's burst of CPU then lands in
 	// one or two rounds, which the medians discard.
 	warmupMs: intEnv("BENCH_WARMUP_MS", 1000),
-	durationMs: intEnv("BENCH_DURATION_MS", 5000),
-	rounds: intEnv("BENCH_ROUNDS", 5),
+	durationMs: intEnv("BENCH_DEV_DURATION_MS", 5000),
+	// Under wrangler dev (info only since the workerd phase): one round by default.
+	rounds: intEnv("BENCH_DEV_ROUNDS", 1),
+	// The workerd phase (bench/lib/production.mjs): wrk, whole seconds.
+	prod: {
+		concurrency: intEnv("BENCH_CONCURRENCY", 16),
+		rounds: intEnv("BENCH_ROUNDS", 3),
+		durationMs: intEnv("BENCH_DURATION_MS", 3000),
+		latencySamples: intEnv("BENCH_LATENCY_SAMPLES", 7),
+		lifecycleTasks: intEnv("BENCH_LIFECYCLE_TASKS", 5),
+	},
 	imageMb: intEnv("BENCH_IMAGE_MB", 50),
 	copies: Math.max(2, intEnv("BENCH_IMAGE_COPIES", 3)),
 	// "snapshot": serve a bundle built at the start; "live": let wrangler bundle src/ and watch it.
 	source: process.env.BENCH_SOURCE === "live" ? "live" : "snapshot",
 };
-// Median req/s of each endpoint / median req/s of /health.
-const TARGETS = { ratioMin: { fetch: 0.6, self: 0.5 }, growthMaxMb: 32 };
+// Under wrangler dev the req/s ratios to /health are information only now: the dev proxy costs
+// ~3.2 ms of CPU per request, several times the routes themselves. The workerd phase judges them.
+const TARGETS = { devRatioInfo: { fetch: 0.6, self: 0.5 }, growthMaxMb: 32 };
 
 const t0 = Date.now();
 const log = (message) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}`);
@@ -155,7 +170,7 @@ async function throughput(targets) {
 			.filter((name) => name !== "health")
 			.map((name) => {
 				const ratio = summary[name].rps / summary.health.rps;
-				const min = TARGETS.ratioMin[name];
+				const min = TARGETS.devRatioInfo[name];
 				return [
 					name,
 					{
@@ -163,8 +178,8 @@ async function throughput(targets) {
 						// Each round's pair ran back to back: their spread shows how far to trust the ratio.
 						roundRatios: runs[name].map((r, i) => r.rps / runs.health[i].rps),
 						cpuRatio: cpuTotal(summary.health) / cpuTotal(summary[name]),
-						target: `>= ${min}`,
-						pass: Number.isFinite(ratio) && ratio >= min,
+						target: `info (was >= ${min})`,
+						pass: null,
 					},
 				];
 			}),
@@ -361,7 +376,7 @@ function printSummary(report) {
 		[`errors ${names.join(" / ")}`, each((name) => tp[name].errors), ""],
 		...Object.entries(tp.ratios).flatMap(([name, r]) => [
 			// Three decimals: 0.598 must not print as a failing "0.60".
-			[`ratio ${name}/health`, fmt(r.ratio, 3), `target ${r.target}: ${verdict(r.pass)}`],
+			[`ratio ${name}/health (wrangler dev)`, fmt(r.ratio, 3), r.target],
 			["  per round", r.roundRatios.map((x) => fmt(x, 2)).join(" "), ""],
 			["  from CPU ms/req (all processes)", fmt(r.cpuRatio, 2), "info only"],
 		]),
@@ -425,6 +440,13 @@ function printSummary(report) {
 	);
 	for (const line of listLines(report.lists)) console.log(`  ${line}`);
 	console.log("");
+	const { production } = report;
+	if (production?.skipped) console.log(`workerd phase: skipped (${production.skipped})`);
+	else if (production) {
+		for (const line of productionLines(production, { submitStats: report.submitStats })) console.log(line);
+		console.log(`  workerd phase goals: ${productionPass(production) ? "all PASS" : "not all PASS (see above)"}`);
+	}
+	console.log("");
 	const { album } = report;
 	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
 	for (const line of album.lines ?? []) console.log(line);
@@ -434,7 +456,36 @@ function printSummary(report) {
 	console.log(`written to ${relative(ROOT, join(OUT_DIR, "latest.json"))}`);
 }
 
+/**
+ * BENCH_ONLY=workerd: only the workerd phase, on the state a full run left in bench/.out/state
+ * (seeded tasks and album), with a fresh bundle of the code as it is now: for comparing a change
+ * quickly. Writes bench/.out/workerd.json.
+ */
+async function workerdOnly() {
+	if (!existsSync(STATE_DIR))
+		throw new Error("BENCH_ONLY=workerd needs bench/.out/state: run `npm run bench` once first");
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build; reusing bench/.out/state");
+	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	const production = await runProduction({
+		snapshot,
+		persistTo: STATE_DIR,
+		logFile: LOG_FILE,
+		scriptDir: OUT_DIR,
+		config: config.prod,
+		log,
+	});
+	const report = { finishedAt: new Date().toISOString(), commit: gitCommit(), loadAverage: loadavg(), production };
+	writeFileSync(join(OUT_DIR, "workerd.json"), `${JSON.stringify(report, null, "\t")}\n`);
+	console.log("");
+	for (const line of productionLines(production)) console.log(line);
+	console.log(`written to ${relative(ROOT, join(OUT_DIR, "workerd.json"))}`);
+	return { album: {} };
+}
+
 async function main() {
+	if (process.env.BENCH_ONLY === "workerd") return workerdOnly();
 	rmSync(STATE_DIR, { recursive: true, force: true });
 	rmSync(BUILD_DIR, { recursive: true, force: true });
 	mkdirSync(OUT_DIR, { recursive: true });
@@ -467,11 +518,12 @@ async function main() {
 			endMs: seeded.endMs,
 		});
 		for (const line of listLines(lists).filter((l) => !l.includes("plan: "))) log(line);
-		return { lists, album: await album(snapshot, devVars) };
+		const albumReport = await album(snapshot, devVars);
+		return { lists, album: albumReport, submit: await submitStats(devVars) };
 	});
 
 	// Server A: the gateway as configured, on the same state, for memory and throughput.
-	return withServer("no D1 stats", snapshot, [], async () => {
+	const devReport = await withServer("no D1 stats", snapshot, [], async () => {
 		const runtimePids = () =>
 			workerdProcesses(server.pid)
 				.map((p) => p.pid)
@@ -500,8 +552,58 @@ async function main() {
 				headers: { authorization: `Bearer ${await makeToken(devVars, userSub(1))}` },
 			},
 		});
-		return finish({ tp, mem, seeded, stats, pidsAtStart, pidsAtEnd: runtimePids() });
+		return { tp, mem, pidsAtStart, pidsAtEnd: runtimePids() };
 	});
+
+	// C and D: the same bundle and state in workerd without the dev proxy (needs a snapshot).
+	let production;
+	if (!snapshot) production = { skipped: "BENCH_SOURCE=live: the workerd phase needs the bundle" };
+	else if (!wrkAvailable()) production = { skipped: "wrk is not installed (apt-get install -y wrk)" };
+	else {
+		log("workerd phase: the production bundle under Miniflare, no dev proxy");
+		production = await runProduction({
+			snapshot,
+			persistTo: STATE_DIR,
+			logFile: LOG_FILE,
+			scriptDir: OUT_DIR,
+			config: config.prod,
+			log,
+		});
+	}
+	return finish({ ...devReport, seeded, stats, production });
+}
+
+/**
+ * One submit on the D1_STATS server, after one unmeasured request by the same user (a user's
+ * first request in an isolate also writes the users row): its D1 statements, rows and plans.
+ */
+async function submitStats(devVars) {
+	const token = await makeToken(devVars, "bench-submit-stats");
+	const headers = { authorization: `Bearer ${token}` };
+	await (await fetch(`${server.base}/api/v1/task/list?limit=1`, { headers })).arrayBuffer();
+	const q = new URLSearchParams({ action: "IMAGINE", prompt: "bench submit stats" });
+	const res = await fetch(`${server.base}/api/v1/trigger/submit?${q}`, { headers });
+	const body = await res.text();
+	const header = res.headers.get("x-d1-stats");
+	if (res.status !== 200 || !header)
+		throw new Error(`submit on the stats server answered ${res.status} ${body.slice(0, 300)}`);
+	const stats = JSON.parse(header);
+	// "SCAN x" of a CTE or subquery the same plan builds (CO-ROUTINE x, MATERIALIZE x) reads
+	// that result, not a table.
+	const tableScans = stats.plans.flatMap((plan) => {
+		const steps = plan.split(" | ");
+		const built = new Set(steps.flatMap((step) => /^(?:CO-ROUTINE|MATERIALIZE) (\S+)/.exec(step)?.[1] ?? []));
+		return steps.filter(
+			(step) =>
+				/^SCAN (?!CONSTANT ROW)/.test(step) &&
+				!/ USING (COVERING )?INDEX /.test(step) &&
+				!built.has(step.split(" ")[1]),
+		);
+	});
+	log(
+		`submit on the D1_STATS server: ${stats.queries} D1 statements, ${stats.rowsRead} rows read, ${tableScans.length} table scans`,
+	);
+	return { ...stats, tableScans };
 }
 
 /** Writes the list data set (bench/lib/seed.mjs) into the stopped server's state and checks it. */
@@ -575,7 +677,7 @@ async function album(snapshot, devVars) {
 	}
 }
 
-function finish({ tp, mem, seeded, stats, pidsAtStart, pidsAtEnd }) {
+function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) {
 	const warnings = [];
 	if (pidsAtEnd !== pidsAtStart) {
 		warnings.push(
@@ -586,6 +688,7 @@ function finish({ tp, mem, seeded, stats, pidsAtStart, pidsAtEnd }) {
 	const errors = names.reduce((sum, name) => sum + tp[name].errors, 0);
 	if (errors > 0) warnings.push(`${errors} requests failed or answered non-2xx during the load rounds`);
 	if (stats.album.error) warnings.push("the album benchmark could not run (see above)");
+	for (const warning of production?.warnings ?? []) warnings.push(warning);
 
 	const report = {
 		finishedAt: new Date().toISOString(),
@@ -598,8 +701,10 @@ function finish({ tp, mem, seeded, stats, pidsAtStart, pidsAtEnd }) {
 		seed: seeded,
 		lists: stats.lists,
 		album: stats.album,
+		submitStats: stats.submit,
 		throughput: tp,
 		memory: mem,
+		production,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
@@ -611,7 +716,7 @@ let exitCode = 0;
 try {
 	const report = await main();
 	// The rest ran and was reported; still, part of the bench could not run.
-	if (report.album.error) exitCode = 1;
+	if (report.album?.error) exitCode = 1;
 } catch (error) {
 	exitCode = 1;
 	console.error(`\nbench could not run: ${error?.stack ?? error}`);

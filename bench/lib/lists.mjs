@@ -112,6 +112,7 @@ export function listCases({ endMs, pageSize = 20 }) {
 			skipped: 99 * pageSize,
 			targeted: false,
 		},
+		// "rows read <= page_size + 2 at any p" for the unfiltered admin list: deep pages too.
 		{
 			name: "admin p=100",
 			who: "admin",
@@ -120,7 +121,17 @@ export function listCases({ endMs, pageSize = 20 }) {
 			first: publicId(TASKS - 99 * pageSize),
 			countCost: unfiltered,
 			skipped: 99 * pageSize,
-			targeted: false,
+			targeted: true,
+		},
+		{
+			name: "admin p=1000",
+			who: "admin",
+			path: `/api/mj/?${size}&p=1000`,
+			total: TASKS,
+			first: publicId(TASKS - 999 * pageSize),
+			countCost: unfiltered,
+			skipped: 999 * pageSize,
+			targeted: true,
 		},
 	].map((c) => ({ ...c, pageSize, maxRowsRead: pageSize + 2 + c.countCost }));
 }
@@ -212,9 +223,10 @@ export function listLines(report) {
 			.join("; ");
 		const limit = r.targeted
 			? `<= ${r.maxRowsRead} (${r.pageSize} + 2 + count ${r.countCost})`
-			: `info (page_size + 2 + count = ${r.maxRowsRead}${r.rowsOk || !r.skipped ? "" : `; OFFSET walks the ${r.skipped} rows before the page`})`;
+			: `info (page_size + 2 + count = ${r.maxRowsRead})`;
+		const offset = !r.rowsOk && r.skipped ? ` (an OFFSET walks the ${r.skipped} rows before the page)` : "";
 		lines.push(
-			`${r.name.padEnd(w)}  rows_read ${String(r.rowsRead).padStart(6)}  ${limit}  queries ${r.queries}  total ${r.got.total}  ${verdict}${why ? `  (${why})` : ""}`,
+			`${r.name.padEnd(w)}  rows_read ${String(r.rowsRead).padStart(6)}  ${limit}  queries ${r.queries}  total ${r.got.total}  ${verdict}${why ? `  (${why})` : ""}${offset}`,
 		);
 		for (const plan of r.plans) lines.push(`${" ".repeat(w)}    plan: ${plan}`);
 	}

@@ -1,0 +1,169 @@
+/**
+ * Runs the production bundle in workerd through Miniflare's API, the way production runs it:
+ * no `wrangler dev` proxy worker and no wrangler process in front. The bindings come from
+ * the same wrangler.toml (`unstable_getMiniflareWorkerOptions`), the state from the same
+ * persist directory as `wrangler dev --persist-to` (`<dir>/v3`), so the seeded D1 data is
+ * there. Beside it, a bare hello Worker runs in a second Miniflare instance (its own workerd
+ * process, same runtime build and entry path): the baseline every ratio is judged against,
+ * and its CPU is read from its own process.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { cpuSeconds, descendants } from "./proc.mjs";
+import { freePort } from "./server.mjs";
+
+/** KEY=VALUE lines of a .dev.vars file. */
+export function readVars(file) {
+	const vars = {};
+	for (const line of readFileSync(file, "utf8").split("\n")) {
+		const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/i.exec(line);
+		if (match && !line.trimStart().startsWith("#")) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+	}
+	return vars;
+}
+
+/** A Miniflare log that appends workerd's and Miniflare's output to `logFile` only. */
+class FileLog extends Log {
+	constructor(logFile, prefix) {
+		super(LogLevel.WARN);
+		this.logFile = logFile;
+		this.prefix = prefix;
+	}
+	log(message) {
+		appendFileSync(this.logFile, `[${this.prefix}] ${message}\n`);
+	}
+}
+
+function workerdPids() {
+	return new Set(
+		descendants(process.pid)
+			.filter((p) => p.comm.includes("workerd"))
+			.map((p) => p.pid),
+	);
+}
+
+/** Starts one Miniflare instance and finds the workerd process it spawned. */
+async function startInstance(options, label) {
+	const before = workerdPids();
+	const mf = new Miniflare(convertV4MiniflareOptions(options));
+	const url = await mf.ready;
+	const fresh = [...workerdPids()].filter((pid) => !before.has(pid));
+	if (fresh.length !== 1) throw new Error(`${label}: expected one new workerd process, found ${fresh.length}`);
+	return { mf, url, pid: fresh[0] };
+}
+
+/**
+ * The hello Worker; `/d1` and `/d1-page` (information only) read one row and a page of 20 rows
+ * of a 40-column table (about a task row's width) straight through the D1 binding, no drizzle,
+ * no Hono: what local D1 itself costs per request in this runtime, to set the routes against.
+ */
+const HELLO = `
+const json = (body) => new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+const COLS = Array.from({ length: 40 }, (_, i) => "c" + i);
+export default {
+	async fetch(request, env) {
+		const { pathname } = new URL(request.url);
+		if (pathname === "/d1") return json(await env.DB.prepare("SELECT * FROM t WHERE id = ?").bind(7).first());
+		if (pathname === "/d1-page") return json((await env.DB.prepare("SELECT * FROM t ORDER BY id DESC LIMIT 20").all()).results);
+		if (pathname === "/setup") {
+			await env.DB.prepare("DROP TABLE IF EXISTS t").run();
+			await env.DB.prepare("CREATE TABLE t (id INTEGER PRIMARY KEY, " + COLS.map((c, i) => c + (i % 2 ? " INTEGER" : " TEXT")).join(", ") + ")").run();
+			const insert = env.DB.prepare("INSERT INTO t (id, " + COLS.join(", ") + ") VALUES (?, " + COLS.map(() => "?").join(", ") + ")");
+			await env.DB.batch(Array.from({ length: 100 }, (_, n) => insert.bind(n + 1, ...COLS.map((c, i) => (i % 2 ? n * i : "value " + c + " of row " + n)))));
+			return json({ ok: true });
+		}
+		return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+	},
+};`;
+
+/**
+ * Starts the gateway bundle (`snapshot` from prepareSnapshot) and the hello Worker. `vars`
+ * override wrangler.toml's [vars] and .dev.vars (as `--var` would). `consumers: false` leaves
+ * the queue consumers out, so queued messages wait and cost nothing while submits are measured.
+ * Returns `{ base, helloBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
+ * both workerd processes so far.
+ */
+export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, consumers = true, inspectorPort }) {
+	mkdirSync(dirname(logFile), { recursive: true });
+	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
+	const port = await freePort();
+	const base = `http://127.0.0.1:${port}`;
+	// A bundle is one ES module: no module rules. No cron either: a minute's reconcile landing in a
+	// measured round would be noise. Empty binding groups are left out (the v4 -> v5 option
+	// conversion refuses some of them).
+	const { cronTriggers: _cron, modulesRules: _rules, ...rest } = workerOptions;
+	const worker = Object.fromEntries(
+		Object.entries(rest).filter(
+			([, value]) => !(value && typeof value === "object" && Object.keys(value).length === 0),
+		),
+	);
+	const log = new FileLog(logFile, "workerd");
+	const shared = {
+		host: "127.0.0.1",
+		log,
+		logRequests: false,
+		handleStructuredLogs: ({ level, message }) => appendFileSync(logFile, `[workerd ${level}] ${message}\n`),
+	};
+	const gateway = await startInstance(
+		{
+			...shared,
+			port,
+			...(inspectorPort ? { inspectorPort } : {}),
+			// The layout `wrangler dev --persist-to` and `wrangler d1 execute --persist-to` use.
+			resourcePersistencePath: join(persistTo, "v3"),
+			workers: [
+				{
+					...worker,
+					name: "mj-edge",
+					modules: true,
+					scriptPath: snapshot.script,
+					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
+					queueConsumers: consumers ? worker.queueConsumers : {},
+				},
+			],
+		},
+		"gateway",
+	);
+	let hello;
+	try {
+		hello = await startInstance(
+			{
+				...shared,
+				port: await freePort(),
+				// Its own throwaway D1, never the gateway's state: two processes on one SQLite file would contend.
+				resourcePersistencePath: join(persistTo, "..", "hello-state"),
+				workers: [
+					{
+						name: "hello",
+						modules: true,
+						script: HELLO,
+						compatibilityDate: worker.compatibilityDate,
+						d1Databases: { DB: "bench-hello-d1" },
+					},
+				],
+			},
+			"hello",
+		);
+	} catch (error) {
+		await gateway.mf.dispose();
+		throw error;
+	}
+	const setup = await fetch(`${hello.url.origin}/setup`);
+	if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
+	let stopped = false;
+	return {
+		base,
+		helloBase: hello.url.origin,
+		pid: gateway.pid,
+		helloPid: hello.pid,
+		mf: gateway.mf,
+		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: cpuSeconds(hello.pid) }),
+		stop: async () => {
+			if (stopped) return;
+			stopped = true;
+			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose()]);
+		},
+	};
+}
