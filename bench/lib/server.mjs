@@ -170,8 +170,9 @@ export function prepareSnapshot({ root, dir, logFile }) {
 		logFile,
 		what: "wrangler deploy --dry-run (simulator)",
 	});
-	writeFileSync(simulatorConfig, serveBundle(readFileSync(simulatorConfig, "utf8"), bundledScript(simulatorOut)));
-	return { script, config, simulatorConfig, devVars: join(dir, ".dev.vars") };
+	const simulatorScript = bundledScript(simulatorOut);
+	writeFileSync(simulatorConfig, serveBundle(readFileSync(simulatorConfig, "utf8"), simulatorScript));
+	return { script, config, simulatorConfig, simulatorScript, devVars: join(dir, ".dev.vars") };
 }
 
 function bundledScript(outDir) {

@@ -99,6 +99,15 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 			([, value]) => !(value && typeof value === "object" && Object.keys(value).length === 0),
 		),
 	);
+	// The upstream simulator runs in the gateway's workerd too, reached through the SIMULATOR
+	// service binding exactly as under `npm start` (the simulator is not what is measured).
+	const simulatorOptions = unstable_getMiniflareWorkerOptions(snapshot.simulatorConfig).workerOptions;
+	const { cronTriggers: _simCron, modulesRules: _simRules, ...simulatorRest } = simulatorOptions;
+	const simulator = Object.fromEntries(
+		Object.entries(simulatorRest).filter(
+			([, value]) => !(value && typeof value === "object" && Object.keys(value).length === 0),
+		),
+	);
 	const log = new FileLog(logFile, "workerd");
 	const shared = {
 		host: "127.0.0.1",
@@ -122,6 +131,7 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
 					queueConsumers: consumers ? worker.queueConsumers : {},
 				},
+				{ ...simulator, name: "mj-edge-simulator", modules: true, scriptPath: snapshot.simulatorScript },
 			],
 		},
 		"gateway",

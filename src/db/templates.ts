@@ -136,6 +136,7 @@ export async function unfavoriteTemplate(
 	db: Db,
 	templateId: number,
 	userId: number,
+	auditedOnly: boolean,
 ): Promise<FavoriteResult | undefined> {
 	const [, , current] = await db.batch([
 		db
@@ -143,7 +144,11 @@ export async function unfavoriteTemplate(
 			.set({ favoriteCount: sql`${templates.favoriteCount} - 1` })
 			.where(and(eq(templates.id, templateId), exists(favoriteRow(db, templateId, userId)))),
 		db.delete(templateFavorites).where(favoriteOf(templateId, userId)),
-		db.select({ favoriteCount: templates.favoriteCount }).from(templates).where(eq(templates.id, templateId)),
+		// Like favoriteTemplate, a template the caller may not see answers as unknown.
+		db
+			.select({ favoriteCount: templates.favoriteCount })
+			.from(templates)
+			.where(visibleTemplate(templateId, auditedOnly)),
 	]);
 	return current[0];
 }

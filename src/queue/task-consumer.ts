@@ -8,6 +8,7 @@ import { findTask } from "../db/tasks";
 import type { Deps } from "../deps";
 import { logError } from "../log";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
+import { isPastTimeout } from "../tasks/reconcile-rules";
 import { taskObject } from "../tasks/task-object-stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
 import { type ChannelOutcome, cancelUpstream, submitThroughChannels } from "../tasks/upstream-submit";
@@ -94,7 +95,7 @@ async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): P
 	const task = await findTask(db, publicId);
 	if (!task || isTerminal(task.status) || !task.upstreamId || task.channelId == null) return "ack";
 	// Past the timeout the reconciler fails the task; polling stops here.
-	if (deps.now() - task.submitTime > taskTimeoutMs(env)) return "ack";
+	if (isPastTimeout(task, deps.now(), taskTimeoutMs(env))) return "ack";
 
 	let status = task.status;
 	const channel = await findChannel(db, task.channelId);

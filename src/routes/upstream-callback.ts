@@ -29,7 +29,8 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		const body = c.req.valid("json");
 		const task = await findTask(getDb(c.env.DB), publicId);
 		if (!task) throw notFound("task not found");
-		if (task.upstreamId && task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
+		// Only for the upstream task the gateway recorded: before the submit's answer there is none to match.
+		if (task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
 		const update = updateFromUpstream(body);
 		if (!update) return ok(c, { code: 1, description: "ignored" });
 		const result = await taskObject(c.env, publicId).apply(publicId, {

@@ -12,13 +12,19 @@ export type ReconcilePlan =
 	| { kind: "poll" }
 	| { kind: "wait" };
 
+/** Past TASK_TIMEOUT_MINUTES a task is failed by the reconciler, and nobody polls it any more. */
+export function isPastTimeout(task: Pick<TaskRow, "submitTime">, now: number, timeoutMs: number): boolean {
+	return now - task.submitTime > timeoutMs;
+}
+
 export function planFor(
 	task: Pick<TaskRow, "status" | "submitTime" | "upstreamId" | "channelId">,
 	now: number,
 	timeoutMs: number,
 ): ReconcilePlan {
 	const age = now - task.submitTime;
-	if (age > timeoutMs) return { kind: "fail", reason: `timed out after ${Math.round(timeoutMs / 60_000)} minutes` };
+	if (isPastTimeout(task, now, timeoutMs))
+		return { kind: "fail", reason: `timed out after ${Math.round(timeoutMs / 60_000)} minutes` };
 	if (task.status === "NOT_START") return age > REQUEUE_AFTER_MS ? { kind: "requeue" } : { kind: "wait" };
 	if (task.upstreamId && task.channelId != null) return { kind: "poll" };
 	return { kind: "wait" };

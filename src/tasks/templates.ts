@@ -195,7 +195,7 @@ export async function favorite(db: Db, user: AuthUser, id: number, now = Date.no
 
 /** Idempotent: unfavoriting what the user never favorited changes nothing. */
 export async function unfavorite(db: Db, user: AuthUser, id: number): Promise<FavoriteState> {
-	const result = await unfavoriteTemplate(db, id, user.id);
+	const result = await unfavoriteTemplate(db, id, user.id, user.role !== "admin");
 	if (!result) throw unknownTemplate(id);
 	return { id, favoriteCount: result.favoriteCount, favorited: false };
 }

@@ -250,6 +250,11 @@ describe("upstream push (POST /mj/callback/{id})", () => {
 		expect(garbage.status).toBe(400);
 		expect(await json(garbage)).toMatchObject({ code: 4 });
 		expect((await taskRow(task.publicId)).status).toBe("SUBMITTED");
+		// Before the submit's answer recorded an upstream id, no push matches it.
+		const early = await insertTaskRow({ userId: owner, status: "NOT_START" });
+		const guessed = await pushed(early.publicId, { id: "anything", status: "SUCCESS" });
+		expect(guessed.status).toBe(400);
+		expect((await taskRow(early.publicId)).status).toBe("NOT_START");
 	});
 
 	it("a stale push after success is acknowledged and ignored", async () => {

@@ -360,6 +360,10 @@ describe("favorites", () => {
 		await refused(await post("/imageTemp/favorite", userToken, { id: "abc" }), 800, 400);
 		const draft = await create({ kind: "prompt", title: "Draft", prompt: "p", isAudit: 0 }, { covering: await png() });
 		await refused(await post("/imageTemp/favorite", userToken, { id: draft.id }), 800, 400);
+		// Unfavorite does not tell a user that an unaudited template exists either.
+		const unknown = await refused(await post("/imageTemp/unfavorite", userToken, { id: 9_999_998 }), 800, 400);
+		const hidden = await refused(await post("/imageTemp/unfavorite", userToken, { id: draft.id }), 800, 400);
+		expect(hidden.replace(String(draft.id), "N")).toBe(unknown.replace("9999998", "N"));
 		expect(await count(draft.id)).toEqual({ n: 0, rows: 0 });
 		expect(
 			await ok<{ favoriteCount: number }>(await post("/imageTemp/favorite", adminToken, { id: draft.id })),
