@@ -66,6 +66,9 @@ export function surfaceForPath(path: string): Surface {
 	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
 }
 
+/** Where the console's scripts and styles are served (web/build.ts writes them there). */
+export const CONSOLE_ASSETS = "/app";
+
 /** Largest request body the /api/* JSON endpoints accept. */
 export const API_BODY_LIMIT = 1024 * 1024;
 
@@ -138,6 +141,10 @@ export function createApp() {
 	);
 
 	app.get("/health", (c) => c.json({ ok: true }));
+	// The web console (wrangler.toml [assets], run_worker_first): only these paths are its, so
+	// every API path, unknown ones included, answers exactly as without it.
+	app.get("/", (c) => c.env.ASSETS.fetch(c.req.raw));
+	app.get(`${CONSOLE_ASSETS}/*`, (c) => c.env.ASSETS.fetch(c.req.raw));
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

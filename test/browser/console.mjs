@@ -1,0 +1,417 @@
+#!/usr/bin/env node
+// `npm run test:browser`: the web console in a real Chromium against a local gateway.
+// Starts scripts/start.mjs (wrangler dev: gateway + simulator) on a free port with a fresh
+// state directory, waits for /health, drives Debian's chromium through playwright-core,
+// stops the whole process group, and prints "N passed, N failed" (exit 1 on any failure).
+// Screenshots of every page: test-results/browser/*.png.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { SignJWT } from "jose";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const SHOTS = resolve("test-results/browser");
+const STATE = resolve(`.wrangler/browser-test-${process.pid}`);
+const STEP_TIMEOUT = 20_000;
+
+let passed = 0;
+let failed = 0;
+let shot = 0;
+
+const freePort = () =>
+	new Promise((done, fail) => {
+		const server = createServer();
+		server.once("error", fail);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address();
+			server.close(() => done(port));
+		});
+	});
+
+function secret() {
+	for (const file of [".dev.vars", ".dev.vars.example"]) {
+		if (!existsSync(file)) continue;
+		const line = readFileSync(file, "utf8")
+			.split("\n")
+			.find((l) => l.startsWith("JWT_SECRET="));
+		if (line) return line.slice("JWT_SECRET=".length).trim();
+	}
+	throw new Error("no JWT_SECRET in .dev.vars or .dev.vars.example");
+}
+
+const token = (sub, role = "user") =>
+	new SignJWT({ role })
+		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+		.setSubject(sub)
+		.setIssuedAt()
+		.setExpirationTime("1h")
+		.sign(new TextEncoder().encode(secret()));
+
+function assert(condition, message) {
+	if (!condition) throw new Error(message);
+}
+
+// ---- the gateway ----
+
+const port = await freePort();
+const inspector = await freePort();
+const base = `http://127.0.0.1:${port}`;
+rmSync(STATE, { recursive: true, force: true });
+mkdirSync(SHOTS, { recursive: true });
+const gateway = spawn(
+	process.execPath,
+	["scripts/start.mjs", "--port", String(port), "--persist-to", STATE, "--inspector-port", String(inspector)],
+	{ detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+);
+let gatewayLog = "";
+gateway.stdout.on("data", (chunk) => {
+	gatewayLog += chunk;
+});
+gateway.stderr.on("data", (chunk) => {
+	gatewayLog += chunk;
+});
+let gatewayExited = false;
+gateway.on("exit", () => {
+	gatewayExited = true;
+});
+
+async function stopGateway() {
+	if (gatewayExited) return;
+	const exited = new Promise((done) => gateway.once("exit", done));
+	try {
+		process.kill(-gateway.pid, "SIGTERM");
+	} catch {
+		return;
+	}
+	const timer = setTimeout(() => {
+		try {
+			process.kill(-gateway.pid, "SIGKILL");
+		} catch {
+			// gone
+		}
+	}, 8000);
+	await exited;
+	clearTimeout(timer);
+}
+
+async function waitForHealth() {
+	const deadline = Date.now() + 90_000;
+	while (Date.now() < deadline) {
+		if (gatewayExited) throw new Error(`the gateway exited:\n${gatewayLog.slice(-3000)}`);
+		try {
+			const response = await fetch(`${base}/health`);
+			if (response.ok) return;
+		} catch {
+			// not listening yet
+		}
+		await new Promise((done) => setTimeout(done, 300));
+	}
+	throw new Error(`no /health within 90 s:\n${gatewayLog.slice(-3000)}`);
+}
+
+async function api(credential, method, path, body) {
+	const response = await fetch(`${base}${path}`, {
+		method,
+		headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const json = await response.json();
+	if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+	return json.data;
+}
+
+// ---- the scenario ----
+
+let browser;
+let page;
+
+async function screenshot(name) {
+	shot += 1;
+	await page
+		?.screenshot({ path: resolve(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true })
+		.catch(() => undefined);
+}
+
+async function step(name, run) {
+	const started = Date.now();
+	try {
+		await run();
+		passed += 1;
+		console.log(`ok - ${name} (${Date.now() - started} ms)`);
+	} catch (error) {
+		failed += 1;
+		console.log(`not ok - ${name}\n  ${String(error?.stack ?? error).split("\n").slice(0, 6).join("\n  ")}`);
+		await screenshot(`failed-${name.replace(/\W+/g, "-")}`);
+	}
+}
+
+/** The card of a task by its action, newest first (the gallery's order). */
+const card = (action) => page.locator(`.card[data-action="${action}"]`).first();
+
+async function waitForSuccess(locator) {
+	await locator.locator("xpath=self::*[@data-status='SUCCESS']").waitFor({ timeout: STEP_TIMEOUT });
+	await locator.locator("img, video").first().waitFor({ timeout: STEP_TIMEOUT });
+	await page.waitForFunction(
+		(element) => {
+			const media = element.querySelector(".media img, .media video");
+			return media instanceof HTMLImageElement ? media.complete && media.naturalWidth > 0 : media !== null;
+		},
+		await locator.elementHandle(),
+		{ timeout: STEP_TIMEOUT },
+	);
+}
+
+const runId = Date.now().toString(36);
+const userSub = `browser-user-${runId}`;
+const adminSub = `browser-admin-${runId}`;
+let userKey;
+let adminKey;
+
+try {
+	await step("the gateway starts and serves the console at /", async () => {
+		await waitForHealth();
+		const response = await fetch(`${base}/`);
+		const html = await response.text();
+		assert(response.ok && html.includes("/app/console.js"), `GET / is not the console: ${response.status}`);
+		const missing = await fetch(`${base}/api/v1/no-such-route`, { headers: { authorization: "Bearer x" } });
+		assert(missing.status !== 200, "an unknown API path answered 200");
+	});
+
+	await step("keys for a user and an admin (through the API with signed tokens)", async () => {
+		userKey = (await api(await token(userSub), "POST", "/api/user/keys", { name: "browser" })).key;
+		adminKey = (await api(await token(adminSub, "admin"), "POST", "/api/user/keys", { name: "browser admin" })).key;
+		assert(userKey?.startsWith("mjk_") && adminKey?.startsWith("mjk_"), "no keys");
+	});
+
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		args: [
+			"--headless",
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-quic",
+			"--no-first-run",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+		],
+	});
+	const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+	page = await context.newPage();
+	page.setDefaultTimeout(STEP_TIMEOUT);
+	page.on("dialog", (dialog) => dialog.accept());
+	const pageErrors = [];
+	page.on("pageerror", (error) => pageErrors.push(String(error)));
+
+	await step("a wrong key is refused with a message a person understands", async () => {
+		await page.goto(`${base}/`);
+		await page.fill("input[name=credential]", "mjk_not-a-real-key");
+		await page.click("button[type=submit]");
+		await page.getByRole("alert").waitFor();
+		const text = await page.getByRole("alert").innerText();
+		assert(/not accepted/i.test(text), `unexpected error text: ${text}`);
+		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === null, "a refused key was kept");
+		await screenshot("sign-in-refused");
+	});
+
+	await step("sign in with an API key", async () => {
+		await page.fill("input[name=credential]", userKey);
+		await page.click("button[type=submit]");
+		await page.locator(".who").waitFor();
+		assert((await page.locator(".who").innerText()).includes(userSub), "the header does not show the user");
+		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === userKey, "key not kept");
+		await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+	});
+
+	await step("imagine: the card's progress moves to SUCCESS without a reload", async () => {
+		// Marks this document and records every progress value the new card shows.
+		await page.evaluate(() => {
+			window.__sameDocument = true;
+			window.__progress = [];
+			new MutationObserver(() => {
+				const bar = document.querySelector('.card[data-action="IMAGINE"] [role=progressbar]');
+				const value = bar?.getAttribute("aria-valuenow");
+				if (value !== undefined && value !== null && window.__progress.at(-1) !== value) window.__progress.push(value);
+			}).observe(document.body, { subtree: true, childList: true, attributes: true });
+		});
+		await page.fill("textarea[name=prompt]", "a red fox in the snow");
+		await page.selectOption("select[name=mode]", "relax");
+		await page.click("form button[type=submit]");
+		const fox = card("IMAGINE");
+		await fox.waitFor();
+		assert((await fox.getAttribute("data-status")) !== "SUCCESS", "the new card was finished at once");
+		await waitForSuccess(fox);
+		const seen = (await page.evaluate(() => window.__progress)).map(Number);
+		assert(seen.some((value) => value > 0 && value < 100), `no progress in between: ${seen.join(",")}`);
+		assert(seen.at(-1) === 100, `progress did not end at 100: ${seen.join(",")}`);
+		assert(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
+		assert((await fox.locator(".prompt").innerText()).includes("a red fox"), "the card shows another prompt");
+		const mode = await page.evaluate(async () => {
+			const id = document.querySelector('.card[data-action="IMAGINE"]').getAttribute("data-task-id");
+			const response = await fetch(`/mj/task/${id}/fetch`, {
+				headers: { authorization: `Bearer ${localStorage.getItem("mj-edge.credential")}` },
+			});
+			return (await response.json()).mode;
+		});
+		assert(mode === "relax", `the speed mode was not sent: ${mode}`);
+		await screenshot("studio-imagine-done");
+	});
+
+	await step("U1 starts an upscale that arrives in the gallery", async () => {
+		await card("IMAGINE").locator('button[data-custom-id*="upsample::1"]').click();
+		const upscale = card("UPSCALE");
+		await upscale.waitFor();
+		await waitForSuccess(upscale);
+		assert((await upscale.locator("button[data-custom-id]").count()) > 0, "the upscale shows no buttons");
+	});
+
+	await step("vary region: paint a mask on the picture and submit it", async () => {
+		const requests = [];
+		page.on("request", (request) => {
+			if (request.url().endsWith("/mj/submit/modal")) requests.push(request.postDataJSON());
+		});
+		await card("UPSCALE").locator('button[data-custom-id*="Inpaint"]').click();
+		const dialog = page.getByRole("dialog");
+		await dialog.waitFor();
+		await page.waitForFunction(() => (document.querySelector(".mask-stack img")?.naturalWidth ?? 0) > 0);
+		const canvas = dialog.locator("canvas.mask");
+		const box = await canvas.boundingBox();
+		await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+		await page.mouse.down();
+		await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 8 });
+		await page.mouse.up();
+		await screenshot("vary-region-mask");
+		await dialog.locator("input[name=modal-prompt]").fill("a red fox wearing a hat");
+		await dialog.locator("button[type=submit]").click();
+		await dialog.waitFor({ state: "detached" });
+		assert(requests.length === 1, `expected one modal submit, saw ${requests.length}`);
+		const { maskBase64, prompt, taskId } = requests[0];
+		assert(prompt === "a red fox wearing a hat" && taskId, "the modal submit lacks its prompt or task");
+		// The mask is a PNG at the picture's size: white where painted, black elsewhere.
+		const mask = await page.evaluate(async (url) => {
+			const image = new Image();
+			image.src = url;
+			await image.decode();
+			const canvas = document.createElement("canvas");
+			canvas.width = image.width;
+			canvas.height = image.height;
+			const context = canvas.getContext("2d");
+			context.drawImage(image, 0, 0);
+			const { data } = context.getImageData(0, 0, image.width, image.height);
+			let white = 0;
+			let black = 0;
+			for (let i = 0; i < data.length; i += 4) {
+				if (data[i] > 250 && data[i + 1] > 250 && data[i + 2] > 250) white++;
+				else if (data[i] < 5 && data[i + 1] < 5 && data[i + 2] < 5) black++;
+			}
+			return { white, black, total: data.length / 4, width: image.width };
+		}, maskBase64);
+		assert(maskBase64.startsWith("data:image/png;base64,"), "the mask is not a PNG data URL");
+		assert(mask.white > 0 && mask.black > mask.white, `mask not white on black: ${JSON.stringify(mask)}`);
+		const inpaint = card("INPAINT");
+		await inpaint.waitFor();
+		await waitForSuccess(inpaint);
+		await screenshot("studio-after-inpaint");
+	});
+
+	await step("switch language to 中文 and back; the choice survives a reload", async () => {
+		await page.click("[data-action=language]");
+		await page.getByRole("heading", { name: "我的任务" }).waitFor();
+		await page.reload();
+		await page.getByRole("heading", { name: "我的任务" }).waitFor();
+		await screenshot("studio-zh");
+		await page.click("[data-action=language]");
+		await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+	});
+
+	await step("task detail: every field, the prompt as run, times", async () => {
+		await card("INPAINT").getByRole("link", { name: "Details" }).click();
+		const detail = page.locator(".detail");
+		await detail.waitFor();
+		const text = await detail.innerText();
+		for (const word of ["INPAINT", "Prompt as run", "Submitted", "Finished", "properties.finalPrompt"])
+			assert(text.includes(word), `the detail page lacks ${word}`);
+		await screenshot("task-detail");
+		await page.getByRole("link", { name: /Back/ }).click();
+		await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+	});
+
+	await step("account: quota, create a key (shown once, works), revoke it", async () => {
+		await page.click('a[href="#/account"]');
+		await page.locator("[data-field=quota]").waitFor();
+		const self = await api(userKey, "GET", "/api/user/self");
+		assert((await page.locator("[data-field=quota]").innerText()) === String(self.quota), "quota differs from the API");
+		await page.fill("input[name=key-name]", "from the console");
+		await page.getByRole("button", { name: "Create key" }).click();
+		const shown = await page.getByTestId("new-key").innerText();
+		assert(shown.startsWith("mjk_"), `no key shown: ${shown}`);
+		assert((await api(shown, "GET", "/api/user/self")).sub === userSub, "the new key does not work");
+		const row = page.locator("tr", { hasText: "from the console" });
+		await row.waitFor();
+		await screenshot("account");
+		await row.getByRole("button", { name: "Revoke" }).click();
+		await row.waitFor({ state: "detached" });
+		const after = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${shown}` } });
+		assert(after.status === 401, `a revoked key still works: ${after.status}`);
+	});
+
+	await step("sign out forgets the key", async () => {
+		await page.click("[data-action=sign-out]");
+		await page.locator("input[name=credential]").waitFor();
+		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === null, "the key was kept");
+		await page.reload();
+		await page.locator("input[name=credential]").waitFor();
+	});
+
+	await step("admin: disable and re-enable a channel", async () => {
+		await page.fill("input[name=credential]", adminKey);
+		await page.click("button[type=submit]");
+		await page.click('a[href="#/admin"]');
+		const row = page.locator('tr[data-channel="simulator"]');
+		await row.waitFor();
+		await row.getByRole("button", { name: "Disable" }).click();
+		await row.locator("[data-field=disabled-reason]").waitFor();
+		const channels = await api(adminKey, "GET", "/api/admin/channels");
+		const simulator = channels.find((channel) => channel.name === "simulator");
+		assert(simulator && simulator.enabled === false, "the channel is still enabled");
+		await screenshot("admin-channel-disabled");
+		await row.getByRole("button", { name: "Enable" }).click();
+		await row.getByRole("button", { name: "Disable" }).waitFor();
+		const again = (await api(adminKey, "GET", "/api/admin/channels")).find((channel) => channel.name === "simulator");
+		assert(again.enabled === true, "the channel was not re-enabled");
+	});
+
+	await step("admin: look up a user and grant quota", async () => {
+		const before = (await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota;
+		await page.fill("input[name=sub]", userSub);
+		await page.getByRole("button", { name: "Look up" }).click();
+		await page.locator("[data-field=user-quota]").waitFor();
+		assert((await page.locator("[data-field=user-quota]").innerText()) === String(before), "shown quota differs");
+		await page.fill("input[name=amount]", "2500");
+		await page.getByRole("button", { name: "Grant" }).click();
+		await page.locator("[data-field=user-quota]", { hasText: String(before + 2500) }).waitFor();
+		assert((await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota === before + 2500, "quota not granted");
+	});
+
+	await step("admin: all tasks lists the user's tasks", async () => {
+		await page.locator("td", { hasText: "INPAINT" }).first().waitFor();
+		await screenshot("admin");
+	});
+
+	await step("no script errors on any page", async () => {
+		assert(pageErrors.length === 0, pageErrors.join("\n"));
+	});
+} catch (error) {
+	failed += 1;
+	console.log(`not ok - ${error?.stack ?? error}`);
+} finally {
+	await browser?.close().catch(() => undefined);
+	await stopGateway();
+	rmSync(STATE, { recursive: true, force: true });
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
