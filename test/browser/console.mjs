@@ -142,7 +142,12 @@ async function step(name, run) {
 		console.log(`ok - ${name} (${Date.now() - started} ms)`);
 	} catch (error) {
 		failed += 1;
-		console.log(`not ok - ${name}\n  ${String(error?.stack ?? error).split("\n").slice(0, 6).join("\n  ")}`);
+		console.log(
+			`not ok - ${name}\n  ${String(error?.stack ?? error)
+				.split("\n")
+				.slice(0, 6)
+				.join("\n  ")}`,
+		);
 		await screenshot(`failed-${name.replace(/\W+/g, "-")}`);
 	}
 }
@@ -245,7 +250,10 @@ try {
 		assert((await fox.getAttribute("data-status")) !== "SUCCESS", "the new card was finished at once");
 		await waitForSuccess(fox);
 		const seen = (await page.evaluate(() => window.__progress)).map(Number);
-		assert(seen.some((value) => value > 0 && value < 100), `no progress in between: ${seen.join(",")}`);
+		assert(
+			seen.some((value) => value > 0 && value < 100),
+			`no progress in between: ${seen.join(",")}`,
+		);
 		assert(seen.at(-1) === 100, `progress did not end at 100: ${seen.join(",")}`);
 		assert(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
 		assert((await fox.locator(".prompt").innerText()).includes("a red fox"), "the card shows another prompt");
