@@ -409,6 +409,62 @@ try {
 		await screenshot("admin");
 	});
 
+	await step(
+		"with a stream endpoint, updates arrive over SSE (snapshot, task events, resume with last_event_id, fallback to polling)",
+		async () => {
+			// The stream contract (POST /api/user/stream-ticket → {ticket}; GET /api/user/stream?ticket=…
+			// with `event: snapshot` / `event: task`, `id: <seq>`), served by the browser's router.
+			const streamed = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+			await streamed.addInitScript((key) => localStorage.setItem("mj-edge.credential", key), userKey);
+			const live = await streamed.newPage();
+			live.setDefaultTimeout(STEP_TIMEOUT);
+			const task = (status, progress, seq) => ({
+				id: "stream-task-1",
+				action: "IMAGINE",
+				prompt: "a streamed fox",
+				status,
+				progress,
+				submitTime: Date.now() + 60_000,
+				imageUrl: "",
+				buttons: [],
+				properties: {},
+				seq,
+			});
+			const frame = (type, seq, body) =>
+				`id: ${seq}\nevent: ${type}\ndata: ${JSON.stringify({ type, seq, ...body })}\n\n`;
+			const streams = [];
+			await live.route("**/api/user/stream-ticket", (route) =>
+				route.fulfill({ json: { success: true, message: "", data: { ticket: `ticket-${streams.length}` } } }),
+			);
+			await live.route("**/api/user/stream?*", async (route) => {
+				const url = new URL(route.request().url());
+				const headers = await route.request().allHeaders();
+				streams.push({
+					ticket: url.searchParams.get("ticket"),
+					after: url.searchParams.get("last_event_id") ?? headers["last-event-id"],
+				});
+				const body =
+					streams.length === 1
+						? frame("snapshot", 1, { tasks: [task("IN_PROGRESS", "25%")] }) +
+							frame("task", 2, { task: task("IN_PROGRESS", "75%") })
+						: frame("task", 3, { task: task("SUCCESS", "100%") });
+				// After the second answer the stream is gone: the console falls back to polling.
+				if (streams.length > 2) return route.fulfill({ status: 204 });
+				return route.fulfill({ status: 200, headers: { "content-type": "text/event-stream" }, body });
+			});
+			await live.goto(`${base}/`);
+			const streamedCard = live.locator('.card[data-task-id="stream-task-1"]');
+			await streamedCard.waitFor();
+			await live.locator(".live.stream").waitFor();
+			await streamedCard.locator("xpath=self::*[@data-status='SUCCESS']").waitFor();
+			assert(streams.length >= 2, `the stream was not reopened: ${JSON.stringify(streams)}`);
+			assert(streams[1].after === "2", `the reconnect did not say what it had seen: ${JSON.stringify(streams)}`);
+			assert(streams[1].ticket !== streams[0].ticket, "the reconnect reused the first ticket");
+			await live.locator(".live.poll").waitFor();
+			await streamed.close();
+		},
+	);
+
 	await step("no script errors on any page", async () => {
 		assert(pageErrors.length === 0, pageErrors.join("\n"));
 	});

@@ -236,44 +236,64 @@ export function follow(
 		void poll();
 	};
 
+	let lastSeq: number | undefined;
+	let failures = 0;
+	let retry: ReturnType<typeof setTimeout> | undefined;
+
 	const deliver = (data: string) => {
 		try {
-			const event = JSON.parse(data) as { type?: string; task?: Task; tasks?: Task[] };
+			const event = JSON.parse(data) as { seq?: number; task?: Task; tasks?: Task[] };
+			if (typeof event.seq === "number") lastSeq = Math.max(lastSeq ?? 0, event.seq);
 			if (event.task) onTask(event.task);
 			for (const task of event.tasks ?? []) onTask(task);
 		} catch {
-			// Not an event of ours (a comment or keep-alive).
+			// Not an event of ours.
 		}
 	};
 
-	void (async () => {
+	const connect = async () => {
 		let ticket: string | null = null;
 		try {
-			const data = await optional<{ ticket?: string } | string>("POST", "/api/user/stream-ticket", {});
-			ticket = typeof data === "string" ? data : (data?.ticket ?? null);
+			const data = await optional<{ ticket?: string }>("POST", "/api/user/stream-ticket", {});
+			ticket = data?.ticket ?? null;
 		} catch {
 			ticket = null;
 		}
 		if (stopped) return;
+		// No stream on this gateway (404), or no ticket: polling still shows every change.
 		if (!ticket || typeof EventSource === "undefined") return startPolling();
-		source = new EventSource(`/api/user/stream?ticket=${encodeURIComponent(ticket)}`);
-		source.onopen = () => onMode("stream");
-		source.onmessage = (message) => deliver(message.data);
-		for (const name of ["task", "snapshot"]) source.addEventListener(name, (message) => deliver(message.data));
-		source.onerror = () => {
-			// A ticket is single-use: rather than reconnect with it, fall back to polling.
-			source?.close();
-			source = null;
-			startPolling();
+		const query = new URLSearchParams({ ticket });
+		// After a break, the stream replays what followed the last event seen instead of a snapshot.
+		if (lastSeq !== undefined) query.set("last_event_id", String(lastSeq));
+		const current = new EventSource(`/api/user/stream?${query}`);
+		source = current;
+		current.onopen = () => {
+			failures = 0;
+			onMode("stream");
 		};
-	})();
+		for (const name of ["task", "snapshot"]) current.addEventListener(name, (message) => deliver(message.data));
+		current.onerror = () => {
+			// Reconnect ourselves rather than let the browser reuse the ticket (it may have expired):
+			// a new ticket and the last seq seen; after a few failures in a row, polling.
+			current.close();
+			source = null;
+			failures += 1;
+			if (failures >= STREAM_ATTEMPTS) startPolling();
+			else retry = setTimeout(connect, 1000 * failures);
+		};
+	};
+	void connect();
 
 	return () => {
 		stopped = true;
 		source?.close();
 		clearTimeout(timer);
+		clearTimeout(retry);
 	};
 }
+
+/** Connections to the stream tried in a row before the console settles for polling. */
+const STREAM_ATTEMPTS = 3;
 
 // ---- account ----
 
@@ -303,7 +323,8 @@ export interface Delivery {
 	url?: string;
 	outcome: string;
 	status?: number;
-	attempts?: number;
+	/** Which attempt of the event this row is (the log keeps one row per attempt). */
+	attempt?: number;
 	at?: number;
 	error?: string;
 }
@@ -317,8 +338,8 @@ function toDelivery(row: Record<string, unknown>): Delivery {
 		taskId: pick("taskId", "task_id") as string | undefined,
 		url: pick("url", "notifyHook", "notify_hook") as string | undefined,
 		outcome: String(pick("outcome", "state", "result") ?? (row.ok === true ? "delivered" : "")),
-		status: number(pick("status", "httpStatus", "http_status", "response_status")),
-		attempts: number(pick("attempts", "attempt", "attempt_count")),
+		status: number(pick("http_status", "httpStatus", "status")),
+		attempt: number(pick("attempt", "attempts")),
 		at: number(pick("at", "time", "created_at", "createdAt", "last_attempt_at")),
 		error: pick("error", "last_error", "lastError") as string | undefined,
 	};
@@ -334,7 +355,7 @@ export const account = {
 	rotateWebhookSecret: async () => secretOf(await newApi<unknown>("POST", "/api/user/webhook-secret/rotate", {})),
 	/** The delivery log (of one task); null where the gateway has none. */
 	async deliveries(taskId?: string): Promise<Delivery[] | null> {
-		const query = taskId ? `?${new URLSearchParams({ taskId, task_id: taskId })}` : "";
+		const query = taskId ? `?${new URLSearchParams({ task_id: taskId, limit: "100" })}` : "";
 		const data = await optional<unknown>("GET", `/api/user/deliveries${query}`);
 		if (data === null) return null;
 		const rows = Array.isArray(data) ? data : ((data as { items?: unknown[] }).items ?? []);

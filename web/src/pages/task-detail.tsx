@@ -148,7 +148,7 @@ function Deliveries({ taskId }: { taskId: string }) {
 					</thead>
 					<tbody>
 						{rows.map((row) => (
-							<DeliveryRow key={row.eventId} row={row} onDone={load} />
+							<DeliveryRow key={`${row.eventId}-${row.attempt}-${row.at}`} row={row} onDone={load} />
 						))}
 					</tbody>
 				</table>
@@ -168,7 +168,7 @@ function DeliveryRow({ row, onDone }: { row: Delivery; onDone: () => void }) {
 				{row.url && <div class="hint">{row.url}</div>}
 			</td>
 			<td>{row.status ?? ""}</td>
-			<td>{row.attempts ?? ""}</td>
+			<td>{row.attempt ?? ""}</td>
 			<td>{formatTime(row.at, row.at && row.at < 1e11 ? "s" : "ms")}</td>
 			<td>
 				<BusyButton
