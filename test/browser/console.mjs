@@ -59,6 +59,7 @@ const port = await freePort();
 const inspector = await freePort();
 const base = `http://127.0.0.1:${port}`;
 rmSync(STATE, { recursive: true, force: true });
+rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
 const gateway = spawn(
 	process.execPath,
@@ -323,6 +324,48 @@ try {
 		await inpaint.waitFor();
 		await waitForSuccess(inpaint);
 		await screenshot("studio-after-inpaint");
+	});
+
+	await step("describe a dropped picture and blend two chosen ones", async () => {
+		// A real PNG: the gateway's copy of the imagine's grid.
+		const src = await card("IMAGINE").locator(".media img").getAttribute("src");
+		const png = Buffer.from(await (await fetch(src)).arrayBuffer());
+		assert(png.subarray(1, 4).toString() === "PNG", "the grid is not a PNG");
+
+		await page.getByRole("tab", { name: "Describe" }).click();
+		// Drag and drop: a drop event carrying the file, as a browser sends it.
+		await page.evaluate((base64) => {
+			const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+			const transfer = new DataTransfer();
+			transfer.items.add(new File([bytes], "grid.png", { type: "image/png" }));
+			const zone = document.querySelector(".drop");
+			zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+			zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+		}, png.toString("base64"));
+		await page.locator(".thumbs img").first().waitFor();
+		await page.click("form button[type=submit]");
+		const describe = card("DESCRIBE");
+		await describe.waitFor();
+		await describe.locator("xpath=self::*[@data-status='SUCCESS']").waitFor();
+		assert((await describe.locator(".result").innerText()).trim().length > 0, "the describe card shows no prompts");
+
+		await page.getByRole("tab", { name: "Blend" }).click();
+		await page.click("form button[type=submit]");
+		assert(
+			(await page.locator(".notice").innerText()).includes("at least 2"),
+			"blend with no pictures was not refused",
+		);
+		await page.setInputFiles("form input[type=file]", [
+			{ name: "a.png", mimeType: "image/png", buffer: png },
+			{ name: "b.png", mimeType: "image/png", buffer: png },
+		]);
+		await page.locator(".thumbs img").nth(1).waitFor();
+		await page.click("form button[type=submit]");
+		const blend = card("BLEND");
+		await blend.waitFor();
+		await waitForSuccess(blend);
+		await page.getByRole("tab", { name: "Imagine" }).click();
+		await screenshot("studio-describe-blend");
 	});
 
 	await step("switch language to 中文 and back; the choice survives a reload", async () => {

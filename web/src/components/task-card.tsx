@@ -44,6 +44,13 @@ export function Media({ task }: { task: Task }) {
 	return <div class="placeholder">{task.action}</div>;
 }
 
+/** What describe (four prompts) and shorten (five shorter ones) answer in words, not a picture. */
+export function textResult(task: Task): string {
+	if (task.action !== "DESCRIBE" && task.action !== "SHORTEN") return "";
+	const final = task.properties?.finalPrompt;
+	return typeof final === "string" && final ? final : task.prompt;
+}
+
 const buttonLabel = (button: Button) => [button.emoji, button.label].filter(Boolean).join(" ") || button.customId;
 
 export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalStep) => void }) {
@@ -72,9 +79,13 @@ export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalS
 				<span class="action">{task.action}</span>
 				{!isFinished(task) && <span class="percent">{task.progress || "0%"}</span>}
 			</div>
-			<p class="prompt" title={task.prompt}>
-				{task.prompt || task.description}
-			</p>
+			{/* A finished describe's prompt is its answer, shown in full below. */}
+			{!(task.action === "DESCRIBE" && task.status === "SUCCESS") && (
+				<p class="prompt" title={task.prompt}>
+					{task.prompt || task.description}
+				</p>
+			)}
+			{task.status === "SUCCESS" && textResult(task) && <pre class="result">{textResult(task)}</pre>}
 			{task.failReason && <p class="error">{task.failReason}</p>}
 			{buttons.length > 0 && (
 				<div class="buttons">
