@@ -127,8 +127,15 @@ export function prepareSnapshot({ root, dir, logFile }) {
 	const main = /^main\s*=\s*"([^"]+)"/m.exec(source)?.[1];
 	if (!main) throw new Error('wrangler.toml has no main = "..." line');
 	const config = join(dir, "wrangler.toml");
-	// Relative paths in a config resolve against its directory: point main back at the sources.
-	writeFileSync(config, source.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, main))}`));
+	// Relative paths in a config resolve against its directory: point main and the static assets
+	// (built by bench/run.mjs first: the directory must exist) back at the sources.
+	const assets = /^directory\s*=\s*"([^"]+)"/m.exec(source)?.[1];
+	writeFileSync(
+		config,
+		source
+			.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, main))}`)
+			.replace(/^directory\s*=.*$/m, assets ? `directory = ${JSON.stringify(join(root, assets))}` : ""),
+	);
 	const migrationsDir = /^migrations_dir\s*=\s*"([^"]+)"/m.exec(source)?.[1] ?? "migrations";
 	cpSync(join(root, migrationsDir), join(dir, migrationsDir), { recursive: true });
 	// The committed local defaults, not a developer's own .dev.vars (which may be stale or
