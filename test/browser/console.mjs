@@ -326,6 +326,36 @@ try {
 		await screenshot("studio-after-inpaint");
 	});
 
+	await step("custom zoom asks for its prompt; animate gives a video card", async () => {
+		const requests = [];
+		const listen = (request) => {
+			if (request.url().endsWith("/mj/submit/modal")) requests.push(request.postDataJSON());
+		};
+		page.on("request", listen);
+		await card("UPSCALE").locator('button[data-custom-id*="CustomZoom"]').click();
+		const dialog = page.getByRole("dialog", { name: "Custom zoom" });
+		await dialog.waitFor();
+		assert((await dialog.locator("canvas").count()) === 0, "custom zoom shows a mask painter");
+		await dialog.locator("input[name=modal-prompt]").fill("a red fox --zoom 1.6");
+		await dialog.locator("button[type=submit]").click();
+		await dialog.waitFor({ state: "detached" });
+		page.off("request", listen);
+		assert(requests.length === 1 && requests[0].prompt === "a red fox --zoom 1.6", "the zoom prompt was not sent");
+		assert(requests[0].maskBase64 === undefined, "custom zoom sent a mask");
+		await waitForSuccess(card("CUSTOM_ZOOM"));
+
+		await card("UPSCALE").locator('button[data-custom-id*="animate_low"]').click();
+		const video = card("VIDEO");
+		await video.waitFor();
+		await waitForSuccess(video);
+		await video.locator(".media video").waitFor();
+		await page.waitForFunction(
+			() => (document.querySelector('.card[data-action="VIDEO"] video')?.readyState ?? 0) >= 1,
+			undefined,
+			{ timeout: STEP_TIMEOUT },
+		);
+	});
+
 	await step("describe a dropped picture and blend two chosen ones", async () => {
 		// A real PNG: the gateway's copy of the imagine's grid.
 		const src = await card("IMAGINE").locator(".media img").getAttribute("src");
@@ -403,10 +433,79 @@ try {
 		const row = page.locator("tr", { hasText: "from the console" });
 		await row.waitFor();
 		await screenshot("account");
+		// This gateway has no webhook secrets yet (404): the console hides that part.
+		assert((await page.getByRole("heading", { name: "Webhook secret" }).count()) === 0, "a 404 API is shown");
 		await row.getByRole("button", { name: "Revoke" }).click();
 		await row.waitFor({ state: "detached" });
 		const after = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${shown}` } });
 		assert(after.status === 401, `a revoked key still works: ${after.status}`);
+	});
+
+	await step("with the delivery log and webhook secret APIs: reveal, rotate, list, redeliver", async () => {
+		// Their contract (the hooks branch), served by the browser's router.
+		const listed = await (await fetch(`${base}/mj/task/list`, { headers: { "mj-api-secret": userKey } })).json();
+		const taskId = listed.find((task) => task.action === "INPAINT")?.id;
+		assert(taskId, "no INPAINT task to read deliveries of");
+		const calls = [];
+		const reply = (data, status = 200) => ({ status, json: { success: true, message: "", data } });
+		await page.route("**/api/user/webhook-secret", (route) => route.fulfill(reply({ secret: "whsec_first" })));
+		await page.route("**/api/user/webhook-secret/rotate", (route) => {
+			calls.push("rotate");
+			return route.fulfill(reply({ secret: "whsec_second", previous_expires_at: 1 }));
+		});
+		await page.route("**/api/user/deliveries?*", (route) => {
+			calls.push(`list ${new URL(route.request().url()).searchParams.get("task_id")}`);
+			return route.fulfill(
+				reply({
+					items: [
+						{
+							event_id: "msg_one",
+							task_id: taskId,
+							url: "https://hooks.example/x",
+							attempt: 2,
+							http_status: 500,
+							error: "HTTP 500",
+							outcome: "failed",
+							created_at: Math.floor(Date.now() / 1000),
+						},
+						{
+							event_id: "msg_one",
+							task_id: taskId,
+							url: "https://hooks.example/x",
+							attempt: 1,
+							http_status: 503,
+							error: "HTTP 503",
+							outcome: "failed",
+							created_at: Math.floor(Date.now() / 1000) - 5,
+						},
+					],
+					next_cursor: null,
+				}),
+			);
+		});
+		await page.route("**/api/user/deliveries/*/redeliver", (route) => {
+			calls.push(`redeliver ${route.request().url().split("/").at(-2)}`);
+			return route.fulfill(reply({ event_id: "msg_one", task_id: taskId }, 202));
+		});
+		await page.click('a[href="#/"]');
+		await page.click('a[href="#/account"]');
+		const panel = page.locator(".panel", { has: page.getByRole("heading", { name: "Webhook secret" }) });
+		await panel.waitFor();
+		await panel.getByRole("button", { name: "Reveal" }).click();
+		await panel.getByTestId("webhook-secret").filter({ hasText: "whsec_first" }).waitFor();
+		await panel.getByRole("button", { name: "Rotate" }).click();
+		await panel.getByTestId("webhook-secret").filter({ hasText: "whsec_second" }).waitFor();
+		await page.goto(`${base}/#/task/${taskId}`);
+		const rows = page.locator("tr", { hasText: "hooks.example" });
+		await rows.nth(1).waitFor();
+		assert((await rows.first().innerText()).includes("500"), "the delivery row lacks its HTTP status");
+		await screenshot("task-deliveries");
+		await rows.first().getByRole("button", { name: "Redeliver" }).click();
+		await rows.first().getByRole("button", { name: "Queued again" }).waitFor();
+		assert(calls.includes(`list ${taskId}`), `the log was not asked for this task: ${calls}`);
+		assert(calls.includes("rotate") && calls.includes("redeliver msg_one"), `calls: ${calls}`);
+		await page.unrouteAll();
+		await page.goto(`${base}/#/`);
 	});
 
 	await step("sign out forgets the key", async () => {
