@@ -258,6 +258,8 @@ try {
 		assert(seen.at(-1) === 100, `progress did not end at 100: ${seen.join(",")}`);
 		assert(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
 		assert((await fox.locator(".prompt").innerText()).includes("a red fox"), "the card shows another prompt");
+		const balance = (await api(userKey, "GET", "/api/user/self")).quota;
+		await page.locator("[data-field=header-quota]", { hasText: String(balance) }).waitFor();
 		const mode = await page.evaluate(async () => {
 			const id = document.querySelector('.card[data-action="IMAGINE"]').getAttribute("data-task-id");
 			const response = await fetch(`/mj/task/${id}/fetch`, {
@@ -606,6 +608,25 @@ try {
 			await streamed.close();
 		},
 	);
+
+	await step("a submit without enough quota says so in words, and nothing is added", async () => {
+		const poorSub = `browser-poor-${runId}`;
+		const poorKey = (await api(await token(poorSub), "POST", "/api/user/keys", { name: "poor" })).key;
+		await api(adminKey, "PUT", `/api/admin/users/${poorSub}/quota`, { quota: 0 });
+		const poor = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+		await poor.addInitScript((key) => localStorage.setItem("mj-edge.credential", key), poorKey);
+		const poorPage = await poor.newPage();
+		poorPage.setDefaultTimeout(STEP_TIMEOUT);
+		await poorPage.goto(`${base}/`);
+		await poorPage.getByText("No tasks yet").waitFor();
+		await poorPage.fill("textarea[name=prompt]", "a fox I cannot pay for");
+		await poorPage.click("form button[type=submit]");
+		const alert = poorPage.getByRole("alert");
+		await alert.waitFor();
+		assert(/not enough quota/i.test(await alert.innerText()), `unexpected message: ${await alert.innerText()}`);
+		assert((await poorPage.locator(".card").count()) === 0, "a refused submit left a card");
+		await poor.close();
+	});
 
 	await step("no script errors on any page", async () => {
 		assert(pageErrors.length === 0, pageErrors.join("\n"));

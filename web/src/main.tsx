@@ -12,7 +12,7 @@ import { Admin } from "./pages/admin";
 import { Studio } from "./pages/studio";
 import { TaskDetail } from "./pages/task-detail";
 import { useSignal } from "./signal";
-import { resetTasks } from "./task-store";
+import { created, resetTasks } from "./task-store";
 import { BusyButton, ErrorNote, useAction } from "./ui";
 import "./styles.css";
 
@@ -54,6 +54,12 @@ function App() {
 			})
 			.finally(() => setChecking(false));
 	}, []);
+
+	// Every submit is charged: keep the balance in the header current.
+	const submits = useSignal(created);
+	useEffect(() => {
+		if (submits > 0) account.self().then(setSelf, () => undefined);
+	}, [submits]);
 
 	function signOut() {
 		credential.clear();

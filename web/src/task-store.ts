@@ -52,9 +52,13 @@ export async function loadMore(): Promise<void> {
 	}
 }
 
+/** Counts the tasks this page created: each one charged quota, so the header re-reads the balance. */
+export const created = signal(0);
+
 /** Adds a task just created (a submit's id) at the top of the gallery. */
 export async function track(taskId: string): Promise<void> {
 	upsert(await tasks.fetch(taskId));
+	created.set(created.get() + 1);
 }
 
 let stop: (() => void) | null = null;
