@@ -2,6 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
 import { buildDocs } from "./scripts/build-docs.mjs";
+import { buildWeb } from "./web/build";
 
 /** The test project's name fixes the runner Worker's name, which the simulator binds to as GATEWAY. */
 const PROJECT = "mj-edge";
@@ -31,7 +32,9 @@ async function hookSink(request: Request): Promise<Response> {
 // bound as SIMULATOR exactly as `npm start` binds it.
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
-	// wrangler.toml's [assets] directory must exist before the Worker starts; /docs needs its script.
+	// wrangler.toml's [assets] directory must exist before the Worker starts: the console, built.
+	await buildWeb();
+	// /docs needs its script beside the console in the same directory.
 	buildDocs();
 	await build({
 		entryPoints: ["simulator/src/index.ts"],

@@ -18,6 +18,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildWeb } from "../web/build.ts";
 import { Client, makeToken } from "./lib/api.mjs";
 import { listCases, listLines, measureLists } from "./lib/lists.mjs";
 import { closedLoop, median } from "./lib/load.mjs";
@@ -491,6 +492,8 @@ async function main() {
 	mkdirSync(OUT_DIR, { recursive: true });
 	rmSync(LOG_FILE, { force: true });
 
+	// wrangler.toml's [assets] directory (the web console) must exist for either source.
+	await buildWeb();
 	let snapshot;
 	if (config.source === "snapshot") {
 		log("freezing config, migrations and a bundle (wrangler deploy --dry-run) into bench/.out/build");

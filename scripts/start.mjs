@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start [-- --port N] [-- other wrangler dev flags]`: local D1 migrations, then one
+// `npm start [-- --port N] [-- --persist-to DIR] [-- other wrangler dev flags]`: the web console build, local D1 migrations, then one
 // `wrangler dev` running the gateway (local D1, R2, Queues, Durable Objects) and the upstream
 // simulator Worker (simulator/wrangler.toml) side by side.
 //
@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { buildWeb } from "../web/build.ts";
 import { buildDocs } from "./build-docs.mjs";
 
 const SIMULATOR_URL = "http://mj-simulator.internal";
@@ -21,11 +22,14 @@ const GRACE_MS = 5000;
 
 const args = process.argv.slice(2);
 let port = 8787;
+// Where the local D1, R2, queues and Durable Objects live; the browser test uses a fresh one.
+let state = ".wrangler/state";
 const rest = [];
 for (let i = 0; i < args.length; i++) {
 	const arg = args[i];
 	if (arg === "--port") port = Number(args[++i]);
 	else if (arg.startsWith("--port=")) port = Number(arg.slice("--port=".length));
+	else if (arg === "--persist-to") state = args[++i];
 	else rest.push(arg);
 }
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -43,9 +47,14 @@ buildDocs();
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 // Under `npm start`, node_modules/.bin is first on PATH: wrangler runs on the Node 22 it installs.
-const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
+const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+	stdio: "inherit",
+	env,
+});
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
+// The web console served at / (wrangler.toml [assets]); built on every start so it is current.
+await buildWeb();
 const config = devConfig();
 const base = `http://127.0.0.1:${port}`;
 const dev = spawn(
@@ -58,7 +67,7 @@ const dev = spawn(
 		"simulator/wrangler.toml",
 		// The copied config lives elsewhere: keep the state where wrangler.toml's would be.
 		"--persist-to",
-		".wrangler/state",
+		state,
 		"--ip",
 		"127.0.0.1",
 		"--port",

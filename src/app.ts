@@ -16,7 +16,7 @@ import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
-import { openApiRoutes } from "./routes/openapi";
+import { DOCS_SCRIPT_PATH, openApiRoutes } from "./routes/openapi";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -74,6 +74,9 @@ const BY_LENGTH = [...MOUNTS].sort((a, b) => b.prefix.length - a.prefix.length);
 export function surfaceForPath(path: string): Surface {
 	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
 }
+
+/** Where the console's scripts and styles are served (web/build.ts writes them there). */
+export const CONSOLE_ASSETS = "/app";
 
 /** Largest request body of every route but the uploads. */
 export const API_BODY_LIMIT = 1024 * 1024;
@@ -159,6 +162,12 @@ export function createApp(deps: Deps = defaultDeps()) {
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	app.route("/", openApiRoutes);
+	// The web console (wrangler.toml [assets], run_worker_first): only these paths are its, so
+	// every API path, unknown ones included, answers exactly as without it.
+	app.get("/", (c) => c.env.ASSETS.fetch(c.req.raw));
+	app.get(`${CONSOLE_ASSETS}/*`, (c) => c.env.ASSETS.fetch(c.req.raw));
+	// /docs's page script, a local static asset (scripts/build-docs.mjs).
+	app.get(DOCS_SCRIPT_PATH, (c) => c.env.ASSETS.fetch(c.req.raw));
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

@@ -600,4 +600,23 @@ export const OPERATIONS: readonly Operation[] = [
 		summary: "The interactive API reference",
 		success: { description: "An HTML page (its script is a local static asset, /docs/scalar.js).", media: "html" },
 	},
+	{
+		methods: ["GET"],
+		path: "/docs/scalar.js",
+		surface: "plain",
+		tag: "meta",
+		auth: "none",
+		summary: "The reference page's script (a static asset)",
+		success: { description: "JavaScript.", media: "javascript" },
+	},
+	{
+		methods: ["GET"],
+		path: "/",
+		surface: "plain",
+		tag: "meta",
+		auth: "none",
+		summary: "The web console",
+		description: "A single page; its scripts and styles are static assets under /app/.",
+		success: { description: "An HTML page.", media: "html" },
+	},
 ];

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createApp } from "../../src/app";
+import { CONSOLE_ASSETS, createApp } from "../../src/app";
 import type { Surface } from "../../src/context";
 import { buildDocument, type Json } from "../../src/openapi/document";
 import { type Method, OPERATIONS, type Operation, SPEED_MODE_PREFIXES } from "../../src/openapi/registry";
@@ -22,6 +22,8 @@ function appRoutes(): Set<string> {
 	const routes = new Set<string>();
 	for (const route of createApp().routes) {
 		if (route.method === "ALL" && route.path.endsWith("*")) continue;
+		// The console's own files (static assets, not API): documented as part of GET /.
+		if (route.path === `${CONSOLE_ASSETS}/*`) continue;
 		let path = route.path.replace(/:(\w+)/g, "{$1}");
 		if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
 		routes.add(`${route.method} ${path}`);

@@ -1,0 +1,644 @@
+#!/usr/bin/env node
+// `npm run test:browser`: the web console in a real Chromium against a local gateway.
+// Starts scripts/start.mjs (wrangler dev: gateway + simulator) on a free port with a fresh
+// state directory, waits for /health, drives Debian's chromium through playwright-core,
+// stops the whole process group, and prints "N passed, N failed" (exit 1 on any failure).
+// Screenshots of every page: test-results/browser/*.png.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { SignJWT } from "jose";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const SHOTS = resolve("test-results/browser");
+const STATE = resolve(`.wrangler/browser-test-${process.pid}`);
+const STEP_TIMEOUT = 20_000;
+
+let passed = 0;
+let failed = 0;
+let shot = 0;
+
+const freePort = () =>
+	new Promise((done, fail) => {
+		const server = createServer();
+		server.once("error", fail);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address();
+			server.close(() => done(port));
+		});
+	});
+
+function secret() {
+	for (const file of [".dev.vars", ".dev.vars.example"]) {
+		if (!existsSync(file)) continue;
+		const line = readFileSync(file, "utf8")
+			.split("\n")
+			.find((l) => l.startsWith("JWT_SECRET="));
+		if (line) return line.slice("JWT_SECRET=".length).trim();
+	}
+	throw new Error("no JWT_SECRET in .dev.vars or .dev.vars.example");
+}
+
+const token = (sub, role = "user") =>
+	new SignJWT({ role })
+		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+		.setSubject(sub)
+		.setIssuedAt()
+		.setExpirationTime("1h")
+		.sign(new TextEncoder().encode(secret()));
+
+function assert(condition, message) {
+	if (!condition) throw new Error(message);
+}
+
+// ---- the gateway ----
+
+const port = await freePort();
+const inspector = await freePort();
+const base = `http://127.0.0.1:${port}`;
+rmSync(STATE, { recursive: true, force: true });
+rmSync(SHOTS, { recursive: true, force: true });
+mkdirSync(SHOTS, { recursive: true });
+const gateway = spawn(
+	process.execPath,
+	["scripts/start.mjs", "--port", String(port), "--persist-to", STATE, "--inspector-port", String(inspector)],
+	{ detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+);
+let gatewayLog = "";
+gateway.stdout.on("data", (chunk) => {
+	gatewayLog += chunk;
+});
+gateway.stderr.on("data", (chunk) => {
+	gatewayLog += chunk;
+});
+let gatewayExited = false;
+gateway.on("exit", () => {
+	gatewayExited = true;
+});
+
+async function stopGateway() {
+	if (gatewayExited) return;
+	const exited = new Promise((done) => gateway.once("exit", done));
+	try {
+		process.kill(-gateway.pid, "SIGTERM");
+	} catch {
+		return;
+	}
+	const timer = setTimeout(() => {
+		try {
+			process.kill(-gateway.pid, "SIGKILL");
+		} catch {
+			// gone
+		}
+	}, 8000);
+	await exited;
+	clearTimeout(timer);
+}
+
+async function waitForHealth() {
+	const deadline = Date.now() + 90_000;
+	while (Date.now() < deadline) {
+		if (gatewayExited) throw new Error(`the gateway exited:\n${gatewayLog.slice(-3000)}`);
+		try {
+			const response = await fetch(`${base}/health`);
+			if (response.ok) return;
+		} catch {
+			// not listening yet
+		}
+		await new Promise((done) => setTimeout(done, 300));
+	}
+	throw new Error(`no /health within 90 s:\n${gatewayLog.slice(-3000)}`);
+}
+
+async function api(credential, method, path, body) {
+	const response = await fetch(`${base}${path}`, {
+		method,
+		headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const json = await response.json();
+	if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+	return json.data;
+}
+
+// ---- the scenario ----
+
+let browser;
+let page;
+
+async function screenshot(name) {
+	shot += 1;
+	await page
+		?.screenshot({ path: resolve(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true })
+		.catch(() => undefined);
+}
+
+async function step(name, run) {
+	const started = Date.now();
+	try {
+		await run();
+		passed += 1;
+		console.log(`ok - ${name} (${Date.now() - started} ms)`);
+	} catch (error) {
+		failed += 1;
+		console.log(
+			`not ok - ${name}\n  ${String(error?.stack ?? error)
+				.split("\n")
+				.slice(0, 6)
+				.join("\n  ")}`,
+		);
+		await screenshot(`failed-${name.replace(/\W+/g, "-")}`);
+	}
+}
+
+/** The card of a task by its action, newest first (the gallery's order). */
+const card = (action) => page.locator(`.card[data-action="${action}"]`).first();
+
+async function waitForSuccess(locator) {
+	await locator.locator("xpath=self::*[@data-status='SUCCESS']").waitFor({ timeout: STEP_TIMEOUT });
+	await locator.locator("img, video").first().waitFor({ timeout: STEP_TIMEOUT });
+	await page.waitForFunction(
+		(element) => {
+			const media = element.querySelector(".media img, .media video");
+			return media instanceof HTMLImageElement ? media.complete && media.naturalWidth > 0 : media !== null;
+		},
+		await locator.elementHandle(),
+		{ timeout: STEP_TIMEOUT },
+	);
+}
+
+const runId = Date.now().toString(36);
+const userSub = `browser-user-${runId}`;
+const adminSub = `browser-admin-${runId}`;
+let userKey;
+let adminKey;
+
+try {
+	await step("the gateway starts and serves the console at /", async () => {
+		await waitForHealth();
+		const response = await fetch(`${base}/`);
+		const html = await response.text();
+		assert(response.ok && html.includes("/app/console.js"), `GET / is not the console: ${response.status}`);
+		const missing = await fetch(`${base}/api/v1/no-such-route`, { headers: { authorization: "Bearer x" } });
+		assert(missing.status !== 200, "an unknown API path answered 200");
+	});
+
+	await step("keys for a user and an admin (through the API with signed tokens)", async () => {
+		userKey = (await api(await token(userSub), "POST", "/api/user/keys", { name: "browser" })).key;
+		adminKey = (await api(await token(adminSub, "admin"), "POST", "/api/user/keys", { name: "browser admin" })).key;
+		assert(userKey?.startsWith("mjk_") && adminKey?.startsWith("mjk_"), "no keys");
+	});
+
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		args: [
+			"--headless",
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-quic",
+			"--no-first-run",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+		],
+	});
+	const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+	page = await context.newPage();
+	page.setDefaultTimeout(STEP_TIMEOUT);
+	page.on("dialog", (dialog) => dialog.accept());
+	const pageErrors = [];
+	page.on("pageerror", (error) => pageErrors.push(String(error)));
+
+	await step("a wrong key is refused with a message a person understands", async () => {
+		await page.goto(`${base}/`);
+		await page.fill("input[name=credential]", "mjk_not-a-real-key");
+		await page.click("button[type=submit]");
+		await page.getByRole("alert").waitFor();
+		const text = await page.getByRole("alert").innerText();
+		assert(/not accepted/i.test(text), `unexpected error text: ${text}`);
+		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === null, "a refused key was kept");
+		await screenshot("sign-in-refused");
+	});
+
+	await step("sign in with an API key", async () => {
+		await page.fill("input[name=credential]", userKey);
+		await page.click("button[type=submit]");
+		await page.locator(".who").waitFor();
+		assert((await page.locator(".who").innerText()).includes(userSub), "the header does not show the user");
+		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === userKey, "key not kept");
+		await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+	});
+
+	await step("imagine: the card's progress moves to SUCCESS without a reload", async () => {
+		// Marks this document and records every progress value the new card shows.
+		await page.evaluate(() => {
+			window.__sameDocument = true;
+			window.__progress = [];
+			new MutationObserver(() => {
+				const bar = document.querySelector('.card[data-action="IMAGINE"] [role=progressbar]');
+				const value = bar?.getAttribute("aria-valuenow");
+				if (value !== undefined && value !== null && window.__progress.at(-1) !== value) window.__progress.push(value);
+			}).observe(document.body, { subtree: true, childList: true, attributes: true });
+		});
+		await page.fill("textarea[name=prompt]", "a red fox in the snow");
+		await page.selectOption("select[name=mode]", "relax");
+		await page.click("form button[type=submit]");
+		const fox = card("IMAGINE");
+		await fox.waitFor();
+		assert((await fox.getAttribute("data-status")) !== "SUCCESS", "the new card was finished at once");
+		await waitForSuccess(fox);
+		const seen = (await page.evaluate(() => window.__progress)).map(Number);
+		assert(
+			seen.some((value) => value > 0 && value < 100),
+			`no progress in between: ${seen.join(",")}`,
+		);
+		assert(seen.at(-1) === 100, `progress did not end at 100: ${seen.join(",")}`);
+		assert(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
+		assert((await fox.locator(".prompt").innerText()).includes("a red fox"), "the card shows another prompt");
+		const balance = (await api(userKey, "GET", "/api/user/self")).quota;
+		await page.locator("[data-field=header-quota]", { hasText: String(balance) }).waitFor();
+		const mode = await page.evaluate(async () => {
+			const id = document.querySelector('.card[data-action="IMAGINE"]').getAttribute("data-task-id");
+			const response = await fetch(`/mj/task/${id}/fetch`, {
+				headers: { authorization: `Bearer ${localStorage.getItem("mj-edge.credential")}` },
+			});
+			return (await response.json()).mode;
+		});
+		assert(mode === "relax", `the speed mode was not sent: ${mode}`);
+		await screenshot("studio-imagine-done");
+	});
+
+	await step("U1 starts an upscale that arrives in the gallery", async () => {
+		await card("IMAGINE").locator('button[data-custom-id*="upsample::1"]').click();
+		const upscale = card("UPSCALE");
+		await upscale.waitFor();
+		await waitForSuccess(upscale);
+		assert((await upscale.locator("button[data-custom-id]").count()) > 0, "the upscale shows no buttons");
+	});
+
+	await step("vary region: paint a mask on the picture and submit it", async () => {
+		const requests = [];
+		page.on("request", (request) => {
+			if (request.url().endsWith("/mj/submit/modal")) requests.push(request.postDataJSON());
+		});
+		await card("UPSCALE").locator('button[data-custom-id*="Inpaint"]').click();
+		const dialog = page.getByRole("dialog");
+		await dialog.waitFor();
+		await page.waitForFunction(() => (document.querySelector(".mask-stack img")?.naturalWidth ?? 0) > 0);
+		const canvas = dialog.locator("canvas.mask");
+		const box = await canvas.boundingBox();
+		await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+		await page.mouse.down();
+		await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 8 });
+		await page.mouse.up();
+		await screenshot("vary-region-mask");
+		await dialog.locator("input[name=modal-prompt]").fill("a red fox wearing a hat");
+		await dialog.locator("button[type=submit]").click();
+		await dialog.waitFor({ state: "detached" });
+		assert(requests.length === 1, `expected one modal submit, saw ${requests.length}`);
+		const { maskBase64, prompt, taskId } = requests[0];
+		assert(prompt === "a red fox wearing a hat" && taskId, "the modal submit lacks its prompt or task");
+		// The mask is a PNG at the picture's size: white where painted, black elsewhere.
+		const mask = await page.evaluate(async (url) => {
+			const image = new Image();
+			image.src = url;
+			await image.decode();
+			const canvas = document.createElement("canvas");
+			canvas.width = image.width;
+			canvas.height = image.height;
+			const context = canvas.getContext("2d");
+			context.drawImage(image, 0, 0);
+			const { data } = context.getImageData(0, 0, image.width, image.height);
+			let white = 0;
+			let black = 0;
+			for (let i = 0; i < data.length; i += 4) {
+				if (data[i] > 250 && data[i + 1] > 250 && data[i + 2] > 250) white++;
+				else if (data[i] < 5 && data[i + 1] < 5 && data[i + 2] < 5) black++;
+			}
+			return { white, black, total: data.length / 4, width: image.width };
+		}, maskBase64);
+		assert(maskBase64.startsWith("data:image/png;base64,"), "the mask is not a PNG data URL");
+		assert(mask.white > 0 && mask.black > mask.white, `mask not white on black: ${JSON.stringify(mask)}`);
+		const inpaint = card("INPAINT");
+		await inpaint.waitFor();
+		await waitForSuccess(inpaint);
+		await screenshot("studio-after-inpaint");
+	});
+
+	await step("custom zoom asks for its prompt; animate gives a video card", async () => {
+		const requests = [];
+		const listen = (request) => {
+			if (request.url().endsWith("/mj/submit/modal")) requests.push(request.postDataJSON());
+		};
+		page.on("request", listen);
+		await card("UPSCALE").locator('button[data-custom-id*="CustomZoom"]').click();
+		const dialog = page.getByRole("dialog", { name: "Custom zoom" });
+		await dialog.waitFor();
+		assert((await dialog.locator("canvas").count()) === 0, "custom zoom shows a mask painter");
+		await dialog.locator("input[name=modal-prompt]").fill("a red fox --zoom 1.6");
+		await dialog.locator("button[type=submit]").click();
+		await dialog.waitFor({ state: "detached" });
+		page.off("request", listen);
+		assert(requests.length === 1 && requests[0].prompt === "a red fox --zoom 1.6", "the zoom prompt was not sent");
+		assert(requests[0].maskBase64 === undefined, "custom zoom sent a mask");
+		await waitForSuccess(card("CUSTOM_ZOOM"));
+
+		await card("UPSCALE").locator('button[data-custom-id*="animate_low"]').click();
+		const video = card("VIDEO");
+		await video.waitFor();
+		await waitForSuccess(video);
+		await video.locator(".media video").waitFor();
+		await page.waitForFunction(
+			() => (document.querySelector('.card[data-action="VIDEO"] video')?.readyState ?? 0) >= 1,
+			undefined,
+			{ timeout: STEP_TIMEOUT },
+		);
+	});
+
+	await step("describe a dropped picture and blend two chosen ones", async () => {
+		// A real PNG: the gateway's copy of the imagine's grid.
+		const src = await card("IMAGINE").locator(".media img").getAttribute("src");
+		const png = Buffer.from(await (await fetch(src)).arrayBuffer());
+		assert(png.subarray(1, 4).toString() === "PNG", "the grid is not a PNG");
+
+		await page.getByRole("tab", { name: "Describe" }).click();
+		// Drag and drop: a drop event carrying the file, as a browser sends it.
+		await page.evaluate((base64) => {
+			const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+			const transfer = new DataTransfer();
+			transfer.items.add(new File([bytes], "grid.png", { type: "image/png" }));
+			const zone = document.querySelector(".drop");
+			zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+			zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+		}, png.toString("base64"));
+		await page.locator(".thumbs img").first().waitFor();
+		await page.click("form button[type=submit]");
+		const describe = card("DESCRIBE");
+		await describe.waitFor();
+		await describe.locator("xpath=self::*[@data-status='SUCCESS']").waitFor();
+		assert((await describe.locator(".result").innerText()).trim().length > 0, "the describe card shows no prompts");
+
+		await page.getByRole("tab", { name: "Blend" }).click();
+		await page.click("form button[type=submit]");
+		assert(
+			(await page.locator(".notice").innerText()).includes("at least 2"),
+			"blend with no pictures was not refused",
+		);
+		await page.setInputFiles("form input[type=file]", [
+			{ name: "a.png", mimeType: "image/png", buffer: png },
+			{ name: "b.png", mimeType: "image/png", buffer: png },
+		]);
+		await page.locator(".thumbs img").nth(1).waitFor();
+		await page.click("form button[type=submit]");
+		const blend = card("BLEND");
+		await blend.waitFor();
+		await waitForSuccess(blend);
+		await page.getByRole("tab", { name: "Imagine" }).click();
+		await screenshot("studio-describe-blend");
+	});
+
+	await step("switch language to 中文 and back; the choice survives a reload", async () => {
+		await page.click("[data-action=language]");
+		await page.getByRole("heading", { name: "我的任务" }).waitFor();
+		await page.reload();
+		await page.getByRole("heading", { name: "我的任务" }).waitFor();
+		await screenshot("studio-zh");
+		await page.click("[data-action=language]");
+		await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+	});
+
+	await step("task detail: every field, the prompt as run, times", async () => {
+		await card("INPAINT").getByRole("link", { name: "Details" }).click();
+		const detail = page.locator(".detail");
+		await detail.waitFor();
+		const text = await detail.innerText();
+		for (const word of ["INPAINT", "Prompt as run", "Submitted", "Finished", "properties.finalPrompt"])
+			assert(text.includes(word), `the detail page lacks ${word}`);
+		await screenshot("task-detail");
+		await page.getByRole("link", { name: /Back/ }).click();
+		await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+	});
+
+	await step("account: quota, create a key (shown once, works), revoke it", async () => {
+		await page.click('a[href="#/account"]');
+		await page.locator("[data-field=quota]").waitFor();
+		const self = await api(userKey, "GET", "/api/user/self");
+		assert((await page.locator("[data-field=quota]").innerText()) === String(self.quota), "quota differs from the API");
+		await page.fill("input[name=key-name]", "from the console");
+		await page.getByRole("button", { name: "Create key" }).click();
+		const shown = await page.getByTestId("new-key").innerText();
+		assert(shown.startsWith("mjk_"), `no key shown: ${shown}`);
+		assert((await api(shown, "GET", "/api/user/self")).sub === userSub, "the new key does not work");
+		const row = page.locator("tr", { hasText: "from the console" });
+		await row.waitFor();
+		await screenshot("account");
+		// This gateway has no webhook secrets yet (404): the console hides that part.
+		assert((await page.getByRole("heading", { name: "Webhook secret" }).count()) === 0, "a 404 API is shown");
+		await row.getByRole("button", { name: "Revoke" }).click();
+		await row.waitFor({ state: "detached" });
+		const after = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${shown}` } });
+		assert(after.status === 401, `a revoked key still works: ${after.status}`);
+	});
+
+	await step("with the delivery log and webhook secret APIs: reveal, rotate, list, redeliver", async () => {
+		// Their contract (the hooks branch), served by the browser's router.
+		const listed = await (await fetch(`${base}/mj/task/list`, { headers: { "mj-api-secret": userKey } })).json();
+		const taskId = listed.find((task) => task.action === "INPAINT")?.id;
+		assert(taskId, "no INPAINT task to read deliveries of");
+		const calls = [];
+		const reply = (data, status = 200) => ({ status, json: { success: true, message: "", data } });
+		await page.route("**/api/user/webhook-secret", (route) => route.fulfill(reply({ secret: "whsec_first" })));
+		await page.route("**/api/user/webhook-secret/rotate", (route) => {
+			calls.push("rotate");
+			return route.fulfill(reply({ secret: "whsec_second", previous_expires_at: 1 }));
+		});
+		await page.route("**/api/user/deliveries?*", (route) => {
+			calls.push(`list ${new URL(route.request().url()).searchParams.get("task_id")}`);
+			return route.fulfill(
+				reply({
+					items: [
+						{
+							event_id: "msg_one",
+							task_id: taskId,
+							url: "https://hooks.example/x",
+							attempt: 2,
+							http_status: 500,
+							error: "HTTP 500",
+							outcome: "failed",
+							created_at: Math.floor(Date.now() / 1000),
+						},
+						{
+							event_id: "msg_one",
+							task_id: taskId,
+							url: "https://hooks.example/x",
+							attempt: 1,
+							http_status: 503,
+							error: "HTTP 503",
+							outcome: "failed",
+							created_at: Math.floor(Date.now() / 1000) - 5,
+						},
+					],
+					next_cursor: null,
+				}),
+			);
+		});
+		await page.route("**/api/user/deliveries/*/redeliver", (route) => {
+			calls.push(`redeliver ${route.request().url().split("/").at(-2)}`);
+			return route.fulfill(reply({ event_id: "msg_one", task_id: taskId }, 202));
+		});
+		await page.click('a[href="#/"]');
+		await page.click('a[href="#/account"]');
+		const panel = page.locator(".panel", { has: page.getByRole("heading", { name: "Webhook secret" }) });
+		await panel.waitFor();
+		await panel.getByRole("button", { name: "Reveal" }).click();
+		await panel.getByTestId("webhook-secret").filter({ hasText: "whsec_first" }).waitFor();
+		await panel.getByRole("button", { name: "Rotate" }).click();
+		await panel.getByTestId("webhook-secret").filter({ hasText: "whsec_second" }).waitFor();
+		await page.goto(`${base}/#/task/${taskId}`);
+		const rows = page.locator("tr", { hasText: "hooks.example" });
+		await rows.nth(1).waitFor();
+		assert((await rows.first().innerText()).includes("500"), "the delivery row lacks its HTTP status");
+		await screenshot("task-deliveries");
+		await rows.first().getByRole("button", { name: "Redeliver" }).click();
+		await rows.first().getByRole("button", { name: "Queued again" }).waitFor();
+		assert(calls.includes(`list ${taskId}`), `the log was not asked for this task: ${calls}`);
+		assert(calls.includes("rotate") && calls.includes("redeliver msg_one"), `calls: ${calls}`);
+		await page.unrouteAll();
+		await page.goto(`${base}/#/`);
+	});
+
+	await step("sign out forgets the key", async () => {
+		await page.click("[data-action=sign-out]");
+		await page.locator("input[name=credential]").waitFor();
+		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === null, "the key was kept");
+		await page.reload();
+		await page.locator("input[name=credential]").waitFor();
+	});
+
+	await step("admin: disable and re-enable a channel", async () => {
+		await page.fill("input[name=credential]", adminKey);
+		await page.click("button[type=submit]");
+		await page.click('a[href="#/admin"]');
+		const row = page.locator('tr[data-channel="simulator"]');
+		await row.waitFor();
+		await row.getByRole("button", { name: "Disable" }).click();
+		await row.locator("[data-field=disabled-reason]").waitFor();
+		const channels = await api(adminKey, "GET", "/api/admin/channels");
+		const simulator = channels.find((channel) => channel.name === "simulator");
+		assert(simulator && simulator.enabled === false, "the channel is still enabled");
+		await screenshot("admin-channel-disabled");
+		await row.getByRole("button", { name: "Enable" }).click();
+		await row.getByRole("button", { name: "Disable" }).waitFor();
+		const again = (await api(adminKey, "GET", "/api/admin/channels")).find((channel) => channel.name === "simulator");
+		assert(again.enabled === true, "the channel was not re-enabled");
+	});
+
+	await step("admin: look up a user and grant quota", async () => {
+		const before = (await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota;
+		await page.fill("input[name=sub]", userSub);
+		await page.getByRole("button", { name: "Look up" }).click();
+		await page.locator("[data-field=user-quota]").waitFor();
+		assert((await page.locator("[data-field=user-quota]").innerText()) === String(before), "shown quota differs");
+		await page.fill("input[name=amount]", "2500");
+		await page.getByRole("button", { name: "Grant" }).click();
+		await page.locator("[data-field=user-quota]", { hasText: String(before + 2500) }).waitFor();
+		assert((await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota === before + 2500, "quota not granted");
+	});
+
+	await step("admin: all tasks lists the user's tasks", async () => {
+		await page.locator("td", { hasText: "INPAINT" }).first().waitFor();
+		await screenshot("admin");
+	});
+
+	await step(
+		"with a stream endpoint, updates arrive over SSE (snapshot, task events, resume with last_event_id, fallback to polling)",
+		async () => {
+			// The stream contract (POST /api/user/stream-ticket → {ticket}; GET /api/user/stream?ticket=…
+			// with `event: snapshot` / `event: task`, `id: <seq>`), served by the browser's router.
+			const streamed = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+			await streamed.addInitScript((key) => localStorage.setItem("mj-edge.credential", key), userKey);
+			const live = await streamed.newPage();
+			live.setDefaultTimeout(STEP_TIMEOUT);
+			const task = (status, progress, seq) => ({
+				id: "stream-task-1",
+				action: "IMAGINE",
+				prompt: "a streamed fox",
+				status,
+				progress,
+				submitTime: Date.now() + 60_000,
+				imageUrl: "",
+				buttons: [],
+				properties: {},
+				seq,
+			});
+			const frame = (type, seq, body) =>
+				`id: ${seq}\nevent: ${type}\ndata: ${JSON.stringify({ type, seq, ...body })}\n\n`;
+			const streams = [];
+			await live.route("**/api/user/stream-ticket", (route) =>
+				route.fulfill({ json: { success: true, message: "", data: { ticket: `ticket-${streams.length}` } } }),
+			);
+			await live.route("**/api/user/stream?*", async (route) => {
+				const url = new URL(route.request().url());
+				const headers = await route.request().allHeaders();
+				streams.push({
+					ticket: url.searchParams.get("ticket"),
+					after: url.searchParams.get("last_event_id") ?? headers["last-event-id"],
+				});
+				const body =
+					streams.length === 1
+						? frame("snapshot", 1, { tasks: [task("IN_PROGRESS", "25%")] }) +
+							frame("task", 2, { task: task("IN_PROGRESS", "75%") })
+						: frame("task", 3, { task: task("SUCCESS", "100%") });
+				// After the second answer the stream is gone: the console falls back to polling.
+				if (streams.length > 2) return route.fulfill({ status: 204 });
+				return route.fulfill({ status: 200, headers: { "content-type": "text/event-stream" }, body });
+			});
+			await live.goto(`${base}/`);
+			const streamedCard = live.locator('.card[data-task-id="stream-task-1"]');
+			await streamedCard.waitFor();
+			await live.locator(".live.stream").waitFor();
+			await streamedCard.locator("xpath=self::*[@data-status='SUCCESS']").waitFor();
+			assert(streams.length >= 2, `the stream was not reopened: ${JSON.stringify(streams)}`);
+			assert(streams[1].after === "2", `the reconnect did not say what it had seen: ${JSON.stringify(streams)}`);
+			assert(streams[1].ticket !== streams[0].ticket, "the reconnect reused the first ticket");
+			await live.locator(".live.poll").waitFor();
+			await streamed.close();
+		},
+	);
+
+	await step("a submit without enough quota says so in words, and nothing is added", async () => {
+		const poorSub = `browser-poor-${runId}`;
+		const poorKey = (await api(await token(poorSub), "POST", "/api/user/keys", { name: "poor" })).key;
+		await api(adminKey, "PUT", `/api/admin/users/${poorSub}/quota`, { quota: 0 });
+		const poor = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+		await poor.addInitScript((key) => localStorage.setItem("mj-edge.credential", key), poorKey);
+		const poorPage = await poor.newPage();
+		poorPage.setDefaultTimeout(STEP_TIMEOUT);
+		await poorPage.goto(`${base}/`);
+		await poorPage.getByText("No tasks yet").waitFor();
+		await poorPage.fill("textarea[name=prompt]", "a fox I cannot pay for");
+		await poorPage.click("form button[type=submit]");
+		const alert = poorPage.getByRole("alert");
+		await alert.waitFor();
+		assert(/not enough quota/i.test(await alert.innerText()), `unexpected message: ${await alert.innerText()}`);
+		assert((await poorPage.locator(".card").count()) === 0, "a refused submit left a card");
+		await poor.close();
+	});
+
+	await step("no script errors on any page", async () => {
+		assert(pageErrors.length === 0, pageErrors.join("\n"));
+	});
+} catch (error) {
+	failed += 1;
+	console.log(`not ok - ${error?.stack ?? error}`);
+} finally {
+	await browser?.close().catch(() => undefined);
+	await stopGateway();
+	rmSync(STATE, { recursive: true, force: true });
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

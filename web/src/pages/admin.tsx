@@ -1,0 +1,336 @@
+/** Admins only: channels and their health, users and their quota, everyone's tasks with filters. */
+import { useEffect, useState } from "preact/hooks";
+import { type AdminTask, type AdminTaskFilter, admin, type Channel, type Self } from "../api";
+import { t } from "../i18n";
+import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
+
+export function Admin() {
+	return (
+		<>
+			<Channels />
+			<Users />
+			<AllTasks />
+		</>
+	);
+}
+
+function Channels() {
+	const [channels, setChannels] = useState<Channel[] | null>(null);
+	const list = useAction();
+	const load = () => list.run(admin.channels).then((rows) => rows && setChannels(rows));
+	useEffect(() => {
+		void load();
+	}, []);
+	return (
+		<section class="panel">
+			<h2>{t("channels")}</h2>
+			<ErrorNote error={list.error} />
+			{channels && (
+				<table class="fields channels">
+					<thead>
+						<tr>
+							<th>{t("name")}</th>
+							<th>{t("baseUrl")}</th>
+							<th>{t("weight")}</th>
+							<th>{t("secret")}</th>
+							<th>{t("health")}</th>
+							<th>{t("enabled")}</th>
+						</tr>
+					</thead>
+					<tbody>
+						{channels.map((channel) => (
+							<ChannelRow key={channel.id} channel={channel} onChange={load} />
+						))}
+					</tbody>
+				</table>
+			)}
+			<NewChannel onCreated={load} />
+		</section>
+	);
+}
+
+function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => void }) {
+	const [weight, setWeight] = useState(String(channel.weight));
+	const [secret, setSecret] = useState("");
+	const save = useAction();
+	const toggle = useAction();
+	async function submit(event: Event) {
+		event.preventDefault();
+		const changes = { weight: Number(weight), ...(secret ? { secret } : {}) };
+		if (await save.run(() => admin.updateChannel(channel.id, changes))) {
+			setSecret("");
+			onChange();
+		}
+	}
+	return (
+		<tr data-channel={channel.name} class={channel.enabled ? "" : "off"}>
+			<td>{channel.name}</td>
+			<td class="url">{channel.base_url}</td>
+			<td colSpan={2}>
+				<form class="row" onSubmit={submit}>
+					<input
+						type="number"
+						name="weight"
+						min={0}
+						max={1000}
+						aria-label={t("weight")}
+						value={weight}
+						onInput={(event) => setWeight(event.currentTarget.value)}
+					/>
+					<input
+						type="password"
+						name="secret"
+						autoComplete="off"
+						aria-label={t("newSecret")}
+						placeholder={t("newSecret")}
+						value={secret}
+						onInput={(event) => setSecret(event.currentTarget.value)}
+					/>
+					<BusyButton type="submit" class="small" busy={save.busy}>
+						{t("save")}
+					</BusyButton>
+				</form>
+				<ErrorNote error={save.error} />
+			</td>
+			<td>
+				{channel.failure_count} {t("failures")}
+				{channel.disabled_reason && (
+					<div class="hint" data-field="disabled-reason">
+						{t("disabledReason")}: {channel.disabled_reason}
+					</div>
+				)}
+				{channel.last_error && (
+					<div class="hint">
+						{t("lastError")}: {channel.last_error}
+					</div>
+				)}
+			</td>
+			<td>
+				<BusyButton
+					type="button"
+					class={channel.enabled ? "small danger" : "small"}
+					busy={toggle.busy}
+					data-toggle="enabled"
+					onClick={async () => {
+						if (await toggle.run(() => admin.updateChannel(channel.id, { enabled: !channel.enabled }))) onChange();
+					}}
+				>
+					{channel.enabled ? t("disable") : t("enable")}
+				</BusyButton>
+				<ErrorNote error={toggle.error} />
+			</td>
+		</tr>
+	);
+}
+
+function NewChannel({ onCreated }: { onCreated: () => void }) {
+	const [fields, setFields] = useState({ name: "", base_url: "", secret: "", weight: "1" });
+	const action = useAction();
+	const field = (name: keyof typeof fields) => ({
+		name,
+		value: fields[name],
+		onInput: (event: { currentTarget: HTMLInputElement }) =>
+			setFields({ ...fields, [name]: event.currentTarget.value }),
+	});
+	async function submit(event: Event) {
+		event.preventDefault();
+		const created = await action.run(() =>
+			admin.createChannel({
+				name: fields.name,
+				base_url: fields.base_url,
+				secret: fields.secret,
+				weight: Number(fields.weight),
+			}),
+		);
+		if (created) {
+			setFields({ name: "", base_url: "", secret: "", weight: "1" });
+			onCreated();
+		}
+	}
+	return (
+		<form class="row new-channel" onSubmit={submit}>
+			<input {...field("name")} placeholder={t("name")} aria-label={t("name")} required />
+			<input {...field("base_url")} type="url" placeholder="https://…" aria-label={t("baseUrl")} required />
+			<input {...field("secret")} type="password" placeholder={t("secret")} aria-label={t("secret")} />
+			<input {...field("weight")} type="number" min={0} aria-label={t("weight")} />
+			<BusyButton type="submit" busy={action.busy}>
+				{t("addChannel")}
+			</BusyButton>
+			<ErrorNote error={action.error} />
+		</form>
+	);
+}
+
+function Users() {
+	const [sub, setSub] = useState("");
+	const [user, setUser] = useState<Self | null>(null);
+	const [amount, setAmount] = useState("1000");
+	const lookUp = useAction();
+	const grant = useAction();
+	async function find(event: Event) {
+		event.preventDefault();
+		setUser((await lookUp.run(() => admin.user(sub.trim()))) ?? null);
+	}
+	async function change(kind: "delta" | "quota") {
+		const value = Number(amount);
+		const target = user?.sub ?? sub.trim();
+		const next = await grant.run(() => admin.setQuota(target, kind === "delta" ? { delta: value } : { quota: value }));
+		if (next) setUser(next);
+	}
+	return (
+		<section class="panel">
+			<h2>{t("users")}</h2>
+			<form class="row" onSubmit={find}>
+				<input
+					name="sub"
+					aria-label={t("userSub")}
+					placeholder={t("userSub")}
+					required
+					value={sub}
+					onInput={(event) => setSub(event.currentTarget.value)}
+				/>
+				<BusyButton type="submit" busy={lookUp.busy}>
+					{t("lookUp")}
+				</BusyButton>
+			</form>
+			<ErrorNote error={lookUp.error} />
+			{user && (
+				<div class="user-card">
+					<dl class="facts">
+						<dt>{t("userId")}</dt>
+						<dd>{user.sub}</dd>
+						<dt>{t("role")}</dt>
+						<dd>{user.role}</dd>
+						<dt>{t("quota")}</dt>
+						<dd data-field="user-quota">{user.quota}</dd>
+						<dt>{t("tasksCount")}</dt>
+						<dd>{user.task_count}</dd>
+					</dl>
+					<div class="row">
+						<input
+							type="number"
+							name="amount"
+							aria-label={t("amount")}
+							value={amount}
+							onInput={(event) => setAmount(event.currentTarget.value)}
+						/>
+						<BusyButton type="button" busy={grant.busy} onClick={() => change("delta")}>
+							{t("grant")}
+						</BusyButton>
+						<BusyButton type="button" busy={grant.busy} onClick={() => change("quota")}>
+							{t("setQuota")}
+						</BusyButton>
+					</div>
+					<ErrorNote error={grant.error} />
+				</div>
+			)}
+		</section>
+	);
+}
+
+/** `datetime-local` input value → epoch seconds. */
+const seconds = (value: string) => (value ? Math.floor(new Date(value).getTime() / 1000) : undefined);
+
+function AllTasks() {
+	const [form, setForm] = useState({ mj_id: "", channel_id: "", from: "", to: "" });
+	const [filter, setFilter] = useState<AdminTaskFilter>({});
+	const [items, setItems] = useState<AdminTask[]>([]);
+	const [total, setTotal] = useState<number | null>(null);
+	const [next, setNext] = useState<string | null>(null);
+	const action = useAction();
+
+	async function load(using: AdminTaskFilter, cursor: string | null) {
+		const page = await action.run(() => admin.tasks(using, cursor));
+		if (!page) return;
+		setItems((current) => (cursor ? [...current, ...page.items] : page.items));
+		setTotal(page.total);
+		setNext(page.next_cursor);
+	}
+	useEffect(() => {
+		void load({}, null);
+	}, []);
+
+	function submit(event: Event) {
+		event.preventDefault();
+		const using: AdminTaskFilter = {
+			mj_id: form.mj_id.trim() || undefined,
+			channel_id: form.channel_id.trim() || undefined,
+			start_timestamp: seconds(form.from),
+			end_timestamp: seconds(form.to),
+		};
+		setFilter(using);
+		void load(using, null);
+	}
+	const input = (name: keyof typeof form) => ({
+		name,
+		value: form[name],
+		onInput: (event: { currentTarget: HTMLInputElement }) => setForm({ ...form, [name]: event.currentTarget.value }),
+	});
+
+	return (
+		<section class="panel">
+			<h2>{t("allTasks")}</h2>
+			<form class="row" onSubmit={submit}>
+				<input {...input("mj_id")} placeholder={t("taskId")} aria-label={t("taskId")} />
+				<input
+					{...input("channel_id")}
+					type="number"
+					min={0}
+					placeholder={t("channelId")}
+					aria-label={t("channelId")}
+				/>
+				<label class="inline">
+					{t("from")}
+					<input {...input("from")} type="datetime-local" />
+				</label>
+				<label class="inline">
+					{t("to")}
+					<input {...input("to")} type="datetime-local" />
+				</label>
+				<BusyButton type="submit" busy={action.busy}>
+					{t("filter")}
+				</BusyButton>
+			</form>
+			<ErrorNote error={action.error} />
+			{total !== null && <p class="hint">{t("total", { n: total })}</p>}
+			<table class="fields">
+				<thead>
+					<tr>
+						<th>{t("taskId")}</th>
+						<th>{t("userId")}</th>
+						<th>{t("channelId")}</th>
+						<th>{t("action")}</th>
+						<th>{t("status")}</th>
+						<th>{t("prompt")}</th>
+						<th>{t("charged")}</th>
+						<th>{t("submittedAt")}</th>
+					</tr>
+				</thead>
+				<tbody>
+					{items.map((task) => (
+						<tr key={task.mj_id}>
+							<td>
+								<code>{task.mj_id.slice(0, 10)}</code>
+							</td>
+							<td>{task.user_id ?? ""}</td>
+							<td>{task.channel_id ?? ""}</td>
+							<td>{task.action}</td>
+							<td>
+								{task.status} {task.status !== "SUCCESS" && task.progress}
+								{task.fail_reason && <div class="hint">{task.fail_reason}</div>}
+							</td>
+							<td class="prompt">{task.prompt}</td>
+							<td>{task.quota}</td>
+							<td>{formatTime(task.submit_time, "s")}</td>
+						</tr>
+					))}
+				</tbody>
+			</table>
+			{next && (
+				<BusyButton type="button" busy={action.busy} onClick={() => load(filter, next)}>
+					{t("loadMore")}
+				</BusyButton>
+			)}
+		</section>
+	);
+}
