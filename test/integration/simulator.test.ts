@@ -796,6 +796,8 @@ describe("notifyHook", () => {
 		});
 		const hook = await upstreamCallbackUrl(env, row.publicId);
 		const upstreamId = await imagine("pushed home", { notifyHook: hook });
+		// What the consumer records from the submit's answer: pushes are taken for that upstream id only.
+		await env.DB.prepare("UPDATE tasks SET upstream_id = ? WHERE public_id = ?").bind(upstreamId, row.publicId).run();
 		const done = await waitFor(
 			async () => {
 				const current = await taskRow(row.publicId);
