@@ -100,7 +100,8 @@ export const adminRoutes = new Hono<AppEnv>()
 		const user =
 			body.quota !== undefined
 				? await setUserQuota(db, sub, body.quota, Date.now())
-				: await addUserQuota(db, sub, body.delta as number);
+				: // quotaBody lets exactly one of the two through.
+					await addUserQuota(db, sub, body.delta ?? 0);
 		if (!user) {
 			throw (await findUserBySub(db, sub)) ? badRequest("quota would go below zero") : notFound("no such user");
 		}

@@ -1,6 +1,8 @@
 /** The task model shared by every surface: states, actions, limits. */
+
+import { z } from "zod";
 import { type ConfigVars, config } from "../config";
-import type { TaskStatus, UpstreamButton } from "../upstream/protocol";
+import { type TaskStatus, type UpstreamButton, upstreamButtonSchema } from "../upstream/protocol";
 
 export type { TaskStatus };
 
@@ -13,25 +15,38 @@ export function isTerminal(status: string): boolean {
 export type { TaskAction } from "./actions";
 
 /** Settings of an action besides its prompt and pictures, kept as the task's `options` JSON. */
-export interface TaskOptions {
-	/** BLEND: PORTRAIT, SQUARE or LANDSCAPE. */
-	dimensions?: string;
-	/** VIDEO: "low" or "high". */
-	motion?: string;
-	/** VIDEO: "extend" to continue a video task. */
-	videoAction?: string;
-	/** CUSTOM_ZOOM / INPAINT: the prompt of the modal step. */
-	modalPrompt?: string;
-	/** INPAINT: R2 key of the mask of the modal step. */
-	maskKey?: string;
-}
+const taskOptionsSchema = z
+	.object({
+		/** BLEND: PORTRAIT, SQUARE or LANDSCAPE. */
+		dimensions: z.string().optional(),
+		/** VIDEO: "low" or "high". */
+		motion: z.string().optional(),
+		/** VIDEO: "extend" to continue a video task. */
+		videoAction: z.string().optional(),
+		/** CUSTOM_ZOOM / INPAINT: the prompt of the modal step. */
+		modalPrompt: z.string().optional(),
+		/** INPAINT: R2 key of the mask of the modal step. */
+		maskKey: z.string().optional(),
+	})
+	.catch({});
+export type TaskOptions = z.infer<typeof taskOptionsSchema>;
 
 export function parseOptions(json: string): TaskOptions {
 	try {
-		const value: unknown = JSON.parse(json);
-		return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as TaskOptions) : {};
+		return taskOptionsSchema.parse(JSON.parse(json));
 	} catch {
 		return {};
+	}
+}
+
+const storedButtonsSchema = z.array(upstreamButtonSchema).catch([]);
+
+/** The buttons kept in a task's `buttons` JSON column; [] for anything unreadable. */
+export function storedButtons(json: string): UpstreamButton[] {
+	try {
+		return storedButtonsSchema.parse(JSON.parse(json));
+	} catch {
+		return [];
 	}
 }
 

@@ -15,7 +15,14 @@ import { logError } from "../log";
 import type { TaskMessage } from "../queue/messages";
 import { ensureSimulatorChannel } from "../upstream/channels";
 import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
-import { bannedWordIn, PROMPT_MAX_LENGTH, parseStringArray, queueLimits, type TaskOptions } from "./model";
+import {
+	bannedWordIn,
+	PROMPT_MAX_LENGTH,
+	parseStringArray,
+	queueLimits,
+	storedButtons,
+	type TaskOptions,
+} from "./model";
 import { priceOf } from "./pricing";
 
 export interface SubmitRequest {
@@ -90,13 +97,7 @@ async function finishedParent(db: Db, user: AuthUser, parentId: string | undefin
 }
 
 function buttonsOf(task: TaskRow): string[] {
-	try {
-		const buttons: unknown = JSON.parse(task.buttons);
-		if (!Array.isArray(buttons)) return [];
-		return buttons.flatMap((b) => (typeof b?.customId === "string" && b.customId ? [b.customId] : []));
-	} catch {
-		return [];
-	}
+	return storedButtons(task.buttons).flatMap((button) => (button.customId ? [button.customId] : []));
 }
 
 /** Decides what the task is from the request and its parent; throws for anything refused. */

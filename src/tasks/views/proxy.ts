@@ -8,6 +8,7 @@
 import type { TaskRow } from "../../db/schema";
 import { taskImageUrl, taskVideoUrls } from "../../images/links";
 import type { UpstreamButton } from "../../upstream/protocol";
+import { storedButtons } from "../model";
 
 export interface ProxyTask {
 	id: string;
@@ -31,15 +32,6 @@ export interface ProxyTask {
 	failReason: string;
 	buttons: UpstreamButton[];
 	properties: { finalPrompt: string; finalZhPrompt: string; notifyHook: string };
-}
-
-function buttonsOf(json: string): UpstreamButton[] {
-	try {
-		const value: unknown = JSON.parse(json);
-		return Array.isArray(value) ? (value as UpstreamButton[]) : [];
-	} catch {
-		return [];
-	}
 }
 
 export async function toProxyTask(env: Env, base: string, task: TaskRow): Promise<ProxyTask> {
@@ -66,7 +58,7 @@ export async function toProxyTask(env: Env, base: string, task: TaskRow): Promis
 		status: task.status,
 		progress: task.progress,
 		failReason: failed ? task.failReason || "task failed" : task.failReason,
-		buttons: task.status === "SUCCESS" ? buttonsOf(task.buttons) : [],
+		buttons: task.status === "SUCCESS" ? storedButtons(task.buttons) : [],
 		properties: { finalPrompt: task.finalPrompt, finalZhPrompt: "", notifyHook: task.notifyHook },
 	};
 }

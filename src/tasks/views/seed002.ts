@@ -5,6 +5,7 @@
  */
 import type { TaskRow } from "../../db/schema";
 import { taskImageUrl } from "../../images/links";
+import { storedButtons } from "../model";
 
 export interface Seed002Task {
 	_id: string;
@@ -34,14 +35,9 @@ const JOB_HASH = /::([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * the button the task was started with, which names the parent's message (an upscale without buttons).
  */
 export function jobHash(buttonsJson: string, customId = ""): string {
-	try {
-		const buttons = JSON.parse(buttonsJson) as { customId?: unknown }[];
-		for (const button of buttons) {
-			const match = typeof button.customId === "string" ? JOB_HASH.exec(button.customId) : null;
-			if (match) return match[1];
-		}
-	} catch {
-		// A task without readable buttons simply has no hash of its own.
+	for (const button of storedButtons(buttonsJson)) {
+		const match = JOB_HASH.exec(button.customId);
+		if (match) return match[1];
 	}
 	return JOB_HASH.exec(customId)?.[1] ?? "";
 }
