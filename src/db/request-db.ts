@@ -4,6 +4,7 @@
  * that sends it back on its next request reads at least what it wrote (read-your-writes).
  */
 import type { MiddlewareHandler } from "hono";
+import { config } from "../config";
 import type { AppEnv } from "../context";
 import { getDb } from "./client";
 import { instrumentD1, newD1Stats } from "./instrument";
@@ -18,7 +19,7 @@ export function requestDb(): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
 		const bookmark = c.req.header(BOOKMARK_HEADER);
 		const session = c.env.DB.withSession(bookmark && BOOKMARK.test(bookmark) ? bookmark : "first-unconstrained");
-		const stats = c.env.D1_STATS === "true" && c.env.ENVIRONMENT !== "production" ? newD1Stats() : null;
+		const stats = config(c.env).d1Stats ? newD1Stats() : null;
 		c.set("db", getDb(stats ? instrumentD1(session, stats) : session));
 		await next();
 		const latest = session.getBookmark();

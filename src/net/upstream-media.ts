@@ -4,6 +4,8 @@
  * gateway at a private address. The one exception is the task's own channel: an admin who set a
  * private base_url has said that origin may be reached, so media served from it is allowed.
  */
+
+import { config } from "../config";
 import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
 import { type Fetch, upstreamFetch } from "../upstream/fetcher";
@@ -26,8 +28,7 @@ export interface UpstreamMediaOptions {
 export async function fetchUpstreamMedia(env: Env, url: string, options: UpstreamMediaOptions): Promise<Response> {
 	const { channelId } = options;
 	// Outside production nothing is refused for its address, so the channel is not needed.
-	const channel =
-		env.ENVIRONMENT === "production" && channelId != null ? await findChannel(getDb(env.DB), channelId) : undefined;
+	const channel = config(env).production && channelId != null ? await findChannel(getDb(env.DB), channelId) : undefined;
 	return fetchPublic(
 		url,
 		{ signal: options.signal },

@@ -9,6 +9,7 @@
  * `127.0.0.1`, IPv6 as compressed lowercase hex). A public name whose DNS answer is private is
  * not caught here; README "URL policy" says what the platform does about that.
  */
+import { config } from "../config";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
 
 /** Longest URL the gateway stores or fetches. */
@@ -168,7 +169,7 @@ export function urlProblem(
 	}
 	if (url.protocol !== "http:" && url.protocol !== "https:") return `${field} must be an http(s) URL`;
 	if (url.username || url.password) return `${field} must not carry credentials`;
-	if (env.ENVIRONMENT !== "production") return null;
+	if (!config(env).production) return null;
 	if (options.trustedOrigin && sameOrigin(url, options.trustedOrigin)) return null;
 	return hostBlocked(url.hostname) ? `${field} must be a public address` : null;
 }
