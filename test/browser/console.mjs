@@ -6,6 +6,7 @@
 // Screenshots of every page: test-results/browser/*.png.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
@@ -122,6 +123,10 @@ async function api(credential, method, path, body) {
 	if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
 	return json.data;
 }
+
+// A notifyHook receiver on 127.0.0.1 (the development gateway may call local addresses).
+const hooks = createHttpServer();
+await new Promise((done) => hooks.listen(0, "127.0.0.1", done));
 
 // ---- the scenario ----
 
@@ -443,72 +448,62 @@ try {
 		assert(after.status === 401, `a revoked key still works: ${after.status}`);
 	});
 
-	await step("with the delivery log and webhook secret APIs: reveal, rotate, list, redeliver", async () => {
-		// Their contract (the hooks branch), served by the browser's router.
-		const listed = await (await fetch(`${base}/mj/task/list`, { headers: { "mj-api-secret": userKey } })).json();
-		const taskId = listed.find((task) => task.action === "INPAINT")?.id;
-		assert(taskId, "no INPAINT task to read deliveries of");
-		const calls = [];
-		const reply = (data, status = 200) => ({ status, json: { success: true, message: "", data } });
-		await page.route("**/api/user/webhook-secret", (route) => route.fulfill(reply({ secret: "whsec_first" })));
-		await page.route("**/api/user/webhook-secret/rotate", (route) => {
-			calls.push("rotate");
-			return route.fulfill(reply({ secret: "whsec_second", previous_expires_at: 1 }));
-		});
-		await page.route("**/api/user/deliveries?*", (route) => {
-			calls.push(`list ${new URL(route.request().url()).searchParams.get("task_id")}`);
-			return route.fulfill(
-				reply({
-					items: [
-						{
-							event_id: "msg_one",
-							task_id: taskId,
-							url: "https://hooks.example/x",
-							attempt: 2,
-							http_status: 500,
-							error: "HTTP 500",
-							outcome: "failed",
-							created_at: Math.floor(Date.now() / 1000),
-						},
-						{
-							event_id: "msg_one",
-							task_id: taskId,
-							url: "https://hooks.example/x",
-							attempt: 1,
-							http_status: 503,
-							error: "HTTP 503",
-							outcome: "failed",
-							created_at: Math.floor(Date.now() / 1000) - 5,
-						},
-					],
-					next_cursor: null,
-				}),
-			);
-		});
-		await page.route("**/api/user/deliveries/*/redeliver", (route) => {
-			calls.push(`redeliver ${route.request().url().split("/").at(-2)}`);
-			return route.fulfill(reply({ event_id: "msg_one", task_id: taskId }, 202));
-		});
-		await page.click('a[href="#/"]');
-		await page.click('a[href="#/account"]');
-		const panel = page.locator(".panel", { has: page.getByRole("heading", { name: "Webhook secret" }) });
-		await panel.waitFor();
-		await panel.getByRole("button", { name: "Reveal" }).click();
-		await panel.getByTestId("webhook-secret").filter({ hasText: "whsec_first" }).waitFor();
-		await panel.getByRole("button", { name: "Rotate" }).click();
-		await panel.getByTestId("webhook-secret").filter({ hasText: "whsec_second" }).waitFor();
-		await page.goto(`${base}/#/task/${taskId}`);
-		const rows = page.locator("tr", { hasText: "hooks.example" });
-		await rows.nth(1).waitFor();
-		assert((await rows.first().innerText()).includes("500"), "the delivery row lacks its HTTP status");
-		await screenshot("task-deliveries");
-		await rows.first().getByRole("button", { name: "Redeliver" }).click();
-		await rows.first().getByRole("button", { name: "Queued again" }).waitFor();
-		assert(calls.includes(`list ${taskId}`), `the log was not asked for this task: ${calls}`);
-		assert(calls.includes("rotate") && calls.includes("redeliver msg_one"), `calls: ${calls}`);
-		await page.unrouteAll();
-		await page.goto(`${base}/#/`);
-	});
+	await step(
+		"webhook secret: reveal and rotate the real one; the task page lists a refused hook's real attempts, redeliver",
+		async () => {
+			const panel = page.locator(".panel", { has: page.getByRole("heading", { name: "Webhook secret" }) });
+			await panel.getByRole("button", { name: "Reveal" }).click();
+			const first = (await api(userKey, "GET", "/api/user/webhook-secret")).secret;
+			assert(first.startsWith("whsec_"), `not a webhook secret: ${first}`);
+			await panel.getByTestId("webhook-secret").filter({ hasText: first }).waitFor();
+			await panel.getByRole("button", { name: "Rotate" }).click();
+			await panel.getByTestId("webhook-secret").filter({ hasNotText: first }).filter({ hasText: "whsec_" }).waitFor();
+			const second = (await api(userKey, "GET", "/api/user/webhook-secret")).secret;
+			assert(second !== first, "the secret was not rotated");
+			assert((await panel.getByTestId("webhook-secret").innerText()) === second, "the console shows another secret");
+
+			// A task whose notifyHook refuses every delivery with 500; the receiver records each attempt's webhook-id.
+			const received = [];
+			const hook = `http://127.0.0.1:${hooks.address().port}/hook`;
+			hooks.on("request", (request, response) => {
+				received.push(request.headers["webhook-id"]);
+				request.resume();
+				response.writeHead(500).end("refused");
+			});
+			const submitted = await fetch(`${base}/mj/submit/imagine`, {
+				method: "POST",
+				headers: { "mj-api-secret": userKey, "content-type": "application/json" },
+				body: JSON.stringify({ prompt: "a hooked fox", notifyHook: hook }),
+			});
+			const taskId = (await submitted.json()).result;
+			assert(taskId, `no task: ${submitted.status}`);
+			const deadline = Date.now() + STEP_TIMEOUT;
+			// The first attempt is in the real log before the page reads it.
+			const logged = async (match) => {
+				while (Date.now() < deadline + STEP_TIMEOUT) {
+					const found = (await api(userKey, "GET", `/api/user/deliveries?task_id=${taskId}`)).items.find(match);
+					if (found) return found;
+					await new Promise((done) => setTimeout(done, 200));
+				}
+			};
+			assert(await logged(() => true), "no delivery attempt was logged");
+			assert(received.length > 0 && received[0], "the hook was never called");
+			await page.goto(`${base}/#/task/${taskId}`);
+			// The delivery log's rows (the field table above shows the hook URL too).
+			const rows = page.locator("tr", { hasText: hook, has: page.getByRole("button", { name: "Redeliver" }) });
+			await rows.first().waitFor();
+			assert((await rows.first().innerText()).includes("500"), "the delivery row lacks its HTTP status");
+			await screenshot("task-deliveries");
+			await rows.first().getByRole("button", { name: "Redeliver" }).click();
+			await page.getByRole("button", { name: "Queued again" }).waitFor();
+			// The manual attempt is in the real log, and the receiver saw it.
+			const manual = await logged((row) => row.manual);
+			assert(manual, "the redelivery is not in the delivery log");
+			assert(manual.http_status === 500 && manual.url === hook, `the manual attempt: ${JSON.stringify(manual)}`);
+			assert(received.at(-1) === received[0], `a redelivery carries another webhook-id: ${received}`);
+			await page.goto(`${base}/#/`);
+		},
+	);
 
 	await step("sign out forgets the key", async () => {
 		await page.click("[data-action=sign-out]");
@@ -554,56 +549,35 @@ try {
 	});
 
 	await step(
-		"with a stream endpoint, updates arrive over SSE (snapshot, task events, resume with last_event_id, fallback to polling)",
+		"live view: a task submitted elsewhere arrives over the real SSE stream; without a stream the console polls",
 		async () => {
-			// The stream contract (POST /api/user/stream-ticket → {ticket}; GET /api/user/stream?ticket=…
-			// with `event: snapshot` / `event: task`, `id: <seq>`), served by the browser's router.
 			const streamed = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 			await streamed.addInitScript((key) => localStorage.setItem("mj-edge.credential", key), userKey);
 			const live = await streamed.newPage();
 			live.setDefaultTimeout(STEP_TIMEOUT);
-			const task = (status, progress, seq) => ({
-				id: "stream-task-1",
-				action: "IMAGINE",
-				prompt: "a streamed fox",
-				status,
-				progress,
-				submitTime: Date.now() + 60_000,
-				imageUrl: "",
-				buttons: [],
-				properties: {},
-				seq,
-			});
-			const frame = (type, seq, body) =>
-				`id: ${seq}\nevent: ${type}\ndata: ${JSON.stringify({ type, seq, ...body })}\n\n`;
-			const streams = [];
-			await live.route("**/api/user/stream-ticket", (route) =>
-				route.fulfill({ json: { success: true, message: "", data: { ticket: `ticket-${streams.length}` } } }),
-			);
-			await live.route("**/api/user/stream?*", async (route) => {
-				const url = new URL(route.request().url());
-				const headers = await route.request().allHeaders();
-				streams.push({
-					ticket: url.searchParams.get("ticket"),
-					after: url.searchParams.get("last_event_id") ?? headers["last-event-id"],
-				});
-				const body =
-					streams.length === 1
-						? frame("snapshot", 1, { tasks: [task("IN_PROGRESS", "25%")] }) +
-							frame("task", 2, { task: task("IN_PROGRESS", "75%") })
-						: frame("task", 3, { task: task("SUCCESS", "100%") });
-				// After the second answer the stream is gone: the console falls back to polling.
-				if (streams.length > 2) return route.fulfill({ status: 204 });
-				return route.fulfill({ status: 200, headers: { "content-type": "text/event-stream" }, body });
+			const polls = [];
+			live.on("request", (request) => {
+				if (request.url().includes("/mj/task/list-by-condition")) polls.push(request.url());
 			});
 			await live.goto(`${base}/`);
-			const streamedCard = live.locator('.card[data-task-id="stream-task-1"]');
-			await streamedCard.waitFor();
 			await live.locator(".live.stream").waitFor();
+			// Submitted through the API, not this page: only the stream can tell the page about it.
+			const submitted = await fetch(`${base}/mj/submit/imagine`, {
+				method: "POST",
+				headers: { "mj-api-secret": userKey, "content-type": "application/json" },
+				body: JSON.stringify({ prompt: "a streamed fox" }),
+			});
+			const taskId = (await submitted.json()).result;
+			const streamedCard = live.locator(`.card[data-task-id="${taskId}"]`);
+			await streamedCard.waitFor();
 			await streamedCard.locator("xpath=self::*[@data-status='SUCCESS']").waitFor();
-			assert(streams.length >= 2, `the stream was not reopened: ${JSON.stringify(streams)}`);
-			assert(streams[1].after === "2", `the reconnect did not say what it had seen: ${JSON.stringify(streams)}`);
-			assert(streams[1].ticket !== streams[0].ticket, "the reconnect reused the first ticket");
+			assert(polls.length === 0, `the live view polled while the stream was open: ${polls.length} requests`);
+			assert(await live.locator(".live.stream").isVisible(), "the live view left the stream");
+			// A gateway without the stream (404 for a ticket): the console follows its tasks by polling instead.
+			await live.route("**/api/user/stream-ticket", (route) =>
+				route.fulfill({ status: 404, json: { success: false, message: "not found" } }),
+			);
+			await live.reload();
 			await live.locator(".live.poll").waitFor();
 			await streamed.close();
 		},
@@ -637,6 +611,7 @@ try {
 } finally {
 	await browser?.close().catch(() => undefined);
 	await stopGateway();
+	hooks.close();
 	rmSync(STATE, { recursive: true, force: true });
 }
 

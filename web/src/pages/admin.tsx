@@ -99,11 +99,6 @@ function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => v
 						{t("disabledReason")}: {channel.disabled_reason}
 					</div>
 				)}
-				{channel.last_error && (
-					<div class="hint">
-						{t("lastError")}: {channel.last_error}
-					</div>
-				)}
 			</td>
 			<td>
 				<BusyButton
