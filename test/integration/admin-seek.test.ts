@@ -121,3 +121,26 @@ describe("insertTask hands out task_seq", () => {
 		expect(ids(filtered)).toEqual([a.publicId, b.publicId]);
 	});
 });
+
+describe("migration 0006 (backfill)", () => {
+	it("numbers rows written before task_seq in (submit_time, id) order, the newest at the counter", async () => {
+		const backfill = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0006_"));
+		expect(backfill).toBeDefined();
+		await env.DB.prepare("UPDATE tasks SET task_seq = NULL").run();
+		for (const query of backfill?.queries ?? []) await env.DB.prepare(query).run();
+		const { results } = await env.DB.prepare("SELECT task_seq FROM tasks ORDER BY submit_time DESC, id DESC").all<{
+			task_seq: number;
+		}>();
+		const counter = await env.DB.prepare("SELECT value FROM counters WHERE name = 'tasks'").first<{ value: number }>();
+		expect(counter?.value).toBe(TASKS + 2);
+		expect(results.map((row) => row.task_seq)).toEqual(results.map((_, i) => TASKS + 2 - i));
+		// The page by number now shows the two late tasks in submit order, as the cursor does.
+		const newest = await env.DB.prepare("SELECT public_id FROM tasks ORDER BY submit_time DESC, id DESC LIMIT 3").all<{
+			public_id: string;
+		}>();
+		const page = await listOk(ALL, { p: 1, page_size: 3 }, adminToken);
+		expect(page.total).toBe(TASKS + 2);
+		expect(ids(page)).toEqual(newest.results.map((row) => row.public_id));
+		expect(ids(page)[2]).toBe(seeded(TASKS));
+	});
+});
