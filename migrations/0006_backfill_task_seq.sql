@@ -3,7 +3,9 @@
 -- task_seq, in (submit_time, id) order, so the admin's page k by task_seq shows them as the
 -- old OFFSET pages did. The newest task takes the counter's value (the counter is first made
 -- at least the row count), so the tasks insertTask writes next continue the sequence.
-INSERT INTO counters (name, value) VALUES ('tasks', (SELECT COUNT(*) FROM tasks))
+-- No counter row is made for an empty table (seeds that insert the row themselves stay valid).
+INSERT INTO counters (name, value)
+  SELECT 'tasks', n FROM (SELECT COUNT(*) AS n FROM tasks) WHERE n > 0
   ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value);--> statement-breakpoint
 UPDATE tasks SET task_seq = ranked.seq
 FROM (
