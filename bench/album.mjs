@@ -50,9 +50,10 @@ INSERT INTO templates (kind, title, cover_key, image_key, workflow_id, prompt, f
 ${templates.join(",\n")};
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${pictures}),
   u AS (SELECT id, task_count, album_count, last_submit_time FROM users WHERE sub = ${sqlText(sub)}),
-  t AS (SELECT min(id) AS first FROM templates WHERE author = ${sqlText(marker)})
-INSERT INTO tasks (public_id, user_id, user_seq, album_seq, style_id, origin_key, action, prompt, status, progress, description, fail_reason, image_key, image_type, submit_time, updated_at, quota)
-SELECT ${RANDOM_UUID}, u.id, u.task_count + n, u.album_count + n, t.first + (n % ${TEMPLATES}),
+  t AS (SELECT min(id) AS first FROM templates WHERE author = ${sqlText(marker)}),
+  c AS (SELECT coalesce(max(value), 0) AS tasks FROM counters WHERE name = 'tasks')
+INSERT INTO tasks (public_id, user_id, user_seq, task_seq, album_seq, style_id, origin_key, action, prompt, status, progress, description, fail_reason, image_key, image_type, submit_time, updated_at, quota)
+SELECT ${RANDOM_UUID}, u.id, u.task_count + n, c.tasks + n, u.album_count + n, t.first + (n % ${TEMPLATES}),
   CASE WHEN n % 2 = 0 THEN 'album-origins/' || ${RANDOM_UUID} || '.jpg' END,
   CASE WHEN n % 2 = 0 THEN 'SWAP_FACE' ELSE 'IMAGINE' END,
   CASE WHEN n % 2 = 0 THEN '' ELSE 'bench prompt' END,
@@ -63,7 +64,7 @@ SELECT ${RANDOM_UUID}, u.id, u.task_count + n, u.album_count + n, t.first + (n %
   CASE WHEN n % 10 IN (3, 7) THEN NULL ELSE 'images/bench-' || n END,
   CASE WHEN n % 10 IN (3, 7) THEN NULL ELSE 'image/png' END,
   max(u.last_submit_time + 1, ${first}) + n * 1000, ${now}, 100
-FROM seq, u, t;
+FROM seq, u, t, c;
 UPDATE users SET task_count = task_count + ${pictures}, album_count = album_count + ${pictures},
   last_submit_time = max(last_submit_time + ${pictures}, ${now + 1000}) WHERE sub = ${sqlText(sub)};
 INSERT INTO counters (name, value) VALUES ('tasks', ${pictures}) ON CONFLICT(name) DO UPDATE SET value = value + ${pictures};

@@ -68,10 +68,10 @@ INSERT INTO channels (id, name, base_url, secret, weight, enabled, disabled_reas
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${CHANNELS})
 SELECT i, 'bench-seed-' || i, 'http://bench-seed-' || i || '.invalid', '', 1, 0, 'bench data only', 0, ${end}, ${end} FROM c;
 
-INSERT INTO tasks (id, public_id, user_id, user_seq, action, prompt, prompt_en, status, progress, channel_id,
+INSERT INTO tasks (id, public_id, user_id, user_seq, task_seq, action, prompt, prompt_en, status, progress, channel_id,
   upstream_id, upstream_image_url, submit_time, start_time, finish_time, updated_at, version, quota)
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${TASKS})
-SELECT n, printf('bench-%06d', n), ${userOf("n")}, ${seqOf("n")}, 'IMAGINE',
+SELECT n, printf('bench-%06d', n), ${userOf("n")}, ${seqOf("n")}, n, 'IMAGINE',
   'bench prompt ' || n || ' a lighthouse at dusk, oil painting', 'bench prompt ' || n, 'SUCCESS', '100%',
   1 + n % ${CHANNELS}, 'up-' || n, 'https://cdn.bench.invalid/' || n || '.png',
   ${time("n")}, ${time("n")} + 1000, ${time("n")} + 30000, ${time("n")} + 30000, 1, 100

@@ -96,6 +96,12 @@ export const tasks = sqliteTable(
 		userId: integer("user_id").notNull(),
 		/** 1, 2, 3... per user, in submit order: turns "page k" into an index seek. */
 		userSeq: integer("user_seq").notNull(),
+		/**
+		 * 1, 2, 3... over all tasks, in insert order, from the counters row 'tasks': turns the
+		 * admin's "page k" into an index seek. Nullable only because the column was added to a
+		 * table with rows (migration 0006 backfills them); insertTask always sets it.
+		 */
+		taskSeq: integer("task_seq"),
 		action: text("action").notNull(),
 		prompt: text("prompt").notNull().default(""),
 		promptEn: text("prompt_en").notNull().default(""),
@@ -153,6 +159,7 @@ export const tasks = sqliteTable(
 	(t) => [
 		uniqueIndex("tasks_public_id").on(t.publicId),
 		uniqueIndex("tasks_user_seq").on(t.userId, t.userSeq),
+		uniqueIndex("tasks_seq").on(t.taskSeq),
 		uniqueIndex("tasks_user_album_seq").on(t.userId, t.albumSeq),
 		index("tasks_user_time").on(t.userId, t.submitTime, t.id),
 		index("tasks_time").on(t.submitTime, t.id),

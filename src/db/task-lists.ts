@@ -3,6 +3,8 @@
  * Every query is served by an index in the order it returns rows:
  *  - a user's unfiltered page k is a seek on tasks_user_seq (users.task_count says where
  *    page k starts), so a deep page costs the same as the first;
+ *  - the admin's unfiltered page k is a seek on tasks_seq (the counters row 'tasks' says
+ *    where page k starts), in insert order, newest first;
  *  - otherwise rows come from tasks_user_time, tasks_channel_time or tasks_time, newest first;
  *    a cursor continues with a range on (submit_time, id) instead of OFFSET;
  *  - unfiltered totals are kept counters; filtered totals are index-only counts.
@@ -98,6 +100,47 @@ export async function userSeqPage(
 	const total = rows[0]?.total ?? 0;
 	const found = rows.flatMap((row) => (row.task ? [row.task] : [])).sort((a, b) => b.userSeq - a.userSeq);
 	return { ...pageOf(found, limit), total };
+}
+
+/**
+ * Everyone's unfiltered page `page` (newest first) and the task count, in one statement: the
+ * counters row 'tasks' joined to the page's task_seq range (a seek on tasks_seq), so page
+ * 1,000 reads as few rows as page 1 (page size + 2: the counter, the page, one row past it).
+ *
+ * The order is insert order (task_seq), newest first. It equals (submit_time, id) order
+ * except when two users' tasks commit in the other order of their submit times (a request
+ * that read its clock earlier commits later, or a user's submit time was pushed past the
+ * clock by max(now, last + 1)); submit times are only monotonic per user. Cursors keep
+ * (submit_time, id) order, so the `next` cursor of such a page is only as exact as those
+ * orders agree.
+ */
+export async function allSeqPage(db: Db, page: number, limit: number): Promise<TaskPage & { total: number }> {
+	const skip = (page - 1) * limit;
+	const rows = await db
+		.select({ task: tasks, total: counters.value })
+		.from(counters)
+		.leftJoin(
+			tasks,
+			and(
+				lte(tasks.taskSeq, sql`${counters.value} - ${skip}`),
+				// One row past the page (when it exists) says whether there is a next one.
+				gte(tasks.taskSeq, sql`${counters.value} - ${skip + limit}`),
+			),
+		)
+		.where(eq(counters.name, TASKS_COUNTER))
+		// The counters row is one primary-key lookup, so the index walks newest first and
+		// stops at the limit instead of stepping onto the row below the range.
+		.orderBy(desc(tasks.taskSeq))
+		.limit(limit + 1)
+		.all();
+	const total = rows[0]?.total ?? 0;
+	return {
+		...pageOf(
+			rows.flatMap((row) => (row.task ? [row.task] : [])),
+			limit,
+		),
+		total,
+	};
 }
 
 /** The user's task count (users.task_count): an unfiltered total without counting. */

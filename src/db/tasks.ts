@@ -10,12 +10,14 @@ export class InsufficientQuotaError extends Error {}
 /** The counters row that holds the number of tasks ever written. */
 export const TASKS_COUNTER = "tasks";
 
-export type NewTaskInput = Omit<NewTaskRow, "userSeq" | "albumSeq" | "submitTime"> & { album?: boolean };
+export type NewTaskInput = Omit<NewTaskRow, "userSeq" | "taskSeq" | "albumSeq" | "submitTime"> & { album?: boolean };
 
 /**
  * Writes a new task and its charge in one D1 batch (one transaction) and returns the task's
  * submit time. The user's row hands out `user_seq` (and `album_seq` for album pictures) and a
- * submit time later than any of the user's earlier tasks. When the charge takes the balance
+ * submit time later than any of the user's earlier tasks; the counters row 'tasks', bumped
+ * first in the same batch, hands out `task_seq` (1, 2, 3... over all tasks, in insert order).
+ * When the charge takes the balance
  * below zero the `user_seq` subquery yields NULL, the NOT NULL constraint fails and the whole
  * batch, charge included, rolls back: under any concurrency no balance goes below zero and
  * no task exists without its charge.
@@ -26,7 +28,7 @@ export async function insertTask(db: Db, input: NewTaskInput, now: number): Prom
 	const fromUser = (column: string, extra = sql``) =>
 		sql`(SELECT ${sql.raw(column)} FROM users WHERE id = ${row.userId}${extra})`;
 	try {
-		const [, inserted] = await db.batch([
+		const [, , inserted] = await db.batch([
 			db
 				.update(users)
 				.set({
@@ -37,18 +39,19 @@ export async function insertTask(db: Db, input: NewTaskInput, now: number): Prom
 				})
 				.where(eq(users.id, row.userId)),
 			db
+				.insert(counters)
+				.values({ name: TASKS_COUNTER, value: 1 })
+				.onConflictDoUpdate({ target: counters.name, set: { value: sql`${counters.value} + 1` } }),
+			db
 				.insert(tasks)
 				.values({
 					...row,
 					userSeq: fromUser("task_count", sql` AND quota >= 0`),
+					taskSeq: sql`(SELECT value FROM counters WHERE name = ${TASKS_COUNTER})`,
 					albumSeq: album ? fromUser("album_count") : null,
 					submitTime: fromUser("last_submit_time"),
 				})
 				.returning({ submitTime: tasks.submitTime }),
-			db
-				.insert(counters)
-				.values({ name: TASKS_COUNTER, value: 1 })
-				.onConflictDoUpdate({ target: counters.name, set: { value: sql`${counters.value} + 1` } }),
 		]);
 		return inserted[0].submitTime;
 	} catch (error) {

@@ -1,11 +1,13 @@
 /**
  * Which queries serve a task list page and its total. Unfiltered totals are counters kept
- * as tasks are written; only filters need a count. A user's unfiltered page by number is
- * one statement (the user's row and a seek on user_seq); everything else pages through the
- * time indexes, after a cursor or by page number.
+ * as tasks are written; only filters need a count. An unfiltered page by number is one
+ * statement: a user's is the user's row and a seek on user_seq, the admin's is the counters
+ * row and a seek on task_seq. Everything else pages through the time indexes, after a cursor
+ * or by page number.
  */
 import type { Db } from "../db/client";
 import {
+	allSeqPage,
 	allTaskCount,
 	countTasks,
 	listTaskPage,
@@ -30,7 +32,9 @@ function isFiltered(filter: TaskListFilter): boolean {
 export async function listTasks(db: Db, request: ListRequest): Promise<TaskPage & { total: number }> {
 	const { filter, page, limit, cursor } = request;
 	const filtered = isFiltered(filter);
-	if (!filtered && !cursor && filter.userId !== undefined) return userSeqPage(db, filter.userId, page, limit);
+	if (!filtered && !cursor) {
+		return filter.userId !== undefined ? userSeqPage(db, filter.userId, page, limit) : allSeqPage(db, page, limit);
+	}
 	const [total, result] = await Promise.all([
 		filtered
 			? countTasks(db, filter)

@@ -441,13 +441,17 @@ describe("GET /api/mj/ (admin) answers as the seed shows", () => {
 		expect(notStarted?.channel_id).toBe(0);
 	});
 
-	it("the unfiltered total is every task written, newest first", async () => {
+	it("the unfiltered total is every task written; pages by number are in insert order, newest first", async () => {
 		const data = await listOk(ALL, { page_size: 100 }, adminToken);
 		const rows = await allRows();
 		expect(data.total).toBe(rows.length);
 		const counter = await env.DB.prepare("SELECT value FROM counters WHERE name = 'tasks'").first<{ value: number }>();
 		expect(counter?.value).toBe(rows.length);
-		expect(ids(data.items)).toEqual(publicIds(rows.slice(0, 100)));
+		// insertTask numbers every task 1, 2, 3... (task_seq); Bob's fixture tasks were written
+		// after Alice's, so they come first although their submit times interleave with hers.
+		const byInsert = [...rows].sort((a, b) => (b.taskSeq ?? 0) - (a.taskSeq ?? 0));
+		expect(byInsert.map((row) => row.taskSeq)).toEqual(rows.map((_, i) => rows.length - i));
+		expect(ids(data.items)).toEqual(publicIds(byInsert.slice(0, 100)));
 	});
 
 	it("also answers at /api/mj without the trailing slash", async () => {
@@ -936,10 +940,11 @@ describe("each list is served by an index in the order it returns rows (D1_STATS
 		expect(stats.rowsRead).toBeLessThanOrEqual(5 + 2 + (total + 1));
 	});
 
-	it("/api/mj/ page 1: tasks_time, total from the counters row", async () => {
+	it("/api/mj/ page 1: a seek on tasks_seq, total from the counters row", async () => {
 		await withStats(ALL, adminToken);
 		const { stats } = await withStats(withQuery(ALL, { page_size: 20 }), adminToken);
-		expectServedBy(stats, "tasks_time");
+		expectServedBy(stats, "tasks_seq");
+		expect(stats.plans.join("\n")).not.toMatch(/COUNT|tasks_time/);
 		expect(stats.rowsRead).toBeLessThanOrEqual(20 + 2 + 1);
 	});
 
