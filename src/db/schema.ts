@@ -168,6 +168,8 @@ export const tasks = sqliteTable(
 		index("tasks_status_time").on(t.status, t.submitTime),
 		// A user's unfinished tasks (midjourney-proxy /task/queue, queue limits).
 		index("tasks_user_status").on(t.userId, t.status, t.submitTime),
+		// Admins' task list filtered by action (/api/admin/tasks).
+		index("tasks_action_time").on(t.action, t.submitTime),
 	],
 );
 

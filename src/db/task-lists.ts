@@ -22,6 +22,9 @@ export interface TaskListFilter {
 	/** Inclusive bounds on submit_time, epoch ms. */
 	fromMs?: number;
 	toMs?: number;
+	/** Admins' task list: one status, one action. */
+	status?: TaskRow["status"];
+	action?: string;
 }
 
 export interface TaskPage {
@@ -39,6 +42,8 @@ function conditions(filter: TaskListFilter, cursor?: TaskCursor): SQL | undefine
 				? isNull(tasks.channelId)
 				: eq(tasks.channelId, filter.channelId),
 		filter.publicId !== undefined ? eq(tasks.publicId, filter.publicId) : undefined,
+		filter.status !== undefined ? eq(tasks.status, filter.status) : undefined,
+		filter.action !== undefined ? eq(tasks.action, filter.action) : undefined,
 		filter.fromMs !== undefined ? gte(tasks.submitTime, filter.fromMs) : undefined,
 		filter.toMs !== undefined ? lte(tasks.submitTime, filter.toMs) : undefined,
 		cursor ? sql`(${tasks.submitTime}, ${tasks.id}) < (${cursor.submitTime}, ${cursor.id})` : undefined,

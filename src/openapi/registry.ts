@@ -290,6 +290,18 @@ export const OPERATIONS: readonly Operation[] = [
 		input: { from: "query", schema: seed001.listQuery },
 		success: { description: "A page of tasks, with user_id and channel_id.", body: body.Seed001Page },
 	},
+	{
+		methods: ["GET"],
+		path: "/api/admin/tasks",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Everyone's tasks, filtered by user, channel, status, action and time",
+		description:
+			"Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action.",
+		input: { from: "query", schema: admin.adminTasksQuery },
+		success: { description: "A page of tasks, with user_id and channel_id.", body: body.Seed001Page },
+	},
 
 	// Callbacks: the webhook secret and the delivery log
 	{

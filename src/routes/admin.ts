@@ -12,8 +12,11 @@ import type { ChannelRow, UserRow } from "../db/schema";
 import { addUserQuota, findUserBySub, setUserQuota } from "../db/users";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
+import { TASK_ACTIONS } from "../tasks/actions";
 import { epochSeconds } from "../time";
+import { TASK_STATUSES } from "../upstream/protocol";
 import { ok } from "./envelopes";
+import { list, listFields, TIME_ORDER_MESSAGE, timeOrder } from "./seed001";
 import { requiredInteger, validate } from "./validate";
 
 export function userView(user: UserRow) {
@@ -85,8 +88,27 @@ function isUniqueViolation(error: unknown): boolean {
 	return false;
 }
 
+/** The admins' task list: seed 001's parameters plus a user (by sub), a status and an action. */
+export const adminTasksQuery = z
+	.object({
+		...listFields,
+		user: z.string().trim().min(1).max(128).optional(),
+		status: z.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` }).optional(),
+		action: z.enum(TASK_ACTIONS, { error: `action must be one of ${TASK_ACTIONS.join(", ")}` }).optional(),
+	})
+	.refine(timeOrder, { message: TIME_ORDER_MESSAGE });
+
 export const adminRoutes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate({ role: "admin" }))
+	.get("/tasks", validate("query", adminTasksQuery), async (c) => {
+		const query = c.req.valid("query");
+		let userId: number | undefined;
+		if (query.user !== undefined) {
+			// An unknown user has no tasks: an empty page, like any filter that matches nothing.
+			userId = (await findUserBySub(c.get("db"), query.user))?.id ?? -1;
+		}
+		return list(c, query, true, { status: query.status, action: query.action, userId });
+	})
 	.get("/users/:sub", async (c) => {
 		const user = await findUserBySub(c.get("db"), c.req.param("sub"));
 		if (!user) throw notFound("no such user");

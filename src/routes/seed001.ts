@@ -23,28 +23,34 @@ const PAGE_SIZE_MAX = 100;
 /** Seconds since the epoch, up to the year 5138. */
 const timestamp = (name: string) => integer(name, 0, 99_999_999_999);
 
-export const listQuery = z
-	.object({
-		p: integer("p", 1, 1_000_000),
-		page_size: integer("page_size", 1, PAGE_SIZE_MAX),
-		mj_id: z.string().max(64, "mj_id is too long").optional(),
-		start_timestamp: timestamp("start_timestamp"),
-		end_timestamp: timestamp("end_timestamp"),
-		channel_id: integer("channel_id", 0, Number.MAX_SAFE_INTEGER),
-		cursor: z.string().max(100).optional(),
-	})
-	.refine(
-		(q) => q.start_timestamp === undefined || q.end_timestamp === undefined || q.start_timestamp <= q.end_timestamp,
-		{
-			message: "start_timestamp must not be after end_timestamp",
-		},
-	);
+/** The seed's list parameters, shared with the admins' filtered list (/api/admin/tasks). */
+export const listFields = {
+	p: integer("p", 1, 1_000_000),
+	page_size: integer("page_size", 1, PAGE_SIZE_MAX),
+	mj_id: z.string().max(64, "mj_id is too long").optional(),
+	start_timestamp: timestamp("start_timestamp"),
+	end_timestamp: timestamp("end_timestamp"),
+	channel_id: integer("channel_id", 0, Number.MAX_SAFE_INTEGER),
+	cursor: z.string().max(100).optional(),
+};
+
+export const timeOrder = (q: { start_timestamp?: number; end_timestamp?: number }) =>
+	q.start_timestamp === undefined || q.end_timestamp === undefined || q.start_timestamp <= q.end_timestamp;
+export const TIME_ORDER_MESSAGE = "start_timestamp must not be after end_timestamp";
+
+export const listQuery = z.object(listFields).refine(timeOrder, { message: TIME_ORDER_MESSAGE });
 
 const validateQuery = validate("query", listQuery);
 
 type ListQuery = z.infer<typeof listQuery>;
 
-async function list(c: Context<AppEnv>, query: ListQuery, admin: boolean): Promise<Response> {
+/** A page in seed 001's shape; `extra` narrows an admin's list further (status, action, user). */
+export async function list(
+	c: Context<AppEnv>,
+	query: ListQuery,
+	admin: boolean,
+	extra: Pick<TaskListFilter, "status" | "action" | "userId"> = {},
+): Promise<Response> {
 	const db = c.get("db");
 	const user = c.get("user");
 	const page = query.p ?? 1;
@@ -55,6 +61,7 @@ async function list(c: Context<AppEnv>, query: ListQuery, admin: boolean): Promi
 		publicId: query.mj_id || undefined,
 		fromMs: query.start_timestamp === undefined ? undefined : query.start_timestamp * 1000,
 		toMs: query.end_timestamp === undefined ? undefined : query.end_timestamp * 1000 + 999,
+		...(admin ? extra : {}),
 	};
 	const result = await listTasks(db, {
 		filter,

@@ -26,7 +26,9 @@ export interface ListRequest {
 }
 
 function isFiltered(filter: TaskListFilter): boolean {
-	return [filter.channelId, filter.publicId, filter.fromMs, filter.toMs].some((v) => v !== undefined);
+	return [filter.channelId, filter.publicId, filter.fromMs, filter.toMs, filter.status, filter.action].some(
+		(v) => v !== undefined,
+	);
 }
 
 export async function listTasks(db: Db, request: ListRequest): Promise<TaskPage & { total: number }> {

@@ -543,9 +543,27 @@ try {
 		assert((await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota === before + 2500, "quota not granted");
 	});
 
-	await step("admin: all tasks lists the user's tasks", async () => {
+	await step("admin: all tasks lists the user's tasks, and filters them by user, status and action", async () => {
 		await page.locator("td", { hasText: "INPAINT" }).first().waitFor();
 		await screenshot("admin");
+		const panel = page.locator("section.panel", { has: page.locator("select[name=action]") });
+		await panel.locator("input[name=user]").fill(userSub);
+		await panel.locator("select[name=status]").selectOption("SUCCESS");
+		await panel.locator("select[name=action]").selectOption("INPAINT");
+		await panel.locator("button[type=submit]").click();
+		// Only the user's finished vary-region tasks are left (GET /api/admin/tasks).
+		await page.waitForFunction(() => {
+			const rows = [...document.querySelectorAll("section.panel table.fields tbody tr")].filter((row) =>
+				row.closest("section")?.querySelector("select[name=action]"),
+			);
+			return (
+				rows.length > 0 &&
+				rows.every(
+					(row) => row.children[3]?.textContent === "INPAINT" && row.children[4]?.textContent?.startsWith("SUCCESS"),
+				)
+			);
+		});
+		await screenshot("admin-filtered");
 	});
 
 	await step(

@@ -58,6 +58,7 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
 	{ group: "seed001", method: "GET", path: "/api/mj/", envelope: "newapi", adminOnly: true },
 	{ group: "seed001", method: "GET", path: "/api/mj", envelope: "newapi", adminOnly: true },
 	{ group: "seed001", method: "GET", path: "/api/mj/?channel_id=1", envelope: "newapi", adminOnly: true },
+	{ group: "admin", method: "GET", path: "/api/admin/tasks?status=SUCCESS", envelope: "newapi", adminOnly: true },
 	{ group: "account", method: "GET", path: "/api/user/self", envelope: "newapi", adminOnly: false },
 	{ group: "account", method: "POST", path: "/api/user/stream-ticket", envelope: "newapi", adminOnly: false },
 	{ group: "admin", method: "GET", path: "/api/admin/users/someone", envelope: "newapi", adminOnly: true },

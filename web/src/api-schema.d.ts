@@ -407,6 +407,26 @@ export interface paths {
 		patch?: never;
 		trace?: never;
 	};
+	"/api/admin/tasks": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Everyone's tasks, filtered by user, channel, status, action and time
+		 * @description Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action.
+		 */
+		get: operations["getApiAdminTasks"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/api/user/webhook-secret": {
 		parameters: {
 			query?: never;
@@ -2296,6 +2316,59 @@ export interface operations {
 				end_timestamp?: string;
 				channel_id?: string;
 				cursor?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of tasks, with user_id and channel_id. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Seed001Page"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminTasks: {
+		parameters: {
+			query?: {
+				p?: string;
+				page_size?: string;
+				mj_id?: string;
+				start_timestamp?: string;
+				end_timestamp?: string;
+				channel_id?: string;
+				cursor?: string;
+				user?: string;
+				status?: "NOT_START" | "SUBMITTED" | "MODAL" | "IN_PROGRESS" | "FAILURE" | "SUCCESS" | "CANCEL";
+				action?:
+					| "IMAGINE"
+					| "UPSCALE"
+					| "VARIATION"
+					| "REROLL"
+					| "PAN"
+					| "ZOOM"
+					| "CUSTOM_ZOOM"
+					| "INPAINT"
+					| "DESCRIBE"
+					| "BLEND"
+					| "SHORTEN"
+					| "VIDEO"
+					| "EDITS"
+					| "SWAP_FACE"
+					| "ACTION";
 			};
 			header?: never;
 			path?: never;

@@ -394,12 +394,15 @@ export type AdminTask = Schemas["Seed001Item"];
 
 export interface AdminTaskFilter {
 	mj_id?: string;
+	user?: string;
+	status?: AdminTaskQuery["status"];
+	action?: AdminTaskQuery["action"];
 	channel_id?: string;
 	start_timestamp?: number;
 	end_timestamp?: number;
 }
 
-type AdminTaskQuery = NonNullable<paths["/api/mj"]["get"]["parameters"]["query"]>;
+type AdminTaskQuery = NonNullable<paths["/api/admin/tasks"]["get"]["parameters"]["query"]>;
 
 export const admin = {
 	channels: async () => unwrap(await call(() => api.GET("/api/admin/channels"))),
@@ -417,10 +420,13 @@ export const admin = {
 	async tasks(filter: AdminTaskFilter, cursor: string | null) {
 		const query: AdminTaskQuery = { page_size: "20" };
 		if (filter.mj_id) query.mj_id = filter.mj_id;
+		if (filter.user) query.user = filter.user;
+		if (filter.status) query.status = filter.status;
+		if (filter.action) query.action = filter.action;
 		if (filter.channel_id) query.channel_id = filter.channel_id;
 		if (filter.start_timestamp !== undefined) query.start_timestamp = String(filter.start_timestamp);
 		if (filter.end_timestamp !== undefined) query.end_timestamp = String(filter.end_timestamp);
 		if (cursor) query.cursor = cursor;
-		return unwrap(await call(() => api.GET("/api/mj", { params: { query } })));
+		return unwrap(await call(() => api.GET("/api/admin/tasks", { params: { query } })));
 	},
 };

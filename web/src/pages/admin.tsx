@@ -223,11 +223,30 @@ function Users() {
 	);
 }
 
+const TASK_STATUS_CHOICES = ["NOT_START", "SUBMITTED", "MODAL", "IN_PROGRESS", "SUCCESS", "FAILURE", "CANCEL"] as const;
+const TASK_ACTION_CHOICES = [
+	"IMAGINE",
+	"UPSCALE",
+	"VARIATION",
+	"REROLL",
+	"PAN",
+	"ZOOM",
+	"CUSTOM_ZOOM",
+	"INPAINT",
+	"DESCRIBE",
+	"BLEND",
+	"SHORTEN",
+	"VIDEO",
+	"EDITS",
+	"SWAP_FACE",
+	"ACTION",
+] as const;
+
 /** `datetime-local` input value → epoch seconds. */
 const seconds = (value: string) => (value ? Math.floor(new Date(value).getTime() / 1000) : undefined);
 
 function AllTasks() {
-	const [form, setForm] = useState({ mj_id: "", channel_id: "", from: "", to: "" });
+	const [form, setForm] = useState({ mj_id: "", user: "", status: "", action: "", channel_id: "", from: "", to: "" });
 	const [filter, setFilter] = useState<AdminTaskFilter>({});
 	const [items, setItems] = useState<AdminTask[]>([]);
 	const [total, setTotal] = useState<number | null>(null);
@@ -249,6 +268,9 @@ function AllTasks() {
 		event.preventDefault();
 		const using: AdminTaskFilter = {
 			mj_id: form.mj_id.trim() || undefined,
+			user: form.user.trim() || undefined,
+			status: (form.status || undefined) as AdminTaskFilter["status"],
+			action: (form.action || undefined) as AdminTaskFilter["action"],
 			channel_id: form.channel_id.trim() || undefined,
 			start_timestamp: seconds(form.from),
 			end_timestamp: seconds(form.to),
@@ -267,6 +289,37 @@ function AllTasks() {
 			<h2>{t("allTasks")}</h2>
 			<form class="row" onSubmit={submit}>
 				<input {...input("mj_id")} placeholder={t("taskId")} aria-label={t("taskId")} />
+				<input {...input("user")} placeholder={t("userSub")} aria-label={t("userSub")} />
+				<select
+					name="status"
+					aria-label={t("status")}
+					value={form.status}
+					onChange={(event) => setForm({ ...form, status: event.currentTarget.value })}
+				>
+					<option value="">
+						{t("status")}: {t("anyValue")}
+					</option>
+					{TASK_STATUS_CHOICES.map((status) => (
+						<option key={status} value={status}>
+							{status}
+						</option>
+					))}
+				</select>
+				<select
+					name="action"
+					aria-label={t("action")}
+					value={form.action}
+					onChange={(event) => setForm({ ...form, action: event.currentTarget.value })}
+				>
+					<option value="">
+						{t("action")}: {t("anyValue")}
+					</option>
+					{TASK_ACTION_CHOICES.map((action) => (
+						<option key={action} value={action}>
+							{action}
+						</option>
+					))}
+				</select>
 				<input
 					{...input("channel_id")}
 					type="number"

@@ -1,0 +1,1 @@
+CREATE INDEX `tasks_action_time` ON `tasks` (`action`,`submit_time`);
