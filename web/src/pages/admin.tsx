@@ -1,5 +1,6 @@
 /** Admins only: channels and their health, users and their quota, everyone's tasks with filters. */
 import { useEffect, useState } from "preact/hooks";
+import { TASK_ACTIONS } from "../../../src/tasks/actions";
 import { type AdminTask, type AdminTaskFilter, admin, type Channel, type Self } from "../api";
 import { t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
@@ -224,23 +225,8 @@ function Users() {
 }
 
 const TASK_STATUS_CHOICES = ["NOT_START", "SUBMITTED", "MODAL", "IN_PROGRESS", "SUCCESS", "FAILURE", "CANCEL"] as const;
-const TASK_ACTION_CHOICES = [
-	"IMAGINE",
-	"UPSCALE",
-	"VARIATION",
-	"REROLL",
-	"PAN",
-	"ZOOM",
-	"CUSTOM_ZOOM",
-	"INPAINT",
-	"DESCRIBE",
-	"BLEND",
-	"SHORTEN",
-	"VIDEO",
-	"EDITS",
-	"SWAP_FACE",
-	"ACTION",
-] as const;
+/** The gateway's own list (src/tasks/actions.ts is pure, so the console bundles it as it is). */
+const TASK_ACTION_CHOICES = TASK_ACTIONS;
 
 /** `datetime-local` input value → epoch seconds. */
 const seconds = (value: string) => (value ? Math.floor(new Date(value).getTime() / 1000) : undefined);
