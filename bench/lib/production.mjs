@@ -139,10 +139,12 @@ async function submitToUpstream(client, count, log) {
  * (the URL the gateway hands an upstream) for a task nobody else moves (consumers off), while
  * fetching it back to back; the time from sending the push to the first fetch that shows it.
  */
-async function pushToVisible({ base, client, signingSecret, count, log }) {
+async function pushToVisible({ base, client, signingSecret, count, log, db }) {
 	const samples = [];
 	for (let i = 1; i <= count; i++) {
 		const id = await client.imagine(`bench push ${i}`);
+		// What the consumer records from the submit's answer: the gateway takes pushes for that upstream id only.
+		await db.prepare("UPDATE tasks SET upstream_id = ? WHERE public_id = ?").bind(`bench-upstream-${id}`, id).run();
 		const sig = createHmac("sha256", signingSecret).update(`upstream-callback:${id}`).digest("base64url");
 		const progress = `${10 + i}%`;
 		const started = performance.now();
@@ -356,6 +358,7 @@ export async function runProduction({ snapshot, persistTo, logFile, scriptDir, c
 			signingSecret,
 			count: config.latencySamples,
 			log,
+			db: await rt.mf.getD1Database("DB", "mj-edge"),
 		});
 		// The seeded users 2..100 take turns (1,000,000 quota each), as many clients would.
 		const submitRequests = [];
