@@ -56,6 +56,8 @@ const config = {
 		durationMs: intEnv("BENCH_DURATION_MS", 3000),
 		latencySamples: intEnv("BENCH_LATENCY_SAMPLES", 7),
 		lifecycleTasks: intEnv("BENCH_LIFECYCLE_TASKS", 5),
+		// CPU per invocation (bench/lib/events.mjs): this many of each kind, after one warm-up.
+		eventTasks: intEnv("BENCH_EVENT_TASKS", 6),
 	},
 	imageMb: intEnv("BENCH_IMAGE_MB", 50),
 	copies: Math.max(2, intEnv("BENCH_IMAGE_COPIES", 3)),

@@ -98,3 +98,24 @@ export function cpuSeconds(pid) {
 		return null;
 	}
 }
+
+/**
+ * CPU nanoseconds a process has run so far, summed over its threads (`/proc/<pid>/task/<tid>/schedstat`,
+ * first field: time on a CPU), or null once it is gone. /proc/<pid>/stat counts in 10 ms ticks, too
+ * coarse for one queue message or alarm; schedstat is the scheduler's own nanosecond account.
+ */
+export function cpuNanos(pid) {
+	try {
+		let total = 0;
+		for (const tid of readdirSync(`/proc/${pid}/task`)) {
+			try {
+				total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+			} catch {
+				// The thread exited between the listing and the read; its time is lost to this reading.
+			}
+		}
+		return total;
+	} catch {
+		return null;
+	}
+}

@@ -111,3 +111,32 @@ export const SEED_EXPECTED = {
 	bad_last_submit: 0,
 	bad_seq: 0,
 };
+
+/** The unfinished task the workerd phase fetches for its `fetchPending` row: the newest one of `sub`, if any. */
+export const UNFINISHED_TASK_SQL = `SELECT t.public_id FROM tasks AS t JOIN users AS u ON u.id = t.user_id
+WHERE u.sub = ? AND t.status IN ('NOT_START', 'SUBMITTED', 'IN_PROGRESS') ORDER BY t.id DESC LIMIT 1`;
+
+/**
+ * Statements (SQL, bindings) that give `sub`, an existing user, one IN_PROGRESS task, kept as
+ * insertTask keeps the books (users.task_count and last_submit_time, the tasks counter, user_seq,
+ * task_seq). For a user outside bench-user-1..100 it changes none of the counts the list cases
+ * check, and the workerd phase runs after them. No queue message or Durable Object state goes
+ * with it, so nothing ever moves it on: its fetch stays a fetch of an unfinished task.
+ */
+export function unfinishedTaskStatements(sub, publicId, nowMs) {
+	return [
+		[
+			"UPDATE users SET task_count = task_count + 1, last_submit_time = MAX(last_submit_time + 1, ?) WHERE sub = ?",
+			[nowMs, sub],
+		],
+		["INSERT INTO counters (name, value) VALUES ('tasks', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1", []],
+		[
+			`INSERT INTO tasks (public_id, user_id, user_seq, task_seq, action, prompt, prompt_en, status, progress,
+  upstream_id, submit_time, start_time, updated_at, version, quota)
+SELECT ?, id, task_count, (SELECT value FROM counters WHERE name = 'tasks'), 'IMAGINE', 'bench unfinished task',
+  'bench unfinished task', 'IN_PROGRESS', '50%', ?, last_submit_time, last_submit_time, last_submit_time, 1, 0
+FROM users WHERE sub = ?`,
+			[publicId, `bench-unfinished-${publicId}`, sub],
+		],
+	];
+}

@@ -58,6 +58,8 @@ async function startInstance(options, label) {
  * The hello Worker; `/d1` and `/d1-page` (information only) read one row and a page of 20 rows
  * of a 40-column table (about a task row's width) straight through the D1 binding, no drizzle,
  * no Hono: what local D1 itself costs per request in this runtime, to set the routes against.
+ * `/d1-one` is `SELECT 1` through `.raw()`: one D1 round trip with nothing to convert, the
+ * floor any route with one D1 query stands on here.
  */
 const HELLO = `
 const json = (body) => new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
@@ -65,6 +67,7 @@ const COLS = Array.from({ length: 40 }, (_, i) => "c" + i);
 export default {
 	async fetch(request, env) {
 		const { pathname } = new URL(request.url);
+		if (pathname === "/d1-one") return json(await env.DB.prepare("SELECT 1").raw());
 		if (pathname === "/d1") return json(await env.DB.prepare("SELECT * FROM t WHERE id = ?").bind(7).first());
 		if (pathname === "/d1-page") return json((await env.DB.prepare("SELECT * FROM t ORDER BY id DESC LIMIT 20").all()).results);
 		if (pathname === "/setup") {

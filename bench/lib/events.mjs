@@ -1,0 +1,357 @@
+/**
+ * CPU per invocation of each kind the gateway runs in a task's life, measured one invocation at
+ * a time on an otherwise idle gateway process. Local workerd reports `cpuTime: 0` to tail
+ * Workers, so the meter is the process: the nanoseconds the gateway's workerd process ran
+ * (`/proc/<pid>/task/<tid>/schedstat`) from just before the bench dispatches one event until
+ * the process is quiet again, minus its idle rate over that time. Runs on the instance without
+ * queue consumers and without PUBLIC_BASE_URL (so the simulator never pushes on its own): the
+ * bench alone decides what runs and when. It dispatches queue messages itself through Miniflare
+ * (`Fetcher.queue()`), Durable Object calls as RPC through Miniflare's stub, and upstream pushes
+ * as HTTP requests, one at a time. The process also runs Miniflare's local D1, R2, Durable
+ * Object storage, queue broker, the magic proxy the bench dispatches through, and the simulator,
+ * so every figure is an upper bound on the gateway isolate's own CPU; the no-op rows say how
+ * much the dispatch path alone costs and the simulator row how much of a poll is the simulator.
+ */
+
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { cpuNanos } from "./proc.mjs";
+
+/** The per-invocation limit of the Workers Free plan (issue 11). */
+export const EVENT_CPU_TARGET_MS = 10;
+
+/**
+ * Every kind measured, in print order. `judged` kinds are invocations the gateway runs in a
+ * task's life and are held to the target; the others are references for reading them.
+ */
+export const EVENT_KINDS = {
+	submitMessage: {
+		label:
+			"TASK_QUEUE submit message (findTask, TaskObject.claimSubmit, upstream submit, TaskObject.apply SUBMITTED, poll queued)",
+		judged: true,
+	},
+	pollUnchanged: {
+		label:
+			"TASK_QUEUE poll message, upstream unchanged (findTask, channel, upstream fetch, TaskObject.apply duplicate, next poll queued)",
+		judged: true,
+	},
+	pollUpdate: {
+		label: "TASK_QUEUE poll message with a new progress (the same + the accepted update: D1 write, UserHub notify)",
+		judged: true,
+	},
+	pollSuccess: {
+		label: "TASK_QUEUE poll message that sees SUCCESS, with the alarm it sets off (R2 copy, hook queued)",
+		judged: false,
+	},
+	alarm: {
+		label:
+			"TaskObject alarm: image fetched from the upstream into R2, task row updated, callback queued (pollSuccess - pollUpdate)",
+		judged: true,
+	},
+	hookMessage: {
+		label: "HOOK_QUEUE message: the client callback POSTed (signed) to its notifyHook, delivery logged",
+		judged: true,
+	},
+	push: {
+		label: "POST /mj/callback/{id} upstream push, new progress (with its TaskObject.apply, D1 write, UserHub notify)",
+		judged: true,
+	},
+	apply: {
+		label: "TaskObject.apply RPC, new progress (D1 write, UserHub notify; through Miniflare's proxy)",
+		judged: true,
+	},
+	noopQueue: {
+		label: "reference: a queue message that only acks (TASK_DLQ poll message), the dispatch path's own cost",
+		judged: false,
+	},
+	noopRpc: {
+		label: "reference: TaskObject.claimSubmit RPC on a started task (answers false, no I/O), the RPC path's own cost",
+		judged: false,
+	},
+	simulator: {
+		label: "reference: the simulator answering one task fetch (through the proxy): part of every poll above",
+		judged: false,
+	},
+};
+
+/** Kinds whose dispatch path a no-op row measures: net = mean - that row's mean. */
+const PATH_OF = {
+	submitMessage: "noopQueue",
+	pollUnchanged: "noopQueue",
+	pollUpdate: "noopQueue",
+	pollSuccess: "noopQueue",
+	hookMessage: "noopQueue",
+	apply: "noopRpc",
+};
+
+/** A local receiver for client callbacks: answers 200 and remembers which task each POST was for. */
+async function hookReceiver() {
+	const seen = new Map();
+	const waiters = new Map();
+	const server = createServer((req, res) => {
+		const chunks = [];
+		req.on("data", (c) => chunks.push(c));
+		req.on("end", () => {
+			const id = decodeURIComponent(new URL(req.url, "http://x").pathname.split("/").pop());
+			seen.set(id, (seen.get(id) ?? 0) + 1);
+			waiters.get(id)?.();
+			res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+		});
+	});
+	await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+	return {
+		url: (key) => `http://127.0.0.1:${server.address().port}/hook/${encodeURIComponent(key)}`,
+		/** Resolves once a POST for `key` arrived (true), or false after `timeoutMs`. */
+		received: (key, timeoutMs = 10_000) =>
+			seen.has(key)
+				? Promise.resolve(true)
+				: Promise.race([
+						new Promise((resolve) => waiters.set(key, () => resolve(true))),
+						sleep(timeoutMs).then(() => false),
+					]),
+		close: () => new Promise((resolve) => server.close(resolve)),
+	};
+}
+
+/**
+ * The meter: `idleNsPerMs` is the process's CPU while nothing is asked of it; `quiet()` returns
+ * once two back-to-back 20 ms windows each cost less than 0.1 ms (background work such as
+ * waitUntil, an alarm or a UserHub notification has finished).
+ */
+function meter(pid) {
+	const read = () => {
+		const ns = cpuNanos(pid);
+		if (ns === null) throw new Error(`gateway process ${pid} is gone`);
+		return ns;
+	};
+	const quiet = async (timeoutMs = 10_000) => {
+		const until = performance.now() + timeoutMs;
+		let calm = 0;
+		let last = read();
+		while (calm < 2 && performance.now() < until) {
+			await sleep(20);
+			const now = read();
+			calm = now - last < 100_000 ? calm + 1 : 0;
+			last = now;
+		}
+		return calm >= 2;
+	};
+	return { read, quiet };
+}
+
+const message = (id, body) => ({ id, timestamp: new Date(), body, attempts: 1 });
+
+/**
+ * Runs every kind `count` times (after one unmeasured warm-up of each: its first call compiles
+ * code paths) and returns `{ kinds: {name: {samples, meanMs, maxMs, netMs}}, worst, pass }`.
+ * `rt` is a running gateway from startWorkerd with `consumers: false` and PUBLIC_BASE_URL "".
+ */
+export async function measureEvents({ rt, client, signingSecret, count }) {
+	const worker = await rt.mf.getWorker("mj-edge");
+	const simulator = await rt.mf.getWorker("mj-edge-simulator");
+	const objects = await rt.mf.getDurableObjectNamespace("TASK_OBJECT", "mj-edge");
+	const db = await rt.mf.getD1Database("DB", "mj-edge");
+	const stub = (id) => objects.get(objects.idFromName(id));
+	const row = async (id) =>
+		db.prepare("SELECT status, progress, upstream_id, image_key FROM tasks WHERE public_id = ?").bind(id).first();
+	const { read, quiet } = meter(rt.pid);
+	const samples = Object.fromEntries(Object.keys(EVENT_KINDS).map((k) => [k, []]));
+	const warnings = [];
+	const hooks = await hookReceiver();
+	let messageNo = 0;
+	const nextId = () => `bench-event-${++messageNo}`;
+
+	await quiet();
+	const idleStart = read();
+	await sleep(1000);
+	const idleNsPerMs = (read() - idleStart) / 1000;
+
+	/**
+	 * One event: quiet, read, run (which may wait for the event's own signal), quiet again, read.
+	 * `kind` may be an async function of run's result, for events whose kind shows only afterwards.
+	 */
+	const measure = async (kind, counted, run) => {
+		if (!(await quiet())) warnings.push("the process was not quiet before an event");
+		const startNs = read();
+		const startMs = performance.now();
+		const result = await run();
+		const settled = await quiet();
+		const ms = (read() - startNs - idleNsPerMs * (performance.now() - startMs)) / 1e6;
+		// Read after the window: the bench's own D1 reads run in the same process.
+		const name = typeof kind === "function" ? await kind(result) : kind;
+		if (!settled) warnings.push(`${name}: the process was not quiet within 10 s after the event`);
+		if (counted) samples[name].push(ms);
+		return result;
+	};
+	const queueEvent = async (queue, body) => {
+		const id = nextId();
+		const result = await worker.queue(queue, [message(id, body)]);
+		if (result.outcome !== "ok" || !result.explicitAcks.includes(id)) {
+			warnings.push(`${queue} ${body.kind ?? "message"} ${body.taskId}: not acked (${JSON.stringify(result)})`);
+		}
+		return result;
+	};
+
+	try {
+		// Group A (warm-up + count): submit message, polls to SUCCESS (each alarm with it), client callback.
+		const groupA = [];
+		for (let i = 0; i <= count; i++) {
+			const key = `events-a-${i}-${Date.now()}`;
+			const q = new URLSearchParams({ action: "IMAGINE", prompt: `bench events ${i}`, notifyHook: hooks.url(key) });
+			const res = await fetch(`${client.base}/api/v1/trigger/submit?${q}`, { headers: client.headers });
+			const body = await res.json();
+			if (body.code !== 1) throw new Error(`events: submit answered ${JSON.stringify(body)}`);
+			groupA.push({ id: body.result, key, counted: i > 0 });
+		}
+		for (const t of groupA) {
+			await measure("noopQueue", t.counted, () =>
+				queueEvent("mj-edge-tasks-dlq", { kind: "poll", taskId: t.id, n: 0 }),
+			);
+			await measure("submitMessage", t.counted, () => queueEvent("mj-edge-tasks", { kind: "submit", taskId: t.id }));
+			t.submittedAt = performance.now();
+			const r = await row(t.id);
+			if (r?.status !== "SUBMITTED") throw new Error(`events: task ${t.id} is ${r?.status} after its submit message`);
+			t.upstreamId = r.upstream_id;
+		}
+		// The simulator moves a task one step every 800 ms: one poll of each task per round, rounds
+		// at least 850 ms apart, until every task is SUCCESS with its image in R2.
+		const pending = new Set(groupA);
+		for (let round = 0; pending.size > 0 && round < 12; round++) {
+			const roundStart = performance.now();
+			for (const t of [...pending]) {
+				const before = await row(t.id);
+				// The alarm that SUCCESS sets off runs on in the background, all of it CPU in this
+				// process (simulator image, R2 put, D1): the quiet that ends the window waits for it.
+				const classify = async () => {
+					const after = await row(t.id);
+					if (after.status !== "SUCCESS")
+						return after.status !== before.status || after.progress !== before.progress
+							? "pollUpdate"
+							: "pollUnchanged";
+					if (!after.image_key)
+						warnings.push(`task ${t.id}: the alarm had not copied the image when the window closed`);
+					pending.delete(t);
+					return "pollSuccess";
+				};
+				await measure(classify, t.counted, () => queueEvent("mj-edge-tasks", { kind: "poll", taskId: t.id, n: round }));
+			}
+			const wait = 850 - (performance.now() - roundStart);
+			if (wait > 0) await sleep(wait);
+		}
+		if (pending.size > 0) warnings.push(`${pending.size} tasks did not reach SUCCESS by polling`);
+		for (const t of groupA) {
+			await measure("hookMessage", t.counted, async () => {
+				await queueEvent("mj-edge-hooks", { taskId: t.id });
+				if (!(await hooks.received(t.key))) warnings.push(`task ${t.id}: its callback never arrived`);
+			});
+			if (t.upstreamId) {
+				await measure("simulator", t.counted, async () => {
+					const res = await simulator.fetch(`http://mj-simulator.internal/mj/task/${t.upstreamId}/fetch`, {
+						headers: { "mj-api-secret": "mj-edge-simulator" },
+					});
+					await res.text();
+				});
+			}
+		}
+
+		// Group B: the bench plays the upstream (pushes), then calls the TaskObject directly.
+		for (let i = 0; i <= count; i++) {
+			const id = await client.imagine(`bench events push ${i}`);
+			const upstreamId = `bench-events-upstream-${id}`;
+			await db.prepare("UPDATE tasks SET upstream_id = ? WHERE public_id = ?").bind(upstreamId, id).run();
+			const sig = createHmac("sha256", signingSecret).update(`upstream-callback:${id}`).digest("base64url");
+			const counted = i > 0;
+			for (const progress of ["10%", "20%"]) {
+				await measure("push", counted, async () => {
+					const res = await fetch(`${client.base}/mj/callback/${id}?sig=${sig}`, {
+						method: "POST",
+						headers: { "content-type": "application/json" },
+						body: JSON.stringify({ id: upstreamId, status: "IN_PROGRESS", progress, startTime: Date.now() }),
+					});
+					const text = await res.text();
+					if (res.status !== 200 || !text.includes("applied"))
+						warnings.push(`push ${id} ${progress}: ${res.status} ${text.slice(0, 200)}`);
+				});
+			}
+			for (const progress of ["30%", "40%"]) {
+				await measure("apply", counted, async () => {
+					const result = await stub(id).apply(id, { status: "IN_PROGRESS", progress });
+					if (!result.applied) warnings.push(`apply ${id} ${progress}: ${JSON.stringify(result)}`);
+				});
+			}
+			await measure("noopRpc", counted, async () => {
+				if (await stub(id).claimSubmit(id, 0)) warnings.push(`claimSubmit ${id} answered true`);
+			});
+		}
+	} finally {
+		await hooks.close();
+	}
+	return summarizeEvents(samples, { idleNsPerMs, count, warnings });
+}
+
+function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
+	const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+	const kinds = {};
+	for (const [name, xs] of Object.entries(samples)) {
+		if (name === "alarm") continue;
+		kinds[name] = { samples: xs, n: xs.length, meanMs: mean(xs), maxMs: xs.length ? Math.max(...xs) : null };
+	}
+	// The alarm runs inside the poll that saw SUCCESS: that poll minus a poll that carried an update.
+	const base = kinds.pollUpdate.n ? kinds.pollUpdate : kinds.pollUnchanged;
+	const alarmMs = kinds.pollSuccess.n && base.n ? kinds.pollSuccess.meanMs - base.meanMs : null;
+	kinds.alarm = { samples: [], n: kinds.pollSuccess.n, meanMs: alarmMs, maxMs: null, derived: true };
+	for (const [name, path] of Object.entries(PATH_OF)) {
+		const k = kinds[name];
+		if (k?.meanMs != null && kinds[path].meanMs != null) k.netMs = k.meanMs - kinds[path].meanMs;
+	}
+	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
+	const missing = judged.filter((name) => !Number.isFinite(kinds[name].meanMs));
+	const worst = judged
+		.filter((name) => Number.isFinite(kinds[name].meanMs))
+		.reduce((a, b) => (a === null || kinds[b].meanMs > kinds[a].meanMs ? b : a), null);
+	return {
+		count,
+		idleMsPerS: idleNsPerMs / 1000,
+		kinds,
+		worstKind: worst,
+		worstMs: worst ? kinds[worst].meanMs : null,
+		missing,
+		target: EVENT_CPU_TARGET_MS,
+		pass: missing.length === 0 && worst !== null && kinds[worst].meanMs < EVENT_CPU_TARGET_MS,
+		warnings,
+	};
+}
+
+const f = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+/** The printout: one line per kind, mean and max CPU ms, PASS/FAIL for the judged ones. */
+export function eventLines(events) {
+	if (events.error) return [`  CPU per consumer message / alarm / push: not measured (${events.error})`];
+	const lines = [
+		`  CPU per invocation, one at a time on an idle gateway process (schedstat ns, minus idle ${f(events.idleMsPerS, 3)} ms/s; ${events.count} of each after a warm-up; upper bounds: the process also runs local D1/R2/DO storage, the queue broker, the simulator and the proxy):`,
+	];
+	for (const [name, spec] of Object.entries(EVENT_KINDS)) {
+		const k = events.kinds[name];
+		if (!k) continue;
+		const verdict = !spec.judged
+			? "info"
+			: !Number.isFinite(k.meanMs)
+				? "n/a"
+				: k.meanMs < events.target
+					? "PASS"
+					: "FAIL";
+		const stats = k.derived
+			? `mean ${f(k.meanMs).padStart(6)} ms (derived)     `
+			: `mean ${f(k.meanMs).padStart(6)} ms  max ${f(k.maxMs).padStart(6)}`;
+		const net = k.netMs === undefined ? "" : `  (${f(k.netMs)} ms net of the ${PATH_OF[name]} row)`;
+		lines.push(
+			`    ${name.padEnd(14)} ${stats}  n ${String(k.n).padStart(2)}  ${verdict.padEnd(4)}  ${spec.label}${net}`,
+		);
+	}
+	lines.push(
+		`    worst kind: ${events.worstKind ?? "n/a"} ${f(events.worstMs)} ms (mean), target every consumer message, alarm and push < ${events.target} ms: ${events.pass ? "PASS" : "FAIL"}${events.missing.length ? ` (not measured: ${events.missing.join(", ")})` : ""}`,
+	);
+	for (const w of events.warnings.slice(0, 10)) lines.push(`    warning: ${w}`);
+	return lines;
+}
