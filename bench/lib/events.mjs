@@ -8,15 +8,17 @@
  * bench alone decides what runs and when. It dispatches queue messages itself through Miniflare
  * (`Fetcher.queue()`), Durable Object calls as RPC through Miniflare's stub, and upstream pushes
  * as HTTP requests, one at a time. The process also runs Miniflare's local D1, R2, Durable
- * Object storage, queue broker, the magic proxy the bench dispatches through, and the simulator,
- * so every figure is an upper bound on the gateway isolate's own CPU; the no-op rows say how
- * much the dispatch path alone costs and the simulator row how much of a poll is the simulator.
+ * Object storage, queue broker and the magic proxy the bench dispatches through (the simulator
+ * runs in a process of its own there), so every figure is an upper bound on the gateway isolate's
+ * own CPU; the no-op rows say how much the dispatch path alone costs. With an inspector port, a
+ * second, profiled pass gives the isolate's own running time in the same kinds of window.
  */
 
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cpuNanos } from "./proc.mjs";
+import { profileWhile } from "./profile.mjs";
 
 /** The per-invocation limit of the Workers Free plan (issue 11). */
 export const EVENT_CPU_TARGET_MS = 10;
@@ -69,10 +71,6 @@ export const EVENT_KINDS = {
 		label: "reference: TaskObject.claimSubmit RPC on a started task (answers false, no I/O), the RPC path's own cost",
 		judged: false,
 	},
-	simulator: {
-		label: "reference: the simulator answering one task fetch (through the proxy): part of every poll above",
-		judged: false,
-	},
 };
 
 /** Kinds whose dispatch path a no-op row measures: net = mean - that row's mean. */
@@ -116,14 +114,24 @@ async function hookReceiver() {
 
 /**
  * The meter: `idleNsPerMs` is the process's CPU while nothing is asked of it; `quiet()` returns
- * once two back-to-back 20 ms windows each cost less than 0.1 ms (background work such as
- * waitUntil, an alarm or a UserHub notification has finished).
+ * once two back-to-back 20 ms windows each cost less than 0.1 ms over the idle rate (background
+ * work such as waitUntil, an alarm or a UserHub notification has finished).
  */
 function meter(pid) {
 	const read = () => {
 		const ns = cpuNanos(pid);
 		if (ns === null) throw new Error(`gateway process ${pid} is gone`);
 		return ns;
+	};
+	// Quiet is measured against the idle rate, which is not zero (timers; more under a profiler).
+	let idleNsPerMs = 0;
+	const calibrate = async () => {
+		await sleep(300);
+		const start = read();
+		const startMs = performance.now();
+		await sleep(1000);
+		idleNsPerMs = (read() - start) / (performance.now() - startMs);
+		return idleNsPerMs;
 	};
 	const quiet = async (timeoutMs = 10_000) => {
 		const until = performance.now() + timeoutMs;
@@ -132,12 +140,12 @@ function meter(pid) {
 		while (calm < 2 && performance.now() < until) {
 			await sleep(20);
 			const now = read();
-			calm = now - last < 100_000 ? calm + 1 : 0;
+			calm = now - last < 100_000 + idleNsPerMs * 20 ? calm + 1 : 0;
 			last = now;
 		}
 		return calm >= 2;
 	};
-	return { read, quiet };
+	return { read, quiet, calibrate };
 }
 
 const message = (id, body) => ({ id, timestamp: new Date(), body, attempts: 1 });
@@ -147,25 +155,89 @@ const message = (id, body) => ({ id, timestamp: new Date(), body, attempts: 1 })
  * code paths) and returns `{ kinds: {name: {samples, meanMs, maxMs, netMs}}, worst, pass }`.
  * `rt` is a running gateway from startWorkerd with `consumers: false` and PUBLIC_BASE_URL "".
  */
-export async function measureEvents({ rt, client, signingSecret, count }) {
+export async function measureEvents({ inspectorPort, ...options }) {
+	const { summary } = await eventsRun(options);
+	if (!inspectorPort) return summary;
+	// A second pass under the profiler, for the isolate's own share: the profiler's own CPU
+	// (~50-80 ms/s, unsteady) would blur the process figures, so they come from the first pass.
+	try {
+		const { profile, loadResult } = await profileWhile({
+			port: inspectorPort,
+			workerName: "mj-edge",
+			// Half as many: shares need fewer samples than verdicts, and the phase stays short.
+			load: () => eventsRun({ ...options, count: Math.max(2, Math.ceil(options.count / 2)) }),
+			intervalUs: PROFILE_INTERVAL_US,
+		});
+		summary.isolate = isolateTime(profile, loadResult.windows, loadResult.summary.kinds);
+	} catch (error) {
+		summary.isolate = { error: String(error.message) };
+	}
+	return summary;
+}
+
+/** Coarse enough that sampling costs the process little; a 5 ms event still gets ~10 samples. */
+const PROFILE_INTERVAL_US = 500;
+
+/**
+ * The gateway isolate's own time in each counted event's window, from one V8 CPU profile of the
+ * whole phase. workerd's sampler takes samples only while the isolate runs: a sample's timeDelta
+ * after a pause spans the pause, so each non-idle sample counts for at most one sampling
+ * interval (samples x interval: the time the isolate was seen running). V8 and Node both stamp
+ * with CLOCK_MONOTONIC, so the bench's windows line up with the samples; a profile that does not
+ * cover them gives no figures. Only the isolate: not the local D1/R2/DO storage, queue broker or
+ * proxy, which run outside it, so this is what the gateway's own code costs here.
+ */
+function isolateTime(profile, windows, kinds) {
+	const skip = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+	const times = [];
+	let t = profile.startTime;
+	for (let i = 0; i < profile.samples.length; i++) {
+		t += profile.timeDeltas[i] ?? 0;
+		times.push(t);
+	}
+	if (windows.length === 0 || profile.startTime > windows[0].fromUs || profile.endTime < windows.at(-1).toUs) {
+		return { error: `the profile (${profile.startTime}..${profile.endTime} µs) does not cover the event windows` };
+	}
+	const busy = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+	let at = 0;
+	for (const w of windows) {
+		while (at < times.length && times[at] < w.fromUs) at++;
+		let us = 0;
+		for (let i = at; i < times.length && times[i] <= w.toUs; i++) {
+			if (!skip.has(profile.samples[i])) us += Math.min(profile.timeDeltas[i] ?? 0, PROFILE_INTERVAL_US);
+		}
+		busy[w.kind].push(us / 1000);
+	}
+	const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+	const result = { intervalUs: PROFILE_INTERVAL_US, kinds: {} };
+	for (const [name, xs] of Object.entries(busy)) {
+		if (xs.length) result.kinds[name] = { meanMs: mean(xs), maxMs: Math.max(...xs) };
+	}
+	const base = result.kinds.pollUpdate ?? result.kinds.pollUnchanged;
+	if (result.kinds.pollSuccess && base) {
+		result.kinds.alarm = { meanMs: result.kinds.pollSuccess.meanMs - base.meanMs, maxMs: null };
+	}
+	return result;
+}
+
+async function eventsRun({ rt, client, signingSecret, count, stepMs }) {
 	const worker = await rt.mf.getWorker("mj-edge");
-	const simulator = await rt.mf.getWorker("mj-edge-simulator");
 	const objects = await rt.mf.getDurableObjectNamespace("TASK_OBJECT", "mj-edge");
 	const db = await rt.mf.getD1Database("DB", "mj-edge");
 	const stub = (id) => objects.get(objects.idFromName(id));
 	const row = async (id) =>
 		db.prepare("SELECT status, progress, upstream_id, image_key FROM tasks WHERE public_id = ?").bind(id).first();
-	const { read, quiet } = meter(rt.pid);
+	const { read, quiet, calibrate } = meter(rt.pid);
 	const samples = Object.fromEntries(Object.keys(EVENT_KINDS).map((k) => [k, []]));
+	/** Each counted event's window on the monotonic clock (µs), to find its samples in the isolate's profile. */
+	const windows = [];
+	const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 	const warnings = [];
 	const hooks = await hookReceiver();
 	let messageNo = 0;
 	const nextId = () => `bench-event-${++messageNo}`;
 
-	await quiet();
-	const idleStart = read();
-	await sleep(1000);
-	const idleNsPerMs = (read() - idleStart) / 1000;
+	const idleNsPerMs = await calibrate();
 
 	/**
 	 * One event: quiet, read, run (which may wait for the event's own signal), quiet again, read.
@@ -175,14 +247,19 @@ export async function measureEvents({ rt, client, signingSecret, count }) {
 		if (!(await quiet())) warnings.push("the process was not quiet before an event");
 		const startNs = read();
 		const startMs = performance.now();
+		const fromUs = monoUs();
 		const result = await run();
 		const settled = await quiet();
+		const toUs = monoUs();
 		const ms = (read() - startNs - idleNsPerMs * (performance.now() - startMs)) / 1e6;
 		// Read after the window: the bench's own D1 reads run in the same process.
 		const name = typeof kind === "function" ? await kind(result) : kind;
 		if (!settled) warnings.push(`${name}: the process was not quiet within 10 s after the event`);
-		if (counted) samples[name].push(ms);
-		return result;
+		if (counted) {
+			samples[name].push(ms);
+			windows.push({ kind: name, fromUs, toUs });
+		}
+		return typeof kind === "function" ? name : result;
 	};
 	const queueEvent = async (queue, body) => {
 		const id = nextId();
@@ -214,15 +291,15 @@ export async function measureEvents({ rt, client, signingSecret, count }) {
 			if (r?.status !== "SUBMITTED") throw new Error(`events: task ${t.id} is ${r?.status} after its submit message`);
 			t.upstreamId = r.upstream_id;
 		}
-		// The simulator moves a task one step every 800 ms: one poll of each task per round, rounds
-		// at least 850 ms apart, until every task is SUCCESS with its image in R2.
+		// The simulator moves a task one step every `stepMs`: one poll of each task per round, rounds
+		// at least a step apart, until every task is SUCCESS with its image in R2.
 		const pending = new Set(groupA);
 		for (let round = 0; pending.size > 0 && round < 12; round++) {
 			const roundStart = performance.now();
 			for (const t of [...pending]) {
 				const before = await row(t.id);
-				// The alarm that SUCCESS sets off runs on in the background, all of it CPU in this
-				// process (simulator image, R2 put, D1): the quiet that ends the window waits for it.
+				// The alarm that SUCCESS sets off runs on in the background, busy all the way (the image
+				// streamed in from the simulator, the R2 put, D1): the quiet that ends the window waits for it.
 				const classify = async () => {
 					const after = await row(t.id);
 					if (after.status !== "SUCCESS")
@@ -234,9 +311,23 @@ export async function measureEvents({ rt, client, signingSecret, count }) {
 					pending.delete(t);
 					return "pollSuccess";
 				};
-				await measure(classify, t.counted, () => queueEvent("mj-edge-tasks", { kind: "poll", taskId: t.id, n: round }));
+				const kind = await measure(classify, t.counted, async () => {
+					await queueEvent("mj-edge-tasks", { kind: "poll", taskId: t.id, n: round });
+				});
+				// Straight after a poll that moved the task, the upstream has not moved again (its
+				// next step is up to a step away): a second poll now is one that finds it unchanged.
+				if (kind === "pollUpdate" && samples.pollUnchanged.length < count) {
+					const again = await row(t.id);
+					const same = async () => {
+						const after = await row(t.id);
+						return after.status === again.status && after.progress === again.progress ? "pollUnchanged" : "pollUpdate";
+					};
+					await measure(same, t.counted, async () => {
+						await queueEvent("mj-edge-tasks", { kind: "poll", taskId: t.id, n: round });
+					});
+				}
 			}
-			const wait = 850 - (performance.now() - roundStart);
+			const wait = stepMs + 50 - (performance.now() - roundStart);
 			if (wait > 0) await sleep(wait);
 		}
 		if (pending.size > 0) warnings.push(`${pending.size} tasks did not reach SUCCESS by polling`);
@@ -245,14 +336,6 @@ export async function measureEvents({ rt, client, signingSecret, count }) {
 				await queueEvent("mj-edge-hooks", { taskId: t.id });
 				if (!(await hooks.received(t.key))) warnings.push(`task ${t.id}: its callback never arrived`);
 			});
-			if (t.upstreamId) {
-				await measure("simulator", t.counted, async () => {
-					const res = await simulator.fetch(`http://mj-simulator.internal/mj/task/${t.upstreamId}/fetch`, {
-						headers: { "mj-api-secret": "mj-edge-simulator" },
-					});
-					await res.text();
-				});
-			}
 		}
 
 		// Group B: the bench plays the upstream (pushes), then calls the TaskObject directly.
@@ -287,7 +370,9 @@ export async function measureEvents({ rt, client, signingSecret, count }) {
 	} finally {
 		await hooks.close();
 	}
-	return summarizeEvents(samples, { idleNsPerMs, count, warnings });
+	const summary = summarizeEvents(samples, { idleNsPerMs, count, warnings });
+	summary.simulatorApart = Boolean(rt.simulator);
+	return { summary, windows };
 }
 
 function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
@@ -306,7 +391,8 @@ function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
 		if (k?.meanMs != null && kinds[path].meanMs != null) k.netMs = k.meanMs - kinds[path].meanMs;
 	}
 	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
-	const missing = judged.filter((name) => !Number.isFinite(kinds[name].meanMs));
+	// A poll that finds the upstream unchanged happens only when a round lands inside one step.
+	const missing = judged.filter((name) => name !== "pollUnchanged" && !Number.isFinite(kinds[name].meanMs));
 	const worst = judged
 		.filter((name) => Number.isFinite(kinds[name].meanMs))
 		.reduce((a, b) => (a === null || kinds[b].meanMs > kinds[a].meanMs ? b : a), null);
@@ -329,7 +415,7 @@ const f = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 export function eventLines(events) {
 	if (events.error) return [`  CPU per consumer message / alarm / push: not measured (${events.error})`];
 	const lines = [
-		`  CPU per invocation, one at a time on an idle gateway process (schedstat ns, minus idle ${f(events.idleMsPerS, 3)} ms/s; ${events.count} of each after a warm-up; upper bounds: the process also runs local D1/R2/DO storage, the queue broker, the simulator and the proxy):`,
+		`  CPU per invocation, one at a time on an idle gateway process (schedstat ns, minus idle ${f(events.idleMsPerS, 3)} ms/s; ${events.count} of each after a warm-up; upper bounds: the process also runs local D1/R2/DO storage, the queue broker, Miniflare's proxy${events.simulatorApart ? "; the simulator runs in a process of its own" : " and the simulator"}):`,
 	];
 	for (const [name, spec] of Object.entries(EVENT_KINDS)) {
 		const k = events.kinds[name];
@@ -345,13 +431,20 @@ export function eventLines(events) {
 			? `mean ${f(k.meanMs).padStart(6)} ms (derived)     `
 			: `mean ${f(k.meanMs).padStart(6)} ms  max ${f(k.maxMs).padStart(6)}`;
 		const net = k.netMs === undefined ? "" : `  (${f(k.netMs)} ms net of the ${PATH_OF[name]} row)`;
+		const own = events.isolate?.kinds?.[name];
+		const isolate = events.isolate?.kinds ? `  isolate ${(own ? f(own.meanMs) : "n/a").padStart(5)} ms` : "";
 		lines.push(
-			`    ${name.padEnd(14)} ${stats}  n ${String(k.n).padStart(2)}  ${verdict.padEnd(4)}  ${spec.label}${net}`,
+			`    ${name.padEnd(14)} ${stats}  n ${String(k.n).padStart(2)}  ${verdict.padEnd(4)}${isolate}  ${spec.label}${net}`,
 		);
 	}
 	lines.push(
 		`    worst kind: ${events.worstKind ?? "n/a"} ${f(events.worstMs)} ms (mean), target every consumer message, alarm and push < ${events.target} ms: ${events.pass ? "PASS" : "FAIL"}${events.missing.length ? ` (not measured: ${events.missing.join(", ")})` : ""}`,
 	);
+	if (events.isolate?.error) lines.push(`    isolate: not shown (${events.isolate.error})`);
+	else if (events.isolate)
+		lines.push(
+			`    isolate = the gateway isolate's own running time in the same windows (V8 profile: non-idle samples x ${events.isolate.intervalUs} µs; without local D1/R2/DO storage, broker and proxy): info, the verdicts use the process figure, an upper bound`,
+		);
 	for (const w of events.warnings.slice(0, 10)) lines.push(`    warning: ${w}`);
 	return lines;
 }

@@ -30,6 +30,8 @@ export const RATIO_TARGETS = {
 export const CPU_TARGET_MS = 10;
 export const LATENCY_TARGETS = { submitToUpstreamMs: 150, pushToVisibleMs: 100 };
 export const R2_READS_TARGET = 1;
+/** The simulator's step on instance D (SIMULATOR_STEP_MS; 800 elsewhere). */
+const EVENTS_STEP_MS = 2000;
 
 /** What each route is, for the printout. */
 export const ROUTE_LABELS = {
@@ -353,14 +355,20 @@ export async function runProduction({ snapshot, persistTo, logFile, scriptDir, c
 
 	// D: queue consumers left out, so a submit costs only the request; per-user limits raised
 	// so every submit in the run is accepted (each still runs its concurrency count).
+	const eventsInspector = profileWorker ? await freePort() : undefined;
 	rt = await startWorkerd({
 		snapshot,
 		persistTo,
 		logFile,
 		consumers: false,
+		inspectorPort: eventsInspector,
 		// No PUBLIC_BASE_URL: the gateway hands the simulator no notifyHook, so the simulator never
 		// pushes on its own and the per-event CPU phase decides alone what runs when.
 		vars: { USER_CONCURRENCY: "100000000", USER_QUEUE_LIMIT: "100000000", PUBLIC_BASE_URL: "" },
+		// The simulator in a process of its own: the per-event CPU then holds none of the upstream's work.
+		simulatorApart: true,
+		// Four steps of 2 s: the per-event phase's polls then find tasks part-way, not finished.
+		simulatorVars: { SIMULATOR_STEP_MS: String(EVENTS_STEP_MS) },
 	});
 	log(`workerd without queue consumers: gateway ${rt.base} (pid ${rt.pid})`);
 	try {
@@ -376,7 +384,14 @@ export async function runProduction({ snapshot, persistTo, logFile, scriptDir, c
 		log(
 			`CPU per invocation: ${config.eventTasks} of each kind, one at a time (queue messages, pushes, TaskObject calls, alarms)`,
 		);
-		report.events = await measureEvents({ rt, client, signingSecret, count: config.eventTasks }).catch((error) => ({
+		report.events = await measureEvents({
+			rt,
+			client,
+			signingSecret,
+			count: config.eventTasks,
+			stepMs: EVENTS_STEP_MS,
+			inspectorPort: eventsInspector,
+		}).catch((error) => ({
 			error: String(error.stack ?? error),
 		}));
 		if (!report.events.error) {

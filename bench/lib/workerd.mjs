@@ -85,10 +85,23 @@ export default {
  * Starts the gateway bundle (`snapshot` from prepareSnapshot) and the hello Worker. `vars`
  * override wrangler.toml's [vars] and .dev.vars (as `--var` would). `consumers: false` leaves
  * the queue consumers out, so queued messages wait and cost nothing while submits are measured.
+ * `simulatorApart: true` runs the simulator in a workerd process of its own (own state under
+ * `<persistTo>/../simulator-state`), bound to the gateway as an external HTTP service on
+ * 127.0.0.1, so the gateway process's CPU holds none of the simulator's. `simulatorVars` override
+ * the simulator's [vars] (SIMULATOR_STEP_MS).
  * Returns `{ base, helloBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
-export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, consumers = true, inspectorPort }) {
+export async function startWorkerd({
+	snapshot,
+	persistTo,
+	logFile,
+	vars = {},
+	consumers = true,
+	inspectorPort,
+	simulatorApart = false,
+	simulatorVars = {},
+}) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
 	const port = await freePort();
@@ -118,6 +131,27 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 		logRequests: false,
 		handleStructuredLogs: ({ level, message }) => appendFileSync(logFile, `[workerd ${level}] ${message}\n`),
 	};
+	const simulatorWorker = {
+		...simulator,
+		name: "mj-edge-simulator",
+		modules: true,
+		scriptPath: snapshot.simulatorScript,
+		bindings: { ...simulator.bindings, ...simulatorVars },
+	};
+	let apart;
+	if (simulatorApart) {
+		const simulatorPort = await freePort();
+		apart = await startInstance(
+			{
+				...shared,
+				port: simulatorPort,
+				resourcePersistencePath: join(persistTo, "..", "simulator-state"),
+				workers: [simulatorWorker],
+			},
+			"simulator",
+		);
+		apart.address = `127.0.0.1:${simulatorPort}`;
+	}
 	const gateway = await startInstance(
 		{
 			...shared,
@@ -133,12 +167,23 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 					scriptPath: snapshot.script,
 					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
 					queueConsumers: consumers ? worker.queueConsumers : {},
+					...(apart
+						? {
+								serviceBindings: {
+									...worker.serviceBindings,
+									SIMULATOR: { external: { address: apart.address, http: {} } },
+								},
+							}
+						: {}),
 				},
-				{ ...simulator, name: "mj-edge-simulator", modules: true, scriptPath: snapshot.simulatorScript },
+				...(apart ? [] : [simulatorWorker]),
 			],
 		},
 		"gateway",
-	);
+	).catch(async (error) => {
+		await apart?.mf.dispose();
+		throw error;
+	});
 	let hello;
 	try {
 		hello = await startInstance(
@@ -160,7 +205,7 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 			"hello",
 		);
 	} catch (error) {
-		await gateway.mf.dispose();
+		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose()]);
 		throw error;
 	}
 	const setup = await fetch(`${hello.url.origin}/setup`);
@@ -172,11 +217,13 @@ export async function startWorkerd({ snapshot, persistTo, logFile, vars = {}, co
 		pid: gateway.pid,
 		helloPid: hello.pid,
 		mf: gateway.mf,
+		/** The simulator's own Miniflare instance and process under `simulatorApart`, else undefined. */
+		simulator: apart && { mf: apart.mf, pid: apart.pid },
 		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: cpuSeconds(hello.pid) }),
 		stop: async () => {
 			if (stopped) return;
 			stopped = true;
-			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose()]);
+			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose()]);
 		},
 	};
 }
