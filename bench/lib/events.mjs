@@ -164,8 +164,8 @@ export async function measureEvents({ inspectorPort, ...options }) {
 		const { profile, loadResult } = await profileWhile({
 			port: inspectorPort,
 			workerName: "mj-edge",
-			// Half as many: shares need fewer samples than verdicts, and the phase stays short.
-			load: () => eventsRun({ ...options, count: Math.max(2, Math.ceil(options.count / 2)) }),
+			// Fewer: this pass is information only, and the phase stays short.
+			load: () => eventsRun({ ...options, count: Math.max(2, Math.ceil(options.count / 3)) }),
 			intervalUs: PROFILE_INTERVAL_US,
 		});
 		summary.isolate = isolateTime(profile, loadResult.windows, loadResult.summary.kinds);

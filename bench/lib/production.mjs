@@ -31,7 +31,7 @@ export const CPU_TARGET_MS = 10;
 export const LATENCY_TARGETS = { submitToUpstreamMs: 150, pushToVisibleMs: 100 };
 export const R2_READS_TARGET = 1;
 /** The simulator's step on instance D (SIMULATOR_STEP_MS; 800 elsewhere). */
-const EVENTS_STEP_MS = 2000;
+const EVENTS_STEP_MS = 1500;
 
 /** What each route is, for the printout. */
 export const ROUTE_LABELS = {
@@ -367,7 +367,7 @@ export async function runProduction({ snapshot, persistTo, logFile, scriptDir, c
 		vars: { USER_CONCURRENCY: "100000000", USER_QUEUE_LIMIT: "100000000", PUBLIC_BASE_URL: "" },
 		// The simulator in a process of its own: the per-event CPU then holds none of the upstream's work.
 		simulatorApart: true,
-		// Four steps of 2 s: the per-event phase's polls then find tasks part-way, not finished.
+		// Four steps of 1.5 s: the per-event phase's polls then find tasks part-way, not finished.
 		simulatorVars: { SIMULATOR_STEP_MS: String(EVENTS_STEP_MS) },
 	});
 	log(`workerd without queue consumers: gateway ${rt.base} (pid ${rt.pid})`);
