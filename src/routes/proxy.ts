@@ -13,8 +13,9 @@ import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
 import type { TaskMode } from "../db/schema";
+import { findSettledOrLiveTask, findSettledOrLiveTasks } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
-import { findUserTask, findUserTasks, listUnfinished } from "../db/tasks";
+import { listUnfinished } from "../db/tasks";
 import { ApiError, badRequest, notFound } from "../errors";
 import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
@@ -319,14 +320,14 @@ export function proxyRoutes(mode: TaskMode) {
 		})
 		.post("/task/list-by-condition", async (c) => {
 			const { ids } = await bodyOf(c, listByConditionBody);
-			const rows = await findUserTasks(c.get("db"), c.get("user").id, [...new Set(ids)]);
+			const rows = await findSettledOrLiveTasks(c.get("db"), c.get("user").id, [...new Set(ids)]);
 			// In the order asked for; unknown and other users' ids are left out, as the protocol does.
 			const byId = new Map(rows.map((row) => [row.publicId, row]));
 			const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
 			return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
 		})
 		.get("/task/:id/fetch", async (c) => {
-			const task = await findUserTask(c.get("db"), c.get("user").id, c.req.param("id"));
+			const task = await findSettledOrLiveTask(c.get("db"), c.get("user").id, c.req.param("id"));
 			if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
 			return c.json(await toProxyTask(c.env, base(c), task));
 		})

@@ -8,8 +8,8 @@ import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { requestDb } from "../db/request-db";
+import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
-import { findUserTask } from "../db/tasks";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
@@ -84,7 +84,7 @@ export const seed002Routes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {
 		const { _id } = parseWith(fetchSchema, (await readParams(c)).params);
-		const task = await findUserTask(c.get("db"), c.get("user").id, _id);
+		const task = await findSettledOrLiveTask(c.get("db"), c.get("user").id, _id);
 		if (!task) throw badRequest(`no task with _id ${_id}`);
 		return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
 	})
