@@ -72,24 +72,25 @@ function cached(userId: number, publicId: string): Readonly<TaskRow> | null | un
 
 /**
  * The user's task as `findUserTask` reads it, answered from the isolate when the task is settled.
+ * `openDb` opens the request's D1 session only when D1 must be read (request-db.ts).
  * For reads that only show a task (fetch, a follow-up's parent); what must see a task change
  * (cancel, the modal step, streams) reads D1.
  */
 export async function findSettledOrLiveTask(
-	db: Db,
+	openDb: () => Db,
 	userId: number,
 	publicId: string,
 ): Promise<Readonly<TaskRow> | undefined> {
 	const hit = cached(userId, publicId);
 	if (hit !== undefined) return hit ?? undefined;
-	const row = await findUserTask(db, userId, publicId);
+	const row = await findUserTask(openDb(), userId, publicId);
 	if (row) remember(row);
 	return row;
 }
 
 /** `findUserTasks` with settled rows from the isolate; one D1 read for the rest, none when all are settled. */
 export async function findSettledOrLiveTasks(
-	db: Db,
+	openDb: () => Db,
 	userId: number,
 	publicIds: readonly string[],
 ): Promise<Readonly<TaskRow>[]> {
@@ -100,7 +101,7 @@ export async function findSettledOrLiveTasks(
 		if (hit) found.push(hit);
 		else if (hit === undefined) missing.push(publicId);
 	}
-	const read = await findUserTasks(db, userId, missing);
+	const read = missing.length > 0 ? await findUserTasks(openDb(), userId, missing) : [];
 	for (const row of read) remember(row);
 	return [...found, ...read];
 }

@@ -320,14 +320,14 @@ export function proxyRoutes(mode: TaskMode) {
 		})
 		.post("/task/list-by-condition", async (c) => {
 			const { ids } = await bodyOf(c, listByConditionBody);
-			const rows = await findSettledOrLiveTasks(dbOf(c), c.get("user").id, [...new Set(ids)]);
+			const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
 			// In the order asked for; unknown and other users' ids are left out, as the protocol does.
 			const byId = new Map(rows.map((row) => [row.publicId, row]));
 			const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
 			return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
 		})
 		.get("/task/:id/fetch", async (c) => {
-			const task = await findSettledOrLiveTask(dbOf(c), c.get("user").id, c.req.param("id"));
+			const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, c.req.param("id"));
 			if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
 			return c.json(await toProxyTask(c.env, base(c), task));
 		})

@@ -84,7 +84,7 @@ export const seed002Routes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {
 		const { _id } = parseWith(fetchSchema, (await readParams(c)).params);
-		const task = await findSettledOrLiveTask(dbOf(c), c.get("user").id, _id);
+		const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, _id);
 		if (!task) throw badRequest(`no task with _id ${_id}`);
 		return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
 	})

@@ -96,7 +96,7 @@ async function finishedParent(
 	action: string,
 ): Promise<Readonly<TaskRow>> {
 	if (!parentId) throw badRequest(`taskId is required for ${action}`);
-	const parent = await findSettledOrLiveTask(db, user.id, parentId);
+	const parent = await findSettledOrLiveTask(() => db, user.id, parentId);
 	if (!parent) throw new ApiError("UNKNOWN_TASK", `no task with taskId ${parentId}`);
 	if (parent.status !== "SUCCESS") throw badRequest(`task ${parentId} is not finished (status ${parent.status})`);
 	return parent;
