@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { buildDocs } from "./scripts/build-docs.mjs";
 import { buildWeb } from "./web/build";
 
@@ -32,6 +33,17 @@ async function hookSink(request: Request): Promise<Response> {
 // bound as SIMULATOR exactly as `npm start` binds it.
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
+	// wrangler.toml's consumers with a 1 s batch window instead of production's 0: with 0, local
+	// queues redeliver retried messages back to back, so a test file that leaves one retrying
+	// kept the shared workerd busy after it finished and a whole run could hang. No test depends
+	// on the window; the bench measures production's.
+	const { queueConsumers } = unstable_getMiniflareWorkerOptions("./wrangler.toml").workerOptions;
+	const testQueueConsumers = Object.fromEntries(
+		Object.entries(queueConsumers ?? {}).map(([queue, consumer]) => [
+			queue,
+			{ ...consumer, maxBatchTimeout: Math.max(1, consumer.maxBatchTimeout ?? 1) },
+		]),
+	);
 	// wrangler.toml's [assets] directory must exist before the Worker starts: the console, built.
 	await buildWeb();
 	// /docs needs its script beside the console in the same directory.
@@ -62,6 +74,7 @@ export default defineConfig(async () => {
 						TEST_MIGRATIONS: migrations,
 					},
 					serviceBindings: { SIMULATOR: "mj-edge-simulator", HOOK_SINK: hookSink },
+					queueConsumers: testQueueConsumers,
 					workers: [
 						{
 							name: "mj-edge-simulator",

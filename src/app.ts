@@ -105,6 +105,41 @@ export function normalizePath(url: string): string {
 	return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
+const EXPOSE_HEADERS = ["x-next-cursor", "idempotent-replayed", "retry-after", BOOKMARK_HEADER].join(",");
+
+/**
+ * Hono's cors() for browsers (a request with an Origin, and every preflight), and the same
+ * headers, set once on the final answer, for the rest: servers and SDKs send no Origin, and
+ * Hono's cors() sets its headers before the route runs, on a placeholder Response whose headers
+ * are then copied into the route's own, a cost on every request.
+ */
+function corsMiddleware(): MiddlewareHandler<AppEnv> {
+	const browser = cors({
+		origin: (origin, c) => allowedOrigin(origin, config(c.env as Env).corsOrigins),
+		allowHeaders: ["authorization", "mj-api-secret", "content-type", "idempotency-key", BOOKMARK_HEADER],
+		exposeHeaders: EXPOSE_HEADERS.split(","),
+		maxAge: 86_400,
+	});
+	return async (c, next) => {
+		if (c.req.method === "OPTIONS" || c.req.raw.headers.has("origin")) return browser(c, next);
+		await next();
+		const allowOrigin = allowedOrigin("", config(c.env).corsOrigins);
+		const set = (headers: Headers) => {
+			if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
+			headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+			headers.append("Vary", "Origin");
+		};
+		try {
+			set(c.res.headers);
+		} catch {
+			// A response straight from a binding (the console's assets) has immutable headers.
+			const copy = new Response(c.res.body, c.res);
+			set(copy.headers);
+			c.res = copy;
+		}
+	};
+}
+
 /** The request's surface: its mount's tag, else (an error thrown before tagging) the table by prefix. */
 const surfaceOf = (c: Context<AppEnv>): Surface => c.get("surface") ?? surfaceForPath(c.req.path);
 
@@ -142,15 +177,7 @@ export function createApp(deps: Deps = defaultDeps()) {
 	for (const mount of [...BY_LENGTH].reverse()) app.use(`${mount.prefix}/*`, tag(mount.surface));
 
 	// Browser apps call these APIs with tokens in headers (no cookies), so any listed origin may.
-	app.use(
-		"*",
-		cors({
-			origin: (origin, c) => allowedOrigin(origin, config(c.env as Env).corsOrigins),
-			allowHeaders: ["authorization", "mj-api-secret", "content-type", "idempotency-key", BOOKMARK_HEADER],
-			exposeHeaders: ["x-next-cursor", "idempotent-replayed", "retry-after", BOOKMARK_HEADER],
-			maxAge: 86_400,
-		}),
-	);
+	app.use("*", corsMiddleware());
 	// Every route takes a small body but the upload routes, which set their own (larger) limits.
 	const smallBodies = bodyLimit({
 		maxSize: API_BODY_LIMIT,

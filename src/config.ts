@@ -219,9 +219,17 @@ function parseConfig(env: ConfigVars): Config {
  */
 const parsed = new Map<string, Config>();
 const PARSED_LIMIT = 32;
+/**
+ * The same env object answers without building the key: config() is asked several times a
+ * request, and the runtime hands an isolate's requests the same env. Vars never change in a
+ * running isolate (a new deploy or secret starts new isolates).
+ */
+const byEnv = new WeakMap<ConfigVars, Config>();
 
 /** The settings in `env`'s vars, parsed on first use of these values in this isolate. */
 export function config(env: ConfigVars): Config {
+	const same = byEnv.get(env);
+	if (same) return same;
 	const key = VARS.map((name) => env[name] ?? "\u0001").join("\u0000");
 	let known = parsed.get(key);
 	if (!known) {
@@ -229,5 +237,6 @@ export function config(env: ConfigVars): Config {
 		if (parsed.size >= PARSED_LIMIT) parsed.clear();
 		parsed.set(key, known);
 	}
+	byEnv.set(env, known);
 	return known;
 }

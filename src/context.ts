@@ -16,8 +16,8 @@ export interface AppEnv {
 	Bindings: Env;
 	Variables: {
 		user: AuthUser;
-		/** This request's D1 session (see src/db/request-db.ts). */
-		db: Db;
+		/** Opens this request's D1 session on first use; read it with dbOf(c) (src/db/request-db.ts). */
+		openDb: () => Db;
 		/** The network, clock and chance every handler uses (createApp's argument). */
 		deps: Deps;
 		/** Set by the mount table in src/app.ts for every route group; unset outside them. */

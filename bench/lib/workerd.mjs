@@ -54,6 +54,9 @@ async function startInstance(options, label) {
 	return { mf, url, pid: fresh[0] };
 }
 
+/** What the gateway's ASSETS binding answers in the bench: the console is not measured. */
+const NO_ASSETS = `export default { fetch: () => new Response("not served in the bench", { status: 404 }) };`;
+
 /**
  * The hello Worker; `/d1` and `/d1-page` (information only) read one row and a page of 20 rows
  * of a 40-column table (about a task row's width) straight through the D1 binding, no drizzle,
@@ -109,7 +112,14 @@ export async function startWorkerd({
 	// A bundle is one ES module: no module rules. No cron either: a minute's reconcile landing in a
 	// measured round would be noise. Empty binding groups are left out (the v4 -> v5 option
 	// conversion refuses some of them).
-	const { cronTriggers: _cron, modulesRules: _rules, ...rest } = workerOptions;
+	//
+	// No [assets] router either. Miniflare emulates Workers Assets with two more Workers in front
+	// of the gateway (a router, then the asset server), and with run_worker_first every request
+	// passes that router: ~0.2 ms of CPU here, about a whole hello Worker's request again, which
+	// Cloudflare runs in its own routing layer and does not charge to the Worker. The console and
+	// /docs script are not measured; ASSETS is bound to a stub that answers 404.
+	// `node bench/assets-router.mjs` measures the router's cost beside a bare hello Worker.
+	const { cronTriggers: _cron, modulesRules: _rules, assets: _assets, ...rest } = workerOptions;
 	const worker = Object.fromEntries(
 		Object.entries(rest).filter(
 			([, value]) => !(value && typeof value === "object" && Object.keys(value).length === 0),
@@ -167,15 +177,13 @@ export async function startWorkerd({
 					scriptPath: snapshot.script,
 					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
 					queueConsumers: consumers ? worker.queueConsumers : {},
-					...(apart
-						? {
-								serviceBindings: {
-									...worker.serviceBindings,
-									SIMULATOR: { external: { address: apart.address, http: {} } },
-								},
-							}
-						: {}),
+					serviceBindings: {
+						...worker.serviceBindings,
+						ASSETS: "bench-no-assets",
+						...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
+					},
 				},
+				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
 				...(apart ? [] : [simulatorWorker]),
 			],
 		},

@@ -1,6 +1,8 @@
 /** Authentication for every protected route: a verified token and the user it names. */
+
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
+import { dbOf } from "../db/request-db";
 import { upsertUser } from "../db/users";
 import { ApiError, forbidden, unauthorized } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
@@ -57,7 +59,7 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		let id = userIds.get(claims.sub);
 		if (id === undefined) {
-			id = await upsertUser(c.get("db"), claims.sub, claims.role, newUserQuota(c.env), Date.now());
+			id = await upsertUser(dbOf(c), claims.sub, claims.role, newUserQuota(c.env), Date.now());
 			if (userIds.size >= USER_CACHE_LIMIT) userIds.clear();
 			userIds.set(claims.sub, id);
 		}

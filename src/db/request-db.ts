@@ -3,10 +3,10 @@
  * replica. The session's bookmark goes back in the `x-d1-bookmark` response header; a client
  * that sends it back on its next request reads at least what it wrote (read-your-writes).
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { config } from "../config";
 import type { AppEnv } from "../context";
-import { getDb } from "./client";
+import { type Db, getDb } from "./client";
 import { instrumentD1, newD1Stats } from "./instrument";
 
 export const BOOKMARK_HEADER = "x-d1-bookmark";
@@ -17,13 +17,29 @@ const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
 
 export function requestDb(): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
-		const bookmark = c.req.header(BOOKMARK_HEADER);
-		const session = c.env.DB.withSession(bookmark && BOOKMARK.test(bookmark) ? bookmark : "first-unconstrained");
+		const sent = c.req.header(BOOKMARK_HEADER);
+		const bookmark = sent && BOOKMARK.test(sent) ? sent : null;
 		const stats = config(c.env).d1Stats ? newD1Stats() : null;
-		c.set("db", getDb(stats ? instrumentD1(session, stats) : session));
+		// Opened on first use: a request answered without a query (a settled task, a refusal)
+		// builds no session and no drizzle handle.
+		let session: D1DatabaseSession | undefined;
+		let db: Db | undefined;
+		c.set("openDb", () => {
+			if (!db) {
+				session = c.env.DB.withSession(bookmark ?? "first-unconstrained");
+				db = getDb(stats ? instrumentD1(session, stats) : session);
+			}
+			return db;
+		});
 		await next();
-		const latest = session.getBookmark();
+		// An unopened session is still at the bookmark it was given.
+		const latest = session ? session.getBookmark() : bookmark;
 		if (latest) c.header(BOOKMARK_HEADER, latest);
 		if (stats) c.header(STATS_HEADER, JSON.stringify(stats));
 	};
+}
+
+/** This request's database handle (requestDb() must run before). */
+export function dbOf(c: Context<AppEnv>): Db {
+	return c.get("openDb")();
 }

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { createChannel, listChannels, updateChannel } from "../db/channels";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import type { ChannelRow, UserRow } from "../db/schema";
 import { addUserQuota, findUserBySub, setUserQuota } from "../db/users";
 import { ApiError, badRequest, notFound } from "../errors";
@@ -105,12 +105,12 @@ export const adminRoutes = new Hono<AppEnv>()
 		let userId: number | undefined;
 		if (query.user !== undefined) {
 			// An unknown user has no tasks: an empty page, like any filter that matches nothing.
-			userId = (await findUserBySub(c.get("db"), query.user))?.id ?? -1;
+			userId = (await findUserBySub(dbOf(c), query.user))?.id ?? -1;
 		}
 		return list(c, query, true, { status: query.status, action: query.action, userId });
 	})
 	.get("/users/:sub", async (c) => {
-		const user = await findUserBySub(c.get("db"), c.req.param("sub"));
+		const user = await findUserBySub(dbOf(c), c.req.param("sub"));
 		if (!user) throw notFound("no such user");
 		return ok(c, userView(user));
 	})
@@ -118,7 +118,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		const body = c.req.valid("json");
 		const sub = c.req.param("sub");
 		if (sub.length > 128) throw badRequest("sub must be at most 128 characters");
-		const db = c.get("db");
+		const db = dbOf(c);
 		const user =
 			body.quota !== undefined
 				? await setUserQuota(db, sub, body.quota, Date.now())
@@ -130,14 +130,14 @@ export const adminRoutes = new Hono<AppEnv>()
 		return ok(c, userView(user));
 	})
 	.get("/channels", async (c) => {
-		const channels = await listChannels(c.get("db"));
+		const channels = await listChannels(dbOf(c));
 		return ok(c, channels.map(channelView));
 	})
 	.post("/channels", validate("json", newChannelBody), async (c) => {
 		const body = c.req.valid("json");
 		checkBaseUrl(c.env, body.base_url);
 		const now = Date.now();
-		const channel = await createChannel(c.get("db"), {
+		const channel = await createChannel(dbOf(c), {
 			name: body.name,
 			baseUrl: body.base_url,
 			secret: body.secret,
@@ -164,7 +164,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		if (body.enabled === false) changes.disabledReason = "disabled by an admin";
 		let channel: ChannelRow | undefined;
 		try {
-			channel = await updateChannel(c.get("db"), c.req.valid("param").id, changes, Date.now());
+			channel = await updateChannel(dbOf(c), c.req.valid("param").id, changes, Date.now());
 		} catch (error) {
 			if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
 			throw error;

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import { ApiError, notFound } from "../errors";
 import { originKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
@@ -43,14 +43,14 @@ const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new UR
 export const albumRoutes = new Hono<AppEnv>()
 	.post("/", requestDb(), authenticate(), async (c) => {
 		const { page, pageSize } = parseWith(listSchema, (await readParams(c)).params);
-		return ok(c, await albumPage(c.env, c.get("db"), base(c), c.get("user").id, page, pageSize));
+		return ok(c, await albumPage(c.env, dbOf(c), base(c), c.get("user").id, page, pageSize));
 	})
 	.post("/create", requestDb(), authenticate(), uploadLimit(1), limitSubmits(), idempotent(), async (c) => {
 		const { params, files } = await readParams(c);
 		const input = parseWith(createSchema, params);
 		const item = await createAlbumPicture(
 			c.env,
-			c.get("db"),
+			dbOf(c),
 			c.get("user"),
 			base(c),
 			{ styleId: input.styleId, origin: files.origin ?? input.origin, notifyHook: input.notifyHook || undefined },

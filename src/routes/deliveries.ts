@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import { DELIVERY_OUTCOMES, type WebhookSecretRow } from "../db/schema";
 import { findUserBySub } from "../db/users";
 import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDeliveries } from "../db/webhooks";
@@ -80,7 +80,7 @@ async function listPage(c: Context<AppEnv>, query: ListQuery, userId: number | u
 		outcome: query.outcome,
 		beforeId: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
 	};
-	const rows = await listDeliveries(c.get("db"), filter, query.limit + 1);
+	const rows = await listDeliveries(dbOf(c), filter, query.limit + 1);
 	const page = rows.slice(0, query.limit);
 	const next = rows.length > query.limit ? encodeCursor(page[page.length - 1].id) : null;
 	return ok(c, { items: page.map(deliveryView), next_cursor: next });
@@ -88,7 +88,7 @@ async function listPage(c: Context<AppEnv>, query: ListQuery, userId: number | u
 
 /** Queues the event again with its own webhook-id; `manual` lets it past the already-delivered check. */
 async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | undefined) {
-	const attempt = await findEventAttempt(c.get("db"), eventId, userId);
+	const attempt = await findEventAttempt(dbOf(c), eventId, userId);
 	if (!attempt) throw notFound("no such delivery event");
 	await c.env.HOOK_QUEUE.send({ taskId: attempt.taskId, eventId, manual: true } satisfies HookMessage);
 	return ok(c, { event_id: eventId, task_id: attempt.taskId }, 202);
@@ -98,11 +98,11 @@ async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | u
 export const userDeliveryRoutes = new Hono<AppEnv>()
 	.get("/webhook-secret", requestDb(), authenticate(), async (c) => {
 		const now = Date.now();
-		return ok(c, secretView(await ensureWebhookSecret(c.get("db"), c.get("user").id, now), now));
+		return ok(c, secretView(await ensureWebhookSecret(dbOf(c), c.get("user").id, now), now));
 	})
 	.post("/webhook-secret/rotate", requestDb(), authenticate(), async (c) => {
 		const now = Date.now();
-		return ok(c, secretView(await rotateUserWebhookSecret(c.get("db"), c.get("user").id, now), now));
+		return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now), now));
 	})
 	.get("/deliveries", requestDb(), authenticate(), validate("query", userQuery), (c) =>
 		listPage(c, c.req.valid("query"), c.get("user").id),
@@ -117,7 +117,7 @@ export const adminDeliveryRoutes = new Hono<AppEnv>()
 		const query = c.req.valid("query");
 		let userId: number | undefined;
 		if (query.user !== undefined) {
-			const user = await findUserBySub(c.get("db"), query.user);
+			const user = await findUserBySub(dbOf(c), query.user);
 			if (!user) return ok(c, { items: [], next_cursor: null });
 			userId = user.id;
 		}

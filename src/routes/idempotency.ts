@@ -6,6 +6,7 @@
  * request is refused (422). Keys are per user. A request that was refused or failed keeps
  * nothing, so the client may retry it with the same key.
  */
+
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import {
@@ -16,6 +17,7 @@ import {
 	type IdempotencyRecord,
 	releaseIdempotencyKey,
 } from "../db/idempotency";
+import { dbOf } from "../db/request-db";
 import { ApiError, badRequest } from "../errors";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
@@ -50,7 +52,7 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
 		const key = c.req.header(IDEMPOTENCY_HEADER);
 		if (key === undefined) return next();
 		if (!KEY.test(key)) throw badRequest("Idempotency-Key must be 1 to 255 printable ASCII characters");
-		const db = c.get("db");
+		const db = dbOf(c);
 		const userId = c.get("user").id;
 		const url = new URL(c.req.url);
 		const query = [...url.searchParams].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -12,7 +12,7 @@ import { createApiKey } from "../auth/api-keys";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { type ApiKeyListing, listLiveKeys, revokeApiKey } from "../db/api-keys";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import { findUserBySub } from "../db/users";
 import { notFound } from "../errors";
 import { epochSeconds } from "../time";
@@ -36,29 +36,29 @@ export const keyId = z.object({ id: z.string().regex(/^\d{1,15}$/, "key id must 
 /** Mount at /api/user/keys, before the account group. */
 export const userKeyRoutes = new Hono<AppEnv>()
 	.post("/", requestDb(), authenticate(), validate("json", newKeyBody), async (c) => {
-		const created = await createApiKey(c.get("db"), c.get("user"), c.req.valid("json").name, Date.now());
+		const created = await createApiKey(dbOf(c), c.get("user"), c.req.valid("json").name, Date.now());
 		return ok(c, { ...keyView(created), key: created.key }, 201);
 	})
 	.get("/", requestDb(), authenticate(), async (c) => {
-		const keys = await listLiveKeys(c.get("db"), c.get("user").id);
+		const keys = await listLiveKeys(dbOf(c), c.get("user").id);
 		return ok(c, keys.map(keyView));
 	})
 	.delete("/:id", requestDb(), authenticate(), validate("param", keyId), async (c) => {
 		const id = Number(c.req.valid("param").id);
-		if (!(await revokeApiKey(c.get("db"), id, Date.now(), c.get("user").id))) throw notFound("no such API key");
+		if (!(await revokeApiKey(dbOf(c), id, Date.now(), c.get("user").id))) throw notFound("no such API key");
 		return ok(c, { id });
 	});
 
 /** Mount at /api/admin, before the admin group. */
 export const adminKeyRoutes = new Hono<AppEnv>()
 	.get("/users/:sub/keys", requestDb(), authenticate({ role: "admin" }), async (c) => {
-		const db = c.get("db");
+		const db = dbOf(c);
 		const user = await findUserBySub(db, c.req.param("sub"));
 		if (!user) throw notFound("no such user");
 		return ok(c, (await listLiveKeys(db, user.id)).map(keyView));
 	})
 	.delete("/keys/:id", requestDb(), authenticate({ role: "admin" }), validate("param", keyId), async (c) => {
 		const id = Number(c.req.valid("param").id);
-		if (!(await revokeApiKey(c.get("db"), id, Date.now()))) throw notFound("no such API key");
+		if (!(await revokeApiKey(dbOf(c), id, Date.now()))) throw notFound("no such API key");
 		return ok(c, { id });
 	});

@@ -11,10 +11,11 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import type { TaskMode } from "../db/schema";
+import { findSettledOrLiveTask, findSettledOrLiveTasks } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
-import { findUserTask, findUserTasks, listUnfinished } from "../db/tasks";
+import { listUnfinished } from "../db/tasks";
 import { ApiError, badRequest, notFound } from "../errors";
 import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
@@ -181,7 +182,7 @@ function hooks(body: { state?: string | null; notifyHook?: string | null }) {
 /** The proxy API for one speed mode ("" for the plain `/mj`). */
 export function proxyRoutes(mode: TaskMode) {
 	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
-		c.json(accepted(await submitTask(c.env, c.get("db"), c.get("user"), { ...request, mode })));
+		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode })));
 
 	// Scoped to the protocol's own paths: /mj/image and /mj/callback live beside them without a token.
 	const guard = [
@@ -232,7 +233,7 @@ export function proxyRoutes(mode: TaskMode) {
 		.post("/submit/modal", async (c) => {
 			const body = await bodyOf(c, modalBody);
 			const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
-			await submitModal(c.env, c.get("db"), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
+			await submitModal(c.env, dbOf(c), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
 			return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
 		})
 		.post("/submit/describe", async (c) => {
@@ -306,7 +307,7 @@ export function proxyRoutes(mode: TaskMode) {
 		.get("/task/list", async (c) => {
 			const { limit, cursor } = parseWith(listQuery, c.req.query());
 			const page = await listTaskPage(
-				c.get("db"),
+				dbOf(c),
 				{ userId: c.get("user").id },
 				{ limit: limit ?? PROXY_LIST_DEFAULT, cursor: cursor ? decodeCursor(cursor) : undefined },
 			);
@@ -314,29 +315,29 @@ export function proxyRoutes(mode: TaskMode) {
 			return c.json(await Promise.all(page.rows.map((task) => toProxyTask(c.env, base(c), task))));
 		})
 		.get("/task/queue", async (c) => {
-			const rows = await listUnfinished(c.get("db"), c.get("user").id, PROXY_LIST_MAX);
+			const rows = await listUnfinished(dbOf(c), c.get("user").id, PROXY_LIST_MAX);
 			return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
 		})
 		.post("/task/list-by-condition", async (c) => {
 			const { ids } = await bodyOf(c, listByConditionBody);
-			const rows = await findUserTasks(c.get("db"), c.get("user").id, [...new Set(ids)]);
+			const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
 			// In the order asked for; unknown and other users' ids are left out, as the protocol does.
 			const byId = new Map(rows.map((row) => [row.publicId, row]));
 			const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
 			return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
 		})
 		.get("/task/:id/fetch", async (c) => {
-			const task = await findUserTask(c.get("db"), c.get("user").id, c.req.param("id"));
+			const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, c.req.param("id"));
 			if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
 			return c.json(await toProxyTask(c.env, base(c), task));
 		})
 		.get("/task/:id/image-seed", async (c) => {
-			const seed = await imageSeed(c.env, c.get("db"), c.get("user"), c.req.param("id"), c.get("deps"));
+			const seed = await imageSeed(c.env, dbOf(c), c.get("user"), c.req.param("id"), c.get("deps"));
 			return c.json({ code: 1, description: "Success", result: seed, properties: {} });
 		})
 		.post("/task/:id/cancel", async (c) => {
 			const id = c.req.param("id");
-			const result = await cancelTask(c.env, c.get("db"), c.get("user"), id, c.get("deps"), (p) =>
+			const result = await cancelTask(c.env, dbOf(c), c.get("user"), id, c.get("deps"), (p) =>
 				c.executionCtx.waitUntil(p),
 			);
 			return c.json({

@@ -7,7 +7,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import type { TaskListFilter } from "../db/task-lists";
 import { publicBase } from "../images/links";
 import { listTasks } from "../tasks/listing";
@@ -51,7 +51,7 @@ export async function list(
 	admin: boolean,
 	extra: Pick<TaskListFilter, "status" | "action" | "userId"> = {},
 ): Promise<Response> {
-	const db = c.get("db");
+	const db = dbOf(c);
 	const user = c.get("user");
 	const page = query.p ?? 1;
 	const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;

@@ -7,9 +7,9 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
+import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
-import { findUserTask } from "../db/tasks";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
@@ -72,7 +72,7 @@ export const seed002Routes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate())
 	.on(["GET", "POST"], "/trigger/submit", limitSubmits(), idempotent(), async (c) => {
 		const input = parseWith(submitSchema, (await readParams(c)).params);
-		const { publicId } = await submitTask(c.env, c.get("db"), c.get("user"), {
+		const { publicId } = await submitTask(c.env, dbOf(c), c.get("user"), {
 			action: input.action,
 			prompt: input.prompt,
 			parentId: input.action === "IMAGINE" ? undefined : input.taskId,
@@ -84,14 +84,14 @@ export const seed002Routes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {
 		const { _id } = parseWith(fetchSchema, (await readParams(c)).params);
-		const task = await findUserTask(c.get("db"), c.get("user").id, _id);
+		const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, _id);
 		if (!task) throw badRequest(`no task with _id ${_id}`);
 		return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
 	})
 	.on(["GET", "POST"], "/task/list", async (c) => {
 		const { limit, cursor } = parseWith(listSchema, (await readParams(c)).params);
 		const page = await listTaskPage(
-			c.get("db"),
+			dbOf(c),
 			{ userId: c.get("user").id },
 			{ limit, cursor: cursor ? decodeCursor(cursor) : undefined },
 		);

@@ -13,7 +13,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import { findUserTask } from "../db/tasks";
 import { notFound, unauthorized } from "../errors";
 import { connectRequest, parseLastEventId } from "../live/events";
@@ -58,7 +58,7 @@ async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response
 	}
 	const { claims } = check;
 	if ((claims.taskId ?? null) !== (taskId ?? null)) throw unauthorized("this stream ticket is for another stream");
-	if (taskId && !(await findUserTask(c.get("db"), claims.userId, taskId))) throw notFound("no such task");
+	if (taskId && !(await findUserTask(dbOf(c), claims.userId, taskId))) throw notFound("no such task");
 	const after = parseLastEventId(c.req.header("last-event-id") ?? c.req.query("last_event_id"));
 	const request = connectRequest(c.req.raw, {
 		userId: claims.userId,
@@ -76,7 +76,7 @@ export const streamRoutes = new Hono<AppEnv>()
 	.post("/stream-ticket", requestDb(), authenticate(), async (c) => {
 		const body = parseWith(ticketBody, await readTicketBody(c));
 		const user = c.get("user");
-		if (body.task_id && !(await findUserTask(c.get("db"), user.id, body.task_id))) throw notFound("no such task");
+		if (body.task_id && !(await findUserTask(dbOf(c), user.id, body.task_id))) throw notFound("no such task");
 		const { ticket, expiresAt } = await issueTicket(
 			c.env,
 			{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { requestDb } from "../db/request-db";
+import { dbOf, requestDb } from "../db/request-db";
 import { notFound } from "../errors";
 import { templateKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
@@ -89,14 +89,14 @@ export const templateRoutes = new Hono<AppEnv>()
 	})
 	.on(["GET", "POST"], "/list", requestDb(), authenticate(), async (c) => {
 		const query = parseWith(listSchema, (await readParams(c)).params);
-		return ok(c, await templatePage(c.get("db"), base(c), c.get("user"), query));
+		return ok(c, await templatePage(dbOf(c), base(c), c.get("user"), query));
 	})
 	.post("/create", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
 		const upload = await readParams(c);
 		const { covering, image, kind, title, ...rest } = parseWith(createSchema, upload.params);
 		const created = await createTemplate(
 			c.env,
-			c.get("db"),
+			dbOf(c),
 			base(c),
 			{ ...rest, kind, title },
 			pictures(upload, { covering, image }),
@@ -109,7 +109,7 @@ export const templateRoutes = new Hono<AppEnv>()
 		const { id, covering, image, ...rest } = parseWith(updateSchema, upload.params);
 		const changed = await changeTemplate(
 			c.env,
-			c.get("db"),
+			dbOf(c),
 			base(c),
 			id,
 			rest,
@@ -120,16 +120,16 @@ export const templateRoutes = new Hono<AppEnv>()
 	})
 	.post("/delete", requestDb(), authenticate({ role: "admin" }), async (c) => {
 		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		await removeTemplate(c.env, c.get("db"), id);
+		await removeTemplate(c.env, dbOf(c), id);
 		return ok(c, { id });
 	})
 	.post("/favorite", requestDb(), authenticate(), async (c) => {
 		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		return ok(c, await favorite(c.get("db"), c.get("user"), id));
+		return ok(c, await favorite(dbOf(c), c.get("user"), id));
 	})
 	.post("/unfavorite", requestDb(), authenticate(), async (c) => {
 		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		return ok(c, await unfavorite(c.get("db"), c.get("user"), id));
+		return ok(c, await unfavorite(dbOf(c), c.get("user"), id));
 	})
 	// Anything else under /imageTemp is a signed-in API: the token is checked before the 404.
 	.all("*", requestDb(), authenticate(), (c) => {

@@ -6,7 +6,8 @@
 import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
 import type { TaskMode, TaskRow } from "../db/schema";
-import { findUserTask, InsufficientQuotaError, insertTask, submitChecks } from "../db/tasks";
+import { findSettledOrLiveTask } from "../db/settled-tasks";
+import { InsufficientQuotaError, insertTask, submitChecks } from "../db/tasks";
 import { ApiError, badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
@@ -88,9 +89,14 @@ function checkPrompt(prompt: string, action: TaskAction): void {
 }
 
 /** The parent of a follow-up: the caller's own finished task. */
-async function finishedParent(db: Db, user: AuthUser, parentId: string | undefined, action: string): Promise<TaskRow> {
+async function finishedParent(
+	db: Db,
+	user: AuthUser,
+	parentId: string | undefined,
+	action: string,
+): Promise<Readonly<TaskRow>> {
 	if (!parentId) throw badRequest(`taskId is required for ${action}`);
-	const parent = await findUserTask(db, user.id, parentId);
+	const parent = await findSettledOrLiveTask(() => db, user.id, parentId);
 	if (!parent) throw new ApiError("UNKNOWN_TASK", `no task with taskId ${parentId}`);
 	if (parent.status !== "SUCCESS") throw badRequest(`task ${parentId} is not finished (status ${parent.status})`);
 	return parent;

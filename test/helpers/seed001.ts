@@ -144,14 +144,23 @@ export function expectItemShape(item: Seed001Item, admin: boolean): void {
 	expect(Array.isArray(JSON.parse(item.video_urls))).toBe(true);
 }
 
-/** A request straight into a fresh app with D1_STATS on; returns the response and its statistics. */
+/**
+ * A request straight into a fresh app with D1_STATS on; returns the response and its statistics.
+ * A GET, or a POST of `body` as JSON when one is given.
+ */
 export async function withStats(
 	path: string,
 	token: string,
 	envOverrides: Partial<Env> = {},
+	body?: unknown,
 ): Promise<{ response: Response; stats: D1Stats | null }> {
+	const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+	const init: RequestInit =
+		body === undefined
+			? { headers }
+			: { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
 	const response = await createApp().fetch(
-		new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${token}` } }),
+		new Request(`${BASE}${path}`, init),
 		{ ...env, D1_STATS: "true", ...envOverrides },
 		createExecutionContext(),
 	);

@@ -30,6 +30,37 @@ describe("CORS", () => {
 		expect(response.headers.get("access-control-expose-headers")).toMatch(/x-d1-bookmark/);
 	});
 
+	it("a request without an Origin gets the CORS headers a browser's request gets, on answers, errors and assets", async () => {
+		const corsHeaders = (response: Response) =>
+			Object.fromEntries(
+				[...response.headers].filter(([name]) => name.startsWith("access-control-") || name === "vary"),
+			);
+		const token = await tokenFor(uniqueSub());
+		for (const [path, init] of [
+			["/health", {}],
+			["/api/v1/task/list", { token }],
+			["/api/v1/task/fetch?_id=nope", { token }],
+			["/api/v1/nowhere", {}],
+			["/mj/task/list", {}],
+			["/", {}],
+		] as const) {
+			const plain = await call(path, init);
+			const browser = await call(path, { ...init, headers: { origin: "https://app.example.com" } });
+			expect(plain.status, path).toBe(browser.status);
+			expect(corsHeaders(plain), path).toEqual(corsHeaders(browser));
+			expect(plain.headers.get("access-control-allow-origin"), path).toBe("*");
+			expect(plain.headers.get("vary"), path).toMatch(/Origin/);
+		}
+		// With a list of origins, no Origin means no Allow-Origin, as for an origin not on the list.
+		const listed = await createApp().fetch(
+			new Request(`${BASE}/health`),
+			{ ...env, CORS_ORIGINS: "https://a.example.com" },
+			createExecutionContext(),
+		);
+		expect(listed.headers.get("access-control-allow-origin")).toBeNull();
+		expect(listed.headers.get("access-control-expose-headers")).toMatch(/x-d1-bookmark/);
+	});
+
 	it("with a list of origins, allows only those", async () => {
 		const app = createApp();
 		const ask = (origin: string) =>

@@ -18,7 +18,7 @@ import type { D1Stats } from "../../src/db/instrument";
 import { channels, type TaskRow, tasks } from "../../src/db/schema";
 import { insertTask, type NewTaskInput } from "../../src/db/tasks";
 import { upsertUser } from "../../src/db/users";
-import { call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
 import {
 	ALL,
@@ -864,7 +864,21 @@ describe("read-your-writes through the D1 bookmark", () => {
 		expect(after).toMatch(BOOKMARK);
 		expect((after as string) >= (bookmark as string)).toBe(true);
 
-		await waitForSettled(token, body.result);
+		const settled = await waitForSettled(token, body.result);
+		// A fetch answered from the isolate (a settled task, no query) hands the bookmark it was
+		// given straight back, so a client's chain of bookmarks never breaks or goes backwards.
+		await waitFor(async () => (await taskRow(settled._id)).imageKey, 10_000, "the image key in D1");
+		const sent = (await call("/api/mj/self?page_size=1", { token })).headers.get("x-d1-bookmark") as string;
+		await call(`/api/v1/task/fetch?_id=${settled._id}`, { token });
+		const again = await call(`/api/v1/task/fetch?_id=${settled._id}`, {
+			token,
+			headers: { "x-d1-bookmark": sent },
+		});
+		expect(again.status).toBe(200);
+		expect(again.headers.get("x-d1-bookmark")).toBe(sent);
+		// A malformed bookmark is ignored, never echoed.
+		const junk = await call(`/api/v1/task/fetch?_id=${settled._id}`, { token, headers: { "x-d1-bookmark": "junk" } });
+		expect(junk.headers.get("x-d1-bookmark")).toBeNull();
 	});
 
 	it.each([
