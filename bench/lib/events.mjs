@@ -169,10 +169,36 @@ export async function measureEvents({ inspectorPort, ...options }) {
 			intervalUs: PROFILE_INTERVAL_US,
 		});
 		summary.isolate = isolateTime(profile, loadResult.windows, loadResult.summary.kinds);
+		judgeIsolate(summary);
 	} catch (error) {
 		summary.isolate = { error: String(error.message) };
 	}
 	return summary;
+}
+
+/**
+ * The verdict on the isolate's own time when the profile gave it: the Workers CPU limit counts
+ * the isolate executing JavaScript, not the time it waits on D1, R2, a Durable Object or a fetch,
+ * whose local implementations run in the same process here (the process figure stays, printed
+ * as an upper bound). Each kind is judged by its worst window (the alarm, a difference of two
+ * means, by its mean).
+ */
+function judgeIsolate(summary) {
+	const own = summary.isolate.kinds;
+	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
+	const figure = (name) => own[name]?.maxMs ?? own[name]?.meanMs;
+	const missing = judged.filter((name) => name !== "pollUnchanged" && !Number.isFinite(figure(name)));
+	const worst = judged
+		.filter((name) => Number.isFinite(figure(name)))
+		.reduce((a, b) => (a === null || figure(b) > figure(a) ? b : a), null);
+	summary.processPass = summary.pass;
+	summary.processWorstKind = summary.worstKind;
+	summary.processWorstMs = summary.worstMs;
+	summary.judgedOn = "isolate";
+	summary.worstKind = worst;
+	summary.worstMs = worst ? figure(worst) : null;
+	summary.missing = missing;
+	summary.pass = missing.length === 0 && worst !== null && figure(worst) < summary.target;
 }
 
 /** Coarse enough that sampling costs the process little; a 5 ms event still gets ~10 samples. */
@@ -420,30 +446,35 @@ export function eventLines(events) {
 	for (const [name, spec] of Object.entries(EVENT_KINDS)) {
 		const k = events.kinds[name];
 		if (!k) continue;
+		const own = events.isolate?.kinds?.[name];
+		const judgedMs = events.judgedOn === "isolate" ? (own?.maxMs ?? own?.meanMs) : k.meanMs;
 		const verdict = !spec.judged
 			? "info"
-			: !Number.isFinite(k.meanMs)
+			: !Number.isFinite(judgedMs)
 				? "n/a"
-				: k.meanMs < events.target
+				: judgedMs < events.target
 					? "PASS"
 					: "FAIL";
 		const stats = k.derived
 			? `mean ${f(k.meanMs).padStart(6)} ms (derived)     `
 			: `mean ${f(k.meanMs).padStart(6)} ms  max ${f(k.maxMs).padStart(6)}`;
 		const net = k.netMs === undefined ? "" : `  (${f(k.netMs)} ms net of the ${PATH_OF[name]} row)`;
-		const own = events.isolate?.kinds?.[name];
-		const isolate = events.isolate?.kinds ? `  isolate ${(own ? f(own.meanMs) : "n/a").padStart(5)} ms` : "";
+		const isolate = events.isolate?.kinds
+			? `  isolate mean ${(own ? f(own.meanMs) : "n/a").padStart(5)} max ${(own?.maxMs != null ? f(own.maxMs) : "-").padStart(5)} ms`
+			: "";
 		lines.push(
 			`    ${name.padEnd(14)} ${stats}  n ${String(k.n).padStart(2)}  ${verdict.padEnd(4)}${isolate}  ${spec.label}${net}`,
 		);
 	}
+	const on = events.judgedOn === "isolate" ? "isolate, worst window" : "process, mean";
 	lines.push(
-		`    worst kind: ${events.worstKind ?? "n/a"} ${f(events.worstMs)} ms (mean), target every consumer message, alarm and push < ${events.target} ms: ${events.pass ? "PASS" : "FAIL"}${events.missing.length ? ` (not measured: ${events.missing.join(", ")})` : ""}`,
+		`    worst kind: ${events.worstKind ?? "n/a"} ${f(events.worstMs)} ms (${on}), target every consumer message, alarm and push < ${events.target} ms: ${events.pass ? "PASS" : "FAIL"}${events.missing.length ? ` (not measured: ${events.missing.join(", ")})` : ""}`,
 	);
-	if (events.isolate?.error) lines.push(`    isolate: not shown (${events.isolate.error})`);
+	if (events.isolate?.error)
+		lines.push(`    isolate: not shown (${events.isolate.error}); the verdicts use the process figure`);
 	else if (events.isolate)
 		lines.push(
-			`    isolate = the gateway isolate's own running time in the same windows (V8 profile: non-idle samples x ${events.isolate.intervalUs} µs; without local D1/R2/DO storage, broker and proxy): info, the verdicts use the process figure, an upper bound`,
+			`    isolate = the gateway isolate's own running time in the same windows (V8 profile: non-idle samples x ${events.isolate.intervalUs} µs; without local D1/R2/DO storage, broker and proxy), which is what the Workers CPU limit counts: the verdicts use it. By the process figure (an upper bound) the worst kind is ${events.processWorstKind ?? "n/a"} at ${f(events.processWorstMs)} ms: ${events.processPass ? "under" : "over"} ${events.target} ms`,
 		);
 	for (const w of events.warnings.slice(0, 10)) lines.push(`    warning: ${w}`);
 	return lines;
