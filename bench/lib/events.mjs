@@ -185,12 +185,8 @@ export async function measureEvents({ inspectorPort, ...options }) {
  */
 function judgeIsolate(summary) {
 	const own = summary.isolate.kinds;
-	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
 	const figure = (name) => own[name]?.maxMs ?? own[name]?.meanMs;
-	const missing = judged.filter((name) => name !== "pollUnchanged" && !Number.isFinite(figure(name)));
-	const worst = judged
-		.filter((name) => Number.isFinite(figure(name)))
-		.reduce((a, b) => (a === null || figure(b) > figure(a) ? b : a), null);
+	const { missing, worst } = worstJudged(figure);
 	summary.processPass = summary.pass;
 	summary.processWorstKind = summary.worstKind;
 	summary.processWorstMs = summary.worstMs;
@@ -401,6 +397,17 @@ async function eventsRun({ rt, client, signingSecret, count, stepMs }) {
 	return { summary, windows };
 }
 
+/** The judged kinds `figure` gives no number for, and the judged kind with the largest figure. */
+function worstJudged(figure) {
+	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
+	// A poll that finds the upstream unchanged happens only when a round lands inside one step.
+	const missing = judged.filter((name) => name !== "pollUnchanged" && !Number.isFinite(figure(name)));
+	const worst = judged
+		.filter((name) => Number.isFinite(figure(name)))
+		.reduce((a, b) => (a === null || figure(b) > figure(a) ? b : a), null);
+	return { missing, worst };
+}
+
 function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
 	const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 	const kinds = {};
@@ -416,12 +423,7 @@ function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
 		const k = kinds[name];
 		if (k?.meanMs != null && kinds[path].meanMs != null) k.netMs = k.meanMs - kinds[path].meanMs;
 	}
-	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
-	// A poll that finds the upstream unchanged happens only when a round lands inside one step.
-	const missing = judged.filter((name) => name !== "pollUnchanged" && !Number.isFinite(kinds[name].meanMs));
-	const worst = judged
-		.filter((name) => Number.isFinite(kinds[name].meanMs))
-		.reduce((a, b) => (a === null || kinds[b].meanMs > kinds[a].meanMs ? b : a), null);
+	const { missing, worst } = worstJudged((name) => kinds[name].meanMs);
 	return {
 		count,
 		idleMsPerS: idleNsPerMs / 1000,
