@@ -162,13 +162,13 @@ export async function serveUpstreamBody(
 	);
 	const length = Number(contentLength ?? Number.NaN);
 	const known = Number.isSafeInteger(length) && length > 0;
+	if (known) headers.set("content-length", String(length));
 	if (head) {
 		await peeked.body.cancel();
-		if (known) headers.set("content-length", String(length));
 		return new Response(null, { status: 200, headers });
 	}
 	if (!known) return new Response(peeked.body, { status: 200, headers });
-	// A stream made in the Worker goes out with a Content-Length only through a FixedLengthStream.
+	// A stream made in the Worker is sent with its length (not chunked) only through a FixedLengthStream.
 	const { readable, writable } = new FixedLengthStream(length);
 	pump(peeked.body, writable).catch(() => {});
 	return new Response(readable, { status: 200, headers });
