@@ -17,6 +17,7 @@ import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
 import { DOCS_SCRIPT_PATH, openApiRoutes } from "./routes/openapi";
+import { consoleCsp, withPageHeaders } from "./routes/page-headers";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -191,10 +192,13 @@ export function createApp(deps: Deps = defaultDeps()) {
 	app.route("/", openApiRoutes);
 	// The web console (wrangler.toml [assets], run_worker_first): only these paths are its, so
 	// every API path, unknown ones included, answers exactly as without it.
-	app.get("/", (c) => c.env.ASSETS.fetch(c.req.raw));
-	app.get(`${CONSOLE_ASSETS}/*`, (c) => c.env.ASSETS.fetch(c.req.raw));
+	// Each answer carries the console's CSP and page headers (src/routes/page-headers.ts).
+	const consoleAsset = async (c: Context<AppEnv>) =>
+		withPageHeaders(await c.env.ASSETS.fetch(c.req.raw), consoleCsp(c.env));
+	app.get("/", consoleAsset);
+	app.get(`${CONSOLE_ASSETS}/*`, consoleAsset);
 	// /docs's page script, a local static asset (scripts/build-docs.mjs).
-	app.get(DOCS_SCRIPT_PATH, (c) => c.env.ASSETS.fetch(c.req.raw));
+	app.get(DOCS_SCRIPT_PATH, consoleAsset);
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

@@ -1,8 +1,10 @@
 /**
- * Copies a result image into R2 without holding it in memory: a known length streams
- * straight through a FixedLengthStream; an unknown length goes up as a multipart upload
- * in bounded parts.
+ * Copies a result image or video into R2 without holding it in memory: its first bytes decide
+ * whether it is media at all and its stored type; then a known length streams straight through
+ * a FixedLengthStream, an unknown length goes up as a multipart upload in bounded parts.
  */
+import { bareType, type MediaType, peek, sniffMediaType } from "./media-type";
+
 export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
 /** R2 parts must be at least 5 MiB except the last. */
 const PART_BYTES = 8 * 1024 * 1024;
@@ -27,39 +29,49 @@ export function videoKey(publicId: string, n: number): string {
 
 export interface CopiedImage {
 	key: string;
-	contentType: string;
+	contentType: MediaType;
 	size: number;
 }
 
+/**
+ * Streams a result into R2 under `key`, stored as the media type its first bytes show. A body
+ * that is not PNG, JPEG, WebP, GIF, MP4 or WebM is refused before anything is written, whatever
+ * content type the upstream declared: the gateway keeps no file a browser could run as a page.
+ */
 export async function copyImageToR2(bucket: R2Bucket, key: string, response: Response): Promise<CopiedImage> {
 	if (!response.ok || !response.body) {
 		await response.body?.cancel();
 		throw new ImageCopyError(`image download answered HTTP ${response.status}`, response.status >= 500);
 	}
-	const contentType = (response.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-	if (!contentType.startsWith("image/") && !contentType.startsWith("video/")) {
+	const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+	if (Number.isSafeInteger(declared) && declared > MAX_IMAGE_BYTES) {
 		await response.body.cancel();
-		throw new ImageCopyError(`image download has content type "${contentType || "none"}"`, false);
+		throw new ImageCopyError(`image is ${declared} bytes, over the ${MAX_IMAGE_BYTES} limit`, false);
+	}
+	const { head, body } = await peek(response.body);
+	const contentType = sniffMediaType(head);
+	if (!contentType) {
+		await body.cancel();
+		const upstreamType = bareType(response.headers.get("content-type")) || "none";
+		throw new ImageCopyError(`${NOT_MEDIA} (declared "${upstreamType}")`, false);
 	}
 	const httpMetadata = { contentType };
-	const declared = Number(response.headers.get("content-length") ?? Number.NaN);
 	if (Number.isSafeInteger(declared) && declared > 0) {
-		if (declared > MAX_IMAGE_BYTES) {
-			await response.body.cancel();
-			throw new ImageCopyError(`image is ${declared} bytes, over the ${MAX_IMAGE_BYTES} limit`, false);
-		}
 		const { readable, writable } = new FixedLengthStream(declared);
-		const [object] = await Promise.all([bucket.put(key, readable, { httpMetadata }), pump(response.body, writable)]);
+		const [object] = await Promise.all([bucket.put(key, readable, { httpMetadata }), pump(body, writable)]);
 		return { key, contentType, size: object?.size ?? declared };
 	}
-	return { key, contentType, size: await multipartCopy(bucket, key, response.body, httpMetadata) };
+	return { key, contentType, size: await multipartCopy(bucket, key, body, httpMetadata) };
 }
+
+/** Why a result was not copied: its bytes are none of the media types the gateway serves. */
+export const NOT_MEDIA = "the download is not a PNG, JPEG, WebP, GIF, MP4 or WebM file";
 
 /**
  * Moves chunks one at a time with backpressure. pipeTo() cannot join every pair of stream
  * kinds in workerd (an in-process Response body into a FixedLengthStream fails), a pump can.
  */
-async function pump(source: ReadableStream<Uint8Array>, sink: WritableStream<Uint8Array>): Promise<void> {
+export async function pump(source: ReadableStream<Uint8Array>, sink: WritableStream<Uint8Array>): Promise<void> {
 	const reader = source.getReader();
 	const writer = sink.getWriter();
 	try {

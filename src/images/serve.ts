@@ -1,9 +1,39 @@
+/**
+ * Serving media over HTTP, for result images and videos, uploads, album photos and template
+ * pictures alike: an R2 object (content type, ETag, If-None-Match (304) and a single byte Range
+ * (206, or 416 past the end)), or an upstream's body before its copy exists. Every answer goes
+ * out through mediaHeaders, the one place that decides what a browser may do with it.
+ */
 import { ApiError } from "../errors";
+import { pump } from "./copy";
+import { bareType, isMediaType, peek, sniffMediaType } from "./media-type";
 
 /**
- * Serving an R2 object over HTTP, for result images, album photos and template pictures alike:
- * content type, ETag, If-None-Match (304) and a single byte Range (206, or 416 past the end).
+ * Media answers share the gateway's origin with the console, so a file must never run as a page
+ * there: `sandbox` gives a document opened from it an opaque origin (no storage, no cookies, no
+ * script), `default-src 'none'` lets it load nothing, and nosniff stops a browser from guessing
+ * a type the gateway did not send.
  */
+export const MEDIA_CSP = "default-src 'none'; sandbox";
+
+/**
+ * Sets the headers of a media answer: its content type only when it is a media type the gateway
+ * serves (PNG, JPEG, WebP, GIF, MP4, WebM), else application/octet-stream as an attachment, a
+ * download no browser renders (an object stored before its bytes were judged, say); plus the
+ * CSP and nosniff.
+ */
+export function mediaHeaders(headers: Headers): Headers {
+	const type = bareType(headers.get("content-type"));
+	if (isMediaType(type)) {
+		headers.set("content-type", type);
+	} else {
+		headers.set("content-type", "application/octet-stream");
+		headers.set("content-disposition", "attachment");
+	}
+	headers.set("x-content-type-options", "nosniff");
+	headers.set("content-security-policy", MEDIA_CSP);
+	return headers;
+}
 
 type ByteRange = { offset: number; length?: number } | { suffix: number };
 
@@ -70,6 +100,7 @@ export async function serveR2Object(
 
 	const headers = new Headers();
 	object.writeHttpMetadata(headers);
+	mediaHeaders(headers);
 	headers.set("etag", object.httpEtag);
 	headers.set("cache-control", cacheControl);
 	headers.set("accept-ranges", "bytes");
@@ -108,8 +139,37 @@ export async function serveImmutable(
 	if (!plain) return serveR2Object(bucket, key, request, IMMUTABLE);
 	const cache = caches.default;
 	const hit = await cache.match(request);
-	if (hit) return hit;
+	// Entries cached before an answer carried today's headers still get them.
+	if (hit) return new Response(hit.body, { status: hit.status, headers: mediaHeaders(new Headers(hit.headers)) });
 	const response = await serveR2Object(bucket, key, request, IMMUTABLE);
 	if (response?.status === 200) waitUntil(cache.put(request, response.clone()));
 	return response;
+}
+
+/**
+ * An upstream's media body, streamed uncached until the gateway's copy exists. Its first bytes
+ * decide its type (the upstream's Content-Type is never passed on); a body that is not media goes
+ * out only as a download.
+ */
+export async function serveUpstreamBody(
+	body: ReadableStream<Uint8Array>,
+	contentLength: string | null,
+	head: boolean,
+): Promise<Response> {
+	const peeked = await peek(body);
+	const headers = mediaHeaders(
+		new Headers({ "cache-control": "no-store", "content-type": sniffMediaType(peeked.head) ?? "" }),
+	);
+	const length = Number(contentLength ?? Number.NaN);
+	const known = Number.isSafeInteger(length) && length > 0;
+	if (known) headers.set("content-length", String(length));
+	if (head) {
+		await peeked.body.cancel();
+		return new Response(null, { status: 200, headers });
+	}
+	if (!known) return new Response(peeked.body, { status: 200, headers });
+	// A stream made in the Worker is sent with its length (not chunked) only through a FixedLengthStream.
+	const { readable, writable } = new FixedLengthStream(length);
+	pump(peeked.body, writable).catch(() => {});
+	return new Response(readable, { status: 200, headers });
 }

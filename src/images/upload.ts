@@ -9,6 +9,7 @@ import { logWarning } from "../log";
 import { fetchPublic, UrlRefusedError } from "../net/fetch-public";
 import type { Fetch } from "../upstream/fetcher";
 import { MAX_INLINE_IMAGE_BYTES } from "./inline";
+import { type MediaType, sniffMediaType } from "./media-type";
 
 /**
  * Largest picture accepted: 10 MiB. A face swap sends both the photo and the template picture
@@ -18,7 +19,7 @@ export const MAX_UPLOAD_BYTES = MAX_INLINE_IMAGE_BYTES;
 /** A download must finish (redirects and body included) within this time. */
 export const DOWNLOAD_TIMEOUT_MS = 15_000;
 
-export type ImageType = "image/png" | "image/jpeg" | "image/webp";
+export type ImageType = Extract<MediaType, "image/png" | "image/jpeg" | "image/webp">;
 
 export interface CheckedImage {
 	bytes: Uint8Array;
@@ -28,30 +29,13 @@ export interface CheckedImage {
 /** A file part of a form, or the URL given instead. */
 export type ImageInput = File | string;
 
-const startsWith = (bytes: Uint8Array, offset: number, expected: readonly number[]) =>
-	bytes.length >= offset + expected.length && expected.every((b, i) => bytes[offset + i] === b);
+const isUploadType = (type: MediaType | null): type is ImageType =>
+	type === "image/png" || type === "image/jpeg" || type === "image/webp";
 
-const ascii = (text: string) => [...text].map((ch) => ch.charCodeAt(0));
-
-/**
- * The image type by magic bytes: PNG (signature then the IHDR chunk), JPEG (SOI then a marker)
- * or WebP (a RIFF container of type WEBP whose first chunk is VP8, VP8L or VP8X); else null.
- */
+/** The picture type by magic bytes (sniffMediaType): PNG, JPEG or WebP; else null. */
 export function sniffImageType(bytes: Uint8Array): ImageType | null {
-	if (startsWith(bytes, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) && startsWith(bytes, 12, ascii("IHDR"))) {
-		return "image/png";
-	}
-	if (startsWith(bytes, 0, [0xff, 0xd8, 0xff]) && bytes.length > 3 && (bytes[3] ?? 0) >= 0xc0) return "image/jpeg";
-	if (
-		startsWith(bytes, 0, ascii("RIFF")) &&
-		startsWith(bytes, 8, ascii("WEBP")) &&
-		(startsWith(bytes, 12, ascii("VP8 ")) ||
-			startsWith(bytes, 12, ascii("VP8L")) ||
-			startsWith(bytes, 12, ascii("VP8X")))
-	) {
-		return "image/webp";
-	}
-	return null;
+	const type = sniffMediaType(bytes);
+	return isUploadType(type) ? type : null;
 }
 
 export const EXTENSION_OF: Readonly<Record<ImageType, string>> = {

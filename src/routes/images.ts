@@ -2,7 +2,9 @@
  * GET /mj/image/{id}: a task's result image. The link is a capability: it carries an HMAC of
  * the task id (`sig`) that only the task's owner is ever shown, so a guessed or enumerated id
  * opens nothing. It serves the gateway's R2 copy; in the moment between a task's success and
- * the end of the copy, it streams the upstream's image instead, uncached.
+ * the end of the copy, it streams the upstream's image instead, uncached, as the type its bytes
+ * show (src/images/serve.ts). A result that is not media is never copied, and its link only
+ * ever answers it as a download.
  */
 import { Hono } from "hono";
 import { verify } from "../auth/signing";
@@ -12,7 +14,7 @@ import { findTask } from "../db/tasks";
 import { ApiError, notFound } from "../errors";
 import { imageKey, videoKey } from "../images/copy";
 import { videoLinkValue } from "../images/links";
-import { serveImmutable } from "../images/serve";
+import { serveImmutable, serveUpstreamBody } from "../images/serve";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { parseStringArray } from "../tasks/model";
@@ -90,11 +92,5 @@ async function streamUrl(
 		await upstream?.body?.cancel();
 		throw notFound(`${kind} not available yet`);
 	}
-	const headers = new Headers({ "cache-control": "no-store" });
-	for (const name of ["content-type", "content-length"]) {
-		const value = upstream.headers.get(name);
-		if (value) headers.set(name, value);
-	}
-	if (head) await upstream.body.cancel();
-	return new Response(head ? null : upstream.body, { status: 200, headers });
+	return serveUpstreamBody(upstream.body, upstream.headers.get("content-length"), head);
 }

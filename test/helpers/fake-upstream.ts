@@ -72,7 +72,8 @@ export class FakeUpstream {
 			return jsonResponse(ids.flatMap((id) => (this.tasks.has(id) ? [this.tasks.get(id)] : [])));
 		}
 		if (url.pathname.startsWith("/img/")) {
-			const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4]);
+			// A PNG's first bytes (signature, IHDR chunk): the gateway judges a result by them.
+			const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 1, 2, 3, 4]);
 			return new Response(png, { headers: { "content-type": "image/png", "content-length": String(png.length) } });
 		}
 		return new Response("not found", { status: 404 });

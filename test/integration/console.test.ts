@@ -1,7 +1,8 @@
 /**
  * The web console's static assets (wrangler.toml [assets], built by web/build.ts before the
  * tests start): GET / and /app/* are the console's, and every other path answers exactly as
- * it did before there was a console.
+ * it did before there was a console. The console and /docs carry a CSP that lets them load only
+ * what they are built from, are never framed, and send nosniff and no Referer.
  */
 import { describe, expect, it } from "vitest";
 import { call, json } from "../helpers/api";
@@ -58,5 +59,76 @@ describe("the web console", () => {
 		const response = await call("/", { method: "POST" });
 		expect(response.status).toBe(404);
 		expect(response.headers.get("content-type")).toMatch(/json/);
+	});
+});
+
+/** A CSP header as directive name → its sources. */
+function policy(response: Response): Map<string, string[]> {
+	const header = response.headers.get("content-security-policy") ?? "";
+	return new Map(
+		header
+			.split(";")
+			.map((part) => part.trim().split(/\s+/))
+			.filter((words) => words[0])
+			.map(([name, ...sources]) => [name, sources]),
+	);
+}
+
+function expectPageHeaders(response: Response, path: string): void {
+	expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+	expect(response.headers.get("referrer-policy"), path).toBe("no-referrer");
+	expect(response.headers.get("x-frame-options"), path).toBe("DENY");
+	const csp = policy(response);
+	expect(csp.get("default-src"), path).toEqual(["'none'"]);
+	expect(csp.get("frame-ancestors"), path).toEqual(["'none'"]);
+	expect(csp.get("base-uri"), path).toEqual(["'none'"]);
+	expect(csp.get("object-src"), path).toEqual(["'none'"]);
+	expect(csp.get("connect-src"), path).toEqual(["'self'"]);
+}
+
+async function sha256(text: string): Promise<string> {
+	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+	return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+}
+
+describe("the pages' security headers", () => {
+	it("the console allows only its own script and styles, the API, and pictures from the link origin", async () => {
+		const response = await call("/");
+		expectPageHeaders(response, "/");
+		const csp = policy(response);
+		expect(csp.get("script-src")).toEqual(["'self'"]);
+		expect(csp.get("style-src")).toEqual(["'self'"]);
+		// PUBLIC_BASE_URL (http://gateway.test in the tests) is where result links point.
+		expect(csp.get("img-src")).toEqual(["'self'", "data:", "blob:", "http://gateway.test"]);
+		expect(csp.get("media-src")).toEqual(["'self'", "blob:", "http://gateway.test"]);
+		// So the page has no inline script or style for the policy to refuse.
+		const html = await response.text();
+		const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+		expect(scripts.length).toBeGreaterThan(0);
+		for (const [, attributes, body] of scripts) {
+			expect(attributes).toMatch(/\bsrc="\/app\//);
+			expect(body.trim()).toBe("");
+		}
+		expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+	});
+
+	it.each(["/app/console.js", "/app/console.css", "/docs/scalar.js"])("%s carries the same headers", async (path) => {
+		const response = await call(path);
+		expect(response.status).toBe(200);
+		await response.body?.cancel();
+		expectPageHeaders(response, path);
+	});
+
+	it("/docs allows Scalar's bundle and its one inline script, by hash, and nothing from elsewhere", async () => {
+		const response = await call("/docs");
+		expect(response.status).toBe(200);
+		expectPageHeaders(response, "/docs");
+		const csp = policy(response);
+		const html = await response.text();
+		const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1]);
+		expect(inline).toHaveLength(1);
+		expect(csp.get("script-src")).toEqual(["'self'", await sha256(inline[0])]);
+		expect(csp.get("style-src")).toEqual(["'self'", "'unsafe-inline'"]);
+		expect(response.headers.get("content-security-policy")).not.toMatch(/unsafe-eval|https?:|\*/);
 	});
 });
