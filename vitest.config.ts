@@ -11,6 +11,7 @@ const RUNNER = `vitest-plugin-runner-${PROJECT}`;
 const GATEWAY_URL = "http://gateway.test";
 /** Relative to the project root, where vitest runs. */
 const SIMULATOR_BUNDLE = "dist/simulator/index.js";
+const FAKE_DISCORD_BUNDLE = "dist/fake-discord/index.js";
 
 /**
  * notifyHook posts the simulator makes to anyone but the gateway land here (its outbound
@@ -30,7 +31,8 @@ async function hookSink(request: Request): Promise<Response> {
 // Every test runs inside workerd with the real D1, R2, Queues and Durable Objects of
 // wrangler.toml; the bindings below fix the secrets and put the upstream simulator
 // (simulator/, built here into one module) next to the gateway as an auxiliary Worker,
-// bound as SIMULATOR exactly as `npm start` binds it.
+// bound as SIMULATOR exactly as `npm start` binds it, and the fake Discord
+// (simulator/discord/) likewise as FAKE_DISCORD.
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
 	// wrangler.toml's consumers with a 1 s batch window instead of production's 0: with 0, local
@@ -48,16 +50,21 @@ export default defineConfig(async () => {
 	await buildWeb();
 	// /docs needs its script beside the console in the same directory.
 	buildDocs();
-	await build({
-		entryPoints: ["simulator/src/index.ts"],
-		outfile: SIMULATOR_BUNDLE,
-		bundle: true,
-		format: "esm",
-		platform: "neutral",
-		target: "es2024",
-		external: ["cloudflare:*"],
-		logLevel: "warning",
-	});
+	for (const [entry, outfile] of [
+		["simulator/src/index.ts", SIMULATOR_BUNDLE],
+		["simulator/discord/src/index.ts", FAKE_DISCORD_BUNDLE],
+	]) {
+		await build({
+			entryPoints: [entry],
+			outfile,
+			bundle: true,
+			format: "esm",
+			platform: "neutral",
+			target: "es2024",
+			external: ["cloudflare:*"],
+			logLevel: "warning",
+		});
+	}
 	return {
 		plugins: [
 			cloudflareTest({
@@ -67,13 +74,18 @@ export default defineConfig(async () => {
 						ENVIRONMENT: "test",
 						PUBLIC_BASE_URL: GATEWAY_URL,
 						SIMULATOR_URL: "http://mj-simulator.internal",
+						FAKE_DISCORD_URL: "http://fake-discord.internal",
 						NEW_USER_QUOTA: "1000000",
 						BANNED_WORDS: "forbiddenword",
 						JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
 						SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
 						TEST_MIGRATIONS: migrations,
 					},
-					serviceBindings: { SIMULATOR: "mj-edge-simulator", HOOK_SINK: hookSink },
+					serviceBindings: {
+						SIMULATOR: "mj-edge-simulator",
+						FAKE_DISCORD: "mj-edge-fake-discord",
+						HOOK_SINK: hookSink,
+					},
 					queueConsumers: testQueueConsumers,
 					workers: [
 						{
@@ -88,6 +100,15 @@ export default defineConfig(async () => {
 							bindings: { SIMULATOR_STEP_MS: "150", GATEWAY_URL },
 							serviceBindings: { GATEWAY: RUNNER },
 							outboundService: hookSink,
+						},
+						{
+							// The fake Discord (simulator/discord/): REST, gateway, CDN, activity host.
+							name: "mj-edge-fake-discord",
+							modules: true,
+							scriptPath: FAKE_DISCORD_BUNDLE,
+							compatibilityDate: "2026-10-20",
+							durableObjects: { HUB: { className: "FakeDiscordHub", useSQLite: true } },
+							bindings: { FAKE_DISCORD_STEP_MS: "100", FAKE_DISCORD_HEARTBEAT_MS: "1000" },
 						},
 					],
 				},

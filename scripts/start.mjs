@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm start [-- --port N] [-- --persist-to DIR] [-- other wrangler dev flags]`: the web console build, local D1 migrations, then one
-// `wrangler dev` running the gateway (local D1, R2, Queues, Durable Objects) and the upstream
-// simulator Worker (simulator/wrangler.toml) side by side.
+// `wrangler dev` running the gateway (local D1, R2, Queues, Durable Objects), the upstream
+// simulator Worker (simulator/wrangler.toml) and the fake Discord Worker
+// (simulator/discord/wrangler.toml) side by side.
 //
-// The gateway reaches the simulator through a SIMULATOR service binding. That binding must
-// not be in wrangler.toml (a deploy would fail without the simulator Worker), so this script
-// runs wrangler dev on a copy of wrangler.toml with the binding added:
+// The gateway reaches them through the SIMULATOR and FAKE_DISCORD service bindings. Those
+// bindings must not be in wrangler.toml (a deploy would fail without those Workers), so this
+// script runs wrangler dev on a copy of wrangler.toml with the bindings added:
 // .wrangler/start/wrangler.toml, regenerated on every start.
 //
 // Stopping: wrangler (and the workerd processes under it) runs in its own process group.
@@ -18,6 +19,7 @@ import { buildWeb } from "../web/build.ts";
 import { buildDocs } from "./build-docs.mjs";
 
 const SIMULATOR_URL = "http://mj-simulator.internal";
+const FAKE_DISCORD_URL = "http://fake-discord.internal";
 const GRACE_MS = 5000;
 
 const args = process.argv.slice(2);
@@ -65,6 +67,8 @@ const dev = spawn(
 		config,
 		"-c",
 		"simulator/wrangler.toml",
+		"-c",
+		"simulator/discord/wrangler.toml",
 		// The copied config lives elsewhere: keep the state where wrangler.toml's would be.
 		"--persist-to",
 		state,
@@ -75,6 +79,7 @@ const dev = spawn(
 		"--var",
 		`PUBLIC_BASE_URL:${base}`,
 		`SIMULATOR_URL:${SIMULATOR_URL}`,
+		`FAKE_DISCORD_URL:${FAKE_DISCORD_URL}`,
 		...rest,
 	],
 	{ stdio: "inherit", env, detached: true },
@@ -132,7 +137,7 @@ function parentOf(pid) {
 }
 
 /**
- * wrangler.toml plus the dev-only SIMULATOR binding, with its relative paths made absolute,
+ * wrangler.toml plus the dev-only SIMULATOR and FAKE_DISCORD bindings, with its relative paths made absolute,
  * and .dev.vars beside it (wrangler reads .dev.vars from the config's own directory).
  */
 function devConfig() {
@@ -157,6 +162,11 @@ function devConfig() {
 [[services]]
 binding = "SIMULATOR"
 service = "mj-edge-simulator"
+
+# Local only: the fake Discord Worker (simulator/discord/wrangler.toml).
+[[services]]
+binding = "FAKE_DISCORD"
+service = "mj-edge-fake-discord"
 `,
 	);
 	return file;
