@@ -75,6 +75,8 @@ const dev = spawn(
 		"--var",
 		`PUBLIC_BASE_URL:${base}`,
 		`SIMULATOR_URL:${SIMULATOR_URL}`,
+		// The local stand-in translator, unless .dev.vars chooses another.
+		...(/^TRANSLATOR=/m.test(readFileSync(".dev.vars", "utf8")) ? [] : ["TRANSLATOR:fake"]),
 		...rest,
 	],
 	{ stdio: "inherit", env, detached: true },
@@ -132,6 +134,14 @@ function parentOf(pid) {
 }
 
 /**
+ * wrangler.toml's [ai] table left out: Workers AI is always remote, so wrangler dev would need a
+ * Cloudflare login and reach the network. Local runs translate with TRANSLATOR = "fake".
+ */
+function withoutAi(text) {
+	return text.replace(/^\[ai\]\n(?:[^[\n][^\n]*\n)*/m, "");
+}
+
+/**
  * wrangler.toml plus the dev-only SIMULATOR binding, with its relative paths made absolute,
  * and .dev.vars beside it (wrangler reads .dev.vars from the config's own directory).
  */
@@ -142,7 +152,7 @@ function devConfig() {
 			new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"),
 			(_, path) => `${key} = ${JSON.stringify(resolve(path))}`,
 		);
-	const copied = [absolute("main"), absolute("migrations_dir"), absolute("directory")].reduce(
+	const copied = [absolute("main"), absolute("migrations_dir"), absolute("directory"), withoutAi].reduce(
 		(text, fix) => fix(text),
 		source,
 	);
