@@ -48,6 +48,8 @@ export function classifySubmitReply(reply: SubmitReply): SubmitOutcome {
 export interface DispatchContext {
 	/** The prompt to send instead of the task's own (its English translation). */
 	prompt?: string;
+	/** The modal step's prompt to send instead of the one the client gave (its English translation). */
+	modalPrompt?: string;
 	/** The upstream id of the parent, for follow-up actions. */
 	parentUpstreamId?: string | null;
 	/** Where the upstream should push progress; undefined when the gateway has no public URL. */
@@ -147,7 +149,8 @@ export async function submitToUpstream(
 		// The upstream waits in MODAL for the second step: hand it what the client's modal step brought.
 		const options = parseOptions(task.options);
 		const modal: SubmitBodies["/submit/modal"] = { taskId: outcome.upstreamId };
-		if (options.modalPrompt) modal.prompt = options.modalPrompt;
+		const modalPrompt = context.modalPrompt ?? options.modalPrompt;
+		if (modalPrompt) modal.prompt = modalPrompt;
 		if (context.mask) modal.maskBase64 = context.mask;
 		const second = followUpOutcome(await client.submit("/submit/modal", { ...modal, ...hook }, mode));
 		return second.kind === "accepted"

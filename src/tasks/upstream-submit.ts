@@ -69,7 +69,7 @@ export async function submitThroughChannels(
 	const sent = { promptEn: prepared.promptEn, description: prepared.description };
 	let context: DispatchContext;
 	try {
-		context = { ...(await contextFor(env, task, parent)), prompt: prepared.prompt };
+		context = { ...(await contextFor(env, task, parent)), prompt: prepared.prompt, modalPrompt: prepared.modalPrompt };
 	} catch (error) {
 		if (error instanceof MissingImageError || error instanceof InlineImageTooLargeError) {
 			return { kind: "failed", reason: error.message, ...sent };

@@ -9,14 +9,16 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { FAKE_FAILURE_MARKER } from "../../src/translate/fake-ai";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { insertTaskRow, userId } from "../helpers/db";
 import { FakeUpstream, jsonResponse, type RecordedCall, useFakeChannelOnly } from "../helpers/fake-upstream";
 import { proxyPost, proxyTask, submitted } from "../helpers/proxy";
 
 let upstream: FakeUpstream;
 let seq = 0;
+let channelId: number;
 
 beforeAll(async () => {
-	await useFakeChannelOnly();
+	channelId = await useFakeChannelOnly();
 });
 
 beforeEach(() => {
@@ -109,6 +111,36 @@ describe("a Chinese prompt", () => {
 		expect(task.description).toContain("[prompt not translated: fake translator: failure requested]");
 		const seed002 = await json<{ description: string }>(await call(`/api/v1/task/fetch?_id=${id}`, { token }));
 		expect(seed002.description).toBe(task.description);
+	});
+});
+
+describe("the modal step's prompt", () => {
+	it("custom zoom's prompt goes upstream in English with its parameters", async () => {
+		const { sub, token } = await user();
+		const zoom = `MJ::CustomZoom::${crypto.randomUUID()}`;
+		const parent = await insertTaskRow({
+			userId: await userId(sub),
+			status: "SUCCESS",
+			progress: "100%",
+			upstreamId: `zoom-parent-${++seq}`,
+			channelId,
+			buttons: JSON.stringify([{ customId: zoom, label: "Custom Zoom", emoji: "", type: 2, style: 2 }]),
+			prompt: "a lighthouse",
+			finishTime: Date.now(),
+		});
+		const first = await json<{ code: number; result: string }>(
+			await proxyPost("/mj/submit/action", token, { taskId: parent.publicId, customId: zoom }),
+		);
+		expect(first.code).toBe(21);
+		upstream.submit = (c) =>
+			jsonResponse({ code: c.path === "/mj/submit/action" ? 21 : 1, description: "ok", result: `zoom-${seq}` });
+		await submitted(await proxyPost("/mj/submit/modal", token, { taskId: first.result, prompt: "水彩画 --zoom 2" }));
+		const modal = await waitFor(
+			async () => upstream.calls.find((c) => c.path === "/mj/submit/modal"),
+			10_000,
+			"the modal step upstream",
+		);
+		expect(modal.body).toMatchObject({ prompt: "watercolor painting --zoom 2" });
 	});
 });
 
