@@ -69,6 +69,9 @@ export default defineConfig(async () => {
 		plugins: [
 			cloudflareTest({
 				wrangler: { configPath: "./wrangler.toml" },
+				// wrangler.toml's [ai] binding is remote by default: tests never reach Cloudflare, and
+				// translate with the local fake (TRANSLATOR below).
+				remoteBindings: false,
 				miniflare: {
 					bindings: {
 						ENVIRONMENT: "test",
@@ -77,6 +80,7 @@ export default defineConfig(async () => {
 						FAKE_DISCORD_URL: "http://fake-discord.internal",
 						NEW_USER_QUOTA: "1000000",
 						BANNED_WORDS: "forbiddenword",
+						TRANSLATOR: "fake",
 						JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
 						SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
 						TEST_MIGRATIONS: migrations,

@@ -80,6 +80,8 @@ const dev = spawn(
 		`PUBLIC_BASE_URL:${base}`,
 		`SIMULATOR_URL:${SIMULATOR_URL}`,
 		`FAKE_DISCORD_URL:${FAKE_DISCORD_URL}`,
+		// The local stand-in translator, unless .dev.vars chooses another.
+		...(/^TRANSLATOR=/m.test(readFileSync(".dev.vars", "utf8")) ? [] : ["TRANSLATOR:fake"]),
 		...rest,
 	],
 	{ stdio: "inherit", env, detached: true },
@@ -137,6 +139,14 @@ function parentOf(pid) {
 }
 
 /**
+ * wrangler.toml's [ai] table left out: Workers AI is always remote, so wrangler dev would need a
+ * Cloudflare login and reach the network. Local runs translate with TRANSLATOR = "fake".
+ */
+function withoutAi(text) {
+	return text.replace(/^\[ai\]\n(?:[^[\n][^\n]*\n)*/m, "");
+}
+
+/**
  * wrangler.toml plus the dev-only SIMULATOR and FAKE_DISCORD bindings, with its relative paths made absolute,
  * and .dev.vars beside it (wrangler reads .dev.vars from the config's own directory).
  */
@@ -147,7 +157,7 @@ function devConfig() {
 			new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"),
 			(_, path) => `${key} = ${JSON.stringify(resolve(path))}`,
 		);
-	const copied = [absolute("main"), absolute("migrations_dir"), absolute("directory")].reduce(
+	const copied = [absolute("main"), absolute("migrations_dir"), absolute("directory"), withoutAi].reduce(
 		(text, fix) => fix(text),
 		source,
 	);

@@ -12,6 +12,7 @@ import { logError } from "./log";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
+import { adminBannedWordRoutes } from "./routes/banned-words";
 import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
@@ -43,9 +44,10 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/api/v1", surface: "seed002", routes: seed002Routes },
 	// The new-api envelope {success, message}: its Midjourney module and the gateway's own account APIs.
 	{ prefix: "/api/mj", surface: "seed001", routes: seed001Routes },
-	// The key and delivery groups first: adminRoutes' and accountRoutes' .use() would authenticate them twice.
+	// The key, delivery and banned-word groups first: adminRoutes' and accountRoutes' .use() would authenticate them twice.
 	{ prefix: "/api/admin", surface: "seed001", routes: adminKeyRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminDeliveryRoutes },
+	{ prefix: "/api/admin", surface: "seed001", routes: adminBannedWordRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminRoutes },
 	{ prefix: "/api/user/keys", surface: "seed001", routes: userKeyRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: userDeliveryRoutes },

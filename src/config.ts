@@ -60,7 +60,15 @@ export interface Config {
 	userQueueLimit: number;
 	/** BANNED_WORDS: comma-separated, lower-cased words a prompt may not contain (code 24). */
 	bannedWords: readonly string[];
+	/**
+	 * TRANSLATOR: who translates non-English prompts before they go upstream (src/translate/):
+	 * "workers-ai" (default; off when the AI binding is absent), "fake" (tests, `npm start`) or "off".
+	 */
+	translator: TranslatorKind;
 }
+
+export const TRANSLATOR_KINDS = ["workers-ai", "fake", "off"] as const;
+export type TranslatorKind = (typeof TRANSLATOR_KINDS)[number];
 
 /** The vars config() reads; anything else in Env is a binding or a secret. */
 const VARS = [
@@ -75,6 +83,7 @@ const VARS = [
 	"USER_CONCURRENCY",
 	"USER_QUEUE_LIMIT",
 	"BANNED_WORDS",
+	"TRANSLATOR",
 ] as const;
 
 export type ConfigVars = Partial<Pick<Env, (typeof VARS)[number]>>;
@@ -193,6 +202,16 @@ const varsSchema = z.object({
 			.map((word) => word.trim().toLowerCase())
 			.filter((word) => word !== ""),
 	),
+	TRANSLATOR: setting(
+		"TRANSLATOR",
+		(text, ctx): TranslatorKind => {
+			if (text === "") return "workers-ai";
+			return (TRANSLATOR_KINDS as readonly string[]).includes(text)
+				? (text as TranslatorKind)
+				: fail(ctx, `must be one of ${TRANSLATOR_KINDS.join(", ")}`);
+		},
+		"off",
+	),
 });
 
 function parseConfig(env: ConfigVars): Config {
@@ -210,6 +229,7 @@ function parseConfig(env: ConfigVars): Config {
 		userConcurrency: vars.USER_CONCURRENCY,
 		userQueueLimit: vars.USER_QUEUE_LIMIT,
 		bannedWords: vars.BANNED_WORDS,
+		translator: vars.TRANSLATOR,
 	};
 }
 

@@ -278,6 +278,28 @@ export const deliveries = sqliteTable(
 	],
 );
 
+/**
+ * Words and phrases a prompt may not contain (stored lower-cased, single-spaced), managed by
+ * admins and seeded from BANNED_WORDS. A removed word keeps its row (`removed_at` set) so its
+ * hits survive and BANNED_WORDS does not bring it back. Every change bumps the counters row
+ * 'banned_words', which isolates compare to know their cached list is current.
+ */
+export const bannedWords = sqliteTable(
+	"banned_words",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		word: text("word").notNull(),
+		/** "env" (seeded from BANNED_WORDS) or "admin". */
+		source: text("source", { enum: ["env", "admin"] }).notNull(),
+		/** Prompts (or their translations) refused for this word. */
+		hits: integer("hits").notNull().default(0),
+		lastHitAt: integer("last_hit_at"),
+		createdAt: integer("created_at").notNull(),
+		removedAt: integer("removed_at"),
+	},
+	(t) => [uniqueIndex("banned_words_word").on(t.word)],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type TemplateRow = typeof templates.$inferSelect;
 export type NewTemplateRow = typeof templates.$inferInsert;
@@ -288,3 +310,4 @@ export type NewTaskRow = typeof tasks.$inferInsert;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
+export type BannedWordRow = typeof bannedWords.$inferSelect;

@@ -62,6 +62,7 @@ function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now
 	if (update.imageUrl) fields.upstreamImageUrl = update.imageUrl;
 	if (update.promptEn) fields.promptEn = update.promptEn;
 	if (update.finalPrompt) fields.finalPrompt = update.finalPrompt;
+	if (update.description) fields.description = update.description;
 	if (update.buttons) fields.buttons = JSON.stringify(update.buttons);
 	if (update.videoUrl) fields.videoUrl = update.videoUrl;
 	if (update.videoUrls) fields.videoUrls = JSON.stringify(update.videoUrls);

@@ -14,6 +14,7 @@ import type { Surface } from "../context";
 import { TASK_MODES } from "../db/schema";
 import * as admin from "../routes/admin";
 import * as album from "../routes/album";
+import * as bannedWords from "../routes/banned-words";
 import * as deliveries from "../routes/deliveries";
 import * as keys from "../routes/keys";
 import * as proxy from "../routes/proxy";
@@ -65,7 +66,7 @@ export const TAGS = {
 	},
 	admin: {
 		name: "Admin",
-		description: "Admins only: users' quota and the upstream channels, in the new-api envelope.",
+		description: "Admins only: users' quota, the upstream channels and banned words, in the new-api envelope.",
 	},
 	images: {
 		name: "Images",
@@ -505,6 +506,40 @@ export const OPERATIONS: readonly Operation[] = [
 		input: { from: "json", schema: admin.channelChanges },
 		pathParams: admin.channelId,
 		success: { description: "The channel.", body: body.ChannelView },
+	},
+
+	{
+		methods: ["GET"],
+		path: "/api/admin/banned-words",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "The banned words and phrases, with how often each refused a prompt",
+		description: "BANNED_WORDS' words are merged in (source env) the first time the list is read.",
+		success: { description: "The words, alphabetically.", body: body.BannedWordList },
+	},
+	{
+		methods: ["POST"],
+		path: "/api/admin/banned-words",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Ban a word or phrase (whole words, any case); in force for the next prompt",
+		description:
+			"Stored lower-cased and single-spaced. Checked on prompts at submit and on their English translation. A word already banned answers 409.",
+		input: { from: "json", schema: bannedWords.newBannedWordBody },
+		success: { status: 201, description: "The word.", body: body.BannedWordView },
+	},
+	{
+		methods: ["DELETE"],
+		path: "/api/admin/banned-words/{word}",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Lift a ban (URL-encode the word); in force for the next prompt",
+		description: "A word not banned answers 404. A BANNED_WORDS word removed here stays removed.",
+		pathParams: bannedWords.bannedWordParam,
+		success: { description: "The word as it was.", body: body.BannedWordView },
 	},
 
 	// The album

@@ -212,6 +212,17 @@ export const StreamTicket = named(
 	z.strictObject({ ticket: z.string(), expires_at: epochSeconds, task_id: z.string().optional() }),
 );
 export const IdAnswer = named("IdAnswer", z.strictObject({ id: z.number().int() }));
+export const BannedWordView = named(
+	"BannedWord",
+	z.strictObject({
+		word: z.string().describe("lower-cased, one space between words"),
+		source: z.enum(["env", "admin"]).describe("env: seeded from BANNED_WORDS"),
+		hits: z.number().int().describe("prompts and translations refused for it"),
+		last_hit_at: epochSeconds.nullable(),
+		created_at: epochSeconds,
+	}),
+);
+export const BannedWordList = named("BannedWordList", z.array(BannedWordView));
 export const ChannelView = named(
 	"Channel",
 	z.strictObject({

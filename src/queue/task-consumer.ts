@@ -61,10 +61,16 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps
 		await object.releaseSubmit(publicId);
 		throw error;
 	}
-	const channelId = outcome.channelId;
+	const { channelId, promptEn, description } = outcome;
 	switch (outcome.kind) {
 		case "accepted": {
-			const applied = await object.apply(publicId, { status: "SUBMITTED", upstreamId: outcome.upstreamId, channelId });
+			const applied = await object.apply(publicId, {
+				status: "SUBMITTED",
+				upstreamId: outcome.upstreamId,
+				channelId,
+				promptEn,
+				description,
+			});
 			if (applied.status === "CANCEL") {
 				// Cancelled while the submit was on its way: the upstream should not run it either.
 				const channel = channelId == null ? undefined : await findChannel(db, channelId);
@@ -78,7 +84,7 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps
 		}
 		case "failed":
 		case "channel-down":
-			await object.apply(publicId, { status: "FAILURE", failReason: outcome.reason, channelId });
+			await object.apply(publicId, { status: "FAILURE", failReason: outcome.reason, channelId, promptEn, description });
 			return "ack";
 		case "retry":
 			await object.releaseSubmit(publicId);

@@ -46,6 +46,10 @@ export function classifySubmitReply(reply: SubmitReply): SubmitOutcome {
 }
 
 export interface DispatchContext {
+	/** The prompt to send instead of the task's own (its English translation). */
+	prompt?: string;
+	/** The modal step's prompt to send instead of the one the client gave (its English translation). */
+	modalPrompt?: string;
 	/** The upstream id of the parent, for follow-up actions. */
 	parentUpstreamId?: string | null;
 	/** Where the upstream should push progress; undefined when the gateway has no public URL. */
@@ -66,6 +70,7 @@ function callFor(task: TaskRow, context: DispatchContext): Call | { missing: str
 	const options = parseOptions(task.options);
 	const botType = task.botType || undefined;
 	const parentId = context.parentUpstreamId;
+	const prompt = context.prompt ?? task.prompt;
 	if (task.customId) {
 		if (!parentId) return { missing: "the parent task never reached the upstream" };
 		return { path: "/submit/action", body: { taskId: parentId, customId: task.customId } };
@@ -75,7 +80,7 @@ function callFor(task: TaskRow, context: DispatchContext): Call | { missing: str
 			return {
 				path: "/submit/imagine",
 				body: {
-					prompt: task.prompt,
+					prompt,
 					...(images.length ? { base64Array: images } : {}),
 					...(botType ? { botType } : {}),
 				},
@@ -97,13 +102,13 @@ function callFor(task: TaskRow, context: DispatchContext): Call | { missing: str
 				body: { base64Array: images, dimensions: options.dimensions ?? "SQUARE", ...(botType ? { botType } : {}) },
 			};
 		case "SHORTEN":
-			return { path: "/submit/shorten", body: { prompt: task.prompt, ...(botType ? { botType } : {}) } };
+			return { path: "/submit/shorten", body: { prompt, ...(botType ? { botType } : {}) } };
 		case "EDITS":
 			if (!images[0]) return { missing: "the image to edit is missing" };
-			return { path: "/submit/edits", body: { prompt: task.prompt, image: images[0] } };
+			return { path: "/submit/edits", body: { prompt, image: images[0] } };
 		case "VIDEO": {
 			const body: SubmitBodies["/submit/video"] = {};
-			if (task.prompt) body.prompt = task.prompt;
+			if (prompt) body.prompt = prompt;
 			if (options.motion) body.motion = options.motion;
 			if (task.parentId) {
 				if (!parentId) return { missing: "the parent task never reached the upstream" };
@@ -144,7 +149,8 @@ export async function submitToUpstream(
 		// The upstream waits in MODAL for the second step: hand it what the client's modal step brought.
 		const options = parseOptions(task.options);
 		const modal: SubmitBodies["/submit/modal"] = { taskId: outcome.upstreamId };
-		if (options.modalPrompt) modal.prompt = options.modalPrompt;
+		const modalPrompt = context.modalPrompt ?? options.modalPrompt;
+		if (modalPrompt) modal.prompt = modalPrompt;
 		if (context.mask) modal.maskBase64 = context.mask;
 		const second = followUpOutcome(await client.submit("/submit/modal", { ...modal, ...hook }, mode));
 		return second.kind === "accepted"

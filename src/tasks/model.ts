@@ -84,6 +84,8 @@ export interface TaskUpdate {
 	imageUrl?: string;
 	promptEn?: string;
 	finalPrompt?: string;
+	/** A new description (the gateway's own: a prompt sent untranslated says so). */
+	description?: string;
 	buttons?: UpstreamButton[];
 	videoUrl?: string;
 	videoUrls?: string[];
@@ -108,12 +110,4 @@ export function taskTimeoutMs(env: ConfigVars): number {
 export function queueLimits(env: ConfigVars): { concurrency: number; limit: number } {
 	const { userConcurrency, userQueueLimit } = config(env);
 	return { concurrency: userConcurrency, limit: userQueueLimit };
-}
-
-/** The first BANNED_WORDS word the prompt contains as a whole word, in any case. */
-export function bannedWordIn(env: ConfigVars, prompt: string): string | undefined {
-	const words = config(env).bannedWords;
-	if (words.length === 0) return undefined;
-	const tokens = new Set(prompt.toLowerCase().split(/[^\p{L}\p{N}_-]+/u));
-	return words.find((word) => tokens.has(word));
 }

@@ -16,14 +16,8 @@ import { logError } from "../log";
 import type { TaskMessage } from "../queue/messages";
 import { ensureSimulatorChannel } from "../upstream/channels";
 import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
-import {
-	bannedWordIn,
-	PROMPT_MAX_LENGTH,
-	parseStringArray,
-	queueLimits,
-	storedButtons,
-	type TaskOptions,
-} from "./model";
+import { bannedMatcher, refuseBannedPrompt } from "./banned-words";
+import { PROMPT_MAX_LENGTH, parseStringArray, queueLimits, storedButtons, type TaskOptions } from "./model";
 import { priceOf } from "./pricing";
 
 export interface SubmitRequest {
@@ -219,14 +213,13 @@ export async function submitTask(
 	const planned = await plan(db, user, request);
 	const parentChannelId = planned.parent?.channelId ?? null;
 	await ensureSimulatorChannel(db, env);
-	// One statement for the queue limit and the channel: with the write, a new task's submit is two round trips.
-	const { unfinished, channelAvailable } = await submitChecks(db, user.id, limits.limit, parentChannelId);
-	const banned = bannedWordIn(env, planned.prompt);
-	if (banned) {
-		throw new ApiError("BANNED_PROMPT", `banned prompt: ${banned}`, {
-			properties: { promptEn: planned.prompt, bannedWord: banned },
-		});
-	}
+	// One statement for the queue limit and the channel: with the write, a new task's submit is two
+	// round trips. The banned words' version check (the primary's) runs beside it.
+	const [{ unfinished, channelAvailable }, matcher] = await Promise.all([
+		submitChecks(db, user.id, limits.limit, parentChannelId),
+		bannedMatcher(env),
+	]);
+	await refuseBannedPrompt(env, planned.prompt, matcher);
 	if (unfinished >= limits.limit) {
 		throw new ApiError("QUEUE_FULL", `queue is full: you have ${unfinished} unfinished tasks; try again later`);
 	}

@@ -15,7 +15,8 @@ import type { CheckedImage } from "../images/upload";
 import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 import { actionOfButton } from "./actions";
-import { bannedWordIn, isTerminal, PROMPT_MAX_LENGTH, parseOptions } from "./model";
+import { refuseBannedPrompt } from "./banned-words";
+import { isTerminal, PROMPT_MAX_LENGTH, parseOptions } from "./model";
 import { enqueueSubmit } from "./submit";
 import { taskObject } from "./task-object-stub";
 import { cancelUpstream } from "./upstream-submit";
@@ -80,12 +81,7 @@ export async function submitModal(env: Env, db: Db, user: AuthUser, publicId: st
 	if (prompt.length > PROMPT_MAX_LENGTH) throw badRequest(`prompt must be at most ${PROMPT_MAX_LENGTH} characters`);
 	if (needs === "prompt" && !prompt) throw badRequest(`prompt is required for ${task.action} (e.g. "--zoom 1.8")`);
 	if (needs === "mask" && !step.mask) throw badRequest(`maskBase64 is required for ${task.action}`);
-	const banned = bannedWordIn(env, prompt);
-	if (banned) {
-		throw new ApiError("BANNED_PROMPT", `banned prompt: ${banned}`, {
-			properties: { promptEn: prompt, bannedWord: banned },
-		});
-	}
+	await refuseBannedPrompt(env, prompt);
 	const [maskKey] = step.mask ? await storeInputs(env.IMAGES, `${publicId}/mask`, [step.mask]) : [];
 	const options = {
 		...parseOptions(task.options),

@@ -18,6 +18,7 @@ import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "./dispatch";
 import { parseOptions } from "./model";
+import { preparePrompt } from "./prompt-translation";
 import { inputKeysOf } from "./submit";
 
 /** The user's photo and the template picture of an album face swap, inline. */
@@ -43,7 +44,11 @@ async function contextFor(env: Env, task: TaskRow, parent: TaskRow | undefined):
 	return { parentUpstreamId: parent?.upstreamId, notifyHook, images, swap, mask };
 }
 
-export type ChannelOutcome = SubmitOutcome & { channelId?: number };
+/**
+ * `promptEn`: the prompt sent (or that would have been); `description`: the task's new
+ * description when it changes (an untranslated prompt says so).
+ */
+export type ChannelOutcome = SubmitOutcome & { channelId?: number; promptEn?: string; description?: string };
 
 /**
  * Submits on the parent's channel (follow-ups) or on channels chosen by weight. A channel that is
@@ -57,12 +62,17 @@ export async function submitThroughChannels(
 	parent: TaskRow | undefined,
 ): Promise<ChannelOutcome> {
 	const db = getDb(env.DB);
+	const prepared = await preparePrompt(env, task);
+	if (prepared.kind === "banned") {
+		return { kind: "failed", reason: `banned prompt: ${prepared.word}`, promptEn: prepared.promptEn };
+	}
+	const sent = { promptEn: prepared.promptEn, description: prepared.description };
 	let context: DispatchContext;
 	try {
-		context = await contextFor(env, task, parent);
+		context = { ...(await contextFor(env, task, parent)), prompt: prepared.prompt, modalPrompt: prepared.modalPrompt };
 	} catch (error) {
 		if (error instanceof MissingImageError || error instanceof InlineImageTooLargeError) {
-			return { kind: "failed", reason: error.message };
+			return { kind: "failed", reason: error.message, ...sent };
 		}
 		throw error;
 	}
@@ -72,7 +82,7 @@ export async function submitThroughChannels(
 		try {
 			channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random, exclude: tried });
 		} catch (error) {
-			if (error instanceof ApiError) return { kind: "retry", reason: error.message };
+			if (error instanceof ApiError) return { kind: "retry", reason: error.message, ...sent };
 			throw error;
 		}
 		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
@@ -86,6 +96,7 @@ export async function submitThroughChannels(
 					kind: "failed",
 					reason: `the parent task's channel is down: ${outcome.reason}`,
 					channelId: channel.id,
+					...sent,
 				};
 			}
 			tried.push(channel.id);
@@ -96,7 +107,7 @@ export async function submitThroughChannels(
 		} else if (outcome.kind === "accepted" && channel.failureCount > 0) {
 			await clearChannelFaults(db, channel.id);
 		}
-		return { ...outcome, channelId: channel.id };
+		return { ...outcome, channelId: channel.id, ...sent };
 	}
 }
 

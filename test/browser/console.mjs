@@ -582,6 +582,27 @@ try {
 		assert(again.enabled === true, "the channel was not re-enabled");
 	});
 
+	await step("admin: ban a phrase; a prompt with it is refused and counted; remove it", async () => {
+		const panel = page.locator("section.banned-words");
+		await panel.locator("input[name=banned-word]").fill("  Purple   DRAGON ");
+		await panel.getByRole("button", { name: "Ban" }).click();
+		const row = panel.locator('tr[data-banned-word="purple dragon"]');
+		await row.waitFor();
+		const refused = await fetch(`${base}/mj/submit/imagine`, {
+			method: "POST",
+			headers: { "mj-api-secret": userKey, "content-type": "application/json" },
+			body: JSON.stringify({ prompt: "a Purple dragon" }),
+		}).then((response) => response.json());
+		assert(refused.code === 24 && refused.properties?.bannedWord === "purple dragon", JSON.stringify(refused));
+		await page.reload();
+		await row.locator("[data-field=hits]", { hasText: "1" }).waitFor();
+		await screenshot("admin-banned-words");
+		await row.getByRole("button", { name: "Remove" }).click();
+		await row.waitFor({ state: "detached" });
+		const words = await api(adminKey, "GET", "/api/admin/banned-words");
+		assert(!words.some((w) => w.word === "purple dragon"), "the word is still banned");
+	});
+
 	await step("admin: look up a user and grant quota", async () => {
 		const before = (await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota;
 		await page.fill("input[name=sub]", userSub);

@@ -15,7 +15,7 @@ export type Envelope = "seed002" | "newapi" | "album";
 export interface ProtectedRoute {
 	/** The route group, for test names. */
 	group: "seed002" | "seed001" | "account" | "admin" | "album" | "templates";
-	method: "GET" | "POST" | "PUT" | "PATCH";
+	method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 	path: string;
 	envelope: Envelope;
 	/** Only admins may call it: a user's valid token is 403. */
@@ -66,6 +66,9 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
 	{ group: "admin", method: "GET", path: "/api/admin/channels", envelope: "newapi", adminOnly: true },
 	{ group: "admin", method: "POST", path: "/api/admin/channels", envelope: "newapi", adminOnly: true },
 	{ group: "admin", method: "PATCH", path: "/api/admin/channels/1", envelope: "newapi", adminOnly: true },
+	{ group: "admin", method: "GET", path: "/api/admin/banned-words", envelope: "newapi", adminOnly: true },
+	{ group: "admin", method: "POST", path: "/api/admin/banned-words", envelope: "newapi", adminOnly: true },
+	{ group: "admin", method: "DELETE", path: "/api/admin/banned-words/gore", envelope: "newapi", adminOnly: true },
 	{ group: "album", method: "POST", path: "/userAlbum", envelope: "album", adminOnly: false },
 	{ group: "album", method: "POST", path: "/userAlbum/create", envelope: "album", adminOnly: false },
 	{ group: "templates", method: "POST", path: "/imageTemp/list", envelope: "album", adminOnly: false },

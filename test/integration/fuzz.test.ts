@@ -71,6 +71,9 @@ const ENDPOINTS: Endpoint[] = [
 		admin: true,
 		params: ["name", "weight", "enabled"],
 	},
+	{ method: "GET", path: "/api/admin/banned-words", envelope: "newapi", admin: true, params: [] },
+	{ method: "POST", path: "/api/admin/banned-words", envelope: "newapi", admin: true, params: ["word"] },
+	{ method: "DELETE", path: "/api/admin/banned-words/x", envelope: "newapi", admin: true, params: [] },
 	{
 		method: "GET",
 		path: "/api/user/deliveries",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeInlineImage } from "../../src/images/inputs";
 import { actionOfButton, TASK_ACTIONS } from "../../src/tasks/actions";
-import { bannedWordIn, queueLimits } from "../../src/tasks/model";
+import { queueLimits } from "../../src/tasks/model";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { png } from "../helpers/album";
 import { dataUrl } from "../helpers/proxy";
@@ -48,13 +48,6 @@ describe("inline pictures", () => {
 });
 
 describe("submit limits", () => {
-	it("finds banned words as whole words, case-insensitively", () => {
-		const env = { BANNED_WORDS: "nude, gore" };
-		expect(bannedWordIn(env, "a NUDE statue")).toBe("nude");
-		expect(bannedWordIn(env, "a gorest forest")).toBeUndefined();
-		expect(bannedWordIn({ BANNED_WORDS: "" }, "anything")).toBeUndefined();
-	});
-
 	it("reads the queue limits with defaults for missing or bad values", () => {
 		expect(queueLimits({ USER_CONCURRENCY: "5", USER_QUEUE_LIMIT: "20" })).toEqual({ concurrency: 5, limit: 20 });
 		expect(queueLimits({ USER_CONCURRENCY: "x", USER_QUEUE_LIMIT: "-1" })).toEqual({ concurrency: 3, limit: 100 });

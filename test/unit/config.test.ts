@@ -17,6 +17,7 @@ describe("config", () => {
 			USER_CONCURRENCY: "5",
 			USER_QUEUE_LIMIT: "50",
 			BANNED_WORDS: " Nude , gore,, ",
+			TRANSLATOR: "fake",
 		});
 		expect(settings).toEqual({
 			production: false,
@@ -30,6 +31,7 @@ describe("config", () => {
 			userConcurrency: 5,
 			userQueueLimit: 50,
 			bannedWords: ["nude", "gore"],
+			translator: "fake",
 		});
 	});
 
@@ -46,6 +48,7 @@ describe("config", () => {
 			userConcurrency: 3,
 			userQueueLimit: 100,
 			bannedWords: [],
+			translator: "workers-ai",
 		};
 		expect(config({})).toEqual(expected);
 		expect(config({ TASK_TIMEOUT_MINUTES: " ", NEW_USER_QUOTA: "", ACTION_PRICES: "" })).toEqual(expected);
@@ -61,15 +64,17 @@ describe("config", () => {
 			NEW_USER_QUOTA: "1e3x",
 			ACTION_PRICES: '{"IMAGINE": -1, "UPSCALE": 1}',
 			SIMULATOR_URL: "ftp://nope",
+			TRANSLATOR: "google",
 		});
 		expect(settings).toMatchObject({
+			translator: "off",
 			taskTimeoutMs: 30 * 60_000,
 			newUserQuota: 0,
 			actionPrices: DEFAULT_ACTION_PRICES,
 			simulatorOrigin: null,
 		});
 		const logged = log.mock.calls.map((args) => String(args[0]));
-		for (const name of ["TASK_TIMEOUT_MINUTES", "NEW_USER_QUOTA", "ACTION_PRICES", "SIMULATOR_URL"]) {
+		for (const name of ["TASK_TIMEOUT_MINUTES", "NEW_USER_QUOTA", "ACTION_PRICES", "SIMULATOR_URL", "TRANSLATOR"]) {
 			expect(
 				logged.some((line) => line.startsWith(`${name} `)),
 				name,

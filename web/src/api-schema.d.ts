@@ -747,6 +747,50 @@ export interface paths {
 		patch: operations["patchApiAdminChannelsId"];
 		trace?: never;
 	};
+	"/api/admin/banned-words": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * The banned words and phrases, with how often each refused a prompt
+		 * @description BANNED_WORDS' words are merged in (source env) the first time the list is read.
+		 */
+		get: operations["getApiAdminBannedWords"];
+		put?: never;
+		/**
+		 * Ban a word or phrase (whole words, any case); in force for the next prompt
+		 * @description Stored lower-cased and single-spaced. Checked on prompts at submit and on their English translation. A word already banned answers 409.
+		 */
+		post: operations["postApiAdminBannedWords"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/banned-words/{word}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		post?: never;
+		/**
+		 * Lift a ban (URL-encode the word); in force for the next prompt
+		 * @description A word not banned answers 404. A BANNED_WORDS word removed here stays removed.
+		 */
+		delete: operations["deleteApiAdminBannedWordsWord"];
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/userAlbum": {
 		parameters: {
 			query?: never;
@@ -1304,6 +1348,21 @@ export interface components {
 		IdAnswer: {
 			id: number;
 		};
+		BannedWord: {
+			/** @description lower-cased, one space between words */
+			word: string;
+			/**
+			 * @description env: seeded from BANNED_WORDS
+			 * @enum {string}
+			 */
+			source: "env" | "admin";
+			/** @description prompts and translations refused for it */
+			hits: number;
+			last_hit_at: number | null;
+			/** @description epoch seconds */
+			created_at: number;
+		};
+		BannedWordList: components["schemas"]["BannedWord"][];
 		Channel: {
 			id: number;
 			name: string;
@@ -2994,6 +3053,95 @@ export interface operations {
 						success: true;
 						message: string;
 						data: components["schemas"]["Channel"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminBannedWords: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The words, alphabetically. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["BannedWordList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminBannedWords: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					word: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The word. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["BannedWord"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	deleteApiAdminBannedWordsWord: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				word: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The word as it was. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["BannedWord"];
 					};
 				};
 			};

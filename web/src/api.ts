@@ -384,6 +384,7 @@ export const account = {
 // ---- admin ----
 
 export type Channel = Schemas["Channel"];
+export type BannedWord = Schemas["BannedWord"];
 
 export type ChannelChanges = NonNullable<
 	paths["/api/admin/channels/{id}"]["patch"]["requestBody"]
@@ -412,6 +413,10 @@ export const admin = {
 		unwrap(
 			await call(() => api.PATCH("/api/admin/channels/{id}", { params: { path: { id: String(id) } }, body: changes })),
 		),
+	bannedWords: async () => unwrap(await call(() => api.GET("/api/admin/banned-words"))),
+	ban: async (word: string) => unwrap(await call(() => api.POST("/api/admin/banned-words", { body: { word } }))),
+	unban: async (word: string) =>
+		unwrap(await call(() => api.DELETE("/api/admin/banned-words/{word}", { params: { path: { word } } }))),
 	user: async (sub: string) =>
 		unwrap(await call(() => api.GET("/api/admin/users/{sub}", { params: { path: { sub } } }))),
 	/** `{quota}` sets the balance, `{delta}` adjusts it. */

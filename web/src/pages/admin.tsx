@@ -1,7 +1,7 @@
-/** Admins only: channels and their health, users and their quota, everyone's tasks with filters. */
+/** Admins only: channels and their health, banned words and their hits, users and their quota, everyone's tasks with filters. */
 import { useEffect, useState } from "preact/hooks";
 import { TASK_ACTIONS } from "../../../src/tasks/actions";
-import { type AdminTask, type AdminTaskFilter, admin, type Channel, type Self } from "../api";
+import { type AdminTask, type AdminTaskFilter, admin, type BannedWord, type Channel, type Self } from "../api";
 import { t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
 
@@ -9,6 +9,7 @@ export function Admin() {
 	return (
 		<>
 			<Channels />
+			<BannedWords />
 			<Users />
 			<AllTasks />
 		</>
@@ -154,6 +155,84 @@ function NewChannel({ onCreated }: { onCreated: () => void }) {
 			</BusyButton>
 			<ErrorNote error={action.error} />
 		</form>
+	);
+}
+
+function BannedWords() {
+	const [words, setWords] = useState<BannedWord[] | null>(null);
+	const [word, setWord] = useState("");
+	const list = useAction();
+	const add = useAction();
+	const remove = useAction();
+	const load = () => list.run(admin.bannedWords).then((rows) => rows && setWords(rows));
+	useEffect(() => {
+		void load();
+	}, []);
+	async function submit(event: Event) {
+		event.preventDefault();
+		if (await add.run(() => admin.ban(word))) {
+			setWord("");
+			void load();
+		}
+	}
+	return (
+		<section class="panel banned-words">
+			<h2>{t("bannedWords")}</h2>
+			<p class="hint">{t("bannedHint")}</p>
+			<ErrorNote error={list.error} />
+			{words && words.length === 0 && <p class="hint">{t("noBannedWords")}</p>}
+			{words && words.length > 0 && (
+				<table class="fields">
+					<thead>
+						<tr>
+							<th>{t("bannedWord")}</th>
+							<th>{t("hits")}</th>
+							<th>{t("lastHit")}</th>
+							<th>{t("source")}</th>
+							<th />
+						</tr>
+					</thead>
+					<tbody>
+						{words.map((row) => (
+							<tr key={row.word} data-banned-word={row.word}>
+								<td>{row.word}</td>
+								<td data-field="hits">{row.hits}</td>
+								<td>{row.last_hit_at ? formatTime(row.last_hit_at, "s") : t("never")}</td>
+								<td>{row.source}</td>
+								<td>
+									<BusyButton
+										type="button"
+										class="small danger"
+										busy={remove.busy}
+										onClick={async () => {
+											if (await remove.run(() => admin.unban(row.word))) void load();
+										}}
+									>
+										{t("unban")}
+									</BusyButton>
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			)}
+			<ErrorNote error={remove.error} />
+			<form class="row" onSubmit={submit}>
+				<input
+					name="banned-word"
+					value={word}
+					maxLength={100}
+					placeholder={t("bannedWord")}
+					aria-label={t("bannedWord")}
+					onInput={(event) => setWord(event.currentTarget.value)}
+					required
+				/>
+				<BusyButton type="submit" busy={add.busy}>
+					{t("ban")}
+				</BusyButton>
+				<ErrorNote error={add.error} />
+			</form>
+		</section>
 	);
 }
 
