@@ -163,8 +163,16 @@ export async function submitToUpstream(
 		const followUp = Boolean(task.parentId);
 		const outcome = followUp ? followUpOutcome(reply) : classifySubmitReply(reply);
 		const button = task.customId ? actionOfButton(task.customId) : undefined;
-		const modalStep = Boolean(button?.modal) || (Boolean(button) && parseOptions(task.options).remix === true);
-		if (!modalStep || outcome.kind !== "accepted") return outcome;
+		const remixOnly = Boolean(button) && !button?.modal && parseOptions(task.options).remix === true;
+		if ((!button?.modal && !remixOnly) || outcome.kind !== "accepted") return outcome;
+		if (remixOnly && reply.code !== SUBMIT_CODE.EXISTED) {
+			// An upstream without remix ran the button as is: stop that task rather than show it as the remix.
+			await client.cancel(outcome.upstreamId).catch(() => false);
+			return {
+				kind: "failed",
+				reason: "the channel cannot remix: it ran the button without waiting for the new prompt",
+			};
+		}
 		// The upstream waits in MODAL for the second step: hand it what the client's modal step brought.
 		const options = parseOptions(task.options);
 		const modal: SubmitBodies["/submit/modal"] = { taskId: outcome.upstreamId };
