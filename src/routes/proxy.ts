@@ -185,6 +185,9 @@ async function pictureOf(c: Context<AppEnv>, value: string, field: string): Prom
 /**
  * Personalization profiles (`/mj/profile/*`) are made and rated on Midjourney's website, with a
  * web account; the gateway's channels (midjourney-proxy upstreams, Discord accounts) have none.
+ * trueai-org's profile paths are routes of their own (so the reference lists them); anything else
+ * under /profile (its GET pair/{id} too) falls to the catch-all. `/submit/edit` and
+ * `/task/list-by-ids` are trueai-org's names for `/submit/edits` and `/task/list-by-condition`.
  */
 function profilesNotSupported(): never {
 	throw new ApiError(
@@ -259,215 +262,210 @@ export function proxyRoutes(mode: TaskMode) {
 			},
 		}),
 	] as const;
-	return (
-		new Hono<AppEnv>()
-			.use("/submit/*", ...guard, limitSubmits(), idempotent())
-			.use("/task/*", ...guard)
-			.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
-			.use("/profile/*", ...guard)
-			// trueai-org's profile paths, and anything else under /profile (its GET pair/{id} too): all "not supported".
-			.post("/profile/create", profilesNotSupported)
-			.get("/profile/:id/fetch", profilesNotSupported)
-			.post("/profile/pair/skip", profilesNotSupported)
-			.post("/profile/pair/rate", profilesNotSupported)
-			.all("/profile/*", profilesNotSupported)
-			.post("/submit/imagine", async (c) => {
-				const body = await bodyOf(c, imagineBody);
-				const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
-				const images = given.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
-				return submit(c, {
-					action: "IMAGINE",
-					prompt: body.prompt,
-					images,
-					botType: body.botType ?? undefined,
-					...hooks(body),
-				});
-			})
-			.post("/submit/change", async (c) => {
-				const body = await bodyOf(c, changeBody);
-				return submit(c, {
-					action: body.action,
-					parentId: body.taskId,
-					index: body.index ?? undefined,
-					...hooks(body),
-				});
-			})
-			.post("/submit/simple-change", async (c) => {
-				const body = await bodyOf(c, simpleChangeBody);
-				const match = /^\s*(\S+)\s+([UVR])([1-4]?)\s*$/i.exec(body.content);
-				const letter = match?.[2]?.toUpperCase();
-				if (!match || !letter || (letter === "R") !== (match[3] === "")) {
-					throw badRequest('content must look like "<taskId> U1" (U1-U4, V1-V4 or R)');
-				}
-				const action = letter === "U" ? "UPSCALE" : letter === "V" ? "VARIATION" : "REROLL";
-				const index = match[3] ? Number(match[3]) : undefined;
-				return submit(c, { action, parentId: match[1], index, ...hooks(body) });
-			})
-			.post("/submit/action", async (c) => {
-				const body = await bodyOf(c, actionBody);
-				const options: TaskOptions = {
-					...(body.enableRemix ? { remix: true } : {}),
-					...(body.strong == null ? {} : { strong: body.strong }),
-				};
-				return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, options, ...hooks(body) });
-			})
-			.post("/submit/modal", async (c) => {
-				const body = await bodyOf(c, modalBody);
-				const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
-				await submitModal(c.env, dbOf(c), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
-				return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
-			})
-			.post("/submit/describe", async (c) => {
-				const body = await bodyOf(c, describeBody);
-				const source = body.base64 ?? body.link;
-				if (!source) throw badRequest("base64 (or link) is required: the image to describe");
-				const image = await pictureOf(c, source, body.base64 ? "base64" : "link");
-				return submit(c, {
-					action: "DESCRIBE",
-					images: [image],
-					botType: body.botType ?? undefined,
-					options: body.language ? { language: body.language } : {},
-					...hooks(body),
-				});
-			})
-			.post("/submit/blend", async (c) => {
-				const body = await bodyOf(c, blendBody);
-				const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
-				return submit(c, {
-					action: "BLEND",
-					images,
-					options: { dimensions: body.dimensions ?? "SQUARE" },
-					botType: body.botType ?? undefined,
-					...hooks(body),
-				});
-			})
-			.post("/submit/shorten", async (c) => {
-				const body = await bodyOf(c, shortenBody);
-				return submit(c, {
-					action: "SHORTEN",
-					prompt: body.prompt,
-					botType: body.botType ?? undefined,
-					...hooks(body),
-				});
-			})
-			.post("/submit/video", async (c) => {
-				const body = await bodyOf(c, videoBody);
-				if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
-				if (body.image && body.taskId) throw badRequest("VIDEO takes an image or a taskId, not both");
-				const [start, end] = await Promise.all([
-					body.image ? pictureOf(c, body.image, "image") : undefined,
-					body.endImage ? pictureOf(c, body.endImage, "endImage") : undefined,
-				]);
-				const images = [start, end].filter((image): image is CheckedImage => image !== undefined);
-				return submit(c, {
-					action: "VIDEO",
-					prompt: body.prompt ?? undefined,
-					parentId: body.taskId ?? undefined,
-					index: body.index ?? undefined,
-					images,
-					options: {
-						...(body.motion ? { motion: body.motion } : {}),
-						...(body.action ? { videoAction: body.action } : {}),
-						...(end ? { endImage: true } : {}),
-						...(body.loop == null ? {} : { loop: body.loop }),
-						...(body.batchSize == null ? {} : { batchSize: body.batchSize }),
-						...(body.videoType ? { videoType: body.videoType } : {}),
-					},
-					...hooks(body),
-				});
-			})
-			// trueai-org serves the same edit at both paths.
-			.on("POST", ["/submit/edits", "/submit/edit"], async (c) => {
-				const body = await bodyOf(c, editsBody);
-				const image = await pictureOf(c, body.image, "image");
-				return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
-			})
-			.post("/submit/retexture", async (c) => {
-				const body = await bodyOf(c, retextureBody);
-				const image = await pictureOf(c, body.image, "image");
-				return submit(c, { action: "RETEXTURE", prompt: body.prompt, images: [image], ...hooks(body) });
-			})
-			.post("/submit/upload-discord-images", async (c) => {
-				const body = await bodyOf(c, uploadBody);
-				const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
-				const urls = await Promise.all(
-					images.map(async (image) => {
-						const name = `${crypto.randomUUID()}.${EXTENSION_OF[image.type]}`;
-						await putImage(c.env.IMAGES, `uploads/${name}`, image);
-						return uploadUrl(c.env, base(c), name);
-					}),
-				);
-				return c.json({ code: 1, description: "Success", result: urls, properties: {} });
-			})
-			.post("/insight-face/swap", async (c) => {
-				const body = await bodyOf(c, swapBody);
-				const source = body.sourceBase64 ?? body.sourceUrl;
-				const target = body.targetBase64 ?? body.targetUrl;
-				if (!source || !target)
-					throw badRequest("sourceBase64 (or sourceUrl) and targetBase64 (or targetUrl) are required");
-				const images = await Promise.all([
-					pictureOf(c, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
-					pictureOf(c, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
-				]);
-				return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
-			})
-			.post("/insight-face/video-swap", async (c) => {
-				const form = await videoSwapFormOf(c);
-				const source = form.fields.sourceBase64 ?? form.fields.sourceUrl;
-				if (!source) throw badRequest("sourceBase64 (or sourceUrl) is required: the face");
-				const [face, video] = await Promise.all([
-					pictureOf(c, source, form.fields.sourceBase64 ? "sourceBase64" : "sourceUrl"),
-					form.targetFile
-						? readVideo(form.targetFile, "targetFile")
-						: form.fields.targetUrl
-							? downloadVideo(form.fields.targetUrl, "targetUrl", { env: c.env, fetch: c.get("deps").fetch })
-							: Promise.reject(badRequest("targetFile (or targetUrl) is required: the video")),
-				]);
-				return submit(c, { action: "SWAP_VIDEO_FACE", images: [face], video, ...hooks(form.fields) });
-			})
-			.get("/task/list", async (c) => {
-				const { limit, cursor } = parseWith(listQuery, c.req.query());
-				const page = await listTaskPage(
-					dbOf(c),
-					{ userId: c.get("user").id },
-					{ limit: limit ?? PROXY_LIST_DEFAULT, cursor: cursor ? decodeCursor(cursor) : undefined },
-				);
-				if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
-				return c.json(await Promise.all(page.rows.map((task) => toProxyTask(c.env, base(c), task))));
-			})
-			.get("/task/queue", async (c) => {
-				const rows = await listUnfinished(dbOf(c), c.get("user").id, PROXY_LIST_MAX);
-				return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
-			})
-			// trueai-org's name for list-by-condition.
-			.on("POST", ["/task/list-by-condition", "/task/list-by-ids"], async (c) => {
-				const { ids } = await bodyOf(c, listByConditionBody);
-				const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
-				// In the order asked for; unknown and other users' ids are left out, as the protocol does.
-				const byId = new Map(rows.map((row) => [row.publicId, row]));
-				const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
-				return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
-			})
-			.get("/task/:id/fetch", async (c) => {
-				const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, c.req.param("id"));
-				if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
-				return c.json(await toProxyTask(c.env, base(c), task));
-			})
-			.get("/task/:id/image-seed", async (c) => {
-				const seed = await imageSeed(c.env, dbOf(c), c.get("user"), c.req.param("id"), c.get("deps"));
-				return c.json({ code: 1, description: "Success", result: seed, properties: {} });
-			})
-			.post("/task/:id/cancel", async (c) => {
-				const id = c.req.param("id");
-				const result = await cancelTask(c.env, dbOf(c), c.get("user"), id, c.get("deps"), (p) =>
-					c.executionCtx.waitUntil(p),
-				);
-				return c.json({
-					code: 1,
-					description: result === "cancelled" ? "Success" : "already cancelled",
-					result: id,
-					properties: {},
-				});
-			})
-	);
+	return new Hono<AppEnv>()
+		.use("/submit/*", ...guard, limitSubmits(), idempotent())
+		.use("/task/*", ...guard)
+		.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
+		.use("/profile/*", ...guard)
+		.post("/profile/create", profilesNotSupported)
+		.get("/profile/:id/fetch", profilesNotSupported)
+		.post("/profile/pair/skip", profilesNotSupported)
+		.post("/profile/pair/rate", profilesNotSupported)
+		.all("/profile/*", profilesNotSupported)
+		.post("/submit/imagine", async (c) => {
+			const body = await bodyOf(c, imagineBody);
+			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
+			const images = given.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+			return submit(c, {
+				action: "IMAGINE",
+				prompt: body.prompt,
+				images,
+				botType: body.botType ?? undefined,
+				...hooks(body),
+			});
+		})
+		.post("/submit/change", async (c) => {
+			const body = await bodyOf(c, changeBody);
+			return submit(c, {
+				action: body.action,
+				parentId: body.taskId,
+				index: body.index ?? undefined,
+				...hooks(body),
+			});
+		})
+		.post("/submit/simple-change", async (c) => {
+			const body = await bodyOf(c, simpleChangeBody);
+			const match = /^\s*(\S+)\s+([UVR])([1-4]?)\s*$/i.exec(body.content);
+			const letter = match?.[2]?.toUpperCase();
+			if (!match || !letter || (letter === "R") !== (match[3] === "")) {
+				throw badRequest('content must look like "<taskId> U1" (U1-U4, V1-V4 or R)');
+			}
+			const action = letter === "U" ? "UPSCALE" : letter === "V" ? "VARIATION" : "REROLL";
+			const index = match[3] ? Number(match[3]) : undefined;
+			return submit(c, { action, parentId: match[1], index, ...hooks(body) });
+		})
+		.post("/submit/action", async (c) => {
+			const body = await bodyOf(c, actionBody);
+			const options: TaskOptions = {
+				...(body.enableRemix ? { remix: true } : {}),
+				...(body.strong == null ? {} : { strong: body.strong }),
+			};
+			return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, options, ...hooks(body) });
+		})
+		.post("/submit/modal", async (c) => {
+			const body = await bodyOf(c, modalBody);
+			const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
+			await submitModal(c.env, dbOf(c), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
+			return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
+		})
+		.post("/submit/describe", async (c) => {
+			const body = await bodyOf(c, describeBody);
+			const source = body.base64 ?? body.link;
+			if (!source) throw badRequest("base64 (or link) is required: the image to describe");
+			const image = await pictureOf(c, source, body.base64 ? "base64" : "link");
+			return submit(c, {
+				action: "DESCRIBE",
+				images: [image],
+				botType: body.botType ?? undefined,
+				options: body.language ? { language: body.language } : {},
+				...hooks(body),
+			});
+		})
+		.post("/submit/blend", async (c) => {
+			const body = await bodyOf(c, blendBody);
+			const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+			return submit(c, {
+				action: "BLEND",
+				images,
+				options: { dimensions: body.dimensions ?? "SQUARE" },
+				botType: body.botType ?? undefined,
+				...hooks(body),
+			});
+		})
+		.post("/submit/shorten", async (c) => {
+			const body = await bodyOf(c, shortenBody);
+			return submit(c, {
+				action: "SHORTEN",
+				prompt: body.prompt,
+				botType: body.botType ?? undefined,
+				...hooks(body),
+			});
+		})
+		.post("/submit/video", async (c) => {
+			const body = await bodyOf(c, videoBody);
+			if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
+			if (body.image && body.taskId) throw badRequest("VIDEO takes an image or a taskId, not both");
+			const [start, end] = await Promise.all([
+				body.image ? pictureOf(c, body.image, "image") : undefined,
+				body.endImage ? pictureOf(c, body.endImage, "endImage") : undefined,
+			]);
+			const images = [start, end].filter((image): image is CheckedImage => image !== undefined);
+			return submit(c, {
+				action: "VIDEO",
+				prompt: body.prompt ?? undefined,
+				parentId: body.taskId ?? undefined,
+				index: body.index ?? undefined,
+				images,
+				options: {
+					...(body.motion ? { motion: body.motion } : {}),
+					...(body.action ? { videoAction: body.action } : {}),
+					...(end ? { endImage: true } : {}),
+					...(body.loop == null ? {} : { loop: body.loop }),
+					...(body.batchSize == null ? {} : { batchSize: body.batchSize }),
+					...(body.videoType ? { videoType: body.videoType } : {}),
+				},
+				...hooks(body),
+			});
+		})
+		.on("POST", ["/submit/edits", "/submit/edit"], async (c) => {
+			const body = await bodyOf(c, editsBody);
+			const image = await pictureOf(c, body.image, "image");
+			return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
+		})
+		.post("/submit/retexture", async (c) => {
+			const body = await bodyOf(c, retextureBody);
+			const image = await pictureOf(c, body.image, "image");
+			return submit(c, { action: "RETEXTURE", prompt: body.prompt, images: [image], ...hooks(body) });
+		})
+		.post("/submit/upload-discord-images", async (c) => {
+			const body = await bodyOf(c, uploadBody);
+			const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+			const urls = await Promise.all(
+				images.map(async (image) => {
+					const name = `${crypto.randomUUID()}.${EXTENSION_OF[image.type]}`;
+					await putImage(c.env.IMAGES, `uploads/${name}`, image);
+					return uploadUrl(c.env, base(c), name);
+				}),
+			);
+			return c.json({ code: 1, description: "Success", result: urls, properties: {} });
+		})
+		.post("/insight-face/swap", async (c) => {
+			const body = await bodyOf(c, swapBody);
+			const source = body.sourceBase64 ?? body.sourceUrl;
+			const target = body.targetBase64 ?? body.targetUrl;
+			if (!source || !target)
+				throw badRequest("sourceBase64 (or sourceUrl) and targetBase64 (or targetUrl) are required");
+			const images = await Promise.all([
+				pictureOf(c, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+				pictureOf(c, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
+			]);
+			return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
+		})
+		.post("/insight-face/video-swap", async (c) => {
+			const form = await videoSwapFormOf(c);
+			const source = form.fields.sourceBase64 ?? form.fields.sourceUrl;
+			if (!source) throw badRequest("sourceBase64 (or sourceUrl) is required: the face");
+			const [face, video] = await Promise.all([
+				pictureOf(c, source, form.fields.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+				form.targetFile
+					? readVideo(form.targetFile, "targetFile")
+					: form.fields.targetUrl
+						? downloadVideo(form.fields.targetUrl, "targetUrl", { env: c.env, fetch: c.get("deps").fetch })
+						: Promise.reject(badRequest("targetFile (or targetUrl) is required: the video")),
+			]);
+			return submit(c, { action: "SWAP_VIDEO_FACE", images: [face], video, ...hooks(form.fields) });
+		})
+		.get("/task/list", async (c) => {
+			const { limit, cursor } = parseWith(listQuery, c.req.query());
+			const page = await listTaskPage(
+				dbOf(c),
+				{ userId: c.get("user").id },
+				{ limit: limit ?? PROXY_LIST_DEFAULT, cursor: cursor ? decodeCursor(cursor) : undefined },
+			);
+			if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
+			return c.json(await Promise.all(page.rows.map((task) => toProxyTask(c.env, base(c), task))));
+		})
+		.get("/task/queue", async (c) => {
+			const rows = await listUnfinished(dbOf(c), c.get("user").id, PROXY_LIST_MAX);
+			return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
+		})
+		.on("POST", ["/task/list-by-condition", "/task/list-by-ids"], async (c) => {
+			const { ids } = await bodyOf(c, listByConditionBody);
+			const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
+			// In the order asked for; unknown and other users' ids are left out, as the protocol does.
+			const byId = new Map(rows.map((row) => [row.publicId, row]));
+			const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+			return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
+		})
+		.get("/task/:id/fetch", async (c) => {
+			const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, c.req.param("id"));
+			if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
+			return c.json(await toProxyTask(c.env, base(c), task));
+		})
+		.get("/task/:id/image-seed", async (c) => {
+			const seed = await imageSeed(c.env, dbOf(c), c.get("user"), c.req.param("id"), c.get("deps"));
+			return c.json({ code: 1, description: "Success", result: seed, properties: {} });
+		})
+		.post("/task/:id/cancel", async (c) => {
+			const id = c.req.param("id");
+			const result = await cancelTask(c.env, dbOf(c), c.get("user"), id, c.get("deps"), (p) =>
+				c.executionCtx.waitUntil(p),
+			);
+			return c.json({
+				code: 1,
+				description: result === "cancelled" ? "Success" : "already cancelled",
+				result: id,
+				properties: {},
+			});
+		});
 }
