@@ -21,7 +21,9 @@ export const DEFAULT_ACTION_PRICES: Readonly<Record<TaskAction, number>> = {
 	SHORTEN: 50,
 	VIDEO: 300,
 	EDITS: 100,
+	RETEXTURE: 100,
 	SWAP_FACE: 100,
+	SWAP_VIDEO_FACE: 300,
 	ACTION: 100,
 };
 

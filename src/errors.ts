@@ -27,6 +27,8 @@ const ERROR_STATUS = {
 	/** An Idempotency-Key the caller already used for a different request. */
 	IDEMPOTENCY_MISMATCH: 422,
 	NO_CHANNEL: 503,
+	/** A part of a protocol the gateway knowingly does not serve (midjourney-proxy's personalization profiles). */
+	NOT_SUPPORTED: 400,
 	INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -37,6 +37,7 @@ import {
 	isFinal,
 	type NewSimTask,
 	type SimAction,
+	type SimRequest,
 	type SimResult,
 	type SimSnapshot,
 	type SimTask,
@@ -76,9 +77,22 @@ const changeSchema = z.object({
 	...hookFields,
 });
 const simpleChangeSchema = z.object({ content: z.string(), ...hookFields });
-const actionSchema = z.object({ taskId: z.string(), customId: z.string(), ...hookFields });
+const actionSchema = z.object({
+	taskId: z.string(),
+	customId: z.string(),
+	enableRemix: z.boolean().nullish(),
+	strong: z.boolean().nullish(),
+	...hookFields,
+});
 const modalSchema = z.object({ taskId: z.string(), prompt: z.string().nullish(), maskBase64: z.string().nullish() });
-const describeSchema = z.object({ base64: z.string().nullish(), link: z.string().nullish(), ...hookFields });
+const describeSchema = z.object({
+	base64: z.string().nullish(),
+	link: z.string().nullish(),
+	language: z.string().nullish(),
+	...hookFields,
+});
+/** The languages the simulated describe writes in; any other is refused (code 4), as a channel that cannot would. */
+const DESCRIBE_LANGUAGES = new Set(["en", "zh", "zh_cn", "zh-cn"]);
 const blendSchema = z.object({
 	base64Array: z.array(z.string()),
 	dimensions: z.string().nullish(),
@@ -92,8 +106,13 @@ const videoSchema = z.object({
 	index: z.number().int().nullish(),
 	motion: z.enum(["low", "high"]).nullish(),
 	action: z.enum(["extend"]).nullish(),
+	endImage: z.string().nullish(),
+	loop: z.boolean().nullish(),
+	batchSize: z.number().int().nullish(),
+	videoType: z.string().nullish(),
 	...hookFields,
 });
+const VIDEO_TYPES = new Set(["vid_1.1_i2v_480", "vid_1.1_i2v_720"]);
 const editsSchema = z.object({ prompt: z.string(), image: z.string().nullish(), ...hookFields });
 const uploadSchema = z.object({ base64Array: z.array(z.string()) });
 const swapFaceSchema = z.object({
@@ -119,6 +138,9 @@ interface Draft {
 	/** Defaults to the prompt with the model's version flag, as Midjourney reports it. */
 	finalPrompt?: string;
 	awaitsModal?: boolean;
+	remix?: boolean;
+	videos?: number;
+	request?: SimRequest;
 }
 
 const BLEND_RATIOS: Record<string, string> = { PORTRAIT: "2:3", SQUARE: "1:1", LANDSCAPE: "3:2" };
@@ -169,7 +191,8 @@ mj.post("/submit/simple-change", async (c) => {
 
 mj.post("/submit/action", async (c) => {
 	const body = await readBody(c, actionSchema);
-	return c.json(await pressButton(c, await snapshotOf(c.env, body.taskId), body.customId, body));
+	const press = { remix: body.enableRemix === true, strong: body.strong ?? undefined };
+	return c.json(await pressButton(c, await snapshotOf(c.env, body.taskId), body.customId, body, press));
 });
 
 mj.post("/submit/modal", async (c) => {
@@ -182,6 +205,9 @@ mj.post("/submit/modal", async (c) => {
 	const prompt = body.prompt?.trim() ?? "";
 	if (parent.record.action === "INPAINT" && !isImageData(body.maskBase64)) {
 		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "maskBase64 (a base64 or data-URL image) is required"));
+	}
+	if (parent.record.remix && prompt === "") {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "prompt is required: the remix's new prompt"));
 	}
 	if (parent.record.action === "CUSTOM_ZOOM" && prompt === "") {
 		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, 'prompt is required, e.g. "--zoom 1.8"'));
@@ -198,8 +224,12 @@ mj.post("/submit/describe", async (c) => {
 	if (!isImageData(body.base64) && !isHttpUrl(link)) {
 		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "base64 (an image) or link (an http(s) URL) is required"));
 	}
+	const language = body.language?.trim().toLowerCase() || undefined;
+	if (language && !DESCRIBE_LANGUAGES.has(language)) {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, `describe cannot write in language "${language}"`));
+	}
 	const seed = body.base64 || link;
-	const prompts = describePrompts(seed);
+	const prompts = describePrompts(seed, language);
 	return c.json(
 		await launch(c, body, "", () => ({
 			action: "DESCRIBE",
@@ -207,6 +237,7 @@ mj.post("/submit/describe", async (c) => {
 			result: { kind: "image", image: singleImage(seed) },
 			buttons: "none",
 			finalPrompt: prompts,
+			request: language ? { language } : {},
 		})),
 	);
 });
@@ -249,6 +280,23 @@ mj.post("/submit/shorten", async (c) => {
 mj.post("/submit/video", async (c) => {
 	const body = await readBody(c, videoSchema);
 	const motion = body.motion ?? "low";
+	const batchSize = body.batchSize ?? 1;
+	if (![1, 2, 4].includes(batchSize)) return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "batchSize must be 1, 2 or 4"));
+	if (body.videoType && !VIDEO_TYPES.has(body.videoType)) {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, `unknown videoType ${body.videoType}`));
+	}
+	if (body.endImage != null && !isImageData(body.endImage)) {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "endImage must be a base64 or data-URL image"));
+	}
+	if (body.endImage && body.loop)
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "loop and endImage exclude each other"));
+	const request: SimRequest = {
+		...(body.endImage ? { endImage: true } : {}),
+		...(body.loop != null ? { loop: body.loop } : {}),
+		...(body.batchSize != null ? { batchSize: body.batchSize } : {}),
+		...(body.videoType ? { videoType: body.videoType } : {}),
+	};
+	const flags = `${body.loop ? " --loop" : ""}${body.endImage ? " --end" : ""}${body.videoType === "vid_1.1_i2v_720" ? " --hd" : ""}`;
 	if (body.taskId) {
 		const parent = await snapshotOf(c.env, body.taskId);
 		if (!parent) return c.json(reply(SUBMIT_CODE.NOT_FOUND, "task not found"));
@@ -272,7 +320,13 @@ mj.post("/submit/video", async (c) => {
 				reply(SUBMIT_CODE.VALIDATION_ERROR, 'task has no picture to animate (a video takes action "extend")'),
 			);
 		}
-		return c.json(await followUp(c, parent, intent, "", body, { index, prompt: body.prompt?.trim() || undefined }));
+		return c.json(
+			await followUp(c, parent, intent, "", body, {
+				index,
+				prompt: body.prompt?.trim() || undefined,
+				video: { videos: batchSize, request, flags },
+			}),
+		);
 	}
 	if (!isImageData(body.image)) return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "image or taskId is required"));
 	const image = body.image;
@@ -283,12 +337,14 @@ mj.post("/submit/video", async (c) => {
 			prompt,
 			result: { kind: "video", cover: singleImage(`${image}\n${prompt}`, markers.megabytes) },
 			buttons: "video",
-			finalPrompt: `${prompt} --motion ${motion} --video 1`.trim(),
+			finalPrompt: `${prompt} --motion ${motion} --video 1${flags}`.trim(),
+			videos: batchSize,
+			request,
 		})),
 	);
 });
 
-mj.post("/submit/edits", async (c) => {
+mj.on("POST", ["/submit/edits", "/submit/edit"], async (c) => {
 	const body = await readBody(c, editsSchema);
 	const prompt = body.prompt;
 	if (prompt.trim() === "" || !isImageData(body.image)) {
@@ -301,6 +357,23 @@ mj.post("/submit/edits", async (c) => {
 			prompt,
 			result: { kind: "image", image: singleImage(seed, markers.megabytes) },
 			buttons: "none",
+		})),
+	);
+});
+
+mj.post("/submit/retexture", async (c) => {
+	const body = await readBody(c, editsSchema);
+	const prompt = body.prompt;
+	if (prompt.trim() === "" || !isImageData(body.image)) {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "prompt and image are required"));
+	}
+	const seed = `retexture\n${prompt}\n${body.image}`;
+	return c.json(
+		await launch(c, body, prompt, (_id, markers) => ({
+			action: "RETEXTURE",
+			prompt,
+			result: { kind: "image", image: gridImage(seed, markers.megabytes) },
+			buttons: "grid",
 		})),
 	);
 });
@@ -334,6 +407,42 @@ mj.post("/insight-face/swap", async (c) => {
 	);
 });
 
+// trueai-org takes a video face swap as a multipart form: the face as text (base64 or URL), the video as a file or URL.
+mj.post("/insight-face/video-swap", async (c) => {
+	let form: FormData;
+	try {
+		form = await c.req.formData();
+	} catch {
+		throw new SimulatorError(400, SUBMIT_CODE.VALIDATION_ERROR, "the body must be a multipart form");
+	}
+	const text = (name: string) => {
+		const value = form.get(name);
+		return typeof value === "string" && value !== "" ? value : null;
+	};
+	const source = text("sourceBase64") ?? text("sourceUrl");
+	const file = form.get("targetFile");
+	const target = file instanceof File ? new Uint8Array(await file.arrayBuffer()) : null;
+	const targetUrl = text("targetUrl");
+	if (!source || (!target && !targetUrl)) {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "sourceBase64 and targetFile (or targetUrl) are required"));
+	}
+	if (target && new TextDecoder().decode(target.subarray(4, 8)) !== "ftyp") {
+		return c.json(reply(SUBMIT_CODE.VALIDATION_ERROR, "targetFile must be an MP4 video"));
+	}
+	const body = { notifyHook: text("notifyHook"), state: text("state") };
+	return c.json(
+		await launch(c, body, "", () => ({
+			action: "SWAP_VIDEO_FACE",
+			prompt: "",
+			botType: "INSIGHT_FACE",
+			result: { kind: "video", cover: singleImage(`${source}\n${target?.length ?? targetUrl}`) },
+			buttons: "none",
+			finalPrompt: "",
+			request: target ? { targetBytes: target.length } : {},
+		})),
+	);
+});
+
 // midjourney-proxy answers 200 with an empty body for an unknown id; a 404 with `null` says
 // the same more plainly, and the upstream client accepts both.
 mj.get("/task/:id/fetch", async (c) => {
@@ -341,7 +450,7 @@ mj.get("/task/:id/fetch", async (c) => {
 	return task ? c.json(task) : c.json(null, 404);
 });
 
-mj.post("/task/list-by-condition", async (c) => {
+mj.on("POST", ["/task/list-by-condition", "/task/list-by-ids"], async (c) => {
 	const { ids } = await readBody(c, listSchema);
 	return c.json(await viewTasks(c.env, [...new Set(ids)]));
 });
@@ -388,7 +497,8 @@ simulatorApp.get("/sim/upload/:file", (c) => {
 });
 
 simulatorApp.get("/sim/video/:file", async (c) => {
-	const id = /^(\d{1,40})\.mp4$/.exec(c.req.param("file"))?.[1];
+	// `<id>.mp4` is the first video of a task, `<id>_<n>.mp4` the n-th of a batch.
+	const id = /^(\d{1,40})(?:_[1-3])?\.mp4$/.exec(c.req.param("file"))?.[1];
 	const snapshot = id ? await snapshotOf(c.env, id) : null;
 	if (snapshot?.task.status !== "SUCCESS" || snapshot.record.result.kind !== "video") {
 		throw new SimulatorError(404, SUBMIT_CODE.NOT_FOUND, "video not found");
@@ -483,6 +593,7 @@ async function pressButton(
 	parent: SimSnapshot | null,
 	customId: string,
 	body: HookFields,
+	press: { remix?: boolean; strong?: boolean } = {},
 ): Promise<SubmitReply> {
 	if (!parent) return reply(SUBMIT_CODE.NOT_FOUND, "task not found");
 	if (parent.task.status !== "SUCCESS") return reply(SUBMIT_CODE.VALIDATION_ERROR, "task is not finished");
@@ -490,9 +601,25 @@ async function pressButton(
 	if (!intent || !parent.task.buttons.some((button) => button.customId === customId)) {
 		return reply(SUBMIT_CODE.VALIDATION_ERROR, "unknown customId");
 	}
+	if (press.strong !== undefined && intent.kind !== "variation") {
+		return reply(SUBMIT_CODE.VALIDATION_ERROR, "strong applies to V1..V4 only");
+	}
+	if (press.remix && !REMIXABLE.has(intent.kind) && intent.kind !== "custom-zoom" && intent.kind !== "inpaint") {
+		return reply(SUBMIT_CODE.VALIDATION_ERROR, "this button has no remix");
+	}
 	const index = intent.kind === "upscale" || intent.kind === "variation" ? intent.index : 1;
-	return followUp(c, parent, intent, customId, body, { index });
+	return followUp(c, parent, intent, customId, body, { index, press });
 }
+
+/** Buttons Midjourney opens a remix modal for when remix mode is on. */
+const REMIXABLE: ReadonlySet<ButtonIntent["kind"]> = new Set([
+	"variation",
+	"vary-single",
+	"reroll",
+	"pan",
+	"animate",
+	"extend",
+]);
 
 /** Starts the task a button (or /submit/video) asks for, from the parent's picture. */
 async function followUp(
@@ -501,7 +628,12 @@ async function followUp(
 	intent: ButtonIntent,
 	customId: string,
 	body: HookFields,
-	options: { index: number; prompt?: string },
+	options: {
+		index: number;
+		prompt?: string;
+		press?: { remix?: boolean; strong?: boolean };
+		video?: { videos: number; request: SimRequest; flags: string };
+	},
 ): Promise<SubmitReply> {
 	const { record } = parent;
 	const prompt = options.prompt ?? record.prompt;
@@ -510,9 +642,16 @@ async function followUp(
 	if (!picture) return reply(SUBMIT_CODE.VALIDATION_ERROR, "task has no picture");
 	const tile = sourceTile(picture, options.index);
 	const finalPrompt = (suffix: string) => `${record.finalPrompt} ${suffix}`.trim();
+	const press = options.press ?? {};
+	const remix = press.remix === true && REMIXABLE.has(intent.kind);
+	const request: SimRequest = {
+		...options.video?.request,
+		...(press.remix ? { enableRemix: true } : {}),
+		...(press.strong !== undefined ? { strong: press.strong } : {}),
+	};
 	return launch(c, body, prompt, (id, markers): Draft => {
 		const mb = markers.megabytes;
-		const base = { prompt, customId, botType: record.botType };
+		const base = { prompt, customId, botType: record.botType, request, ...(remix ? { remix, awaitsModal: true } : {}) };
 		const grid = (action: SimAction, image: ImageSpec, extra: Partial<Draft> = {}): Draft => ({
 			...base,
 			action,
@@ -537,7 +676,11 @@ async function followUp(
 					finalPrompt: finalPrompt(`--upscale ${intent.flavour}`),
 				};
 			case "variation":
-				return grid("VARIATION", variationImage(picture, intent.index, id, mb));
+				return press.strong
+					? grid("VARIATION", variationImage(picture, intent.index, `${id}:strong`, mb), {
+							finalPrompt: finalPrompt("--vary strong"),
+						})
+					: grid("VARIATION", variationImage(picture, intent.index, id, mb));
 			case "vary-single":
 				return grid("VARIATION", derivedGrid(tile, `${id}:${intent.strength}`, mb));
 			case "reroll":
@@ -562,7 +705,8 @@ async function followUp(
 					result: { kind: "video", cover: derivedSingle(tile, `${id}:${intent.kind}`, mb) },
 					buttons: "video",
 					finalPrompt:
-						`${prompt} --motion ${intent.motion} --video 1${intent.kind === "extend" ? " --extend" : ""}`.trim(),
+						`${prompt} --motion ${intent.motion} --video 1${intent.kind === "extend" ? " --extend" : ""}${options.video?.flags ?? ""}`.trim(),
+					videos: options.video?.videos ?? 1,
 				};
 		}
 	});
@@ -606,6 +750,9 @@ async function launch(
 			buttons: task.buttons,
 			finalPrompt: task.finalPrompt ?? `${task.prompt} ${version}`.trim(),
 			awaitsModal: task.awaitsModal ?? false,
+			remix: task.remix ?? false,
+			videos: task.videos ?? 1,
+			request: task.request ?? {},
 			stepMs,
 			fail: markers.fail,
 			...hook,

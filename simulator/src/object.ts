@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { TaskStatus, UpstreamButton, UpstreamTask } from "../../src/upstream/protocol";
 import { type ButtonSet, buttonsOf } from "./buttons";
 import type { SimulatorEnv } from "./env";
-import type { ImageSpec } from "./images";
+import { type ImageSpec, imageDimensions } from "./images";
 
 export type SimAction =
 	| "IMAGINE"
@@ -25,13 +25,31 @@ export type SimAction =
 	| "SHORTEN"
 	| "VIDEO"
 	| "EDITS"
-	| "SWAP_FACE";
+	| "RETEXTURE"
+	| "SWAP_FACE"
+	| "SWAP_VIDEO_FACE";
 
 /** The speed prefix a task was submitted under: /mj-fast/mj → "fast"; plain /mj → "". */
 export type SpeedMode = "fast" | "relax" | "turbo" | "";
 
 /** What a finished task shows: a picture, a video (with a cover picture), or only text. */
 export type SimResult = { kind: "image"; image: ImageSpec } | { kind: "video"; cover: ImageSpec } | { kind: "text" };
+
+/**
+ * The optional request fields a task was submitted with, reported back as `properties.request`
+ * so a test (or a developer) can see exactly what reached the upstream.
+ */
+export interface SimRequest {
+	language?: string;
+	enableRemix?: boolean;
+	strong?: boolean;
+	endImage?: boolean;
+	loop?: boolean;
+	batchSize?: number;
+	videoType?: string;
+	/** `/insight-face/video-swap`: the size of the video file received. */
+	targetBytes?: number;
+}
 
 /** What the submit route decides; the object adds the clock, the job hash and the seed. */
 export interface NewSimTask {
@@ -57,6 +75,11 @@ export interface NewSimTask {
 	fail: boolean;
 	/** Vary (Region) and Custom Zoom: the task stays MODAL until `/submit/modal` starts it. */
 	awaitsModal: boolean;
+	/** A button pressed with enableRemix: the modal's prompt replaces the prompt (rather than adding to it). */
+	remix?: boolean;
+	/** How many videos a video task makes (its `batchSize`; 1 when not asked). */
+	videos?: number;
+	request?: SimRequest;
 }
 
 export interface SimTaskRecord extends NewSimTask {
@@ -96,7 +119,11 @@ export interface SimTask {
 	progress: string;
 	failReason: string;
 	buttons: UpstreamButton[];
-	properties: { discordInstanceId: string; finalPrompt: string; mode: SpeedMode };
+	/** Reported once the task succeeds with a picture, as trueai-org's servers report them. */
+	seed: string;
+	width: number | null;
+	height: number | null;
+	properties: { discordInstanceId: string; finalPrompt: string; mode: SpeedMode; request: SimRequest };
 }
 
 // Compile-time proof that what the simulator reports is what the upstream client parses.
@@ -157,7 +184,15 @@ function runningAt(record: SimTaskRecord, now: number): SimTask {
 		progress: "0%",
 		failReason: "",
 		buttons: [],
-		properties: { discordInstanceId: "sim", finalPrompt: record.finalPrompt, mode: record.mode },
+		seed: "",
+		width: null,
+		height: null,
+		properties: {
+			discordInstanceId: "sim",
+			finalPrompt: record.finalPrompt,
+			mode: record.mode,
+			request: record.request ?? {},
+		},
 	};
 	if (runFrom === null) return { ...base, status: "MODAL", description: "Waiting for window confirm" };
 	const step = Math.max(0, Math.floor((now - runFrom) / stepMs));
@@ -175,7 +210,12 @@ function runningAt(record: SimTaskRecord, now: number): SimTask {
 	}
 	if (step >= SUCCESS_STEP) {
 		const { result, origin, id } = record;
-		const videoUrl = result.kind === "video" ? `${origin}/sim/video/${id}.mp4` : "";
+		const videoUrls =
+			result.kind === "video"
+				? Array.from({ length: record.videos ?? 1 }, (_, n) => `${origin}/sim/video/${id}${n ? `_${n}` : ""}.mp4`)
+				: [];
+		const picture = result.kind === "image" ? result.image : result.kind === "video" ? result.cover : null;
+		const size = picture ? imageDimensions(picture) : null;
 		return {
 			...started,
 			status: "SUCCESS",
@@ -183,9 +223,12 @@ function runningAt(record: SimTaskRecord, now: number): SimTask {
 			progress: "100%",
 			finishTime: runFrom + SUCCESS_STEP * stepMs,
 			imageUrl: result.kind === "text" ? null : `${origin}/sim/image/${id}.png`,
-			videoUrl,
-			videoUrls: videoUrl ? [videoUrl] : [],
+			videoUrl: videoUrls[0] ?? "",
+			videoUrls,
 			buttons: buttonsOf(record.buttons, record.jobHash),
+			seed: result.kind === "image" ? record.seed : "",
+			width: size?.width ?? null,
+			height: size?.height ?? null,
 		};
 	}
 	return { ...started, status: "IN_PROGRESS", description: "In progress", progress: progressAt(step) };
@@ -250,10 +293,13 @@ export class SimTaskObject extends DurableObject<SimulatorEnv> {
 		const record = this.#load();
 		if (!record || record.runFrom !== null || record.cancelTime !== null) return false;
 		const now = Date.now();
+		const version = record.botType === "NIJI_JOURNEY" ? "--niji 6" : "--v 6";
 		const started: SimTaskRecord = {
 			...record,
 			runFrom: now,
-			...(prompt ? { finalPrompt: `${record.prompt} ${prompt}`.trim() } : {}),
+			// A remix runs the new prompt; custom zoom and vary region add theirs to the old one.
+			...(prompt && record.remix ? { prompt, finalPrompt: `${prompt} ${version}` } : {}),
+			...(prompt && !record.remix ? { finalPrompt: `${record.prompt} ${prompt}`.trim() } : {}),
 		};
 		this.#save(started);
 		await this.#schedule(started, now);

@@ -155,6 +155,11 @@ export const tasks = sqliteTable(
 		options: text("options").notNull().default("{}"),
 		/** JSON array of the R2 keys of the gateway's copies of the result videos, by index. */
 		videoKeys: text("video_keys").notNull().default("[]"),
+		/** The upstream's seed of the result, when it reported one ("" otherwise). */
+		seed: text("seed").notNull().default(""),
+		/** Pixel size of the result image, when the upstream reported it. */
+		width: integer("width"),
+		height: integer("height"),
 	},
 	(t) => [
 		uniqueIndex("tasks_public_id").on(t.publicId),

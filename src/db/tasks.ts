@@ -98,6 +98,9 @@ export type TaskProgressFields = Partial<
 		| "videoUrls"
 		| "startTime"
 		| "finishTime"
+		| "seed"
+		| "width"
+		| "height"
 	>
 >;
 
@@ -231,10 +234,11 @@ export async function findUserTasks(db: Db, userId: number, publicIds: readonly 
 }
 
 /** Records what the modal step of a MODAL task brought (its prompt, its mask), while it is still MODAL. */
-export async function setModalOptions(db: Db, publicId: string, options: string): Promise<boolean> {
+/** Records a MODAL task's second step; a remix's new prompt replaces the task's prompt. */
+export async function setModalOptions(db: Db, publicId: string, options: string, prompt?: string): Promise<boolean> {
 	const result = await db
 		.update(tasks)
-		.set({ options })
+		.set(prompt === undefined ? { options } : { options, prompt })
 		.where(and(eq(tasks.publicId, publicId), eq(tasks.status, "MODAL")));
 	return result.meta.changes > 0;
 }

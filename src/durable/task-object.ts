@@ -67,6 +67,9 @@ function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now
 	if (update.videoUrl) fields.videoUrl = update.videoUrl;
 	if (update.videoUrls) fields.videoUrls = JSON.stringify(update.videoUrls);
 	if (update.startTime) fields.startTime = update.startTime;
+	if (update.seed) fields.seed = update.seed;
+	if (update.width) fields.width = update.width;
+	if (update.height) fields.height = update.height;
 	if (status === "FAILURE" || status === "CANCEL") {
 		fields.failReason = (update.failReason || "task failed").slice(0, 1000);
 	}

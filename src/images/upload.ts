@@ -80,16 +80,16 @@ export async function readCapped(stream: ReadableStream<Uint8Array>, max: number
 }
 
 /**
- * Downloads a picture from a URL the caller gave, through fetchPublic: every URL, redirect targets
+ * Downloads a file from a URL the caller gave, through fetchPublic: every URL, redirect targets
  * included, must pass the gateway's URL policy (public addresses only in production), at most 3
  * redirects; the body is read up to MAX_UPLOAD_BYTES and the whole download may take
  * DOWNLOAD_TIMEOUT_MS.
  */
-export async function downloadImage(
+export async function downloadBytes(
 	url: string,
 	field: string,
 	options: { env: Pick<Env, "ENVIRONMENT">; fetch: Fetch; timeoutMs?: number },
-): Promise<CheckedImage> {
+): Promise<Uint8Array> {
 	const signal = AbortSignal.timeout(options.timeoutMs ?? DOWNLOAD_TIMEOUT_MS);
 	// The network's own words (hosts, ports, "connection lost") go to the log, never to the client.
 	const failed = (error: unknown) => {
@@ -112,11 +112,20 @@ export async function downloadImage(
 		throw tooLarge(field);
 	}
 	try {
-		return checked(await readCapped(response.body, MAX_UPLOAD_BYTES, field), field);
+		return await readCapped(response.body, MAX_UPLOAD_BYTES, field);
 	} catch (error) {
 		if (error instanceof ApiError) throw error;
 		throw failed(error);
 	}
+}
+
+/** A picture from a URL the caller gave (see downloadBytes), checked to be PNG, JPEG or WebP. */
+export async function downloadImage(
+	url: string,
+	field: string,
+	options: { env: Pick<Env, "ENVIRONMENT">; fetch: Fetch; timeoutMs?: number },
+): Promise<CheckedImage> {
+	return checked(await downloadBytes(url, field, options), field);
 }
 
 /** The picture of a form field: an uploaded file, or a URL to download. */

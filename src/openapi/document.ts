@@ -108,6 +108,16 @@ function pathParameters(path: string, schema: z.ZodType | undefined): Json[] {
 	}));
 }
 
+/** A multipart form only: its text fields and its files. */
+function formBody(input: Input): Json {
+	const json = inputSchema(input.schema);
+	const properties: Json = { ...(json.properties as Json) };
+	for (const [name, file] of Object.entries(input.formFiles ?? {})) {
+		properties[name] = { type: "string", contentMediaType: file.media, description: file.description };
+	}
+	return { required: true, content: { "multipart/form-data": { schema: { ...json, properties } } } };
+}
+
 /** A readParams body: JSON, urlencoded or multipart alike, files where the route takes them. */
 function paramsBody(input: Input): Json {
 	const json = inputSchema(input.schema);
@@ -141,6 +151,7 @@ function operation(op: Operation, method: Method): Json {
 	if (op.input?.from === "query" || (op.input?.from === "params" && bodyless))
 		parameters.push(...queryParameters(op.input.schema));
 	else if (op.input?.from === "params") requestBody = paramsBody(op.input);
+	else if (op.input?.from === "form") requestBody = formBody(op.input);
 	else if (op.input?.from === "json")
 		requestBody = { required: true, content: { "application/json": { schema: inputSchema(op.input.schema) } } };
 	if (op.auth === "signature")

@@ -82,10 +82,12 @@ export interface Input {
 	 * `json`: a JSON body. `query`: the query string. `params`: readParams, i.e. the query string,
 	 * or a JSON, urlencoded or multipart body with the same names (values as text or JSON scalars).
 	 */
-	from: "json" | "query" | "params";
+	from: "json" | "query" | "params" | "form";
 	schema: z.ZodType;
 	/** Multipart file fields that may stand in for the URL field of the same name. */
 	files?: readonly string[];
+	/** `form`: the multipart file fields and what they hold. */
+	formFiles?: Readonly<Record<string, { media: string; description: string }>>;
 }
 
 export interface Operation {
@@ -231,6 +233,12 @@ export const OPERATIONS: readonly Operation[] = [
 	proxySubmit("shorten", "Shorten a prompt", proxy.shortenBody),
 	proxySubmit("video", "A video from a picture or from a finished task", proxy.videoBody),
 	proxySubmit("edits", "Edit a picture with a prompt", proxy.editsBody),
+	proxySubmit("edit", "The same as edits (trueai-org's name)", proxy.editsBody),
+	proxySubmit(
+		"retexture",
+		"Retexture a picture: a new surface on its shape, described by the prompt",
+		proxy.retextureBody,
+	),
 	{
 		...proxySubmit("upload-discord-images", "Upload pictures; answers signed links to them", proxy.uploadBody),
 		success: { description: "The pictures' links in `result`.", body: body.ProxyUploadAnswer },
@@ -240,6 +248,39 @@ export const OPERATIONS: readonly Operation[] = [
 		path: "/mj/insight-face/swap",
 		summary: "Swap the face of one picture onto another",
 	},
+	{
+		...proxySubmit("", "", proxy.videoSwapForm),
+		path: "/mj/insight-face/video-swap",
+		summary: "Swap the face of a picture into a video",
+		description:
+			"A multipart form, as trueai-org takes it: the face as text, the video as the file targetFile (MP4, at most 10 MB) or its URL targetUrl.",
+		input: {
+			from: "form",
+			schema: proxy.videoSwapForm,
+			formFiles: { targetFile: { media: "video/mp4", description: "the video (MP4, at most 10 MB)" } },
+		},
+	},
+	...(
+		[
+			["POST", "create"],
+			["GET", "{id}/fetch"],
+			["POST", "pair/skip"],
+			["POST", "pair/rate"],
+		] as const
+	).map(
+		([method, path]): Operation => ({
+			methods: [method],
+			path: `/mj/profile/${path}`,
+			surface: "proxy",
+			tag: "proxy",
+			auth: "user",
+			summary: "Personalization profiles: not supported",
+			description:
+				"Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.",
+			success: { description: "Never: always the error." },
+			speedModes: true,
+		}),
+	),
 	proxyTask(
 		["GET"],
 		"list",
@@ -255,6 +296,13 @@ export const OPERATIONS: readonly Operation[] = [
 		["POST"],
 		"list-by-condition",
 		"The caller's tasks with the given ids, in that order",
+		{ description: "Unknown ids and other users' are left out.", body: body.ProxyTaskList },
+		{ input: { from: "json", schema: proxy.listByConditionBody } },
+	),
+	proxyTask(
+		["POST"],
+		"list-by-ids",
+		"The same as list-by-condition (trueai-org's name)",
 		{ description: "Unknown ids and other users' are left out.", body: body.ProxyTaskList },
 		{ input: { from: "json", schema: proxy.listByConditionBody } },
 	),

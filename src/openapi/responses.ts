@@ -44,11 +44,24 @@ export const ProxyTask = named(
 		description: z.string(),
 		state: z.string().describe("the client's own state, as submitted"),
 		mode: z.string().describe('speed mode: "", "fast", "relax" or "turbo"'),
+		parentId: z.string().describe("the task a follow-up was made from, or empty"),
+		instanceId: z.string().describe("the id of the gateway's channel that ran the task, or empty before one took it"),
+		seed: z.string().describe("the result's seed where known (the upstream's report or the prompt's --seed), or empty"),
+		width: z.number().int().nullable().describe("the result picture's width in pixels, where the upstream reported it"),
+		height: z
+			.number()
+			.int()
+			.nullable()
+			.describe("the result picture's height in pixels, where the upstream reported it"),
 		submitTime: epochMs,
 		startTime: epochMs.nullable(),
 		finishTime: epochMs.nullable(),
 		imageUrl: z.string(),
-		imageUrls: z.array(z.strictObject({ url: z.string() })),
+		imageUrls: z
+			.array(z.strictObject({ url: z.string() }))
+			.describe(
+				"each picture of the result; a grid's four are the grid's link with a #xywh=percent:… media fragment naming the quadrant",
+			),
 		videoUrl: z.string(),
 		videoUrls: z.array(z.strictObject({ url: z.string() })),
 		status,

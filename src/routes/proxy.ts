@@ -20,7 +20,8 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
 import { type CheckedImage, downloadImage, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage } from "../images/upload";
-import { CLIENT_STATE_MAX_LENGTH, NOTIFY_HOOK_MAX_LENGTH, PROMPT_MAX_LENGTH } from "../tasks/model";
+import { downloadVideo, readVideo } from "../images/video-input";
+import { CLIENT_STATE_MAX_LENGTH, NOTIFY_HOOK_MAX_LENGTH, PROMPT_MAX_LENGTH, type TaskOptions } from "../tasks/model";
 import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/submit";
 import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
@@ -34,6 +35,9 @@ export const PROXY_BODY_LIMIT = 5 * Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 256 
 export const LIST_BY_CONDITION_MAX = 500;
 export const PROXY_LIST_DEFAULT = 20;
 export const PROXY_LIST_MAX = 100;
+
+/** Midjourney's video models: standard (480p) and HD (720p), as trueai-org names them. */
+export const VIDEO_TYPES = ["vid_1.1_i2v_480", "vid_1.1_i2v_720"] as const;
 
 const text = (name: string, max: number) => z.string().max(max, `${name} must be at most ${max} characters`);
 const taskId = z
@@ -70,6 +74,10 @@ export const simpleChangeBody = z.object({ content: z.string().max(200), ...hook
 export const actionBody = z.object({
 	taskId,
 	customId: z.string().trim().min(1, "customId is required").max(256),
+	/** Press the button in remix mode: the task waits in MODAL for its new prompt (`/submit/modal`). */
+	enableRemix: z.boolean({ error: "enableRemix must be true or false" }).nullish(),
+	/** V1..V4 only: a strong variation instead of the default subtle one. */
+	strong: z.boolean({ error: "strong must be true or false" }).nullish(),
 	...hookFields,
 });
 export const modalBody = z.object({
@@ -80,6 +88,12 @@ export const modalBody = z.object({
 export const describeBody = z.object({
 	base64: picture.nullish(),
 	link: z.string().max(2048).nullish(),
+	/** The language the four prompts come back in (`zh`, `zh_cn`, `en`, …), where the channel can write it. */
+	language: z
+		.string()
+		.trim()
+		.regex(/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$/, 'language must be a language code such as "en", "zh" or "zh_cn"')
+		.nullish(),
 	botType,
 	...hookFields,
 });
@@ -99,9 +113,23 @@ export const videoBody = z.object({
 	index: z.number().int().min(1, "index must be 1..4").max(4, "index must be 1..4").nullish(),
 	motion: z.enum(["low", "high"], { error: "motion must be low or high" }).nullish(),
 	action: z.enum(["extend"], { error: 'action must be "extend"' }).nullish(),
+	/** The end frame (base64 or link). */
+	endImage: picture.nullish(),
+	loop: z.boolean({ error: "loop must be true or false" }).nullish(),
+	batchSize: z.union([z.literal(1), z.literal(2), z.literal(4)], { error: "batchSize must be 1, 2 or 4" }).nullish(),
+	videoType: z.enum(VIDEO_TYPES, { error: `videoType must be one of ${VIDEO_TYPES.join(", ")}` }).nullish(),
 	...hookFields,
 });
 export const editsBody = z.object({ prompt: text("prompt", PROMPT_MAX_LENGTH), image: picture, ...hookFields });
+/** `/submit/retexture` takes the same body as `/submit/edits`. */
+export const retextureBody = editsBody;
+/** The text fields of `/insight-face/video-swap`'s form; the video is the file part `targetFile` (or `targetUrl`). */
+export const videoSwapForm = z.object({
+	sourceBase64: picture.nullish(),
+	sourceUrl: z.string().max(2048).nullish(),
+	targetUrl: z.string().max(2048).nullish(),
+	...hookFields,
+});
 export const uploadBody = z.object({
 	base64Array: z.array(picture).min(1, "base64Array needs an image").max(5, "base64Array takes at most 5 images"),
 });
@@ -154,14 +182,53 @@ async function pictureOf(c: Context<AppEnv>, value: string, field: string): Prom
 	return decodeInlineImage(trimmed, field);
 }
 
+/**
+ * Personalization profiles (`/mj/profile/*`) are made and rated on Midjourney's website, with a
+ * web account; the gateway's channels (midjourney-proxy upstreams, Discord accounts) have none.
+ * trueai-org's profile paths are routes of their own (so the reference lists them); anything else
+ * under /profile (its GET pair/{id} too) falls to the catch-all. `/submit/edit` and
+ * `/task/list-by-ids` are trueai-org's names for `/submit/edits` and `/task/list-by-condition`.
+ */
+function profilesNotSupported(): never {
+	throw new ApiError(
+		"NOT_SUPPORTED",
+		"personalization profiles are not supported: they need Midjourney web accounts, which this gateway's channels are not",
+	);
+}
+
+/** The multipart form of `/insight-face/video-swap`: its text fields, checked, and the video file part. */
+async function videoSwapFormOf(c: Context<AppEnv>) {
+	const type = (c.req.header("content-type") ?? "").toLowerCase();
+	if (!type.startsWith("multipart/form-data") && !type.startsWith("application/x-www-form-urlencoded")) {
+		throw badRequest("the body must be multipart/form-data: sourceBase64 or sourceUrl, and targetFile or targetUrl");
+	}
+	let form: FormData;
+	try {
+		form = await c.req.formData();
+	} catch {
+		throw badRequest("malformed form body");
+	}
+	const text: Record<string, string> = {};
+	for (const name of ["sourceBase64", "sourceUrl", "targetUrl", "state", "notifyHook"]) {
+		const value = form.get(name);
+		if (typeof value === "string" && value !== "") text[name] = value;
+		else if (value !== null && typeof value !== "string") throw badRequest(`${name} must be a text field`);
+	}
+	const file = form.get("targetFile");
+	if (typeof file === "string" && file !== "") throw badRequest("targetFile must be a file (or send targetUrl)");
+	return { fields: parseWith(videoSwapForm, text), targetFile: file instanceof File ? file : undefined };
+}
+
 /** The protocol's answer to an accepted submit: 1, 21 (waiting for the modal step) or 22 (queued). */
 function accepted(result: SubmitResult) {
+	// The channel is known at submit only for a follow-up (it runs where its parent ran); a new task gets one when dispatched.
+	const channel = result.channelId == null ? {} : { discordInstanceId: String(result.channelId) };
 	if (result.status === "MODAL") {
 		return {
 			code: 21,
 			description: "Waiting for window confirm",
 			result: result.publicId,
-			properties: { status: "MODAL" },
+			properties: { status: "MODAL", ...channel },
 		};
 	}
 	if (result.queuedAhead > 0) {
@@ -169,10 +236,10 @@ function accepted(result: SubmitResult) {
 			code: 22,
 			description: `In queue, ${result.queuedAhead} task${result.queuedAhead === 1 ? "" : "s"} ahead`,
 			result: result.publicId,
-			properties: { numberOfQueues: result.queuedAhead },
+			properties: { numberOfQueues: result.queuedAhead, ...channel },
 		};
 	}
-	return { code: 1, description: "Success", result: result.publicId, properties: {} };
+	return { code: 1, description: "Success", result: result.publicId, properties: channel };
 }
 
 function hooks(body: { state?: string | null; notifyHook?: string | null }) {
@@ -199,6 +266,12 @@ export function proxyRoutes(mode: TaskMode) {
 		.use("/submit/*", ...guard, limitSubmits(), idempotent())
 		.use("/task/*", ...guard)
 		.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
+		.use("/profile/*", ...guard)
+		.post("/profile/create", profilesNotSupported)
+		.get("/profile/:id/fetch", profilesNotSupported)
+		.post("/profile/pair/skip", profilesNotSupported)
+		.post("/profile/pair/rate", profilesNotSupported)
+		.all("/profile/*", profilesNotSupported)
 		.post("/submit/imagine", async (c) => {
 			const body = await bodyOf(c, imagineBody);
 			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
@@ -213,7 +286,12 @@ export function proxyRoutes(mode: TaskMode) {
 		})
 		.post("/submit/change", async (c) => {
 			const body = await bodyOf(c, changeBody);
-			return submit(c, { action: body.action, parentId: body.taskId, index: body.index ?? undefined, ...hooks(body) });
+			return submit(c, {
+				action: body.action,
+				parentId: body.taskId,
+				index: body.index ?? undefined,
+				...hooks(body),
+			});
 		})
 		.post("/submit/simple-change", async (c) => {
 			const body = await bodyOf(c, simpleChangeBody);
@@ -228,7 +306,11 @@ export function proxyRoutes(mode: TaskMode) {
 		})
 		.post("/submit/action", async (c) => {
 			const body = await bodyOf(c, actionBody);
-			return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, ...hooks(body) });
+			const options: TaskOptions = {
+				...(body.enableRemix ? { remix: true } : {}),
+				...(body.strong == null ? {} : { strong: body.strong }),
+			};
+			return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, options, ...hooks(body) });
 		})
 		.post("/submit/modal", async (c) => {
 			const body = await bodyOf(c, modalBody);
@@ -241,7 +323,13 @@ export function proxyRoutes(mode: TaskMode) {
 			const source = body.base64 ?? body.link;
 			if (!source) throw badRequest("base64 (or link) is required: the image to describe");
 			const image = await pictureOf(c, source, body.base64 ? "base64" : "link");
-			return submit(c, { action: "DESCRIBE", images: [image], botType: body.botType ?? undefined, ...hooks(body) });
+			return submit(c, {
+				action: "DESCRIBE",
+				images: [image],
+				botType: body.botType ?? undefined,
+				options: body.language ? { language: body.language } : {},
+				...hooks(body),
+			});
 		})
 		.post("/submit/blend", async (c) => {
 			const body = await bodyOf(c, blendBody);
@@ -256,12 +344,22 @@ export function proxyRoutes(mode: TaskMode) {
 		})
 		.post("/submit/shorten", async (c) => {
 			const body = await bodyOf(c, shortenBody);
-			return submit(c, { action: "SHORTEN", prompt: body.prompt, botType: body.botType ?? undefined, ...hooks(body) });
+			return submit(c, {
+				action: "SHORTEN",
+				prompt: body.prompt,
+				botType: body.botType ?? undefined,
+				...hooks(body),
+			});
 		})
 		.post("/submit/video", async (c) => {
 			const body = await bodyOf(c, videoBody);
 			if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
-			const images = body.image && !body.taskId ? [await pictureOf(c, body.image, "image")] : [];
+			if (body.image && body.taskId) throw badRequest("VIDEO takes an image or a taskId, not both");
+			const [start, end] = await Promise.all([
+				body.image ? pictureOf(c, body.image, "image") : undefined,
+				body.endImage ? pictureOf(c, body.endImage, "endImage") : undefined,
+			]);
+			const images = [start, end].filter((image): image is CheckedImage => image !== undefined);
 			return submit(c, {
 				action: "VIDEO",
 				prompt: body.prompt ?? undefined,
@@ -271,14 +369,23 @@ export function proxyRoutes(mode: TaskMode) {
 				options: {
 					...(body.motion ? { motion: body.motion } : {}),
 					...(body.action ? { videoAction: body.action } : {}),
+					...(end ? { endImage: true } : {}),
+					...(body.loop == null ? {} : { loop: body.loop }),
+					...(body.batchSize == null ? {} : { batchSize: body.batchSize }),
+					...(body.videoType ? { videoType: body.videoType } : {}),
 				},
 				...hooks(body),
 			});
 		})
-		.post("/submit/edits", async (c) => {
+		.on("POST", ["/submit/edits", "/submit/edit"], async (c) => {
 			const body = await bodyOf(c, editsBody);
 			const image = await pictureOf(c, body.image, "image");
 			return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
+		})
+		.post("/submit/retexture", async (c) => {
+			const body = await bodyOf(c, retextureBody);
+			const image = await pictureOf(c, body.image, "image");
+			return submit(c, { action: "RETEXTURE", prompt: body.prompt, images: [image], ...hooks(body) });
 		})
 		.post("/submit/upload-discord-images", async (c) => {
 			const body = await bodyOf(c, uploadBody);
@@ -304,6 +411,20 @@ export function proxyRoutes(mode: TaskMode) {
 			]);
 			return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
 		})
+		.post("/insight-face/video-swap", async (c) => {
+			const form = await videoSwapFormOf(c);
+			const source = form.fields.sourceBase64 ?? form.fields.sourceUrl;
+			if (!source) throw badRequest("sourceBase64 (or sourceUrl) is required: the face");
+			const [face, video] = await Promise.all([
+				pictureOf(c, source, form.fields.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+				form.targetFile
+					? readVideo(form.targetFile, "targetFile")
+					: form.fields.targetUrl
+						? downloadVideo(form.fields.targetUrl, "targetUrl", { env: c.env, fetch: c.get("deps").fetch })
+						: Promise.reject(badRequest("targetFile (or targetUrl) is required: the video")),
+			]);
+			return submit(c, { action: "SWAP_VIDEO_FACE", images: [face], video, ...hooks(form.fields) });
+		})
 		.get("/task/list", async (c) => {
 			const { limit, cursor } = parseWith(listQuery, c.req.query());
 			const page = await listTaskPage(
@@ -318,7 +439,7 @@ export function proxyRoutes(mode: TaskMode) {
 			const rows = await listUnfinished(dbOf(c), c.get("user").id, PROXY_LIST_MAX);
 			return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
 		})
-		.post("/task/list-by-condition", async (c) => {
+		.on("POST", ["/task/list-by-condition", "/task/list-by-ids"], async (c) => {
 			const { ids } = await bodyOf(c, listByConditionBody);
 			const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
 			// In the order asked for; unknown and other users' ids are left out, as the protocol does.

@@ -18,7 +18,11 @@ export const TASK_ACTIONS = [
 	"SHORTEN",
 	"VIDEO",
 	"EDITS",
+	/** Midjourney's retexture: a new surface on the shape of the given picture. */
+	"RETEXTURE",
 	"SWAP_FACE",
+	/** InsightFace on a video: the face of a picture onto every frame of the given video. */
+	"SWAP_VIDEO_FACE",
 	/** A button the gateway does not know by name; run as the upstream's generic action. */
 	"ACTION",
 ] as const;
@@ -68,6 +72,7 @@ export const GRID_ACTIONS: ReadonlySet<string> = new Set([
 	"CUSTOM_ZOOM",
 	"INPAINT",
 	"BLEND",
+	"RETEXTURE",
 ]);
 
 /** Shown in `description` when a task is created, the way midjourney-proxy describes its tasks. */
@@ -86,7 +91,9 @@ export function describeAction(action: TaskAction, detail: string): string {
 		SHORTEN: "/shorten",
 		VIDEO: "/video",
 		EDITS: "/edits",
+		RETEXTURE: "/retexture",
 		SWAP_FACE: "/swap",
+		SWAP_VIDEO_FACE: "/video-swap",
 		ACTION: "/action",
 	};
 	return detail ? `${verb[action]} ${detail}` : verb[action];

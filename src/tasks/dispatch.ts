@@ -60,6 +60,8 @@ export interface DispatchContext {
 	swap?: { source: string; target: string };
 	/** INPAINT: the mask of the modal step, as a data URL. */
 	mask?: string;
+	/** SWAP_VIDEO_FACE: the target video. */
+	video?: Blob;
 }
 
 type Call = { [P in SubmitPath]: { path: P; body: SubmitBodies[P] } }[SubmitPath];
@@ -73,7 +75,10 @@ function callFor(task: TaskRow, context: DispatchContext): Call | { missing: str
 	const prompt = context.prompt ?? task.prompt;
 	if (task.customId) {
 		if (!parentId) return { missing: "the parent task never reached the upstream" };
-		return { path: "/submit/action", body: { taskId: parentId, customId: task.customId } };
+		const body: SubmitBodies["/submit/action"] = { taskId: parentId, customId: task.customId };
+		if (options.remix) body.enableRemix = true;
+		if (options.strong !== undefined) body.strong = options.strong;
+		return { path: "/submit/action", body };
 	}
 	switch (task.action) {
 		case "IMAGINE":
@@ -95,7 +100,14 @@ function callFor(task: TaskRow, context: DispatchContext): Call | { missing: str
 			};
 		case "DESCRIBE":
 			if (!images[0]) return { missing: "the image to describe is missing" };
-			return { path: "/submit/describe", body: { base64: images[0], ...(botType ? { botType } : {}) } };
+			return {
+				path: "/submit/describe",
+				body: {
+					base64: images[0],
+					...(botType ? { botType } : {}),
+					...(options.language ? { language: options.language } : {}),
+				},
+			};
 		case "BLEND":
 			return {
 				path: "/submit/blend",
@@ -106,10 +118,20 @@ function callFor(task: TaskRow, context: DispatchContext): Call | { missing: str
 		case "EDITS":
 			if (!images[0]) return { missing: "the image to edit is missing" };
 			return { path: "/submit/edits", body: { prompt, image: images[0] } };
+		case "RETEXTURE":
+			if (!images[0]) return { missing: "the image to retexture is missing" };
+			return { path: "/submit/retexture", body: { prompt, image: images[0] } };
 		case "VIDEO": {
 			const body: SubmitBodies["/submit/video"] = {};
 			if (prompt) body.prompt = prompt;
 			if (options.motion) body.motion = options.motion;
+			if (options.loop !== undefined) body.loop = options.loop;
+			if (options.batchSize !== undefined) body.batchSize = options.batchSize;
+			if (options.videoType) body.videoType = options.videoType;
+			// The end frame is always the last input picture.
+			const endImage = options.endImage ? images.at(-1) : undefined;
+			if (options.endImage && !endImage) return { missing: "the end frame is missing" };
+			if (endImage) body.endImage = endImage;
 			if (task.parentId) {
 				if (!parentId) return { missing: "the parent task never reached the upstream" };
 				body.taskId = parentId;
@@ -136,16 +158,26 @@ export async function submitToUpstream(
 	task: TaskRow,
 	context: DispatchContext,
 ): Promise<SubmitOutcome> {
-	const call = callFor(task, context);
-	if ("missing" in call) return { kind: "failed", reason: call.missing };
 	const hook = { ...(context.notifyHook ? { notifyHook: context.notifyHook } : {}), state: task.publicId };
 	const mode = task.mode;
+	if (task.action === "SWAP_VIDEO_FACE") return submitVideoSwap(client, task, context, hook);
+	const call = callFor(task, context);
+	if ("missing" in call) return { kind: "failed", reason: call.missing };
 	try {
 		const reply = await client.submit(call.path, { ...call.body, ...hook } as SubmitBodies[typeof call.path], mode);
 		const followUp = Boolean(task.parentId);
 		const outcome = followUp ? followUpOutcome(reply) : classifySubmitReply(reply);
 		const button = task.customId ? actionOfButton(task.customId) : undefined;
-		if (!button?.modal || outcome.kind !== "accepted") return outcome;
+		const remixOnly = Boolean(button) && !button?.modal && parseOptions(task.options).remix === true;
+		if ((!button?.modal && !remixOnly) || outcome.kind !== "accepted") return outcome;
+		if (remixOnly && reply.code !== SUBMIT_CODE.EXISTED) {
+			// An upstream without remix ran the button as is: stop that task rather than show it as the remix.
+			await client.cancel(outcome.upstreamId).catch(() => false);
+			return {
+				kind: "failed",
+				reason: "the channel cannot remix: it ran the button without waiting for the new prompt",
+			};
+		}
 		// The upstream waits in MODAL for the second step: hand it what the client's modal step brought.
 		const options = parseOptions(task.options);
 		const modal: SubmitBodies["/submit/modal"] = { taskId: outcome.upstreamId };
@@ -157,12 +189,38 @@ export async function submitToUpstream(
 			? { kind: "accepted", upstreamId: second.upstreamId || outcome.upstreamId }
 			: second;
 	} catch (error) {
-		if (!(error instanceof UpstreamError)) throw error;
-		if (error.retryable) return { kind: "retry", reason: error.message, channelFault: true };
-		if (error.status === 401 || error.status === 403) {
-			return { kind: "channel-down", reason: `the upstream refused the channel's secret (HTTP ${error.status})` };
-		}
-		return { kind: "failed", reason: error.message };
+		return upstreamErrorOutcome(error);
+	}
+}
+
+function upstreamErrorOutcome(error: unknown): SubmitOutcome {
+	if (!(error instanceof UpstreamError)) throw error;
+	if (error.retryable) return { kind: "retry", reason: error.message, channelFault: true };
+	if (error.status === 401 || error.status === 403) {
+		return { kind: "channel-down", reason: `the upstream refused the channel's secret (HTTP ${error.status})` };
+	}
+	return { kind: "failed", reason: error.message };
+}
+
+/** `/insight-face/video-swap` is a multipart form upstream too: the face inline, the video as the file `targetFile`. */
+async function submitVideoSwap(
+	client: UpstreamClient,
+	task: TaskRow,
+	context: DispatchContext,
+	hook: { notifyHook?: string; state: string },
+): Promise<SubmitOutcome> {
+	const source = context.images?.[0];
+	if (!source) return { kind: "failed", reason: "the face to swap in is missing" };
+	if (!context.video) return { kind: "failed", reason: "the video to swap the face into is missing" };
+	const form = new FormData();
+	form.set("sourceBase64", source);
+	form.set("targetFile", context.video, "target.mp4");
+	form.set("state", hook.state);
+	if (hook.notifyHook) form.set("notifyHook", hook.notifyHook);
+	try {
+		return classifySubmitReply(await client.submitForm("/insight-face/video-swap", form, task.mode));
+	} catch (error) {
+		return upstreamErrorOutcome(error);
 	}
 }
 

@@ -27,6 +27,22 @@ const taskOptionsSchema = z
 		modalPrompt: z.string().optional(),
 		/** INPAINT: R2 key of the mask of the modal step. */
 		maskKey: z.string().optional(),
+		/** DESCRIBE: the language the upstream writes its prompts in (`zh`, `en`, …). */
+		language: z.string().optional(),
+		/** A button pressed in remix mode: the task waits in MODAL for its new prompt. */
+		remix: z.boolean().optional(),
+		/** V1..V4 buttons: a strong variation rather than the default subtle one. */
+		strong: z.boolean().optional(),
+		/** VIDEO: the last of the task's input pictures is the end frame. */
+		endImage: z.boolean().optional(),
+		/** VIDEO: a looping video (the end frame is the start frame). */
+		loop: z.boolean().optional(),
+		/** VIDEO: how many videos (1, 2 or 4). */
+		batchSize: z.number().optional(),
+		/** VIDEO: the resolution model, e.g. `vid_1.1_i2v_480` or `vid_1.1_i2v_720`. */
+		videoType: z.string().optional(),
+		/** SWAP_VIDEO_FACE: R2 key of the target video. */
+		videoKey: z.string().optional(),
 	})
 	.catch({});
 export type TaskOptions = z.infer<typeof taskOptionsSchema>;
@@ -91,6 +107,11 @@ export interface TaskUpdate {
 	videoUrls?: string[];
 	startTime?: number;
 	finishTime?: number;
+	/** The upstream's seed of the result, when it reports one. */
+	seed?: string;
+	/** Pixel size of the result image, when the upstream reports it. */
+	width?: number;
+	height?: number;
 }
 
 /** Parses "45%" to 45; anything unparsable is undefined. */

@@ -13,7 +13,7 @@ import { bannedMatcher, recordBannedHit } from "./banned-words";
 import { parseOptions } from "./model";
 
 /** Actions whose own prompt goes upstream (a button's task sends no prompt). */
-const SENDS_PROMPT: ReadonlySet<TaskAction> = new Set(["IMAGINE", "SHORTEN", "EDITS", "VIDEO"]);
+const SENDS_PROMPT: ReadonlySet<TaskAction> = new Set(["IMAGINE", "SHORTEN", "EDITS", "RETEXTURE", "VIDEO"]);
 
 export type PreparedPrompt =
 	/**

@@ -17,7 +17,14 @@ import type { TaskMessage } from "../queue/messages";
 import { ensureSimulatorChannel } from "../upstream/channels";
 import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
 import { bannedMatcher, refuseBannedPrompt } from "./banned-words";
-import { PROMPT_MAX_LENGTH, parseStringArray, queueLimits, storedButtons, type TaskOptions } from "./model";
+import {
+	PROMPT_MAX_LENGTH,
+	parseOptions,
+	parseStringArray,
+	queueLimits,
+	storedButtons,
+	type TaskOptions,
+} from "./model";
 import { priceOf } from "./pricing";
 
 export interface SubmitRequest {
@@ -38,6 +45,8 @@ export interface SubmitRequest {
 	notifyHook?: string;
 	/** Album pictures: the template and, for face swaps, the R2 key of the user's photo. */
 	album?: { styleId: number; originKey?: string };
+	/** SWAP_VIDEO_FACE: the target video, already checked; stored in R2 under the task. */
+	video?: Uint8Array;
 }
 
 export interface SubmitResult {
@@ -47,6 +56,8 @@ export interface SubmitResult {
 	status: "NOT_START" | "MODAL";
 	/** The caller's unfinished tasks beyond USER_CONCURRENCY: > 0 means "queued" (code 22). */
 	queuedAhead: number;
+	/** The channel the task will run on, when the submit already knows it (a follow-up runs where its parent ran). */
+	channelId: number | null;
 }
 
 /** How many pictures each action takes inline (min, max). */
@@ -55,12 +66,19 @@ const IMAGE_COUNTS: Partial<Record<TaskAction, readonly [number, number]>> = {
 	DESCRIBE: [1, 1],
 	BLEND: [2, 5],
 	EDITS: [1, 1],
-	VIDEO: [0, 1],
+	RETEXTURE: [1, 1],
+	/** The start frame (unless the video starts from a task) and the optional end frame. */
+	VIDEO: [0, 2],
 	SWAP_FACE: [2, 2],
+	/** The face; the video comes apart. */
+	SWAP_VIDEO_FACE: [1, 1],
 };
 
 /** Actions that need a prompt of their own. */
-const NEEDS_PROMPT: ReadonlySet<TaskAction> = new Set(["IMAGINE", "SHORTEN", "EDITS"]);
+const NEEDS_PROMPT: ReadonlySet<TaskAction> = new Set(["IMAGINE", "SHORTEN", "EDITS", "RETEXTURE"]);
+
+/** Buttons that can be pressed in remix mode (a new prompt in a modal step), as trueai-org's servers allow. */
+const REMIX_ACTIONS: ReadonlySet<TaskAction> = new Set(["VARIATION", "REROLL", "PAN", "VIDEO"]);
 
 interface Planned {
 	action: TaskAction;
@@ -110,6 +128,15 @@ async function plan(db: Db, user: AuthUser, request: SubmitRequest): Promise<Pla
 			throw badRequest(`task ${parent.publicId} has no button with customId ${request.customId}`);
 		}
 		const button = actionOfButton(request.customId);
+		const options = request.options ?? {};
+		if (options.strong !== undefined && !/^MJ::JOB::variation::[1-4]::/.test(request.customId)) {
+			throw badRequest("strong applies only to the V1..V4 buttons (MJ::JOB::variation::N::…)");
+		}
+		if (options.remix && !button.modal && !REMIX_ACTIONS.has(button.action)) {
+			throw badRequest(
+				`enableRemix applies to variation, reroll, pan and animate buttons, not to ${button.action} (${request.customId})`,
+			);
+		}
 		return {
 			action: button.action,
 			prompt: parent.prompt,
@@ -117,7 +144,7 @@ async function plan(db: Db, user: AuthUser, request: SubmitRequest): Promise<Pla
 			parent,
 			taskIndex: button.index ?? null,
 			customId: request.customId,
-			status: button.modal ? "MODAL" : "NOT_START",
+			status: button.modal || options.remix ? "MODAL" : "NOT_START",
 		};
 	}
 	switch (action) {
@@ -145,10 +172,15 @@ async function plan(db: Db, user: AuthUser, request: SubmitRequest): Promise<Pla
 		}
 		case "VIDEO": {
 			checkPrompt(prompt, action);
+			const frames = (request.images?.length ?? 0) - (request.options?.endImage ? 1 : 0);
+			if (request.options?.loop && request.options.endImage) {
+				throw badRequest("loop and endImage exclude each other: a looping video ends on its start frame");
+			}
 			if (request.parentId === undefined) {
-				if (!request.images?.length) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
+				if (frames < 1) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
 				return standalone(action, prompt);
 			}
+			if (frames > 0) throw badRequest("VIDEO takes an image or a taskId, not both");
 			const parent = await finishedParent(db, user, request.parentId, action);
 			const extend = request.options?.videoAction === "extend";
 			if (extend && parent.action !== "VIDEO")
@@ -177,8 +209,12 @@ async function plan(db: Db, user: AuthUser, request: SubmitRequest): Promise<Pla
 		case "BLEND":
 		case "SHORTEN":
 		case "EDITS":
+		case "RETEXTURE":
 			checkPrompt(prompt, action);
 			return standalone(action, prompt);
+		case "SWAP_VIDEO_FACE":
+			if (!request.video) throw badRequest("a video face swap needs the target video");
+			return standalone(action, "");
 		default:
 			throw badRequest(`${action} is started with a button: POST /mj/submit/action {taskId, customId}`);
 	}
@@ -243,6 +279,13 @@ export async function submitTask(
 	const price = priceOf(env, planned.action);
 	const publicId = crypto.randomUUID();
 	const inputs = await storeInputs(env.IMAGES, publicId, images);
+	const options: TaskOptions = { ...request.options };
+	if (request.video) {
+		const key = videoInputKey(publicId);
+		await env.IMAGES.put(key, request.video, { httpMetadata: { contentType: "video/mp4" } });
+		inputs.push(key);
+		options.videoKey = key;
+	}
 	try {
 		await insertTask(
 			db,
@@ -264,7 +307,7 @@ export async function submitTask(
 				mode: request.mode ?? planned.parent?.mode ?? "",
 				botType: request.botType ?? planned.parent?.botType ?? "",
 				inputs: JSON.stringify(inputs),
-				options: JSON.stringify(request.options ?? {}),
+				options: JSON.stringify(options),
 				styleId: request.album?.styleId ?? null,
 				originKey: request.album?.originKey ?? null,
 				album: request.album !== undefined,
@@ -284,7 +327,13 @@ export async function submitTask(
 		action: planned.action,
 		status: planned.status,
 		queuedAhead: Math.max(0, unfinished + 1 - limits.concurrency),
+		channelId: parentChannelId,
 	};
+}
+
+/** R2 key of the target video of a SWAP_VIDEO_FACE task. */
+export function videoInputKey(publicId: string): string {
+	return `inputs/${publicId}/target.mp4`;
 }
 
 /** Queues the upstream submit of a task; a lost message is re-queued by the reconciler. */
@@ -296,7 +345,8 @@ export async function enqueueSubmit(env: Env, publicId: string): Promise<void> {
 	}
 }
 
-/** The input keys of a task row. */
-export function inputKeysOf(task: Pick<TaskRow, "inputs">): string[] {
-	return parseStringArray(task.inputs);
+/** The input pictures' keys of a task row (a video face swap's video is kept apart, under `options.videoKey`). */
+export function inputKeysOf(task: Pick<TaskRow, "inputs" | "options">): string[] {
+	const video = task.options ? parseOptions(task.options).videoKey : undefined;
+	return parseStringArray(task.inputs).filter((key) => key !== video);
 }

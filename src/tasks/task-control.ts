@@ -68,18 +68,26 @@ export interface ModalStep {
 }
 
 /**
- * The second step of CUSTOM_ZOOM (a prompt such as "--zoom 1.8") and INPAINT (a mask, and
- * optionally a prompt): records it and sends the task on its way.
+ * The second step of CUSTOM_ZOOM (a prompt such as "--zoom 1.8"), INPAINT (a mask, and
+ * optionally a prompt) and a button pressed in remix mode (the new prompt): records it and sends
+ * the task on its way.
  */
 export async function submitModal(env: Env, db: Db, user: AuthUser, publicId: string, step: ModalStep): Promise<void> {
 	const task = await findUserTask(db, user.id, publicId);
 	if (!task) throw new ApiError("UNKNOWN_TASK", `no task with taskId ${publicId}`);
 	if (task.status !== "MODAL")
 		throw badRequest(`task ${publicId} is not waiting for a modal step (status ${task.status})`);
-	const needs = actionOfButton(task.customId).modal;
+	const remix = parseOptions(task.options).remix === true;
+	const needs = actionOfButton(task.customId).modal ?? (remix ? "prompt" : undefined);
 	const prompt = step.prompt?.trim() ?? "";
 	if (prompt.length > PROMPT_MAX_LENGTH) throw badRequest(`prompt must be at most ${PROMPT_MAX_LENGTH} characters`);
-	if (needs === "prompt" && !prompt) throw badRequest(`prompt is required for ${task.action} (e.g. "--zoom 1.8")`);
+	if (needs === "prompt" && !prompt) {
+		throw badRequest(
+			remix
+				? `prompt is required: the new prompt of the remixed ${task.action}`
+				: `prompt is required for ${task.action} (e.g. "--zoom 1.8")`,
+		);
+	}
 	if (needs === "mask" && !step.mask) throw badRequest(`maskBase64 is required for ${task.action}`);
 	await refuseBannedPrompt(env, prompt);
 	const [maskKey] = step.mask ? await storeInputs(env.IMAGES, `${publicId}/mask`, [step.mask]) : [];
@@ -88,7 +96,12 @@ export async function submitModal(env: Env, db: Db, user: AuthUser, publicId: st
 		...(prompt ? { modalPrompt: prompt } : {}),
 		...(maskKey ? { maskKey } : {}),
 	};
-	const recorded = await setModalOptions(db, publicId, JSON.stringify(options));
+	const recorded = await setModalOptions(
+		db,
+		publicId,
+		JSON.stringify(options),
+		remix && !actionOfButton(task.customId).modal ? prompt : undefined,
+	);
 	if (!recorded || !(await taskObject(env, publicId).resumeModal(publicId))) {
 		if (maskKey) await removeInputs(env.IMAGES, [maskKey]);
 		throw badRequest(`task ${publicId} is no longer waiting for a modal step`);

@@ -11,6 +11,10 @@ function urlOf(item: unknown): string[] {
 	return [];
 }
 
+function positive(value: number | null | undefined): number | undefined {
+	return value != null && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
 export function updateFromUpstream(task: UpstreamTask): TaskUpdate | null {
 	if (!task.status || task.status === "NOT_START") return null;
 	const finalPrompt = task.properties?.finalPrompt;
@@ -27,6 +31,9 @@ export function updateFromUpstream(task: UpstreamTask): TaskUpdate | null {
 		videoUrls: task.videoUrls?.flatMap(urlOf),
 		startTime: task.startTime ?? undefined,
 		finishTime: task.finishTime ?? undefined,
+		seed: task.seed == null || task.seed === "" ? undefined : String(task.seed),
+		width: positive(task.width),
+		height: positive(task.height),
 	};
 	if (update.status === "FAILURE" && !update.failReason) {
 		update.failReason = task.description || "upstream reported failure";

@@ -33,15 +33,23 @@ async function albumSwapImages(env: Env, task: TaskRow): Promise<{ source: strin
 	return { source, target };
 }
 
+/** An input file (a video face swap's video) as a Blob to send in a form. */
+async function r2Blob(bucket: R2Bucket, key: string): Promise<Blob> {
+	const object = await bucket.get(key);
+	if (!object) throw new MissingImageError(`input ${key} is missing`);
+	return new Blob([await object.arrayBuffer()], { type: object.httpMetadata?.contentType ?? "video/mp4" });
+}
+
 async function contextFor(env: Env, task: TaskRow, parent: TaskRow | undefined): Promise<DispatchContext> {
 	const options = parseOptions(task.options);
-	const [notifyHook, images, swap, mask] = await Promise.all([
+	const [notifyHook, images, swap, mask, video] = await Promise.all([
 		upstreamCallbackUrl(env, task.publicId),
 		Promise.all(inputKeysOf(task).map((key) => r2DataUrl(env.IMAGES, key))),
 		task.action === "SWAP_FACE" && task.styleId != null ? albumSwapImages(env, task) : undefined,
 		options.maskKey ? r2DataUrl(env.IMAGES, options.maskKey) : undefined,
+		options.videoKey ? r2Blob(env.IMAGES, options.videoKey) : undefined,
 	]);
-	return { parentUpstreamId: parent?.upstreamId, notifyHook, images, swap, mask };
+	return { parentUpstreamId: parent?.upstreamId, notifyHook, images, swap, mask, video };
 }
 
 /**

@@ -66,6 +66,15 @@ export class UpstreamClient {
 		return parsed.data;
 	}
 
+	/** A submit whose body is a multipart form (`/insight-face/video-swap`), under the speed mode's prefix. */
+	async submitForm(path: "/insight-face/video-swap", form: FormData, mode: TaskMode = ""): Promise<SubmitReply> {
+		const response = await this.#call("POST", `${modePrefix(mode)}${path}`, form);
+		const json = await this.#json(response);
+		const parsed = submitReplySchema.safeParse(json);
+		if (!parsed.success) throw new UpstreamError(`upstream submit reply is unreadable (HTTP ${response.status})`, true);
+		return parsed.data;
+	}
+
 	/** Asks the upstream to stop a task; false when it cannot (unknown, finished, or no such endpoint). */
 	async cancel(id: string): Promise<boolean> {
 		const response = await this.#call("POST", `/mj/task/${encodeURIComponent(id)}/cancel`, {});
@@ -115,11 +124,17 @@ export class UpstreamClient {
 
 	async #call(method: string, path: string, body?: unknown): Promise<Response> {
 		let response: Response;
+		const form = body instanceof FormData;
 		try {
 			response = await this.#fetch(`${this.#baseUrl}${path}`, {
 				method,
-				headers: { "mj-api-secret": this.#secret, "content-type": "application/json", accept: "application/json" },
-				body: body === undefined ? undefined : JSON.stringify(body),
+				// A form sets its own content type, with the multipart boundary.
+				headers: {
+					"mj-api-secret": this.#secret,
+					...(form ? {} : { "content-type": "application/json" }),
+					accept: "application/json",
+				},
+				body: body === undefined ? undefined : form ? body : JSON.stringify(body),
 				signal: AbortSignal.timeout(this.#timeoutMs),
 			});
 		} catch (error) {

@@ -56,6 +56,10 @@ export const upstreamTaskSchema = z.object({
 	progress: z.string().nullish(),
 	failReason: z.string().nullish(),
 	buttons: z.array(upstreamButtonSchema).nullish().catch([]),
+	/** trueai-org's servers report the seed and the picture size of a finished task. */
+	seed: z.union([z.string(), z.number()]).nullish().catch(null),
+	width: z.number().nullish().catch(null),
+	height: z.number().nullish().catch(null),
 	properties: z.record(z.string(), z.unknown()).nullish(),
 });
 export type UpstreamTask = z.infer<typeof upstreamTaskSchema>;
@@ -78,9 +82,9 @@ export interface HookFields {
 export interface SubmitBodies {
 	"/submit/imagine": { prompt: string; base64Array?: string[]; botType?: string };
 	"/submit/change": { taskId: string; action: "UPSCALE" | "VARIATION" | "REROLL"; index?: number };
-	"/submit/action": { taskId: string; customId: string };
+	"/submit/action": { taskId: string; customId: string; enableRemix?: boolean; strong?: boolean };
 	"/submit/modal": { taskId: string; prompt?: string; maskBase64?: string };
-	"/submit/describe": { base64: string; botType?: string };
+	"/submit/describe": { base64: string; botType?: string; language?: string };
 	"/submit/blend": { base64Array: string[]; dimensions: string; botType?: string };
 	"/submit/shorten": { prompt: string; botType?: string };
 	"/submit/video": {
@@ -90,8 +94,13 @@ export interface SubmitBodies {
 		index?: number;
 		motion?: string;
 		action?: string;
+		endImage?: string;
+		loop?: boolean;
+		batchSize?: number;
+		videoType?: string;
 	};
 	"/submit/edits": { prompt: string; image: string };
+	"/submit/retexture": { prompt: string; image: string };
 	"/insight-face/swap": { sourceBase64: string; targetBase64: string };
 }
 export type SubmitPath = keyof SubmitBodies;

@@ -12,7 +12,10 @@ export interface Reply {
 	properties?: Record<string, unknown>;
 }
 
-/** The keys of the task object, as shared/UPSTREAM.md lists them (plus the gateway's `mode`). */
+/**
+ * The keys of the task object, as shared/UPSTREAM.md lists them, plus what trueai-org's servers
+ * show (`mode`, `parentId`, `instanceId`, `seed`, `width`, `height`).
+ */
 export const PROXY_TASK_KEYS = [
 	"id",
 	"action",
@@ -23,6 +26,11 @@ export const PROXY_TASK_KEYS = [
 	"description",
 	"state",
 	"mode",
+	"parentId",
+	"instanceId",
+	"seed",
+	"width",
+	"height",
 	"submitTime",
 	"startTime",
 	"finishTime",

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { classifySubmitReply } from "../../src/tasks/dispatch";
+import type { TaskRow } from "../../src/db/schema";
+import { classifySubmitReply, submitToUpstream } from "../../src/tasks/dispatch";
+import { UpstreamClient } from "../../src/upstream/client";
 
 describe("classifySubmitReply (UPSTREAM.md codes)", () => {
 	it("1, 21 and 22 are accepted with the upstream id", () => {
@@ -57,5 +59,47 @@ describe("classifySubmitReply (UPSTREAM.md codes)", () => {
 			kind: "failed",
 			reason: "upstream refused the task (code 77)",
 		});
+	});
+});
+
+describe("submitToUpstream: a remix the channel cannot honour", () => {
+	const task = {
+		publicId: "t-remix",
+		action: "VARIATION",
+		prompt: "old",
+		parentId: "parent",
+		customId: "MJ::JOB::variation::1::hash",
+		taskIndex: 1,
+		botType: "",
+		mode: "",
+		options: JSON.stringify({ remix: true, modalPrompt: "new" }),
+	} as TaskRow;
+
+	function upstream(actionCode: number) {
+		const calls: { path: string; body: Record<string, unknown> }[] = [];
+		const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+			const path = new URL(String(input)).pathname;
+			calls.push({ path, body: JSON.parse(String(init?.body ?? "{}")) });
+			const code = path.endsWith("/submit/action") ? actionCode : 1;
+			return Response.json({ code, description: "ok", result: "777" });
+		};
+		return { calls, client: new UpstreamClient({ baseUrl: "http://up.test", secret: "s" }, fetch) };
+	}
+
+	it("sends enableRemix and then the new prompt when the upstream waits for it (code 21)", async () => {
+		const { calls, client } = upstream(21);
+		const outcome = await submitToUpstream(client, task, { parentUpstreamId: "555" });
+		expect(outcome).toEqual({ kind: "accepted", upstreamId: "777" });
+		expect(calls.map((c) => c.path)).toEqual(["/mj/submit/action", "/mj/submit/modal"]);
+		expect(calls[0]?.body).toMatchObject({ taskId: "555", customId: task.customId, enableRemix: true });
+		expect(calls[1]?.body).toMatchObject({ taskId: "777", prompt: "new" });
+	});
+
+	it("fails the task and cancels the upstream's when it ran the button without waiting", async () => {
+		const { calls, client } = upstream(1);
+		const outcome = await submitToUpstream(client, task, { parentUpstreamId: "555" });
+		expect(outcome.kind).toBe("failed");
+		expect(outcome.kind === "failed" && outcome.reason).toContain("cannot remix");
+		expect(calls.map((c) => c.path)).toEqual(["/mj/submit/action", "/mj/task/777/cancel"]);
 	});
 });

@@ -231,6 +231,40 @@ export interface paths {
 		patch?: never;
 		trace?: never;
 	};
+	"/mj/submit/edit": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** The same as edits (trueai-org's name) */
+		post: operations["postMjSubmitEdit"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/submit/retexture": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Retexture a picture: a new surface on its shape, described by the prompt */
+		post: operations["postMjSubmitRetexture"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/mj/submit/upload-discord-images": {
 		parameters: {
 			query?: never;
@@ -259,6 +293,106 @@ export interface paths {
 		put?: never;
 		/** Swap the face of one picture onto another */
 		post: operations["postMjInsightFaceSwap"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/insight-face/video-swap": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Swap the face of a picture into a video
+		 * @description A multipart form, as trueai-org takes it: the face as text, the video as the file targetFile (MP4, at most 10 MB) or its URL targetUrl.
+		 */
+		post: operations["postMjInsightFaceVideoSwap"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/create": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		post: operations["postMjProfileCreate"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/{id}/fetch": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		get: operations["getMjProfileIdFetch"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/pair/skip": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		post: operations["postMjProfilePairSkip"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/pair/rate": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		post: operations["postMjProfilePairRate"];
 		delete?: never;
 		options?: never;
 		head?: never;
@@ -310,6 +444,23 @@ export interface paths {
 		put?: never;
 		/** The caller's tasks with the given ids, in that order */
 		post: operations["postMjTaskListByCondition"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/task/list-by-ids": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** The same as list-by-condition (trueai-org's name) */
+		post: operations["postMjTaskListByIds"];
 		delete?: never;
 		options?: never;
 		head?: never;
@@ -1155,11 +1306,22 @@ export interface components {
 			state: string;
 			/** @description speed mode: "", "fast", "relax" or "turbo" */
 			mode: string;
+			/** @description the task a follow-up was made from, or empty */
+			parentId: string;
+			/** @description the id of the gateway's channel that ran the task, or empty before one took it */
+			instanceId: string;
+			/** @description the result's seed where known (the upstream's report or the prompt's --seed), or empty */
+			seed: string;
+			/** @description the result picture's width in pixels, where the upstream reported it */
+			width: number | null;
+			/** @description the result picture's height in pixels, where the upstream reported it */
+			height: number | null;
 			/** @description epoch milliseconds */
 			submitTime: number;
 			startTime: number | null;
 			finishTime: number | null;
 			imageUrl: string;
+			/** @description each picture of the result; a grid's four are the grid's link with a #xywh=percent:… media fragment naming the quadrant */
 			imageUrls: {
 				url: string;
 			}[];
@@ -1886,6 +2048,8 @@ export interface operations {
 				"application/json": {
 					taskId: string;
 					customId: string;
+					enableRemix?: boolean | null;
+					strong?: boolean | null;
 					state?: string | null;
 					notifyHook?: string | null;
 				};
@@ -1953,6 +2117,7 @@ export interface operations {
 				"application/json": {
 					base64?: string | null;
 					link?: string | null;
+					language?: string | null;
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
@@ -2061,6 +2226,10 @@ export interface operations {
 					index?: number | null;
 					motion?: ("low" | "high") | null;
 					action?: "extend" | null;
+					endImage?: string | null;
+					loop?: boolean | null;
+					batchSize?: (1 | 2 | 4) | null;
+					videoType?: ("vid_1.1_i2v_480" | "vid_1.1_i2v_720") | null;
 					state?: string | null;
 					notifyHook?: string | null;
 				};
@@ -2081,6 +2250,74 @@ export interface operations {
 		};
 	};
 	postMjSubmitEdits: {
+		parameters: {
+			query?: never;
+			header?: {
+				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
+				"Idempotency-Key"?: string;
+			};
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					prompt: string;
+					image: string;
+					state?: string | null;
+					notifyHook?: string | null;
+				};
+			};
+		};
+		responses: {
+			/** @description Accepted: the task id in `result`. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": components["schemas"]["ProxySubmitAnswer"];
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjSubmitEdit: {
+		parameters: {
+			query?: never;
+			header?: {
+				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
+				"Idempotency-Key"?: string;
+			};
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					prompt: string;
+					image: string;
+					state?: string | null;
+					notifyHook?: string | null;
+				};
+			};
+		};
+		responses: {
+			/** @description Accepted: the task id in `result`. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": components["schemas"]["ProxySubmitAnswer"];
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjSubmitRetexture: {
 		parameters: {
 			query?: never;
 			header?: {
@@ -2181,6 +2418,125 @@ export interface operations {
 			"5XX": components["responses"]["ProxyError"];
 		};
 	};
+	postMjInsightFaceVideoSwap: {
+		parameters: {
+			query?: never;
+			header?: {
+				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
+				"Idempotency-Key"?: string;
+			};
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"multipart/form-data": {
+					sourceBase64?: string | null;
+					sourceUrl?: string | null;
+					targetUrl?: string | null;
+					state?: string | null;
+					notifyHook?: string | null;
+					/** @description the video (MP4, at most 10 MB) */
+					targetFile?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description Accepted: the task id in `result`. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": components["schemas"]["ProxySubmitAnswer"];
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjProfileCreate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	getMjProfileIdFetch: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjProfilePairSkip: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjProfilePairRate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
 	getMjTaskList: {
 		parameters: {
 			query?: {
@@ -2231,6 +2587,34 @@ export interface operations {
 		};
 	};
 	postMjTaskListByCondition: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					ids: (string | number)[];
+				};
+			};
+		};
+		responses: {
+			/** @description Unknown ids and other users' are left out. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": components["schemas"]["ProxyTaskList"];
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjTaskListByIds: {
 		parameters: {
 			query?: never;
 			header?: never;
@@ -2426,7 +2810,9 @@ export interface operations {
 					| "SHORTEN"
 					| "VIDEO"
 					| "EDITS"
+					| "RETEXTURE"
 					| "SWAP_FACE"
+					| "SWAP_VIDEO_FACE"
 					| "ACTION";
 			};
 			header?: never;
@@ -3952,6 +4338,12 @@ export interface operations {
 								style?: number;
 						  }[]
 						| null;
+					/** @default null */
+					seed?: string | number | null;
+					/** @default null */
+					width?: number | null;
+					/** @default null */
+					height?: number | null;
 					properties?: {
 						[key: string]: unknown;
 					} | null;
