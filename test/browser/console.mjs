@@ -587,6 +587,7 @@ try {
 					);
 					return { tiles, sums };
 				});
+			const canonical = (object) => JSON.stringify(Object.entries(object).sort());
 			/** The page polls every 10 s: wait until it shows what the API says now. */
 			async function expectTotals() {
 				const deadline = Date.now() + STEP_TIMEOUT;
@@ -614,10 +615,7 @@ try {
 					};
 					const gotSums = Object.fromEntries(Object.keys(expectedSums).map((k) => [k, sums[k]]));
 					last = JSON.stringify({ tiles, expected, gotSums, expectedSums });
-					if (
-						JSON.stringify(tiles) === JSON.stringify(expected) &&
-						JSON.stringify(gotSums) === JSON.stringify(expectedSums)
-					) {
+					if (canonical(tiles) === canonical(expected) && canonical(gotSums) === canonical(expectedSums)) {
 						assert(
 							stats.totals.last_hours.submitted > 0 && stats.actions.length > 0,
 							"the user's tasks are not in the stats",

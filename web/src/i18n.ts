@@ -163,6 +163,10 @@ const en = {
 	"dash.busiestAllTime": "Busiest users, all time",
 	"dash.nothing": "Nothing yet.",
 	"dash.disabled": "disabled: {reason}",
+	"dash.time": "Time",
+	"dash.action": "Action",
+	"dash.channel": "Channel",
+	"dash.user": "User",
 };
 
 export type Words = keyof typeof en;
@@ -326,6 +330,10 @@ const zh: Record<Words, string> = {
 	"dash.busiestAllTime": "历史最活跃用户",
 	"dash.nothing": "暂无数据。",
 	"dash.disabled": "已停用：{reason}",
+	"dash.time": "时间",
+	"dash.action": "操作",
+	"dash.channel": "渠道",
+	"dash.user": "用户",
 };
 
 export type Lang = "en" | "zh";

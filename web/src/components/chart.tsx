@@ -7,7 +7,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { lang } from "../i18n";
+import { lang, t } from "../i18n";
 
 export interface Series {
 	label: string;
@@ -67,6 +67,18 @@ function short(name: string): string {
 	return name.length > 14 ? `${name.slice(0, 13)}…` : name;
 }
 
+/** Category names wider than their share of the axis (about 7 px a character). */
+function crowded(u: uPlot, names: string[]): boolean {
+	const longest = Math.max(1, ...names.map((name) => short(name).length));
+	return u.width / Math.max(1, names.length) < 7 * longest + 12;
+}
+
+/** A y axis as wide as its longest label ("1,500", "3 min 20 s"). */
+function labelWidth(_u: uPlot, values: string[] | null): number {
+	const longest = Math.max(3, ...(values ?? []).map((v) => String(v).length));
+	return 14 + 7.5 * longest;
+}
+
 const axis = { stroke: "#6b6b70", grid: { stroke: "#e2e2e0", width: 1 }, ticks: { stroke: "#e2e2e0", width: 1 } };
 
 /** Lines over time: `times` in epoch seconds; `days` labels the x axis with dates only. */
@@ -100,10 +112,10 @@ export function TimeChart({
 				scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
 				axes: [
 					{ ...axis, values: (_u, splits) => splits.map((v) => format.format(v * 1000)) },
-					{ ...axis, size: 44 },
+					{ ...axis, size: labelWidth },
 				],
 				series: [
-					{ value: (_u, v) => (v == null ? "—" : legendFormat.format(v * 1000)) },
+					{ label: t("dash.time"), value: (_u, v) => (v == null ? "—" : legendFormat.format(v * 1000)) },
 					...series.map((s) => ({
 						label: s.label,
 						stroke: s.color,
@@ -123,16 +135,19 @@ export function TimeChart({
  */
 export function CategoryChart({
 	name,
+	label,
 	categories,
 	series,
 	format = (v) => v.toLocaleString(),
 }: {
 	name: string;
+	/** What a category is (action, channel, user), in the legend. */
+	label: string;
 	categories: string[];
 	series: Series[];
 	format?: (value: number) => string;
 }) {
-	const shape = `${lang.get()}|${categories.join(",")}|${series.map((s) => s.label).join(",")}`;
+	const shape = `${lang.get()}|${label}|${categories.join(",")}|${series.map((s) => s.label).join(",")}`;
 	const indexes = categories.map((_, i) => i);
 	const width = series.length > 1 ? 0.35 : 0.6;
 	return (
@@ -152,15 +167,18 @@ export function CategoryChart({
 						splits: () => indexes,
 						values: (_u, splits) => splits.map((i) => short(categories[i] ?? "")),
 						grid: { show: false },
+						// Names too close to sit side by side (a phone, many actions) are slanted.
+						rotate: (u) => (crowded(u, categories) ? -40 : 0),
+						size: (u) => (crowded(u, categories) ? 96 : 32),
 					},
-					{ ...axis, size: 56, values: (_u, splits) => splits.map(format) },
+					{ ...axis, size: labelWidth, values: (_u, splits) => splits.map(format) },
 					...(series.some((s) => s.axis === "right")
-						? [{ ...axis, scale: "right", side: 1, size: 44, grid: { show: false } }]
+						? [{ ...axis, scale: "right", side: 1, size: labelWidth, grid: { show: false } }]
 						: []),
 				],
 				cursor: { points: { show: false } },
 				series: [
-					{ value: (_u, i) => (i == null ? "—" : (categories[i] ?? "")) },
+					{ label, value: (_u, i) => (i == null ? "—" : (categories[i] ?? "")) },
 					...series.map((s, k) => ({
 						label: s.label,
 						scale: s.axis ?? "y",

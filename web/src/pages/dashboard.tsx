@@ -171,6 +171,7 @@ function Figures({ stats }: { stats: AdminStats }) {
 					) : (
 						<CategoryChart
 							name="durations"
+							label={t("dash.action")}
 							categories={actions.map((a) => a.action)}
 							format={formatDuration}
 							series={[
@@ -187,6 +188,7 @@ function Figures({ stats }: { stats: AdminStats }) {
 						<>
 							<CategoryChart
 								name="channels"
+								label={t("dash.channel")}
 								categories={channels.map((c) => c.name)}
 								series={[
 									{ label: t("dash.tasks"), color: COLORS.submitted, values: channels.map((c) => c.tasks) },
@@ -217,6 +219,7 @@ function Figures({ stats }: { stats: AdminStats }) {
 						) : (
 							<CategoryChart
 								name={name}
+								label={t("dash.user")}
 								categories={list.map((u) => u.sub)}
 								series={[
 									{ label: t("dash.spent"), color: COLORS.spent, values: list.map((u) => u.spent) },
