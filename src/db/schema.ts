@@ -178,6 +178,82 @@ export const tasks = sqliteTable(
 	],
 );
 
+/*
+ * Dashboard rollups (GET /api/admin/stats). SQLite triggers on tasks keep them (migration
+ * 0011_stats-triggers.sql): whichever code writes a task, the rollups change in the same
+ * statement, so they always agree with the tasks table and the dashboard never reads it.
+ * Hours and days are UTC epoch hours and days (milliseconds / 3,600,000 and / 86,400,000).
+ */
+
+/**
+ * Per hour: tasks submitted, charged and refunded in the hour they were submitted; tasks that
+ * ended (SUCCESS, FAILURE, CANCEL) in the hour they finished.
+ */
+export const statsHours = sqliteTable("stats_hours", {
+	hour: integer("hour").primaryKey(),
+	submitted: integer("submitted").notNull().default(0),
+	succeeded: integer("succeeded").notNull().default(0),
+	failed: integer("failed").notNull().default(0),
+	cancelled: integer("cancelled").notNull().default(0),
+	charged: integer("charged").notNull().default(0),
+	refunded: integer("refunded").notNull().default(0),
+});
+
+/** Per channel and day of submit: the tasks sent to the channel and how many of them failed. */
+export const statsChannelDays = sqliteTable(
+	"stats_channel_days",
+	{
+		day: integer("day").notNull(),
+		channelId: integer("channel_id").notNull(),
+		tasks: integer("tasks").notNull().default(0),
+		failures: integer("failures").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.day, t.channelId] })],
+);
+
+/**
+ * Per action, day of finish and duration bucket: successful tasks, by how long submit to finish
+ * took. Bucket 0 is under a second; bucket b >= 1 starts at 1000 * 2^((b - 1) / 4) ms
+ * (src/db/stats.ts, durationBucket).
+ */
+export const statsActionDurations = sqliteTable(
+	"stats_action_durations",
+	{
+		day: integer("day").notNull(),
+		action: text("action").notNull(),
+		bucket: integer("bucket").notNull(),
+		count: integer("count").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.day, t.action, t.bucket] })],
+);
+
+/** Per user and day of submit: tasks and quota spent (charges minus refunds). */
+export const statsUserDays = sqliteTable(
+	"stats_user_days",
+	{
+		day: integer("day").notNull(),
+		userId: integer("user_id").notNull(),
+		tasks: integer("tasks").notNull().default(0),
+		spent: integer("spent").notNull().default(0),
+	},
+	(t) => [
+		primaryKey({ columns: [t.day, t.userId] }),
+		// A day's busiest users: the first N entries of this index.
+		index("stats_user_days_spent").on(t.day, t.spent, t.tasks),
+	],
+);
+
+/** Per user, all time: tasks and quota spent (charges minus refunds). */
+export const statsUsers = sqliteTable(
+	"stats_users",
+	{
+		userId: integer("user_id").primaryKey(),
+		tasks: integer("tasks").notNull().default(0),
+		spent: integer("spent").notNull().default(0),
+	},
+	(t) => [index("stats_users_spent").on(t.spent, t.tasks)],
+);
+
 /**
  * Long-lived API keys for clients configured once with a static secret. Only the SHA-256
  * of a key is stored (with its first characters, so users can tell keys apart); a revoked

@@ -66,7 +66,7 @@ export const TAGS = {
 	},
 	admin: {
 		name: "Admin",
-		description: "Admins only: users' quota, the upstream channels and banned words, in the new-api envelope.",
+		description: "Admins only: the dashboard, users' quota, the upstream channels and banned words, in the new-api envelope.",
 	},
 	images: {
 		name: "Images",
@@ -523,6 +523,18 @@ export const OPERATIONS: readonly Operation[] = [
 		description: "Send exactly one of quota and delta; the balance never goes below zero (400).",
 		input: { from: "json", schema: admin.quotaBody },
 		success: { description: "The account after the change.", body: body.UserView },
+	},
+	{
+		methods: ["GET"],
+		path: "/api/admin/stats",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "The dashboard: tasks per hour and day by status, quota spent, durations, channels, busiest users",
+		description:
+			"Served from rollups kept by triggers as tasks change (no scan of the tasks table): the cost depends on the windows asked for, not on how many tasks exist. p50/p95 are estimated from histograms with four buckets per doubling (within 19%).",
+		input: { from: "query", schema: admin.statsQuery },
+		success: { description: "The figures.", body: body.AdminStats },
 	},
 	{
 		methods: ["GET"],

@@ -253,6 +253,62 @@ export const ChannelView = named(
 );
 export const ChannelList = named("ChannelList", z.array(ChannelView));
 
+const statsCounts = {
+	submitted: z.number().int().describe("tasks submitted (by submit time)"),
+	succeeded: z.number().int().describe("tasks that ended in SUCCESS (by finish time)"),
+	failed: z.number().int().describe("tasks that ended in FAILURE (by finish time)"),
+	cancelled: z.number().int().describe("tasks that ended in CANCEL (by finish time)"),
+	spent: z.number().int().describe("quota charged minus quota refunded, for the tasks submitted then"),
+};
+const StatsPoint = z.strictObject({ start: epochSeconds.describe("the hour's or local day's start"), ...statsCounts });
+const StatsTotals = z.strictObject({
+	...statsCounts,
+	success_rate: z.number().nullable().describe("succeeded / (succeeded + failed); null when none ended"),
+});
+const StatsUser = z.strictObject({ sub: z.string(), tasks: z.number().int(), spent: z.number().int() });
+export const AdminStats = named(
+	"AdminStats",
+	z.strictObject({
+		generated_at: epochSeconds,
+		hours: z.number().int(),
+		days: z.number().int(),
+		utc_offset: z.number().int().describe("minutes east of UTC the local days are cut at"),
+		totals: z.strictObject({
+			last_hours: StatsTotals.describe("over per_hour"),
+			last_days: StatsTotals.describe("over per_day"),
+		}),
+		per_hour: z.array(StatsPoint).describe("the last `hours` hours, oldest first, zero-filled"),
+		per_day: z.array(StatsPoint).describe("the last `days` local days, today last, zero-filled"),
+		actions: z
+			.array(
+				z.strictObject({
+					action: z.string(),
+					succeeded: z.number().int(),
+					p50_ms: z.number().int().nullable().describe("median submit-to-finish time, estimated within 19%"),
+					p95_ms: z.number().int().nullable().describe("95th percentile, estimated within 19%"),
+				}),
+			)
+			.describe("successful tasks that finished in the last `days` UTC days, by action, most first"),
+		channels: z
+			.array(
+				z.strictObject({
+					id: z.number().int(),
+					name: z.string(),
+					enabled: z.boolean(),
+					disabled_reason: z.string(),
+					failure_count: z.number().int().describe("faults in a row now"),
+					tasks: z.number().int().describe("tasks submitted in the last `days` UTC days that went to the channel"),
+					failures: z.number().int().describe("of those, how many failed"),
+				}),
+			)
+			.describe("every channel"),
+		busiest_users: z.strictObject({
+			today: z.array(StatsUser).describe("the top users of the current UTC day, by spend then tasks"),
+			all_time: z.array(StatsUser).describe("the top users ever, by spend then tasks"),
+		}),
+	}),
+);
+
 export const ImageTemp = named(
 	"ImageTemp",
 	z.strictObject({

@@ -9,15 +9,17 @@ import type { AppEnv } from "../context";
 import { createChannel, listChannels, updateChannel } from "../db/channels";
 import { dbOf, requestDb } from "../db/request-db";
 import type { ChannelRow, UserRow } from "../db/schema";
+import { readStats } from "../db/stats";
 import { addUserQuota, findUserBySub, setUserQuota } from "../db/users";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
 import { TASK_ACTIONS } from "../tasks/actions";
+import { statsView, statsWindow } from "../tasks/stats";
 import { epochSeconds } from "../time";
 import { TASK_STATUSES } from "../upstream/protocol";
 import { ok } from "./envelopes";
 import { list, listFields, TIME_ORDER_MESSAGE, timeOrder } from "./seed001";
-import { requiredInteger, validate } from "./validate";
+import { integer, requiredInteger, validate } from "./validate";
 
 export function userView(user: UserRow) {
 	return {
@@ -98,6 +100,16 @@ export const adminTasksQuery = z
 	})
 	.refine(timeOrder, { message: TIME_ORDER_MESSAGE });
 
+/** The dashboard's windows: the last `hours` hours, the last `days` days (local to utc_offset). */
+export const statsQuery = z
+	.object({
+		hours: integer("hours", 1, 168, 24),
+		days: integer("days", 1, 90, 30),
+		utc_offset: integer("utc_offset", -840, 840, 0).describe("minutes east of UTC that local days start at; default 0"),
+		top: integer("top", 1, 50, 10),
+	})
+	.strict();
+
 export const adminRoutes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate({ role: "admin" }))
 	.get("/tasks", validate("query", adminTasksQuery), async (c) => {
@@ -108,6 +120,13 @@ export const adminRoutes = new Hono<AppEnv>()
 			userId = (await findUserBySub(dbOf(c), query.user))?.id ?? -1;
 		}
 		return list(c, query, true, { status: query.status, action: query.action, userId });
+	})
+	.get("/stats", validate("query", statsQuery), async (c) => {
+		const q = c.req.valid("query");
+		const query = { hours: q.hours, days: q.days, utcOffset: q.utc_offset, top: q.top };
+		const now = c.get("deps").now();
+		const rows = await readStats(dbOf(c), statsWindow(query, now));
+		return ok(c, statsView(query, now, rows));
 	})
 	.get("/users/:sub", async (c) => {
 		const user = await findUserBySub(dbOf(c), c.req.param("sub"));

@@ -639,6 +639,105 @@ try {
 	});
 
 	await step(
+		"admin dashboard: charts drawn with the API's totals, in English and 中文, at 1280 and 390 px",
+		async () => {
+			const CHARTS = ["per-hour", "per-day", "spent", "durations", "channels", "busiest-today", "busiest-all-time"];
+			const dashboard = page.locator("section.dashboard");
+			await dashboard.waitFor();
+			const offset = await page.evaluate(() => -new Date().getTimezoneOffset());
+			const shown = () =>
+				page.evaluate(() => {
+					const tiles = {};
+					for (const summary of document.querySelectorAll(".dashboard .summary")) {
+						for (const dd of summary.querySelectorAll("[data-stat]")) {
+							tiles[`${summary.dataset.period}.${dd.dataset.stat}`] =
+								dd.dataset.value === "" ? null : Number(dd.dataset.value);
+						}
+					}
+					const sums = Object.fromEntries(
+						[...document.querySelectorAll(".dashboard [data-chart]")].map((c) => [c.dataset.chart, c.dataset.sums]),
+					);
+					return { tiles, sums };
+				});
+			const canonical = (object) => JSON.stringify(Object.entries(object).sort());
+			/** The page polls every 10 s: wait until it shows what the API says now. */
+			async function expectTotals() {
+				const deadline = Date.now() + STEP_TIMEOUT;
+				let last = "";
+				while (Date.now() < deadline) {
+					const stats = await api(adminKey, "GET", `/api/admin/stats?hours=24&days=30&utc_offset=${offset}`);
+					const { tiles, sums } = await shown();
+					const expected = {};
+					for (const [period, totals] of [
+						["hours", stats.totals.last_hours],
+						["days", stats.totals.last_days],
+					]) {
+						for (const key of ["submitted", "succeeded", "failed", "cancelled", "spent", "success_rate"])
+							expected[`${period}.${key}`] = totals[key];
+					}
+					const status = (t) => [t.submitted, t.succeeded, t.failed, t.cancelled].join(",");
+					const expectedSums = {
+						"per-hour": status(stats.totals.last_hours),
+						"per-day": status(stats.totals.last_days),
+						spent: String(stats.totals.last_days.spent),
+						channels: [
+							stats.channels.reduce((a, c) => a + c.tasks, 0),
+							stats.channels.reduce((a, c) => a + c.failures, 0),
+						].join(","),
+					};
+					const gotSums = Object.fromEntries(Object.keys(expectedSums).map((k) => [k, sums[k]]));
+					last = JSON.stringify({ tiles, expected, gotSums, expectedSums });
+					if (canonical(tiles) === canonical(expected) && canonical(gotSums) === canonical(expectedSums)) {
+						assert(
+							stats.totals.last_hours.submitted > 0 && stats.actions.length > 0,
+							"the user's tasks are not in the stats",
+						);
+						return;
+					}
+					await new Promise((done) => setTimeout(done, 1000));
+				}
+				throw new Error(`the dashboard differs from GET /api/admin/stats: ${last}`);
+			}
+			/** Every chart is a canvas inside the dashboard, as wide as its box allows. */
+			async function expectCharts(width) {
+				for (const name of CHARTS) await dashboard.locator(`[data-chart="${name}"] canvas`).waitFor();
+				await page.waitForFunction(
+					([names, width]) => {
+						const section = document.querySelector("section.dashboard").getBoundingClientRect();
+						return (
+							section.right <= width + 0.5 &&
+							names.every((name) => {
+								const canvas = document.querySelector(`.dashboard [data-chart="${name}"] canvas`);
+								const box = canvas?.getBoundingClientRect();
+								return box && box.width > 100 && box.height > 50 && box.right <= section.right + 0.5;
+							})
+						);
+					},
+					[CHARTS, width],
+				);
+			}
+			await expectCharts(1280);
+			await expectTotals();
+			await screenshot("dashboard");
+			await page.click("[data-action=language]");
+			await dashboard.getByRole("heading", { name: "仪表盘" }).waitFor();
+			await dashboard.getByText("成功率").first().waitFor();
+			await expectCharts(1280);
+			await expectTotals();
+			await screenshot("dashboard-zh");
+			await page.setViewportSize({ width: 390, height: 844 });
+			await expectCharts(390);
+			await screenshot("dashboard-zh-390");
+			await page.click("[data-action=language]");
+			await dashboard.getByRole("heading", { name: "Dashboard" }).waitFor();
+			await expectCharts(390);
+			await expectTotals();
+			await screenshot("dashboard-390");
+			await page.setViewportSize({ width: 1280, height: 900 });
+		},
+	);
+
+	await step(
 		"live view: a task submitted elsewhere arrives over the real SSE stream; without a stream the console polls",
 		async () => {
 			const streamed = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -860,6 +860,26 @@ export interface paths {
 		patch?: never;
 		trace?: never;
 	};
+	"/api/admin/stats": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * The dashboard: tasks per hour and day by status, quota spent, durations, channels, busiest users
+		 * @description Served from rollups kept by triggers as tasks change (no scan of the tasks table): the cost depends on the windows asked for, not on how many tasks exist. p50/p95 are estimated from histograms with four buckets per doubling (within 19%).
+		 */
+		get: operations["getApiAdminStats"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/api/admin/channels": {
 		parameters: {
 			query?: never;
@@ -1541,6 +1561,112 @@ export interface components {
 			updated_at: number;
 		};
 		ChannelList: components["schemas"]["Channel"][];
+		AdminStats: {
+			/** @description epoch seconds */
+			generated_at: number;
+			hours: number;
+			days: number;
+			/** @description minutes east of UTC the local days are cut at */
+			utc_offset: number;
+			totals: {
+				/** @description over per_hour */
+				last_hours: {
+					/** @description tasks submitted (by submit time) */
+					submitted: number;
+					/** @description tasks that ended in SUCCESS (by finish time) */
+					succeeded: number;
+					/** @description tasks that ended in FAILURE (by finish time) */
+					failed: number;
+					/** @description tasks that ended in CANCEL (by finish time) */
+					cancelled: number;
+					/** @description quota charged minus quota refunded, for the tasks submitted then */
+					spent: number;
+					/** @description succeeded / (succeeded + failed); null when none ended */
+					success_rate: number | null;
+				};
+				/** @description over per_day */
+				last_days: {
+					/** @description tasks submitted (by submit time) */
+					submitted: number;
+					/** @description tasks that ended in SUCCESS (by finish time) */
+					succeeded: number;
+					/** @description tasks that ended in FAILURE (by finish time) */
+					failed: number;
+					/** @description tasks that ended in CANCEL (by finish time) */
+					cancelled: number;
+					/** @description quota charged minus quota refunded, for the tasks submitted then */
+					spent: number;
+					/** @description succeeded / (succeeded + failed); null when none ended */
+					success_rate: number | null;
+				};
+			};
+			/** @description the last `hours` hours, oldest first, zero-filled */
+			per_hour: {
+				/** @description the hour's or local day's start */
+				start: number;
+				/** @description tasks submitted (by submit time) */
+				submitted: number;
+				/** @description tasks that ended in SUCCESS (by finish time) */
+				succeeded: number;
+				/** @description tasks that ended in FAILURE (by finish time) */
+				failed: number;
+				/** @description tasks that ended in CANCEL (by finish time) */
+				cancelled: number;
+				/** @description quota charged minus quota refunded, for the tasks submitted then */
+				spent: number;
+			}[];
+			/** @description the last `days` local days, today last, zero-filled */
+			per_day: {
+				/** @description the hour's or local day's start */
+				start: number;
+				/** @description tasks submitted (by submit time) */
+				submitted: number;
+				/** @description tasks that ended in SUCCESS (by finish time) */
+				succeeded: number;
+				/** @description tasks that ended in FAILURE (by finish time) */
+				failed: number;
+				/** @description tasks that ended in CANCEL (by finish time) */
+				cancelled: number;
+				/** @description quota charged minus quota refunded, for the tasks submitted then */
+				spent: number;
+			}[];
+			/** @description successful tasks that finished in the last `days` UTC days, by action, most first */
+			actions: {
+				action: string;
+				succeeded: number;
+				/** @description median submit-to-finish time, estimated within 19% */
+				p50_ms: number | null;
+				/** @description 95th percentile, estimated within 19% */
+				p95_ms: number | null;
+			}[];
+			/** @description every channel */
+			channels: {
+				id: number;
+				name: string;
+				enabled: boolean;
+				disabled_reason: string;
+				/** @description faults in a row now */
+				failure_count: number;
+				/** @description tasks submitted in the last `days` UTC days that went to the channel */
+				tasks: number;
+				/** @description of those, how many failed */
+				failures: number;
+			}[];
+			busiest_users: {
+				/** @description the top users of the current UTC day, by spend then tasks */
+				today: {
+					sub: string;
+					tasks: number;
+					spent: number;
+				}[];
+				/** @description the top users ever, by spend then tasks */
+				all_time: {
+					sub: string;
+					tasks: number;
+					spent: number;
+				}[];
+			};
+		};
 		ImageTemp: {
 			id: number;
 			title: string;
@@ -3333,6 +3459,38 @@ export interface operations {
 						success: true;
 						message: string;
 						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminStats: {
+		parameters: {
+			query?: {
+				hours?: string;
+				days?: string;
+				utc_offset?: string;
+				top?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The figures. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["AdminStats"];
 					};
 				};
 			};

@@ -405,6 +405,10 @@ export interface AdminTaskFilter {
 
 type AdminTaskQuery = NonNullable<paths["/api/admin/tasks"]["get"]["parameters"]["query"]>;
 
+/** GET /api/admin/stats: the dashboard's figures. */
+export type AdminStats = Schemas["AdminStats"];
+export type AdminStatsQuery = NonNullable<paths["/api/admin/stats"]["get"]["parameters"]["query"]>;
+
 export const admin = {
 	channels: async () => unwrap(await call(() => api.GET("/api/admin/channels"))),
 	createChannel: async (channel: ChannelChanges & { name: string; base_url: string }) =>
@@ -422,6 +426,7 @@ export const admin = {
 	/** `{quota}` sets the balance, `{delta}` adjusts it. */
 	setQuota: async (sub: string, change: { quota: number } | { delta: number }) =>
 		unwrap(await call(() => api.PUT("/api/admin/users/{sub}/quota", { params: { path: { sub } }, body: change }))),
+	stats: async (query: AdminStatsQuery) => unwrap(await call(() => api.GET("/api/admin/stats", { params: { query } }))),
 	async tasks(filter: AdminTaskFilter, cursor: string | null) {
 		const query: AdminTaskQuery = { page_size: "20" };
 		if (filter.mj_id) query.mj_id = filter.mj_id;

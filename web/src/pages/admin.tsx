@@ -1,13 +1,15 @@
-/** Admins only: channels and their health, banned words and their hits, users and their quota, everyone's tasks with filters. */
+/** Admins only: the dashboard, channels and their health, banned words and their hits, users and their quota, everyone's tasks with filters. */
 import { useEffect, useState } from "preact/hooks";
 import { TASK_ACTIONS } from "../../../src/tasks/actions";
 import { type AdminTask, type AdminTaskFilter, admin, type BannedWord, type Channel, type Self } from "../api";
 import { t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
+import { Dashboard } from "./dashboard";
 
 export function Admin() {
 	return (
 		<>
+			<Dashboard />
 			<Channels />
 			<BannedWords />
 			<Users />
