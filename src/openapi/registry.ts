@@ -324,6 +324,28 @@ export const OPERATIONS: readonly Operation[] = [
 	},
 	{
 		methods: ["GET"],
+		path: "/api/user/webhook-settings",
+		surface: "seed001",
+		tag: "callbacks",
+		auth: "user",
+		summary: "Which changes the caller's tasks call back about",
+		description: "For tasks whose submit has no notifyHookEvents. Default all, as midjourney-proxy servers.",
+		success: { description: "The setting.", body: body.HookSettings },
+	},
+	{
+		methods: ["PUT"],
+		path: "/api/user/webhook-settings",
+		surface: "seed001",
+		tag: "callbacks",
+		auth: "user",
+		summary: "Set which changes the caller's tasks call back about",
+		description:
+			"`final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.",
+		input: { from: "json", schema: deliveries.hookSettingsBody },
+		success: { description: "The setting now.", body: body.HookSettings },
+	},
+	{
+		methods: ["GET"],
 		path: "/api/user/deliveries",
 		surface: "seed001",
 		tag: "callbacks",

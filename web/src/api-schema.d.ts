@@ -461,6 +461,30 @@ export interface paths {
 		patch?: never;
 		trace?: never;
 	};
+	"/api/user/webhook-settings": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Which changes the caller's tasks call back about
+		 * @description For tasks whose submit has no notifyHookEvents. Default all, as midjourney-proxy servers.
+		 */
+		get: operations["getApiUserWebhookSettings"];
+		/**
+		 * Set which changes the caller's tasks call back about
+		 * @description `final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.
+		 */
+		put: operations["putApiUserWebhookSettings"];
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/api/user/deliveries": {
 		parameters: {
 			query?: never;
@@ -1286,6 +1310,19 @@ export interface components {
 			next_try_at: number | null;
 			/** @description epoch seconds */
 			created_at: number;
+			/** @description the task's version the event reports (mj-edge-sequence); null for events logged before it */
+			sequence: number | null;
+			/** @description the status the event reports */
+			task_status: string | null;
+			/** @description the progress the event reports, "0%".."100%" */
+			task_progress: string | null;
+		};
+		HookSettings: {
+			/**
+			 * @description "all": every change of status and progress; "final": only the end. A submit's notifyHookEvents wins.
+			 * @enum {string}
+			 */
+			events: "all" | "final";
 		};
 		DeliveryPage: {
 			items: components["schemas"]["Delivery"][];
@@ -1499,6 +1536,7 @@ export interface operations {
 				index?: string;
 				state?: string;
 				notifyHook?: string;
+				notifyHookEvents?: "all" | "final";
 			};
 			header?: {
 				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
@@ -1543,6 +1581,8 @@ export interface operations {
 					index?: string;
 					state?: string;
 					notifyHook?: string;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 				"application/x-www-form-urlencoded": {
 					/** @enum {string} */
@@ -1552,6 +1592,8 @@ export interface operations {
 					index?: string;
 					state?: string;
 					notifyHook?: string;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 				"multipart/form-data": {
 					/** @enum {string} */
@@ -1561,6 +1603,8 @@ export interface operations {
 					index?: string;
 					state?: string;
 					notifyHook?: string;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1726,6 +1770,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1762,6 +1808,8 @@ export interface operations {
 					index?: number | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1795,6 +1843,8 @@ export interface operations {
 					content: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1829,6 +1879,8 @@ export interface operations {
 					customId: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1897,6 +1949,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1932,6 +1986,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -1966,6 +2022,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2004,6 +2062,8 @@ export interface operations {
 					action?: "extend" | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2038,6 +2098,8 @@ export interface operations {
 					image: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2105,6 +2167,8 @@ export interface operations {
 					targetUrl?: string | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2441,6 +2505,67 @@ export interface operations {
 						success: true;
 						message: string;
 						data: components["schemas"]["WebhookSecret"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserWebhookSettings: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The setting. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["HookSettings"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	putApiUserWebhookSettings: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					/** @enum {string} */
+					events: "all" | "final";
+				};
+			};
+		};
+		responses: {
+			/** @description The setting now. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["HookSettings"];
 					};
 				};
 			};
