@@ -13,7 +13,7 @@ import { HOOK_PROGRESS_WINDOW_MS } from "../../src/durable/task-object";
 import type { HookMessage } from "../../src/queue/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { insertTaskRow, userId } from "../helpers/db";
+import { insertTaskRow, taskRow, userId } from "../helpers/db";
 import { proxyPost, submitted } from "../helpers/proxy";
 
 interface Received {
@@ -120,13 +120,23 @@ describe("callbacks on every change", () => {
 		const sub = uniqueSub("progress");
 		const token = await tokenFor(sub);
 		const hook = `http://client.test/${sub}`;
-		// --sim-slow: steps of 1.5 s, so 25/50/75% are less than a window apart.
+		// --sim-slow: steps of 1.5 s, so 25/50/75% are less than a window apart. Beside it a task at
+		// the simulator's test pace (150 ms steps), whose whole run fits in one window.
 		const id = await submitted(
 			await proxyPost("/mj/submit/imagine", token, { prompt: "a slow fox --sim-slow", notifyHook: hook }),
 		);
+		const fast = await submitted(
+			await proxyPost("/mj/submit/imagine", token, { prompt: "a fast fox", notifyHook: hook }),
+		);
 		const owner = await userId(sub);
 		await waitFor(async () => eventsOf(id).find((e) => e.body.status === "SUCCESS"), 30_000, "the end event");
+		// The end is queued only once the R2 copy is made: progress callbacks never hold it up.
+		expect((await taskRow(id)).imageKey).toBeTruthy();
 		await settled(id, owner);
+		await settled(fast, owner);
+		// 25, 50 and 75% inside one window: the first is told, the rest held back and then dropped by the end.
+		checkEvents(eventsOf(fast), await secretOf(token));
+		expect(eventsOf(fast).filter((e) => e.body.status === "IN_PROGRESS").length).toBeLessThanOrEqual(1);
 		const events = eventsOf(id);
 		checkEvents(events, await secretOf(token));
 		const statuses = events.map((e) => String(e.body.status));
