@@ -80,7 +80,8 @@ export const seed002Routes = new Hono<AppEnv>()
 			index: parseIndex(input.action, input.index),
 			state: input.state,
 			notifyHook: input.notifyHook,
-			hookEvents: input.notifyHookEvents,
+			// The seed's contract: the notifyHook receives the finished task; every change only when asked.
+			hookEvents: input.notifyHookEvents ?? "final",
 		});
 		return ok(c, { code: 1, description: "成功", result: publicId });
 	})

@@ -470,7 +470,7 @@ export interface paths {
 		};
 		/**
 		 * Which changes the caller's tasks call back about
-		 * @description For tasks whose submit has no notifyHookEvents. Default all, as midjourney-proxy servers.
+		 * @description For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.
 		 */
 		get: operations["getApiUserWebhookSettings"];
 		/**
