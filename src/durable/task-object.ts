@@ -45,7 +45,7 @@ interface StoredState {
 	 */
 	hookEvents?: "all" | "none";
 	/** The last change a callback was queued for, and when: the next progress waits for the window. */
-	hookSent?: { status: TaskStatus; progress: number; at: number };
+	hookSent?: { seq: number; status: TaskStatus; progress: number; at: number };
 	/** The newest change not yet queued, held back by the window; the alarm queues it. */
 	hookPending?: HookChange | null;
 }
@@ -226,14 +226,15 @@ export class TaskObject extends DurableObject<Env> {
 	 * leaves the change pending for the alarm to try again, unless a newer one took its place.
 	 */
 	async #queueChange(state: StoredState, change: HookChange, now: number): Promise<void> {
-		state.hookSent = { status: change.status, progress: change.progress, at: now };
+		state.hookSent = { seq: change.seq, status: change.status, progress: change.progress, at: now };
 		if (state.hookPending && state.hookPending.seq <= change.seq) state.hookPending = null;
 		try {
 			await this.#save(state);
 			await this.env.HOOK_QUEUE.send({ taskId: state.publicId, change } satisfies HookMessage);
 		} catch (error) {
 			logError("progress callback not queued; the alarm tries again", state.publicId, error);
-			if (isTerminal(state.status) || (state.hookPending && state.hookPending.seq > change.seq)) return;
+			// Something newer was told or is waiting meanwhile: this change is stale news now.
+			if (isTerminal(state.status) || state.hookSent.seq !== change.seq || state.hookPending) return;
 			state.hookPending = change;
 			await this.#save(state);
 			await this.ctx.storage.setAlarm(now + HOOK_PROGRESS_WINDOW_MS);

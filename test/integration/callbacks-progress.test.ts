@@ -8,7 +8,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { HOOK_PROGRESS_WINDOW_MS } from "../../src/durable/task-object";
 import type { HookMessage } from "../../src/queue/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
@@ -292,6 +292,44 @@ describe("callbacks on every change", () => {
 		);
 		expect(again.body).toMatchObject({ status: "SUBMITTED", progress: "0%", finishTime: null });
 		new Webhook(await secretOf(token)).verify(again.raw, again.headers);
+	});
+
+	it("a change the queue refused is queued again by the alarm, unless something newer went out meanwhile", async () => {
+		const sub = uniqueSub("queue-down");
+		const owner = await userId(sub);
+		const token = await tokenFor(sub);
+		const task = await insertTaskRow({ userId: owner, notifyHook: `http://client.test/${sub}` });
+		const stub = taskObject(env, task.publicId);
+		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+		const send = vi.spyOn(env.HOOK_QUEUE, "send").mockRejectedValueOnce(new Error("queue down"));
+		try {
+			await stub.apply(task.publicId, { status: "SUBMITTED", upstreamId: `up-${sub}` });
+			expect(send).toHaveBeenCalled();
+			const submittedEvent = await waitFor(
+				async () => eventsOf(task.publicId).find((e) => e.body.status === "SUBMITTED"),
+				10_000,
+				"the SUBMITTED event, queued again",
+			);
+			expect(submittedEvent.headers["mj-edge-sequence"]).toBeDefined();
+			// A slow refusal: a newer change goes out while it is pending, so the refused one is stale and dropped.
+			send.mockImplementationOnce(
+				() => new Promise((_resolve, reject) => setTimeout(() => reject(new Error("queue down")), 300)),
+			);
+			const slow = stub.apply(task.publicId, { status: "IN_PROGRESS", progress: "10%" });
+			await new Promise((resolve) => setTimeout(resolve, 100));
+			await stub.apply(task.publicId, { status: "MODAL", progress: "10%" });
+			await slow;
+			// Past the window the alarm would have sent a re-queued change.
+			await new Promise((resolve) => setTimeout(resolve, HOOK_PROGRESS_WINDOW_MS + 500));
+			await stub.apply(task.publicId, { status: "CANCEL", failReason: "stopped" });
+			await waitFor(async () => eventsOf(task.publicId).find((e) => e.body.status === "CANCEL"), 10_000, "the end");
+			await settled(task.publicId, owner);
+		} finally {
+			send.mockRestore();
+			errors.mockRestore();
+		}
+		expect(eventsOf(task.publicId).map((e) => e.body.status)).toEqual(["SUBMITTED", "MODAL", "CANCEL"]);
+		checkEvents(eventsOf(task.publicId), await secretOf(token));
 	});
 
 	it("refuses a notifyHookEvents or setting it does not know, in each surface's envelope", async () => {
