@@ -9,6 +9,13 @@ import { TASK_STATUSES } from "../upstream/protocol";
 export const TASK_MODES = ["", "fast", "relax", "turbo"] as const;
 export type TaskMode = (typeof TASK_MODES)[number];
 
+/**
+ * Which changes of a task its notifyHook hears of: "all" (every status and progress change, as
+ * midjourney-proxy servers call back) or "final" (only the end).
+ */
+export const HOOK_EVENT_MODES = ["all", "final"] as const;
+export type HookEventMode = (typeof HOOK_EVENT_MODES)[number];
+
 export const users = sqliteTable("users", {
 	id: integer("id").primaryKey({ autoIncrement: true }),
 	/** The token's `sub`: users are created the first time they submit. */
@@ -26,6 +33,8 @@ export const users = sqliteTable("users", {
 	 * tasks in submit-time order are also in `user_seq` order (page k = a seek on user_seq).
 	 */
 	lastSubmitTime: integer("last_submit_time").notNull().default(0),
+	/** What the notifyHook of this user's tasks hears of, unless a task says otherwise. */
+	hookEvents: text("hook_events", { enum: HOOK_EVENT_MODES }).notNull().default("all"),
 	createdAt: integer("created_at").notNull(),
 });
 
@@ -160,6 +169,10 @@ export const tasks = sqliteTable(
 		/** Pixel size of the result image, when the upstream reported it. */
 		width: integer("width"),
 		height: integer("height"),
+		/** The submit's `notifyHookEvents`; "" follows the owner's setting (users.hook_events). */
+		hookEvents: text("hook_events", { enum: ["", ...HOOK_EVENT_MODES] })
+			.notNull()
+			.default(""),
 	},
 	(t) => [
 		uniqueIndex("tasks_public_id").on(t.publicId),
@@ -347,6 +360,11 @@ export const deliveries = sqliteTable(
 		/** When the queue tries again; null when it will not. */
 		nextTryAt: integer("next_try_at"),
 		createdAt: integer("created_at").notNull(),
+		/**
+		 * JSON of the change the event reports (`{seq, status, progress, at}`), so a redelivery sends
+		 * it again as it was; null in rows written before events had one.
+		 */
+		event: text("event"),
 	},
 	(t) => [
 		// An event's attempts: idempotency, attempt numbers, redelivery, marking dead.

@@ -3,7 +3,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Role } from "../auth/token";
 import type { Db } from "./client";
-import { type UserRow, users } from "./schema";
+import { type HookEventMode, type UserRow, users } from "./schema";
 
 /**
  * Returns the user's id, creating the user on first use. The role in the row mirrors the
@@ -45,4 +45,20 @@ export async function addUserQuota(db: Db, sub: string, delta: number): Promise<
 		.where(and(eq(users.sub, sub), sql`${users.quota} + ${delta} >= 0`))
 		.returning()
 		.get();
+}
+
+/** What the notifyHook of the user's tasks hears of (users.hook_events); "all" for an unknown user. */
+export async function findUserHookEvents(db: Db, id: number): Promise<HookEventMode> {
+	const row = await db.select({ hookEvents: users.hookEvents }).from(users).where(eq(users.id, id)).get();
+	return row?.hookEvents ?? "all";
+}
+
+export async function setUserHookEvents(db: Db, id: number, hookEvents: HookEventMode): Promise<HookEventMode> {
+	const row = await db
+		.update(users)
+		.set({ hookEvents })
+		.where(eq(users.id, id))
+		.returning({ hookEvents: users.hookEvents })
+		.get();
+	return row?.hookEvents ?? hookEvents;
 }

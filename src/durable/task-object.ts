@@ -5,11 +5,14 @@
  *    updates racing in can never move the task backwards;
  *  - D1 gets the full snapshot, conditional on the version, so a late write never wins;
  *  - side effects of the end state (R2 copy, client callback) run from the alarm, which
- *    retries them without holding up the caller.
+ *    retries them without holding up the caller;
+ *  - a client callback for each change before the end is queued at once, or for progress at
+ *    most once per HOOK_PROGRESS_WINDOW_MS through the same alarm.
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db/client";
 import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
+import { findUserHookEvents } from "../db/users";
 import { type Deps, defaultDeps } from "../deps";
 import { copyImageToR2, ImageCopyError, imageKey, videoKey } from "../images/copy";
 import { notifyOwner } from "../live/hub";
@@ -17,7 +20,7 @@ import { logError } from "../log";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { redactUrl } from "../net/url-policy";
-import type { HookMessage } from "../queue/messages";
+import type { HookChange, HookMessage } from "../queue/messages";
 import { isTerminal, parseProgress, parseStringArray, type TaskStatus, type TaskUpdate } from "../tasks/model";
 import { decide } from "../tasks/transitions";
 
@@ -36,6 +39,15 @@ interface StoredState {
 	/** A queue consumer holds the right to submit until this time (ms). */
 	claimUntil: number;
 	effects: { copy: boolean; hook: boolean; attempts: number };
+	/**
+	 * Which changes before the end the task's notifyHook hears of: "all", or "none" (no hook, or
+	 * the end only). Unset in states stored before: those call back at the end only, as then.
+	 */
+	hookEvents?: "all" | "none";
+	/** The last change a callback was queued for, and when: the next progress waits for the window. */
+	hookSent?: { seq: number; status: TaskStatus; progress: number; at: number };
+	/** The newest change not yet queued, held back by the window; the alarm queues it. */
+	hookPending?: HookChange | null;
 }
 
 export interface ApplyResult {
@@ -46,6 +58,11 @@ export interface ApplyResult {
 
 const STATE_KEY = "state";
 const MAX_COPY_ATTEMPTS = 5;
+/**
+ * At most one progress callback per task in this window: a burst of progress is told as its
+ * latest. A change of status is told at once (a task has few), and the end is never held back.
+ */
+export const HOOK_PROGRESS_WINDOW_MS = 2_000;
 
 /** The result videos the upstream reported, in order. */
 function videoUrlsOf(state: StoredState): string[] {
@@ -123,11 +140,16 @@ export class TaskObject extends DurableObject<Env> {
 				attempts: 0,
 			};
 		}
+		if (isTerminal(decision.status)) {
+			// The end's own callback tells it all; a held-back progress would now be stale news.
+			state.hookPending = null;
+		}
 		await this.#save(state);
 		// Everything above ran before the first await on the network: the decision is final.
 		await this.#flush(state);
 		this.#announce(state);
 		if (isTerminal(decision.status)) await this.ctx.storage.setAlarm(Date.now());
+		else await this.#tellChange(state, now);
 		return { applied: true, status: decision.status };
 	}
 
@@ -137,6 +159,7 @@ export class TaskObject extends DurableObject<Env> {
 		if (!state) return;
 		this.#state = state;
 		if (state.syncedVersion < state.version) await this.#flush(state);
+		if (state.hookPending && !isTerminal(state.status)) await this.#tellPending(state);
 		if (state.effects.copy) {
 			const done = await this.#copyImage(state);
 			if (!done) return;
@@ -163,7 +186,63 @@ export class TaskObject extends DurableObject<Env> {
 		await this.#save(state);
 		await this.#flush(state);
 		this.#announce(state);
+		await this.#tellChange(state, Date.now());
 		return true;
+	}
+
+	/**
+	 * A change before the end, for a notifyHook that hears of every change: a new status is queued
+	 * at once, more progress once per window (the latest wins, queued by the alarm). Runs after
+	 * the D1 write, so the delivery reads a row at least as new as the change.
+	 */
+	async #tellChange(state: StoredState, now: number): Promise<void> {
+		if (state.hookEvents !== "all") return;
+		const last = state.hookSent;
+		if (last && last.status === state.status && last.progress === state.progress) return;
+		const change: HookChange = { seq: state.version, status: state.status, progress: state.progress, at: now };
+		const due = (last?.at ?? 0) + HOOK_PROGRESS_WINDOW_MS;
+		if (last && last.status === state.status && now < due) {
+			state.hookPending = change;
+			await this.#save(state);
+			const alarm = await this.ctx.storage.getAlarm();
+			if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
+			return;
+		}
+		await this.#queueChange(state, change, now);
+	}
+
+	/** The alarm's part: queues the held-back change once its window has passed. */
+	async #tellPending(state: StoredState): Promise<void> {
+		const pending = state.hookPending;
+		if (!pending) return;
+		const now = Date.now();
+		const due = (state.hookSent?.at ?? 0) + HOOK_PROGRESS_WINDOW_MS;
+		if (now < due) {
+			await this.ctx.storage.setAlarm(due);
+			return;
+		}
+		await this.#queueChange(state, pending, now);
+	}
+
+	/**
+	 * Records the change as told before the first await, so a change that comes in meanwhile
+	 * compares against it and nothing older is queued after something newer; a failed send
+	 * leaves the change pending for the alarm to try again, unless a newer one took its place.
+	 */
+	async #queueChange(state: StoredState, change: HookChange, now: number): Promise<void> {
+		state.hookSent = { seq: change.seq, status: change.status, progress: change.progress, at: now };
+		if (state.hookPending && state.hookPending.seq <= change.seq) state.hookPending = null;
+		try {
+			await this.#save(state);
+			await this.env.HOOK_QUEUE.send({ taskId: state.publicId, change } satisfies HookMessage);
+		} catch (error) {
+			logError("progress callback not queued; the alarm tries again", state.publicId, error);
+			// Something newer was told or is waiting meanwhile: this change is stale news now.
+			if (isTerminal(state.status) || state.hookSent.seq !== change.seq || state.hookPending) return;
+			state.hookPending = change;
+			await this.#save(state);
+			await this.ctx.storage.setAlarm(now + HOOK_PROGRESS_WINDOW_MS);
+		}
 	}
 
 	/** True when the copy is finished or abandoned; false when a retry is scheduled. */
@@ -247,8 +326,11 @@ export class TaskObject extends DurableObject<Env> {
 		// state that is about to be replaced.
 		await this.ctx.blockConcurrencyWhile(async () => {
 			if (this.#state) return;
-			const row = await findTask(getDb(this.env.DB), publicId);
+			const db = getDb(this.env.DB);
+			const row = await findTask(db, publicId);
 			if (!row) return;
+			// Decided once per task, here, so no progress update ever asks D1 about the hook.
+			const hookEvents = row.notifyHook ? row.hookEvents || (await findUserHookEvents(db, row.userId)) : "final";
 			const state: StoredState = {
 				publicId,
 				userId: row.userId,
@@ -260,6 +342,8 @@ export class TaskObject extends DurableObject<Env> {
 				fields: {},
 				claimUntil: 0,
 				effects: { copy: false, hook: false, attempts: 0 },
+				hookEvents: hookEvents === "all" ? "all" : "none",
+				hookPending: null,
 			};
 			await this.ctx.storage.put(STATE_KEY, state);
 			this.#state = state;

@@ -1,18 +1,23 @@
 /**
  * The one place client callbacks are sent from: a POST of the task in the seed-002 fetch
- * format to its notifyHook, signed per Standard Webhooks with the owner's secret. Every
- * attempt is recorded in the delivery log. Any answer but 2xx counts as a failure to be retried.
+ * format to its notifyHook, for each change of the task (or only its end), signed per Standard
+ * Webhooks with the owner's secret. Every attempt is recorded in the delivery log. Any answer but
+ * 2xx counts as a failure to be retried.
  */
+import { z } from "zod";
 import { getDb } from "../db/client";
+import type { TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import { eventDelivered, markEventDead, type NewDelivery, recordDelivery } from "../db/webhooks";
 import { publicBase } from "../images/links";
 import { logWarning } from "../log";
-import type { HookMessage } from "../queue/messages";
-import { toSeed002 } from "../tasks/views/seed002";
+import type { HookChange, HookMessage } from "../queue/messages";
+import { isTerminal, parseProgress } from "../tasks/model";
+import { type Seed002Task, toSeed002 } from "../tasks/views/seed002";
 import type { Fetch } from "../upstream/fetcher";
+import { TASK_STATUSES } from "../upstream/protocol";
 import { ensureWebhookSecret, signingSecrets } from "./secrets";
-import { eventIdFor, signatureHeader } from "./standard-webhooks";
+import { changeEventIdFor, eventIdFor, signatureHeader } from "./standard-webhooks";
 import { callbackUrlProblem } from "./url-policy";
 
 export type HookVerdict =
@@ -36,18 +41,63 @@ export interface HookAttempt {
 	nextTryAt: number | null;
 }
 
-/** The event a message is about: its id, the task, the receiver. Undefined when there is nothing to send. */
+const storedChangeSchema = z.object({
+	seq: z.number().int().nonnegative(),
+	status: z.enum(TASK_STATUSES),
+	progress: z.number().min(0).max(100),
+	at: z.number(),
+});
+
+/** The change a delivery log row recorded (its `event` column); undefined for rows without one. */
+export function storedChange(json: string | null): HookChange | undefined {
+	if (!json) return undefined;
+	try {
+		const parsed = storedChangeSchema.safeParse(JSON.parse(json));
+		return parsed.success ? parsed.data : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** The change a task's row shows: the end, for a message that names no change. */
+function changeOfRow(task: TaskRow): HookChange {
+	return {
+		seq: task.version,
+		status: task.status,
+		progress: task.status === "SUCCESS" ? 100 : (parseProgress(task.progress) ?? 0),
+		at: task.finishTime ?? task.updatedAt,
+	};
+}
+
+/** The event a message is about: its id, the task, the change, the receiver. Undefined when there is nothing to send. */
 async function eventOf(env: Env, job: HookMessage) {
 	const task = await findTask(getDb(env.DB), job.taskId);
 	if (!task?.notifyHook) return undefined;
-	return { task, eventId: job.eventId ?? (await eventIdFor(task.publicId, task.status)) };
+	const change = job.change ?? changeOfRow(task);
+	// The end keeps the id it always had (one per task end); a change before it has one per version.
+	const final = isTerminal(change.status);
+	const eventId =
+		job.eventId ??
+		(final ? await eventIdFor(task.publicId, change.status) : await changeEventIdFor(task.publicId, change.seq));
+	return { task, eventId, change, final };
+}
+
+/**
+ * The body: the task in the fetch format. The end is the task as it is now (its image the
+ * gateway's copy); a change before it shows the status and progress of that change, whatever
+ * the task has reached since, so a late event reads as the older news it is.
+ */
+async function bodyOf(env: Env, task: TaskRow, change: HookChange, final: boolean): Promise<Seed002Task> {
+	const view = await toSeed002(env, publicBase(env), task);
+	if (final) return view;
+	return { ...view, status: change.status, progress: `${change.progress}%`, finishTime: null };
 }
 
 export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookAttempt): Promise<HookVerdict> {
 	const db = getDb(env.DB);
 	const event = await eventOf(env, job);
 	if (!event) return { kind: "dropped", reason: "task has no notifyHook" };
-	const { task, eventId } = event;
+	const { task, eventId, change, final } = event;
 	if (!job.manual && (await eventDelivered(db, eventId))) return { kind: "duplicate" };
 	const started = attempt.now();
 	const entry: NewDelivery = {
@@ -62,6 +112,7 @@ export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookA
 		outcome: "failed",
 		nextTryAt: attempt.nextTryAt,
 		createdAt: started,
+		event: JSON.stringify(change),
 	};
 	// Checked again at delivery: the policy may be stricter than when the task was created.
 	const problem = callbackUrlProblem(task.notifyHook, env);
@@ -69,7 +120,7 @@ export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookA
 		await recordDelivery(db, { ...entry, error: `refused: ${problem}`, outcome: "dead", nextTryAt: null });
 		return { kind: "dropped", reason: problem };
 	}
-	const body = JSON.stringify(await toSeed002(env, publicBase(env), task));
+	const body = JSON.stringify(await bodyOf(env, task, change, final));
 	const secret = await ensureWebhookSecret(db, task.userId, started);
 	const timestamp = Math.floor(started / 1000);
 	const signal = AbortSignal.timeout(attempt.timeoutMs);
@@ -82,6 +133,9 @@ export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookA
 				"webhook-id": eventId,
 				"webhook-timestamp": String(timestamp),
 				"webhook-signature": await signatureHeader(signingSecrets(secret, started), eventId, timestamp, body),
+				// Order within the task: a higher sequence is newer news (see README, "Client callbacks").
+				"mj-edge-sequence": String(change.seq),
+				"mj-edge-event-time": String(change.at),
 			},
 			body,
 			// A redirect could lead anywhere, including a private address: never follow one.

@@ -49,8 +49,17 @@ export async function signatureHeader(
  * The `webhook-id` of a task's end: derived from the task id and its final status, so every
  * queue message about the same end (retries, duplicates) names the same event.
  */
-export async function eventIdFor(taskId: string, status: string): Promise<string> {
-	const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`task-end:${taskId}:${status}`));
+export function eventIdFor(taskId: string, status: string): Promise<string> {
+	return hashedId(`task-end:${taskId}:${status}`);
+}
+
+/** The `webhook-id` of a change before the task's end: one per task version. */
+export function changeEventIdFor(taskId: string, seq: number): Promise<string> {
+	return hashedId(`task-change:${taskId}:${seq}`);
+}
+
+async function hashedId(name: string): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", encoder.encode(name));
 	const id = toBase64(new Uint8Array(digest)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 	return `msg_${id.slice(0, 32)}`;
 }

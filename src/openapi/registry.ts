@@ -66,7 +66,8 @@ export const TAGS = {
 	},
 	admin: {
 		name: "Admin",
-		description: "Admins only: the dashboard, users' quota, the upstream channels and banned words, in the new-api envelope.",
+		description:
+			"Admins only: the dashboard, users' quota, the upstream channels and banned words, in the new-api envelope.",
 	},
 	images: {
 		name: "Images",
@@ -370,6 +371,29 @@ export const OPERATIONS: readonly Operation[] = [
 		auth: "user",
 		summary: "Rotate the webhook secret; the previous one keeps signing for 24 hours",
 		success: { description: "The new secret.", body: body.WebhookSecret },
+	},
+	{
+		methods: ["GET"],
+		path: "/api/user/webhook-settings",
+		surface: "seed001",
+		tag: "callbacks",
+		auth: "user",
+		summary: "Which changes the caller's tasks call back about",
+		description:
+			"For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.",
+		success: { description: "The setting.", body: body.HookSettings },
+	},
+	{
+		methods: ["PUT"],
+		path: "/api/user/webhook-settings",
+		surface: "seed001",
+		tag: "callbacks",
+		auth: "user",
+		summary: "Set which changes the caller's tasks call back about",
+		description:
+			"`final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.",
+		input: { from: "json", schema: deliveries.hookSettingsBody },
+		success: { description: "The setting now.", body: body.HookSettings },
 	},
 	{
 		methods: ["GET"],

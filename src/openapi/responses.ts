@@ -213,6 +213,23 @@ export const Delivery = named(
 		outcome: z.enum(["delivered", "failed", "dead"]),
 		next_try_at: epochSeconds.nullable(),
 		created_at: epochSeconds,
+		sequence: z
+			.number()
+			.int()
+			.nullable()
+			.describe("the task's version the event reports (mj-edge-sequence); null for events logged before it"),
+		task_status: z.string().nullable().describe("the status the event reports"),
+		task_progress: z.string().nullable().describe('the progress the event reports, "0%".."100%"'),
+	}),
+);
+export const HookSettings = named(
+	"HookSettings",
+	z.strictObject({
+		events: z
+			.enum(["all", "final"])
+			.describe(
+				'"all": every change of status and progress; "final": only the end. A submit\'s notifyHookEvents wins.',
+			),
 	}),
 );
 export const DeliveryPage = named(

@@ -1,18 +1,35 @@
 /** Message shapes and retry settings of the two queues. */
+import type { TaskStatus } from "../upstream/protocol";
 
 /** TASK_QUEUE: submit a task upstream, or poll it. */
 export type TaskMessage = { kind: "submit"; taskId: string } | { kind: "poll"; taskId: string; n: number };
 
 /**
- * HOOK_QUEUE: deliver the client's callback for a task's end. The task's end queues `{taskId}`;
- * a redeliver request adds the event id and `manual`, which lets it past the "already delivered"
- * check that makes duplicate messages send nothing.
+ * One change of a task as its callback reports it. `seq` is the task's version when the change
+ * was accepted: it only grows, so a receiver tells an older event arriving late from a newer one.
+ */
+export interface HookChange {
+	seq: number;
+	status: TaskStatus;
+	/** 0..100 */
+	progress: number;
+	/** When the gateway accepted the change (epoch ms). */
+	at: number;
+}
+
+/**
+ * HOOK_QUEUE: deliver the client's callback for a change of a task. The task's end queues
+ * `{taskId}` (the change is the task's row); a change before the end carries `change`. A redeliver
+ * request adds the event id and `manual`, which lets it past the "already delivered" check that
+ * makes duplicate messages send nothing.
  */
 export interface HookMessage {
 	taskId: string;
-	/** The `webhook-id`; derived from the task when absent. */
+	/** The `webhook-id`; derived from the task (and the change) when absent. */
 	eventId?: string;
 	manual?: boolean;
+	/** A change before the task's end; absent for the end itself. */
+	change?: HookChange;
 }
 
 export const TASK_QUEUE = "mj-edge-tasks";

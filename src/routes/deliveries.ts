@@ -1,6 +1,6 @@
 /**
  * Client callbacks, in the new-api envelope `{success, message, data}`: the caller's signing
- * secret (show, rotate) and delivery log (list, redeliver) under /api/user; everyone's log under
+ * secret (show, rotate), callback settings and delivery log (list, redeliver) under /api/user; everyone's log under
  * /api/admin. Times are epoch seconds.
  *
  * Middleware is per route, not `.use()`: these groups share their base paths with the account
@@ -12,10 +12,11 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { dbOf, requestDb } from "../db/request-db";
-import { DELIVERY_OUTCOMES, type WebhookSecretRow } from "../db/schema";
-import { findUserBySub } from "../db/users";
+import { DELIVERY_OUTCOMES, HOOK_EVENT_MODES, type WebhookSecretRow } from "../db/schema";
+import { findUserBySub, findUserHookEvents, setUserHookEvents } from "../db/users";
 import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDeliveries } from "../db/webhooks";
 import { badRequest, notFound } from "../errors";
+import { storedChange } from "../hooks/deliver";
 import { ensureWebhookSecret, previousExpiresAt, rotateUserWebhookSecret } from "../hooks/secrets";
 import type { HookMessage } from "../queue/messages";
 import { epochSeconds } from "../time";
@@ -29,6 +30,7 @@ function secretView(row: WebhookSecretRow, now: number) {
 }
 
 function deliveryView(row: DeliveryListing) {
+	const change = storedChange(row.event);
 	return {
 		id: row.id,
 		event_id: row.eventId,
@@ -43,6 +45,9 @@ function deliveryView(row: DeliveryListing) {
 		outcome: row.outcome,
 		next_try_at: maybeSeconds(row.nextTryAt),
 		created_at: epochSeconds(row.createdAt),
+		sequence: change?.seq ?? null,
+		task_status: change?.status ?? null,
+		task_progress: change ? `${change.progress}%` : null,
 	};
 }
 
@@ -69,6 +74,10 @@ const listFields = {
 };
 export const userQuery = z.object(listFields);
 export const adminQuery = z.object({ ...listFields, user: z.string().min(1).max(128).optional() });
+export const hookSettingsBody = z.object({
+	events: z.enum(HOOK_EVENT_MODES, { error: 'events must be "all" or "final"' }),
+});
+
 export const eventParam = z.object({ eventId: z.string().regex(/^msg_[A-Za-z0-9_-]{1,64}$/, "not an event id") });
 
 type ListQuery = z.infer<typeof userQuery>;
@@ -90,7 +99,9 @@ async function listPage(c: Context<AppEnv>, query: ListQuery, userId: number | u
 async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | undefined) {
 	const attempt = await findEventAttempt(dbOf(c), eventId, userId);
 	if (!attempt) throw notFound("no such delivery event");
-	await c.env.HOOK_QUEUE.send({ taskId: attempt.taskId, eventId, manual: true } satisfies HookMessage);
+	// The change the event reported goes along, so the receiver gets that news again, not today's.
+	const change = storedChange(attempt.event);
+	await c.env.HOOK_QUEUE.send({ taskId: attempt.taskId, eventId, manual: true, change } satisfies HookMessage);
 	return ok(c, { event_id: eventId, task_id: attempt.taskId }, 202);
 }
 
@@ -104,6 +115,13 @@ export const userDeliveryRoutes = new Hono<AppEnv>()
 		const now = Date.now();
 		return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now), now));
 	})
+	// Which changes the caller's tasks call back about, for tasks whose submit does not say.
+	.get("/webhook-settings", requestDb(), authenticate(), async (c) =>
+		ok(c, { events: await findUserHookEvents(dbOf(c), c.get("user").id) }),
+	)
+	.put("/webhook-settings", requestDb(), authenticate(), validate("json", hookSettingsBody), async (c) =>
+		ok(c, { events: await setUserHookEvents(dbOf(c), c.get("user").id, c.req.valid("json").events) }),
+	)
 	.get("/deliveries", requestDb(), authenticate(), validate("query", userQuery), (c) =>
 		listPage(c, c.req.valid("query"), c.get("user").id),
 	)

@@ -12,7 +12,7 @@ import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
 import type { AppEnv } from "../context";
 import { dbOf, requestDb } from "../db/request-db";
-import type { TaskMode } from "../db/schema";
+import type { HookEventMode, TaskMode } from "../db/schema";
 import { findSettledOrLiveTask, findSettledOrLiveTasks } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
 import { listUnfinished } from "../db/tasks";
@@ -27,7 +27,7 @@ import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { idempotent } from "./idempotency";
-import { parseWith } from "./validate";
+import { notifyHookEvents, parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
 export const PROXY_BODY_LIMIT = 5 * Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 256 * 1024;
@@ -51,6 +51,7 @@ const picture = z.string().max(Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024, "an
 const hookFields = {
 	state: text("state", CLIENT_STATE_MAX_LENGTH).nullish(),
 	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH).nullish(),
+	notifyHookEvents,
 };
 const botType = z
 	.enum(["MID_JOURNEY", "NIJI_JOURNEY"], { error: "botType must be MID_JOURNEY or NIJI_JOURNEY" })
@@ -242,8 +243,12 @@ function accepted(result: SubmitResult) {
 	return { code: 1, description: "Success", result: result.publicId, properties: channel };
 }
 
-function hooks(body: { state?: string | null; notifyHook?: string | null }) {
-	return { state: body.state ?? undefined, notifyHook: body.notifyHook?.trim() || undefined };
+function hooks(body: { state?: string | null; notifyHook?: string | null; notifyHookEvents?: HookEventMode }) {
+	return {
+		state: body.state ?? undefined,
+		notifyHook: body.notifyHook?.trim() || undefined,
+		hookEvents: body.notifyHookEvents,
+	};
 }
 
 /** The proxy API for one speed mode ("" for the plain `/mj`). */

@@ -19,7 +19,7 @@ import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { idempotent } from "./idempotency";
 import { readParams } from "./params";
-import { integer, parseWith } from "./validate";
+import { integer, notifyHookEvents, parseWith } from "./validate";
 
 /** Page size of /task/list when `limit` is not given, and the most it may ask for. */
 const LIST_DEFAULT_LIMIT = 20;
@@ -51,6 +51,7 @@ export const submitSchema = z.object({
 		.string()
 		.optional()
 		.transform((v) => (v?.trim() ? v.trim() : undefined)),
+	notifyHookEvents,
 });
 
 export const fetchSchema = z.object({
@@ -79,6 +80,8 @@ export const seed002Routes = new Hono<AppEnv>()
 			index: parseIndex(input.action, input.index),
 			state: input.state,
 			notifyHook: input.notifyHook,
+			// The seed's contract: the notifyHook receives the finished task; every change only when asked.
+			hookEvents: input.notifyHookEvents ?? "final",
 		});
 		return ok(c, { code: 1, description: "成功", result: publicId });
 	})

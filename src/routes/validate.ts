@@ -7,6 +7,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
+import { HOOK_EVENT_MODES } from "../db/schema";
 import { badRequest } from "../errors";
 import { isJsonType, mediaType } from "./params";
 
@@ -108,3 +109,12 @@ export function text(name: string, max: number) {
 		.optional()
 		.transform((v) => v?.trim());
 }
+
+/**
+ * A submit's `notifyHookEvents`: "all" (every change) or "final" (the end only), any case;
+ * absent or "" follows the caller's setting.
+ */
+export const notifyHookEvents = z.preprocess(
+	(v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : (v ?? undefined)),
+	z.enum(HOOK_EVENT_MODES, { error: 'notifyHookEvents must be "all" or "final"' }).optional(),
+);

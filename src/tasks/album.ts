@@ -50,6 +50,9 @@ export async function usableTemplate(db: Db, user: AuthUser, styleId: number): P
 	return template;
 }
 
+/** The album's notifyHook hears of the end only, as the album's document has it. */
+const ALBUM_HOOK_EVENTS = "final";
+
 export interface AlbumPictureRequest {
 	styleId: number;
 	/** The user's photo (a file or a URL): required for face-swap templates, ignored otherwise. */
@@ -88,7 +91,12 @@ export async function createAlbumPicture(
 				env,
 				db,
 				user,
-				{ action: "SWAP_FACE", album: { styleId: template.id, originKey }, notifyHook: request.notifyHook },
+				{
+					action: "SWAP_FACE",
+					album: { styleId: template.id, originKey },
+					notifyHook: request.notifyHook,
+					hookEvents: ALBUM_HOOK_EVENTS,
+				},
 				now,
 			);
 		} catch (error) {
@@ -100,7 +108,13 @@ export async function createAlbumPicture(
 			env,
 			db,
 			user,
-			{ action: "IMAGINE", prompt: template.prompt, album: { styleId: template.id }, notifyHook: request.notifyHook },
+			{
+				action: "IMAGINE",
+				prompt: template.prompt,
+				album: { styleId: template.id },
+				notifyHook: request.notifyHook,
+				hookEvents: ALBUM_HOOK_EVENTS,
+			},
 			now,
 		);
 	}

@@ -5,7 +5,7 @@
  */
 import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
-import type { TaskMode, TaskRow } from "../db/schema";
+import type { HookEventMode, TaskMode, TaskRow } from "../db/schema";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { InsufficientQuotaError, insertTask, submitChecks } from "../db/tasks";
 import { ApiError, badRequest } from "../errors";
@@ -43,6 +43,8 @@ export interface SubmitRequest {
 	botType?: string;
 	state?: string;
 	notifyHook?: string;
+	/** Which changes the notifyHook hears of; absent follows the owner's setting. */
+	hookEvents?: HookEventMode;
 	/** Album pictures: the template and, for face swaps, the R2 key of the user's photo. */
 	album?: { styleId: number; originKey?: string };
 	/** SWAP_VIDEO_FACE: the target video, already checked; stored in R2 under the task. */
@@ -299,6 +301,7 @@ export async function submitTask(
 				customId: planned.customId,
 				clientState: request.state ?? "",
 				notifyHook,
+				hookEvents: request.hookEvents ?? "",
 				status: planned.status,
 				progress: "0%",
 				description: planned.description,

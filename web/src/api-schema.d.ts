@@ -612,6 +612,30 @@ export interface paths {
 		patch?: never;
 		trace?: never;
 	};
+	"/api/user/webhook-settings": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Which changes the caller's tasks call back about
+		 * @description For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.
+		 */
+		get: operations["getApiUserWebhookSettings"];
+		/**
+		 * Set which changes the caller's tasks call back about
+		 * @description `final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.
+		 */
+		put: operations["putApiUserWebhookSettings"];
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/api/user/deliveries": {
 		parameters: {
 			query?: never;
@@ -1512,6 +1536,19 @@ export interface components {
 			next_try_at: number | null;
 			/** @description epoch seconds */
 			created_at: number;
+			/** @description the task's version the event reports (mj-edge-sequence); null for events logged before it */
+			sequence: number | null;
+			/** @description the status the event reports */
+			task_status: string | null;
+			/** @description the progress the event reports, "0%".."100%" */
+			task_progress: string | null;
+		};
+		HookSettings: {
+			/**
+			 * @description "all": every change of status and progress; "final": only the end. A submit's notifyHookEvents wins.
+			 * @enum {string}
+			 */
+			events: "all" | "final";
 		};
 		DeliveryPage: {
 			items: components["schemas"]["Delivery"][];
@@ -1846,6 +1883,7 @@ export interface operations {
 				index?: string;
 				state?: string;
 				notifyHook?: string;
+				notifyHookEvents?: "all" | "final";
 			};
 			header?: {
 				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
@@ -1890,6 +1928,8 @@ export interface operations {
 					index?: string;
 					state?: string;
 					notifyHook?: string;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 				"application/x-www-form-urlencoded": {
 					/** @enum {string} */
@@ -1899,6 +1939,8 @@ export interface operations {
 					index?: string;
 					state?: string;
 					notifyHook?: string;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 				"multipart/form-data": {
 					/** @enum {string} */
@@ -1908,6 +1950,8 @@ export interface operations {
 					index?: string;
 					state?: string;
 					notifyHook?: string;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2073,6 +2117,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2109,6 +2155,8 @@ export interface operations {
 					index?: number | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2142,6 +2190,8 @@ export interface operations {
 					content: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2178,6 +2228,8 @@ export interface operations {
 					strong?: boolean | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2247,6 +2299,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2282,6 +2336,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2316,6 +2372,8 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2358,6 +2416,8 @@ export interface operations {
 					videoType?: ("vid_1.1_i2v_480" | "vid_1.1_i2v_720") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2392,6 +2452,8 @@ export interface operations {
 					image: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2426,6 +2488,8 @@ export interface operations {
 					image: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2460,6 +2524,8 @@ export interface operations {
 					image: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2527,6 +2593,8 @@ export interface operations {
 					targetUrl?: string | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 				};
 			};
 		};
@@ -2562,6 +2630,8 @@ export interface operations {
 					targetUrl?: string | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					/** @enum {string} */
+					notifyHookEvents?: "all" | "final";
 					/** @description the video (MP4, at most 10 MB) */
 					targetFile?: string;
 				};
@@ -3012,6 +3082,67 @@ export interface operations {
 						success: true;
 						message: string;
 						data: components["schemas"]["WebhookSecret"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserWebhookSettings: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The setting. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["HookSettings"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	putApiUserWebhookSettings: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					/** @enum {string} */
+					events: "all" | "final";
+				};
+			};
+		};
+		responses: {
+			/** @description The setting now. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["HookSettings"];
 					};
 				};
 			};
