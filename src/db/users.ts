@@ -37,12 +37,26 @@ export async function setUserQuota(db: Db, sub: string, quota: number, now: numb
 		.get();
 }
 
-/** Adds (or with a negative delta takes) quota; undefined if the user is unknown or it would go below zero. */
+/** The largest balance: beyond it a JavaScript number no longer holds every integer, and deltas would round away. */
+export const MAX_QUOTA = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Adds (or with a negative delta takes) quota; undefined if the user is unknown or the balance
+ * would leave 0..MAX_QUOTA. Both bounds are in the statement, so racing deltas cannot pass them
+ * together. With |delta| ≤ MAX_QUOTA the sum is exact however D1 binds it (as an integer, or as a
+ * double, where every sum past MAX_QUOTA still compares greater).
+ */
 export async function addUserQuota(db: Db, sub: string, delta: number): Promise<UserRow | undefined> {
 	return db
 		.update(users)
 		.set({ quota: sql`${users.quota} + ${delta}` })
-		.where(and(eq(users.sub, sub), sql`${users.quota} + ${delta} >= 0`))
+		.where(
+			and(
+				eq(users.sub, sub),
+				sql`${users.quota} + ${delta} >= 0`,
+				sql`${users.quota} + ${delta} <= ${sql.raw(String(MAX_QUOTA))}`,
+			),
+		)
 		.returning()
 		.get();
 }
