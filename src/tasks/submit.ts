@@ -7,7 +7,7 @@ import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
 import type { TaskMode, TaskRow } from "../db/schema";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
-import { InsufficientQuotaError, insertTask, submitChecks } from "../db/tasks";
+import { InsufficientQuotaError, insertQueuedTask, QueueFullError, submitChecks } from "../db/tasks";
 import { ApiError, badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
@@ -227,9 +227,8 @@ export async function submitTask(
 			properties: { promptEn: planned.prompt, bannedWord: banned },
 		});
 	}
-	if (unfinished >= limits.limit) {
-		throw new ApiError("QUEUE_FULL", `queue is full: you have ${unfinished} unfinished tasks; try again later`);
-	}
+	// Refused early here without writing anything; the insert checks the limit again, atomically.
+	if (unfinished >= limits.limit) throw queueFull(limits.limit);
 
 	const notifyHook = request.notifyHook ?? "";
 	if (notifyHook) {
@@ -250,8 +249,9 @@ export async function submitTask(
 	const price = priceOf(env, planned.action);
 	const publicId = crypto.randomUUID();
 	const inputs = await storeInputs(env.IMAGES, publicId, images);
+	let unfinishedWithThis: number;
 	try {
-		await insertTask(
+		({ unfinished: unfinishedWithThis } = await insertQueuedTask(
 			db,
 			{
 				publicId,
@@ -277,12 +277,14 @@ export async function submitTask(
 				album: request.album !== undefined,
 			},
 			now,
-		);
+			limits.limit,
+		));
 	} catch (error) {
 		await removeInputs(env.IMAGES, inputs);
 		if (error instanceof InsufficientQuotaError) {
 			throw new ApiError("INSUFFICIENT_QUOTA", `not enough quota: ${planned.action} costs ${price}`);
 		}
+		if (error instanceof QueueFullError) throw queueFull(limits.limit);
 		throw error;
 	}
 	if (planned.status === "NOT_START") await enqueueSubmit(env, publicId);
@@ -290,8 +292,12 @@ export async function submitTask(
 		publicId,
 		action: planned.action,
 		status: planned.status,
-		queuedAhead: Math.max(0, unfinished + 1 - limits.concurrency),
+		queuedAhead: Math.max(0, unfinishedWithThis - limits.concurrency),
 	};
+}
+
+function queueFull(limit: number): ApiError {
+	return new ApiError("QUEUE_FULL", `queue is full: you have ${limit} unfinished tasks; try again later`);
 }
 
 /** Queues the upstream submit of a task; a lost message is re-queued by the reconciler. */
