@@ -6,14 +6,34 @@ import type { Db } from "./client";
 import { type UserRow, users } from "./schema";
 
 /**
- * Returns the user's id, creating the user on first use. The role in the row mirrors the
- * latest token; authorization always reads the verified token itself.
+ * Returns the user's id, creating the user on first use. The role in the row follows the token
+ * issued last (`issuedAt`, its `iat`): a later token sets it, an older one leaves it, and of two
+ * issued in the same second `user` wins. The outcome does not depend on the order in which
+ * isolates see the tokens, and an old admin token cannot take back a demotion. API keys act
+ * with at most this role.
  */
-export async function upsertUser(db: Db, sub: string, role: Role, initialQuota: number, now: number): Promise<number> {
+export async function upsertUser(
+	db: Db,
+	sub: string,
+	role: Role,
+	initialQuota: number,
+	now: number,
+	issuedAt = 0,
+): Promise<number> {
+	const latestRole = sql`CASE
+		WHEN excluded.role_issued_at > ${users.roleIssuedAt} THEN excluded.role
+		WHEN excluded.role_issued_at = ${users.roleIssuedAt} AND excluded.role = 'user' THEN 'user'
+		ELSE ${users.role} END`;
 	const row = await db
 		.insert(users)
-		.values({ sub, role, quota: initialQuota, createdAt: now })
-		.onConflictDoUpdate({ target: users.sub, set: { role } })
+		.values({ sub, role, roleIssuedAt: issuedAt, quota: initialQuota, createdAt: now })
+		.onConflictDoUpdate({
+			target: users.sub,
+			set: {
+				role: latestRole,
+				roleIssuedAt: sql`MAX(${users.roleIssuedAt}, excluded.role_issued_at)`,
+			},
+		})
 		.returning({ id: users.id })
 		.get();
 	return row.id;
