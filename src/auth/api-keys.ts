@@ -9,7 +9,7 @@
  * same reason.
  *
  * A key acts with the role its creator had when making it, capped by the role on the user's
- * row (which follows the user's latest token): an admin's key stops acting as admin once the
+ * row (which follows the token the user was issued last): an admin's key stops acting as admin once the
  * user is no longer an admin.
  */
 import type { Context } from "hono";

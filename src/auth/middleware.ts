@@ -10,8 +10,15 @@ import { authenticateApiKey, isApiKey } from "./api-keys";
 import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
 import { type Role, verifyToken } from "./token";
 
-/** sub → user id. Saves the upsert on every request after a user's first in this isolate. */
-const userIds = new Map<string, number>();
+/**
+ * Tokens whose role this isolate has written to the user's row, by the token's signature, with
+ * the user's id. Nothing mutable is cached: the row's role is what API keys are checked against,
+ * and another isolate may change it at any time. What is saved is only the repeat of a write
+ * already made: every token a client sends for the first time in an isolate (a demotion, a
+ * promotion) writes its role, so no isolate can skip a token's role on the strength of an older
+ * token. The write keeps the role of the token issued last (see upsertUser).
+ */
+export const deliveredTokens = new Map<string, number>();
 const USER_CACHE_LIMIT = 10_000;
 
 /** The token from `Authorization: Bearer …` (or a bare token), else `mj-api-secret`. */
@@ -56,13 +63,16 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 			return next();
 		}
 		const claims = await verifyToken(token, c.env);
-		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
-		let id = userIds.get(claims.sub);
+		// A verified token's signature identifies it (its header and claims are what was signed).
+		const signature = token.slice(token.lastIndexOf(".") + 1);
+		let id = deliveredTokens.get(signature);
 		if (id === undefined) {
-			id = await upsertUser(dbOf(c), claims.sub, claims.role, newUserQuota(c.env), Date.now());
-			if (userIds.size >= USER_CACHE_LIMIT) userIds.clear();
-			userIds.set(claims.sub, id);
+			id = await upsertUser(dbOf(c), claims.sub, claims.role, newUserQuota(c.env), Date.now(), claims.issuedAt);
+			if (deliveredTokens.size >= USER_CACHE_LIMIT) deliveredTokens.clear();
+			deliveredTokens.set(signature, id);
 		}
+		// After the write: a user token refused here still demotes the user's keys.
+		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		c.set("user", { id, sub: claims.sub, role: claims.role });
 		await next();
 	};

@@ -15,6 +15,11 @@ export interface TokenClaims {
 	role: Role;
 }
 
+/** What a verified token says: its claims, and when it was issued (`iat` in epoch seconds, 0 without one). */
+export interface VerifiedClaims extends TokenClaims {
+	issuedAt: number;
+}
+
 /** The settings tokens are verified against: the Worker's env, or a subset of it in tests. */
 export type TokenSettings = Partial<Pick<Env, "JWT_SECRET" | "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_MAX_LIFETIME">>;
 
@@ -40,11 +45,11 @@ const secretKey = (secret: string | undefined) => hmacKey(secret, "JWT_SECRET");
  * with their expiry: a client sends the same token on every request, and a hit skips the
  * HMAC and the claim parsing while `exp` is still checked against the clock.
  */
-const verified = new Map<string, { claims: TokenClaims; exp: number }>();
+const verified = new Map<string, { claims: VerifiedClaims; exp: number }>();
 const VERIFIED_LIMIT = 10_000;
 
 /** Verifies a bearer token against `settings`; throws UNAUTHORIZED with a reason the client can act on. */
-export async function verifyToken(token: string, settings: TokenSettings): Promise<TokenClaims> {
+export async function verifyToken(token: string, settings: TokenSettings): Promise<VerifiedClaims> {
 	const memo = [settings.JWT_SECRET, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_MAX_LIFETIME, token].join(
 		"\u0000",
 	);
@@ -60,7 +65,10 @@ export async function verifyToken(token: string, settings: TokenSettings): Promi
 	return fresh.claims;
 }
 
-async function verifyUncached(token: string, settings: TokenSettings): Promise<{ claims: TokenClaims; exp: number }> {
+async function verifyUncached(
+	token: string,
+	settings: TokenSettings,
+): Promise<{ claims: VerifiedClaims; exp: number }> {
 	const key = await secretKey(settings.JWT_SECRET);
 	const maxLifetime = parseLifetime(settings.JWT_MAX_LIFETIME);
 	try {
@@ -83,7 +91,7 @@ async function verifyUncached(token: string, settings: TokenSettings): Promise<{
 			// An iat in the future would stretch the window: count from now then.
 			if (exp - Math.min(payload.iat, Date.now() / 1000) > maxLifetime) throw unauthorized(limit);
 		}
-		return { claims: { sub: payload.sub, role }, exp };
+		return { claims: { sub: payload.sub, role, issuedAt: payload.iat ?? 0 }, exp };
 	} catch (error) {
 		if (error instanceof errors.JWTExpired) throw unauthorized("token expired");
 		if (error instanceof errors.JWSSignatureVerificationFailed) throw unauthorized("token signature is invalid");

@@ -23,6 +23,11 @@ export const users = sqliteTable("users", {
 	role: text("role", { enum: ["user", "admin"] })
 		.notNull()
 		.default("user"),
+	/**
+	 * The `iat` (epoch seconds, 0 without one) of the token that set `role`: a token issued
+	 * earlier never overwrites the role of one issued later, whichever isolate sees it first.
+	 */
+	roleIssuedAt: integer("role_issued_at").notNull().default(0),
 	quota: integer("quota").notNull().default(0),
 	/** Tasks this user has created; also hands out each task's `user_seq`. */
 	taskCount: integer("task_count").notNull().default(0),

@@ -7,10 +7,27 @@ import { channels, counters, type NewTaskRow, type TaskRow, tasks, users } from 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
 export class InsufficientQuotaError extends Error {}
 
+/** Raised when the user already has the queue limit's worth of unfinished tasks; the batch is rolled back. */
+export class QueueFullError extends Error {}
+
 /** The counters row that holds the number of tasks ever written. */
 export const TASKS_COUNTER = "tasks";
 
 export type NewTaskInput = Omit<NewTaskRow, "userSeq" | "taskSeq" | "albumSeq" | "submitTime"> & { album?: boolean };
+
+/**
+ * The user's unfinished tasks, counting at most `cap`: index-only on tasks_user_status, so it
+ * never reads more than `cap` entries however many tasks the user has.
+ */
+function unfinishedCount(db: Db, userId: number, cap: number) {
+	const unfinished = db
+		.select({ one: sql`1` })
+		.from(tasks)
+		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
+		.limit(cap)
+		.as("unfinished");
+	return sql<number>`(SELECT count(*) FROM ${unfinished})`;
+}
 
 /**
  * Writes a new task and its charge in one D1 batch (one transaction) and returns the task's
@@ -23,41 +40,79 @@ export type NewTaskInput = Omit<NewTaskRow, "userSeq" | "taskSeq" | "albumSeq" |
  * no task exists without its charge.
  */
 export async function insertTask(db: Db, input: NewTaskInput, now: number): Promise<number> {
+	return (await writeTask(db, input, now, null)).submitTime;
+}
+
+/**
+ * insertTask for a submit under USER_QUEUE_LIMIT: the limit is checked inside the same batch,
+ * where `submit_time` is NULL (so the batch, charge included, rolls back: QueueFullError) when
+ * the user already has `queueLimit` unfinished tasks. D1 runs batches one at a time, so no
+ * burst of concurrent submits gets past the limit together, as none gets past the balance.
+ * Also answers how many unfinished tasks the user has with this one, as of the same moment.
+ */
+export async function insertQueuedTask(
+	db: Db,
+	input: NewTaskInput,
+	now: number,
+	queueLimit: number,
+): Promise<{ submitTime: number; unfinished: number }> {
+	const written = await writeTask(db, input, now, queueLimit);
+	return { submitTime: written.submitTime, unfinished: written.unfinished ?? 0 };
+}
+
+async function writeTask(
+	db: Db,
+	input: NewTaskInput,
+	now: number,
+	queueLimit: number | null,
+): Promise<{ submitTime: number; unfinished: number | null }> {
 	const { album, ...row } = input;
 	const price = row.quota ?? 0;
 	const fromUser = (column: string, extra = sql``) =>
 		sql`(SELECT ${sql.raw(column)} FROM users WHERE id = ${row.userId}${extra})`;
+	const belowLimit =
+		queueLimit === null ? sql`` : sql` AND ${unfinishedCount(db, row.userId, queueLimit)} < ${queueLimit}`;
+	const insert = db
+		.insert(tasks)
+		.values({
+			...row,
+			userSeq: fromUser("task_count", sql` AND quota >= 0`),
+			taskSeq: sql`(SELECT value FROM counters WHERE name = ${TASKS_COUNTER})`,
+			albumSeq: album ? fromUser("album_count") : null,
+			submitTime: fromUser("last_submit_time", belowLimit),
+		})
+		.returning({ submitTime: tasks.submitTime });
+	const charge = db
+		.update(users)
+		.set({
+			taskCount: sql`${users.taskCount} + 1`,
+			albumCount: album ? sql`${users.albumCount} + 1` : users.albumCount,
+			quota: sql`${users.quota} - ${price}`,
+			lastSubmitTime: sql`MAX(${users.lastSubmitTime} + 1, ${now})`,
+		})
+		.where(eq(users.id, row.userId));
+	const counter = db
+		.insert(counters)
+		.values({ name: TASKS_COUNTER, value: 1 })
+		.onConflictDoUpdate({ target: counters.name, set: { value: sql`${counters.value} + 1` } });
 	try {
-		const [, , inserted] = await db.batch([
-			db
-				.update(users)
-				.set({
-					taskCount: sql`${users.taskCount} + 1`,
-					albumCount: album ? sql`${users.albumCount} + 1` : users.albumCount,
-					quota: sql`${users.quota} - ${price}`,
-					lastSubmitTime: sql`MAX(${users.lastSubmitTime} + 1, ${now})`,
-				})
-				.where(eq(users.id, row.userId)),
-			db
-				.insert(counters)
-				.values({ name: TASKS_COUNTER, value: 1 })
-				.onConflictDoUpdate({ target: counters.name, set: { value: sql`${counters.value} + 1` } }),
-			db
-				.insert(tasks)
-				.values({
-					...row,
-					userSeq: fromUser("task_count", sql` AND quota >= 0`),
-					taskSeq: sql`(SELECT value FROM counters WHERE name = ${TASKS_COUNTER})`,
-					albumSeq: album ? fromUser("album_count") : null,
-					submitTime: fromUser("last_submit_time"),
-				})
-				.returning({ submitTime: tasks.submitTime }),
-		]);
-		return inserted[0].submitTime;
+		if (queueLimit === null) {
+			const [, , inserted] = await db.batch([charge, counter, insert]);
+			return { submitTime: inserted[0].submitTime, unfinished: null };
+		}
+		// Read after the insert, inside the batch: this task included, nobody else's write in between.
+		const after = db
+			.select({ n: unfinishedCount(db, row.userId, queueLimit + 1) })
+			.from(users)
+			.where(eq(users.id, row.userId));
+		const [, , inserted, [count]] = await db.batch([charge, counter, insert, after]);
+		return { submitTime: inserted[0].submitTime, unfinished: count?.n ?? 0 };
 	} catch (error) {
-		if (String(error).includes("NOT NULL constraint failed: tasks.user_seq")) {
+		const message = String(error);
+		if (message.includes("NOT NULL constraint failed: tasks.user_seq")) {
 			throw new InsufficientQuotaError("insufficient quota");
 		}
+		if (message.includes("NOT NULL constraint failed: tasks.submit_time")) throw new QueueFullError("queue is full");
 		throw error;
 	}
 }
@@ -191,19 +246,13 @@ export async function submitChecks(
 	cap: number,
 	parentChannelId: number | null,
 ): Promise<{ unfinished: number; channelAvailable: boolean }> {
-	const unfinished = db
-		.select({ one: sql`1` })
-		.from(tasks)
-		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
-		.limit(cap)
-		.as("unfinished");
 	const channel = db
 		.select({ one: sql`1` })
 		.from(channels)
 		.where(and(eq(channels.enabled, true), parentChannelId == null ? undefined : eq(channels.id, parentChannelId)));
 	const row = await db
 		.select({
-			unfinished: sql<number>`(SELECT count(*) FROM ${unfinished})`,
+			unfinished: unfinishedCount(db, userId, cap),
 			channelAvailable: sql<number>`${exists(channel)}`,
 		})
 		.from(users)

@@ -4,8 +4,12 @@
  *  - the transition is decided from the object's own storage before any await, so two
  *    updates racing in can never move the task backwards;
  *  - D1 gets the full snapshot, conditional on the version, so a late write never wins;
- *  - side effects of the end state (R2 copy, client callback) run from the alarm, which
- *    retries them without holding up the caller;
+ *  - D1 follows the object: before each D1 write the object arms its alarm (in the same storage
+ *    write as the decision), so a write that fails, or never happens because the process died,
+ *    is retried from the alarm with backoff until it lands; `sync` lets the reconciler, the
+ *    poller and upstream pushes ask for the object's state and repair D1 on the way;
+ *  - side effects of the end state (R2 copy, client callback) run from the alarm, after D1 has
+ *    the end state, and are retried without holding up the caller;
  *  - a client callback for each change before the end is queued at once, or for progress at
  *    most once per HOOK_PROGRESS_WINDOW_MS through the same alarm.
  */
@@ -50,6 +54,16 @@ interface StoredState {
 	hookPending?: HookChange | null;
 }
 
+/** What the object knows of a task: the decision D1 follows. */
+export interface TaskSnapshot {
+	status: TaskStatus;
+	upstreamId: string | null;
+	channelId: number | null;
+	version: number;
+	/** Whether D1 has this version (false: a write is still failing; the alarm keeps retrying it). */
+	synced: boolean;
+}
+
 export interface ApplyResult {
 	applied: boolean;
 	status: TaskStatus | null;
@@ -63,6 +77,10 @@ const MAX_COPY_ATTEMPTS = 5;
  * latest. A change of status is told at once (a task has few), and the end is never held back.
  */
 export const HOOK_PROGRESS_WINDOW_MS = 2_000;
+/** When the alarm armed before a D1 write fires if nothing disarms it: the write's deadline. */
+const SYNC_WATCHDOG_MS = 5_000;
+/** The longest wait between two retries of a D1 write that keeps failing. */
+const MAX_SYNC_RETRY_MS = 60_000;
 
 /** The result videos the upstream reported, in order. */
 function videoUrlsOf(state: StoredState): string[] {
@@ -98,12 +116,24 @@ export class TaskObject extends DurableObject<Env> {
 	#state: StoredState | null = null;
 	/** The network this object fetches media with; a Durable Object has no request context to take it from. */
 	readonly #deps: Deps = defaultDeps();
+	/**
+	 * The D1 write of an accepted update. An instance field, so it is out of reach of RPC (which
+	 * only calls the class's methods); the tests replace it through runInDurableObject to cut the
+	 * write after the object's decision.
+	 */
+	writeProgress: typeof writeTaskProgress = writeTaskProgress;
+	/** D1 writes failed in a row, for the alarm's backoff; in memory only (a restart retries sooner). */
+	#syncFailures = 0;
 
 	/** Takes the right to submit this task upstream; false if it is taken or no longer needed. */
 	async claimSubmit(publicId: string, leaseMs: number): Promise<boolean> {
 		const state = await this.#load(publicId);
 		const now = Date.now();
-		if (state?.status !== "NOT_START" || state.claimUntil > now) return false;
+		if (state?.status !== "NOT_START" || state.claimUntil > now) {
+			// D1 said NOT_START to the consumer asking, but the object has moved on: D1 is behind.
+			if (state && state.syncedVersion < state.version) await this.#sync(state);
+			return false;
+		}
 		state.claimUntil = now + leaseMs;
 		await this.#save(state);
 		return true;
@@ -123,7 +153,7 @@ export class TaskObject extends DurableObject<Env> {
 		const decision = decide(state, update);
 		if (!decision.accept) {
 			// A duplicate is still a chance to repair a D1 write that failed earlier.
-			if (state.syncedVersion < state.version) await this.#flush(state);
+			if (state.syncedVersion < state.version) await this.#sync(state);
 			return { applied: false, status: state.status, reason: decision.reason };
 		}
 		const now = Date.now();
@@ -144,21 +174,52 @@ export class TaskObject extends DurableObject<Env> {
 			// The end's own callback tells it all; a held-back progress would now be stale news.
 			state.hookPending = null;
 		}
-		await this.#save(state);
-		// Everything above ran before the first await on the network: the decision is final.
-		await this.#flush(state);
+		await this.#saveArmed(state);
+		// Everything above ran before the first await on the network: the decision is final, and
+		// it stands even if D1 does not take it now (the armed alarm retries the write).
+		const synced = await this.#sync(state);
 		this.#announce(state);
 		if (isTerminal(decision.status)) await this.ctx.storage.setAlarm(Date.now());
-		else await this.#tellChange(state, now);
+		else {
+			if (synced) await this.#disarm(state);
+			// After the disarm: a held-back progress callback sets the alarm it needs.
+			await this.#tellChange(state, now);
+		}
 		return { applied: true, status: decision.status };
 	}
 
-	/** Runs the end state's side effects: copy the image to R2, then queue the client callback. */
+	/**
+	 * The object's view of the task, after one more try at writing it to D1 if D1 is behind.
+	 * Null when the object has never decided anything for it (D1 is then all there is).
+	 */
+	async sync(publicId: string): Promise<TaskSnapshot | null> {
+		const state = this.#state ?? (await this.ctx.storage.get<StoredState>(STATE_KEY)) ?? null;
+		if (state?.publicId !== publicId) return null;
+		this.#state = state;
+		const synced = state.syncedVersion >= state.version || (await this.#sync(state));
+		return {
+			status: state.status,
+			upstreamId: state.upstreamId ?? null,
+			channelId: state.fields.channelId ?? null,
+			version: state.version,
+			synced,
+		};
+	}
+
+	/**
+	 * Writes D1 if it is behind (retried with backoff while it fails), then runs the end state's
+	 * side effects: copy the image to R2, then queue the client callback. A running task has none.
+	 */
 	override async alarm(): Promise<void> {
 		const state = this.#state ?? (await this.ctx.storage.get<StoredState>(STATE_KEY)) ?? null;
 		if (!state) return;
 		this.#state = state;
-		if (state.syncedVersion < state.version) await this.#flush(state);
+		if (state.syncedVersion < state.version && !(await this.#sync(state))) {
+			// The effects wait for D1: the callback reads the task from there.
+			const delay = Math.min(MAX_SYNC_RETRY_MS, 1000 * 2 ** this.#syncFailures);
+			await this.ctx.storage.setAlarm(Date.now() + delay);
+			return;
+		}
 		if (state.hookPending && !isTerminal(state.status)) await this.#tellPending(state);
 		if (state.effects.copy) {
 			const done = await this.#copyImage(state);
@@ -183,8 +244,8 @@ export class TaskObject extends DurableObject<Env> {
 		state.progress = 0;
 		state.version += 1;
 		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
-		await this.#save(state);
-		await this.#flush(state);
+		await this.#saveArmed(state);
+		if (await this.#sync(state)) await this.#disarm(state);
 		this.#announce(state);
 		await this.#tellChange(state, Date.now());
 		return true;
@@ -201,6 +262,13 @@ export class TaskObject extends DurableObject<Env> {
 		if (last && last.status === state.status && last.progress === state.progress) return;
 		const change: HookChange = { seq: state.version, status: state.status, progress: state.progress, at: now };
 		const due = (last?.at ?? 0) + HOOK_PROGRESS_WINDOW_MS;
+		if (state.syncedVersion < state.version) {
+			// D1 does not have this change yet (the delivery reads the task there): the armed alarm
+			// writes D1 first, then queues it.
+			state.hookPending = change;
+			await this.#save(state);
+			return;
+		}
 		if (last && last.status === state.status && now < due) {
 			state.hookPending = change;
 			await this.#save(state);
@@ -306,13 +374,39 @@ export class TaskObject extends DurableObject<Env> {
 		);
 	}
 
-	async #flush(state: StoredState): Promise<void> {
+	/** Writes the state to D1; false (logged) when the write failed, which the armed alarm retries. */
+	async #sync(state: StoredState): Promise<boolean> {
 		const version = state.version;
-		await writeTaskProgress(getDb(this.env.DB), state.publicId, version, state.fields, Date.now());
+		try {
+			await this.writeProgress(getDb(this.env.DB), state.publicId, version, state.fields, Date.now());
+		} catch (error) {
+			this.#syncFailures += 1;
+			logError("task D1 write failed; the object's alarm retries it", state.publicId, error);
+			return false;
+		}
+		this.#syncFailures = 0;
 		if (state.syncedVersion < version) {
 			state.syncedVersion = version;
 			await this.#save(state);
 		}
+		return true;
+	}
+
+	/**
+	 * Saves a decision D1 does not have yet together with an alarm (one storage write: no await
+	 * between them), so a process that dies before or during the D1 write still gets it retried.
+	 */
+	async #saveArmed(state: StoredState): Promise<void> {
+		this.#state = state;
+		const saved = this.ctx.storage.put(STATE_KEY, state);
+		const armed = this.ctx.storage.setAlarm(Date.now() + SYNC_WATCHDOG_MS);
+		await Promise.all([saved, armed]);
+	}
+
+	/** Drops the alarm armed for a D1 write once nothing is left for it: D1 current, no end-state effects. */
+	async #disarm(state: StoredState): Promise<void> {
+		if (state.syncedVersion < state.version || state.effects.copy || state.effects.hook || state.hookPending) return;
+		await this.ctx.storage.deleteAlarm();
 	}
 
 	async #load(publicId: string): Promise<StoredState | null> {

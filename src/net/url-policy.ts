@@ -16,28 +16,41 @@ import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
 export const URL_MAX_LENGTH = NOTIFY_HOOK_MAX_LENGTH;
 
 /**
- * Names that only mean something on a private network (RFC 6761/6762/7686/8375/9476 and the
- * ICANN names never to be delegated), as whole names or as suffixes. `.test` and `.example`
- * are left out on purpose: RFC 6761 asks applications not to treat them specially, and the
- * public DNS Workers use never resolves them, so they reach nothing.
+ * Last labels that only mean something on a private network: RFC 6761/6762 (`localhost`,
+ * `local`, `invalid`), 7686 (`onion`), 8375 (`home.arpa`, and all of `arpa`), 9476 (`alt`), the
+ * ICANN names never to be delegated (`internal`, `corp`, `home`, `lan`, …), and the labels a
+ * Kubernetes search path completes (`kubernetes.default` → `kubernetes.default.svc.cluster.local`:
+ * `default` is the namespace every cluster has, `svc` and `pod` its record kinds, `cluster` the
+ * usual domain). `.test` and `.example` are left out on purpose: RFC 6761 asks applications not
+ * to treat them specially, and the public DNS Workers use never resolves them, so they reach nothing.
  */
-const INTERNAL_NAMES = new Set(["localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"]);
-const INTERNAL_SUFFIXES = [
-	".localhost",
-	".local",
-	".localdomain",
-	".internal",
-	".intranet",
-	".private",
-	".corp",
-	".home",
-	".lan",
-	".svc",
-	".arpa",
-	".invalid",
-	".onion",
-	".alt",
-];
+const INTERNAL_TLDS = new Set([
+	"localhost",
+	"local",
+	"localdomain",
+	"internal",
+	"intranet",
+	"private",
+	"corp",
+	"home",
+	"lan",
+	"arpa",
+	"invalid",
+	"onion",
+	"alt",
+	"svc",
+	"pod",
+	"cluster",
+	"default",
+]);
+
+/**
+ * What a public top-level label looks like: letters only (2–63), or an internationalised TLD in
+ * its ASCII form (`xn--…`, as the URL parser writes every IDN). A last label with a digit or a
+ * hyphen (`svc.ns-1`, `db.prod2`) is no TLD anywhere, so the name can only resolve through a
+ * local search domain.
+ */
+const TLD_SHAPE = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 
 /** [first address, prefix length] of IPv4 ranges that are not public unicast (IANA special-purpose registry). */
 const IPV4_BLOCKED: readonly [string, number][] = [
@@ -134,9 +147,10 @@ function hostBlocked(hostname: string): boolean {
 	}
 	const v4 = ipv4Value(host);
 	if (v4 !== null) return ipv4Blocked(v4);
-	// A single label (`intranet`, `metadata`) is resolved against a local search domain, if at all.
-	if (!host.includes(".")) return true;
-	return INTERNAL_NAMES.has(host) || INTERNAL_SUFFIXES.some((suffix) => host.endsWith(suffix));
+	// A single label (`intranet`, `metadata`) is resolved against a local search domain, if at all;
+	// so is a name whose last label is no public TLD (`kubernetes.default`, `redis.ns-1`).
+	const tld = host.slice(host.lastIndexOf(".") + 1);
+	return !host.includes(".") || !TLD_SHAPE.test(tld) || INTERNAL_TLDS.has(tld);
 }
 
 /** Knobs of the policy for one sink. */

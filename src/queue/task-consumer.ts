@@ -4,6 +4,7 @@
  */
 import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
+import type { TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import type { Deps } from "../deps";
 import { logError } from "../log";
@@ -98,8 +99,12 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps
 
 async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): Promise<Verdict> {
 	const db = getDb(env.DB);
-	const task = await findTask(db, publicId);
-	if (!task || isTerminal(task.status) || !task.upstreamId || task.channelId == null) return "ack";
+	const row = await findTask(db, publicId);
+	if (!row) return "ack";
+	// A poll follows an accepted submit, so a row without the upstream task is behind its object
+	// (a D1 write that failed after the decision): the object knows, and repairs D1 on the way.
+	const task = row.upstreamId && row.channelId != null ? row : await withObjectState(env, row);
+	if (isTerminal(task.status) || !task.upstreamId || task.channelId == null) return "ack";
 	// Past the timeout the reconciler fails the task; polling stops here.
 	if (isPastTimeout(task, deps.now(), taskTimeoutMs(env))) return "ack";
 
@@ -125,6 +130,18 @@ async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): P
 		});
 	}
 	return "ack";
+}
+
+/** The row with what the task's object decided in place of what D1 may not have yet. */
+async function withObjectState(env: Env, row: TaskRow): Promise<TaskRow> {
+	const known = await taskObject(env, row.publicId).sync(row.publicId);
+	if (!known) return row;
+	return {
+		...row,
+		status: known.status,
+		upstreamId: known.upstreamId ?? row.upstreamId,
+		channelId: known.channelId ?? row.channelId,
+	};
 }
 
 /** Dead-letter consumer: a submit that exhausted its retries ends as FAILURE (idempotent). */

@@ -10,7 +10,7 @@ import { createChannel, listChannels, updateChannel } from "../db/channels";
 import { dbOf, requestDb } from "../db/request-db";
 import type { ChannelRow, UserRow } from "../db/schema";
 import { readStats } from "../db/stats";
-import { addUserQuota, findUserBySub, setUserQuota } from "../db/users";
+import { addUserQuota, findUserBySub, MAX_QUOTA, setUserQuota } from "../db/users";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
 import { TASK_ACTIONS } from "../tasks/actions";
@@ -48,8 +48,8 @@ function channelView(channel: ChannelRow) {
 
 export const quotaBody = z
 	.object({
-		quota: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-		delta: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+		quota: z.number().int().min(0).max(MAX_QUOTA).optional(),
+		delta: z.number().int().min(-MAX_QUOTA).max(MAX_QUOTA).optional(),
 	})
 	.strict()
 	.refine((b) => (b.quota === undefined) !== (b.delta === undefined), {
@@ -144,7 +144,8 @@ export const adminRoutes = new Hono<AppEnv>()
 				: // quotaBody lets exactly one of the two through.
 					await addUserQuota(db, sub, body.delta ?? 0);
 		if (!user) {
-			throw (await findUserBySub(db, sub)) ? badRequest("quota would go below zero") : notFound("no such user");
+			if (!(await findUserBySub(db, sub))) throw notFound("no such user");
+			throw badRequest((body.delta ?? 0) < 0 ? "quota would go below zero" : `quota would exceed ${MAX_QUOTA}`);
 		}
 		return ok(c, userView(user));
 	})

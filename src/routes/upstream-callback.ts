@@ -29,14 +29,19 @@ export const upstreamCallbackRoutes = new Hono<AppEnv>().post(
 		const body = c.req.valid("json");
 		const task = await findTask(getDb(c.env.DB), publicId);
 		if (!task) throw notFound("task not found");
-		// Only for the upstream task the gateway recorded: before the submit's answer there is none to match.
-		if (task.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
+		const object = taskObject(c.env, publicId);
+		let channelId = task.channelId;
+		// Only for the upstream task the gateway recorded: before the submit's answer there is none to
+		// match. D1 may not have it yet when its write failed after the object's decision: the
+		// object is asked (which repairs D1), and decides.
+		if (task.upstreamId !== body.id) {
+			const known = await object.sync(publicId);
+			if (!known?.upstreamId || known.upstreamId !== body.id) throw badRequest("callback is for another upstream task");
+			channelId = known.channelId ?? channelId;
+		}
 		const update = updateFromUpstream(body);
 		if (!update) return ok(c, { code: 1, description: "ignored" });
-		const result = await taskObject(c.env, publicId).apply(publicId, {
-			...update,
-			channelId: task.channelId ?? undefined,
-		});
+		const result = await object.apply(publicId, { ...update, channelId: channelId ?? undefined });
 		return ok(c, { code: 1, description: result.applied ? "applied" : `ignored (${result.reason})` });
 	},
 );

@@ -7,7 +7,7 @@ import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
 import type { HookEventMode, TaskMode, TaskRow } from "../db/schema";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
-import { InsufficientQuotaError, insertTask, submitChecks } from "../db/tasks";
+import { InsufficientQuotaError, insertQueuedTask, QueueFullError, submitChecks } from "../db/tasks";
 import { ApiError, badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
@@ -258,9 +258,8 @@ export async function submitTask(
 		bannedMatcher(env),
 	]);
 	await refuseBannedPrompt(env, planned.prompt, matcher);
-	if (unfinished >= limits.limit) {
-		throw new ApiError("QUEUE_FULL", `queue is full: you have ${unfinished} unfinished tasks; try again later`);
-	}
+	// Refused early here without writing anything; the insert checks the limit again, atomically.
+	if (unfinished >= limits.limit) throw queueFull(limits.limit);
 
 	const notifyHook = request.notifyHook ?? "";
 	if (notifyHook) {
@@ -288,8 +287,9 @@ export async function submitTask(
 		inputs.push(key);
 		options.videoKey = key;
 	}
+	let unfinishedWithThis: number;
 	try {
-		await insertTask(
+		({ unfinished: unfinishedWithThis } = await insertQueuedTask(
 			db,
 			{
 				publicId,
@@ -316,12 +316,14 @@ export async function submitTask(
 				album: request.album !== undefined,
 			},
 			now,
-		);
+			limits.limit,
+		));
 	} catch (error) {
 		await removeInputs(env.IMAGES, inputs);
 		if (error instanceof InsufficientQuotaError) {
 			throw new ApiError("INSUFFICIENT_QUOTA", `not enough quota: ${planned.action} costs ${price}`);
 		}
+		if (error instanceof QueueFullError) throw queueFull(limits.limit);
 		throw error;
 	}
 	if (planned.status === "NOT_START") await enqueueSubmit(env, publicId);
@@ -329,7 +331,7 @@ export async function submitTask(
 		publicId,
 		action: planned.action,
 		status: planned.status,
-		queuedAhead: Math.max(0, unfinished + 1 - limits.concurrency),
+		queuedAhead: Math.max(0, unfinishedWithThis - limits.concurrency),
 		channelId: parentChannelId,
 	};
 }
@@ -337,6 +339,10 @@ export async function submitTask(
 /** R2 key of the target video of a SWAP_VIDEO_FACE task. */
 export function videoInputKey(publicId: string): string {
 	return `inputs/${publicId}/target.mp4`;
+}
+
+function queueFull(limit: number): ApiError {
+	return new ApiError("QUEUE_FULL", `queue is full: you have ${limit} unfinished tasks; try again later`);
 }
 
 /** Queues the upstream submit of a task; a lost message is re-queued by the reconciler. */

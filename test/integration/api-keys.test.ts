@@ -8,8 +8,10 @@
  * concurrent creates.
  */
 import { env } from "cloudflare:workers";
+import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { LAST_USED_INTERVAL_MS, MAX_LIVE_KEYS } from "../../src/auth/api-keys";
+import { deliveredTokens } from "../../src/auth/middleware";
 import { touchApiKey } from "../../src/db/api-keys";
 import { insertTask } from "../../src/db/tasks";
 import { upsertUser } from "../../src/db/users";
@@ -59,6 +61,16 @@ async function person(prefix: string, role: "user" | "admin" = "user", taskCount
 async function sha256Hex(text: string): Promise<string> {
 	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 	return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A token issued at `iat` (epoch seconds), as an issuer that demotes or promotes a user mints it. */
+async function tokenIssuedAt(sub: string, role: "user" | "admin", iat: number): Promise<string> {
+	return new SignJWT({ role })
+		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+		.setSubject(sub)
+		.setIssuedAt(iat)
+		.setExpirationTime(iat + 3600)
+		.sign(new TextEncoder().encode(env.JWT_SECRET));
 }
 
 /** The new-api envelope of a success; returns data. */
@@ -389,6 +401,39 @@ describe("admin endpoints", () => {
 		await env.DB.prepare("UPDATE users SET role = 'user' WHERE id = ?").bind(boss.id).run();
 		await failure(await call("/api/mj/?page_size=1", { token: created.key }), 403);
 		expect((await okData<{ role: string }>(await call("/api/user/self", { token: created.key }))).role).toBe("user");
+	});
+
+	it("a token that demotes its user refuses the user's admin key at once; a later admin token restores it", async () => {
+		const sub = uniqueSub("demoted");
+		const t = Math.floor(Date.now() / 1000);
+		const adminToken = await tokenIssuedAt(sub, "admin", t - 30);
+		const admin = await createKey(adminToken, "admin bot");
+		expect(admin.role).toBe("admin");
+		const adminPage = () => call("/api/mj/?page_size=1", { token: admin.key });
+		await okData(await adminPage());
+
+		// The issuer demotes the user: its next token says user. Any request with it demotes the keys,
+		// even one /api/admin/* refuses.
+		const userToken = await tokenIssuedAt(sub, "user", t - 20);
+		await failure(await call("/api/mj/?page_size=1", { token: userToken }), 403);
+		await failure(await adminPage(), 403);
+		await failure(await call(`/api/admin/users/${sub}/keys`, { token: admin.key }), 403);
+		expect((await okData<{ role: string }>(await call("/api/user/self", { token: admin.key }))).role).toBe("user");
+
+		// The old admin token, still valid, does not take the demotion back, in this isolate or in a
+		// fresh one (an emptied cache) that sees it for the first time.
+		await okData(await call("/api/mj/?page_size=1", { token: adminToken }));
+		await failure(await adminPage(), 403);
+		deliveredTokens.clear();
+		await okData(await call("/api/mj/?page_size=1", { token: adminToken }));
+		await failure(await adminPage(), 403);
+
+		// Promoted again: a newer admin token.
+		await okData(await call("/api/user/self", { token: await tokenIssuedAt(sub, "admin", t - 10) }));
+		await okData(await adminPage());
+		// And demoted once more with a token of the same second as that promotion: user wins the tie.
+		await okData(await call("/api/user/self", { token: await tokenIssuedAt(sub, "user", t - 10) }));
+		await failure(await adminPage(), 403);
 	});
 
 	it("a user's key never acts as admin, even if the user becomes one", async () => {

@@ -332,18 +332,26 @@ describe("admin channel endpoints", () => {
 		expect((await findChannel(db(), id))?.name).toBe(`other-${taken}`);
 	});
 
-	it("in production a channel may not point at a private address", async () => {
-		const token = await tokenFor(uniqueSub("admin"), "admin");
-		const response = await createApp().fetch(
-			new Request(`${BASE}/api/admin/channels`, {
-				method: "POST",
-				headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-				body: JSON.stringify({ name: `private-${Date.now()}`, base_url: "http://10.0.0.5:8080", secret: "x" }),
-			}),
-			{ ...env, ENVIRONMENT: "production" },
-			createExecutionContext(),
-		);
-		expect(response.status).toBe(400);
-		expect(await json(response)).toEqual({ success: false, message: "base_url must be a public address" });
-	});
+	it.each(["http://10.0.0.5:8080", "http://kubernetes.default/", "http://kubernetes.default./"])(
+		"in production a channel may not point at a private address: %s",
+		async (baseUrl) => {
+			const token = await tokenFor(uniqueSub("admin"), "admin");
+			const name = `private-${crypto.randomUUID()}`;
+			const response = await createApp().fetch(
+				new Request(`${BASE}/api/admin/channels`, {
+					method: "POST",
+					headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+					body: JSON.stringify({ name, base_url: baseUrl, secret: "x" }),
+				}),
+				{ ...env, ENVIRONMENT: "production" },
+				createExecutionContext(),
+			);
+			expect(response.status).toBe(400);
+			expect(await json(response)).toEqual({ success: false, message: "base_url must be a public address" });
+			const written = await env.DB.prepare("SELECT count(*) AS n FROM channels WHERE name = ?")
+				.bind(name)
+				.first<{ n: number }>();
+			expect(written?.n).toBe(0);
+		},
+	);
 });

@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { png } from "../helpers/album";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
@@ -328,6 +329,40 @@ describe("reply codes the gateway answers itself", () => {
 		const full = await reply(await proxyPost("/mj/submit/imagine", token, { prompt: "too many" }), 429);
 		expect(full.code).toBe(23);
 		expect(await taskCount(owner)).toBe(before);
+	});
+
+	it("a burst of submits never takes a user past USER_QUEUE_LIMIT; code 22 counts each task's own place", async () => {
+		const { token, sub, id: owner } = await user();
+		for (let i = 0; i < 45; i++) await insertTaskRow({ userId: owner, status: i % 2 ? "NOT_START" : "SUBMITTED" });
+		const quota = await quotaOf(sub);
+		const replies = await Promise.all(
+			Array.from({ length: 59 }, async (_, i) => {
+				const response = await proxyPost("/mj/submit/imagine", token, { prompt: `burst ${i}` });
+				return {
+					status: response.status,
+					body: await json<{ code: number; properties: { numberOfQueues?: number } }>(response),
+				};
+			}),
+		);
+		const accepted = replies.filter((r) => r.status === 200);
+		const refused = replies.filter((r) => r.status !== 200);
+		// 100 - 45: nothing in this test finishes a task, so exactly that many fit.
+		expect(accepted).toHaveLength(55);
+		expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(4).fill([429, 23]));
+		expect(accepted.every((r) => r.body.code === 22)).toBe(true);
+		// Each accepted task saw the others written before it: places 43 … 97 (USER_CONCURRENCY 3), each once.
+		const places = accepted.map((r) => r.body.properties.numberOfQueues ?? -1).sort((a, b) => a - b);
+		expect(places).toEqual(Array.from({ length: 55 }, (_, i) => 43 + i));
+		const unfinished = await env.DB.prepare(
+			"SELECT count(*) AS n FROM tasks WHERE user_id = ? AND status IN ('NOT_START', 'SUBMITTED', 'IN_PROGRESS', 'MODAL')",
+		)
+			.bind(owner)
+			.first<{ n: number }>();
+		expect(unfinished?.n).toBe(100);
+		// Only the accepted ones were charged.
+		expect(await quotaOf(sub)).toBe(quota - 55 * DEFAULT_PRICES.IMAGINE);
+		// Ended in D1, so their queued submits and polls stop without reaching for the upstream after this test.
+		await env.DB.prepare("UPDATE tasks SET status = 'CANCEL' WHERE user_id = ?").bind(owner).run();
 	});
 
 	it("24 for a banned word, with bannedWord and promptEn, and nothing charged", async () => {

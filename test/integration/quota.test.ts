@@ -276,6 +276,40 @@ describe("admin quota endpoints", () => {
 		expect(await balance(sub)).toBe(0);
 	});
 
+	it("a delta that would take the balance past Number.MAX_SAFE_INTEGER is refused and changes nothing", async () => {
+		const sub = uniqueSub("rich");
+		await call("/api/user/self", { token: await tokenFor(sub) });
+		const token = await admin();
+		const put = (body: unknown) =>
+			call(`/api/admin/users/${sub}/quota`, {
+				method: "PUT",
+				token,
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify(body),
+			});
+		const max = Number.MAX_SAFE_INTEGER;
+		expect((await json<{ data: { quota: number } }>(await put({ quota: 0 }))).data.quota).toBe(0);
+		expect((await json<{ data: { quota: number } }>(await put({ delta: max }))).data.quota).toBe(max);
+		for (const delta of [1, max]) {
+			const over = await put({ delta });
+			expect(over.status, String(delta)).toBe(400);
+			expect(await json(over)).toEqual({ success: false, message: `quota would exceed ${max}` });
+		}
+		// Racing deltas that each fit but together would not: one lands, the other is refused.
+		expect((await json<{ data: { quota: number } }>(await put({ quota: max - 10 }))).data.quota).toBe(max - 10);
+		const raced = await Promise.all([put({ delta: 6 }), put({ delta: 6 })]);
+		expect(raced.map((r) => r.status).sort()).toEqual([200, 400]);
+		// Exact to the unit: a balance past the safe range would have rounded these away.
+		expect(await balance(sub)).toBe(max - 4);
+		const row = await env.DB.prepare("SELECT quota <= ? AS safe, quota FROM users WHERE sub = ?")
+			.bind(max, sub)
+			.first<{ safe: number }>();
+		expect(row?.safe).toBe(1);
+		expect((await json<{ data: { quota: number } }>(await put({ delta: -(max - 4) }))).data.quota).toBe(0);
+		// Out-of-range deltas never reach the database.
+		for (const delta of [max + 1, -(max + 1), 2 ** 60]) expect((await put({ delta })).status, String(delta)).toBe(400);
+	});
+
 	it("setting the quota of a user who never called the gateway creates the user", async () => {
 		const sub = uniqueSub("future");
 		expect((await setQuota(sub, 321)).status).toBe(200);

@@ -2,9 +2,11 @@
  * The seed-002 surface (Midjourney-node-api) as a specification: /api/v1/trigger/submit,
  * /api/v1/task/fetch and /api/v1/task/list, field by field against the seed document.
  */
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { createApp } from "../../src/app";
+import { BASE, call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import {
 	fetchTask,
 	finishedImagine,
@@ -535,6 +537,21 @@ describe("bad submit input: 4xx {code: 0, description} and no task written", () 
 		expect(await expectRefused(await send())).toMatch(says);
 		expect(await taskRowCount(me.sub)).toBe(before);
 	});
+
+	it.each(["http://kubernetes.default/hook", "http://kubernetes.default./hook", "http://10.0.0.5/hook"])(
+		"in production refuses notifyHook %s, writing nothing",
+		async (hook) => {
+			const before = await taskRowCount(me.sub);
+			const query = new URLSearchParams({ action: "IMAGINE", prompt: "a cat", notifyHook: hook });
+			const response = await createApp().fetch(
+				new Request(`${BASE}/api/v1/trigger/submit?${query}`, { headers: { authorization: `Bearer ${me.token}` } }),
+				{ ...env, ENVIRONMENT: "production" },
+				createExecutionContext(),
+			);
+			expect(await expectRefused(response)).toBe("notifyHook must be a public address");
+			expect(await taskRowCount(me.sub)).toBe(before);
+		},
+	);
 
 	it("answers another user's taskId exactly like an unknown one", async () => {
 		const unknown = crypto.randomUUID();

@@ -21,9 +21,9 @@ async function tokenWith(times: { iat?: number; exp: number }, extra: Record<str
 describe("verifyToken", () => {
 	it("a token verified once stays valid only until its exp", async () => {
 		const token = await signToken({ sub: "u-exp", role: "user" }, SECRET, "2s");
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user" });
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user", issuedAt: expect.any(Number) });
 		// The second call is answered from the cache, which still honours exp.
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user" });
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user", issuedAt: expect.any(Number) });
 		vi.useFakeTimers();
 		try {
 			vi.setSystemTime(Date.now() + 5_000);
@@ -45,7 +45,7 @@ describe("verifyToken", () => {
 describe("JWT_MAX_LIFETIME", () => {
 	it("the default 30d admits what `npm run token` and signToken make by default (30d)", async () => {
 		const token = await signToken({ sub: "u-30d", role: "user" }, SECRET);
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-30d", role: "user" });
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-30d", role: "user", issuedAt: expect.any(Number) });
 	});
 
 	it("refuses a token whose exp - iat is over the maximum, by one second", async () => {
@@ -109,7 +109,7 @@ describe("JWT_ISSUER and JWT_AUDIENCE", () => {
 			issuer: "https://auth.example.com",
 			audience: "mj-edge",
 		});
-		expect(await verifyToken(good, strict)).toEqual({ sub: "u-iss", role: "user" });
+		expect(await verifyToken(good, strict)).toEqual({ sub: "u-iss", role: "user", issuedAt: expect.any(Number) });
 
 		const none = await signToken({ sub: "u-none", role: "user" }, SECRET, "1h");
 		await expect(verifyToken(none, strict)).rejects.toThrow("token claim invalid: iss");
@@ -134,7 +134,7 @@ describe("JWT_ISSUER and JWT_AUDIENCE", () => {
 			issuer: "anyone",
 			audience: "anything",
 		});
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-any", role: "user" });
+		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-any", role: "user", issuedAt: expect.any(Number) });
 	});
 
 	it("a token cached under lax settings is checked again under strict ones", async () => {

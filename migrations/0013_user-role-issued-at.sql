@@ -1,0 +1,1 @@
+ALTER TABLE `users` ADD `role_issued_at` integer DEFAULT 0 NOT NULL;
