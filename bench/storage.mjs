@@ -170,7 +170,9 @@ function main() {
 			tasksPer10GB: capacity,
 			daysAt100kPerDay: Math.round((capacity / TASKS_PER_DAY) * 10) / 10,
 		};
-		console.log(`storage: ${TASKS} tasks (${counts.deliveries} delivery log rows) took ${full.total - empty.total} bytes`);
+		console.log(
+			`storage: ${TASKS} tasks (${counts.deliveries} delivery log rows) took ${full.total - empty.total} bytes`,
+		);
 		console.log(
 			`storage: ${report.bytesPerTask} bytes per task with its indexes and callbacks (prompt ${report.avgPromptChars} chars, buttons ${report.avgButtonsChars} chars)`,
 		);
