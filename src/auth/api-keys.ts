@@ -2,11 +2,9 @@
  * API keys: long-lived secrets for clients that are configured once with one static secret
  * (midjourney-proxy clients, relays, bots), where a JWT that expires does not fit.
  *
- * A key is `mjk_` + 32 random bytes in base64url. Only its SHA-256 is stored: the key is a
- * high-entropy random secret, so a fast hash cannot be brute-forced and a slow one would only
- * cost every request. Lookups are never cached, so a revoked key fails on the very next
- * request in every isolate, and they read the primary database (not a read replica) for the
- * same reason.
+ * The key format and hash live in ./key-format (shared with the first-admin command). Lookups
+ * are never cached, so a revoked key fails on the very next request in every isolate, and they
+ * read the primary database (not a read replica) for the same reason.
  *
  * A key acts with the role its creator had when making it, capped by the role on the user's
  * row (which follows the token the user was issued last): an admin's key stops acting as admin once the
@@ -18,41 +16,19 @@ import { type ApiKeyListing, findLiveKeyByHash, insertApiKey, touchApiKey } from
 import { type Db, getDb } from "../db/client";
 import { ApiError, unauthorized } from "../errors";
 import { logError } from "../log";
+import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, KEY_SHAPE, MAX_LIVE_KEYS } from "./key-format";
 
-/** What every key starts with; a JWT never does (its header encodes to "eyJ…"). */
-export const API_KEY_PREFIX = "mjk_";
-const KEY_BYTES = 32;
-/** `mjk_` + base64url of 32 bytes (43 characters, no padding). */
-const KEY_SHAPE = /^mjk_[A-Za-z0-9_-]{43}$/;
-/** How much of a key lists show: `mjk_` and 8 characters (48 of its 256 bits). */
-export const KEY_PREFIX_LENGTH = 12;
-/** Live keys one user may hold; a leaked key is revoked and replaced, not accumulated. */
-export const MAX_LIVE_KEYS = 20;
+export {
+	API_KEY_PREFIX,
+	generateApiKey,
+	hashApiKey,
+	isApiKey,
+	KEY_PREFIX_LENGTH,
+	MAX_LIVE_KEYS,
+} from "./key-format";
+
 /** `last_used_at` is written at most this often per key, so a busy key costs no write per request. */
 export const LAST_USED_INTERVAL_MS = 60_000;
-
-const encoder = new TextEncoder();
-
-/** True for anything shaped like a key attempt, so it never reaches the JWT verifier. */
-export function isApiKey(token: string): boolean {
-	return token.startsWith(API_KEY_PREFIX);
-}
-
-function base64url(bytes: Uint8Array): string {
-	let binary = "";
-	for (const b of bytes) binary += String.fromCharCode(b);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function generateApiKey(): string {
-	return API_KEY_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
-}
-
-/** Hex SHA-256 of the key: what the api_keys table stores and looks keys up by. */
-export async function hashApiKey(key: string): Promise<string> {
-	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
-	return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export interface CreatedApiKey extends ApiKeyListing {
 	/** The whole key: returned once, at creation, and never stored. */

@@ -1,0 +1,42 @@
+/**
+ * The API key format and its hash, with no imports: the Worker (src/auth/api-keys.ts) and the
+ * first-admin command (scripts/admin-create.mjs, run by Node) both use this file, so a key the
+ * command prints is one the gateway accepts.
+ *
+ * A key is `mjk_` + 32 random bytes in base64url. Only its SHA-256 is stored: the key is a
+ * high-entropy random secret, so a fast hash cannot be brute-forced and a slow one would only
+ * cost every request.
+ */
+
+/** What every key starts with; a JWT never does (its header encodes to "eyJ…"). */
+export const API_KEY_PREFIX = "mjk_";
+const KEY_BYTES = 32;
+/** `mjk_` + base64url of 32 bytes (43 characters, no padding). */
+export const KEY_SHAPE = /^mjk_[A-Za-z0-9_-]{43}$/;
+/** How much of a key lists show: `mjk_` and 8 characters (48 of its 256 bits). */
+export const KEY_PREFIX_LENGTH = 12;
+/** Live keys one user may hold; a leaked key is revoked and replaced, not accumulated. */
+export const MAX_LIVE_KEYS = 20;
+
+const encoder = new TextEncoder();
+
+/** True for anything shaped like a key attempt, so it never reaches the JWT verifier. */
+export function isApiKey(token: string): boolean {
+	return token.startsWith(API_KEY_PREFIX);
+}
+
+function base64url(bytes: Uint8Array): string {
+	let binary = "";
+	for (const b of bytes) binary += String.fromCharCode(b);
+	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function generateApiKey(): string {
+	return API_KEY_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
+}
+
+/** Hex SHA-256 of the key: what the api_keys table stores and looks keys up by. */
+export async function hashApiKey(key: string): Promise<string> {
+	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+	return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
