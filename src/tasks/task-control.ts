@@ -114,6 +114,7 @@ export async function imageSeed(
 	}
 	const channel = await findChannel(db, task.channelId);
 	if (!channel) throw badRequest(`the channel of task ${publicId} is gone`);
+	if (channel.kind === "discord") throw badRequest(`the seed of a task on a Discord account is not supported yet`);
 	const seed = await new UpstreamClient(channel, upstreamFetch(env, deps.fetch))
 		.imageSeed(task.upstreamId)
 		.catch(() => null);

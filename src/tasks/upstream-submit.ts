@@ -16,6 +16,7 @@ import { upstreamCallbackUrl } from "../upstream/callback-url";
 import { pickChannel } from "../upstream/channels";
 import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
+import { accountObject } from "./discord-account-stub";
 import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "./dispatch";
 import { parseOptions } from "./model";
 import { inputKeysOf } from "./submit";
@@ -43,7 +44,8 @@ async function contextFor(env: Env, task: TaskRow, parent: TaskRow | undefined):
 	return { parentUpstreamId: parent?.upstreamId, notifyHook, images, swap, mask };
 }
 
-export type ChannelOutcome = SubmitOutcome & { channelId?: number };
+/** `discord`: the task went to a Discord account's object, which follows it (no polling). */
+export type ChannelOutcome = SubmitOutcome & { channelId?: number; discord?: boolean };
 
 /**
  * Submits on the parent's channel (follow-ups) or on channels chosen by weight. A channel that is
@@ -74,6 +76,19 @@ export async function submitThroughChannels(
 		} catch (error) {
 			if (error instanceof ApiError) return { kind: "retry", reason: error.message };
 			throw error;
+		}
+		if (channel.kind === "discord") {
+			// The account's object sends it, at the account's pace; SUBMITTED means "the account has it".
+			const taken = await accountObject(env, channel.id).submit(channel.id, task.publicId);
+			if (taken.kind === "accepted")
+				return { kind: "accepted", upstreamId: taken.upstreamId, channelId: channel.id, discord: true };
+			if (parent) {
+				return taken.kind === "full"
+					? { kind: "retry", reason: "the parent task's Discord account is full" }
+					: { kind: "failed", reason: `the parent task's channel is down: ${taken.reason}`, channelId: channel.id };
+			}
+			tried.push(channel.id);
+			continue;
 		}
 		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
 		const outcome = await submitToUpstream(client, task, context);
@@ -108,6 +123,7 @@ export async function cancelUpstream(
 	upstreamId: string,
 ): Promise<boolean> {
 	try {
+		if (channel.kind === "discord") return await accountObject(env, channel.id).cancel(upstreamId);
 		return await new UpstreamClient(channel, upstreamFetch(env, deps.fetch)).cancel(upstreamId);
 	} catch (error) {
 		logWarning("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));

@@ -3,6 +3,7 @@
 import { ensureChannel, findChannel, listEnabledChannels } from "../db/channels";
 import type { Db } from "../db/client";
 import type { ChannelRow } from "../db/schema";
+import { isFull, parseSettings, parseState } from "../discord/settings";
 import { ApiError } from "../errors";
 import { SIMULATOR_SECRET, simulatorOrigin } from "./fetcher";
 
@@ -21,6 +22,13 @@ export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now())
 	if (baseUrl === null) return;
 	await ensureChannel(db, { name: SIMULATOR_CHANNEL_NAME, baseUrl, secret: SIMULATOR_SECRET, weight: 1 }, now);
 	ensuredIn.add(env.DB);
+}
+
+/** A discord channel whose object last reported `concurrency` running and `queue_size` waiting tasks. */
+function isFullAccount(channel: ChannelRow): boolean {
+	if (channel.kind !== "discord") return false;
+	const settings = parseSettings(channel.discord);
+	return settings === undefined || isFull(settings, parseState(channel.discordState));
 }
 
 /** Weighted random choice; `random` is injectable so tests can pin it. */
@@ -52,7 +60,9 @@ export async function pickChannel(
 		throw new ApiError("NO_CHANNEL", "the channel that ran the parent task is not available");
 	}
 	const exclude = options.exclude ?? [];
-	const candidates = (await listEnabledChannels(db)).filter((channel) => !exclude.includes(channel.id));
+	const candidates = (await listEnabledChannels(db)).filter(
+		(channel) => !exclude.includes(channel.id) && !isFullAccount(channel),
+	);
 	const chosen = chooseByWeight(candidates, options.random ?? Math.random);
 	if (!chosen) throw new ApiError("NO_CHANNEL", "no upstream channel is available");
 	return chosen;
