@@ -8,9 +8,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { findChannel } from "../../src/db/channels";
 import { accountObject } from "../../src/tasks/discord-account-stub";
-import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { json, uniqueSub, waitFor } from "../helpers/api";
 import { db } from "../helpers/db";
-import { FAKE, fakeState, fault, freshToken } from "../helpers/fake-discord";
+import { admin, channelView, connectedAccount } from "../helpers/discord-account";
+import { FAKE, fakeState, fault } from "../helpers/fake-discord";
 
 interface FakeState {
 	connected: boolean;
@@ -22,44 +23,7 @@ interface FakeState {
 	connections: number;
 }
 
-async function admin(path: string, init: RequestInit = {}) {
-	return call(`/api/admin/channels${path}`, {
-		...init,
-		token: await tokenFor(uniqueSub("admin"), "admin"),
-		headers: { "content-type": "application/json" },
-	});
-}
-
-/** A discord channel on the fake with a token of its own; waits until the fake saw READY go out. */
-async function connectedAccount(): Promise<{ id: number; token: string }> {
-	const token = freshToken();
-	const response = await admin("", {
-		method: "POST",
-		body: JSON.stringify({
-			name: `gw-${uniqueSub()}`,
-			kind: "discord",
-			secret: token,
-			weight: 0,
-			discord: {
-				guild_id: "1111111111111111111",
-				channel_id: "2222222222222222222",
-				api_base: FAKE,
-				activity_base: FAKE,
-			},
-		}),
-	});
-	expect(response.status).toBe(201);
-	const { data } = await json<{ data: { id: number } }>(response);
-	await waitFor(async () => (await view(data.id)).connection === "connected", 10_000, "connected");
-	return { id: data.id, token };
-}
-
 const state = async (token: string) => (await fakeState(token)) as unknown as FakeState;
-
-async function view(id: number): Promise<Record<string, unknown>> {
-	const list = await json<{ data: Record<string, unknown>[] }>(await admin(""));
-	return list.data.find((channel) => channel.id === id) ?? {};
-}
 
 describe("the gateway connection", () => {
 	it("identifies once, beats with ACKs, and the admin sees it connected and heard from", async () => {
@@ -76,7 +40,7 @@ describe("the gateway connection", () => {
 			"heartbeats",
 		);
 		expect(beating.identifies).toBe(1);
-		const shown = await view(id);
+		const shown = await channelView(id);
 		expect(shown).toMatchObject({ connection: "connected", last_error: "" });
 		expect(shown.last_heard_at).toEqual(expect.any(Number));
 	});
@@ -125,7 +89,7 @@ describe("the gateway connection", () => {
 			"identify after op 9",
 		);
 		expect(after.session_id).not.toBe(before.session_id);
-		await waitFor(async () => (await view(id)).connection === "connected", 5000, "connected again");
+		await waitFor(async () => (await channelView(id)).connection === "connected", 5000, "connected again");
 	});
 
 	it("disables the channel on close 4004, with the reason, and does not reconnect", async () => {
@@ -140,7 +104,7 @@ describe("the gateway connection", () => {
 			"disabled",
 		);
 		expect(channel.disabledReason).toMatch(/4004/);
-		const shown = await view(id);
+		const shown = await channelView(id);
 		expect(shown).toMatchObject({ connection: "disabled", enabled: false });
 		expect(String(shown.last_error)).toMatch(/4004/);
 		await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -178,7 +142,7 @@ describe("the admin's switch", () => {
 		const on = await admin(`/${id}`, { method: "PATCH", body: JSON.stringify({ enabled: true }) });
 		expect(on.status).toBe(200);
 		await waitFor(async () => (await state(token)).connected, 5000, "open again");
-		await waitFor(async () => (await view(id)).connection === "connected", 5000, "shown connected");
+		await waitFor(async () => (await channelView(id)).connection === "connected", 5000, "shown connected");
 	});
 
 	it("a refused token disables the channel with Discord's answer", async () => {

@@ -1,0 +1,116 @@
+/**
+ * Tasks on a discord channel, end to end: the midjourney-proxy surface, the real queue, the
+ * account's Durable Object talking to the fake Discord (simulator/discord/), each task's
+ * TaskObject. What goes out (interactions, nonces, command versions, pacing of faults) and what
+ * comes back (progress, result in R2, buttons, red embeds).
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { findChannel } from "../../src/db/channels";
+import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { db, taskRow } from "../helpers/db";
+import { CHANNEL, connectedAccount, GUILD, onlyNewChannels } from "../helpers/discord-account";
+import { fault, recordedInteractions } from "../helpers/fake-discord";
+import { proxyPost, submitted } from "../helpers/proxy";
+
+async function user(): Promise<string> {
+	const token = await tokenFor(uniqueSub("discord"));
+	await call("/api/user/self", { token });
+	return token;
+}
+
+type Recorded = { status: number; body: Record<string, unknown> };
+
+async function interactions(token: string, count: number): Promise<Recorded[]> {
+	return waitFor(
+		async () => {
+			const list = (await recordedInteractions(token)) as Recorded[];
+			return list.length >= count && list;
+		},
+		15_000,
+		`${count} interactions`,
+	);
+}
+
+beforeEach(onlyNewChannels);
+
+describe("sending to Discord", () => {
+	it("an IMAGINE goes out as /imagine with the guild's current command, our nonce and session", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		const owner = await user();
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "a lighthouse at dawn" }));
+		const [sent] = await interactions(account.token, 1);
+		expect(sent.status).toBe(204);
+		const body = sent.body as {
+			type: number;
+			guild_id: string;
+			channel_id: string;
+			nonce: string;
+			session_id: string;
+			application_id: string;
+			data: { name: string; version: string; options: { name: string; value: string }[] };
+		};
+		expect(body).toMatchObject({ type: 2, guild_id: GUILD, channel_id: CHANNEL, application_id: "936929561302675456" });
+		expect(body.data.name).toBe("imagine");
+		expect(body.data.options).toEqual([{ type: 3, name: "prompt", value: "a lighthouse at dawn" }]);
+		expect(body.session_id).toMatch(/\S/);
+		const row = await waitFor(async () => {
+			const task = await taskRow(id);
+			return task.status !== "NOT_START" && task;
+		});
+		expect(row.channelId).toBe(account.id);
+		expect(row.upstreamId).toBe(body.nonce);
+	});
+
+	it("a Niji IMAGINE goes to the Niji bot's command", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		await submitted(await proxyPost("/mj/submit/imagine", await user(), { prompt: "a fox", botType: "NIJI_JOURNEY" }));
+		const [sent] = await interactions(account.token, 1);
+		expect(sent.body).toMatchObject({ application_id: "1022952195194359889", data: { name: "imagine" } });
+	});
+
+	it("a stale command (50035) reads the command index again and retries once", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		const owner = await user();
+		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "first" }));
+		await interactions(account.token, 1);
+		await fault(account.token, "stale_command");
+		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "second" }));
+		const sent = await interactions(account.token, 3);
+		expect(sent.map((s) => s.status)).toEqual([204, 400, 204]);
+		const versions = sent.map((s) => (s.body.data as { version: string }).version);
+		expect(versions[1]).toBe(versions[0]);
+		expect(versions[2]).not.toBe(versions[1]);
+	});
+
+	it("a 429 is waited out by its retry_after and the interaction sent again", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		await fault(account.token, "rate_limit", { count: 1, retry_after: 0.3 });
+		await submitted(await proxyPost("/mj/submit/imagine", await user(), { prompt: "patient" }));
+		const sent = await interactions(account.token, 2);
+		expect(sent.map((s) => s.status)).toEqual([429, 204]);
+		expect(sent[1].body.nonce).toBe(sent[0].body.nonce);
+	});
+
+	it("a revoked token disables the channel with the reason; its running and waiting tasks fail, refunded", async () => {
+		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
+		const owner = await user();
+		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running" }));
+		await interactions(account.token, 1);
+		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "waiting" }), 1);
+		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued on the account");
+		await fault(account.token, "revoke");
+		for (const id of [running, waiting]) {
+			const row = await waitFor(async () => {
+				const task = await taskRow(id);
+				return task.status === "FAILURE" && task;
+			}, 15_000);
+			expect(row.failReason).toMatch(/^the Discord account was taken out: .*4004/);
+			expect(row.refunded).toBe(true);
+		}
+		const channel = await findChannel(db(), account.id);
+		expect(channel?.enabled).toBe(false);
+		expect(channel?.disabledReason).toMatch(/4004/);
+		// Only the running task reached Discord.
+		expect(await recordedInteractions(account.token)).toHaveLength(1);
+	});
+});
