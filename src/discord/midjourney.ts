@@ -160,7 +160,8 @@ export function classifyMessage(message: DiscordMessage): MjEvent {
 	}
 
 	const prompt = promptOf(content);
-	if (prompt === undefined) return { kind: "ignore" };
+	// The first answer to an interaction carries its nonce, even when it shows no prompt (describe's picture).
+	if (prompt === undefined) return hasNonce(message) ? { kind: "start", prompt: "" } : { kind: "ignore" };
 	if (/\(Waiting to start\)/i.test(content)) return { kind: "start", prompt };
 	if (/\((Stopped|Paused)\)/i.test(content)) return { kind: "ignore" };
 	const mode = modeOf(content);
@@ -180,8 +181,11 @@ export function classifyMessage(message: DiscordMessage): MjEvent {
 	const attachments = message.attachments ?? [];
 	if (attachments.length > 0) return result(message, prompt, content, mode);
 	// The first answer to an interaction carries its nonce even when it skips "(Waiting to start)".
-	if (message.nonce !== undefined && message.nonce !== "") return { kind: "start", prompt };
-	return { kind: "ignore" };
+	return hasNonce(message) ? { kind: "start", prompt } : { kind: "ignore" };
+}
+
+function hasNonce(message: DiscordMessage): boolean {
+	return message.nonce !== undefined && message.nonce !== null && message.nonce !== "";
 }
 
 function accountState(message: DiscordMessage, title: string, description: string): MjEvent | undefined {
@@ -362,8 +366,8 @@ export function matchTask(
 	pending: readonly PendingTask[],
 ): PendingTask | undefined {
 	if (pending.length === 0 || event.kind === "ignore") return undefined;
-	const nonce = message.nonce === undefined || message.nonce === null ? "" : String(message.nonce);
-	if (nonce) {
+	if (hasNonce(message)) {
+		const nonce = String(message.nonce);
 		const byNonce = pending.find((task) => task.nonce === nonce);
 		if (byNonce) return byNonce;
 	}
@@ -389,7 +393,7 @@ export function matchTask(
 
 	if (event.kind === "describe" || event.kind === "shorten") {
 		const action = event.kind === "describe" ? "DESCRIBE" : "SHORTEN";
-		return earliest(pending.filter((task) => task.action === action && !task.interactionId && !task.messageId));
+		return earliest(pending.filter((task) => task.action === action));
 	}
 
 	const prompt = "prompt" in event ? event.prompt : undefined;

@@ -126,3 +126,157 @@ export class GatewayClient {
 		for (const wake of waiters) wake();
 	}
 }
+
+interface CommandEntry {
+	id: string;
+	application_id: string;
+	version: string;
+	name: string;
+}
+
+/** A Discord message as the fake sends it, loosely typed for tests. */
+export type FakeMessage = Record<string, unknown> & {
+	id: string;
+	channel_id: string;
+	content: string;
+	nonce?: string;
+	components: { components: { custom_id?: string; url?: string }[] }[];
+	interaction_metadata?: { id: string; name?: string };
+};
+
+export const GUILD = "1100000000000000001";
+export const CHANNEL = "1100000000000000002";
+export const MJ_BOT = "936929561302675456";
+export const NIJI_BOT = "1022952195194359889";
+
+let nonceCounter = 0;
+function nonce(): string {
+	nonceCounter += 1;
+	return `${Date.now()}${String(nonceCounter).padStart(6, "0")}`;
+}
+
+/** An identified account on the fake, sending interactions as a Midjourney client does. */
+export class FakeAccount {
+	readonly token: string;
+	readonly client: GatewayClient;
+	readonly sessionId: string;
+	readonly #commands: CommandEntry[];
+
+	private constructor(token: string, client: GatewayClient, sessionId: string, commands: CommandEntry[]) {
+		this.token = token;
+		this.client = client;
+		this.sessionId = sessionId;
+		this.#commands = commands;
+	}
+
+	static async connect(token = freshToken()): Promise<FakeAccount> {
+		const { client, ready } = await GatewayClient.identified(token);
+		const index = await (await rest(token, `/api/v9/guilds/${GUILD}/application-command-index`)).json<{
+			application_commands: CommandEntry[];
+		}>();
+		return new FakeAccount(token, client, (ready.d as { session_id: string }).session_id, index.application_commands);
+	}
+
+	/** Sends a slash command; answers the status and the nonce it used. */
+	async command(
+		name: string,
+		options: { type: number; name: string; value: unknown }[] = [],
+		extra: { app?: string; attachments?: unknown[]; channelId?: string } = {},
+	): Promise<{ status: number; nonce: string }> {
+		const app = extra.app ?? MJ_BOT;
+		const command = this.#commands.find((c) => c.name === name && c.application_id === app);
+		if (!command) throw new Error(`no command ${name}`);
+		const sent = nonce();
+		const response = await rest(this.token, "/api/v9/interactions", {
+			body: {
+				type: 2,
+				application_id: app,
+				guild_id: GUILD,
+				channel_id: extra.channelId ?? CHANNEL,
+				session_id: this.sessionId,
+				nonce: sent,
+				data: {
+					id: command.id,
+					version: command.version,
+					name,
+					type: 1,
+					options,
+					attachments: extra.attachments ?? [],
+				},
+			},
+		});
+		return { status: response.status, nonce: sent };
+	}
+
+	async imagine(prompt: string, app = MJ_BOT): Promise<string> {
+		const { status, nonce: sent } = await this.command("imagine", [{ type: 3, name: "prompt", value: prompt }], {
+			app,
+		});
+		if (status !== 204) throw new Error(`imagine answered ${status}`);
+		return sent;
+	}
+
+	/** Presses a button of a bot message. */
+	async press(message: FakeMessage, customId: string): Promise<{ status: number; nonce: string; body: string }> {
+		const sent = nonce();
+		const response = await rest(this.token, "/api/v9/interactions", {
+			body: {
+				type: 3,
+				guild_id: GUILD,
+				channel_id: message.channel_id,
+				message_flags: 0,
+				message_id: message.id,
+				application_id: (message.author as { id: string }).id,
+				session_id: this.sessionId,
+				nonce: sent,
+				data: { component_type: 2, custom_id: customId },
+			},
+		});
+		return { status: response.status, nonce: sent, body: await response.text() };
+	}
+
+	/** Submits a modal the fake opened (INTERACTION_MODAL_CREATE `modal`). */
+	async submitModal(
+		modal: {
+			id: string;
+			custom_id: string;
+			components: { components: { custom_id: string }[] }[];
+			application?: { id: string };
+		},
+		value: string,
+	): Promise<{ status: number; nonce: string }> {
+		const sent = nonce();
+		const field = modal.components[0]?.components[0]?.custom_id ?? "";
+		const response = await rest(this.token, "/api/v9/interactions", {
+			body: {
+				type: 5,
+				application_id: modal.application?.id ?? MJ_BOT,
+				guild_id: GUILD,
+				channel_id: CHANNEL,
+				session_id: this.sessionId,
+				nonce: sent,
+				data: {
+					id: modal.id,
+					custom_id: modal.custom_id,
+					components: [{ type: 1, components: [{ type: 4, custom_id: field, value }] }],
+				},
+			},
+		});
+		return { status: response.status, nonce: sent };
+	}
+
+	/** Dispatches of type `t` so far, in order. */
+	dispatches(t: string, from = 0): Frame[] {
+		return this.client.frames.slice(from).filter((f) => f.op === 0 && f.t === t);
+	}
+
+	/** Waits for a dispatch of type `t` whose data matches. */
+	async waitFor(t: string, match: (d: FakeMessage) => boolean, ms = 8000): Promise<FakeMessage> {
+		const frame = await this.client.next((f) => f.op === 0 && f.t === t && match(f.d as FakeMessage), ms);
+		return frame.d as FakeMessage;
+	}
+
+	close(): void {
+		this.client.close();
+	}
+}

@@ -15,6 +15,9 @@ export const FAULTS = [
 	"captcha",
 	"credits_exhausted",
 	"blocked",
+	"pending_mod",
+	"plan_cancelled",
+	"subscription_required",
 	"delete_next",
 	"drop_interaction_metadata",
 ] as const;
@@ -64,6 +67,10 @@ export interface Account {
 	/** Seconds a rate_limit fault's 429 asks the client to wait. */
 	retryAfter: number;
 	interactions: RecordedInteraction[];
+	/** Midjourney's settings for this account: /fast, /relax, /turbo and the settings buttons change them. */
+	mode: "fast" | "relax" | "turbo";
+	remix: boolean;
+	fastHoursLeft: number;
 	stats: { connections: number; identifies: number; resumes: number; heartbeats: number; acks: number };
 }
 
@@ -98,6 +105,9 @@ export class Accounts {
 				commandEpoch: 0,
 				retryAfter: 0.2,
 				interactions: [],
+				mode: "fast",
+				remix: false,
+				fastHoursLeft: 13.91,
 				stats: { connections: 0, identifies: 0, resumes: 0, heartbeats: 0, acks: 0 },
 			};
 			this.#byToken.set(token, account);
@@ -127,7 +137,8 @@ export function dispatch(account: Account, t: string, d: unknown): void {
 	const session = account.session;
 	if (!session) return;
 	session.seq += 1;
-	const event: Dispatch = { op: 0, s: session.seq, t, d };
+	// A copy: the bot edits its messages in place, and a replay must show each as it was sent.
+	const event: Dispatch = { op: 0, s: session.seq, t, d: structuredClone(d) };
 	session.log.push(event);
 	if (session.log.length > LOG_LIMIT) session.log.splice(0, session.log.length - LOG_LIMIT);
 	send(account.connection, event);

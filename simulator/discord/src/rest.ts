@@ -135,8 +135,9 @@ export function restApp(accounts: Accounts, bot: Bot): Hono<Vars> {
 		});
 	});
 
-	app.put("/api/v9/channels/:channel/messages/:message/reactions/:emoji/@me", (c) => {
-		const { channel, message, emoji } = c.req.param();
+	app.put("/api/v9/channels/:channel/messages/:message/reactions/:emoji/:me", (c) => {
+		const { channel, message, emoji, me } = c.req.param();
+		if (decodeURIComponent(me) !== "@me") return discordError(404, 0, "404: Not Found");
 		return (
 			bot.reaction(c.get("account"), channel, message, decodeURIComponent(emoji)) ?? new Response(null, { status: 204 })
 		);
