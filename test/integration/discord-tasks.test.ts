@@ -10,7 +10,7 @@ import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
 import { CHANNEL, connectedAccount, GUILD, onlyNewChannels } from "../helpers/discord-account";
 import { fault, recordedInteractions } from "../helpers/fake-discord";
-import { proxyPost, submitted } from "../helpers/proxy";
+import { type ProxyTask, proxyPost, proxyTask, submitted } from "../helpers/proxy";
 
 async function user(): Promise<string> {
 	const token = await tokenFor(uniqueSub("discord"));
@@ -114,3 +114,126 @@ describe("sending to Discord", () => {
 		expect(await recordedInteractions(account.token)).toHaveLength(1);
 	});
 });
+
+const TIMEOUT = 25_000;
+
+/** The task once it ended. */
+async function ended(owner: string, id: string): Promise<ProxyTask> {
+	return waitFor(
+		async () => {
+			const task = await proxyTask(owner, id);
+			return ["SUCCESS", "FAILURE", "CANCEL"].includes(task.status) && task;
+		},
+		TIMEOUT,
+		`task ${id} to end`,
+	);
+}
+
+async function succeeded(owner: string, id: string): Promise<ProxyTask> {
+	const task = await ended(owner, id);
+	expect(task.status, `${task.action} ${id}: ${task.failReason}`).toBe("SUCCESS");
+	return task;
+}
+
+/** The gateway's copy of the result: served from R2 once the task object copied it. */
+async function servedFromR2(task: ProxyTask): Promise<Uint8Array> {
+	expect(task.imageUrl.startsWith(`http://gateway.test/mj/image/${task.id}`), task.imageUrl).toBe(true);
+	await waitFor(async () => (await taskRow(task.id)).imageKey, TIMEOUT, `the copy of ${task.id}`);
+	const response = await call(task.imageUrl.replace("http://gateway.test", ""));
+	expect(response.status).toBe(200);
+	return new Uint8Array(await response.arrayBuffer());
+}
+
+const isPng = (bytes: Uint8Array) => bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+
+describe("tasks to their end on a Discord account", () => {
+	it("IMAGINE to SUCCESS with progress, the picture in R2, Midjourney's buttons; then U1 and V1 pressed on it", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		const owner = await user();
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "a red bicycle" }));
+		const progressed = await waitFor(
+			async () => {
+				const task = await proxyTask(owner, id);
+				return task.status === "IN_PROGRESS" && task.progress !== "0%" && task;
+			},
+			TIMEOUT,
+			"progress",
+		);
+		expect(progressed.progress).toMatch(/^\d+%$/);
+		const grid = await succeeded(owner, id);
+		expect(grid.progress).toBe("100%");
+		expect(isPng(await servedFromR2(grid))).toBe(true);
+		const row = await taskRow(id);
+		expect(row.upstreamImageUrl).toMatch(/^http:\/\/fake-discord\.internal\/attachments\//);
+		expect(row.finalPrompt).toBe("a red bicycle");
+		const customIds = grid.buttons.map((button) => button.customId);
+		expect(customIds).toEqual(
+			expect.arrayContaining([
+				expect.stringMatching(/^MJ::JOB::upsample::1::/),
+				expect.stringMatching(/^MJ::JOB::variation::1::/),
+			]),
+		);
+
+		const upscale = await submitted(
+			await proxyPost("/mj/submit/action", owner, {
+				taskId: id,
+				customId: customIds.find((c) => c.startsWith("MJ::JOB::upsample::1::")),
+			}),
+		);
+		const variation = await submitted(
+			await proxyPost("/mj/submit/action", owner, {
+				taskId: id,
+				customId: customIds.find((c) => c.startsWith("MJ::JOB::variation::1::")),
+			}),
+		);
+		const upscaled = await succeeded(owner, upscale);
+		expect(upscaled.action).toBe("UPSCALE");
+		expect(isPng(await servedFromR2(upscaled))).toBe(true);
+		expect(upscaled.buttons.map((b) => b.customId)).toEqual(
+			expect.arrayContaining([expect.stringMatching(/^MJ::JOB::upsample_v\d+_2x_subtle::/)]),
+		);
+		const varied = await succeeded(owner, variation);
+		expect(varied.action).toBe("VARIATION");
+		expect(isPng(await servedFromR2(varied))).toBe(true);
+		// Each follow-up pressed its button on the grid's own message, where Discord shows it.
+		const sent = (await recordedInteractions(account.token)) as Recorded[];
+		const presses = sent.filter((s) => s.body.type === 3);
+		expect(presses).toHaveLength(2);
+		for (const press of presses) expect(press.body.message_id).toBe(row.upstreamId);
+		expect(upscaled.imageUrl).not.toBe(grid.imageUrl);
+	});
+
+	it("UPSCALE through /mj/submit/change finds the grid's U2 button", async () => {
+		await connectedAccount({ weight: 1 });
+		const owner = await user();
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "a blue kite" }));
+		await succeeded(owner, id);
+		const up = await submitted(
+			await proxyPost("/mj/submit/change", owner, { taskId: id, action: "UPSCALE", index: 2 }),
+		);
+		const upscaled = await succeeded(owner, up);
+		expect(upscaled.action).toBe("UPSCALE");
+		expect(isPng(await servedFromR2(upscaled))).toBe(true);
+	});
+
+	it("a red embed ends the task FAILURE with Midjourney's words, refunded exactly once", async () => {
+		await connectedAccount({ weight: 1 });
+		const owner = await user();
+		const before = await quota(owner);
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "a thing --fake-banned" }));
+		const task = await ended(owner, id);
+		expect(task.status).toBe("FAILURE");
+		expect(task.failReason).toMatch(/Banned prompt detected/);
+		expect((await taskRow(id)).refunded).toBe(true);
+		// The charge came back once, and a late duplicate of the end changes nothing.
+		await waitFor(async () => (await quota(owner)) === before, 5000, "refund");
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(await quota(owner)).toBe(before);
+	});
+});
+
+async function quota(owner: string): Promise<number> {
+	const self = await call("/api/user/self", { token: owner });
+	const body = (await self.json()) as { data?: { quota?: number }; quota?: number };
+	return body.data?.quota ?? body.quota ?? Number.NaN;
+}
