@@ -94,7 +94,7 @@ describe("sending to Discord", () => {
 	it("a revoked token disables the channel with the reason; its running and waiting tasks fail, refunded", async () => {
 		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
 		const owner = await user();
-		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running" }));
+		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running --fake-slow" }));
 		await interactions(account.token, 1);
 		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "waiting" }), 1);
 		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued on the account");
