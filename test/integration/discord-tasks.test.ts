@@ -4,12 +4,24 @@
  * TaskObject. What goes out (interactions, nonces, command versions, pacing of faults) and what
  * comes back (progress, result in R2, buttons, red embeds).
  */
+import {
+	createExecutionContext,
+	createMessageBatch,
+	getQueueResult,
+	runDurableObjectAlarm,
+	runInDurableObject,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { findChannel } from "../../src/db/channels";
+import { defaultDeps } from "../../src/deps";
+import { TASK_QUEUE, type TaskMessage } from "../../src/queue/messages";
+import { handleTaskBatch } from "../../src/queue/task-consumer";
+import { accountObject } from "../../src/tasks/discord-account-stub";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { db, taskRow } from "../helpers/db";
-import { CHANNEL, connectedAccount, GUILD, onlyNewChannels } from "../helpers/discord-account";
-import { fault, recordedInteractions } from "../helpers/fake-discord";
+import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { CHANNEL, channelView, connectedAccount, GUILD, onlyNewChannels } from "../helpers/discord-account";
+import { fakeState, fault, recordedInteractions } from "../helpers/fake-discord";
 import { type ProxyTask, proxyPost, proxyTask, submitted } from "../helpers/proxy";
 
 async function user(): Promise<string> {
@@ -229,6 +241,81 @@ describe("tasks to their end on a Discord account", () => {
 		await waitFor(async () => (await quota(owner)) === before, 5000, "refund");
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		expect(await quota(owner)).toBe(before);
+	});
+});
+
+describe("an account's own queue", () => {
+	it("runs `concurrency` tasks; the next waits and starts when a slot frees; a full account takes no more", async () => {
+		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1, queue_size: 1 } });
+		const owner = await user();
+		const first = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "one --fake-slow" }));
+		await interactions(account.token, 1);
+		const second = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "two" }));
+		await waitFor(async () => (await taskRow(second)).status === "SUBMITTED", 10_000, "second queued");
+		expect(await channelView(account.id)).toMatchObject({ running: 1, waiting: 1 });
+		// Full: a third task finds no channel with room and is retried later, never sent.
+		const third = await insertTaskRow({ userId: await userId(uniqueSub("third")), prompt: "three" });
+		const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
+			{
+				id: `full-${third.publicId}`,
+				timestamp: Date.now(),
+				attempts: 1,
+				body: { kind: "submit", taskId: third.publicId },
+			},
+		]);
+		await handleTaskBatch(batch, env, defaultDeps());
+		expect((await getQueueResult(batch, createExecutionContext())).retryMessages).toHaveLength(1);
+		expect((await taskRow(third.publicId)).status).toBe("NOT_START");
+		expect(await recordedInteractions(account.token)).toHaveLength(1);
+		// The slot frees when the first ends; only then does the second go out.
+		await succeeded(owner, first);
+		await succeeded(owner, second);
+		const sent = (await recordedInteractions(account.token)) as Recorded[];
+		expect(sent.map((s) => (s.body.data as { options: { value: string }[] }).options[0].value)).toEqual([
+			"one --fake-slow",
+			"two",
+		]);
+	});
+});
+
+describe("surviving the connection", () => {
+	it("a dead connection: the events Discord kept are replayed after the RESUME and the task ends", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		const owner = await user();
+		const id = await submitted(
+			await proxyPost("/mj/submit/imagine", owner, { prompt: "through the storm --fake-slow" }),
+		);
+		await interactions(account.token, 1);
+		await fault(account.token, "no_ack");
+		const task = await succeeded(owner, id);
+		expect(isPng(await servedFromR2(task))).toBe(true);
+		expect((await fakeState(account.token)).resumes).toBeGreaterThanOrEqual(1);
+	});
+
+	it("op 7 mid-job: resumed, replayed, the task ends", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		const owner = await user();
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "moving house --fake-slow" }));
+		await interactions(account.token, 1);
+		await fault(account.token, "op7");
+		await succeeded(owner, id);
+		expect((await fakeState(account.token)).resumes).toBeGreaterThanOrEqual(1);
+	});
+
+	it("after the object restarts, its running and waiting tasks are picked up again and end", async () => {
+		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
+		const owner = await user();
+		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "before --fake-slow" }));
+		await interactions(account.token, 1);
+		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "after" }));
+		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued");
+		await runInDurableObject(accountObject(env, account.id), (_, state) => state.abort("restart")).catch(
+			() => undefined,
+		);
+		expect(await runDurableObjectAlarm(accountObject(env, account.id))).toBe(true);
+		await succeeded(owner, running);
+		await succeeded(owner, waiting);
+		expect(await recordedInteractions(account.token)).toHaveLength(2);
 	});
 });
 
