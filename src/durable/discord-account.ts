@@ -17,11 +17,13 @@ import { findTask } from "../db/tasks";
 import { type Deps, defaultDeps } from "../deps";
 import { discordFetch } from "../discord/fetcher";
 import { GatewayConnection, type GatewayEnd, type GatewaySession } from "../discord/gateway";
-import { botIdFor, buttonPress, findCommand, slashCommand, type Where } from "../discord/interactions";
+import { botIdFor, buttonPress, findCommand, modalSubmit, slashCommand, type Where } from "../discord/interactions";
 import {
+	buttonsOf,
 	classifyMessage,
 	type DiscordMessage,
 	MIDJOURNEY_BOT_ID,
+	type MjAccountState,
 	type MjEvent,
 	matchTask,
 	NIJI_BOT_ID,
@@ -36,9 +38,11 @@ import {
 	snowflake,
 } from "../discord/rest";
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
+import { publicBase, uploadUrl } from "../images/links";
 import { logError, logWarning } from "../log";
 import { actionOfButton } from "../tasks/actions";
-import { isTerminal, storedButtons, type TaskUpdate } from "../tasks/model";
+import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
+import { inputKeysOf } from "../tasks/submit";
 import { taskObject } from "../tasks/task-object-stub";
 
 /** The watchdog's period while the channel is enabled. */
@@ -51,6 +55,8 @@ const COMMANDS_TTL_MS = 6 * 3600_000;
 /** A connection that ends this often within RECONNECT_WINDOW_MS takes the account out. */
 const RECONNECT_LIMIT = 5;
 const RECONNECT_WINDOW_MS = 5 * 60_000;
+/** /info is read this often, so the admin sees the fast time left. */
+const INFO_EVERY_MS = 30 * 60_000;
 /** "Last heard" is written to D1 at most this often; every other change of state at once. */
 const HEARD_WRITE_MS = 15_000;
 
@@ -68,13 +74,22 @@ interface WaitingTask {
 }
 
 interface StoredTasks {
-	running: PendingTask[];
+	running: AccountTask[];
 	waiting: WaitingTask[];
 }
 
 interface StoredCommands {
 	fetchedAt: number;
 	list: ApplicationCommand[];
+}
+
+/** What the object keeps per sent task: matching's fields plus what a modal step needs. */
+interface AccountTask extends PendingTask {
+	/** The bot the task talks to (modal submits go to it). */
+	botId?: string;
+	/** The second input of a modal flow: the prompt (custom zoom, remix) and the mask (vary region). */
+	modalPrompt?: string;
+	maskKey?: string;
 }
 
 /** Thrown while building an interaction: the task cannot run on this account, and why. */
@@ -103,7 +118,8 @@ export class DiscordAccount extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		ctx.blockConcurrencyWhile(async () => {
-			const stored = await ctx.storage.get<number | GatewaySession | StoredTasks>(["channelId", "session", "tasks"]);
+			const stored = await ctx.storage.get<unknown>(["channelId", "session", "tasks", "mode"]);
+			this.#mode = stored.get("mode") as DiscordState["mode"];
 			this.#channelId = (stored.get("channelId") as number | undefined) ?? null;
 			this.#session = (stored.get("session") as GatewaySession | undefined) ?? null;
 			this.#tasks = (stored.get("tasks") as StoredTasks | undefined) ?? { running: [], waiting: [] };
@@ -187,6 +203,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		if (this.#gateway && !this.#gateway.checkAlive(Date.now())) this.#gateway = null;
 		await this.#dropFinished();
 		await this.#kick(channel);
+		await this.#readInfo(channel);
 		await this.#report(false);
 	}
 
@@ -353,6 +370,12 @@ export class DiscordAccount extends DurableObject<Env> {
 			case "INTERACTION_SUCCESS":
 				this.ctx.waitUntil(this.#onInteraction(data as { id?: string; nonce?: string }));
 				return;
+			case "INTERACTION_MODAL_CREATE":
+				this.ctx.waitUntil(this.#onModal(data as ModalCreate));
+				return;
+			case "INTERACTION_IFRAME_MODAL_CREATE":
+				this.ctx.waitUntil(this.#onIframe(data as ModalCreate));
+				return;
 			default:
 				if (this.#lastHeardAt - this.#writtenHeardAt > HEARD_WRITE_MS) this.ctx.waitUntil(this.#report(false));
 		}
@@ -374,7 +397,15 @@ export class DiscordAccount extends DurableObject<Env> {
 		if (author !== MIDJOURNEY_BOT_ID && author !== NIJI_BOT_ID) return;
 		const event = classifyMessage(message);
 		if (event.kind === "ignore") return;
+		if (event.kind === "info") {
+			await this.#onInfo(event);
+			return;
+		}
 		const task = matchTask(message, event, this.#tasks.running);
+		if (event.kind === "account") {
+			await this.#onAccountState(event.state, event.reason, task);
+			return;
+		}
 		if (!task) {
 			if (event.kind === "result" || event.kind === "failure") {
 				logWarning("discord message matched no task", this.#channelId, message.id, event.kind);
@@ -386,7 +417,7 @@ export class DiscordAccount extends DurableObject<Env> {
 	}
 
 	/** One matched message moves its task on. */
-	async #advance(task: PendingTask, message: DiscordMessage, event: MjEvent): Promise<void> {
+	async #advance(task: AccountTask, message: DiscordMessage, event: MjEvent): Promise<void> {
 		const channelId = this.#channelId ?? undefined;
 		let update: TaskUpdate | null = null;
 		let done = false;
@@ -429,6 +460,30 @@ export class DiscordAccount extends DurableObject<Env> {
 					})),
 				};
 				break;
+			case "describe":
+			case "shorten": {
+				// Describe's first answer shows the picture alone; its prompts come in an edit.
+				if (event.prompts.length === 0) return;
+				done = true;
+				const text = event.prompts.join("\n\n");
+				update = {
+					status: "SUCCESS",
+					progress: "100%",
+					channelId,
+					upstreamId: message.id,
+					promptEn: text,
+					finalPrompt: text,
+					...(event.kind === "describe" && event.imageUrl ? { imageUrl: event.imageUrl } : {}),
+					buttons: buttonsOf(message).map((button) => ({
+						customId: button.customId,
+						emoji: button.emoji,
+						label: button.label,
+						type: 2,
+						style: button.style,
+					})),
+				};
+				break;
+			}
 			case "failure":
 				done = true;
 				update = {
@@ -491,7 +546,7 @@ export class DiscordAccount extends DurableObject<Env> {
 			nonce: waiting.nonce,
 		};
 		const rest = this.#rest(channel, settings);
-		const pending: PendingTask = {
+		const pending: AccountTask = {
 			taskId: task.publicId,
 			nonce: waiting.nonce,
 			action: task.action,
@@ -537,14 +592,40 @@ export class DiscordAccount extends DurableObject<Env> {
 		settings: DiscordSettings,
 		task: TaskRow,
 		where: Where,
-		pending: PendingTask,
+		pending: AccountTask,
 	): Promise<void> {
 		const botId = botIdFor(task.botType);
-		if (task.action === "IMAGINE" && !task.customId) {
-			const prompt = promptWithMode(task.prompt, task.mode || settings.mode);
-			pending.prompt = prompt;
-			await this.#slash(rest, settings, where, "imagine", botId, [{ type: 3, name: "prompt", value: prompt }]);
-			return;
+		pending.botId = botId;
+		if (!task.customId && !task.parentId) {
+			// Pictures go in as the gateway's own signed links, as trueai-org does now: no upload to Discord.
+			const links = await this.#inputLinks(task);
+			const mode = this.#mode === "relax" ? "relax" : task.mode || settings.mode;
+			switch (task.action) {
+				case "IMAGINE": {
+					const prompt = promptWithMode([...links, task.prompt].join(" ").trim(), mode);
+					pending.prompt = prompt;
+					await this.#slash(rest, settings, where, "imagine", botId, [{ type: 3, name: "prompt", value: prompt }]);
+					return;
+				}
+				case "BLEND": {
+					if (links.length < 2) throw new TaskRefused("a blend needs two to five pictures");
+					const ratio = BLEND_RATIOS[parseOptions(task.options).dimensions ?? "SQUARE"] ?? "--ar 1:1";
+					const prompt = promptWithMode(`${links.join(" ")} ${ratio}`, mode);
+					pending.prompt = prompt;
+					await this.#slash(rest, settings, where, "imagine", botId, [{ type: 3, name: "prompt", value: prompt }]);
+					return;
+				}
+				case "DESCRIBE":
+					if (!links[0]) throw new TaskRefused("the image to describe is missing");
+					await this.#slash(rest, settings, where, "describe", botId, [{ type: 3, name: "link", value: links[0] }]);
+					return;
+				case "SHORTEN":
+					pending.prompt = task.prompt;
+					await this.#slash(rest, settings, where, "shorten", botId, [{ type: 3, name: "prompt", value: task.prompt }]);
+					return;
+				default:
+					throw new TaskRefused(`action ${task.action} is not supported on a discord channel yet`);
+			}
 		}
 		const parent = task.parentId ? await findTask(getDb(this.env.DB), task.parentId) : undefined;
 		if (!parent) throw new TaskRefused(`action ${task.action} is not supported on a discord channel yet`);
@@ -553,19 +634,130 @@ export class DiscordAccount extends DurableObject<Env> {
 		}
 		const customId = task.customId || buttonFor(task, parent);
 		const button = actionOfButton(customId);
-		if (button.modal)
-			throw new TaskRefused(`${button.action} (a modal button) is not supported on a discord channel yet`);
+		const options = parseOptions(task.options);
+		if (button.modal === "prompt" && options.modalPrompt) pending.modalPrompt = options.modalPrompt;
+		if (button.modal === "mask") {
+			if (!options.maskKey) throw new TaskRefused("vary region needs the mask of the modal step");
+			pending.maskKey = options.maskKey;
+			pending.modalPrompt = options.modalPrompt;
+		}
 		pending.parentMessageId = parent.upstreamId;
 		pending.index = button.index;
 		pending.prompt = parent.finalPrompt || parent.prompt;
+		pending.botId = botIdFor(parent.botType);
 		await this.#paced();
 		await rest.interact(
 			buttonPress(where, {
 				messageId: parent.upstreamId,
-				applicationId: botIdFor(parent.botType),
+				applicationId: pending.botId,
 				customId,
 			}),
 		);
+	}
+
+	/** The task's input pictures as public signed links to copies under uploads/ (served by /mj/upload). */
+	async #inputLinks(task: TaskRow): Promise<string[]> {
+		const keys = inputKeysOf(task);
+		if (keys.length === 0) return [];
+		const base = publicBase(this.env);
+		if (!base)
+			throw new TaskRefused("pictures on a Discord account need PUBLIC_BASE_URL: Midjourney fetches them by link");
+		return Promise.all(
+			keys.map(async (key) => {
+				const object = await this.env.IMAGES.get(key);
+				if (!object) throw new TaskRefused("an input picture is missing");
+				const type = object.httpMetadata?.contentType ?? "image/png";
+				const name = `${crypto.randomUUID()}.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+				await this.env.IMAGES.put(`uploads/${name}`, object.body, { httpMetadata: { contentType: type } });
+				return uploadUrl(this.env, base, name);
+			}),
+		);
+	}
+
+	/** A button opened a modal (custom zoom, remix, pan/animate with a prompt): submit it with the task's input. */
+	async #onModal(data: ModalCreate): Promise<void> {
+		const task = this.#tasks.running.find((pending) => pending.nonce === String(data?.nonce));
+		if (!task || !data.id || !data.custom_id) return;
+		const channel = await this.#channel();
+		const settings = channel ? parseSettings(channel.discord) : undefined;
+		const session = this.#session;
+		if (!channel || !settings || !session) return;
+		const field = data.components?.[0]?.components?.[0];
+		const value = task.modalPrompt || field?.value || task.prompt || "";
+		const nonce = snowflake(this.#deps.now());
+		try {
+			await this.#paced();
+			await this.#rest(channel, settings).interact(
+				modalSubmit(
+					{ guildId: settings.guild_id, channelId: settings.channel_id, sessionId: session.sessionId, nonce },
+					{
+						applicationId: data.application?.id ?? task.botId ?? MIDJOURNEY_BOT_ID,
+						id: data.id,
+						customId: data.custom_id,
+						fieldId: field?.custom_id ?? "",
+						value,
+					},
+				),
+			);
+		} catch (error) {
+			await this.#failRunning(task, `the modal step failed: ${error instanceof Error ? error.message : String(error)}`);
+			return;
+		}
+		// The job now belongs to the modal submit's interaction.
+		task.nonce = nonce;
+		task.interactionId = undefined;
+		if (value) task.prompt = value;
+		await this.#saveTasks();
+	}
+
+	/** Vary region: the press opened Midjourney's editor; send it the mask (and prompt) as the editor would. */
+	async #onIframe(data: ModalCreate): Promise<void> {
+		const task = this.#tasks.running.find((pending) => pending.nonce === String(data?.nonce));
+		if (!task || !data.custom_id) return;
+		if (data.id && !task.interactionId) task.interactionId = data.id;
+		const channel = await this.#channel();
+		const settings = channel ? parseSettings(channel.discord) : undefined;
+		if (!channel || !settings) return;
+		try {
+			const mask = task.maskKey ? await this.env.IMAGES.get(task.maskKey) : null;
+			if (!mask) throw new Error("the mask is missing");
+			const bytes = new Uint8Array(await mask.arrayBuffer());
+			let binary = "";
+			for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+			const response = await discordFetch(this.env, this.#deps.fetch)(
+				`${settings.activity_base}/inpaint/api/submit-job`,
+				{
+					method: "POST",
+					headers: { "content-type": "application/json", "user-agent": settings.user_agent },
+					body: JSON.stringify({
+						customId: data.custom_id.replace(/^MJ::iframe::/, ""),
+						mask: btoa(binary),
+						prompt: task.modalPrompt ?? task.prompt ?? "",
+						userId: "0",
+						username: "0",
+					}),
+				},
+			);
+			if (!response.ok)
+				throw new Error(`the editor answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+			await response.body?.cancel();
+		} catch (error) {
+			await this.#failRunning(task, `vary region failed: ${error instanceof Error ? error.message : String(error)}`);
+			return;
+		}
+		await this.#saveTasks();
+	}
+
+	async #failRunning(task: AccountTask, reason: string): Promise<void> {
+		this.#tasks.running = this.#tasks.running.filter((pending) => pending !== task);
+		await this.#saveTasks();
+		await taskObject(this.env, task.taskId).apply(task.taskId, {
+			status: "FAILURE",
+			failReason: reason,
+			channelId: this.#channelId ?? undefined,
+		});
+		await this.#report(true);
+		await this.#pump();
 	}
 
 	/** A slash command by the current id/version; a 50035 reads the index again and retries once. */
@@ -609,6 +801,76 @@ export class DiscordAccount extends DurableObject<Env> {
 	}
 
 	// ---- account health -----------------------------------------------------------------------------
+
+	/** "Your info": fast time left and the mode; an account with no fast time left runs relax. */
+	async #onInfo(event: Extract<MjEvent, { kind: "info" }>): Promise<void> {
+		if (event.fastTimeRemaining) this.#fastTimeRemaining = event.fastTimeRemaining;
+		const spent = event.fastTimeRemaining !== undefined && /^0(?:\.0+)?\s*\//.test(event.fastTimeRemaining.trim());
+		const mode = spent ? "relax" : event.mode;
+		if (mode && mode !== this.#mode) {
+			this.#mode = mode;
+			await this.ctx.storage.put("mode", mode);
+		}
+		await this.#report(true);
+	}
+
+	/**
+	 * Midjourney said something about the account itself. Credits exhausted: run relax from now on
+	 * and send the task again. CAPTCHA: stop sending and keep every task for when the admin has
+	 * solved it. Blocked, pending moderation, plan cancelled, no subscription: take the account out.
+	 */
+	async #onAccountState(state: MjAccountState, reason: string, task: AccountTask | undefined): Promise<void> {
+		const requeue = async () => {
+			if (!task) return;
+			this.#tasks.running = this.#tasks.running.filter((pending) => pending !== task);
+			this.#tasks.waiting.unshift({ taskId: task.taskId, nonce: snowflake(this.#deps.now()), queuedAt: task.sentAt });
+			await this.#saveTasks();
+		};
+		if (state === "credits_exhausted") {
+			this.#mode = "relax";
+			await this.ctx.storage.put("mode", "relax");
+			this.#lastError = `${reason} (now running relax)`;
+			await requeue();
+			await this.#report(true);
+			await this.#pump();
+			return;
+		}
+		if (state === "captcha") {
+			await requeue();
+			const why = `CAPTCHA: ${reason}. Open Discord with this account, solve it, then enable the channel again; its tasks wait.`;
+			this.#closeGateway(why);
+			this.#connection = "disabled";
+			this.#lastError = why;
+			if (this.#channelId !== null) await disableChannel(getDb(this.env.DB), this.#channelId, why, this.#deps.now());
+			await this.ctx.storage.deleteAlarm();
+			await this.#report(true);
+			return;
+		}
+		await this.#disable(reason);
+	}
+
+	/** Sends /info (no task) so the admin sees fast time left; at most every INFO_EVERY_MS. */
+	async #readInfo(channel: ChannelRow): Promise<void> {
+		const settings = parseSettings(channel.discord);
+		const session = this.#session;
+		const now = this.#deps.now();
+		if (!settings || !session || this.#connection !== "connected") return;
+		const last = (await this.ctx.storage.get<number>("infoAt")) ?? 0;
+		if (now - last < INFO_EVERY_MS) return;
+		await this.ctx.storage.put("infoAt", now);
+		const where: Where = {
+			guildId: settings.guild_id,
+			channelId: settings.channel_id,
+			sessionId: session.sessionId,
+			nonce: snowflake(now),
+		};
+		try {
+			await this.#slash(this.#rest(channel, settings), settings, where, "info", MIDJOURNEY_BOT_ID, []);
+		} catch (error) {
+			if (error instanceof DiscordAuthError) await this.#disable(error.message);
+			else logWarning("discord /info failed", this.#channelId, error instanceof Error ? error.message : String(error));
+		}
+	}
 
 	/** Takes the account out: the channel is disabled with the reason, its tasks fail (refunded). */
 	async #disable(reason: string): Promise<void> {
@@ -703,4 +965,16 @@ function buttonFor(task: TaskRow, parent: TaskRow): string {
 	const found = wanted ? buttons.find((customId) => customId.startsWith(wanted)) : undefined;
 	if (!found) throw new TaskRefused(`the parent task has no button for ${task.action}${index ? ` ${index}` : ""}`);
 	return found;
+}
+
+/** Blend's dimensions as Midjourney's aspect-ratio parameter. */
+const BLEND_RATIOS: Record<string, string> = { PORTRAIT: "--ar 2:3", SQUARE: "--ar 1:1", LANDSCAPE: "--ar 3:2" };
+
+/** INTERACTION_MODAL_CREATE / INTERACTION_IFRAME_MODAL_CREATE as the gateway sends them. */
+interface ModalCreate {
+	id?: string;
+	nonce?: string;
+	custom_id?: string;
+	application?: { id?: string };
+	components?: { components?: { custom_id?: string; value?: string }[] }[];
 }
