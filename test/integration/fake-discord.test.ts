@@ -211,6 +211,17 @@ describe("gateway", () => {
 		expect((await third.waitClosed()).code).toBe(4004);
 	});
 
+	it("closes with 4000 for the close4000 fault, and the session resumes", async () => {
+		const token = freshToken();
+		const { client, ready } = await GatewayClient.identified(token);
+		await fault(token, "close4000");
+		expect((await client.waitClosed()).code).toBe(4000);
+		const again = await GatewayClient.open();
+		again.send(6, { token, session_id: (ready.d as { session_id: string }).session_id, seq: 1 });
+		await again.dispatch("RESUMED");
+		again.close();
+	});
+
 	it("stops acknowledging heartbeats on a dead connection (no_ack), and a RESUME elsewhere works", async () => {
 		const token = freshToken();
 		const { client, ready } = await GatewayClient.identified(token);

@@ -8,6 +8,7 @@ export const FAULTS = [
 	"op7",
 	"op9",
 	"close4004",
+	"close4000",
 	"no_ack",
 	"rate_limit",
 	"stale_command",

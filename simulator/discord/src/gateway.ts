@@ -8,7 +8,7 @@ import { type Account, type Accounts, type Connection, dispatch, type Fault, sen
 import { GATEWAY_URL } from "./env";
 
 /** Faults that act on a gateway connection rather than on an interaction. */
-export const GATEWAY_FAULTS: readonly Fault[] = ["op7", "op9", "close4004", "no_ack"];
+export const GATEWAY_FAULTS: readonly Fault[] = ["op7", "op9", "close4004", "close4000", "no_ack"];
 
 interface Frame {
 	op?: unknown;
@@ -138,6 +138,10 @@ export function applyGatewayFault(account: Account, fault: Fault): boolean {
 			return true;
 		case "close4004":
 			closeConnection(account, 4004, "Authentication failed.");
+			return true;
+		case "close4000":
+			// Discord's "Unknown error": the session survives, a RESUME picks it up.
+			closeConnection(account, 4000, "Unknown error.");
 			return true;
 		case "no_ack":
 			connection.silent = true;

@@ -79,6 +79,8 @@ const REFUSAL_FAULTS: readonly (Fault & Refusal)[] = [
 	"subscription_required",
 ];
 
+const JOBS_KEPT = 5000;
+
 export class Scripts implements Bot {
 	readonly #stepMs: number;
 	/** Messages per account and channel, oldest first, for GET …/messages. */
@@ -479,6 +481,8 @@ export class Scripts implements Bot {
 				messageId: message.id,
 			};
 			this.#jobsByHash.set(`${account.token}\n${hash}`, job);
+			// Bounded, so a long `npm start` does not grow without end: /show knows the latest jobs.
+			if (this.#jobsByHash.size > JOBS_KEPT) this.#jobsByHash.delete(this.#jobsByHash.keys().next().value ?? "");
 			this.#post(account, message, job);
 		};
 
