@@ -14,7 +14,7 @@ export async function findChannel(db: Db, id: number): Promise<ChannelRow | unde
 /** Creates the named channel unless a channel of that name exists (enabled or not). */
 export async function ensureChannel(
 	db: Db,
-	channel: Pick<ChannelRow, "name" | "baseUrl" | "secret" | "weight">,
+	channel: Pick<ChannelRow, "name" | "baseUrl" | "secret" | "weight"> & Partial<Pick<ChannelRow, "kind" | "discord">>,
 	now: number,
 ): Promise<void> {
 	await db

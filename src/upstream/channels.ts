@@ -3,7 +3,8 @@
 import { ensureChannel, findChannel, listEnabledChannels } from "../db/channels";
 import type { Db } from "../db/client";
 import type { ChannelRow } from "../db/schema";
-import { isFull, parseSettings, parseState } from "../discord/settings";
+import { fakeDiscordOrigin } from "../discord/fetcher";
+import { DEFAULT_USER_AGENT, type DiscordSettings, isFull, parseSettings, parseState } from "../discord/settings";
 import { ApiError } from "../errors";
 import { SIMULATOR_SECRET, simulatorOrigin } from "./fetcher";
 
@@ -19,9 +20,44 @@ const ensuredIn = new WeakSet<object>();
 export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now()): Promise<void> {
 	if (ensuredIn.has(env.DB)) return;
 	const baseUrl = simulatorOrigin(env);
-	if (baseUrl === null) return;
-	await ensureChannel(db, { name: SIMULATOR_CHANNEL_NAME, baseUrl, secret: SIMULATOR_SECRET, weight: 1 }, now);
+	if (baseUrl !== null) {
+		await ensureChannel(db, { name: SIMULATOR_CHANNEL_NAME, baseUrl, secret: SIMULATOR_SECRET, weight: 1 }, now);
+	}
+	await ensureFakeDiscordChannel(db, env, now);
 	ensuredIn.add(env.DB);
+}
+
+export const FAKE_DISCORD_CHANNEL_NAME = "fake-discord";
+
+/**
+ * `npm start` (ENVIRONMENT "development" with FAKE_DISCORD_URL set) also gets a discord channel on
+ * the fake Discord, so a newcomer sees the whole Discord path work locally. Not in tests: there
+ * every channel a test relies on is its own, and a second channel would take some of its tasks.
+ */
+async function ensureFakeDiscordChannel(db: Db, env: Env, now: number): Promise<void> {
+	const origin = fakeDiscordOrigin(env);
+	if (origin === null || env.ENVIRONMENT !== "development") return;
+	const settings: DiscordSettings = {
+		guild_id: "1000000000000000001",
+		channel_id: "1000000000000000002",
+		user_agent: DEFAULT_USER_AGENT,
+		concurrency: 3,
+		queue_size: 10,
+		api_base: origin,
+		activity_base: origin,
+	};
+	await ensureChannel(
+		db,
+		{
+			name: FAKE_DISCORD_CHANNEL_NAME,
+			kind: "discord",
+			baseUrl: origin,
+			secret: "fake-discord-token",
+			weight: 1,
+			discord: JSON.stringify(settings),
+		},
+		now,
+	);
 }
 
 /** A discord channel whose object last reported `concurrency` running and `queue_size` waiting tasks. */
