@@ -47,6 +47,20 @@ const picture = z.string().max(Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024, "an
 const hookFields = {
 	state: text("state", CLIENT_STATE_MAX_LENGTH).nullish(),
 	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH).nullish(),
+	/** Which account runs a new task (trueai-org's extension): a channel, and/or the modes it may run in. */
+	accountFilter: z
+		.object({
+			instanceId: z.union([z.string().trim().max(64), z.number().int()]).nullish(),
+			modes: z
+				.array(
+					z.enum(["FAST", "RELAX", "TURBO", "fast", "relax", "turbo"], {
+						error: "accountFilter.modes: FAST, RELAX or TURBO",
+					}),
+				)
+				.max(3)
+				.nullish(),
+		})
+		.nullish(),
 };
 const botType = z
 	.enum(["MID_JOURNEY", "NIJI_JOURNEY"], { error: "botType must be MID_JOURNEY or NIJI_JOURNEY" })
@@ -175,8 +189,19 @@ function accepted(result: SubmitResult) {
 	return { code: 1, description: "Success", result: result.publicId, properties: {} };
 }
 
-function hooks(body: { state?: string | null; notifyHook?: string | null }) {
-	return { state: body.state ?? undefined, notifyHook: body.notifyHook?.trim() || undefined };
+function hooks(body: {
+	state?: string | null;
+	notifyHook?: string | null;
+	accountFilter?: { instanceId?: string | number | null; modes?: string[] | null } | null;
+}) {
+	const filter = body.accountFilter;
+	const instanceId = filter?.instanceId == null || filter.instanceId === "" ? undefined : String(filter.instanceId);
+	const modes = filter?.modes?.length ? filter.modes.map((mode) => mode.toLowerCase()) : undefined;
+	return {
+		state: body.state ?? undefined,
+		notifyHook: body.notifyHook?.trim() || undefined,
+		...(instanceId || modes ? { accountFilter: { instanceId, modes } } : {}),
+	};
 }
 
 /** The proxy API for one speed mode ("" for the plain `/mj`). */

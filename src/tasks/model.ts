@@ -27,6 +27,10 @@ const taskOptionsSchema = z
 		modalPrompt: z.string().optional(),
 		/** INPAINT: R2 key of the mask of the modal step. */
 		maskKey: z.string().optional(),
+		/** midjourney-proxy `accountFilter.instanceId`: the channel (id, name or Discord channel id) to run on. */
+		instanceId: z.string().optional(),
+		/** midjourney-proxy `accountFilter.modes`: run only on a channel in one of these modes (fast, relax, turbo). */
+		modes: z.array(z.string()).optional(),
 	})
 	.catch({});
 export type TaskOptions = z.infer<typeof taskOptionsSchema>;

@@ -72,7 +72,12 @@ export async function submitThroughChannels(
 	for (;;) {
 		let channel: ChannelRow;
 		try {
-			channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random, exclude: tried });
+			channel = await pickChannel(db, env, {
+				parentChannelId: parent?.channelId,
+				random: deps.random,
+				exclude: tried,
+				filter: filterOf(task),
+			});
 		} catch (error) {
 			if (error instanceof ApiError) return { kind: "retry", reason: error.message };
 			throw error;
@@ -129,4 +134,10 @@ export async function cancelUpstream(
 		logWarning("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));
 		return false;
 	}
+}
+
+/** The accountFilter a new task was submitted with, if any. */
+function filterOf(task: TaskRow): { instanceId?: string; modes?: string[] } | undefined {
+	const { instanceId, modes } = parseOptions(task.options);
+	return instanceId || modes?.length ? { instanceId, modes } : undefined;
 }

@@ -67,6 +67,38 @@ function isFullAccount(channel: ChannelRow): boolean {
 	return settings === undefined || isFull(settings, parseState(channel.discordState));
 }
 
+/** midjourney-proxy's `accountFilter`: a channel (by id, name or Discord channel id) and/or the modes it may run in. */
+export interface ChannelFilter {
+	instanceId?: string;
+	modes?: string[];
+}
+
+/** The filter as the task's options keep it. */
+export function filterOptions(filter: ChannelFilter): { instanceId?: string; modes?: string[] } {
+	return {
+		...(filter.instanceId ? { instanceId: filter.instanceId } : {}),
+		...(filter.modes ? { modes: filter.modes } : {}),
+	};
+}
+
+/** A relay's accounts are the relay's business: only a Discord account's mode is known here. */
+export function matchesFilter(channel: ChannelRow, filter: ChannelFilter): boolean {
+	const settings = channel.kind === "discord" ? parseSettings(channel.discord) : undefined;
+	if (filter.instanceId) {
+		const id = filter.instanceId;
+		if (String(channel.id) !== id && channel.name !== id && settings?.channel_id !== id) return false;
+	}
+	if (filter.modes?.length && settings) {
+		const mode = parseState(channel.discordState).mode ?? settings.mode ?? "fast";
+		if (!filter.modes.includes(mode)) return false;
+	}
+	return true;
+}
+
+export async function anyChannelMatches(db: Db, filter: ChannelFilter): Promise<boolean> {
+	return (await listEnabledChannels(db)).some((channel) => matchesFilter(channel, filter));
+}
+
 /** Weighted random choice; `random` is injectable so tests can pin it. */
 export function chooseByWeight<T extends { weight: number }>(items: T[], random: () => number): T | undefined {
 	const usable = items.filter((item) => item.weight > 0);
@@ -87,7 +119,12 @@ export function chooseByWeight<T extends { weight: number }>(items: T[], random:
 export async function pickChannel(
 	db: Db,
 	env: Env,
-	options: { parentChannelId?: number | null; random?: () => number; exclude?: readonly number[] } = {},
+	options: {
+		parentChannelId?: number | null;
+		random?: () => number;
+		exclude?: readonly number[];
+		filter?: ChannelFilter;
+	} = {},
 ): Promise<ChannelRow> {
 	await ensureSimulatorChannel(db, env);
 	if (options.parentChannelId != null) {
@@ -97,9 +134,17 @@ export async function pickChannel(
 	}
 	const exclude = options.exclude ?? [];
 	const candidates = (await listEnabledChannels(db)).filter(
-		(channel) => !exclude.includes(channel.id) && !isFullAccount(channel),
+		(channel) =>
+			!exclude.includes(channel.id) &&
+			!isFullAccount(channel) &&
+			(options.filter === undefined || matchesFilter(channel, options.filter)),
 	);
 	const chosen = chooseByWeight(candidates, options.random ?? Math.random);
-	if (!chosen) throw new ApiError("NO_CHANNEL", "no upstream channel is available");
+	if (!chosen) {
+		throw new ApiError(
+			"NO_CHANNEL",
+			options.filter ? "no upstream channel matching accountFilter is available" : "no upstream channel is available",
+		);
+	}
 	return chosen;
 }

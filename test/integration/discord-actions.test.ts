@@ -314,3 +314,36 @@ describe("failover between a relay and a Discord account", () => {
 		expect(refused?.disabledReason).toMatch(/refused the channel's secret/);
 	});
 });
+
+describe("accountFilter on midjourney-proxy submits", () => {
+	it("instanceId picks the channel, modes pick by the account's mode, and nothing matching is refused at submit", async () => {
+		const heavy = await connectedAccount({ weight: 1000 });
+		const light = await connectedAccount({ weight: 1, discord: { mode: "relax" } });
+		const token = await user();
+		const byId = await submitted(
+			await proxyPost("/mj/submit/imagine", token, { prompt: "here", accountFilter: { instanceId: String(light.id) } }),
+		);
+		const byMode = await submitted(
+			await proxyPost("/mj/submit/imagine", token, { prompt: "slowly", accountFilter: { modes: ["RELAX"] } }),
+		);
+		const free = await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "anywhere" }));
+		await Promise.all([byId, byMode, free].map((id) => succeeded(token, id)));
+		expect((await taskRow(byId)).channelId).toBe(light.id);
+		expect((await taskRow(byMode)).channelId).toBe(light.id);
+		// Without a filter the weights decide (1000 to 1): the heavy account, in practice always.
+		expect([heavy.id, light.id]).toContain((await taskRow(free)).channelId);
+		const none = await reply(
+			await proxyPost("/mj/submit/imagine", token, {
+				prompt: "nowhere",
+				accountFilter: { instanceId: "no-such-channel" },
+			}),
+			503,
+		);
+		expect(none.description).toBe("no enabled channel matches accountFilter");
+		const bad = await reply(
+			await proxyPost("/mj/submit/imagine", token, { prompt: "x", accountFilter: { modes: ["SLOW"] } }),
+			400,
+		);
+		expect(bad.description).toMatch(/accountFilter\.modes/);
+	});
+});

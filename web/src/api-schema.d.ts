@@ -1764,6 +1764,10 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -1800,6 +1804,10 @@ export interface operations {
 					index?: number | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -1833,6 +1841,10 @@ export interface operations {
 					content: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -1867,6 +1879,10 @@ export interface operations {
 					customId: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -1935,6 +1951,10 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -1970,6 +1990,10 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2004,6 +2028,10 @@ export interface operations {
 					botType?: ("MID_JOURNEY" | "NIJI_JOURNEY") | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2042,6 +2070,10 @@ export interface operations {
 					action?: "extend" | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2076,6 +2108,10 @@ export interface operations {
 					image: string;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2143,6 +2179,10 @@ export interface operations {
 					targetUrl?: string | null;
 					state?: string | null;
 					notifyHook?: string | null;
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
