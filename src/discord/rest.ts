@@ -82,6 +82,23 @@ export class DiscordRest {
 		return Array.isArray(body.application_commands) ? body.application_commands : [];
 	}
 
+	/** The DM channel with a bot (created if needed); its id. */
+	async openDm(botId: string): Promise<string> {
+		const body = (await (await this.#call("POST", "/api/v9/users/@me/channels", { recipients: [botId] })).json()) as {
+			id?: string;
+		};
+		return body.id ?? "";
+	}
+
+	/** Adds our reaction `emoji` to a message. */
+	async react(channelId: string, messageId: string, emoji: string): Promise<void> {
+		const response = await this.#call(
+			"PUT",
+			`/api/v9/channels/${channelId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}/%40me`,
+		);
+		await response.body?.cancel();
+	}
+
 	/** POST /api/v9/interactions: 204 means Discord took it; the outcome arrives on the gateway. */
 	async interact(payload: Record<string, unknown>): Promise<void> {
 		const response = await this.#call("POST", "/api/v9/interactions", payload);

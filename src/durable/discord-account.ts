@@ -55,6 +55,8 @@ const COMMANDS_TTL_MS = 6 * 3600_000;
 /** A connection that ends this often within RECONNECT_WINDOW_MS takes the account out. */
 const RECONNECT_LIMIT = 5;
 const RECONNECT_WINDOW_MS = 5 * 60_000;
+/** How long seed() waits for the bot's DM. */
+const SEED_WAIT_MS = 20_000;
 /** /info is read this often, so the admin sees the fast time left. */
 const INFO_EVERY_MS = 30 * 60_000;
 /** "Last heard" is written to D1 at most this often; every other change of state at once. */
@@ -114,6 +116,8 @@ export class DiscordAccount extends DurableObject<Env> {
 	#pumping = false;
 	#ends: number[] = [];
 	#reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+	/** seed() calls waiting for the bot's DM, by job hash. */
+	readonly #seedWaiters = new Map<string, (seed: string | null) => void>();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -183,6 +187,42 @@ export class DiscordAccount extends DurableObject<Env> {
 			await this.#report(true);
 		}
 		return removed;
+	}
+
+	/**
+	 * The seed of a finished job: the ✉️ reaction on its message, and the bot's DM that answers it
+	 * (`**Job ID**: <hash> **seed** <n>`). Null when Discord refused or no answer came in time.
+	 */
+	async seed(channelId: number, messageId: string, hash: string, botType: string): Promise<string | null> {
+		await this.#remember(channelId);
+		const channel = await this.#channel();
+		const settings = channel ? parseSettings(channel.discord) : undefined;
+		if (!channel?.enabled || !settings) return null;
+		await this.#ensureConnected(channel);
+		const key = hash.toLowerCase();
+		const answer = new Promise<string | null>((resolve) => {
+			const timer = setTimeout(() => {
+				this.#seedWaiters.delete(key);
+				resolve(null);
+			}, SEED_WAIT_MS);
+			this.#seedWaiters.set(key, (seed) => {
+				clearTimeout(timer);
+				this.#seedWaiters.delete(key);
+				resolve(seed);
+			});
+		});
+		try {
+			const rest = this.#rest(channel, settings);
+			// The DM channel with the bot is where its answer arrives: opening it makes sure it exists.
+			await rest.openDm(botIdFor(botType));
+			await this.#paced();
+			await rest.react(settings.channel_id, messageId, "\u2709\uFE0F");
+		} catch (error) {
+			this.#seedWaiters.get(key)?.(null);
+			if (error instanceof DiscordAuthError) await this.#disable(error.message);
+			return null;
+		}
+		return answer;
 	}
 
 	/** What the admin list shows, straight from the object (tests, diagnostics). */
@@ -392,11 +432,16 @@ export class DiscordAccount extends DurableObject<Env> {
 	async #onMessage(message: DiscordMessage): Promise<void> {
 		const channel = await this.#channel();
 		const settings = channel ? parseSettings(channel.discord) : undefined;
-		if (!settings || !message?.id || message.channel_id !== settings.channel_id) return;
+		if (!settings || !message?.id) return;
 		const author = message.author?.id;
 		if (author !== MIDJOURNEY_BOT_ID && author !== NIJI_BOT_ID) return;
 		const event = classifyMessage(message);
-		if (event.kind === "ignore") return;
+		// A seed comes as a DM from the bot; everything else must be in the account's channel.
+		if (event.kind === "seed") {
+			this.#seedWaiters.get(event.hash.toLowerCase())?.(event.seed);
+			return;
+		}
+		if (message.channel_id !== settings.channel_id || event.kind === "ignore") return;
 		if (event.kind === "info") {
 			await this.#onInfo(event);
 			return;

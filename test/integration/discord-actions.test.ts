@@ -347,3 +347,18 @@ describe("accountFilter on midjourney-proxy submits", () => {
 		expect(bad.description).toMatch(/accountFilter\.modes/);
 	});
 });
+
+describe("the seed of a task on a Discord account", () => {
+	it("reacts with ✉️ on the job's message and reads the seed from the bot's DM", async () => {
+		await connectedAccount({ weight: 1 });
+		const token = await user();
+		const task = await succeeded(
+			token,
+			await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "a seed" })),
+		);
+		const response = await call(`/mj/task/${task.id}/image-seed`, { headers: { "mj-api-secret": token } });
+		const answer = await reply(response);
+		expect(answer.code).toBe(1);
+		expect(String(answer.result)).toMatch(/^\d+$/);
+	});
+});
