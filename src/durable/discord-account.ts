@@ -40,6 +40,7 @@ import {
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
 import { publicBase, uploadUrl } from "../images/links";
 import { logError, logWarning } from "../log";
+import type { TaskMessage } from "../queue/messages";
 import { actionOfButton } from "../tasks/actions";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
 import { inputKeysOf } from "../tasks/submit";
@@ -917,18 +918,31 @@ export class DiscordAccount extends DurableObject<Env> {
 		}
 	}
 
-	/** Takes the account out: the channel is disabled with the reason, its tasks fail (refunded). */
+	/**
+	 * Takes the account out: the channel is disabled with the reason; its running tasks fail
+	 * (refunded), its waiting new tasks go back to the queue for another channel.
+	 */
 	async #disable(reason: string): Promise<void> {
 		this.#closeGateway(reason);
 		this.#connection = "disabled";
 		this.#lastError = reason;
 		if (this.#channelId !== null) await disableChannel(getDb(this.env.DB), this.#channelId, reason, this.#deps.now());
-		const orphans = [...this.#tasks.waiting, ...this.#tasks.running];
+		const { waiting, running } = this.#tasks;
 		this.#tasks = { running: [], waiting: [] };
 		await this.#saveTasks();
 		await this.ctx.storage.deleteAlarm();
-		for (const task of orphans) {
-			await taskObject(this.env, task.taskId).apply(task.taskId, {
+		const db = getDb(this.env.DB);
+		const failed: string[] = running.map((task) => task.taskId);
+		for (const task of waiting) {
+			// Never sent: a new task can run on another channel; a follow-up only here, where its parent is.
+			const row = await findTask(db, task.taskId);
+			const moved =
+				row && !row.parentId && (await taskObject(this.env, task.taskId).returnToQueue(task.taskId, task.nonce));
+			if (moved) await this.env.TASK_QUEUE.send({ kind: "submit", taskId: task.taskId } satisfies TaskMessage);
+			else failed.push(task.taskId);
+		}
+		for (const taskId of failed) {
+			await taskObject(this.env, taskId).apply(taskId, {
 				status: "FAILURE",
 				failReason: `the Discord account was taken out: ${reason}`,
 			});

@@ -162,6 +162,26 @@ export class TaskObject extends DurableObject<Env> {
 		return true;
 	}
 
+	/**
+	 * A task a Discord account accepted but never sent (it waited there) goes back to NOT_START when
+	 * that account is taken out, so that another channel runs it. Only from SUBMITTED with the
+	 * upstream id the account gave it: a task any further along belongs to that account.
+	 */
+	async returnToQueue(publicId: string, upstreamId: string): Promise<boolean> {
+		const state = await this.#load(publicId);
+		if (state?.status !== "SUBMITTED" || state.upstreamId !== upstreamId) return false;
+		state.status = "NOT_START";
+		state.progress = 0;
+		state.upstreamId = undefined;
+		state.claimUntil = 0;
+		state.version += 1;
+		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
+		await this.#save(state);
+		await this.#flush(state);
+		this.#announce(state);
+		return true;
+	}
+
 	/** True when the copy is finished or abandoned; false when a retry is scheduled. */
 	async #copyImage(state: StoredState): Promise<boolean> {
 		const url = state.fields.upstreamImageUrl;

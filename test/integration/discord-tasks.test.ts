@@ -103,26 +103,36 @@ describe("sending to Discord", () => {
 		expect(sent[1].body.nonce).toBe(sent[0].body.nonce);
 	});
 
-	it("a revoked token disables the channel with the reason; its running and waiting tasks fail, refunded", async () => {
+	it("a revoked token disables the channel with the reason; its running task fails, refunded, its waiting task moves on", async () => {
 		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
 		const owner = await user();
 		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running --fake-slow" }));
 		await interactions(account.token, 1);
 		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "waiting" }), 1);
 		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued on the account");
+		// Another account comes up only now, so the waiting task had no other place before.
+		const other = await connectedAccount({ weight: 1 });
 		await fault(account.token, "revoke");
-		for (const id of [running, waiting]) {
-			const row = await waitFor(async () => {
-				const task = await taskRow(id);
-				return task.status === "FAILURE" && task;
-			}, 15_000);
-			expect(row.failReason).toMatch(/^the Discord account was taken out: .*4004/);
-			expect(row.refunded).toBe(true);
-		}
+		const failed = await waitFor(async () => {
+			const task = await taskRow(running);
+			return task.status === "FAILURE" && task;
+		}, 15_000);
+		expect(failed.failReason).toMatch(/^the Discord account was taken out: .*4004/);
+		expect(failed.refunded).toBe(true);
+		const moved = await waitFor(
+			async () => {
+				const task = await taskRow(waiting);
+				return task.status === "SUCCESS" && task;
+			},
+			20_000,
+			"the waiting task to run elsewhere",
+		);
+		expect(moved.channelId).toBe(other.id);
+		expect(moved.refunded).toBe(false);
 		const channel = await findChannel(db(), account.id);
 		expect(channel?.enabled).toBe(false);
 		expect(channel?.disabledReason).toMatch(/4004/);
-		// Only the running task reached Discord.
+		// Only the running task reached the revoked account.
 		expect(await recordedInteractions(account.token)).toHaveLength(1);
 	});
 });
