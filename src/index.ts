@@ -10,6 +10,7 @@ import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type Task
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
 
+export { DiscordAccount } from "./durable/discord-account";
 export { TaskObject } from "./durable/task-object";
 export { UserHub } from "./durable/user-hub";
 

@@ -13,6 +13,10 @@ const SECRET_PATTERNS: readonly [RegExp, string][] = [
 	[/\bwhsec_[A-Za-z0-9+/=]+/g, "whsec_[redacted]"],
 	// Query strings of URLs: signatures, tokens, presigned credentials.
 	[/(https?:\/\/[^\s?"']+)\?[^\s"']*/gi, "$1?[redacted]"],
+	// A Discord user token (a discord channel's secret): base64 user id, timestamp, HMAC.
+	[/\b[A-Za-z0-9_-]{20,40}\.[A-Za-z0-9_-]{5,8}\.[A-Za-z0-9_-]{20,50}\b/g, "[redacted discord token]"],
+	// The gateway's IDENTIFY / RESUME carry it as "token".
+	[/("token"\s*:\s*")[^"]*/gi, "$1[redacted]"],
 	// A JWT anywhere (three base64url parts).
 	[/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, "[redacted jwt]"],
 ];

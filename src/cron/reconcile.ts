@@ -71,7 +71,8 @@ export async function reconcile(env: Env, deps: Deps): Promise<ReconcileReport> 
 
 	for (const [channelId, tasks] of toPoll) {
 		const channel = await findChannel(db, channelId);
-		if (!channel) continue;
+		// A Discord account has no list-by-condition: its object follows its tasks; the timeout above still applies.
+		if (!channel || channel.kind === "discord") continue;
 		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
 		for (let i = 0; i < tasks.length; i += LIST_CHUNK) {
 			const chunk = tasks.slice(i, i + LIST_CHUNK);

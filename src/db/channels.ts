@@ -14,7 +14,7 @@ export async function findChannel(db: Db, id: number): Promise<ChannelRow | unde
 /** Creates the named channel unless a channel of that name exists (enabled or not). */
 export async function ensureChannel(
 	db: Db,
-	channel: Pick<ChannelRow, "name" | "baseUrl" | "secret" | "weight">,
+	channel: Pick<ChannelRow, "name" | "baseUrl" | "secret" | "weight"> & Partial<Pick<ChannelRow, "kind" | "discord">>,
 	now: number,
 ): Promise<void> {
 	await db
@@ -82,7 +82,10 @@ export async function updateChannel(
 	db: Db,
 	id: number,
 	changes: Partial<
-		Pick<ChannelRow, "name" | "baseUrl" | "secret" | "weight" | "enabled" | "disabledReason" | "failureCount">
+		Pick<
+			ChannelRow,
+			"name" | "baseUrl" | "secret" | "weight" | "enabled" | "disabledReason" | "failureCount" | "discord"
+		>
 	>,
 	now: number,
 ): Promise<ChannelRow | undefined> {
@@ -92,4 +95,9 @@ export async function updateChannel(
 		.where(eq(channels.id, id))
 		.returning()
 		.get();
+}
+
+/** The account's object reports its connection and load; the admin list and the channel choice read it here. */
+export async function setDiscordState(db: Db, id: number, state: string): Promise<void> {
+	await db.update(channels).set({ discordState: state }).where(eq(channels.id, id));
 }

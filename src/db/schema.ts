@@ -83,6 +83,10 @@ export const templateFavorites = sqliteTable(
 	(t) => [primaryKey({ columns: [t.templateId, t.userId] })],
 );
 
+/** The two kinds of channel: a relay to a midjourney-proxy server, or a Discord account. */
+export const CHANNEL_KINDS = ["midjourney-proxy", "discord"] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
 export const channels = sqliteTable(
 	"channels",
 	{
@@ -96,6 +100,16 @@ export const channels = sqliteTable(
 		failureCount: integer("failure_count").notNull().default(0),
 		createdAt: integer("created_at").notNull(),
 		updatedAt: integer("updated_at").notNull(),
+		/** "midjourney-proxy" (a relay at base_url) or "discord" (an account the gateway drives; secret = user token). */
+		kind: text("kind", { enum: CHANNEL_KINDS }).notNull().default("midjourney-proxy"),
+		/** A discord channel's settings (src/discord/settings.ts), JSON; "" for a relay. */
+		discord: text("discord").notNull().default(""),
+		/**
+		 * What the account's Durable Object last reported (connection, running/waiting counts, last
+		 * error, last heard), JSON; written by the object so the admin list and channel choice read D1,
+		 * not every object.
+		 */
+		discordState: text("discord_state").notNull().default(""),
 	},
 	// Submits ask "is any channel enabled?" on every request: a seek, not a scan.
 	(t) => [index("channels_enabled").on(t.enabled, t.id)],

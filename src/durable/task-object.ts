@@ -313,6 +313,27 @@ export class TaskObject extends DurableObject<Env> {
 		}
 	}
 
+	/**
+	 * A task a Discord account accepted but never sent (it waited there) goes back to NOT_START when
+	 * that account is taken out, so that another channel runs it. Only from SUBMITTED with the
+	 * upstream id the account gave it: a task any further along belongs to that account.
+	 */
+	async returnToQueue(publicId: string, upstreamId: string): Promise<boolean> {
+		const state = await this.#load(publicId);
+		if (state?.status !== "SUBMITTED" || state.upstreamId !== upstreamId) return false;
+		state.status = "NOT_START";
+		state.progress = 0;
+		state.upstreamId = undefined;
+		state.claimUntil = 0;
+		state.version += 1;
+		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
+		await this.#saveArmed(state);
+		if (await this.#sync(state)) await this.#disarm(state);
+		this.#announce(state);
+		await this.#tellChange(state, Date.now());
+		return true;
+	}
+
 	/** True when the copy is finished or abandoned; false when a retry is scheduled. */
 	async #copyImage(state: StoredState): Promise<boolean> {
 		const url = state.fields.upstreamImageUrl;

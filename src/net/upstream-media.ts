@@ -8,6 +8,7 @@
 import { config } from "../config";
 import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
+import { discordFetch } from "../discord/fetcher";
 import { type Fetch, upstreamFetch } from "../upstream/fetcher";
 import { fetchPublic } from "./fetch-public";
 
@@ -34,7 +35,8 @@ export async function fetchUpstreamMedia(env: Env, url: string, options: Upstrea
 		{ signal: options.signal },
 		{
 			env,
-			fetch: upstreamFetch(env, options.fetch),
+			// The simulator's and the fake Discord's URLs go to their bindings where those run.
+			fetch: discordFetch(env, upstreamFetch(env, options.fetch)),
 			field: options.field ?? "imageUrl",
 			trustedOrigin: channel?.baseUrl,
 		},

@@ -566,7 +566,7 @@ export const OPERATIONS: readonly Operation[] = [
 		surface: "seed001",
 		tag: "admin",
 		auth: "admin",
-		summary: "Every upstream channel",
+		summary: "Every channel: relays and Discord accounts (with connection state and load)",
 		success: { description: "The channels (never their secrets).", body: body.ChannelList },
 	},
 	{
@@ -575,7 +575,7 @@ export const OPERATIONS: readonly Operation[] = [
 		surface: "seed001",
 		tag: "admin",
 		auth: "admin",
-		summary: "Add an upstream channel",
+		summary: "Add a channel: a midjourney-proxy relay (base_url) or a Discord account (kind discord)",
 		description: "A taken name answers 409.",
 		input: { from: "json", schema: admin.newChannelBody },
 		success: { status: 201, description: "The channel.", body: body.ChannelView },

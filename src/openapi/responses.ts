@@ -5,6 +5,8 @@
  * unnoticed. Each named schema is added to RESPONSE_SCHEMAS with the component name it takes.
  */
 import { z } from "zod";
+import { CHANNEL_KINDS } from "../db/schema";
+import { ACCOUNT_MODES, CONNECTION_STATES } from "../discord/settings";
 import { TEMPLATE_KINDS } from "../tasks/templates";
 import { TASK_STATUSES } from "../upstream/protocol";
 
@@ -253,19 +255,38 @@ export const BannedWordView = named(
 	}),
 );
 export const BannedWordList = named("BannedWordList", z.array(BannedWordView));
+const DiscordSettingsView = z.strictObject({
+	guild_id: z.string(),
+	channel_id: z.string(),
+	user_agent: z.string(),
+	concurrency: z.number().int(),
+	queue_size: z.number().int(),
+	mode: z.enum(ACCOUNT_MODES).optional(),
+	api_base: z.string(),
+	activity_base: z.string(),
+});
 export const ChannelView = named(
 	"Channel",
 	z.strictObject({
 		id: z.number().int(),
 		name: z.string(),
-		base_url: z.string(),
+		kind: z.enum(CHANNEL_KINDS).describe("a relay to a midjourney-proxy server, or a Discord account"),
+		base_url: z.string().describe("a discord channel shows its discord.api_base"),
 		weight: z.number().int(),
 		enabled: z.boolean(),
 		disabled_reason: z.string(),
 		failure_count: z.number().int(),
-		has_secret: z.boolean().describe("the secret itself is never returned"),
+		has_secret: z.boolean().describe("the secret (a discord channel's user token) is never returned"),
 		created_at: epochSeconds,
 		updated_at: epochSeconds,
+		discord: DiscordSettingsView.optional().describe("discord channels only: the account's settings"),
+		connection: z.enum(CONNECTION_STATES).optional().describe("discord channels only: the gateway connection"),
+		running: z.number().int().optional().describe("discord channels only: tasks Midjourney runs now"),
+		waiting: z.number().int().optional().describe("discord channels only: tasks waiting for a free slot"),
+		mode: z.enum(ACCOUNT_MODES).optional().describe("discord channels only: the mode the account runs in"),
+		last_error: z.string().optional().describe("discord channels only: the last connection or account error"),
+		last_heard_at: epochSeconds.nullable().optional().describe("discord channels only: the last gateway event"),
+		fast_time_remaining: z.string().optional().describe("discord channels only: from /info, once read"),
 	}),
 );
 export const ChannelList = named("ChannelList", z.array(ChannelView));

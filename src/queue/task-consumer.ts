@@ -78,6 +78,8 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps
 				if (channel) await cancelUpstream(env, deps, channel, outcome.upstreamId);
 				return "ack";
 			}
+			// A Discord account's object reports every change itself: nothing to poll.
+			if (outcome.discord) return "ack";
 			await env.TASK_QUEUE.send({ kind: "poll", taskId: publicId, n: 0 } satisfies TaskMessage, {
 				delaySeconds: pollDelaySeconds(0),
 			});
@@ -110,6 +112,8 @@ async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): P
 
 	let status = task.status;
 	const channel = await findChannel(db, task.channelId);
+	// A Discord account's object reports every change itself.
+	if (channel?.kind === "discord") return "ack";
 	if (channel) {
 		try {
 			const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));

@@ -6,14 +6,23 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { createChannel, listChannels, updateChannel } from "../db/channels";
+import { createChannel, findChannel, listChannels, updateChannel } from "../db/channels";
 import { dbOf, requestDb } from "../db/request-db";
-import type { ChannelRow, UserRow } from "../db/schema";
+import { CHANNEL_KINDS, type ChannelRow, type UserRow } from "../db/schema";
 import { readStats } from "../db/stats";
 import { addUserQuota, findUserBySub, MAX_QUOTA, setUserQuota } from "../db/users";
+import {
+	type DiscordSettings,
+	discordSettingsChanges,
+	discordSettingsInput,
+	parseSettings,
+	parseState,
+} from "../discord/settings";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
+import { logWarning } from "../log";
 import { TASK_ACTIONS } from "../tasks/actions";
+import { accountObject } from "../tasks/discord-account-stub";
 import { statsView, statsWindow } from "../tasks/stats";
 import { epochSeconds } from "../time";
 import { TASK_STATUSES } from "../upstream/protocol";
@@ -32,9 +41,10 @@ export function userView(user: UserRow) {
 }
 
 function channelView(channel: ChannelRow) {
-	return {
+	const view = {
 		id: channel.id,
 		name: channel.name,
+		kind: channel.kind,
 		base_url: channel.baseUrl,
 		weight: channel.weight,
 		enabled: channel.enabled,
@@ -43,6 +53,21 @@ function channelView(channel: ChannelRow) {
 		has_secret: channel.secret !== "",
 		created_at: epochSeconds(channel.createdAt),
 		updated_at: epochSeconds(channel.updatedAt),
+	};
+	const settings = channel.kind === "discord" ? parseSettings(channel.discord) : undefined;
+	if (!settings) return view;
+	const state = parseState(channel.discordState);
+	return {
+		...view,
+		discord: settings,
+		// A disabled channel's object has closed its socket, whatever it last wrote.
+		connection: channel.enabled ? state.connection : ("disabled" as const),
+		running: state.running,
+		waiting: state.waiting,
+		mode: state.mode ?? settings.mode ?? "fast",
+		last_error: state.lastError,
+		last_heard_at: state.lastHeardAt ? epochSeconds(state.lastHeardAt) : null,
+		fast_time_remaining: state.fastTimeRemaining ?? "",
 	};
 }
 
@@ -63,21 +88,60 @@ const channelFields = {
 	weight: z.number().int().min(0).max(1000),
 	enabled: z.boolean(),
 };
+/**
+ * A relay (`kind` "midjourney-proxy", the default) needs base_url; a Discord account (`kind`
+ * "discord") needs its user token as `secret` and `discord` settings, and has no base_url (its
+ * api_base stands in, as the origin its media may come from).
+ */
 export const newChannelBody = z
 	.object({
 		...channelFields,
+		kind: z
+			.enum(CHANNEL_KINDS, { error: `kind must be one of ${CHANNEL_KINDS.join(", ")}` })
+			.default("midjourney-proxy"),
+		base_url: channelFields.base_url.optional(),
 		secret: channelFields.secret.default(""),
 		weight: channelFields.weight.default(1),
 		enabled: channelFields.enabled.default(true),
+		discord: discordSettingsInput.optional(),
 	})
+	.strict()
+	.superRefine((body, ctx) => {
+		if (body.kind === "discord") {
+			if (!body.discord)
+				ctx.addIssue({
+					code: "custom",
+					path: ["discord"],
+					message: "discord: required for a discord channel (guild_id, channel_id)",
+				});
+			if (!body.secret.trim())
+				ctx.addIssue({
+					code: "custom",
+					path: ["secret"],
+					message: "secret: a discord channel needs the account's user token",
+				});
+			if (body.base_url !== undefined)
+				ctx.addIssue({
+					code: "custom",
+					path: ["base_url"],
+					message: "base_url: not used by a discord channel (set discord.api_base)",
+				});
+		} else {
+			if (body.base_url === undefined)
+				ctx.addIssue({ code: "custom", path: ["base_url"], message: "base_url: required" });
+			if (body.discord !== undefined)
+				ctx.addIssue({ code: "custom", path: ["discord"], message: "discord: only for kind discord" });
+		}
+	});
+export const channelChanges = z
+	.object({ ...channelFields, discord: discordSettingsChanges })
+	.partial()
 	.strict();
-export const channelChanges = z.object(channelFields).partial().strict();
-
 export const channelId = z.object({ id: requiredInteger("id", 1, Number.MAX_SAFE_INTEGER) });
 
-function checkBaseUrl(env: Env, baseUrl: string | undefined): void {
+function checkBaseUrl(env: Env, baseUrl: string | undefined, field = "base_url"): void {
 	if (baseUrl === undefined) return;
-	const problem = urlProblem(baseUrl, env, "base_url");
+	const problem = urlProblem(baseUrl, env, field);
 	if (problem) throw badRequest(problem);
 }
 
@@ -155,40 +219,81 @@ export const adminRoutes = new Hono<AppEnv>()
 	})
 	.post("/channels", validate("json", newChannelBody), async (c) => {
 		const body = c.req.valid("json");
-		checkBaseUrl(c.env, body.base_url);
+		const settings = body.kind === "discord" ? body.discord : undefined;
+		const baseUrl = settings ? settings.api_base : (body.base_url ?? "");
+		checkBaseUrl(c.env, baseUrl, settings ? "discord.api_base" : "base_url");
+		if (settings) checkBaseUrl(c.env, settings.activity_base, "discord.activity_base");
 		const now = Date.now();
 		const channel = await createChannel(dbOf(c), {
 			name: body.name,
-			baseUrl: body.base_url,
+			kind: body.kind,
+			baseUrl,
 			secret: body.secret,
 			weight: body.weight,
 			enabled: body.enabled,
+			discord: settings ? JSON.stringify(settings) : "",
 			createdAt: now,
 			updatedAt: now,
 		});
 		if (!channel) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
+		if (channel.kind === "discord" && channel.enabled) await refreshAccount(c.env, channel.id);
 		return ok(c, channelView(channel), 201);
 	})
 	.patch("/channels/:id", validate("param", channelId), validate("json", channelChanges), async (c) => {
 		const body = c.req.valid("json");
-		checkBaseUrl(c.env, body.base_url);
+		const id = c.req.valid("param").id;
+		const db = dbOf(c);
 		const changes: Parameters<typeof updateChannel>[2] = {
 			name: body.name,
-			baseUrl: body.base_url,
 			secret: body.secret,
 			weight: body.weight,
 			enabled: body.enabled,
 		};
+		const current = await findChannel(db, id);
+		if (!current) throw notFound("no such channel");
+		if (current.kind === "discord") {
+			if (body.base_url !== undefined)
+				throw badRequest("base_url: not used by a discord channel (set discord.api_base)");
+			if (body.secret !== undefined && !body.secret.trim())
+				throw badRequest("secret: a discord channel needs the account's user token");
+			if (body.discord) {
+				const settings: DiscordSettings = {
+					...(parseSettings(current.discord) ?? ({} as DiscordSettings)),
+					...body.discord,
+				};
+				const checked = discordSettingsInput.safeParse(settings);
+				if (!checked.success) throw badRequest(`discord: ${checked.error.issues[0].message}`);
+				checkBaseUrl(c.env, checked.data.api_base, "discord.api_base");
+				checkBaseUrl(c.env, checked.data.activity_base, "discord.activity_base");
+				changes.discord = JSON.stringify(checked.data);
+				changes.baseUrl = checked.data.api_base;
+			}
+		} else {
+			if (body.discord !== undefined) throw badRequest("discord: only for kind discord");
+			checkBaseUrl(c.env, body.base_url, "base_url");
+			changes.baseUrl = body.base_url;
+		}
 		// Enabling starts afresh; disabling by hand says so.
 		if (body.enabled === true) Object.assign(changes, { disabledReason: "", failureCount: 0 });
 		if (body.enabled === false) changes.disabledReason = "disabled by an admin";
 		let channel: ChannelRow | undefined;
 		try {
-			channel = await updateChannel(dbOf(c), c.req.valid("param").id, changes, Date.now());
+			channel = await updateChannel(db, id, changes, Date.now());
 		} catch (error) {
 			if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
 			throw error;
 		}
 		if (!channel) throw notFound("no such channel");
+		// The account's object reads its row again: a disabled one closes its socket, an enabled one connects.
+		if (channel.kind === "discord") await refreshAccount(c.env, channel.id);
 		return ok(c, channelView(channel));
 	});
+
+/** Best effort: the object's watchdog alarm catches up on anything this call misses. */
+async function refreshAccount(env: Env, channelId: number): Promise<void> {
+	try {
+		await accountObject(env, channelId).refresh(channelId);
+	} catch (error) {
+		logWarning("discord account refresh failed", channelId, error instanceof Error ? error.message : String(error));
+	}
+}

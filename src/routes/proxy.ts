@@ -52,6 +52,20 @@ const hookFields = {
 	state: text("state", CLIENT_STATE_MAX_LENGTH).nullish(),
 	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH).nullish(),
 	notifyHookEvents,
+	/** Which account runs a new task (trueai-org's extension): a channel, and/or the modes it may run in. */
+	accountFilter: z
+		.object({
+			instanceId: z.union([z.string().trim().max(64), z.number().int()]).nullish(),
+			modes: z
+				.array(
+					z.enum(["FAST", "RELAX", "TURBO", "fast", "relax", "turbo"], {
+						error: "accountFilter.modes: FAST, RELAX or TURBO",
+					}),
+				)
+				.max(3)
+				.nullish(),
+		})
+		.nullish(),
 };
 const botType = z
 	.enum(["MID_JOURNEY", "NIJI_JOURNEY"], { error: "botType must be MID_JOURNEY or NIJI_JOURNEY" })
@@ -243,11 +257,20 @@ function accepted(result: SubmitResult) {
 	return { code: 1, description: "Success", result: result.publicId, properties: channel };
 }
 
-function hooks(body: { state?: string | null; notifyHook?: string | null; notifyHookEvents?: HookEventMode }) {
+function hooks(body: {
+	state?: string | null;
+	notifyHook?: string | null;
+	notifyHookEvents?: HookEventMode;
+	accountFilter?: { instanceId?: string | number | null; modes?: string[] | null } | null;
+}) {
+	const filter = body.accountFilter;
+	const instanceId = filter?.instanceId == null || filter.instanceId === "" ? undefined : String(filter.instanceId);
+	const modes = filter?.modes?.length ? filter.modes.map((mode) => mode.toLowerCase()) : undefined;
 	return {
 		state: body.state ?? undefined,
 		notifyHook: body.notifyHook?.trim() || undefined,
 		hookEvents: body.notifyHookEvents,
+		...(instanceId || modes ? { accountFilter: { instanceId, modes } } : {}),
 	};
 }
 

@@ -43,6 +43,10 @@ const taskOptionsSchema = z
 		videoType: z.string().optional(),
 		/** SWAP_VIDEO_FACE: R2 key of the target video. */
 		videoKey: z.string().optional(),
+		/** midjourney-proxy `accountFilter.instanceId`: the channel (id, name or Discord channel id) to run on. */
+		instanceId: z.string().optional(),
+		/** midjourney-proxy `accountFilter.modes`: run only on a channel in one of these modes (fast, relax, turbo). */
+		modes: z.array(z.string()).optional(),
 	})
 	.catch({});
 export type TaskOptions = z.infer<typeof taskOptionsSchema>;

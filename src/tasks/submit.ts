@@ -14,7 +14,7 @@ import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
 import { logError } from "../log";
 import type { TaskMessage } from "../queue/messages";
-import { ensureSimulatorChannel } from "../upstream/channels";
+import { anyChannelMatches, type ChannelFilter, ensureSimulatorChannel, filterOptions } from "../upstream/channels";
 import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
 import { bannedMatcher, refuseBannedPrompt } from "./banned-words";
 import {
@@ -39,6 +39,8 @@ export interface SubmitRequest {
 	/** Pictures handed in inline or uploaded, already checked; stored in R2 under the task. */
 	images?: readonly CheckedImage[];
 	options?: TaskOptions;
+	/** midjourney-proxy `accountFilter` of a new task: the channel and the modes it may run on. */
+	accountFilter?: ChannelFilter;
 	mode?: TaskMode;
 	botType?: string;
 	state?: string;
@@ -267,7 +269,11 @@ export async function submitTask(
 		if (problem) throw badRequest(problem);
 	}
 
+	const filter = parentChannelId == null ? request.accountFilter : undefined;
 	// Refuse now rather than queue a task no channel can take.
+	if (filter && channelAvailable && !(await anyChannelMatches(db, filter))) {
+		throw new ApiError("NO_CHANNEL", "no enabled channel matches accountFilter");
+	}
 	if (!channelAvailable) {
 		throw new ApiError(
 			"NO_CHANNEL",
@@ -310,7 +316,7 @@ export async function submitTask(
 				mode: request.mode ?? planned.parent?.mode ?? "",
 				botType: request.botType ?? planned.parent?.botType ?? "",
 				inputs: JSON.stringify(inputs),
-				options: JSON.stringify(options),
+				options: JSON.stringify({ ...options, ...(filter ? filterOptions(filter) : {}) }),
 				styleId: request.album?.styleId ?? null,
 				originKey: request.album?.originKey ?? null,
 				album: request.album !== undefined,

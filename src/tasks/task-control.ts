@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { findUserTask, setModalOptions } from "../db/tasks";
 import type { Deps } from "../deps";
+import { hashFromUrl } from "../discord/midjourney";
 import { ApiError, badRequest, notFound } from "../errors";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
@@ -16,7 +17,8 @@ import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 import { actionOfButton } from "./actions";
 import { refuseBannedPrompt } from "./banned-words";
-import { isTerminal, PROMPT_MAX_LENGTH, parseOptions } from "./model";
+import { accountObject } from "./discord-account-stub";
+import { isTerminal, PROMPT_MAX_LENGTH, parseOptions, storedButtons } from "./model";
 import { enqueueSubmit } from "./submit";
 import { taskObject } from "./task-object-stub";
 import { cancelUpstream } from "./upstream-submit";
@@ -123,9 +125,28 @@ export async function imageSeed(
 	}
 	const channel = await findChannel(db, task.channelId);
 	if (!channel) throw badRequest(`the channel of task ${publicId} is gone`);
+	if (channel.kind === "discord") {
+		const hash = hashFromUrl(task.upstreamImageUrl) ?? jobHashOfButtons(task.buttons);
+		const seed = hash
+			? await accountObject(env, channel.id)
+					.seed(channel.id, task.upstreamId, hash, task.botType)
+					.catch(() => null)
+			: null;
+		if (seed === null) throw badRequest(`the Discord account gave no seed for task ${publicId}`);
+		return seed;
+	}
 	const seed = await new UpstreamClient(channel, upstreamFetch(env, deps.fetch))
 		.imageSeed(task.upstreamId)
 		.catch(() => null);
 	if (seed === null) throw badRequest(`the upstream has no seed for task ${publicId}`);
 	return seed;
+}
+
+/** The job hash in a task's buttons (`MJ::JOB::upsample::1::<hash>`), when its picture's URL shows none. */
+function jobHashOfButtons(buttons: string): string | undefined {
+	for (const button of storedButtons(buttons)) {
+		const hash = /::([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:::|$)/i.exec(button.customId)?.[1];
+		if (hash) return hash;
+	}
+	return undefined;
 }

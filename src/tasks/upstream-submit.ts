@@ -16,6 +16,7 @@ import { upstreamCallbackUrl } from "../upstream/callback-url";
 import { pickChannel } from "../upstream/channels";
 import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
+import { accountObject } from "./discord-account-stub";
 import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "./dispatch";
 import { parseOptions } from "./model";
 import { preparePrompt } from "./prompt-translation";
@@ -54,9 +55,15 @@ async function contextFor(env: Env, task: TaskRow, parent: TaskRow | undefined):
 
 /**
  * `promptEn`: the prompt sent (or that would have been); `description`: the task's new
- * description when it changes (an untranslated prompt says so).
+ * description when it changes (an untranslated prompt says so); `discord`: the task went to a
+ * Discord account's object, which follows it (no polling).
  */
-export type ChannelOutcome = SubmitOutcome & { channelId?: number; promptEn?: string; description?: string };
+export type ChannelOutcome = SubmitOutcome & {
+	channelId?: number;
+	promptEn?: string;
+	description?: string;
+	discord?: boolean;
+};
 
 /**
  * Submits on the parent's channel (follow-ups) or on channels chosen by weight. A channel that is
@@ -88,10 +95,36 @@ export async function submitThroughChannels(
 	for (;;) {
 		let channel: ChannelRow;
 		try {
-			channel = await pickChannel(db, env, { parentChannelId: parent?.channelId, random: deps.random, exclude: tried });
+			channel = await pickChannel(db, env, {
+				parentChannelId: parent?.channelId,
+				random: deps.random,
+				exclude: tried,
+				filter: filterOf(task),
+			});
 		} catch (error) {
 			if (error instanceof ApiError) return { kind: "retry", reason: error.message, ...sent };
 			throw error;
+		}
+		if (channel.kind === "discord") {
+			// The account's object sends it, at the account's pace; SUBMITTED means "the account has it".
+			const taken = await accountObject(env, channel.id).submit(channel.id, task.publicId, {
+				prompt: prepared.prompt,
+				modalPrompt: prepared.modalPrompt,
+			});
+			if (taken.kind === "accepted")
+				return { kind: "accepted", upstreamId: taken.upstreamId, channelId: channel.id, discord: true, ...sent };
+			if (parent) {
+				return taken.kind === "full"
+					? { kind: "retry", reason: "the parent task's Discord account is full", ...sent }
+					: {
+							kind: "failed",
+							reason: `the parent task's channel is down: ${taken.reason}`,
+							channelId: channel.id,
+							...sent,
+						};
+			}
+			tried.push(channel.id);
+			continue;
 		}
 		const client = new UpstreamClient(channel, upstreamFetch(env, deps.fetch));
 		const outcome = await submitToUpstream(client, task, context);
@@ -127,9 +160,16 @@ export async function cancelUpstream(
 	upstreamId: string,
 ): Promise<boolean> {
 	try {
+		if (channel.kind === "discord") return await accountObject(env, channel.id).cancel(upstreamId);
 		return await new UpstreamClient(channel, upstreamFetch(env, deps.fetch)).cancel(upstreamId);
 	} catch (error) {
 		logWarning("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));
 		return false;
 	}
+}
+
+/** The accountFilter a new task was submitted with, if any. */
+function filterOf(task: TaskRow): { instanceId?: string; modes?: string[] } | undefined {
+	const { instanceId, modes } = parseOptions(task.options);
+	return instanceId || modes?.length ? { instanceId, modes } : undefined;
 }

@@ -262,6 +262,7 @@ describe("admin channel endpoints", () => {
 		expect(data).toEqual({
 			id: expect.any(Number),
 			name,
+			kind: "midjourney-proxy",
 			base_url: "https://mj.example.com",
 			weight: 2,
 			enabled: true,

@@ -29,6 +29,16 @@ describe("the logging point redacts secrets", () => {
 		expect(text).toContain("params: [redacted]");
 	});
 
+	it("drops a Discord user token, bare or in a gateway payload", () => {
+		const token = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789ab";
+		const text = redact(
+			`identify failed {"op":2,"d":{"token":"my-plain-token"}} with ${token} and Authorization: ${token}`,
+		);
+		expect(text).not.toContain("my-plain-token");
+		expect(text).not.toContain("GaBcDe.aBcDeFgHiJkLmNoPqRsTuVwXyZ");
+		expect(text).toContain("identify failed");
+	});
+
 	it("logError redacts errors and their causes, keeping what helps", () => {
 		const log = vi.spyOn(console, "error").mockImplementation(() => {});
 		const cause = new Error("D1_ERROR: UNIQUE constraint failed\nparams: x,hunter2");

@@ -911,11 +911,11 @@ export interface paths {
 			path?: never;
 			cookie?: never;
 		};
-		/** Every upstream channel */
+		/** Every channel: relays and Discord accounts (with connection state and load) */
 		get: operations["getApiAdminChannels"];
 		put?: never;
 		/**
-		 * Add an upstream channel
+		 * Add a channel: a midjourney-proxy relay (base_url) or a Discord account (kind discord)
 		 * @description A taken name answers 409.
 		 */
 		post: operations["postApiAdminChannels"];
@@ -1585,17 +1585,55 @@ export interface components {
 		Channel: {
 			id: number;
 			name: string;
+			/**
+			 * @description a relay to a midjourney-proxy server, or a Discord account
+			 * @enum {string}
+			 */
+			kind: "midjourney-proxy" | "discord";
+			/** @description a discord channel shows its discord.api_base */
 			base_url: string;
 			weight: number;
 			enabled: boolean;
 			disabled_reason: string;
 			failure_count: number;
-			/** @description the secret itself is never returned */
+			/** @description the secret (a discord channel's user token) is never returned */
 			has_secret: boolean;
 			/** @description epoch seconds */
 			created_at: number;
 			/** @description epoch seconds */
 			updated_at: number;
+			/** @description discord channels only: the account's settings */
+			discord?: {
+				guild_id: string;
+				channel_id: string;
+				user_agent: string;
+				concurrency: number;
+				queue_size: number;
+				/** @enum {string} */
+				mode?: "fast" | "relax" | "turbo";
+				api_base: string;
+				activity_base: string;
+			};
+			/**
+			 * @description discord channels only: the gateway connection
+			 * @enum {string}
+			 */
+			connection?: "connecting" | "connected" | "disconnected" | "disabled";
+			/** @description discord channels only: tasks Midjourney runs now */
+			running?: number;
+			/** @description discord channels only: tasks waiting for a free slot */
+			waiting?: number;
+			/**
+			 * @description discord channels only: the mode the account runs in
+			 * @enum {string}
+			 */
+			mode?: "fast" | "relax" | "turbo";
+			/** @description discord channels only: the last connection or account error */
+			last_error?: string;
+			/** @description discord channels only: the last gateway event */
+			last_heard_at?: number | null;
+			/** @description discord channels only: from /info, once read */
+			fast_time_remaining?: string;
 		};
 		ChannelList: components["schemas"]["Channel"][];
 		AdminStats: {
@@ -2119,6 +2157,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2157,6 +2199,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2192,6 +2238,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2230,6 +2280,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2301,6 +2355,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2338,6 +2396,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2374,6 +2436,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2418,6 +2484,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2454,6 +2524,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2490,6 +2564,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2526,6 +2604,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2595,6 +2677,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 				};
 			};
 		};
@@ -2632,6 +2718,10 @@ export interface operations {
 					notifyHook?: string | null;
 					/** @enum {string} */
 					notifyHookEvents?: "all" | "final";
+					accountFilter?: {
+						instanceId?: (string | number) | null;
+						modes?: ("FAST" | "RELAX" | "TURBO" | "fast" | "relax" | "turbo")[] | null;
+					} | null;
 					/** @description the video (MP4, at most 10 MB) */
 					targetFile?: string;
 				};
@@ -3667,13 +3757,34 @@ export interface operations {
 			content: {
 				"application/json": {
 					name: string;
-					base_url: string;
+					base_url?: string;
 					/** @default  */
 					secret?: string;
 					/** @default 1 */
 					weight?: number;
 					/** @default true */
 					enabled?: boolean;
+					/**
+					 * @default midjourney-proxy
+					 * @enum {string}
+					 */
+					kind?: "midjourney-proxy" | "discord";
+					discord?: {
+						guild_id: string;
+						channel_id: string;
+						/** @default Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 */
+						user_agent?: string;
+						/** @default 3 */
+						concurrency?: number;
+						/** @default 10 */
+						queue_size?: number;
+						/** @enum {string} */
+						mode?: "fast" | "relax" | "turbo";
+						/** Format: uri */
+						api_base?: string;
+						/** Format: uri */
+						activity_base?: string;
+					};
 				};
 			};
 		};
@@ -3713,6 +3824,19 @@ export interface operations {
 					secret?: string;
 					weight?: number;
 					enabled?: boolean;
+					discord?: {
+						guild_id?: string;
+						channel_id?: string;
+						user_agent?: string;
+						concurrency?: number;
+						queue_size?: number;
+						/** @enum {string} */
+						mode?: "fast" | "relax" | "turbo";
+						/** Format: uri */
+						api_base?: string;
+						/** Format: uri */
+						activity_base?: string;
+					};
 				};
 			};
 		};

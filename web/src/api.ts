@@ -390,6 +390,10 @@ export type ChannelChanges = NonNullable<
 	paths["/api/admin/channels/{id}"]["patch"]["requestBody"]
 >["content"]["application/json"];
 
+export type NewChannel = NonNullable<
+	paths["/api/admin/channels"]["post"]["requestBody"]
+>["content"]["application/json"];
+
 /** An item of the seed-001 admin list (README "GET /api/mj/"). */
 export type AdminTask = Schemas["Seed001Item"];
 
@@ -411,7 +415,7 @@ export type AdminStatsQuery = NonNullable<paths["/api/admin/stats"]["get"]["para
 
 export const admin = {
 	channels: async () => unwrap(await call(() => api.GET("/api/admin/channels"))),
-	createChannel: async (channel: ChannelChanges & { name: string; base_url: string }) =>
+	createChannel: async (channel: NewChannel) =>
 		unwrap(await call(() => api.POST("/api/admin/channels", { body: channel }))),
 	updateChannel: async (id: number, changes: ChannelChanges) =>
 		unwrap(

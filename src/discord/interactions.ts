@@ -1,0 +1,83 @@
+/**
+ * The bodies of POST /api/v9/interactions (shared/DISCORD.md "REST calls"): slash commands by the
+ * guild's current command ids and versions, button presses on a bot message, modal submits.
+ */
+import { MIDJOURNEY_BOT_ID, NIJI_BOT_ID } from "./midjourney";
+import type { ApplicationCommand } from "./rest";
+
+export interface Where {
+	guildId: string;
+	channelId: string;
+	sessionId: string;
+	nonce: string;
+}
+
+/** The bot a task talks to: Niji for botType NIJI_JOURNEY, Midjourney otherwise. */
+export function botIdFor(botType: string | null | undefined): string {
+	return botType === "NIJI_JOURNEY" ? NIJI_BOT_ID : MIDJOURNEY_BOT_ID;
+}
+
+export function findCommand(
+	commands: readonly ApplicationCommand[],
+	name: string,
+	botId: string,
+): ApplicationCommand | undefined {
+	return commands.find((command) => command.name === name && command.application_id === botId);
+}
+
+export function slashCommand(where: Where, command: ApplicationCommand, options: unknown[]): Record<string, unknown> {
+	return {
+		type: 2,
+		application_id: command.application_id,
+		guild_id: where.guildId,
+		channel_id: where.channelId,
+		session_id: where.sessionId,
+		nonce: where.nonce,
+		data: {
+			version: command.version,
+			id: command.id,
+			name: command.name,
+			type: 1,
+			options,
+			application_command: command,
+			attachments: [],
+		},
+		analytics_location: "slash_ui",
+	};
+}
+
+export function buttonPress(
+	where: Where,
+	press: { messageId: string; applicationId: string; customId: string; messageFlags?: number },
+): Record<string, unknown> {
+	return {
+		type: 3,
+		guild_id: where.guildId,
+		channel_id: where.channelId,
+		message_flags: press.messageFlags ?? 0,
+		message_id: press.messageId,
+		application_id: press.applicationId,
+		session_id: where.sessionId,
+		nonce: where.nonce,
+		data: { component_type: 2, custom_id: press.customId },
+	};
+}
+
+export function modalSubmit(
+	where: Where,
+	modal: { applicationId: string; id: string; customId: string; fieldId: string; value: string },
+): Record<string, unknown> {
+	return {
+		type: 5,
+		application_id: modal.applicationId,
+		channel_id: where.channelId,
+		guild_id: where.guildId,
+		session_id: where.sessionId,
+		nonce: where.nonce,
+		data: {
+			id: modal.id,
+			custom_id: modal.customId,
+			components: [{ type: 1, components: [{ type: 4, custom_id: modal.fieldId, value: modal.value }] }],
+		},
+	};
+}
