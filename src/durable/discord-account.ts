@@ -1042,6 +1042,21 @@ function promptWithMode(prompt: string, mode: string | null | undefined): string
 function buttonFor(task: TaskRow, parent: TaskRow): string {
 	const buttons = storedButtons(parent.buttons).map((button) => button.customId);
 	const index = task.taskIndex ?? 0;
+	if (task.action === "VIDEO") {
+		// Discord animates an upscale (or extends a video) with its own buttons: the motion picks one.
+		const options = parseOptions(task.options);
+		const motion = options.motion === "high" ? "high" : "low";
+		const prefix = `MJ::JOB::animate_${motion}${options.videoAction === "extend" ? "_extend" : ""}::`;
+		const animate = buttons.find((customId) => customId.startsWith(prefix));
+		if (!animate) {
+			throw new TaskRefused(
+				options.videoAction === "extend"
+					? "the parent task is not a video to extend"
+					: "a video on Discord starts from an upscale: upscale the picture first (U1-U4), then animate that task",
+			);
+		}
+		return animate;
+	}
 	const wanted =
 		task.action === "UPSCALE"
 			? `MJ::JOB::upsample::${index}::`

@@ -362,3 +362,40 @@ describe("the seed of a task on a Discord account", () => {
 		expect(String(answer.result)).toMatch(/^\d+$/);
 	});
 });
+
+describe("/submit/video on a Discord account", () => {
+	it("animates an upscale with the button of the motion asked for, extends the video, and refuses a grid", async () => {
+		const account = await connectedAccount({ weight: 1 });
+		const token = await user();
+		const grid = await succeeded(
+			token,
+			await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "waves" })),
+		);
+		const upscaled = await press(token, grid, grid.buttons[0].customId);
+		const video = await succeeded(
+			token,
+			await submitted(await proxyPost("/mj/submit/video", token, { taskId: upscaled.id, motion: "high" })),
+		);
+		expect(video.action).toBe("VIDEO");
+		expect(isMp4(await servedFromR2(video, "video"))).toBe(true);
+		const longer = await succeeded(
+			token,
+			await submitted(
+				await proxyPost("/mj/submit/video", token, { taskId: video.id, motion: "high", action: "extend" }),
+			),
+		);
+		expect(isMp4(await servedFromR2(longer, "video"))).toBe(true);
+		const sent = (await recordedInteractions(account.token)) as unknown as {
+			body: { data: { custom_id?: string } };
+		}[];
+		const presses = sent.map((s) => s.body.data.custom_id ?? "");
+		expect(presses.some((id) => id.startsWith("MJ::JOB::animate_high::"))).toBe(true);
+		expect(presses.some((id) => id.startsWith("MJ::JOB::animate_high_extend::"))).toBe(true);
+		const refused = await ended(
+			token,
+			await submitted(await proxyPost("/mj/submit/video", token, { taskId: grid.id, index: 1 })),
+		);
+		expect(refused.status).toBe("FAILURE");
+		expect(refused.failReason).toMatch(/starts from an upscale/);
+	}, 60_000);
+});

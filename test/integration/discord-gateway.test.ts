@@ -111,6 +111,37 @@ describe("the gateway connection", () => {
 		expect((await state(token)).connections).toBe(1);
 	});
 
+	it("resumes after a close that allows it; five lost connections within five minutes take the account out", async () => {
+		const { id, token } = await connectedAccount();
+		await fault(token, "close4000");
+		await waitFor(
+			async () => {
+				const now = await state(token);
+				return now.resumes >= 1 && now.connected && now;
+			},
+			8000,
+			"resume after close 4000",
+		);
+		for (let n = 2; n <= 5; n++) {
+			await waitFor(async () => (await state(token)).connected, 8000, "connected");
+			await fault(token, "close4000");
+			await waitFor(
+				async () => (await state(token)).connections >= n + 1 || !(await findChannel(db(), id))?.enabled,
+				8000,
+				`loss ${n}`,
+			);
+		}
+		const channel = await waitFor(
+			async () => {
+				const row = await findChannel(db(), id);
+				return row && !row.enabled && row;
+			},
+			8000,
+			"disabled",
+		);
+		expect(channel.disabledReason).toMatch(/^5 lost connections within 5 minutes; last: gateway closed \(4000/);
+	});
+
 	it("comes back by itself after the object restarts: the watchdog resumes the stored session", async () => {
 		const { id, token } = await connectedAccount();
 		const before = await state(token);

@@ -97,6 +97,36 @@ function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => v
 				<ErrorNote error={save.error} />
 			</td>
 			<td>
+				{channel.kind === "discord" && (
+					<dl class="facts" data-field="discord-state">
+						<dt>{t("connection")}</dt>
+						<dd data-field="connection">{channel.connection}</dd>
+						<dt>{t("runningWaiting")}</dt>
+						<dd>
+							{channel.running} / {channel.waiting}
+						</dd>
+						<dt>mode</dt>
+						<dd>{channel.mode}</dd>
+						{channel.fast_time_remaining && (
+							<>
+								<dt>{t("fastTimeLeft")}</dt>
+								<dd>{channel.fast_time_remaining}</dd>
+							</>
+						)}
+						{channel.last_heard_at != null && (
+							<>
+								<dt>{t("lastHeard")}</dt>
+								<dd>{formatTime(channel.last_heard_at, "s")}</dd>
+							</>
+						)}
+						{channel.last_error && (
+							<>
+								<dt>{t("lastError")}</dt>
+								<dd data-field="last-error">{channel.last_error}</dd>
+							</>
+						)}
+					</dl>
+				)}
 				{channel.failure_count} {t("failures")}
 				{channel.disabled_reason && (
 					<div class="hint" data-field="disabled-reason">
@@ -123,7 +153,9 @@ function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => v
 }
 
 function NewChannel({ onCreated }: { onCreated: () => void }) {
-	const [fields, setFields] = useState({ name: "", base_url: "", secret: "", weight: "1" });
+	const empty = { name: "", base_url: "", secret: "", weight: "1", guild_id: "", channel_id: "" };
+	const [fields, setFields] = useState(empty);
+	const [kind, setKind] = useState<"midjourney-proxy" | "discord">("midjourney-proxy");
 	const action = useAction();
 	const field = (name: keyof typeof fields) => ({
 		name,
@@ -133,24 +165,62 @@ function NewChannel({ onCreated }: { onCreated: () => void }) {
 	});
 	async function submit(event: Event) {
 		event.preventDefault();
+		const common = { name: fields.name, secret: fields.secret, weight: Number(fields.weight) };
 		const created = await action.run(() =>
-			admin.createChannel({
-				name: fields.name,
-				base_url: fields.base_url,
-				secret: fields.secret,
-				weight: Number(fields.weight),
-			}),
+			admin.createChannel(
+				kind === "discord"
+					? { ...common, kind, discord: { guild_id: fields.guild_id.trim(), channel_id: fields.channel_id.trim() } }
+					: { ...common, base_url: fields.base_url },
+			),
 		);
 		if (created) {
-			setFields({ name: "", base_url: "", secret: "", weight: "1" });
+			setFields(empty);
 			onCreated();
 		}
 	}
 	return (
 		<form class="row new-channel" onSubmit={submit}>
+			<select
+				name="kind"
+				aria-label="kind"
+				value={kind}
+				onChange={(event) => setKind(event.currentTarget.value === "discord" ? "discord" : "midjourney-proxy")}
+			>
+				<option value="midjourney-proxy">{t("kindRelay")}</option>
+				<option value="discord">{t("kindDiscord")}</option>
+			</select>
 			<input {...field("name")} placeholder={t("name")} aria-label={t("name")} required />
-			<input {...field("base_url")} type="url" placeholder="https://…" aria-label={t("baseUrl")} required />
-			<input {...field("secret")} type="password" placeholder={t("secret")} aria-label={t("secret")} />
+			{kind === "discord" ? (
+				<>
+					<input
+						{...field("guild_id")}
+						inputMode="numeric"
+						placeholder={t("guildId")}
+						aria-label={t("guildId")}
+						required
+					/>
+					<input
+						{...field("channel_id")}
+						inputMode="numeric"
+						placeholder={t("discordChannelId")}
+						aria-label={t("discordChannelId")}
+						required
+					/>
+					<input
+						{...field("secret")}
+						type="password"
+						autoComplete="off"
+						placeholder={t("userToken")}
+						aria-label={t("userToken")}
+						required
+					/>
+				</>
+			) : (
+				<>
+					<input {...field("base_url")} type="url" placeholder="https://…" aria-label={t("baseUrl")} required />
+					<input {...field("secret")} type="password" placeholder={t("secret")} aria-label={t("secret")} />
+				</>
+			)}
 			<input {...field("weight")} type="number" min={0} aria-label={t("weight")} />
 			<BusyButton type="submit" busy={action.busy}>
 				{t("addChannel")}
