@@ -91,7 +91,8 @@ function App() {
 			<span class="spacer" />
 			{self && (
 				<span class="who" title={self.sub}>
-					{self.sub} · {t("quota")} <b data-field="header-quota">{self.quota}</b>
+					<span class="sub">{self.sub} · </span>
+					{t("quota")} <b data-field="header-quota">{self.quota}</b>
 				</span>
 			)}
 			<button
