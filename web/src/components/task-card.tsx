@@ -95,6 +95,8 @@ export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalS
 		const submitted = await action.run(() => tasks.action(task.id, button.customId));
 		if (!submitted) return;
 		if (submitted.code === 21) {
+			// Charged already: its card shows in the gallery at once, and reopens the step if the dialog is closed.
+			await action.run(() => track(submitted.taskId));
 			const kind = /inpaint/i.test(button.customId) ? "mask" : "zoom";
 			onModal({ kind, parent: task, modalTaskId: submitted.taskId });
 			return;
