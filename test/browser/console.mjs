@@ -429,7 +429,10 @@ try {
 		const v1 = card("IMAGINE").locator('button[data-custom-id*="variation::1"]');
 		await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
 		assert(await inView(v1), "the grid's V1 is not in view at the bottom");
-		const top = await page.locator(".grid .card").first().evaluate((e) => e.getBoundingClientRect().top);
+		const top = await page
+			.locator(".grid .card")
+			.first()
+			.evaluate((e) => e.getBoundingClientRect().top);
 		assert(top < 0, `the top of the gallery is in view (${top}): nothing to bring into view`);
 		await v1.click();
 		const variation = card("VARIATION");
@@ -751,78 +754,82 @@ try {
 				"Reveal",
 				"Quota",
 			];
-			for (const [lang, width] of [
-				["en", 1280],
-				["zh", 1280],
-				["zh", 390],
-				["en", 390],
-			]) {
-				const w = words[lang];
-				await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-				await page.goto(`${base}/#/`);
-				await language(lang);
-				await page.getByRole("heading", { name: w.gallery }).waitFor();
-				await headerFits();
-				await noOverflow();
-				await page.getByTestId("prompt-length").filter({ hasText: w.counter }).waitFor();
-				// The missing prompt is an error in this language, and clears when the tab changes.
-				await page.click("form button[type=submit]");
-				await page.getByRole("alert").filter({ hasText: w.needPrompt }).waitFor();
-				await page.getByRole("tab").nth(1).click();
-				await page.getByRole("alert").waitFor({ state: "detached" });
-				await page.getByRole("tab").first().click();
-				// The waiting modal says it will be refunded, and reopens.
-				assert((await waiting.locator(".modal-wait").innerText()).includes(w.waiting), `${lang}: no refund note`);
-				await waiting.getByRole("button", { name: w.continue }).click();
-				const dialog = page.getByRole("dialog", { name: w.dialog });
-				await dialog.waitFor();
-				await page.waitForFunction(() => (document.querySelector(".mask-stack img")?.naturalWidth ?? 0) > 0);
-				await noOverflow();
-				await screenshot(`modal-reopened-${lang}-${width}`);
-				await dialog.getByRole("button", { name: lang === "zh" ? "关闭" : "Close" }).click();
-				await dialog.waitFor({ state: "detached" });
-				// Cards: action and status in this language, the upscale's buttons in rows.
-				const upscale = card("UPSCALE");
-				assert((await upscale.locator(".action").innerText()) === w.upscale, `${lang}: the action is not translated`);
-				assert((await upscale.locator(".badge").innerText()) === w.done, `${lang}: the status is not translated`);
-				await buttonsInRows(upscale, 14);
-				await noOverflow();
-				if (lang === "zh") {
-					const text = await page.locator("main").innerText();
-					const left = ENGLISH.filter((word) => text.includes(word));
-					assert(left.length === 0, `English on the 中文 studio: ${left.join(", ")}`);
+			try {
+				for (const [lang, width] of [
+					["en", 1280],
+					["zh", 1280],
+					["zh", 390],
+					["en", 390],
+				]) {
+					const w = words[lang];
+					await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+					await page.goto(`${base}/#/`);
+					await language(lang);
+					await page.getByRole("heading", { name: w.gallery }).waitFor();
+					await headerFits();
+					await noOverflow();
+					await page.getByTestId("prompt-length").filter({ hasText: w.counter }).waitFor();
+					// The missing prompt is an error in this language, and clears when the tab changes.
+					await page.click("form button[type=submit]");
+					await page.getByRole("alert").filter({ hasText: w.needPrompt }).waitFor();
+					await page.getByRole("tab").nth(1).click();
+					await page.getByRole("alert").waitFor({ state: "detached" });
+					await page.getByRole("tab").first().click();
+					// The waiting modal says it will be refunded, and reopens.
+					assert((await waiting.locator(".modal-wait").innerText()).includes(w.waiting), `${lang}: no refund note`);
+					await waiting.getByRole("button", { name: w.continue }).click();
+					const dialog = page.getByRole("dialog", { name: w.dialog });
+					await dialog.waitFor();
+					await page.waitForFunction(() => (document.querySelector(".mask-stack img")?.naturalWidth ?? 0) > 0);
+					await noOverflow();
+					await screenshot(`modal-reopened-${lang}-${width}`);
+					await dialog.getByRole("button", { name: lang === "zh" ? "关闭" : "Close" }).click();
+					await dialog.waitFor({ state: "detached" });
+					// Cards: action and status in this language, the upscale's buttons in rows.
+					const upscale = card("UPSCALE");
+					assert((await upscale.locator(".action").innerText()) === w.upscale, `${lang}: the action is not translated`);
+					assert((await upscale.locator(".badge").innerText()) === w.done, `${lang}: the status is not translated`);
+					await buttonsInRows(upscale, 14);
+					await noOverflow();
+					if (lang === "zh") {
+						const text = await page.locator("main").innerText();
+						const left = ENGLISH.filter((word) => text.includes(word));
+						assert(left.length === 0, `English on the 中文 studio: ${left.join(", ")}`);
+					}
+					await screenshot(`studio-${lang}-${width}`);
+					// A task's dates in the user's locale.
+					await page.goto(`${base}/#/task/${await card("INPAINT").getAttribute("data-task-id")}`);
+					const submitted = await page.locator("dl.times dd").first().innerText();
+					assert(w.date.test(submitted), `${lang}: the date is not in the locale: ${submitted}`);
+					await noOverflow();
+					await screenshot(`task-detail-${lang}-${width}`);
+					// An unknown task page says so and links back.
+					await page.goto(`${base}/#/task/no-such-task-${runId}`);
+					await page.getByTestId("no-such-task").filter({ hasText: w.noTask }).waitFor();
+					await noOverflow();
+					await screenshot(`unknown-task-${lang}-${width}`);
+					await page.getByRole("link", { name: w.back }).click();
+					await page.getByRole("heading", { name: w.gallery }).waitFor();
+					// The account page fits and speaks this language.
+					await page.click('a[href="#/account"]');
+					await page.locator("[data-field=quota]").waitFor();
+					await page.getByRole("heading", { name: lang === "zh" ? "回调密钥" : "Webhook secret" }).waitFor();
+					const account = await page.locator("main").innerText();
+					for (const word of w.account) assert(account.includes(word), `${lang}: the account page lacks ${word}`);
+					assert(w.date.test(account), `${lang}: the account's dates are not in the locale`);
+					if (lang === "zh") {
+						const left = ENGLISH.filter((word) => account.includes(word));
+						assert(left.length === 0, `English on the 中文 account page: ${left.join(", ")}`);
+					}
+					await headerFits();
+					await noOverflow();
+					await screenshot(`account-${lang}-${width}`);
 				}
-				await screenshot(`studio-${lang}-${width}`);
-				// A task's dates in the user's locale.
-				await page.goto(`${base}/#/task/${await card("INPAINT").getAttribute("data-task-id")}`);
-				const submitted = await page.locator("dl.times dd").first().innerText();
-				assert(w.date.test(submitted), `${lang}: the date is not in the locale: ${submitted}`);
-				await noOverflow();
-				await screenshot(`task-detail-${lang}-${width}`);
-				// An unknown task page says so and links back.
-				await page.goto(`${base}/#/task/no-such-task-${runId}`);
-				await page.getByTestId("no-such-task").filter({ hasText: w.noTask }).waitFor();
-				await noOverflow();
-				await screenshot(`unknown-task-${lang}-${width}`);
-				await page.getByRole("link", { name: w.back }).click();
-				await page.getByRole("heading", { name: w.gallery }).waitFor();
-				// The account page fits and speaks this language.
-				await page.click('a[href="#/account"]');
-				await page.locator("[data-field=quota]").waitFor();
-				await page.getByRole("heading", { name: lang === "zh" ? "回调密钥" : "Webhook secret" }).waitFor();
-				const account = await page.locator("main").innerText();
-				for (const word of w.account) assert(account.includes(word), `${lang}: the account page lacks ${word}`);
-				assert(w.date.test(account), `${lang}: the account's dates are not in the locale`);
-				if (lang === "zh") {
-					const left = ENGLISH.filter((word) => account.includes(word));
-					assert(left.length === 0, `English on the 中文 account page: ${left.join(", ")}`);
-				}
-				await headerFits();
-				await noOverflow();
-				await screenshot(`account-${lang}-${width}`);
+			} finally {
+				// A failure here must not leave the next steps in 中文 at 390 px.
+				await page.setViewportSize({ width: 1280, height: 900 });
+				await language("en").catch(() => undefined);
 			}
-			await page.setViewportSize({ width: 1280, height: 900 });
-			await language("en");
 			// Cancelled from its card, the waiting modal is refunded.
 			await page.goto(`${base}/#/`);
 			await waiting.getByRole("button", { name: "Cancel" }).click();
