@@ -120,7 +120,7 @@ export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalS
 			<div class="meta">
 				<StatusBadge task={task} />
 				<span class="action">{actionName(task.action)}</span>
-				{!isFinished(task) && <span class="percent">{task.progress || "0%"}</span>}
+				{!isFinished(task) && task.status !== "MODAL" && <span class="percent">{task.progress || "0%"}</span>}
 			</div>
 			{/* A finished describe's prompt is its answer, shown in full below. */}
 			{!(task.action === "DESCRIBE" && task.status === "SUCCESS") && (
