@@ -1,7 +1,8 @@
 /**
  * Builds the web console (web/) into the Worker's static assets (wrangler.toml [assets]):
- * dist/web/index.html and dist/web/app/console.{js,css}. esbuild only, no CDN and no dev
- * server: `npm run build:web`, `npm start`, `npm test` (vitest.config.ts) and deploys call it.
+ * dist/web/index.html, dist/web/app/console.{js,css} and the icon dist/web/app/favicon.svg. esbuild
+ * only, no CDN and no dev server: `npm run build:web`, `npm start`, `npm test` (vitest.config.ts)
+ * and deploys call it.
  */
 import { build } from "esbuild";
 
@@ -10,7 +11,7 @@ export const WEB_OUTDIR = "dist/web";
 
 export async function buildWeb(outdir: string = WEB_OUTDIR): Promise<void> {
 	await build({
-		entryPoints: { index: "web/index.html", "app/console": "web/src/main.tsx" },
+		entryPoints: { index: "web/index.html", "app/console": "web/src/main.tsx", "app/favicon": "web/favicon.svg" },
 		outdir,
 		bundle: true,
 		format: "esm",
@@ -20,7 +21,7 @@ export async function buildWeb(outdir: string = WEB_OUTDIR): Promise<void> {
 		sourcemap: false,
 		jsx: "automatic",
 		jsxImportSource: "preact",
-		loader: { ".html": "copy" },
+		loader: { ".html": "copy", ".svg": "copy" },
 		logLevel: "warning",
 	});
 }

@@ -6,6 +6,9 @@ export const REQUEUE_AFTER_MS = 30_000;
 /** A submitted task may be missing from list-by-condition this long before it counts as vanished. */
 export const VANISH_GRACE_MS = 120_000;
 
+/** How the failReason of an abandoned modal step begins (the console words it in the user's language). */
+export const MODAL_ABANDONED = "the modal step (mask or prompt) was not sent";
+
 export type ReconcilePlan =
 	| { kind: "fail"; reason: string }
 	| { kind: "requeue" }
@@ -23,8 +26,12 @@ export function planFor(
 	timeoutMs: number,
 ): ReconcilePlan {
 	const age = now - task.submitTime;
-	if (isPastTimeout(task, now, timeoutMs))
-		return { kind: "fail", reason: `timed out after ${Math.round(timeoutMs / 60_000)} minutes` };
+	const minutes = Math.round(timeoutMs / 60_000);
+	// A MODAL task the client never gave its second step (a closed vary-region or zoom dialog):
+	// the user is told why it ended, and the FAILURE refunds the charge like any other.
+	if (isPastTimeout(task, now, timeoutMs) && task.status === "MODAL" && !task.upstreamId)
+		return { kind: "fail", reason: `${MODAL_ABANDONED} within ${minutes} minutes; the charge is refunded` };
+	if (isPastTimeout(task, now, timeoutMs)) return { kind: "fail", reason: `timed out after ${minutes} minutes` };
 	if (task.status === "NOT_START") return age > REQUEUE_AFTER_MS ? { kind: "requeue" } : { kind: "wait" };
 	if (task.upstreamId && task.channelId != null) return { kind: "poll" };
 	return { kind: "wait" };

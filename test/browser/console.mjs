@@ -174,6 +174,64 @@ async function waitForSuccess(locator) {
 	);
 }
 
+/** The page is no wider than its window (at 390 px: no sideways scrolling). */
+async function noOverflow(p = page) {
+	const { scroll, inner, path } = await p.evaluate(() => ({
+		scroll: document.documentElement.scrollWidth,
+		inner: innerWidth,
+		path: location.hash,
+	}));
+	assert(scroll <= inner, `${path || "/"} is ${scroll - inner} px wider than the ${inner} px window`);
+}
+
+/** The header fits: "mj-edge" on one line, the quota on screen. */
+async function headerFits(p = page) {
+	const r = await p.evaluate(() => {
+		const brand = document.querySelector(".brand");
+		const range = document.createRange();
+		range.selectNodeContents(brand);
+		const quota = document.querySelector("[data-field=header-quota]")?.getBoundingClientRect();
+		return {
+			lines: new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size,
+			quota: Boolean(quota && quota.width > 0 && quota.left >= 0 && quota.right <= innerWidth),
+		};
+	});
+	assert(r.lines === 1, `"mj-edge" wraps onto ${r.lines} lines`);
+	assert(r.quota, "the quota is not visible in the header");
+}
+
+/** Switches the console to `want` ("en" or "zh") with the header's button. */
+async function language(want, p = page) {
+	const current = await p.evaluate(() => document.documentElement.lang);
+	if (current.startsWith(want)) return;
+	await p.click("[data-action=language]");
+	await p.waitForFunction((w) => document.documentElement.lang.startsWith(w), want);
+}
+
+/** A card's buttons sit in a grid inside the card: equal widths, several rows, none past its edge. */
+async function buttonsInRows(locator, expected) {
+	const r = await locator.evaluate((card) => {
+		const box = card.getBoundingClientRect();
+		const rects = [...card.querySelectorAll(".buttons button")].map((b) => b.getBoundingClientRect());
+		const widths = rects.map((b) => b.width);
+		return {
+			n: rects.length,
+			rows: new Set(rects.map((b) => Math.round(b.top))).size,
+			inside: rects.every((b) => b.left >= box.left - 0.5 && b.right <= box.right + 0.5),
+			spread: Math.max(...widths) - Math.min(...widths),
+		};
+	});
+	assert(r.n === expected, `expected ${expected} buttons, saw ${r.n}`);
+	assert(r.rows > 1 && r.inside && r.spread < 1, `the buttons are not laid out in rows: ${JSON.stringify(r)}`);
+}
+
+/** True when the element's box overlaps the window. */
+const inView = (locator) =>
+	locator.evaluate((element) => {
+		const rect = element.getBoundingClientRect();
+		return rect.bottom > 0 && rect.top < innerHeight && rect.height > 0;
+	});
+
 const runId = Date.now().toString(36);
 const userSub = `browser-user-${runId}`;
 const adminSub = `browser-admin-${runId}`;
@@ -287,8 +345,16 @@ try {
 		await page.getByRole("alert").waitFor();
 		const text = await page.getByRole("alert").innerText();
 		assert(/not accepted/i.test(text), `unexpected error text: ${text}`);
+		// The gateway's own reason, in the user's language.
+		assert(text.includes("this API key does not exist or was revoked"), `no server reason: ${text}`);
 		assert((await page.evaluate(() => localStorage.getItem("mj-edge.credential"))) === null, "a refused key was kept");
 		await screenshot("sign-in-refused");
+		await language("zh");
+		await page.click("button[type=submit]");
+		await page.getByRole("alert").filter({ hasText: "此 API 密钥不存在或已被吊销" }).waitFor();
+		assert((await page.getByRole("alert").innerText()).includes("密钥或令牌无效"), "the refusal is not in 中文");
+		await screenshot("sign-in-refused-zh");
+		await language("en");
 	});
 
 	await step("sign in with an API key", async () => {
@@ -305,13 +371,31 @@ try {
 		await page.evaluate(() => {
 			window.__sameDocument = true;
 			window.__progress = [];
+			window.__spinner = false;
 			new MutationObserver(() => {
+				const unfinished = document.querySelector('.card[data-action="IMAGINE"]:not([data-status=SUCCESS])');
+				// An unfinished card shows a spinner and its progress, not the action's name as a link.
+				if (unfinished?.querySelector("[data-testid=working] .spinner") && /\d+%/.test(unfinished.innerText))
+					window.__spinner = true;
 				const bar = document.querySelector('.card[data-action="IMAGINE"] [role=progressbar]');
 				const value = bar?.getAttribute("aria-valuenow");
 				if (value !== undefined && value !== null && window.__progress.at(-1) !== value) window.__progress.push(value);
 			}).observe(document.body, { subtree: true, childList: true, attributes: true });
 		});
+		// No prompt: an error (not a green notice); it goes when the tab changes.
+		await page.click("form button[type=submit]");
+		await page.getByRole("alert").filter({ hasText: "Write a prompt" }).waitFor();
+		assert((await page.locator(".notice").count()) === 0, "the missing prompt shows as a success");
+		await page.getByRole("tab", { name: "Describe" }).click();
+		await page.getByRole("alert").waitFor({ state: "detached" });
+		await page.getByRole("tab", { name: "Imagine" }).click();
+		// The prompt's length against the limit, and a prompt over it refused before it is sent.
+		await page.fill("textarea[name=prompt]", "x".repeat(4001));
+		await page.getByTestId("prompt-length").filter({ hasText: "4,001 / 4,000" }).waitFor();
+		await page.click("form button[type=submit]");
+		await page.getByRole("alert").filter({ hasText: "longer than 4000" }).waitFor();
 		await page.fill("textarea[name=prompt]", "a red fox in the snow");
+		await page.getByTestId("prompt-length").filter({ hasText: "21 / 4,000" }).waitFor();
 		await page.selectOption("select[name=mode]", "relax");
 		await page.click("form button[type=submit]");
 		const fox = card("IMAGINE");
@@ -324,6 +408,7 @@ try {
 			`no progress in between: ${seen.join(",")}`,
 		);
 		assert(seen.at(-1) === 100, `progress did not end at 100: ${seen.join(",")}`);
+		assert(await page.evaluate(() => window.__spinner), "the unfinished card showed no spinner with its progress");
 		assert(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
 		assert((await fox.locator(".prompt").innerText()).includes("a red fox"), "the card shows another prompt");
 		const balance = (await api(userKey, "GET", "/api/user/self")).quota;
@@ -344,7 +429,35 @@ try {
 		const upscale = card("UPSCALE");
 		await upscale.waitFor();
 		await waitForSuccess(upscale);
-		assert((await upscale.locator("button[data-custom-id]").count()) > 0, "the upscale shows no buttons");
+		await buttonsInRows(upscale, 14);
+	});
+
+	await step("390 px: the header fits; a button pressed far down brings its result into view", async () => {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await headerFits();
+		await noOverflow();
+		await buttonsInRows(card("UPSCALE"), 14);
+		// The grid's V1, at the bottom of the gallery: the new card is first in the gallery, far above.
+		const v1 = card("IMAGINE").locator('button[data-custom-id*="variation::1"]');
+		await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+		assert(await inView(v1), "the grid's V1 is not in view at the bottom");
+		const top = await page
+			.locator(".grid .card")
+			.first()
+			.evaluate((e) => e.getBoundingClientRect().top);
+		assert(top < 0, `the top of the gallery is in view (${top}): nothing to bring into view`);
+		await v1.click();
+		const variation = card("VARIATION");
+		await variation.waitFor();
+		await page.waitForFunction(() => {
+			const element = document.querySelector('.card[data-action="VARIATION"]');
+			const rect = element?.getBoundingClientRect();
+			return rect && rect.top < innerHeight && rect.bottom > 0;
+		});
+		assert(await variation.evaluate((e) => e.classList.contains("fresh")), "the new card is not marked as new");
+		await screenshot("button-result-in-view-390");
+		await waitForSuccess(variation);
+		await page.setViewportSize({ width: 1280, height: 900 });
 	});
 
 	await step("vary region: paint a mask on the picture and submit it", async () => {
@@ -354,6 +467,15 @@ try {
 		});
 		await card("UPSCALE").locator('button[data-custom-id*="Inpaint"]').click();
 		const dialog = page.getByRole("dialog");
+		await dialog.waitFor();
+		// Closed without sending: the charged task waits in MODAL, says so, and its card reopens the painter.
+		await dialog.getByRole("button", { name: "Close" }).click();
+		await dialog.waitFor({ state: "detached" });
+		const waiting = card("INPAINT");
+		await waiting.locator("xpath=self::*[@data-status='MODAL']").waitFor();
+		assert(/refunded/.test(await waiting.locator(".modal-wait").innerText()), "the card does not say it is refunded");
+		await screenshot("vary-region-waiting");
+		await waiting.getByRole("button", { name: "Continue" }).click();
 		await dialog.waitFor();
 		await page.waitForFunction(() => (document.querySelector(".mask-stack img")?.naturalWidth ?? 0) > 0);
 		const canvas = dialog.locator("canvas.mask");
@@ -433,6 +555,19 @@ try {
 		assert(png.subarray(1, 4).toString() === "PNG", "the grid is not a PNG");
 
 		await page.getByRole("tab", { name: "Describe" }).click();
+		// A file that is not a picture is refused before anything is sent.
+		await page.setInputFiles("form input[type=file]", [
+			{ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a picture") },
+		]);
+		await page.getByTestId("drop-refused").filter({ hasText: "notes.txt" }).waitFor();
+		assert((await page.locator(".thumbs img").count()) === 0, "a text file was added as a picture");
+		// A first picture, then the grid dropped on the one-picture zone replaces it.
+		const tiny = Buffer.from(
+			"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+			"base64",
+		);
+		await page.setInputFiles("form input[type=file]", [{ name: "tiny.png", mimeType: "image/png", buffer: tiny }]);
+		await page.locator(".thumbs img").first().waitFor();
 		// Drag and drop: a drop event carrying the file, as a browser sends it.
 		await page.evaluate((base64) => {
 			const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -442,7 +577,10 @@ try {
 			zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
 			zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
 		}, png.toString("base64"));
-		await page.locator(".thumbs img").first().waitFor();
+		await page.waitForFunction((size) => {
+			const thumbs = document.querySelectorAll(".thumbs img");
+			return thumbs.length === 1 && thumbs[0].src.length > size;
+		}, tiny.length * 2);
 		await page.click("form button[type=submit]");
 		const describe = card("DESCRIBE");
 		await describe.waitFor();
@@ -451,10 +589,7 @@ try {
 
 		await page.getByRole("tab", { name: "Blend" }).click();
 		await page.click("form button[type=submit]");
-		assert(
-			(await page.locator(".notice").innerText()).includes("at least 2"),
-			"blend with no pictures was not refused",
-		);
+		await page.getByRole("alert").filter({ hasText: "at least 2" }).waitFor();
 		await page.setInputFiles("form input[type=file]", [
 			{ name: "a.png", mimeType: "image/png", buffer: png },
 			{ name: "b.png", mimeType: "image/png", buffer: png },
@@ -507,6 +642,8 @@ try {
 		await page.getByRole("heading", { name: "Webhook secret" }).waitFor();
 		await row.getByRole("button", { name: "Revoke" }).click();
 		await row.waitFor({ state: "detached" });
+		// Nothing left to copy: the copy-once box went with its key.
+		await page.getByTestId("new-key").waitFor({ state: "detached" });
 		const after = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${shown}` } });
 		assert(after.status === 401, `a revoked key still works: ${after.status}`);
 	});
@@ -524,6 +661,10 @@ try {
 			const second = (await api(userKey, "GET", "/api/user/webhook-secret")).secret;
 			assert(second !== first, "the secret was not rotated");
 			assert((await panel.getByTestId("webhook-secret").innerText()) === second, "the console shows another secret");
+			// Reveal toggles: Hide masks it again.
+			await panel.getByRole("button", { name: "Hide" }).click();
+			await panel.getByTestId("webhook-secret").filter({ hasNotText: "whsec_" }).waitFor();
+			await panel.getByRole("button", { name: "Reveal" }).waitFor();
 
 			// A task whose notifyHook refuses every delivery with 500; the receiver records each attempt's webhook-id.
 			const received = [];
@@ -569,6 +710,158 @@ try {
 		},
 	);
 
+	await step(
+		"every console fix in English and 中文 at 1280 and 390 px: labels, statuses, dates, header, layout, errors, a waiting modal",
+		async () => {
+			const before = (await api(userKey, "GET", "/api/user/self")).quota;
+			await page.goto(`${base}/#/`);
+			// A vary region left unsent: charged, waiting in MODAL.
+			await card("UPSCALE").locator('button[data-custom-id*="Inpaint"]').click();
+			await page.getByRole("dialog").getByRole("button", { name: "Close" }).click();
+			await page.locator('.card[data-status="MODAL"]').first().waitFor();
+			const waitingId = await page.locator('.card[data-status="MODAL"]').first().getAttribute("data-task-id");
+			const waiting = page.locator(`.card[data-task-id="${waitingId}"]`);
+			const charged = before - (await api(userKey, "GET", "/api/user/self")).quota;
+			assert(charged > 0, "the modal step was not charged");
+			const words = {
+				en: {
+					gallery: "Your tasks",
+					needPrompt: "Write a prompt",
+					counter: "0 / 4,000 characters",
+					waiting: "refunded",
+					continue: "Continue",
+					dialog: "Vary region",
+					upscale: "Upscale",
+					done: "Done",
+					noTask: "There is no task",
+					back: "Back",
+					date: /[A-Z][a-z]{2} \d{1,2}, \d{4}/,
+					account: ["Prefix", "Reveal", "user"],
+				},
+				zh: {
+					gallery: "我的任务",
+					needPrompt: "请输入提示词",
+					counter: "0 / 4,000 字符",
+					waiting: "退还额度",
+					continue: "继续",
+					dialog: "局部重绘",
+					upscale: "放大",
+					done: "完成",
+					noTask: "这里没有任务",
+					back: "返回",
+					date: /\d{4}年\d{1,2}月\d{1,2}日/,
+					account: ["前缀", "显示", "用户"],
+				},
+			};
+			// English words a 中文 page must not show (labels, statuses, actions).
+			// (Not the pictures' own buttons: their labels come from Midjourney.)
+			const ENGLISH = [
+				"Your tasks",
+				"Submit",
+				"Done",
+				"Needs input",
+				"Continue",
+				"Details",
+				"Prefix",
+				"Reveal",
+				"Quota",
+			];
+			try {
+				for (const [lang, width] of [
+					["en", 1280],
+					["zh", 1280],
+					["zh", 390],
+					["en", 390],
+				]) {
+					const w = words[lang];
+					await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+					await page.goto(`${base}/#/`);
+					await language(lang);
+					await page.getByRole("heading", { name: w.gallery }).waitFor();
+					await headerFits();
+					await noOverflow();
+					await page.getByTestId("prompt-length").filter({ hasText: w.counter }).waitFor();
+					// The missing prompt is an error in this language, and clears when the tab changes.
+					await page.click("form button[type=submit]");
+					await page.getByRole("alert").filter({ hasText: w.needPrompt }).waitFor();
+					await page.getByRole("tab").nth(1).click();
+					await page.getByRole("alert").waitFor({ state: "detached" });
+					await page.getByRole("tab").first().click();
+					// The waiting modal says it will be refunded, and reopens.
+					assert((await waiting.locator(".modal-wait").innerText()).includes(w.waiting), `${lang}: no refund note`);
+					await waiting.getByRole("button", { name: w.continue }).click();
+					const dialog = page.getByRole("dialog", { name: w.dialog });
+					await dialog.waitFor();
+					await page.waitForFunction(() => (document.querySelector(".mask-stack img")?.naturalWidth ?? 0) > 0);
+					await noOverflow();
+					await screenshot(`modal-reopened-${lang}-${width}`);
+					await dialog.getByRole("button", { name: lang === "zh" ? "关闭" : "Close" }).click();
+					await dialog.waitFor({ state: "detached" });
+					// Cards: action and status in this language, the upscale's buttons in rows.
+					const upscale = card("UPSCALE");
+					assert((await upscale.locator(".action").innerText()) === w.upscale, `${lang}: the action is not translated`);
+					assert((await upscale.locator(".badge").innerText()) === w.done, `${lang}: the status is not translated`);
+					await buttonsInRows(upscale, 14);
+					await noOverflow();
+					if (lang === "zh") {
+						const text = await page.locator("main").innerText();
+						const left = ENGLISH.filter((word) => text.includes(word));
+						assert(left.length === 0, `English on the 中文 studio: ${left.join(", ")}`);
+					}
+					await screenshot(`studio-${lang}-${width}`);
+					// A task's dates in the user's locale.
+					await page.goto(`${base}/#/task/${await card("INPAINT").getAttribute("data-task-id")}`);
+					const submitted = await page.locator("dl.times dd").first().innerText();
+					assert(w.date.test(submitted), `${lang}: the date is not in the locale: ${submitted}`);
+					await noOverflow();
+					await screenshot(`task-detail-${lang}-${width}`);
+					// An unknown task page says so and links back.
+					await page.goto(`${base}/#/task/no-such-task-${runId}`);
+					await page.getByTestId("no-such-task").filter({ hasText: w.noTask }).waitFor();
+					await noOverflow();
+					await screenshot(`unknown-task-${lang}-${width}`);
+					await page.getByRole("link", { name: w.back }).click();
+					await page.getByRole("heading", { name: w.gallery }).waitFor();
+					// The account page fits and speaks this language.
+					await page.click('a[href="#/account"]');
+					await page.locator("[data-field=quota]").waitFor();
+					await page.getByRole("heading", { name: lang === "zh" ? "回调密钥" : "Webhook secret" }).waitFor();
+					const account = await page.locator("main").innerText();
+					for (const word of w.account) assert(account.includes(word), `${lang}: the account page lacks ${word}`);
+					assert(w.date.test(account), `${lang}: the account's dates are not in the locale`);
+					if (lang === "zh") {
+						const left = ENGLISH.filter((word) => account.includes(word));
+						assert(left.length === 0, `English on the 中文 account page: ${left.join(", ")}`);
+					}
+					await headerFits();
+					await noOverflow();
+					await screenshot(`account-${lang}-${width}`);
+				}
+			} finally {
+				// A failure here must not leave the next steps in 中文 at 390 px.
+				await page.setViewportSize({ width: 1280, height: 900 });
+				await language("en").catch(() => undefined);
+			}
+			// Cancelled from its card, the waiting modal is refunded.
+			await page.goto(`${base}/#/`);
+			await waiting.getByRole("button", { name: "Cancel" }).click();
+			await waiting.locator("xpath=self::*[@data-status='CANCEL']").waitFor();
+			const deadline = Date.now() + STEP_TIMEOUT;
+			while ((await api(userKey, "GET", "/api/user/self")).quota !== before) {
+				assert(Date.now() < deadline, "the cancelled modal step was not refunded");
+				await new Promise((done) => setTimeout(done, 200));
+			}
+			// The icon is a static asset under the console's CSP.
+			const icon = await fetch(`${base}/app/favicon.svg`);
+			assert(icon.ok && /svg/.test(icon.headers.get("content-type") ?? ""), `no favicon: ${icon.status}`);
+			await icon.body?.cancel();
+			assert(
+				(await page.locator('link[rel="icon"]').getAttribute("href")) === "/app/favicon.svg",
+				"the page does not name its icon",
+			);
+		},
+	);
+
 	await step("sign out forgets the key", async () => {
 		await page.click("[data-action=sign-out]");
 		await page.locator("input[name=credential]").waitFor();
@@ -589,6 +882,27 @@ try {
 		const simulator = channels.find((channel) => channel.name === "simulator");
 		assert(simulator && simulator.enabled === false, "the channel is still enabled");
 		await screenshot("admin-channel-disabled");
+		// Meanwhile a user's submit is refused with the gateway's reason, in English and 中文.
+		const other = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-US" });
+		await other.addInitScript((key) => localStorage.setItem("mj-edge.credential", key), userKey);
+		const userPage = await other.newPage();
+		userPage.setDefaultTimeout(STEP_TIMEOUT);
+		userPage.on("pageerror", (error) => pageErrors.push(String(error)));
+		await userPage.goto(`${base}/`);
+		for (const [lang, reason] of [
+			["en", "no upstream channel is available"],
+			["zh", "没有可用的上游渠道"],
+		]) {
+			await language(lang, userPage);
+			await userPage.fill("textarea[name=prompt]", "a fox with nowhere to go");
+			await userPage.click("form button[type=submit]");
+			await userPage.getByRole("alert").filter({ hasText: reason }).waitFor();
+			shot += 1;
+			await userPage
+				.screenshot({ path: resolve(SHOTS, `${String(shot).padStart(2, "0")}-no-channel-${lang}-390.png`) })
+				.catch(() => undefined);
+		}
+		await other.close();
 		await row.getByRole("button", { name: "Enable" }).click();
 		await row.getByRole("button", { name: "Disable" }).waitFor();
 		const again = (await api(adminKey, "GET", "/api/admin/channels")).find((channel) => channel.name === "simulator");
@@ -740,11 +1054,16 @@ try {
 			await screenshot("dashboard-zh");
 			await page.setViewportSize({ width: 390, height: 844 });
 			await expectCharts(390);
+			// The whole admin page fits the window, header and tables included.
+			await headerFits();
+			await noOverflow();
 			await screenshot("dashboard-zh-390");
 			await page.click("[data-action=language]");
 			await dashboard.getByRole("heading", { name: "Dashboard" }).waitFor();
 			await expectCharts(390);
 			await expectTotals();
+			await headerFits();
+			await noOverflow();
 			await screenshot("dashboard-390");
 			await page.setViewportSize({ width: 1280, height: 900 });
 		},

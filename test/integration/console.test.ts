@@ -29,6 +29,17 @@ describe("the web console", () => {
 		expect(styles.headers.get("content-type")).toMatch(/text\/css/);
 	});
 
+	it("serves the icon the page names, an SVG under /app that the console's CSP allows", async () => {
+		const html = await (await call("/")).text();
+		expect(html).toContain('<link rel="icon" type="image/svg+xml" href="/app/favicon.svg" />');
+		const icon = await call("/app/favicon.svg");
+		expect(icon.status).toBe(200);
+		expect(icon.headers.get("content-type")).toMatch(/image\/svg\+xml/);
+		expect(await icon.text()).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+		const csp = (await call("/")).headers.get("content-security-policy") ?? "";
+		expect(csp).toMatch(/img-src 'self'/);
+	});
+
 	it("answers HEAD for the page without a body", async () => {
 		const response = await call("/", { method: "HEAD" });
 		expect(response.status).toBe(200);

@@ -4,14 +4,18 @@
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { enabledChannelByName } from "../../src/db/channels";
+import { tasks } from "../../src/db/schema";
 import worker from "../../src/index";
 import type { TaskMessage } from "../../src/queue/messages";
+import { MODAL_ABANDONED } from "../../src/tasks/reconcile-rules";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
-import { waitFor } from "../helpers/api";
+import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
 let simulatorChannel: number;
 let owner: number;
@@ -142,4 +146,56 @@ describe("reconciler", () => {
 		expect(row.progress).toBe("100%");
 		expect(row.upstreamImageUrl).toContain(upstreamId);
 	});
+
+	it("ends an abandoned modal step (a closed vary-region dialog) past the timeout as FAILURE, refunded, with its reason", async () => {
+		const token = await tokenFor(uniqueSub("modal-abandoned"));
+		const quota = async () =>
+			(await json<{ data: { quota: number } }>(await call("/api/user/self", { token }))).data.quota;
+		const gridId = await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "a lighthouse" }));
+		const grid = await waitFor(
+			async () => {
+				const task = await proxyTask(token, gridId);
+				return task.status === "SUCCESS" ? task : undefined;
+			},
+			25_000,
+			"the grid",
+		);
+		const upscale = await reply(
+			await proxyPost("/mj/submit/action", token, { taskId: gridId, customId: grid.buttons[0].customId }),
+		);
+		const upscaled = await waitFor(
+			async () => {
+				const task = await proxyTask(token, upscale.result as string);
+				return task.status === "SUCCESS" ? task : undefined;
+			},
+			25_000,
+			"the upscale",
+		);
+		const inpaint = upscaled.buttons.find((button) => button.customId.startsWith("MJ::Inpaint::"));
+		if (!inpaint) throw new Error("the upscale has no vary-region button");
+		const before = await quota();
+		const answer = await reply(
+			await proxyPost("/mj/submit/action", token, { taskId: upscaled.id, customId: inpaint.customId }),
+		);
+		expect(answer.code).toBe(21);
+		const modalId = answer.result as string;
+		const charged = before - (await quota());
+		expect(charged).toBeGreaterThan(0);
+
+		// Still within the timeout: the reconciler leaves it waiting for its step.
+		await runCron();
+		expect((await taskRow(modalId)).status).toBe("MODAL");
+
+		// The dialog was closed half an hour ago and never sent.
+		await db()
+			.update(tasks)
+			.set({ submitTime: minutesAgo(31) })
+			.where(eq(tasks.publicId, modalId));
+		await runCron();
+		const ended = await proxyTask(token, modalId);
+		expect(ended.status).toBe("FAILURE");
+		expect(ended.failReason).toBe(`${MODAL_ABANDONED} within 30 minutes; the charge is refunded`);
+		expect((await taskRow(modalId)).refunded).toBe(true);
+		expect(await quota()).toBe(before);
+	}, 60_000);
 });

@@ -20,6 +20,15 @@ describe("reconcile rules", () => {
 		}
 	});
 
+	it("says why a MODAL task that never got its second step ended, and waits for it until the timeout", () => {
+		const waiting = { status: "MODAL" as const, upstreamId: null, channelId: null };
+		expect(planFor({ ...waiting, submitTime: NOW - TIMEOUT + 1 }, NOW, TIMEOUT)).toEqual({ kind: "wait" });
+		expect(planFor({ ...waiting, submitTime: NOW - TIMEOUT - 1 }, NOW, TIMEOUT)).toEqual({
+			kind: "fail",
+			reason: "the modal step (mask or prompt) was not sent within 30 minutes; the charge is refunded",
+		});
+	});
+
 	it("re-queues a NOT_START task only once its message has had time to arrive", () => {
 		const task = { status: "NOT_START" as const, upstreamId: null, channelId: null };
 		expect(planFor({ ...task, submitTime: NOW - REQUEUE_AFTER_MS + 1 }, NOW, TIMEOUT)).toEqual({ kind: "wait" });

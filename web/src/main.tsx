@@ -91,7 +91,8 @@ function App() {
 			<span class="spacer" />
 			{self && (
 				<span class="who" title={self.sub}>
-					{self.sub} · {t("quota")} <b data-field="header-quota">{self.quota}</b>
+					<span class="sub">{self.sub} · </span>
+					{t("quota")} <b data-field="header-quota">{self.quota}</b>
 				</span>
 			)}
 			<button
@@ -113,7 +114,8 @@ function App() {
 	let body = null;
 	if (checking) body = <p class="hint">{t("checking")}</p>;
 	else if (!self) body = <SignIn onSignedIn={setSelf} initialError={error} />;
-	else if (route.page === "task") body = <TaskDetail id={route.id} />;
+	// Keyed by id: another task's page starts afresh, never showing the last one it read.
+	else if (route.page === "task") body = <TaskDetail key={route.id} id={route.id} />;
 	else if (route.page === "account") body = <Account self={self} onSelf={setSelf} />;
 	else if (route.page === "admin" && self.role === "admin") body = <Admin />;
 	else body = <Studio />;

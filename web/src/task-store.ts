@@ -55,10 +55,17 @@ export async function loadMore(): Promise<void> {
 /** Counts the tasks this page created: each one charged quota, so the header re-reads the balance. */
 export const created = signal(0);
 
-/** Adds a task just created (a submit's id) at the top of the gallery. */
+/**
+ * The task just created by this page: its card scrolls into view and stands out, so the result of
+ * a button pressed far down the gallery appears where the user is looking.
+ */
+export const focused = signal<string | null>(null);
+
+/** Adds a task just created (a submit's id) at the top of the gallery, and brings its card into view. */
 export async function track(taskId: string): Promise<void> {
 	upsert(await tasks.fetch(taskId));
 	created.set(created.get() + 1);
+	focused.set(taskId);
 }
 
 let stop: (() => void) | null = null;
@@ -82,5 +89,6 @@ export function resetTasks(): void {
 	stop?.();
 	stop = null;
 	liveMode.set(null);
+	focused.set(null);
 	gallery.set(empty());
 }

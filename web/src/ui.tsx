@@ -2,13 +2,39 @@
 import type { ButtonHTMLAttributes, ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { ApiError } from "./api";
-import { t } from "./i18n";
+import { locale, t } from "./i18n";
 
-/** An error in words: what went wrong and what to do, with the gateway's own reason where it helps. */
+/** Reasons the gateway gives often, in the user's language; any other reason is shown as the server wrote it. */
+const KNOWN_REASONS: [RegExp, (match: RegExpExecArray) => string][] = [
+	[/^no upstream channel is available/i, () => t("reason.noChannel")],
+	[/^token expired/i, () => t("reason.tokenExpired")],
+	[/^invalid API key/i, () => t("reason.invalidKey")],
+	[/^missing token/i, () => t("reason.missingToken")],
+	[/^token signature is invalid/i, () => t("reason.tokenSignature")],
+	[/^token is malformed/i, () => t("reason.tokenMalformed")],
+	[
+		/^the modal step \(mask or prompt\) was not sent within (\d+) minutes/i,
+		(match) => t("reason.modalAbandoned", { n: match[1] ?? "" }),
+	],
+	[/^not enough quota: \S+ costs (\d+)/i, (match) => t("reason.notEnoughQuota", { n: match[1] ?? "" })],
+];
+
+/** The server's reason, localized where the console knows it. */
+export function localizeReason(reason: string): string {
+	for (const [pattern, word] of KNOWN_REASONS) {
+		const match = pattern.exec(reason);
+		if (match) return word(match);
+	}
+	return reason;
+}
+
+/** An error in words: what went wrong and what to do, and the gateway's own reason (localized where known). */
 export function describeError(error: unknown): string {
 	if (!(error instanceof ApiError)) return t("error.server");
 	let text = t(`error.${error.kind}`);
-	if ((error.kind === "invalid" || error.kind === "banned") && error.message) text += `: ${error.message}`;
+	const reason = error.kind === "network" ? "" : localizeReason(error.message.trim());
+	if (reason)
+		text += error.kind === "invalid" || error.kind === "banned" ? `: ${reason}` : ` ${t("error.reason")}: ${reason}`;
 	if (error.retryAfter) text += ` (${t("retryIn", { n: error.retryAfter })})`;
 	return text;
 }
@@ -62,25 +88,29 @@ export function BusyButton(
 	);
 }
 
-/** Epoch milliseconds or seconds as a local date and time; "" for 0. */
+/** Epoch milliseconds or seconds as a date and time in the user's locale and time zone; "" for 0. */
 export function formatTime(value: number | undefined | null, unit: "ms" | "s" = "ms"): string {
 	if (!value) return "";
-	return new Date(unit === "s" ? value * 1000 : value).toLocaleString();
+	return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "medium" }).format(
+		new Date(unit === "s" ? value * 1000 : value),
+	);
 }
+
+/** The picture types the submit APIs take (the file choosers' `accept`). */
+export const PICTURE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
+export const isPicture = (file: File) => PICTURE_TYPES.includes(file.type);
 
 /** Reads dropped or chosen files as data URLs (the form the submit APIs take pictures in). */
 export function readAsDataUrls(files: FileList | File[]): Promise<string[]> {
 	return Promise.all(
-		[...files]
-			.filter((file) => file.type.startsWith("image/"))
-			.map(
-				(file) =>
-					new Promise<string>((resolve, reject) => {
-						const reader = new FileReader();
-						reader.onload = () => resolve(String(reader.result));
-						reader.onerror = () => reject(reader.error);
-						reader.readAsDataURL(file);
-					}),
-			),
+		[...files].filter(isPicture).map(
+			(file) =>
+				new Promise<string>((resolve, reject) => {
+					const reader = new FileReader();
+					reader.onload = () => resolve(String(reader.result));
+					reader.onerror = () => reject(reader.error);
+					reader.readAsDataURL(file);
+				}),
+		),
 	);
 }

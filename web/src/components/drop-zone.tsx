@@ -1,7 +1,11 @@
-/** Pictures by drag and drop or a file chooser, read as data URLs, with thumbnails to remove them by. */
+/**
+ * Pictures by drag and drop or a file chooser, read as data URLs, with thumbnails to remove them by.
+ * A zone that takes one picture replaces it with the next one chosen; a file that is not a picture
+ * is refused here, before anything is uploaded.
+ */
 import { useState } from "preact/hooks";
 import { t } from "../i18n";
-import { readAsDataUrls } from "../ui";
+import { isPicture, PICTURE_TYPES, readAsDataUrls } from "../ui";
 
 export function DropZone({
 	images,
@@ -15,9 +19,16 @@ export function DropZone({
 	label: string;
 }) {
 	const [over, setOver] = useState(false);
+	const [refused, setRefused] = useState("");
 	const add = async (files: FileList | null) => {
 		if (!files?.length) return;
-		onChange([...images, ...(await readAsDataUrls(files))].slice(0, max));
+		const all = [...files];
+		const others = all.filter((file) => !isPicture(file));
+		setRefused(others.length ? t("notPicture", { names: others.map((file) => file.name).join(", ") }) : "");
+		const read = await readAsDataUrls(all);
+		if (!read.length) return;
+		// One picture: the newest choice replaces the old one. Several: added, up to the limit.
+		onChange(max === 1 ? read.slice(-1) : [...images, ...read].slice(0, max));
 	};
 	return (
 		<div class="drop-field">
@@ -36,7 +47,7 @@ export function DropZone({
 			>
 				<input
 					type="file"
-					accept="image/png,image/jpeg,image/webp"
+					accept={PICTURE_TYPES.join(",")}
 					multiple={max > 1}
 					hidden
 					onChange={(event) => {
@@ -44,8 +55,13 @@ export function DropZone({
 						event.currentTarget.value = "";
 					}}
 				/>
-				{label}
+				{max === 1 && images.length === 1 ? t("replaceImage") : label}
 			</label>
+			{refused && (
+				<p class="error" role="alert" data-testid="drop-refused">
+					{refused}
+				</p>
+			)}
 			{images.length > 0 && (
 				<div class="thumbs">
 					{images.map((image, index) => (

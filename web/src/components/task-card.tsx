@@ -1,8 +1,10 @@
 /** One task in the gallery: live progress while it runs; the picture (or video) and its buttons when done. */
+import { useEffect, useRef } from "preact/hooks";
 import { type Button, isFinished, type Task, tasks } from "../api";
-import { t } from "../i18n";
-import { track } from "../task-store";
-import { ErrorNote, useAction } from "../ui";
+import { known, t } from "../i18n";
+import { useSignal } from "../signal";
+import { focused, gallery, track } from "../task-store";
+import { ErrorNote, localizeReason, useAction } from "../ui";
 
 /** What a button that answered code 21 still needs: a mask (vary region) or a prompt (custom zoom). */
 export interface ModalStep {
@@ -36,12 +38,33 @@ export function StatusBadge({ task }: { task: Task }) {
 	return <span class={`badge s-${task.status}`}>{t(`status.${task.status}`)}</span>;
 }
 
+/** An action's name in the user's language (the API's own name where the console has none). */
+export const actionName = (action: string) => known(`action.${action}`, action);
+
 export function Media({ task }: { task: Task }) {
 	const video = task.videoUrl || task.videoUrls?.[0]?.url;
 	if (video)
 		return <video src={video} poster={task.imageUrl || undefined} controls muted loop playsInline preload="metadata" />;
 	if (task.imageUrl) return <img src={task.imageUrl} alt={task.prompt} loading="lazy" />;
-	return <div class="placeholder">{task.action}</div>;
+	if (!isFinished(task) && task.status !== "MODAL")
+		return (
+			<div class="placeholder working" data-testid="working">
+				<span class="spinner big" aria-hidden="true" />
+				<span>
+					{t(`status.${task.status}`)} · {percent(task)}%
+				</span>
+			</div>
+		);
+	return <div class="placeholder">{actionName(task.action)}</div>;
+}
+
+/** The modal step a MODAL task still waits for, from the task itself: what kind, and on which picture. */
+export async function modalStepOf(task: Task): Promise<ModalStep> {
+	const kind = task.action === "INPAINT" || /inpaint/i.test(task.customId ?? "") ? "mask" : "zoom";
+	const parentId = task.parentId;
+	const parent =
+		gallery.get().items.find((item) => item.id === parentId) ?? (parentId ? await tasks.fetch(parentId) : task);
+	return { kind, parent, modalTaskId: task.id };
 }
 
 /** What describe (four prompts) and shorten (five shorter ones) answer in words, not a picture. */
@@ -55,11 +78,25 @@ const buttonLabel = (button: Button) => [button.emoji, button.label].filter(Bool
 
 export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalStep) => void }) {
 	const action = useAction();
+	const element = useRef<HTMLElement>(null);
+	const isFocused = useSignal(focused) === task.id;
+
+	// The task this page just created comes into view wherever the user was in the gallery.
+	useEffect(() => {
+		if (isFocused) element.current?.scrollIntoView({ block: "nearest", behavior: "smooth" });
+	}, [isFocused]);
+
+	async function reopen() {
+		const step = await action.run(() => modalStepOf(task));
+		if (step) onModal(step);
+	}
 
 	async function press(button: Button) {
 		const submitted = await action.run(() => tasks.action(task.id, button.customId));
 		if (!submitted) return;
 		if (submitted.code === 21) {
+			// Charged already: its card shows in the gallery at once, and reopens the step if the dialog is closed.
+			await action.run(() => track(submitted.taskId));
 			const kind = /inpaint/i.test(button.customId) ? "mask" : "zoom";
 			onModal({ kind, parent: task, modalTaskId: submitted.taskId });
 			return;
@@ -69,15 +106,21 @@ export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalS
 
 	const buttons = task.status === "SUCCESS" ? (task.buttons ?? []) : [];
 	return (
-		<article class="card" data-task-id={task.id} data-status={task.status} data-action={task.action}>
+		<article
+			ref={element}
+			class={`card ${isFocused ? "fresh" : ""}`}
+			data-task-id={task.id}
+			data-status={task.status}
+			data-action={task.action}
+		>
 			<a class="media" href={`#/task/${task.id}`}>
 				<Media task={task} />
 			</a>
 			<Progress task={task} />
 			<div class="meta">
 				<StatusBadge task={task} />
-				<span class="action">{task.action}</span>
-				{!isFinished(task) && <span class="percent">{task.progress || "0%"}</span>}
+				<span class="action">{actionName(task.action)}</span>
+				{!isFinished(task) && task.status !== "MODAL" && <span class="percent">{task.progress || "0%"}</span>}
 			</div>
 			{/* A finished describe's prompt is its answer, shown in full below. */}
 			{!(task.action === "DESCRIBE" && task.status === "SUCCESS") && (
@@ -86,7 +129,15 @@ export function TaskCard({ task, onModal }: { task: Task; onModal: (step: ModalS
 				</p>
 			)}
 			{task.status === "SUCCESS" && textResult(task) && <pre class="result">{textResult(task)}</pre>}
-			{task.failReason && <p class="error">{task.failReason}</p>}
+			{task.failReason && <p class="error">{localizeReason(task.failReason)}</p>}
+			{task.status === "MODAL" && (
+				<div class="modal-wait">
+					<p class="hint">{t("modalWaiting")}</p>
+					<button type="button" class="small primary" data-action="continue" disabled={action.busy} onClick={reopen}>
+						{t("continueStep")}
+					</button>
+				</div>
+			)}
 			{buttons.length > 0 && (
 				<div class="buttons">
 					{buttons.map((button) => (

@@ -1,7 +1,7 @@
 /** The caller's account: quota, API keys (create, copy once, revoke), webhook secret (reveal, rotate). */
 import { useEffect, useState } from "preact/hooks";
 import { type ApiKey, account, type Self } from "../api";
-import { t } from "../i18n";
+import { known, t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
 
 export function Account({ self, onSelf }: { self: Self; onSelf: (self: Self) => void }) {
@@ -16,7 +16,7 @@ export function Account({ self, onSelf }: { self: Self; onSelf: (self: Self) => 
 					<dt>{t("userId")}</dt>
 					<dd data-field="sub">{self.sub}</dd>
 					<dt>{t("role")}</dt>
-					<dd>{self.role}</dd>
+					<dd>{known(`role.${self.role}`, self.role)}</dd>
 					<dt>{t("quota")}</dt>
 					<dd data-field="quota">{self.quota}</dd>
 					<dt>{t("tasksCount")}</dt>
@@ -75,7 +75,9 @@ function Keys() {
 			{created?.key && (
 				<div class="once">
 					<p>{t("copyOnce")}</p>
-					<code data-testid="new-key">{created.key}</code>
+					<code data-testid="new-key" data-key-id={created.id}>
+						{created.key}
+					</code>
 					<button
 						type="button"
 						class="small"
@@ -96,7 +98,7 @@ function Keys() {
 					<thead>
 						<tr>
 							<th>{t("name")}</th>
-							<th>prefix</th>
+							<th>{t("prefix")}</th>
 							<th>{t("role")}</th>
 							<th>{t("lastUsed")}</th>
 							<th />
@@ -104,7 +106,15 @@ function Keys() {
 					</thead>
 					<tbody>
 						{keys.map((key) => (
-							<KeyRow key={key.id} apiKey={key} onRevoked={load} />
+							<KeyRow
+								key={key.id}
+								apiKey={key}
+								onRevoked={() => {
+									// The copy-once box is about this key: once it is revoked there is nothing to copy.
+									if (created?.id === key.id) setCreated(null);
+									void load();
+								}}
+							/>
 						))}
 					</tbody>
 				</table>
@@ -121,7 +131,7 @@ function KeyRow({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void }
 			<td>
 				<code>{apiKey.prefix}…</code>
 			</td>
-			<td>{apiKey.role}</td>
+			<td>{known(`role.${apiKey.role}`, apiKey.role)}</td>
 			<td>{apiKey.last_used_at ? formatTime(apiKey.last_used_at, "s") : t("never")}</td>
 			<td>
 				<BusyButton
@@ -165,9 +175,11 @@ function WebhookSecret() {
 					type="button"
 					class="small"
 					busy={action.busy}
-					onClick={() => action.run(account.webhookSecret).then((v) => v && setSecret(v))}
+					onClick={() =>
+						secret === null ? action.run(account.webhookSecret).then((v) => v && setSecret(v)) : setSecret(null)
+					}
 				>
-					{t("reveal")}
+					{secret === null ? t("reveal") : t("hide")}
 				</BusyButton>
 				<BusyButton
 					type="button"

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { TASK_ACTIONS } from "../../../src/tasks/actions";
 import { type AdminTask, type AdminTaskFilter, admin, type BannedWord, type Channel, type Self } from "../api";
+import { actionName } from "../components/task-card";
 import { t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
 import { Dashboard } from "./dashboard";
@@ -438,7 +439,7 @@ function AllTasks() {
 					</option>
 					{TASK_STATUS_CHOICES.map((status) => (
 						<option key={status} value={status}>
-							{status}
+							{t(`status.${status}`)}
 						</option>
 					))}
 				</select>
@@ -453,7 +454,7 @@ function AllTasks() {
 					</option>
 					{TASK_ACTION_CHOICES.map((action) => (
 						<option key={action} value={action}>
-							{action}
+							{actionName(action)}
 						</option>
 					))}
 				</select>

@@ -4,13 +4,15 @@ import { type Bot, type CreateOptions, type Mode, type Submitted, tasks } from "
 import { DropZone } from "../components/drop-zone";
 import { ModalStepDialog } from "../components/modal-step";
 import { type ModalStep, TaskCard } from "../components/task-card";
-import { t } from "../i18n";
+import { locale, t } from "../i18n";
 import { useSignal } from "../signal";
 import { gallery, liveMode, loadMore, startLive, track } from "../task-store";
 import { BusyButton, ErrorNote, useAction } from "../ui";
 
 type Kind = "imagine" | "describe" | "blend" | "shorten" | "video";
 const KINDS: Kind[] = ["imagine", "describe", "blend", "shorten", "video"];
+/** The longest prompt the submit APIs take. */
+const PROMPT_MAX = 4000;
 
 export function Studio() {
 	const [step, setStep] = useState<ModalStep | null>(null);
@@ -31,7 +33,7 @@ function CreatePanel() {
 	const [images, setImages] = useState<string[]>([]);
 	const [dimensions, setDimensions] = useState<"PORTRAIT" | "SQUARE" | "LANDSCAPE">("SQUARE");
 	const [motion, setMotion] = useState<"low" | "high">("low");
-	const [notice, setNotice] = useState("");
+	const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
 	const action = useAction();
 
 	const needsPrompt = kind === "imagine" || kind === "shorten" || kind === "video";
@@ -39,6 +41,7 @@ function CreatePanel() {
 
 	function check(): string {
 		if (needsPrompt && !prompt.trim()) return t("needPrompt");
+		if (needsPrompt && prompt.length > PROMPT_MAX) return t("promptTooLong", { max: PROMPT_MAX });
 		if (kind === "blend" && images.length < 2) return t("needImages", { n: 2 });
 		if ((kind === "describe" || kind === "video") && images.length < 1) return t("needImage");
 		return "";
@@ -46,9 +49,9 @@ function CreatePanel() {
 
 	async function submit(event: Event) {
 		event.preventDefault();
-		setNotice("");
+		setNotice(null);
 		const problem = check();
-		if (problem) return setNotice(problem);
+		if (problem) return setNotice({ text: problem, error: true });
 		const options: CreateOptions = { mode, botType: bot };
 		const text = prompt.trim();
 		const calls: Record<Kind, () => Promise<Submitted>> = {
@@ -64,7 +67,7 @@ function CreatePanel() {
 			return answer;
 		});
 		if (!submitted) return;
-		setNotice(submitted.code === 22 ? t("queued") : t("submitted"));
+		setNotice({ text: submitted.code === 22 ? t("queued") : t("submitted"), error: false });
 		setPrompt("");
 		setImages([]);
 	}
@@ -81,6 +84,9 @@ function CreatePanel() {
 						aria-selected={kind === name}
 						class={kind === name ? "tab active" : "tab"}
 						onClick={() => {
+							// What the last tab said does not belong to the next one.
+							setNotice(null);
+							action.setError(null);
 							setKind(name);
 							setImages((current) =>
 								current.slice(0, name === "shorten" ? 0 : name === "describe" || name === "video" ? 1 : 5),
@@ -102,8 +108,18 @@ function CreatePanel() {
 						onInput={(event) => setPrompt(event.currentTarget.value)}
 					/>
 				)}
+				{needsPrompt && (
+					<p
+						class={`hint counter ${prompt.length > PROMPT_MAX ? "over" : ""}`}
+						data-testid="prompt-length"
+						aria-live="polite"
+					>
+						{t("promptLength", { n: prompt.length.toLocaleString(locale()), max: PROMPT_MAX.toLocaleString(locale()) })}
+					</p>
+				)}
 				{maxImages > 0 && (
 					<DropZone
+						key={kind}
 						images={images}
 						onChange={setImages}
 						max={maxImages}
@@ -158,7 +174,14 @@ function CreatePanel() {
 						{t("submit")}
 					</BusyButton>
 				</div>
-				{notice && <p class="notice">{notice}</p>}
+				{notice &&
+					(notice.error ? (
+						<p class="error" role="alert">
+							{notice.text}
+						</p>
+					) : (
+						<p class="notice">{notice.text}</p>
+					))}
 				<ErrorNote error={action.error} />
 			</form>
 		</section>

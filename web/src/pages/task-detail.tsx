@@ -1,11 +1,11 @@
 /** One task in full: every field, the prompt as run, times, failure, and its callback deliveries. */
 import { useEffect, useState } from "preact/hooks";
 import { account, type Delivery, isFinished, type Task, tasks } from "../api";
-import { Media, Progress, StatusBadge } from "../components/task-card";
+import { actionName, Media, Progress, StatusBadge } from "../components/task-card";
 import { t } from "../i18n";
 import { useSignal } from "../signal";
 import { gallery, upsert } from "../task-store";
-import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
+import { BusyButton, ErrorNote, formatTime, localizeReason, useAction } from "../ui";
 
 export function TaskDetail({ id }: { id: string }) {
 	const known = useSignal(gallery).items.find((task) => task.id === id);
@@ -35,7 +35,24 @@ export function TaskDetail({ id }: { id: string }) {
 		};
 	}, [id]);
 
-	if (!task) return error ? <ErrorNote error={error} /> : <p class="hint">{t("loading")}</p>;
+	if (!task)
+		return (
+			<section class="panel detail">
+				<p>
+					<a href="#/">← {t("back")}</a>
+				</p>
+				{error ? (
+					<>
+						<p class="hint" data-testid="no-such-task">
+							{t("noSuchTask", { id })}
+						</p>
+						<ErrorNote error={error} />
+					</>
+				) : (
+					<p class="hint">{t("loading")}</p>
+				)}
+			</section>
+		);
 	const properties = task.properties ?? {};
 	const rows: [string, unknown][] = [
 		["id", task.id],
@@ -64,7 +81,7 @@ export function TaskDetail({ id }: { id: string }) {
 				</div>
 				<div>
 					<h2>
-						{task.action} <StatusBadge task={task} />
+						{actionName(task.action)} <StatusBadge task={task} />
 					</h2>
 					<Progress task={task} />
 					<h3>{t("promptAsRun")}</h3>
@@ -72,7 +89,7 @@ export function TaskDetail({ id }: { id: string }) {
 					{task.failReason && (
 						<>
 							<h3>{t("failReason")}</h3>
-							<p class="error">{task.failReason}</p>
+							<p class="error">{localizeReason(task.failReason)}</p>
 						</>
 					)}
 					<h3>{t("times")}</h3>
