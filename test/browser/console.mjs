@@ -881,6 +881,9 @@ try {
 		const channels = await api(adminKey, "GET", "/api/admin/channels");
 		const simulator = channels.find((channel) => channel.name === "simulator");
 		assert(simulator && simulator.enabled === false, "the channel is still enabled");
+		// npm start also runs a Discord account on the fake Discord: off too, so no channel is left.
+		const others = channels.filter((channel) => channel.name !== "simulator" && channel.enabled);
+		for (const channel of others) await api(adminKey, "PATCH", `/api/admin/channels/${channel.id}`, { enabled: false });
 		await screenshot("admin-channel-disabled");
 		// Meanwhile a user's submit is refused with the gateway's reason, in English and 中文.
 		const other = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-US" });
@@ -907,6 +910,7 @@ try {
 		await row.getByRole("button", { name: "Disable" }).waitFor();
 		const again = (await api(adminKey, "GET", "/api/admin/channels")).find((channel) => channel.name === "simulator");
 		assert(again.enabled === true, "the channel was not re-enabled");
+		for (const channel of others) await api(adminKey, "PATCH", `/api/admin/channels/${channel.id}`, { enabled: true });
 	});
 
 	await step("admin: ban a phrase; a prompt with it is refused and counted; remove it", async () => {
