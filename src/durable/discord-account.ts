@@ -42,6 +42,7 @@ import { publicBase, uploadUrl } from "../images/links";
 import { logError, logWarning } from "../log";
 import type { TaskMessage } from "../queue/messages";
 import { actionOfButton } from "../tasks/actions";
+import { discordCannotRun } from "../tasks/discord-capabilities";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
 import { inputKeysOf } from "../tasks/submit";
 import { taskObject } from "../tasks/task-object-stub";
@@ -84,9 +85,6 @@ export interface PreparedInput {
 	prompt?: string;
 	modalPrompt?: string;
 }
-
-/** Task options a relay passes on that this driver cannot honour yet: refused, never ignored. */
-const UNSUPPORTED_OPTIONS = ["language", "remix", "strong", "endImage", "loop", "batchSize", "videoType"] as const;
 
 interface StoredTasks {
 	running: AccountTask[];
@@ -654,13 +652,8 @@ export class DiscordAccount extends DurableObject<Env> {
 	): Promise<void> {
 		const botId = botIdFor(task.botType);
 		pending.botId = botId;
-		const taskOptions = parseOptions(task.options);
-		const unsupported = UNSUPPORTED_OPTIONS.filter((name) => taskOptions[name] !== undefined);
-		if (unsupported.length > 0) {
-			throw new TaskRefused(
-				`${unsupported.join(", ")} ${unsupported.length === 1 ? "is" : "are"} not supported on a discord channel yet`,
-			);
-		}
+		const cannot = discordCannotRun(task);
+		if (cannot) throw new TaskRefused(cannot);
 		if (!task.customId && !task.parentId) {
 			// Pictures go in as the gateway's own signed links, as trueai-org does now: no upload to Discord.
 			const links = await this.#inputLinks(task);

@@ -17,6 +17,7 @@ import { pickChannel } from "../upstream/channels";
 import { UpstreamClient } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 import { accountObject } from "./discord-account-stub";
+import { discordCannotRun } from "./discord-capabilities";
 import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "./dispatch";
 import { parseOptions } from "./model";
 import { preparePrompt } from "./prompt-translation";
@@ -92,6 +93,8 @@ export async function submitThroughChannels(
 		throw error;
 	}
 	const tried: number[] = [];
+	/** Why a Discord account passed on this task (a relay may still take it). */
+	let discordRefusal: string | null = null;
 	for (;;) {
 		let channel: ChannelRow;
 		try {
@@ -102,10 +105,20 @@ export async function submitThroughChannels(
 				filter: filterOf(task),
 			});
 		} catch (error) {
-			if (error instanceof ApiError) return { kind: "retry", reason: error.message, ...sent };
+			if (error instanceof ApiError) {
+				// Only Discord accounts are up, and none can run this task: say why instead of waiting.
+				if (discordRefusal)
+					return { kind: "failed", reason: `${discordRefusal}, and no relay channel is available`, ...sent };
+				return { kind: "retry", reason: error.message, ...sent };
+			}
 			throw error;
 		}
 		if (channel.kind === "discord") {
+			discordRefusal = parent ? null : discordCannotRun(task);
+			if (discordRefusal) {
+				tried.push(channel.id);
+				continue;
+			}
 			// The account's object sends it, at the account's pace; SUBMITTED means "the account has it".
 			const taken = await accountObject(env, channel.id).submit(channel.id, task.publicId, {
 				prompt: prepared.prompt,

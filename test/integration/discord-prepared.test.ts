@@ -3,6 +3,7 @@
  * (not the client's) is what the account sends, and a midjourney-proxy field the account cannot
  * honour yet ends the task with a reason and a refund, never a silent no-op.
  */
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
@@ -59,7 +60,7 @@ describe("a Discord account sends what the gateway prepared", () => {
 		expect(task.promptEn).toBe("a cat in garden --ar 16:9 --v 6");
 	}, 60_000);
 
-	it("a describe `language` the account cannot honour fails the task with the reason, refunded", async () => {
+	it("a describe `language` no channel can honour fails the task with the reason, refunded", async () => {
 		const account = await connectedAccount({ weight: 1 });
 		const token = await user();
 		const before = (await (await call("/api/user/self", { token })).json()) as { data: { quota: number } };
@@ -68,12 +69,28 @@ describe("a Discord account sends what the gateway prepared", () => {
 		);
 		const task = await ended(token, id);
 		expect(task.status).toBe("FAILURE");
-		expect(task.failReason).toBe("language is not supported on a discord channel yet");
+		expect(task.failReason).toBe(
+			"language is not supported on a discord channel yet, and no relay channel is available",
+		);
 		expect((await taskRow(id)).refunded).toBe(true);
 		const after = (await (await call("/api/user/self", { token })).json()) as { data: { quota: number } };
 		expect(after.data.quota).toBe(before.data.quota);
 		// Nothing reached Discord for it.
 		const sent = await recordedInteractions(account.token);
 		expect(sent.filter(({ body }) => (body.data as { name?: string } | undefined)?.name === "describe")).toEqual([]);
+	}, 60_000);
+
+	it("a task no Discord account can run goes to a relay, whatever the weights", async () => {
+		const account = await connectedAccount({ weight: 100 });
+		await env.DB.prepare("UPDATE channels SET enabled = 1 WHERE name = 'simulator'").run();
+		const token = await user();
+		const id = await submitted(
+			await proxyPost("/mj/submit/edits", token, { prompt: "paint it blue", image: dataUrl(await png(8, 8, 4)) }),
+		);
+		const task = await ended(token, id);
+		expect(task.status, task.failReason).toBe("SUCCESS");
+		const simulator = await env.DB.prepare("SELECT id FROM channels WHERE name = 'simulator'").first<{ id: number }>();
+		expect((await taskRow(id)).channelId).toBe(simulator?.id);
+		expect(await recordedInteractions(account.token)).toEqual([]);
 	}, 60_000);
 });
