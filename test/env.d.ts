@@ -14,3 +14,8 @@ declare global {
 		}
 	}
 }
+
+declare module "*?raw" {
+	const text: string;
+	export default text;
+}
