@@ -14,8 +14,3 @@ declare global {
 		}
 	}
 }
-
-declare module "*?raw" {
-	const text: string;
-	export default text;
-}
