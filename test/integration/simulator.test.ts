@@ -81,6 +81,13 @@ async function settle(id: string, timeoutMs = 8_000): Promise<{ task: UpstreamTa
 
 const done = async (id: string) => (await settle(id)).task;
 
+/** Polls until the task's status or progress changes from what it first showed (one step taken). */
+async function stepped(id: string, timeoutMs = 8_000): Promise<void> {
+	const keyOf = (task: UpstreamTask | null) => `${task?.status}:${task?.progress}`;
+	const first = keyOf(await fetchTask(id));
+	await waitFor(async () => keyOf(await fetchTask(id)) !== first, timeoutMs, `task ${id} to leave ${first}`);
+}
+
 /** The task as sent, before the gateway's schema drops fields it does not read (botType). */
 async function rawTask(id: string): Promise<Record<string, unknown>> {
 	return (await call(`/mj/task/${id}/fetch`)).json<Record<string, unknown>>();
@@ -505,7 +512,9 @@ describe("modal", () => {
 		});
 		expect(reply).toMatchObject({ code: 21, description: "Waiting for window confirm" });
 		const id = reply.result as string;
-		await sleep(800); // longer than a whole task: MODAL does not advance by itself
+		// A slow task submitted after it takes a step: ten steps' time, more than two whole tasks, has
+		// passed (the simulator's state is a function of the time elapsed); MODAL has not advanced by itself.
+		await stepped(await imagine("a slow witness of the clock --sim-slow"));
 		expect(await fetchTask(id)).toMatchObject({ status: "MODAL", progress: "0%", action: "INPAINT" });
 		expect(await submit("/mj/submit/modal", { taskId: id })).toMatchObject({ code: 4 });
 		expect(await submit("/mj/submit/modal", { taskId: id, maskBase64: "not an image!" })).toMatchObject({ code: 4 });
@@ -717,7 +726,8 @@ describe("query: fetch, list-by-condition, list, queue, image-seed, cancel", () 
 		const task = await fetchTask(slow);
 		expect(task).toMatchObject({ status: "CANCEL" });
 		expect(task?.finishTime).toBeTypeOf("number");
-		await sleep(400);
+		// A slow task submitted after it takes a step: the cancelled one would have taken one too.
+		await stepped(await imagine("a slow witness --sim-slow"));
 		expect((await fetchTask(slow))?.status).toBe("CANCEL"); // it never comes back to life
 		expect(await (await call(`/mj/task/${slow}/cancel`, { method: "POST" })).json<Reply>()).toEqual({
 			code: 4,
