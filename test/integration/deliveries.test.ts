@@ -14,6 +14,7 @@ import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/queue/messages";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, userId } from "../helpers/db";
+import { consumerMaxRetries } from "../helpers/wrangler-config";
 
 afterEach(() => {
 	vi.restoreAllMocks();
@@ -229,6 +230,33 @@ describe("signed callbacks (Standard Webhooks)", () => {
 		});
 		const [item] = (await log(token)).items;
 		expect(item).toMatchObject({ outcome: "failed", error: "connection failed", http_status: null });
+	});
+
+	it("every attempt but the queue's last says when the next comes; the last says none", async () => {
+		// The queue gives up after wrangler.toml's max_retries: 1 + max_retries deliveries in all.
+		expect(HOOK_QUEUE_MAX_RETRIES).toBe(consumerMaxRetries("mj-edge-hooks"));
+		const { token, task } = await owner();
+		vi.spyOn(console, "error").mockImplementation(() => {});
+		const down = receiver(() => new Response("down", { status: 500 }));
+		const start = Date.now();
+		for (let attempts = 1; attempts <= HOOK_QUEUE_MAX_RETRIES + 1; attempts++) {
+			const now = start + attempts * 60_000;
+			const result = await deliver([{ taskId: task.publicId }], down.fetchFn, { attempts, now: () => now });
+			// Every failed attempt is handed back to the queue; past max_retries the queue dead-letters it.
+			expect(result.retryMessages, `attempt ${attempts}`).toHaveLength(1);
+		}
+		expect(down.received).toHaveLength(HOOK_QUEUE_MAX_RETRIES + 1);
+		const items = (await log(token, "?limit=100")).items;
+		expect(items).toHaveLength(HOOK_QUEUE_MAX_RETRIES + 1);
+		const oldestFirst = items.toSorted((a, b) => a.created_at - b.created_at || a.id - b.id);
+		const nextTries = oldestFirst.map((item) => item.next_try_at);
+		expect(nextTries.slice(0, -1).every((at) => at !== null)).toBe(true);
+		expect(nextTries.at(-1)).toBeNull();
+		expect(oldestFirst.every((item) => item.outcome === "failed")).toBe(true);
+		// The dead-letter queue then marks the last attempt dead, and nothing is pending any more.
+		await deadLetters([{ taskId: task.publicId }]);
+		const afterDlq = (await log(token, "?limit=100")).items;
+		expect(afterDlq.filter((item) => item.outcome === "dead").map((item) => item.id)).toEqual([oldestFirst.at(-1)?.id]);
 	});
 
 	it("after the last attempt the dead-letter consumer marks the event dead, once", async () => {

@@ -507,6 +507,33 @@ describe("queries", () => {
 		expect(queue.map((t) => t.id)).toEqual([running.publicId]);
 	});
 
+	it("task/list pages at most 100 tasks: 20 by default, a bigger limit is refused", async () => {
+		const { token, id: owner } = await user();
+		const start = Date.now();
+		const rows = await env.DB.batch(
+			Array.from({ length: 101 }, (_, i) =>
+				env.DB.prepare(
+					"INSERT INTO tasks (public_id, user_id, user_seq, action, prompt, status, progress, description, submit_time, updated_at) VALUES (?, ?, ?, 'IMAGINE', 'p', 'NOT_START', '0%', '/imagine p', ?, ?)",
+				).bind(crypto.randomUUID(), owner, i + 1, start + i, start + i),
+			),
+		);
+		expect(rows).toHaveLength(101);
+		const full = await proxyGet("/mj/task/list?limit=100", token);
+		expect(full.status).toBe(200);
+		expect(await json<unknown[]>(full)).toHaveLength(100);
+		const cursor = full.headers.get("x-next-cursor");
+		expect(cursor).toBeTruthy();
+		const rest = await proxyGet(`/mj/task/list?limit=100&cursor=${cursor}`, token);
+		expect(await json<unknown[]>(rest)).toHaveLength(1);
+		expect(rest.headers.get("x-next-cursor")).toBeNull();
+		expect(await json<unknown[]>(await proxyGet("/mj/task/list", token))).toHaveLength(20);
+		for (const limit of ["101", "1000", "0"]) {
+			const refused = await reply(await proxyGet(`/mj/task/list?limit=${limit}`, token), 400);
+			expect(refused.code, limit).toBe(4);
+			expect(refused.description, limit).toMatch(/limit must be an integer from 1 to 100/);
+		}
+	});
+
 	it("image-seed asks the task's upstream", async () => {
 		const { token, id: owner } = await user();
 		const done = await finishedGrid(owner);

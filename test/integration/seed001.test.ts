@@ -1,28 +1,24 @@
 /**
  * The seed-001 surface (new-api's Midjourney module) as a specification: GET /api/mj/self
  * (a user's own tasks) and GET /api/mj/ (an admin's view of everyone's), field by field
- * against the seed document; every filter alone and combined; paging by `p` and by cursor;
- * user isolation; admin-only access; bad parameters; read-your-writes through the D1
+ * against the seed document; paging by `p` and by cursor; read-your-writes through the D1
  * bookmark; and the query plans that prove each list is served by an index in its order.
+ * Filters: seed001-filters.test.ts; user isolation and admin-only access:
+ * seed001-security.test.ts; bad parameters: seed001-errors.test.ts. The fixture:
+ * test/helpers/seed001-fixture.ts.
  *
- * The fixture is written with insertTask (the same write the API makes, counters included)
- * at fixed times around the seed's own example (2021-12-31), so that time filters have known
- * answers; tasks submitted through the API in some tests are years later and stay outside
- * every fixture time window. Expected answers come from D1's rows through a reference
- * filter written from the seed's words (times in whole seconds, both ends inclusive).
+ * The query-plan bounds depend on where a cursor falls among the fixture's tied timestamps,
+ * hence on the tasks the earlier tests of this file submit: they stay together, in order.
  */
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { D1Stats } from "../../src/db/instrument";
-import { channels, type TaskRow, tasks } from "../../src/db/schema";
-import { insertTask, type NewTaskInput } from "../../src/db/tasks";
-import { upsertUser } from "../../src/db/users";
+import { tasks } from "../../src/db/schema";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
 import {
 	ALL,
-	expectFailure,
 	expectItemShape,
 	imageLink,
 	type ListData,
@@ -30,289 +26,36 @@ import {
 	newestFirst,
 	type Params,
 	SELF,
-	seconds,
 	USER_ITEM_KEYS,
 	walkCursor,
 	withQuery,
 	withStats,
 } from "../helpers/seed001";
+import {
+	ALICE_TASKS,
+	adminItems,
+	adminToken,
+	alice,
+	allRows,
+	BOB_TASKS,
+	BOOKMARK,
+	bob,
+	east,
+	type Filter,
+	ids,
+	matches,
+	paramsOf,
+	publicIds,
+	sec,
+	userItem,
+	WINDOW_END,
+	WINDOW_START,
+	west,
+	writeFixture,
+} from "../helpers/seed001-fixture";
 import { finishedImagine, imagine, waitForSettled } from "../helpers/surface";
 
-/** 2021-12-31T00:00:00Z, the first timestamp of the seed's own request example. */
-const T0 = 1_640_908_800_000;
-/** Fixture tasks sit at minute m plus half a second, so a filter's end second must include them. */
-const at = (minute: number) => T0 + minute * 60_000 + 500;
-/** The whole second of minute m's tasks. */
-const sec = (minute: number) => Math.floor(at(minute) / 1000);
-/** Every fixture task is inside [WINDOW_START, WINDOW_END]; API-submitted tasks are not. */
-const WINDOW_START = sec(0);
-const WINDOW_END = sec(60);
-
-const ALICE_TASKS = 25;
-const BOB_TASKS = 8;
-const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
-
-interface Person {
-	sub: string;
-	id: number;
-	token: string;
-	/** The person's fixture rows as D1 holds them, newest first. */
-	rows: TaskRow[];
-}
-
-let east: number;
-let west: number;
-let alice: Person;
-let bob: Person;
-let adminToken: string;
-
-async function newPerson(prefix: string, role: "user" | "admin" = "user"): Promise<Person> {
-	const sub = uniqueSub(prefix);
-	const id = await upsertUser(db(), sub, role, 1_000_000, Date.now());
-	return { sub, id, token: await tokenFor(sub, role), rows: [] };
-}
-
-/** A disabled channel row: tasks can be stored on it, but the API never sends new tasks there. */
-async function channelRow(name: string): Promise<number> {
-	const now = Date.now();
-	const row = await db()
-		.insert(channels)
-		.values({ name, baseUrl: `http://${name}.test`, enabled: false, createdAt: now, updatedAt: now })
-		.returning({ id: channels.id })
-		.get();
-	return row.id;
-}
-
-/** Writes through insertTask at `submitMs` (so user_seq, users.task_count and the counter move) and reads the row back. */
-async function stored(input: NewTaskInput, submitMs: number): Promise<TaskRow> {
-	const submitTime = await insertTask(db(), input, submitMs);
-	expect(submitTime, "the fixture needs its submit times as given").toBe(submitMs);
-	return taskRow(input.publicId);
-}
-
-/** Alice's task i: every fifth kind of task, on alternate channels. */
-function aliceTask(i: number, userId: number, parent: TaskRow | undefined): NewTaskInput {
-	const submit = at(i);
-	const base: NewTaskInput = {
-		publicId: crypto.randomUUID(),
-		userId,
-		action: "IMAGINE",
-		prompt: `alice prompt ${i}`,
-		description: `/imagine alice prompt ${i}`,
-		status: "SUCCESS",
-		progress: "100%",
-		channelId: i % 2 === 0 ? east : west,
-		updatedAt: submit,
-		quota: 100,
-	};
-	switch (i % 5) {
-		case 0:
-			return {
-				...base,
-				promptEn: `alice prompt ${i} in English`,
-				upstreamImageUrl: `http://upstream.test/img/${i}.png`,
-				videoUrl: `http://upstream.test/video/${i}.mp4`,
-				videoUrls: JSON.stringify([`http://upstream.test/video/${i}a.mp4`, `http://upstream.test/video/${i}b.mp4`]),
-				startTime: submit + 20_250,
-				finishTime: submit + 65_750,
-			};
-		case 1:
-			return {
-				...base,
-				status: "FAILURE",
-				progress: "0%",
-				failReason: "banned prompt detected",
-				startTime: submit + 1_000,
-				finishTime: submit + 2_999,
-			};
-		case 2:
-			return { ...base, status: "IN_PROGRESS", progress: "45%", startTime: submit + 3_000 };
-		case 3:
-			return { ...base, status: "NOT_START", progress: "0%", channelId: null };
-		default:
-			return {
-				...base,
-				action: "UPSCALE",
-				quota: 50,
-				taskIndex: 2,
-				parentId: parent?.publicId ?? null,
-				description: `/up ${parent?.publicId} U2`,
-				upstreamImageUrl: `http://upstream.test/img/${i}-u2.png`,
-				startTime: submit + 500,
-				finishTime: submit + 10_000,
-			};
-	}
-}
-
-/**
- * What the seed shows for Alice's task i, written out from the fixture above rather than
- * computed from the row: `at(i)` is minute i plus 500 ms, so a start 20 250 ms later is
- * second +20, a finish 65 750 ms later second +66, and so on.
- */
-function aliceItem(i: number, row: TaskRow): Record<string, unknown> {
-	const common = {
-		id: row.id,
-		mj_id: row.publicId,
-		action: "IMAGINE",
-		prompt: `alice prompt ${i}`,
-		prompt_en: "",
-		status: "SUCCESS",
-		progress: "100%",
-		image_url: "",
-		video_url: "",
-		video_urls: "[]",
-		submit_time: sec(i),
-		start_time: 0,
-		finish_time: 0,
-		fail_reason: "",
-		quota: 100,
-		user_id: alice.id,
-		channel_id: i % 2 === 0 ? east : west,
-	};
-	switch (i % 5) {
-		case 0:
-			return {
-				...common,
-				prompt_en: `alice prompt ${i} in English`,
-				image_url: expect.stringMatching(imageLink(row.publicId)),
-				video_url: `http://upstream.test/video/${i}.mp4`,
-				video_urls: `["http://upstream.test/video/${i}a.mp4","http://upstream.test/video/${i}b.mp4"]`,
-				start_time: sec(i) + 20,
-				finish_time: sec(i) + 66,
-			};
-		case 1:
-			return {
-				...common,
-				status: "FAILURE",
-				progress: "0%",
-				fail_reason: "banned prompt detected",
-				start_time: sec(i) + 1,
-				finish_time: sec(i) + 3,
-			};
-		case 2:
-			return { ...common, status: "IN_PROGRESS", progress: "45%", start_time: sec(i) + 3 };
-		case 3:
-			return { ...common, status: "NOT_START", progress: "0%", channel_id: 0 };
-		default:
-			return {
-				...common,
-				action: "UPSCALE",
-				quota: 50,
-				image_url: expect.stringMatching(imageLink(row.publicId)),
-				start_time: sec(i) + 1,
-				finish_time: sec(i) + 10,
-			};
-	}
-}
-
-/** Bob's task j, at minute 2j + 1: started 1 s and finished 30 s after it. */
-function bobItem(j: number, row: TaskRow): Record<string, unknown> {
-	const minute = 2 * j + 1;
-	return {
-		id: row.id,
-		mj_id: row.publicId,
-		action: "IMAGINE",
-		prompt: `bob prompt ${j}`,
-		prompt_en: "",
-		status: "SUCCESS",
-		progress: "100%",
-		image_url: expect.stringMatching(imageLink(row.publicId)),
-		video_url: "",
-		video_urls: "[]",
-		submit_time: sec(minute),
-		start_time: sec(minute) + 1,
-		finish_time: sec(minute) + 30,
-		fail_reason: "",
-		quota: 100,
-		user_id: bob.id,
-		channel_id: j % 2 === 0 ? east : west,
-	};
-}
-
-/** The admin's item of every fixture task, by public id. */
-const adminItems = new Map<string, Record<string, unknown>>();
-
-/** The same item as its owner sees it: no user_id, no channel_id. */
-function userItem(publicId: string): Record<string, unknown> {
-	const { user_id: _user, channel_id: _channel, ...item } = adminItems.get(publicId) ?? {};
-	return item;
-}
-
-beforeAll(async () => {
-	east = await channelRow(`s001-east-${Date.now()}`);
-	west = await channelRow(`s001-west-${Date.now()}`);
-	alice = await newPerson("s001-alice");
-	bob = await newPerson("s001-bob");
-	adminToken = await tokenFor(uniqueSub("s001-admin"), "admin");
-
-	for (let i = 0; i < ALICE_TASKS; i++) {
-		const parent = alice.rows.find((row) => row.prompt === `alice prompt ${i - 4}`);
-		const row = await stored(aliceTask(i, alice.id, parent), at(i));
-		alice.rows.push(row);
-		adminItems.set(row.publicId, aliceItem(i, row));
-	}
-	// Bob's tasks share their millisecond with Alice's tasks of odd minutes: ties that only
-	// the id can order, for the admin's list and its cursor.
-	for (let j = 0; j < BOB_TASKS; j++) {
-		const minute = 2 * j + 1;
-		const row = await stored(
-			{
-				publicId: crypto.randomUUID(),
-				userId: bob.id,
-				action: "IMAGINE",
-				prompt: `bob prompt ${j}`,
-				status: "SUCCESS",
-				progress: "100%",
-				channelId: j % 2 === 0 ? east : west,
-				upstreamImageUrl: `http://upstream.test/img/bob-${j}.png`,
-				startTime: at(minute) + 1_000,
-				finishTime: at(minute) + 30_000,
-				updatedAt: at(minute),
-				quota: 100,
-			},
-			at(minute),
-		);
-		bob.rows.push(row);
-		adminItems.set(row.publicId, bobItem(j, row));
-	}
-	alice.rows = newestFirst(alice.rows);
-	bob.rows = newestFirst(bob.rows);
-});
-
-const ids = (items: { mj_id: string }[]) => items.map((item) => item.mj_id);
-const publicIds = (rows: TaskRow[]) => rows.map((row) => row.publicId);
-
-/** Every task D1 holds right now, newest first. */
-async function allRows(): Promise<TaskRow[]> {
-	return newestFirst(await db().select().from(tasks).all());
-}
-
-interface Filter {
-	mjId?: string;
-	start?: number;
-	end?: number;
-	channelId?: number;
-}
-
-/** The seed's filter semantics: exact task id, whole-second bounds (both inclusive), channel. */
-function matches(row: TaskRow, filter: Filter): boolean {
-	const s = seconds(row.submitTime);
-	return (
-		(filter.mjId === undefined || row.publicId === filter.mjId) &&
-		(filter.start === undefined || s >= filter.start) &&
-		(filter.end === undefined || s <= filter.end) &&
-		(filter.channelId === undefined || row.channelId === filter.channelId)
-	);
-}
-
-function paramsOf(filter: Filter): Params {
-	const params: Params = {};
-	if (filter.mjId !== undefined) params.mj_id = filter.mjId;
-	if (filter.start !== undefined) params.start_timestamp = filter.start;
-	if (filter.end !== undefined) params.end_timestamp = filter.end;
-	if (filter.channelId !== undefined) params.channel_id = filter.channelId;
-	return params;
-}
+beforeAll(writeFixture);
 
 describe("GET /api/mj/self answers as the seed shows, field by field", () => {
 	it("a finished IMAGINE submitted through the API: seconds, the gateway's image link, the charged quota", async () => {
@@ -459,109 +202,6 @@ describe("GET /api/mj/ (admin) answers as the seed shows", () => {
 		const response = await call("/api/mj?page_size=5", { token: adminToken });
 		expect(response.status).toBe(200);
 		expect((await json<{ data: ListData }>(response)).data).toEqual(withSlash);
-	});
-});
-
-/** Filters for the user list, each built from the fixture once it exists. */
-const SELF_FILTERS: { name: string; filter: () => Filter }[] = [
-	{ name: "mj_id alone", filter: () => ({ mjId: alice.rows[7].publicId }) },
-	{ name: "mj_id of no task", filter: () => ({ mjId: crypto.randomUUID() }) },
-	{ name: "start_timestamp alone", filter: () => ({ start: sec(10) }) },
-	{ name: "end_timestamp alone (its own second included)", filter: () => ({ end: sec(4) }) },
-	{ name: "both timestamps", filter: () => ({ start: sec(5), end: sec(9) }) },
-	{ name: "start = end, one second", filter: () => ({ start: sec(12), end: sec(12) }) },
-	{ name: "a range before every task", filter: () => ({ end: sec(0) - 1 }) },
-	{ name: "a range after every task", filter: () => ({ start: sec(ALICE_TASKS - 1) + 1, end: WINDOW_END }) },
-	{
-		name: "mj_id inside the time range",
-		filter: () => ({ mjId: alice.rows[17].publicId, start: sec(5), end: sec(9) }),
-	},
-	{
-		name: "mj_id outside the time range",
-		filter: () => ({ mjId: alice.rows[17].publicId, start: sec(10), end: sec(20) }),
-	},
-];
-
-/** Filters for the admin list; the window keeps API-submitted tasks out where a test needs it. */
-const ADMIN_FILTERS: { name: string; filter: () => Filter }[] = [
-	{ name: "channel_id alone", filter: () => ({ channelId: east }) },
-	{ name: "the other channel_id alone", filter: () => ({ channelId: west }) },
-	{ name: "channel_id of no task", filter: () => ({ channelId: 987_654 }) },
-	{ name: "mj_id of one user's task", filter: () => ({ mjId: bob.rows[2].publicId }) },
-	{ name: "start_timestamp alone", filter: () => ({ start: sec(14) }) },
-	{ name: "end_timestamp alone", filter: () => ({ end: sec(3) }) },
-	{ name: "both timestamps, on tied times", filter: () => ({ start: sec(3), end: sec(7) }) },
-	{ name: "channel_id and a time range", filter: () => ({ channelId: west, start: sec(2), end: sec(11) }) },
-	{ name: "channel_id and mj_id of a task on it", filter: () => ({ channelId: east, mjId: bob.rows[1].publicId }) },
-	{ name: "channel_id and mj_id of a task elsewhere", filter: () => ({ channelId: west, mjId: bob.rows[1].publicId }) },
-	{
-		name: "channel_id, mj_id and time together",
-		filter: () => ({ channelId: east, mjId: alice.rows[0].publicId, start: sec(20), end: sec(30) }),
-	},
-];
-
-describe("filters, alone and combined: the items and the total match", () => {
-	it.each(SELF_FILTERS)("/api/mj/self: $name", async ({ filter }) => {
-		const f = filter();
-		const expected = alice.rows.filter((row) => matches(row, f));
-		const data = await listOk(SELF, { ...paramsOf(f), page_size: 100 }, alice.token);
-		expect(ids(data.items)).toEqual(publicIds(expected));
-		expect(data.total).toBe(expected.length);
-		expect(data.next_cursor).toBeNull();
-	});
-
-	it("the fixture gives every filter something to tell apart", () => {
-		for (const { name, filter } of SELF_FILTERS.filter((c) => !/no task|before|after|outside/.test(c.name))) {
-			const n = alice.rows.filter((row) => matches(row, filter())).length;
-			expect(n, name).toBeGreaterThan(0);
-			expect(n, name).toBeLessThan(ALICE_TASKS);
-		}
-	});
-
-	it("whole seconds, both ends inclusive: a task at S.5 s is inside start=S and end=S", async () => {
-		const row = alice.rows.find((r) => r.prompt === "alice prompt 12") as TaskRow;
-		expect(row.submitTime % 1000).toBe(500);
-		const s = seconds(row.submitTime);
-		for (const [start, end, found] of [
-			[s, s, true],
-			[s - 100, s, true],
-			[s, s + 100, true],
-			[s + 1, s + 100, false],
-			[s - 100, s - 1, false],
-		] as const) {
-			const data = await listOk(SELF, { start_timestamp: start, end_timestamp: end, page_size: 100 }, alice.token);
-			expect(ids(data.items).includes(row.publicId), `${start}..${end}`).toBe(found);
-		}
-	});
-
-	it.each(ADMIN_FILTERS)("/api/mj/: $name", async ({ filter }) => {
-		const f = filter();
-		const expected = (await allRows()).filter((row) => matches(row, f));
-		const data = await listOk(ALL, { ...paramsOf(f), page_size: 100 }, adminToken);
-		expect(ids(data.items)).toEqual(publicIds(expected));
-		expect(data.total).toBe(expected.length);
-		if (f.channelId !== undefined) for (const item of data.items) expect(item.channel_id).toBe(f.channelId);
-	});
-
-	it("channel_id=0 lists the tasks not on any channel yet, as their items show channel_id 0", async () => {
-		const data = await listOk(ALL, { channel_id: 0, page_size: 100 }, adminToken);
-		const unassigned = (await allRows()).filter((row) => row.channelId === null);
-		expect(unassigned.length).toBeGreaterThan(0);
-		expect(data.total).toBe(unassigned.length);
-		expect(new Set(ids(data.items))).toEqual(new Set(publicIds(unassigned)));
-		for (const item of data.items) expect(item.channel_id).toBe(0);
-	});
-
-	it("the channel filters split the fixture between the two channels", async () => {
-		const [e, w] = await Promise.all([
-			listOk(ALL, { channel_id: east, page_size: 100 }, adminToken),
-			listOk(ALL, { channel_id: west, page_size: 100 }, adminToken),
-		]);
-		const onChannels = [...alice.rows, ...bob.rows].filter((row) => row.channelId !== null);
-		expect(e.total).toBeGreaterThan(0);
-		expect(w.total).toBeGreaterThan(0);
-		expect(e.total + w.total).toBe(onChannels.length);
-		expect(new Set([...ids(e.items), ...ids(w.items)])).toEqual(new Set(publicIds(onChannels)));
 	});
 });
 
@@ -729,113 +369,6 @@ describe("tasks submitted through the API, even at once, list in one order which
 		expect(ids((await walkCursor(SELF, { page_size: 2 }, token)).items)).toEqual(expected);
 
 		await Promise.all(submitted.map((id) => waitForSettled(token, id)));
-	});
-});
-
-describe("user isolation", () => {
-	it("a user lists only their own tasks, even when another user's share the same times", async () => {
-		const a = await listOk(SELF, { page_size: 100 }, alice.token);
-		const b = await listOk(SELF, { page_size: 100 }, bob.token);
-		expect(ids(a.items)).toEqual(publicIds(alice.rows));
-		expect(ids(b.items)).toEqual(publicIds(bob.rows));
-		expect(b.total).toBe(BOB_TASKS);
-		const windowed = await listOk(SELF, { start_timestamp: sec(1), end_timestamp: sec(1) }, bob.token);
-		expect(ids(windowed.items)).toEqual(publicIds(bob.rows.filter((row) => row.submitTime === at(1))));
-	});
-
-	it("another user's mj_id answers like no task: empty items, total 0", async () => {
-		const target = bob.rows[3];
-		for (const params of [
-			{ mj_id: target.publicId } as Params,
-			{ mj_id: target.publicId, start_timestamp: WINDOW_START, end_timestamp: WINDOW_END },
-		]) {
-			const data = await listOk(SELF, params, alice.token);
-			expect(data).toEqual({ items: [], total: 0, page: 1, page_size: 20, next_cursor: null });
-		}
-		// Bob himself does find it.
-		expect(ids((await listOk(SELF, { mj_id: target.publicId }, bob.token)).items)).toEqual([target.publicId]);
-	});
-
-	it("channel_id does not widen or narrow a user's own list", async () => {
-		const data = await listOk(SELF, { channel_id: east, page_size: 100 }, alice.token);
-		expect(ids(data.items)).toEqual(publicIds(alice.rows));
-		expect(data.total).toBe(ALICE_TASKS);
-		expect(data.items[0]).not.toHaveProperty("channel_id");
-	});
-
-	it("another user's cursor only moves the position: the list is still the caller's own", async () => {
-		const fromAlice = await listOk(SELF, { page_size: 3 }, alice.token);
-		const data = await listOk(SELF, { page_size: 100, cursor: fromAlice.next_cursor as string }, bob.token);
-		const last = alice.rows[2];
-		const expected = bob.rows.filter(
-			(row) => row.submitTime < last.submitTime || (row.submitTime === last.submitTime && row.id < last.id),
-		);
-		expect(ids(data.items)).toEqual(publicIds(expected));
-	});
-
-	it("an admin's /api/mj/self is their own tasks, not everyone's", async () => {
-		const data = await listOk(SELF, {}, adminToken);
-		expect(data).toEqual({ items: [], total: 0, page: 1, page_size: 20, next_cursor: null });
-	});
-});
-
-describe("/api/mj/ is for admins", () => {
-	// A user's token on /api/mj/ is a 403: auth-matrix.test.ts.
-	it("the admin sees several users' tasks, each with its user_id", async () => {
-		const data = await listOk(
-			ALL,
-			{ start_timestamp: WINDOW_START, end_timestamp: WINDOW_END, page_size: 100 },
-			adminToken,
-		);
-		const owner = new Map([...alice.rows, ...bob.rows].map((row) => [row.publicId, row.userId]));
-		for (const item of data.items) expect(item.user_id).toBe(owner.get(item.mj_id));
-		expect(data.items.filter((item) => item.user_id === bob.id)).toHaveLength(BOB_TASKS);
-		expect(data.items.filter((item) => item.user_id === alice.id)).toHaveLength(ALICE_TASKS);
-	});
-});
-
-describe("bad parameters are 400 {success: false, message}, never a 500", () => {
-	const BAD: [string, Params][] = [
-		["p=0", { p: 0 }],
-		["p=-1", { p: -1 }],
-		["p=abc", { p: "abc" }],
-		["p=1.5", { p: "1.5" }],
-		["p=99999999999999999999", { p: "99999999999999999999" }],
-		["page_size=-1", { page_size: -1 }],
-		["page_size=0", { page_size: 0 }],
-		["page_size=101", { page_size: 101 }],
-		["page_size=99999999999999999999", { page_size: "99999999999999999999" }],
-		["page_size=abc", { page_size: "abc" }],
-		["start_timestamp=abc", { start_timestamp: "abc" }],
-		["start_timestamp=1640908800x", { start_timestamp: "1640908800x" }],
-		["end_timestamp=abc", { end_timestamp: "abc" }],
-		["end_timestamp=-5", { end_timestamp: "-5" }],
-		["start_timestamp after end_timestamp", { start_timestamp: 1_640_995_200, end_timestamp: 1_640_908_800 }],
-		["a cursor that is not base64", { cursor: "%%%not-base64" }],
-		["a cursor that decodes to nonsense", { cursor: btoa("not-a-cursor") }],
-		["a cursor with a missing part", { cursor: btoa("1640908800500") }],
-	];
-
-	it.each(BAD)("/api/mj/self with %s", async (_name, params) => {
-		await expectFailure(await call(withQuery(SELF, params), { token: alice.token }), 400);
-	});
-
-	it.each(BAD)("/api/mj/ with %s", async (_name, params) => {
-		await expectFailure(await call(withQuery(ALL, params), { token: adminToken }), 400);
-	});
-
-	it("/api/mj/ with channel_id=abc", async () => {
-		await expectFailure(await call(withQuery(ALL, { channel_id: "abc" }), { token: adminToken }), 400);
-	});
-
-	it("the message says which parameter is wrong", async () => {
-		const pageSize = await expectFailure(await call(withQuery(SELF, { page_size: 101 }), { token: alice.token }), 400);
-		expect(pageSize).toMatch(/page_size/);
-		const order = await expectFailure(
-			await call(withQuery(SELF, { start_timestamp: 20, end_timestamp: 10 }), { token: alice.token }),
-			400,
-		);
-		expect(order).toMatch(/start_timestamp/);
 	});
 });
 

@@ -10,6 +10,7 @@ import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
 import { FAKE_ORIGIN, FakeUpstream, jsonResponse, useFakeChannelOnly } from "../helpers/fake-upstream";
+import { consumerMaxRetries } from "../helpers/wrangler-config";
 
 let channelId: number;
 let upstream: FakeUpstream;
@@ -187,7 +188,11 @@ describe("submitting upstream", () => {
 
 	it("after the last attempt the task is FAILURE and the message is retried into the dead-letter queue", async () => {
 		freshUpstream().submit = () => new Response("down", { status: 500 });
+		// The queue gives up after wrangler.toml's max_retries; the one before the last is not the last.
+		expect(TASK_QUEUE_MAX_RETRIES).toBe(consumerMaxRetries("mj-edge-tasks"));
 		const task = await newTask();
+		await deliver([{ kind: "submit", taskId: task.publicId }], TASK_QUEUE_MAX_RETRIES);
+		expect((await taskRow(task.publicId)).status).toBe("NOT_START");
 		const result = await deliver([{ kind: "submit", taskId: task.publicId }], TASK_QUEUE_MAX_RETRIES + 1);
 		expect(result.retryMessages).toHaveLength(1);
 		const row = await taskRow(task.publicId);
