@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import type { AppEnv, AuthUser } from "../context";
 import { type ApiKeyListing, findLiveKeyByHash, insertApiKey, touchApiKey } from "../db/api-keys";
 import { type Db, getDb } from "../db/client";
-import { ApiError, unauthorized } from "../errors";
+import { ApiError, forbidden, unauthorized } from "../errors";
 import { logError } from "../log";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, KEY_SHAPE, MAX_LIVE_KEYS } from "./key-format";
 
@@ -64,12 +64,18 @@ export async function authenticateApiKey(c: Context<AppEnv>, key: string): Promi
 	const primary = getDb(c.env.DB);
 	const found = await findLiveKeyByHash(primary, await hashApiKey(key));
 	if (!found) throw unauthorized("invalid API key");
+	if (found.userDisabledAt !== null) throw userDisabled();
 	const now = Date.now();
 	if (found.lastUsedAt === null || found.lastUsedAt < now - LAST_USED_INTERVAL_MS) {
 		inBackground(c, touchApiKey(primary, found.id, now, LAST_USED_INTERVAL_MS));
 	}
 	const role = found.keyRole === "admin" && found.userRole === "admin" ? "admin" : "user";
 	return { id: found.userId, sub: found.sub, role };
+}
+
+/** The refusal for every token and key of a disabled user, on every surface (in its envelope). */
+export function userDisabled(): ApiError {
+	return forbidden("this user is disabled: ask an admin to enable it");
 }
 
 /** Runs work after the response when the runtime allows it; a failure is logged, never sent. */

@@ -298,3 +298,13 @@ export async function setTaskVideoKeys(db: Db, publicId: string, keys: readonly 
 		.set({ videoKeys: JSON.stringify(keys) })
 		.where(eq(tasks.publicId, publicId));
 }
+
+/** Up to `limit` of the user's unfinished tasks, in no set order (seeks on the tasks_user_status index). */
+export async function findUnfinishedTasks(db: Db, userId: number, limit: number): Promise<TaskRow[]> {
+	return db
+		.select()
+		.from(tasks)
+		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
+		.limit(limit)
+		.all();
+}
