@@ -143,19 +143,19 @@ const AFTER_PREFIX = "\u{10FFFF}";
  * user id, breaks ties), listing only users who have submitted a task. One more row than
  * `limit` is read to tell whether a next page exists.
  */
-export async function listUsers(
+/** The user list's query (exported so a test can read its plan); reads `limit` + 1 rows. */
+export function userListQuery(
 	db: Db,
 	options: { order: UserOrder; prefix?: string; after?: UserCursor; limit: number },
-): Promise<{ rows: UserListRow[]; next?: UserCursor }> {
+) {
 	const { order, prefix, after, limit } = options;
 	const spendColumns = {
 		tasks: sql<number>`coalesce(${statsUsers.tasks}, 0)`,
 		spent: sql<number>`coalesce(${statsUsers.spent}, 0)`,
 	};
-	let rows: UserListRow[];
 	if (order === "spend") {
 		const from = after?.order === "spend" ? after : undefined;
-		rows = await db
+		return db
 			.select({ user: users, tasks: statsUsers.tasks, spent: statsUsers.spent })
 			.from(statsUsers)
 			.innerJoin(users, eq(users.id, statsUsers.userId))
@@ -165,12 +165,12 @@ export async function listUsers(
 					: undefined,
 			)
 			.orderBy(desc(statsUsers.spent), desc(statsUsers.tasks), desc(statsUsers.userId))
-			.limit(limit + 1)
-			.all();
-	} else if (order === "sub") {
+			.limit(limit + 1);
+	}
+	if (order === "sub") {
 		const start = prefix ?? "";
 		const from = after?.order === "sub" ? after.sub : undefined;
-		rows = await db
+		return db
 			.select({ user: users, ...spendColumns })
 			.from(users)
 			.leftJoin(statsUsers, eq(statsUsers.userId, users.id))
@@ -181,19 +181,24 @@ export async function listUsers(
 				),
 			)
 			.orderBy(asc(users.sub))
-			.limit(limit + 1)
-			.all();
-	} else {
-		const from = after?.order === "newest" ? after.id : undefined;
-		rows = await db
-			.select({ user: users, ...spendColumns })
-			.from(users)
-			.leftJoin(statsUsers, eq(statsUsers.userId, users.id))
-			.where(from !== undefined ? lt(users.id, from) : undefined)
-			.orderBy(desc(users.id))
-			.limit(limit + 1)
-			.all();
+			.limit(limit + 1);
 	}
+	const from = after?.order === "newest" ? after.id : undefined;
+	return db
+		.select({ user: users, ...spendColumns })
+		.from(users)
+		.leftJoin(statsUsers, eq(statsUsers.userId, users.id))
+		.where(from !== undefined ? lt(users.id, from) : undefined)
+		.orderBy(desc(users.id))
+		.limit(limit + 1);
+}
+
+export async function listUsers(
+	db: Db,
+	options: { order: UserOrder; prefix?: string; after?: UserCursor; limit: number },
+): Promise<{ rows: UserListRow[]; next?: UserCursor }> {
+	const { order, limit } = options;
+	let rows: UserListRow[] = await userListQuery(db, options).all();
 	if (rows.length <= limit) return { rows };
 	rows = rows.slice(0, limit);
 	const last = rows[rows.length - 1];

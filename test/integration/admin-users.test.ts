@@ -8,6 +8,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { insertTask } from "../../src/db/tasks";
+import { userListQuery } from "../../src/db/users";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
@@ -130,8 +131,34 @@ describe("the user list", () => {
 		expect(high).toBeLessThan(low);
 		expect(all[high]).toMatchObject({ spent: 2 * DEFAULT_PRICES.IMAGINE, task_count: 2 });
 		expect(all[low].spent).toBe(DEFAULT_PRICES.IMAGINE);
-		// No user twice across pages.
+		// Every user who spent, once, across pages (ties of spent and tasks included).
 		expect(new Set(all.map((u) => u.sub)).size).toBe(all.length);
+		const rows = await env.DB.prepare("SELECT count(*) AS n FROM stats_users").first<{ n: number }>();
+		expect(all.length).toBe(rows?.n);
+	});
+
+	it("pages through ties of spend and tasks without gaps or repeats", async () => {
+		const admin = await adminToken();
+		const tied: string[] = [];
+		// Rollup rows as the triggers write them, with a spend above any real test user's.
+		for (let i = 0; i < 5; i++) {
+			const sub = uniqueSub("tied");
+			await createUser(admin, sub);
+			const id = await userId(sub);
+			await env.DB.prepare("INSERT INTO stats_users (user_id, tasks, spent) VALUES (?, 3, 999999999)").bind(id).run();
+			tied.push(sub);
+		}
+		const all = await allPages(admin, "order=spend", 2);
+		expect(
+			all
+				.slice(0, 5)
+				.map((u) => u.sub)
+				.sort(),
+		).toEqual([...tied].sort());
+		expect(new Set(all.map((u) => u.sub)).size).toBe(all.length);
+		const rows = await env.DB.prepare("SELECT count(*) AS n FROM stats_users").first<{ n: number }>();
+		expect(all.length).toBe(rows?.n);
+		await env.DB.prepare(`DELETE FROM stats_users WHERE spent = 999999999`).run();
 	});
 
 	it("refuses bad parameters with a clear 400", async () => {
@@ -340,5 +367,39 @@ describe("the admin task table", () => {
 			await call("/api/mj/?page_size=5", { token: admin }),
 		);
 		for (const item of seed.data.items) expect(item).not.toHaveProperty("user");
+	});
+});
+
+describe("each page of the user list is served by an index", () => {
+	const plans: [string, Parameters<typeof userListQuery>[1], RegExp][] = [
+		["newest", { order: "newest", limit: 20 }, /SCAN users/],
+		[
+			"newest, after a cursor",
+			{ order: "newest", after: { order: "newest", id: 50 }, limit: 20 },
+			/SEARCH users USING INTEGER PRIMARY KEY/,
+		],
+		["a search", { order: "sub", prefix: "ab", limit: 20 }, /SEARCH users USING INDEX users_sub_unique/],
+		[
+			"a search, after a cursor",
+			{ order: "sub", prefix: "ab", after: { order: "sub", sub: "abc" }, limit: 20 },
+			/users_sub_unique/,
+		],
+		["spend", { order: "spend", limit: 20 }, /stats_users USING (COVERING )?INDEX stats_users_spent/],
+		[
+			"spend, after a cursor",
+			{ order: "spend", after: { order: "spend", spent: 10, tasks: 2, id: 7 }, limit: 20 },
+			/SEARCH stats_users USING (COVERING )?INDEX stats_users_spent/,
+		],
+	];
+	it.each(plans)("%s: no sort, no scan beyond the page", async (_name, options, uses) => {
+		const { sql, params } = userListQuery(db(), options).toSQL();
+		const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+			.bind(...params)
+			.all<{ detail: string }>();
+		const plan = results.map((step) => step.detail).join(" | ");
+		expect(plan, plan).toMatch(uses);
+		expect(plan, plan).not.toMatch(/TEMP B-TREE/);
+		// The other table of each page is read by its primary key, one row per user listed.
+		expect(plan, plan).toMatch(/SEARCH (users|stats_users) USING INTEGER PRIMARY KEY \(rowid=\?\)/);
 	});
 });
