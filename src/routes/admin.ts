@@ -26,6 +26,8 @@ import {
 } from "../db/users";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
+import { userHub } from "../live/hub";
+import { logError } from "../log";
 import { TASK_ACTIONS } from "../tasks/actions";
 import { statsView, statsWindow } from "../tasks/stats";
 import { cancelUserTasks } from "../tasks/task-control";
@@ -250,6 +252,10 @@ export const adminRoutes = new Hono<AppEnv>()
 		const db = dbOf(c);
 		const user = await setUserDisabled(db, sub, Date.now());
 		if (!user) throw notFound("no such user");
+		// Streams already open end too (a ticket to reopen them is refused from now on).
+		await userHub(c.env, user.id)
+			.closeAll("this user is disabled")
+			.catch((error: unknown) => logError("closing a disabled user's streams failed", error));
 		let cancelled = 0;
 		let remaining = false;
 		if (c.req.valid("json").tasks === "cancel") {

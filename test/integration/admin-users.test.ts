@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { insertTask } from "../../src/db/tasks";
 import { userListQuery } from "../../src/db/users";
+import { userHub } from "../../src/live/hub";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
@@ -259,6 +260,48 @@ describe("disabling a user", () => {
 		const enabled = await okData<UserItem>(await post(`/api/admin/users/${sub}/enable`, admin));
 		expect(enabled).toMatchObject({ disabled: false, disabled_at: null });
 		for (const secret of [token, key]) await okData(await call("/api/user/self", { token: secret }));
+	});
+
+	it("ends the user's open streams (WebSocket and SSE)", async () => {
+		const admin = await adminToken();
+		const sub = uniqueSub("streaming");
+		await createUser(admin, sub);
+		const token = await tokenFor(sub);
+		const ticket = async () => (await okData<{ ticket: string }>(await post("/api/user/stream-ticket", token))).ticket;
+		const sse = await call(`/api/user/stream?ticket=${encodeURIComponent(await ticket())}`, {
+			headers: { accept: "text/event-stream" },
+		});
+		expect(sse.status).toBe(200);
+		const reader = sse.body?.getReader();
+		if (!reader) throw new Error("no SSE body");
+		const socketAnswer = await call(`/api/user/stream?ticket=${encodeURIComponent(await ticket())}`, {
+			headers: { upgrade: "websocket" },
+		});
+		const socket = socketAnswer.webSocket;
+		if (!socket) throw new Error("no WebSocket");
+		const closed = new Promise<number>((resolve) => socket.addEventListener("close", (event) => resolve(event.code)));
+		socket.accept();
+		const hub = userHub(env, await userId(sub));
+		expect(await hub.connections()).toEqual({ websockets: 1, sse: 1 });
+
+		await okData(await post(`/api/admin/users/${sub}/disable`, admin, { tasks: "finish" }));
+		expect(await closed).toBe(1008);
+		// The SSE stream ends cleanly.
+		const ended = async () => {
+			for (;;) {
+				const { done } = await reader.read();
+				if (done) return true;
+			}
+		};
+		expect(await ended()).toBe(true);
+		await waitFor(
+			async () => {
+				const open = await hub.connections();
+				return open.sse === 0 && open.websockets === 0;
+			},
+			5000,
+			"every connection to leave",
+		);
 	});
 
 	it("cancel: every unfinished task ends as CANCEL, refunded exactly once", async () => {
