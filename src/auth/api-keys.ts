@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import type { AppEnv, AuthUser } from "../context";
 import { type ApiKeyListing, findLiveKeyByHash, insertApiKey, touchApiKey } from "../db/api-keys";
 import { type Db, getDb } from "../db/client";
-import { ApiError, forbidden, unauthorized } from "../errors";
+import { ApiError, unauthorized, userDisabled } from "../errors";
 import { logError } from "../log";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, KEY_SHAPE, MAX_LIVE_KEYS } from "./key-format";
 
@@ -71,11 +71,6 @@ export async function authenticateApiKey(c: Context<AppEnv>, key: string): Promi
 	}
 	const role = found.keyRole === "admin" && found.userRole === "admin" ? "admin" : "user";
 	return { id: found.userId, sub: found.sub, role };
-}
-
-/** The refusal for every token and key of a disabled user, on every surface (in its envelope). */
-export function userDisabled(): ApiError {
-	return forbidden("this user is disabled: ask an admin to enable it");
 }
 
 /** Runs work after the response when the runtime allows it; a failure is logged, never sent. */

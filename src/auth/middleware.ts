@@ -5,9 +5,9 @@ import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { dbOf } from "../db/request-db";
 import { isUserDisabled, signInUser } from "../db/users";
-import { ApiError, forbidden, unauthorized } from "../errors";
+import { ApiError, forbidden, unauthorized, userDisabled } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
-import { authenticateApiKey, isApiKey, userDisabled } from "./api-keys";
+import { authenticateApiKey, isApiKey } from "./api-keys";
 import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
 import { type Role, verifyToken } from "./token";
 

@@ -11,14 +11,13 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { userDisabled } from "../auth/api-keys";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { dbOf, requestDb } from "../db/request-db";
 import { findUserTask } from "../db/tasks";
 import { isUserDisabled } from "../db/users";
-import { notFound, unauthorized } from "../errors";
+import { notFound, unauthorized, userDisabled } from "../errors";
 import { connectRequest, parseLastEventId } from "../live/events";
 import { userHub } from "../live/hub";
 import { checkTicket, issueTicket } from "../live/ticket";

@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { insertTask } from "../../src/db/tasks";
+import { insertTask, type NewTaskInput, UserDisabledError } from "../../src/db/tasks";
 import { userListQuery } from "../../src/db/users";
 import { userHub } from "../../src/live/hub";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
@@ -349,6 +349,32 @@ describe("disabling a user", () => {
 		expect((await reply(await proxyGet(`/mj/task/${id}/fetch`, token), 403)).description).toMatch(/disabled/);
 		await waitFor(async () => (await taskRow(id)).status === "SUCCESS", 20_000, "the task to succeed");
 		expect((await taskRow(id)).refunded).toBe(false);
+	});
+
+	it("a submit that signed in just before the disable adds no task and charges nothing", async () => {
+		const admin = await adminToken();
+		const sub = uniqueSub("racing");
+		await createUser(admin, sub, "user", 1000);
+		const owner = await userId(sub);
+		await okData(await post(`/api/admin/users/${sub}/disable`, admin, { tasks: "cancel" }));
+		// What the submit writes once its sign-in has passed: refused inside the same batch.
+		const publicId = crypto.randomUUID();
+		const now = Date.now();
+		const row: NewTaskInput = {
+			publicId,
+			userId: owner,
+			action: "IMAGINE",
+			prompt: "late",
+			status: "NOT_START",
+			updatedAt: now,
+			quota: 100,
+		};
+		await expect(insertTask(db(), row, now)).rejects.toBeInstanceOf(UserDisabledError);
+		const user = await okData<UserItem>(await call(`/api/admin/users/${sub}`, { token: admin }));
+		expect(user).toMatchObject({ quota: 1000, task_count: 0 });
+		await okData(await post(`/api/admin/users/${sub}/enable`, admin));
+		await insertTask(db(), row, now);
+		expect((await taskRow(publicId)).userId).toBe(owner);
 	});
 
 	it("bad input and unknown users are refused; an admin cannot disable itself", async () => {
