@@ -84,3 +84,5 @@ export const badRequest = (message: string) => new ApiError("BAD_REQUEST", messa
 export const notFound = (message: string) => new ApiError("NOT_FOUND", message);
 export const unauthorized = (message: string) => new ApiError("UNAUTHORIZED", message);
 export const forbidden = (message: string) => new ApiError("FORBIDDEN", message);
+/** The refusal for every token, key, stream and submit of a disabled user, on every surface (in its envelope). */
+export const userDisabled = () => forbidden("this user is disabled: ask an admin to enable it");

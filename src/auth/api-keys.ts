@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import type { AppEnv, AuthUser } from "../context";
 import { type ApiKeyListing, findLiveKeyByHash, insertApiKey, touchApiKey } from "../db/api-keys";
 import { type Db, getDb } from "../db/client";
-import { ApiError, unauthorized } from "../errors";
+import { ApiError, unauthorized, userDisabled } from "../errors";
 import { logError } from "../log";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, KEY_SHAPE, MAX_LIVE_KEYS } from "./key-format";
 
@@ -64,6 +64,7 @@ export async function authenticateApiKey(c: Context<AppEnv>, key: string): Promi
 	const primary = getDb(c.env.DB);
 	const found = await findLiveKeyByHash(primary, await hashApiKey(key));
 	if (!found) throw unauthorized("invalid API key");
+	if (found.userDisabledAt !== null) throw userDisabled();
 	const now = Date.now();
 	if (found.lastUsedAt === null || found.lastUsedAt < now - LAST_USED_INTERVAL_MS) {
 		inBackground(c, touchApiKey(primary, found.id, now, LAST_USED_INTERVAL_MS));

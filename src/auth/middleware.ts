@@ -2,9 +2,10 @@
 
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
+import { getDb } from "../db/client";
 import { dbOf } from "../db/request-db";
-import { upsertUser } from "../db/users";
-import { ApiError, forbidden, unauthorized } from "../errors";
+import { isUserDisabled, signInUser } from "../db/users";
+import { ApiError, forbidden, unauthorized, userDisabled } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
 import { authenticateApiKey, isApiKey } from "./api-keys";
 import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
@@ -66,11 +67,27 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 		// A verified token's signature identifies it (its header and claims are what was signed).
 		const signature = token.slice(token.lastIndexOf(".") + 1);
 		let id = deliveredTokens.get(signature);
+		let disabled: boolean;
 		if (id === undefined) {
-			id = await upsertUser(dbOf(c), claims.sub, claims.role, newUserQuota(c.env), Date.now(), claims.issuedAt);
+			const signedIn = await signInUser(
+				dbOf(c),
+				claims.sub,
+				claims.role,
+				newUserQuota(c.env),
+				Date.now(),
+				claims.issuedAt,
+			);
+			id = signedIn.id;
+			disabled = signedIn.disabled;
 			if (deliveredTokens.size >= USER_CACHE_LIMIT) deliveredTokens.clear();
 			deliveredTokens.set(signature, id);
+		} else {
+			// The one read a repeated token costs: the disabled flag is never cached, so disabling a
+			// user refuses the very next request in every isolate. The primary, as for API keys: a
+			// replica may not have seen the disable yet.
+			disabled = await isUserDisabled(getDb(c.env.DB), id);
 		}
+		if (disabled) throw userDisabled();
 		// After the write: a user token refused here still demotes the user's keys.
 		if (options.role === "admin" && claims.role !== "admin") throw forbidden("this endpoint is for admins");
 		c.set("user", { id, sub: claims.sub, role: claims.role });

@@ -50,6 +50,8 @@ export interface LiveKey {
 	keyRole: Role;
 	userRole: Role;
 	lastUsedAt: number | null;
+	/** When the key's user was disabled; null while enabled. */
+	userDisabledAt: number | null;
 }
 
 /** The live key with this hash and its user, in one read (the hash index, then the users primary key). */
@@ -62,6 +64,7 @@ export async function findLiveKeyByHash(db: Db, hash: string): Promise<LiveKey |
 			keyRole: apiKeys.role,
 			userRole: users.role,
 			lastUsedAt: apiKeys.lastUsedAt,
+			userDisabledAt: users.disabledAt,
 		})
 		.from(apiKeys)
 		.innerJoin(users, eq(users.id, apiKeys.userId))

@@ -41,6 +41,11 @@ export const users = sqliteTable("users", {
 	/** What the notifyHook of this user's tasks hears of, unless a task says otherwise. */
 	hookEvents: text("hook_events", { enum: HOOK_EVENT_MODES }).notNull().default("all"),
 	createdAt: integer("created_at").notNull(),
+	/**
+	 * When an admin disabled the user (epoch ms); null while enabled. Every token and key of a
+	 * disabled user is refused: the sign-in reads it in the same query that finds the user.
+	 */
+	disabledAt: integer("disabled_at"),
 });
 
 /** Named counters kept as rows are written, so totals never count a table. */

@@ -7,6 +7,9 @@ import { channels, counters, type NewTaskRow, type TaskRow, tasks, users } from 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
 export class InsufficientQuotaError extends Error {}
 
+/** Raised when the user is disabled; the batch is rolled back. */
+export class UserDisabledError extends Error {}
+
 /** Raised when the user already has the queue limit's worth of unfinished tasks; the batch is rolled back. */
 export class QueueFullError extends Error {}
 
@@ -80,6 +83,9 @@ async function writeTask(
 			taskSeq: sql`(SELECT value FROM counters WHERE name = ${TASKS_COUNTER})`,
 			albumSeq: album ? fromUser("album_count") : null,
 			submitTime: fromUser("last_submit_time", belowLimit),
+			// NULL for a disabled user: a submit that signed in just before the disable cannot add a
+			// task after the disable's cancel has looked for them.
+			updatedAt: sql`(SELECT ${row.updatedAt} FROM users WHERE id = ${row.userId} AND disabled_at IS NULL)`,
 		})
 		.returning({ submitTime: tasks.submitTime });
 	const charge = db
@@ -113,6 +119,8 @@ async function writeTask(
 			throw new InsufficientQuotaError("insufficient quota");
 		}
 		if (message.includes("NOT NULL constraint failed: tasks.submit_time")) throw new QueueFullError("queue is full");
+		if (message.includes("NOT NULL constraint failed: tasks.updated_at"))
+			throw new UserDisabledError("user is disabled");
 		throw error;
 	}
 }
@@ -297,4 +305,14 @@ export async function setTaskVideoKeys(db: Db, publicId: string, keys: readonly 
 		.update(tasks)
 		.set({ videoKeys: JSON.stringify(keys) })
 		.where(eq(tasks.publicId, publicId));
+}
+
+/** Up to `limit` of the user's unfinished tasks, in no set order (seeks on the tasks_user_status index). */
+export async function findUnfinishedTasks(db: Db, userId: number, limit: number): Promise<TaskRow[]> {
+	return db
+		.select()
+		.from(tasks)
+		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
+		.limit(limit)
+		.all();
 }

@@ -1,9 +1,9 @@
 /** Every query on the users table. */
 
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Role } from "../auth/token";
 import type { Db } from "./client";
-import { type HookEventMode, type UserRow, users } from "./schema";
+import { type HookEventMode, statsUsers, type UserRow, users } from "./schema";
 
 /**
  * Returns the user's id, creating the user on first use. The role in the row follows the token
@@ -20,6 +20,18 @@ export async function upsertUser(
 	now: number,
 	issuedAt = 0,
 ): Promise<number> {
+	return (await signInUser(db, sub, role, initialQuota, now, issuedAt)).id;
+}
+
+/** upsertUser that also answers, from the same statement, whether the user is disabled. */
+export async function signInUser(
+	db: Db,
+	sub: string,
+	role: Role,
+	initialQuota: number,
+	now: number,
+	issuedAt = 0,
+): Promise<{ id: number; disabled: boolean }> {
 	const latestRole = sql`CASE
 		WHEN excluded.role_issued_at > ${users.roleIssuedAt} THEN excluded.role
 		WHEN excluded.role_issued_at = ${users.roleIssuedAt} AND excluded.role = 'user' THEN 'user'
@@ -34,9 +46,15 @@ export async function upsertUser(
 				roleIssuedAt: sql`MAX(${users.roleIssuedAt}, excluded.role_issued_at)`,
 			},
 		})
-		.returning({ id: users.id })
+		.returning({ id: users.id, disabledAt: users.disabledAt })
 		.get();
-	return row.id;
+	return { id: row.id, disabled: row.disabledAt !== null };
+}
+
+/** Whether the user is disabled (false for an unknown id): one read on the primary key. */
+export async function isUserDisabled(db: Db, id: number): Promise<boolean> {
+	const row = await db.select({ disabledAt: users.disabledAt }).from(users).where(eq(users.id, id)).get();
+	return row !== undefined && row.disabledAt !== null;
 }
 
 export async function findUserBySub(db: Db, sub: string): Promise<UserRow | undefined> {
@@ -95,4 +113,138 @@ export async function setUserHookEvents(db: Db, id: number, hookEvents: HookEven
 		.returning({ hookEvents: users.hookEvents })
 		.get();
 	return row?.hookEvents ?? hookEvents;
+}
+
+/** A row of the admins' user list: the user and what it has spent (0 before its first task). */
+export interface UserListRow {
+	user: UserRow;
+	tasks: number;
+	spent: number;
+}
+
+/**
+ * Where a page of the user list starts: after this id (newest first), after this sub (a search,
+ * in sub order), or after this (spent, tasks, id) (the biggest spenders first).
+ */
+export type UserCursor =
+	| { order: "newest"; id: number }
+	| { order: "sub"; sub: string }
+	| { order: "spend"; spent: number; tasks: number; id: number };
+
+export type UserOrder = UserCursor["order"];
+
+/** Sorts after every string that starts with the prefix it follows (the largest code point). */
+const AFTER_PREFIX = "\u{10FFFF}";
+
+/**
+ * One page of users, every order served by an index so a page reads about `limit` rows however
+ * many users there are: "newest" walks the users primary key backwards; "sub" (a search by sub
+ * prefix) walks users_sub_unique; "spend" walks stats_users_spent backwards (its rowid, the
+ * user id, breaks ties), listing only users who have submitted a task. One more row than
+ * `limit` is read to tell whether a next page exists.
+ */
+/** The user list's query (exported so a test can read its plan); reads `limit` + 1 rows. */
+export function userListQuery(
+	db: Db,
+	options: { order: UserOrder; prefix?: string; after?: UserCursor; limit: number },
+) {
+	const { order, prefix, after, limit } = options;
+	const spendColumns = {
+		tasks: sql<number>`coalesce(${statsUsers.tasks}, 0)`,
+		spent: sql<number>`coalesce(${statsUsers.spent}, 0)`,
+	};
+	if (order === "spend") {
+		const from = after?.order === "spend" ? after : undefined;
+		return db
+			.select({ user: users, tasks: statsUsers.tasks, spent: statsUsers.spent })
+			.from(statsUsers)
+			.innerJoin(users, eq(users.id, statsUsers.userId))
+			.where(
+				from
+					? sql`(${statsUsers.spent}, ${statsUsers.tasks}, ${statsUsers.userId}) < (${from.spent}, ${from.tasks}, ${from.id})`
+					: undefined,
+			)
+			.orderBy(desc(statsUsers.spent), desc(statsUsers.tasks), desc(statsUsers.userId))
+			.limit(limit + 1);
+	}
+	if (order === "sub") {
+		const start = prefix ?? "";
+		const from = after?.order === "sub" ? after.sub : undefined;
+		return db
+			.select({ user: users, ...spendColumns })
+			.from(users)
+			.leftJoin(statsUsers, eq(statsUsers.userId, users.id))
+			.where(
+				and(
+					from !== undefined && from >= start ? gt(users.sub, from) : gte(users.sub, start),
+					lt(users.sub, start + AFTER_PREFIX),
+				),
+			)
+			.orderBy(asc(users.sub))
+			.limit(limit + 1);
+	}
+	const from = after?.order === "newest" ? after.id : undefined;
+	return db
+		.select({ user: users, ...spendColumns })
+		.from(users)
+		.leftJoin(statsUsers, eq(statsUsers.userId, users.id))
+		.where(from !== undefined ? lt(users.id, from) : undefined)
+		.orderBy(desc(users.id))
+		.limit(limit + 1);
+}
+
+export async function listUsers(
+	db: Db,
+	options: { order: UserOrder; prefix?: string; after?: UserCursor; limit: number },
+): Promise<{ rows: UserListRow[]; next?: UserCursor }> {
+	const { order, limit } = options;
+	let rows: UserListRow[] = await userListQuery(db, options).all();
+	if (rows.length <= limit) return { rows };
+	rows = rows.slice(0, limit);
+	const last = rows[rows.length - 1];
+	const next: UserCursor =
+		order === "spend"
+			? { order, spent: last.spent, tasks: last.tasks, id: last.user.id }
+			: order === "sub"
+				? { order, sub: last.user.sub }
+				: { order, id: last.user.id };
+	return { rows, next };
+}
+
+/**
+ * Creates a user an admin names, with a role and a starting balance; undefined if the sub is
+ * taken. The role counts as set now (`roleIssuedAt`), so only a token issued later changes it.
+ */
+export async function createUser(
+	db: Db,
+	user: { sub: string; role: Role; quota: number },
+	now: number,
+): Promise<UserRow | undefined> {
+	return db
+		.insert(users)
+		.values({ ...user, roleIssuedAt: Math.floor(now / 1000), createdAt: now })
+		.onConflictDoNothing({ target: users.sub })
+		.returning()
+		.get();
+}
+
+/**
+ * Disables (`at` a time) or enables (`at` null) a user; undefined if there is no such user. A
+ * second disable keeps the first one's time.
+ */
+export async function setUserDisabled(db: Db, sub: string, at: number | null): Promise<UserRow | undefined> {
+	return db
+		.update(users)
+		.set({ disabledAt: at === null ? null : sql`coalesce(${users.disabledAt}, ${at})` })
+		.where(eq(users.sub, sub))
+		.returning()
+		.get();
+}
+
+/** The subs of these users, by id: one read on the primary key per id. */
+export async function subsOf(db: Db, ids: number[]): Promise<Map<number, string>> {
+	const unique = [...new Set(ids)];
+	if (unique.length === 0) return new Map();
+	const rows = await db.select({ id: users.id, sub: users.sub }).from(users).where(inArray(users.id, unique)).all();
+	return new Map(rows.map((row) => [row.id, row.sub]));
 }

@@ -85,6 +85,21 @@ export class UserHub extends DurableObject<Env> {
 		this.#send(message, taskId);
 	}
 
+	/**
+	 * Ends every open connection (the user was disabled): WebSockets close with 1008 (policy),
+	 * SSE streams are cut. A client that reconnects meets the stream route's refusal.
+	 */
+	async closeAll(reason: string): Promise<void> {
+		for (const ws of this.ctx.getWebSockets()) {
+			try {
+				ws.close(1008, reason);
+			} catch {
+				// Already closed.
+			}
+		}
+		for (const sse of [...this.#sse]) this.#dropSse(sse, true);
+	}
+
 	/** Open connections, by transport (for tests and diagnostics). */
 	async connections(): Promise<{ websockets: number; sse: number }> {
 		return { websockets: this.ctx.getWebSockets().length, sse: this.#sse.size };
@@ -207,9 +222,10 @@ export class UserHub extends DurableObject<Env> {
 		sse.writer.write(encoder.encode(text)).catch(() => this.#dropSse(sse));
 	}
 
-	#dropSse(sse: SseClient): void {
+	/** `end`: the stream ends cleanly (the hub chose to close it), rather than being cut off. */
+	#dropSse(sse: SseClient, end = false): void {
 		if (!this.#sse.delete(sse)) return;
-		sse.writer.abort("stream closed").catch(() => {});
+		(end ? sse.writer.close() : sse.writer.abort("stream closed")).catch(() => {});
 		this.#setMeta("resume_until", String(Date.now() + RESUME_WINDOW_MS));
 		if (this.#sse.size === 0 && this.#heartbeat !== undefined) {
 			clearInterval(this.#heartbeat);

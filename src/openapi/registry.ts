@@ -348,9 +348,9 @@ export const OPERATIONS: readonly Operation[] = [
 		auth: "admin",
 		summary: "Everyone's tasks, filtered by user, channel, status, action and time",
 		description:
-			"Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action.",
+			"Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action. Each item also names its owner's sub (user).",
 		input: { from: "query", schema: admin.adminTasksQuery },
-		success: { description: "A page of tasks, with user_id and channel_id.", body: body.Seed001Page },
+		success: { description: "A page of tasks, with user (the sub), user_id and channel_id.", body: body.Seed001Page },
 	},
 
 	// Callbacks: the webhook secret and the delivery log
@@ -517,6 +517,18 @@ export const OPERATIONS: readonly Operation[] = [
 		success: { description: "The keys (prefixes only).", body: body.ApiKeyList },
 	},
 	{
+		methods: ["POST"],
+		path: "/api/admin/users/{sub}/keys",
+		surface: "seed001",
+		tag: "keys",
+		auth: "admin",
+		summary: "Make an API key for a user",
+		description:
+			"The key acts as that user, with that user's role (an admin's key stops acting as admin when the user is demoted). The whole key is in this answer only. At most 20 live keys (409 beyond).",
+		input: { from: "json", schema: keys.newKeyBody },
+		success: { status: 201, description: "The new key.", body: body.NewApiKey },
+	},
+	{
 		methods: ["DELETE"],
 		path: "/api/admin/keys/{id}",
 		surface: "seed001",
@@ -528,6 +540,50 @@ export const OPERATIONS: readonly Operation[] = [
 	},
 
 	// Admin
+	{
+		methods: ["GET"],
+		path: "/api/admin/users",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Users: newest first, biggest spenders first, or a search by sub prefix",
+		description:
+			"Each page reads about page_size rows at any number of users: newest walks the users primary key, a search (q, in sub order) the sub index, spend the stats_users_spent index (users who have submitted a task). Page on with next_cursor.",
+		input: { from: "query", schema: admin.usersQuery },
+		success: { description: "A page of users.", body: body.UserPage },
+	},
+	{
+		methods: ["POST"],
+		path: "/api/admin/users",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Create a user with a role and a starting quota",
+		description: "A taken sub answers 409. Give the user access with POST /api/admin/users/{sub}/keys.",
+		input: { from: "json", schema: admin.newUserBody },
+		success: { status: 201, description: "The account.", body: body.UserView },
+	},
+	{
+		methods: ["POST"],
+		path: "/api/admin/users/{sub}/disable",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Disable a user: every token and key refused at once; unfinished tasks finish or are cancelled",
+		description:
+			"From the next request on, in every isolate, the user's tokens, keys and stream tickets answer 403 on every surface. tasks: finish lets unfinished tasks run to their end; cancel ends them as CANCEL, each refunded once (up to 100 per call: call again while remaining is true). An admin cannot disable itself (400).",
+		input: { from: "json", schema: admin.disableBody },
+		success: { description: "The account, and what was cancelled.", body: body.DisabledUser },
+	},
+	{
+		methods: ["POST"],
+		path: "/api/admin/users/{sub}/enable",
+		surface: "seed001",
+		tag: "admin",
+		auth: "admin",
+		summary: "Enable a disabled user: its tokens and live keys work again",
+		success: { description: "The account.", body: body.UserView },
+	},
 	{
 		methods: ["GET"],
 		path: "/api/admin/users/{sub}",

@@ -153,6 +153,7 @@ export const Seed001Item = named(
 		fail_reason: z.string(),
 		quota: z.number(),
 		user_id: z.number().int().optional().describe("admin list only"),
+		user: z.string().optional().describe("/api/admin/tasks only: the owner's sub"),
 		channel_id: z.number().int().optional().describe("admin list only"),
 	}),
 	"A task in the seed-001 (new-api Midjourney module) format.",
@@ -176,6 +177,29 @@ export const UserView = named(
 		quota: z.number(),
 		task_count: z.number().int(),
 		created_at: epochSeconds,
+		disabled: z.boolean().describe("every token and key of a disabled user is refused (403)"),
+		disabled_at: epochSeconds.nullable(),
+	}),
+);
+const userFields = UserView.shape;
+export const UserListItem = named(
+	"UserListItem",
+	z.strictObject({ ...userFields, spent: z.number().int().describe("quota spent, all time (charges minus refunds)") }),
+);
+export const UserPage = named(
+	"UserPage",
+	z.strictObject({
+		items: z.array(UserListItem),
+		order: z.enum(["newest", "spend", "sub"]),
+		next_cursor: z.string().nullable(),
+	}),
+);
+export const DisabledUser = named(
+	"DisabledUser",
+	z.strictObject({
+		...userFields,
+		cancelled: z.number().int().describe("tasks this call cancelled (each refunded once)"),
+		remaining: z.boolean().describe("more unfinished tasks are left to cancel: call again"),
 	}),
 );
 const keyFields = {

@@ -2,15 +2,28 @@
  * Admin endpoints, in the new-api envelope `{success, message, data}`: users' quota and the
  * upstream channels. A channel's secret is write-only: never returned.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { base64url } from "jose";
 import { z } from "zod";
+import { subProblem } from "../auth/first-admin";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { createChannel, findChannel, listChannels, updateChannel } from "../db/channels";
 import { dbOf, requestDb } from "../db/request-db";
 import { CHANNEL_KINDS, type ChannelRow, type UserRow } from "../db/schema";
 import { readStats } from "../db/stats";
-import { addUserQuota, findUserBySub, MAX_QUOTA, setUserQuota } from "../db/users";
+import {
+	addUserQuota,
+	createUser,
+	findUserBySub,
+	listUsers,
+	MAX_QUOTA,
+	setUserDisabled,
+	setUserQuota,
+	type UserCursor,
+	type UserListRow,
+	type UserOrder,
+} from "../db/users";
 import {
 	type DiscordSettings,
 	discordSettingsChanges,
@@ -20,10 +33,12 @@ import {
 } from "../discord/settings";
 import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
-import { logWarning } from "../log";
+import { userHub } from "../live/hub";
+import { logError, logWarning } from "../log";
 import { TASK_ACTIONS } from "../tasks/actions";
 import { accountObject } from "../tasks/discord-account-stub";
 import { statsView, statsWindow } from "../tasks/stats";
+import { cancelUserTasks } from "../tasks/task-control";
 import { epochSeconds } from "../time";
 import { TASK_STATUSES } from "../upstream/protocol";
 import { ok } from "./envelopes";
@@ -37,8 +52,79 @@ export function userView(user: UserRow) {
 		quota: user.quota,
 		task_count: user.taskCount,
 		created_at: epochSeconds(user.createdAt),
+		disabled: user.disabledAt !== null,
+		disabled_at: user.disabledAt === null ? null : epochSeconds(user.disabledAt),
 	};
 }
+
+function userListView(row: UserListRow) {
+	return { ...userView(row.user), spent: row.spent };
+}
+
+const USER_PAGE_DEFAULT = 20;
+const USER_PAGE_MAX = 100;
+
+/** The user list's cursor: opaque to clients, base64url of the place the last page ended. */
+const userCursorShape = z.union([
+	z.object({ order: z.literal("newest"), id: z.number().int() }).strict(),
+	z.object({ order: z.literal("sub"), sub: z.string().max(128) }).strict(),
+	z
+		.object({ order: z.literal("spend"), spent: z.number().int(), tasks: z.number().int(), id: z.number().int() })
+		.strict(),
+]);
+
+function encodeUserCursor(cursor: UserCursor): string {
+	const bytes = new TextEncoder().encode(JSON.stringify(cursor));
+	return base64url.encode(bytes);
+}
+
+function decodeUserCursor(value: string, order: UserOrder): UserCursor {
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(new TextDecoder().decode(base64url.decode(value)));
+	} catch {
+		throw badRequest("cursor is not valid");
+	}
+	const result = userCursorShape.safeParse(parsed);
+	if (!result.success) throw badRequest("cursor is not valid");
+	if (result.data.order !== order) throw badRequest("cursor is for another order");
+	return result.data;
+}
+
+/** The admins' user list: newest first, biggest spenders first, or a search by sub prefix (in sub order). */
+export const usersQuery = z
+	.object({
+		q: z.string().min(1).max(128).optional().describe("subs starting with this (case-sensitive), in sub order"),
+		order: z
+			.enum(["newest", "spend", "sub"], { error: "order must be one of newest, spend, sub" })
+			.optional()
+			.describe("newest (default), spend (users who submitted, most spent first), sub; a search is in sub order"),
+		page_size: integer("page_size", 1, USER_PAGE_MAX, USER_PAGE_DEFAULT),
+		cursor: z.string().max(400).optional().describe("next_cursor of the previous page"),
+	})
+	.strict()
+	.refine((q) => q.q === undefined || q.order === undefined || q.order === "sub", {
+		message: "a search (q) lists users in sub order: leave order out or send order=sub",
+	});
+
+export const newUserBody = z
+	.object({
+		sub: z.string().superRefine((sub, ctx) => {
+			const problem = subProblem(sub);
+			if (problem) ctx.addIssue({ code: "custom", message: problem });
+		}),
+		role: z.enum(["user", "admin"], { error: "role must be user or admin" }).default("user"),
+		quota: z.number().int().min(0).max(MAX_QUOTA).default(0),
+	})
+	.strict();
+
+export const disableBody = z
+	.object({
+		tasks: z
+			.enum(["finish", "cancel"], { error: "tasks must be finish or cancel" })
+			.describe("the user's unfinished tasks: finish (run to their end) or cancel (each refunded once)"),
+	})
+	.strict();
 
 function channelView(channel: ChannelRow) {
 	const view = {
@@ -145,6 +231,15 @@ function checkBaseUrl(env: Env, baseUrl: string | undefined, field = "base_url")
 	if (problem) throw badRequest(problem);
 }
 
+/** Runs work after the response (an upstream's cancel); without an execution context (tests) it still runs. */
+function inBackground(c: Context<AppEnv>, work: Promise<unknown>): void {
+	try {
+		c.executionCtx.waitUntil(work);
+	} catch {
+		// app.fetch called without a context.
+	}
+}
+
 /** D1's error for a taken name, also when drizzle wraps it (DrizzleQueryError keeps it as `cause`). */
 function isUniqueViolation(error: unknown): boolean {
 	for (let e = error, depth = 0; e !== undefined && depth < 5; depth++) {
@@ -183,7 +278,7 @@ export const adminRoutes = new Hono<AppEnv>()
 			// An unknown user has no tasks: an empty page, like any filter that matches nothing.
 			userId = (await findUserBySub(dbOf(c), query.user))?.id ?? -1;
 		}
-		return list(c, query, true, { status: query.status, action: query.action, userId });
+		return list(c, query, true, { status: query.status, action: query.action, userId }, true);
 	})
 	.get("/stats", validate("query", statsQuery), async (c) => {
 		const q = c.req.valid("query");
@@ -191,6 +286,50 @@ export const adminRoutes = new Hono<AppEnv>()
 		const now = c.get("deps").now();
 		const rows = await readStats(dbOf(c), statsWindow(query, now));
 		return ok(c, statsView(query, now, rows));
+	})
+	.get("/users", validate("query", usersQuery), async (c) => {
+		const q = c.req.valid("query");
+		const order: UserOrder = q.q !== undefined ? "sub" : (q.order ?? "newest");
+		const page = await listUsers(dbOf(c), {
+			order,
+			prefix: q.q,
+			after: q.cursor ? decodeUserCursor(q.cursor, order) : undefined,
+			limit: q.page_size,
+		});
+		return ok(c, {
+			items: page.rows.map(userListView),
+			order,
+			next_cursor: page.next ? encodeUserCursor(page.next) : null,
+		});
+	})
+	.post("/users", validate("json", newUserBody), async (c) => {
+		const body = c.req.valid("json");
+		const user = await createUser(dbOf(c), body, Date.now());
+		if (!user) throw new ApiError("CONFLICT", `a user with sub ${body.sub} exists`);
+		return ok(c, userView(user), 201);
+	})
+	.post("/users/:sub/disable", validate("json", disableBody), async (c) => {
+		const sub = c.req.param("sub");
+		// An admin who disabled itself could not undo it.
+		if (sub === c.get("user").sub) throw badRequest("you cannot disable yourself");
+		const db = dbOf(c);
+		const user = await setUserDisabled(db, sub, Date.now());
+		if (!user) throw notFound("no such user");
+		// Streams already open end too (a ticket to reopen them is refused from now on).
+		await userHub(c.env, user.id)
+			.closeAll("this user is disabled")
+			.catch((error: unknown) => logError("closing a disabled user's streams failed", error));
+		let cancelled = 0;
+		let remaining = false;
+		if (c.req.valid("json").tasks === "cancel") {
+			({ cancelled, remaining } = await cancelUserTasks(c.env, db, user.id, c.get("deps"), (p) => inBackground(c, p)));
+		}
+		return ok(c, { ...userView(user), cancelled, remaining });
+	})
+	.post("/users/:sub/enable", async (c) => {
+		const user = await setUserDisabled(dbOf(c), c.req.param("sub"), null);
+		if (!user) throw notFound("no such user");
+		return ok(c, userView(user));
 	})
 	.get("/users/:sub", async (c) => {
 		const user = await findUserBySub(dbOf(c), c.req.param("sub"));

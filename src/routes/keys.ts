@@ -57,6 +57,15 @@ export const adminKeyRoutes = new Hono<AppEnv>()
 		if (!user) throw notFound("no such user");
 		return ok(c, (await listLiveKeys(db, user.id)).map(keyView));
 	})
+	// The key acts as that user, with that user's role (never the calling admin's): shown once, here.
+	.post("/users/:sub/keys", requestDb(), authenticate({ role: "admin" }), validate("json", newKeyBody), async (c) => {
+		const db = dbOf(c);
+		const user = await findUserBySub(db, c.req.param("sub"));
+		if (!user) throw notFound("no such user");
+		const owner = { id: user.id, sub: user.sub, role: user.role };
+		const created = await createApiKey(db, owner, c.req.valid("json").name, Date.now());
+		return ok(c, { ...keyView(created), key: created.key }, 201);
+	})
 	.delete("/keys/:id", requestDb(), authenticate({ role: "admin" }), validate("param", keyId), async (c) => {
 		const id = Number(c.req.valid("param").id);
 		if (!(await revokeApiKey(dbOf(c), id, Date.now()))) throw notFound("no such API key");

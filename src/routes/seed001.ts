@@ -9,9 +9,10 @@ import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { dbOf, requestDb } from "../db/request-db";
 import type { TaskListFilter } from "../db/task-lists";
+import { subsOf } from "../db/users";
 import { publicBase } from "../images/links";
 import { listTasks } from "../tasks/listing";
-import { toSeed001Item } from "../tasks/views/seed001";
+import { type Seed001Item, toSeed001Item } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { integer, validate } from "./validate";
@@ -50,6 +51,7 @@ export async function list(
 	query: ListQuery,
 	admin: boolean,
 	extra: Pick<TaskListFilter, "status" | "action" | "userId"> = {},
+	withSubs = false,
 ): Promise<Response> {
 	const db = dbOf(c);
 	const user = c.get("user");
@@ -70,7 +72,15 @@ export async function list(
 		cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
 	});
 	const base = publicBase(c.env, new URL(c.req.url).origin);
-	const items = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
+	const items: Seed001Item[] = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
+	if (withSubs) {
+		// One read by primary key for the page's owners, not a join on every task of the scan.
+		const subs = await subsOf(
+			db,
+			result.rows.map((task) => task.userId),
+		);
+		for (const [i, task] of result.rows.entries()) items[i].user = subs.get(task.userId) ?? "";
+	}
 	return ok(c, {
 		items,
 		total: result.total,

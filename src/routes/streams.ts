@@ -13,9 +13,11 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
+import { getDb } from "../db/client";
 import { dbOf, requestDb } from "../db/request-db";
 import { findUserTask } from "../db/tasks";
-import { notFound, unauthorized } from "../errors";
+import { isUserDisabled } from "../db/users";
+import { notFound, unauthorized, userDisabled } from "../errors";
 import { connectRequest, parseLastEventId } from "../live/events";
 import { userHub } from "../live/hub";
 import { checkTicket, issueTicket } from "../live/ticket";
@@ -58,6 +60,8 @@ async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response
 	}
 	const { claims } = check;
 	if ((claims.taskId ?? null) !== (taskId ?? null)) throw unauthorized("this stream ticket is for another stream");
+	// A ticket outlives a disable by up to a minute: the user's flag is read as a token's is.
+	if (await isUserDisabled(getDb(c.env.DB), claims.userId)) throw userDisabled();
 	if (taskId && !(await findUserTask(dbOf(c), claims.userId, taskId))) throw notFound("no such task");
 	const after = parseLastEventId(c.req.header("last-event-id") ?? c.req.query("last_event_id"));
 	const request = connectRequest(c.req.raw, {

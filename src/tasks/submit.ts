@@ -7,8 +7,8 @@ import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
 import type { HookEventMode, TaskMode, TaskRow } from "../db/schema";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
-import { InsufficientQuotaError, insertQueuedTask, QueueFullError, submitChecks } from "../db/tasks";
-import { ApiError, badRequest } from "../errors";
+import { InsufficientQuotaError, insertQueuedTask, QueueFullError, submitChecks, UserDisabledError } from "../db/tasks";
+import { ApiError, badRequest, userDisabled } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
@@ -330,6 +330,7 @@ export async function submitTask(
 			throw new ApiError("INSUFFICIENT_QUOTA", `not enough quota: ${planned.action} costs ${price}`);
 		}
 		if (error instanceof QueueFullError) throw queueFull(limits.limit);
+		if (error instanceof UserDisabledError) throw userDisabled();
 		throw error;
 	}
 	if (planned.status === "NOT_START") await enqueueSubmit(env, publicId);

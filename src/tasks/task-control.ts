@@ -7,7 +7,7 @@ import type { AuthUser } from "../context";
 import { findChannel } from "../db/channels";
 import type { Db } from "../db/client";
 import type { TaskRow } from "../db/schema";
-import { findUserTask, setModalOptions } from "../db/tasks";
+import { findUnfinishedTasks, findUserTask, setModalOptions } from "../db/tasks";
 import type { Deps } from "../deps";
 import { hashFromUrl } from "../discord/midjourney";
 import { ApiError, badRequest, notFound } from "../errors";
@@ -45,18 +45,53 @@ export async function cancelTask(
 ): Promise<CancelResult> {
 	const task = await ownTask(db, user, publicId);
 	if (isTerminal(task.status)) return finishedAnswer(task.status, publicId);
-	const result = await taskObject(env, publicId).apply(publicId, {
-		status: "CANCEL",
-		failReason: "cancelled by the user",
-	});
+	const result = await endAsCancelled(env, db, task, "cancelled by the user", deps, waitUntil);
 	if (!result.applied) return finishedAnswer(result.status ?? task.status, publicId);
-	if (task.upstreamId && task.channelId != null) {
+	return "cancelled";
+}
+
+/** Ends the task as CANCEL through its object (which refunds it, once) and asks its upstream to stop it. */
+async function endAsCancelled(
+	env: Env,
+	db: Db,
+	task: TaskRow,
+	reason: string,
+	deps: Pick<Deps, "fetch">,
+	waitUntil: (promise: Promise<unknown>) => void,
+) {
+	const result = await taskObject(env, task.publicId).apply(task.publicId, { status: "CANCEL", failReason: reason });
+	if (result.applied && task.upstreamId && task.channelId != null) {
 		const { upstreamId, channelId } = task;
 		waitUntil(
 			findChannel(db, channelId).then((channel) => (channel ? cancelUpstream(env, deps, channel, upstreamId) : false)),
 		);
 	}
-	return "cancelled";
+	return result;
+}
+
+/**
+ * Tasks one request cancels for a disabled user: each is a call to its object (a subrequest),
+ * and a request may make only so many. More are left for the next call (`remaining`).
+ */
+export const CANCEL_BATCH = 100;
+
+/**
+ * Cancels the user's unfinished tasks (up to CANCEL_BATCH), each refunded once by its object; a
+ * task that ends on its own meanwhile keeps its end. `remaining` says whether more are unfinished.
+ */
+export async function cancelUserTasks(
+	env: Env,
+	db: Db,
+	userId: number,
+	deps: Pick<Deps, "fetch">,
+	waitUntil: (promise: Promise<unknown>) => void,
+): Promise<{ cancelled: number; remaining: boolean }> {
+	const unfinished = await findUnfinishedTasks(db, userId, CANCEL_BATCH + 1);
+	const batch = unfinished.slice(0, CANCEL_BATCH);
+	const results = await Promise.all(
+		batch.map((task) => endAsCancelled(env, db, task, "cancelled: the user was disabled", deps, waitUntil)),
+	);
+	return { cancelled: results.filter((r) => r.applied).length, remaining: unfinished.length > CANCEL_BATCH };
 }
 
 function finishedAnswer(status: string, publicId: string): CancelResult {

@@ -934,17 +934,50 @@ try {
 		assert(!words.some((w) => w.word === "purple dragon"), "the word is still banned");
 	});
 
-	await step("admin: look up a user and grant quota", async () => {
+	await step("admin: find a user by sub, open it and grant quota", async () => {
 		const before = (await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota;
-		await page.fill("input[name=sub]", userSub);
-		await page.getByRole("button", { name: "Look up" }).click();
+		const users = page.locator("section[data-section=users]");
+		await users.locator("input[name=q]").fill(userSub);
+		await users
+			.locator("form", { has: page.locator("input[name=q]") })
+			.locator("button[type=submit]")
+			.click();
+		await users.locator("[data-testid=user-list] button.link", { hasText: userSub }).click();
 		await page.locator("[data-field=user-quota]").waitFor();
 		assert((await page.locator("[data-field=user-quota]").innerText()) === String(before), "shown quota differs");
 		await page.fill("input[name=amount]", "2500");
 		await page.getByRole("button", { name: "Grant" }).click();
 		await page.locator("[data-field=user-quota]", { hasText: String(before + 2500) }).waitFor();
 		assert((await api(adminKey, "GET", `/api/admin/users/${userSub}`)).quota === before + 2500, "quota not granted");
+		await screenshot("admin-users");
 	});
+
+	await step(
+		"admin: create a user, issue it a key (shown once), disable it (the key is refused), enable it",
+		async () => {
+			const sub = `browser-made-${runId}`;
+			const users = page.locator("section[data-section=users]");
+			await users.locator("input[name=new-sub]").fill(sub);
+			await users.locator("input[name=new-quota]").fill("700");
+			await users.getByRole("button", { name: "Create user" }).click();
+			await users.locator("[data-testid=user-card] dd", { hasText: sub }).waitFor();
+			assert((await users.locator("[data-field=user-quota]").innerText()) === "700", "starting quota not shown");
+			await users.locator("input[name=user-key-name]").fill("bot");
+			await users.getByRole("button", { name: "Issue API key" }).click();
+			const key = (await users.locator("[data-testid=user-key]").innerText()).trim();
+			assert(/^mjk_/.test(key), `no key shown: ${key}`);
+			assert((await api(key, "GET", "/api/user/self")).sub === sub, "the key does not act as the new user");
+			await screenshot("admin-user-key");
+			await users.locator("select[name=disable-tasks]").selectOption("cancel");
+			await users.getByRole("button", { name: "Disable" }).click();
+			await users.locator("[data-field=user-state]", { hasText: "Disabled" }).waitFor();
+			const refused = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${key}` } });
+			assert(refused.status === 403, `a disabled user's key answered ${refused.status}`);
+			await users.getByRole("button", { name: "Enable" }).click();
+			await users.locator("[data-field=user-state]", { hasText: "Active" }).waitFor();
+			assert((await api(key, "GET", "/api/user/self")).sub === sub, "enabling did not restore the key");
+		},
+	);
 
 	await step("admin: all tasks lists the user's tasks, and filters them by user, status and action", async () => {
 		await page.locator("td", { hasText: "INPAINT" }).first().waitFor();
@@ -967,6 +1000,12 @@ try {
 			);
 		});
 		await screenshot("admin-filtered");
+		// Owners by sub, and a task id opens the task's fields.
+		const tasksPanel = page.locator("section.panel", { has: page.locator("select[name=action]") });
+		await tasksPanel.locator("tbody button.link", { hasText: userSub }).first().waitFor();
+		await tasksPanel.locator("tbody td:first-child button.link").first().click();
+		await tasksPanel.locator("[data-testid=admin-task-open] dd", { hasText: userSub }).waitFor();
+		await screenshot("admin-task-open");
 	});
 
 	await step(

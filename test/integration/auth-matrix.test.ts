@@ -55,3 +55,72 @@ describe("admin routes refuse a user's valid token: 403 in their envelope", () =
 		}
 	});
 });
+
+/** The midjourney-proxy routes (envelope {code, description}) and the stream routes (a ticket, not a token). */
+const PROXY_ROUTES = [
+	{ method: "POST", path: "/mj/submit/imagine" },
+	{ method: "GET", path: `/mj/task/${crypto.randomUUID()}/fetch` },
+	{ method: "POST", path: "/mj-fast/mj/task/list-by-condition" },
+	{ method: "GET", path: "/mj/task/queue" },
+] as const;
+
+describe("a disabled user is refused at once on every surface: 403 in its envelope", () => {
+	it("its token (in every header) and its API key, on every protected route, proxy and streams; enabling restores", async () => {
+		const admin = await tokenFor(uniqueSub("matrix-admin"), "admin");
+		const sub = uniqueSub("matrix-disabled");
+		const token = await tokenFor(sub, "admin");
+		// An admin while enabled, so admin routes too must answer "disabled", not "for admins".
+		const created = await call("/api/admin/users", {
+			method: "POST",
+			token: admin,
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ sub, role: "admin", quota: 1000 }),
+		});
+		expect(created.status, await created.text()).toBe(201);
+		const made = await call(`/api/admin/users/${sub}/keys`, {
+			method: "POST",
+			token: admin,
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ name: "matrix" }),
+		});
+		const key = ((await made.json()) as { data: { key: string } }).data.key;
+		const ticketAnswer = await call("/api/user/stream-ticket", { method: "POST", token });
+		const ticket = ((await ticketAnswer.json()) as { data: { ticket: string } }).data.ticket;
+
+		const disable = await call(`/api/admin/users/${sub}/disable`, {
+			method: "POST",
+			token: admin,
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ tasks: "finish" }),
+		});
+		expect(disable.status, await disable.text()).toBe(200);
+
+		for (const secret of [token, key]) {
+			for (const { method, path, envelope } of PROTECTED_ROUTES) {
+				for (const { headers } of TOKEN_HEADERS) {
+					const response = await call(path, { method, headers: headers(secret) });
+					await expectRefused(response, envelope, 403, /^this user is disabled/);
+				}
+			}
+			for (const { method, path } of PROXY_ROUTES) {
+				const response = await call(path, { method, headers: { "mj-api-secret": secret } });
+				const text = await response.text();
+				expect(response.status, `${method} ${path}: ${text}`).toBe(403);
+				expect((JSON.parse(text) as { description: string }).description, text).toMatch(/^this user is disabled/);
+			}
+		}
+		// The stream a ticket opens: a ticket issued before the disable opens nothing after it.
+		const stream = await call(`/api/user/stream?ticket=${encodeURIComponent(ticket)}`);
+		await expectRefused(stream, "newapi", 403, /^this user is disabled/);
+
+		const enable = await call(`/api/admin/users/${sub}/enable`, { method: "POST", token: admin });
+		expect(enable.status, await enable.text()).toBe(200);
+		for (const secret of [token, key]) {
+			for (const { method, path } of PROTECTED_ROUTES) {
+				const response = await call(path, { method, headers: { authorization: `Bearer ${secret}` } });
+				const text = await response.text();
+				expect([401, 403], `${method} ${path} answered ${response.status}: ${text}`).not.toContain(response.status);
+			}
+		}
+	});
+});

@@ -258,7 +258,15 @@ describe("admin quota endpoints", () => {
 		expect(await json(read)).toEqual({
 			success: true,
 			message: "",
-			data: { sub, role: "user", quota: 1_000_000, task_count: 0, created_at: expect.any(Number) },
+			data: {
+				sub,
+				role: "user",
+				quota: 1_000_000,
+				task_count: 0,
+				created_at: expect.any(Number),
+				disabled: false,
+				disabled_at: null,
+			},
 		});
 		const put = (body: unknown) =>
 			call(`/api/admin/users/${sub}/quota`, {

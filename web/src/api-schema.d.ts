@@ -567,7 +567,7 @@ export interface paths {
 		};
 		/**
 		 * Everyone's tasks, filtered by user, channel, status, action and time
-		 * @description Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action.
+		 * @description Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action. Each item also names its owner's sub (user).
 		 */
 		get: operations["getApiAdminTasks"];
 		put?: never;
@@ -823,7 +823,11 @@ export interface paths {
 		/** Any user's live API keys */
 		get: operations["getApiAdminUsersSubKeys"];
 		put?: never;
-		post?: never;
+		/**
+		 * Make an API key for a user
+		 * @description The key acts as that user, with that user's role (an admin's key stops acting as admin when the user is demoted). The whole key is in this answer only. At most 20 live keys (409 beyond).
+		 */
+		post: operations["postApiAdminUsersSubKeys"];
 		delete?: never;
 		options?: never;
 		head?: never;
@@ -842,6 +846,67 @@ export interface paths {
 		post?: never;
 		/** Revoke any API key */
 		delete: operations["deleteApiAdminKeysId"];
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Users: newest first, biggest spenders first, or a search by sub prefix
+		 * @description Each page reads about page_size rows at any number of users: newest walks the users primary key, a search (q, in sub order) the sub index, spend the stats_users_spent index (users who have submitted a task). Page on with next_cursor.
+		 */
+		get: operations["getApiAdminUsers"];
+		put?: never;
+		/**
+		 * Create a user with a role and a starting quota
+		 * @description A taken sub answers 409. Give the user access with POST /api/admin/users/{sub}/keys.
+		 */
+		post: operations["postApiAdminUsers"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}/disable": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Disable a user: every token and key refused at once; unfinished tasks finish or are cancelled
+		 * @description From the next request on, in every isolate, the user's tokens, keys and stream tickets answer 403 on every surface. tasks: finish lets unfinished tasks run to their end; cancel ends them as CANCEL, each refunded once (up to 100 per call: call again while remaining is true). An admin cannot disable itself (400).
+		 */
+		post: operations["postApiAdminUsersSubDisable"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}/enable": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Enable a disabled user: its tokens and live keys work again */
+		post: operations["postApiAdminUsersSubEnable"];
+		delete?: never;
 		options?: never;
 		head?: never;
 		patch?: never;
@@ -1470,6 +1535,8 @@ export interface components {
 			quota: number;
 			/** @description admin list only */
 			user_id?: number;
+			/** @description /api/admin/tasks only: the owner's sub */
+			user?: string;
 			/** @description admin list only */
 			channel_id?: number;
 		};
@@ -1488,6 +1555,45 @@ export interface components {
 			task_count: number;
 			/** @description epoch seconds */
 			created_at: number;
+			/** @description every token and key of a disabled user is refused (403) */
+			disabled: boolean;
+			disabled_at: number | null;
+		};
+		UserListItem: {
+			sub: string;
+			/** @enum {string} */
+			role: "user" | "admin";
+			quota: number;
+			task_count: number;
+			/** @description epoch seconds */
+			created_at: number;
+			/** @description every token and key of a disabled user is refused (403) */
+			disabled: boolean;
+			disabled_at: number | null;
+			/** @description quota spent, all time (charges minus refunds) */
+			spent: number;
+		};
+		UserPage: {
+			items: components["schemas"]["UserListItem"][];
+			/** @enum {string} */
+			order: "newest" | "spend" | "sub";
+			next_cursor: string | null;
+		};
+		DisabledUser: {
+			sub: string;
+			/** @enum {string} */
+			role: "user" | "admin";
+			quota: number;
+			task_count: number;
+			/** @description epoch seconds */
+			created_at: number;
+			/** @description every token and key of a disabled user is refused (403) */
+			disabled: boolean;
+			disabled_at: number | null;
+			/** @description tasks this call cancelled (each refunded once) */
+			cancelled: number;
+			/** @description more unfinished tasks are left to cancel: call again */
+			remaining: boolean;
 		};
 		ApiKey: {
 			id: number;
@@ -3107,7 +3213,7 @@ export interface operations {
 		};
 		requestBody?: never;
 		responses: {
-			/** @description A page of tasks, with user_id and channel_id. */
+			/** @description A page of tasks, with user (the sub), user_id and channel_id. */
 			200: {
 				headers: {
 					[name: string]: unknown;
@@ -3593,6 +3699,41 @@ export interface operations {
 			"5XX": components["responses"]["Seed001Error"];
 		};
 	};
+	postApiAdminUsersSubKeys: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					name: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The new key. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["NewApiKey"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
 	deleteApiAdminKeysId: {
 		parameters: {
 			query?: never;
@@ -3615,6 +3756,146 @@ export interface operations {
 						success: true;
 						message: string;
 						data: components["schemas"]["IdAnswer"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminUsers: {
+		parameters: {
+			query?: {
+				q?: string;
+				order?: "newest" | "spend" | "sub";
+				page_size?: string;
+				cursor?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of users. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["UserPage"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsers: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					sub: string;
+					/**
+					 * @default user
+					 * @enum {string}
+					 */
+					role?: "user" | "admin";
+					/** @default 0 */
+					quota?: number;
+				};
+			};
+		};
+		responses: {
+			/** @description The account. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsersSubDisable: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					/**
+					 * @description the user's unfinished tasks: finish (run to their end) or cancel (each refunded once)
+					 * @enum {string}
+					 */
+					tasks: "finish" | "cancel";
+				};
+			};
+		};
+		responses: {
+			/** @description The account, and what was cancelled. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["DisabledUser"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsersSubEnable: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The account. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
 					};
 				};
 			};

@@ -409,6 +409,9 @@ export interface AdminTaskFilter {
 
 type AdminTaskQuery = NonNullable<paths["/api/admin/tasks"]["get"]["parameters"]["query"]>;
 
+export type AdminUser = Schemas["UserListItem"];
+export type AdminUserQuery = NonNullable<paths["/api/admin/users"]["get"]["parameters"]["query"]>;
+
 /** GET /api/admin/stats: the dashboard's figures. */
 export type AdminStats = Schemas["AdminStats"];
 export type AdminStatsQuery = NonNullable<paths["/api/admin/stats"]["get"]["parameters"]["query"]>;
@@ -430,6 +433,19 @@ export const admin = {
 	/** `{quota}` sets the balance, `{delta}` adjusts it. */
 	setQuota: async (sub: string, change: { quota: number } | { delta: number }) =>
 		unwrap(await call(() => api.PUT("/api/admin/users/{sub}/quota", { params: { path: { sub } }, body: change }))),
+	/** GET /api/admin/users: newest, by spend, or a search by sub prefix; page on with next_cursor. */
+	users: async (query: AdminUserQuery) => unwrap(await call(() => api.GET("/api/admin/users", { params: { query } }))),
+	createUser: async (user: { sub: string; role: "user" | "admin"; quota: number }) =>
+		unwrap(await call(() => api.POST("/api/admin/users", { body: user }))),
+	/** A key acting as `sub`: the whole key is in this answer only. */
+	userKey: async (sub: string, name: string) =>
+		unwrap(await call(() => api.POST("/api/admin/users/{sub}/keys", { params: { path: { sub } }, body: { name } }))),
+	disable: async (sub: string, tasks: "finish" | "cancel") =>
+		unwrap(
+			await call(() => api.POST("/api/admin/users/{sub}/disable", { params: { path: { sub } }, body: { tasks } })),
+		),
+	enable: async (sub: string) =>
+		unwrap(await call(() => api.POST("/api/admin/users/{sub}/enable", { params: { path: { sub } } }))),
 	stats: async (query: AdminStatsQuery) => unwrap(await call(() => api.GET("/api/admin/stats", { params: { query } }))),
 	async tasks(filter: AdminTaskFilter, cursor: string | null) {
 		const query: AdminTaskQuery = { page_size: "20" };

@@ -24,6 +24,8 @@ export interface Seed001Item {
 	fail_reason: string;
 	quota: number;
 	user_id?: number;
+	/** /api/admin/tasks only: the owner's sub, filled in by the route (one read for the page). */
+	user?: string;
 	channel_id?: number;
 }
 

@@ -1,7 +1,16 @@
 /** Admins only: the dashboard, channels and their health, banned words and their hits, users and their quota, everyone's tasks with filters. */
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { TASK_ACTIONS } from "../../../src/tasks/actions";
-import { type AdminTask, type AdminTaskFilter, admin, type BannedWord, type Channel, type Self } from "../api";
+import {
+	type AdminTask,
+	type AdminTaskFilter,
+	type AdminUser,
+	admin,
+	type BannedWord,
+	type Channel,
+	type Self,
+} from "../api";
 import { actionName } from "../components/task-card";
 import { t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
@@ -309,70 +318,306 @@ function BannedWords() {
 	);
 }
 
+/** Users: the list (newest, most spent, or subs starting with…), a new user, and the one opened. */
 function Users() {
-	const [sub, setSub] = useState("");
+	const [query, setQuery] = useState({ q: "", order: "newest" as "newest" | "spend" });
+	const [items, setItems] = useState<AdminUser[] | null>(null);
+	const [next, setNext] = useState<string | null>(null);
 	const [user, setUser] = useState<Self | null>(null);
-	const [amount, setAmount] = useState("1000");
+	const list = useAction();
 	const lookUp = useAction();
-	const grant = useAction();
-	async function find(event: Event) {
-		event.preventDefault();
-		setUser((await lookUp.run(() => admin.user(sub.trim()))) ?? null);
+
+	async function load(using: typeof query, cursor: string | null) {
+		const q = using.q.trim();
+		const page = await list.run(() =>
+			admin.users({ ...(q ? { q } : { order: using.order }), ...(cursor ? { cursor } : {}) }),
+		);
+		if (!page) return;
+		setItems((current) => (cursor && current ? [...current, ...page.items] : page.items));
+		setNext(page.next_cursor);
 	}
-	async function change(kind: "delta" | "quota") {
-		const value = Number(amount);
-		const target = user?.sub ?? sub.trim();
-		const next = await grant.run(() => admin.setQuota(target, kind === "delta" ? { delta: value } : { quota: value }));
-		if (next) setUser(next);
+	useEffect(() => {
+		void load(query, null);
+	}, []);
+	async function open(sub: string) {
+		setUser((await lookUp.run(() => admin.user(sub))) ?? null);
 	}
+	function changed(next: Self) {
+		setUser(next);
+		setItems((current) => current?.map((item) => (item.sub === next.sub ? { ...item, ...next } : item)) ?? null);
+	}
+
 	return (
-		<section class="panel">
+		<section class="panel" data-section="users">
 			<h2>{t("users")}</h2>
-			<form class="row" onSubmit={find}>
+			<NewUser
+				onCreated={(created) => {
+					setUser(created);
+					void load(query, null);
+				}}
+			/>
+			<form
+				class="row"
+				onSubmit={(event) => {
+					event.preventDefault();
+					void load(query, null);
+				}}
+			>
 				<input
-					name="sub"
-					aria-label={t("userSub")}
-					placeholder={t("userSub")}
-					required
-					value={sub}
-					onInput={(event) => setSub(event.currentTarget.value)}
+					name="q"
+					aria-label={t("searchSubs")}
+					placeholder={t("searchSubs")}
+					maxLength={128}
+					value={query.q}
+					onInput={(event) => setQuery({ ...query, q: event.currentTarget.value })}
 				/>
-				<BusyButton type="submit" busy={lookUp.busy}>
-					{t("lookUp")}
+				<select
+					name="order"
+					aria-label={t("order")}
+					value={query.order}
+					disabled={query.q.trim() !== ""}
+					onChange={(event) => {
+						const using = { ...query, order: event.currentTarget.value as "newest" | "spend" };
+						setQuery(using);
+						void load(using, null);
+					}}
+				>
+					<option value="newest">{t("orderNewest")}</option>
+					<option value="spend">{t("orderSpend")}</option>
+				</select>
+				<BusyButton type="submit" busy={list.busy}>
+					{t("filter")}
 				</BusyButton>
 			</form>
+			<ErrorNote error={list.error} />
+			{items && items.length === 0 && <p class="hint">{t("noUsers")}</p>}
+			{items && items.length > 0 && (
+				<table class="fields" data-testid="user-list">
+					<thead>
+						<tr>
+							<th>{t("userSub")}</th>
+							<th>{t("role")}</th>
+							<th>{t("quota")}</th>
+							<th>{t("spent")}</th>
+							<th>{t("tasksCount")}</th>
+							<th>{t("state")}</th>
+							<th>{t("createdAt")}</th>
+						</tr>
+					</thead>
+					<tbody>
+						{items.map((item) => (
+							<tr key={item.sub} class={item.disabled ? "disabled" : ""}>
+								<td>
+									<button type="button" class="link" onClick={() => open(item.sub)}>
+										{item.sub}
+									</button>
+								</td>
+								<td>{item.role}</td>
+								<td>{item.quota}</td>
+								<td>{item.spent}</td>
+								<td>{item.task_count}</td>
+								<td>{item.disabled ? t("disabled") : t("active")}</td>
+								<td>{formatTime(item.created_at, "s")}</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			)}
+			{next && (
+				<BusyButton type="button" busy={list.busy} onClick={() => load(query, next)}>
+					{t("loadMore")}
+				</BusyButton>
+			)}
 			<ErrorNote error={lookUp.error} />
-			{user && (
-				<div class="user-card">
-					<dl class="facts">
-						<dt>{t("userId")}</dt>
-						<dd>{user.sub}</dd>
-						<dt>{t("role")}</dt>
-						<dd>{user.role}</dd>
-						<dt>{t("quota")}</dt>
-						<dd data-field="user-quota">{user.quota}</dd>
-						<dt>{t("tasksCount")}</dt>
-						<dd>{user.task_count}</dd>
-					</dl>
-					<div class="row">
-						<input
-							type="number"
-							name="amount"
-							aria-label={t("amount")}
-							value={amount}
-							onInput={(event) => setAmount(event.currentTarget.value)}
-						/>
-						<BusyButton type="button" busy={grant.busy} onClick={() => change("delta")}>
-							{t("grant")}
-						</BusyButton>
-						<BusyButton type="button" busy={grant.busy} onClick={() => change("quota")}>
-							{t("setQuota")}
-						</BusyButton>
-					</div>
-					<ErrorNote error={grant.error} />
+			{user && <UserCard key={user.sub} user={user} onChange={changed} />}
+		</section>
+	);
+}
+
+function NewUser({ onCreated }: { onCreated: (user: Self) => void }) {
+	const [form, setForm] = useState({ sub: "", role: "user" as "user" | "admin", quota: "0" });
+	const create = useAction();
+	async function submit(event: Event) {
+		event.preventDefault();
+		const created = await create.run(() =>
+			admin.createUser({ sub: form.sub.trim(), role: form.role, quota: Number(form.quota) }),
+		);
+		if (created) {
+			setForm({ sub: "", role: "user", quota: "0" });
+			onCreated(created);
+		}
+	}
+	return (
+		<>
+			<form class="row" onSubmit={submit} data-testid="new-user">
+				<strong>{t("newUser")}</strong>
+				<input
+					name="new-sub"
+					aria-label={t("userSub")}
+					placeholder={t("userSub")}
+					maxLength={128}
+					required
+					value={form.sub}
+					onInput={(event) => setForm({ ...form, sub: event.currentTarget.value })}
+				/>
+				<select
+					name="new-role"
+					aria-label={t("role")}
+					value={form.role}
+					onChange={(event) => setForm({ ...form, role: event.currentTarget.value as "user" | "admin" })}
+				>
+					<option value="user">user</option>
+					<option value="admin">admin</option>
+				</select>
+				<input
+					type="number"
+					name="new-quota"
+					min={0}
+					aria-label={t("startingQuota")}
+					placeholder={t("startingQuota")}
+					value={form.quota}
+					onInput={(event) => setForm({ ...form, quota: event.currentTarget.value })}
+				/>
+				<BusyButton type="submit" busy={create.busy}>
+					{t("createUser")}
+				</BusyButton>
+			</form>
+			<ErrorNote error={create.error} />
+		</>
+	);
+}
+
+/** One user: balance, an API key made for it (shown once), disable or enable. */
+function UserCard({ user, onChange }: { user: Self; onChange: (user: Self) => void }) {
+	const [amount, setAmount] = useState("1000");
+	const [keyName, setKeyName] = useState("");
+	const [key, setKey] = useState<string | null>(null);
+	const [tasks, setTasks] = useState<"finish" | "cancel">("finish");
+	const [outcome, setOutcome] = useState<{ cancelled: number; remaining: boolean } | null>(null);
+	const grant = useAction();
+	const issue = useAction();
+	const access = useAction();
+	async function change(kind: "delta" | "quota") {
+		const value = Number(amount);
+		const next = await grant.run(() =>
+			admin.setQuota(user.sub, kind === "delta" ? { delta: value } : { quota: value }),
+		);
+		if (next) onChange(next);
+	}
+	async function makeKey(event: Event) {
+		event.preventDefault();
+		const created = await issue.run(() => admin.userKey(user.sub, keyName.trim()));
+		if (created) {
+			setKey(created.key);
+			setKeyName("");
+		}
+	}
+	async function disable() {
+		const answer = await access.run(() => admin.disable(user.sub, tasks));
+		if (!answer) return;
+		const { cancelled, remaining, ...next } = answer;
+		setOutcome({ cancelled, remaining });
+		onChange(next);
+	}
+	async function enable() {
+		const next = await access.run(() => admin.enable(user.sub));
+		if (next) {
+			setOutcome(null);
+			onChange(next);
+		}
+	}
+	return (
+		<div class="user-card" data-testid="user-card">
+			<dl class="facts">
+				<dt>{t("userId")}</dt>
+				<dd>{user.sub}</dd>
+				<dt>{t("role")}</dt>
+				<dd>{user.role}</dd>
+				<dt>{t("quota")}</dt>
+				<dd data-field="user-quota">{user.quota}</dd>
+				<dt>{t("tasksCount")}</dt>
+				<dd>{user.task_count}</dd>
+				<dt>{t("state")}</dt>
+				<dd data-field="user-state">{user.disabled ? t("disabled") : t("active")}</dd>
+			</dl>
+			<div class="row">
+				<input
+					type="number"
+					name="amount"
+					aria-label={t("amount")}
+					value={amount}
+					onInput={(event) => setAmount(event.currentTarget.value)}
+				/>
+				<BusyButton type="button" busy={grant.busy} onClick={() => change("delta")}>
+					{t("grant")}
+				</BusyButton>
+				<BusyButton type="button" busy={grant.busy} onClick={() => change("quota")}>
+					{t("setQuota")}
+				</BusyButton>
+			</div>
+			<ErrorNote error={grant.error} />
+			<form class="row" onSubmit={makeKey}>
+				<input
+					name="user-key-name"
+					aria-label={t("keyName")}
+					placeholder={t("keyName")}
+					maxLength={64}
+					required
+					value={keyName}
+					onInput={(event) => setKeyName(event.currentTarget.value)}
+				/>
+				<BusyButton type="submit" busy={issue.busy}>
+					{t("issueKey")}
+				</BusyButton>
+			</form>
+			<ErrorNote error={issue.error} />
+			{key && (
+				<div class="once">
+					<p>{t("keyForUser", { sub: user.sub })}</p>
+					<code data-testid="user-key">{key}</code>
+					<button
+						type="button"
+						class="small"
+						onClick={() => navigator.clipboard?.writeText(key).catch(() => undefined)}
+					>
+						{t("copy")}
+					</button>
 				</div>
 			)}
-		</section>
+			{user.disabled ? (
+				<div class="row">
+					<span class="hint">{t("disabledNote")}</span>
+					<BusyButton type="button" busy={access.busy} onClick={enable}>
+						{t("enableUser")}
+					</BusyButton>
+				</div>
+			) : (
+				<div class="row">
+					<select
+						name="disable-tasks"
+						aria-label={t("tasksCount")}
+						value={tasks}
+						onChange={(event) => setTasks(event.currentTarget.value as "finish" | "cancel")}
+					>
+						<option value="finish">{t("tasksFinish")}</option>
+						<option value="cancel">{t("tasksCancel")}</option>
+					</select>
+					<BusyButton type="button" class="danger" busy={access.busy} onClick={disable}>
+						{t("disableUser")}
+					</BusyButton>
+				</div>
+			)}
+			{outcome && outcome.cancelled > 0 && <p class="hint">{t("cancelledTasks", { n: outcome.cancelled })}</p>}
+			{outcome?.remaining && (
+				<p class="hint">
+					{t("moreToCancel")}{" "}
+					<BusyButton type="button" busy={access.busy} onClick={disable}>
+						{t("disableUser")}
+					</BusyButton>
+				</p>
+			)}
+			<ErrorNote error={access.error} />
+		</div>
 	);
 }
 
@@ -389,6 +634,7 @@ function AllTasks() {
 	const [items, setItems] = useState<AdminTask[]>([]);
 	const [total, setTotal] = useState<number | null>(null);
 	const [next, setNext] = useState<string | null>(null);
+	const [opened, setOpened] = useState<string | null>(null);
 	const action = useAction();
 
 	async function load(using: AdminTaskFilter, cursor: string | null) {
@@ -483,7 +729,7 @@ function AllTasks() {
 				<thead>
 					<tr>
 						<th>{t("taskId")}</th>
-						<th>{t("userId")}</th>
+						<th>{t("owner")}</th>
 						<th>{t("channelId")}</th>
 						<th>{t("action")}</th>
 						<th>{t("status")}</th>
@@ -494,21 +740,18 @@ function AllTasks() {
 				</thead>
 				<tbody>
 					{items.map((task) => (
-						<tr key={task.mj_id}>
-							<td>
-								<code>{task.mj_id.slice(0, 10)}</code>
-							</td>
-							<td>{task.user_id ?? ""}</td>
-							<td>{task.channel_id ?? ""}</td>
-							<td>{task.action}</td>
-							<td>
-								{task.status} {task.status !== "SUCCESS" && task.progress}
-								{task.fail_reason && <div class="hint">{task.fail_reason}</div>}
-							</td>
-							<td class="prompt">{task.prompt}</td>
-							<td>{task.quota}</td>
-							<td>{formatTime(task.submit_time, "s")}</td>
-						</tr>
+						<AdminTaskRow
+							key={task.mj_id}
+							task={task}
+							open={opened === task.mj_id}
+							onToggle={() => setOpened(opened === task.mj_id ? null : task.mj_id)}
+							onOwner={(user) => {
+								const using = { ...filter, user };
+								setForm({ ...form, user });
+								setFilter(using);
+								void load(using, null);
+							}}
+						/>
 					))}
 				</tbody>
 			</table>
@@ -518,5 +761,72 @@ function AllTasks() {
 				</BusyButton>
 			)}
 		</section>
+	);
+}
+
+/**
+ * A row of everyone's tasks: the owner's sub (filters the table to that user), and the task id,
+ * which opens the task's fields and picture below the row (another user's task has no page of
+ * its own in the console: /mj/task/{id}/fetch answers only its owner).
+ */
+function AdminTaskRow({
+	task,
+	open,
+	onToggle,
+	onOwner,
+}: {
+	task: AdminTask;
+	open: boolean;
+	onToggle: () => void;
+	onOwner: (sub: string) => void;
+}) {
+	const fields: [string, unknown][] = Object.entries(task).filter(([, value]) => value !== "" && value !== null);
+	return (
+		<>
+			<tr>
+				<td>
+					<button type="button" class="link" aria-expanded={open} onClick={onToggle} title={task.mj_id}>
+						<code>{task.mj_id.slice(0, 10)}</code>
+					</button>
+				</td>
+				<td>
+					{task.user ? (
+						<button type="button" class="link" onClick={() => onOwner(task.user ?? "")}>
+							{task.user}
+						</button>
+					) : (
+						(task.user_id ?? "")
+					)}
+				</td>
+				<td>{task.channel_id ?? ""}</td>
+				<td>{task.action}</td>
+				<td>
+					{task.status} {task.status !== "SUCCESS" && task.progress}
+					{task.fail_reason && <div class="hint">{task.fail_reason}</div>}
+				</td>
+				<td class="prompt">{task.prompt}</td>
+				<td>{task.quota}</td>
+				<td>{formatTime(task.submit_time, "s")}</td>
+			</tr>
+			{open && (
+				<tr class="task-open" data-testid="admin-task-open">
+					<td colSpan={8}>
+						{task.image_url && (
+							<a href={task.image_url} target="_blank" rel="noreferrer">
+								<img src={task.image_url} alt={task.prompt} loading="lazy" class="admin-task-image" />
+							</a>
+						)}
+						<dl class="facts">
+							{fields.map(([name, value]) => (
+								<Fragment key={name}>
+									<dt>{name}</dt>
+									<dd>{name.endsWith("_time") ? formatTime(Number(value), "s") : String(value)}</dd>
+								</Fragment>
+							))}
+						</dl>
+					</td>
+				</tr>
+			)}
+		</>
 	);
 }
