@@ -10,9 +10,9 @@
 // fresh checkout); --persist-to must match npm start's when that was given one. --remote writes
 // the deployed database (`npm run deploy` applies its migrations).
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { firstAdminStatements, subProblem } from "../src/auth/first-admin.ts";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, MAX_LIVE_KEYS } from "../src/auth/key-format.ts";
+import { valueFrom } from "./lib/dev-vars.mjs";
 
 const USAGE = "usage: npm run admin:create -- --sub NAME (--local [--persist-to DIR] | --remote) [--quota N]";
 
@@ -37,13 +37,6 @@ if (problem) fail(problem);
 if (options.local === options.remote) fail(`choose one of --local and --remote\n${USAGE}`);
 if (options.remote && options.persistTo) fail("--persist-to is for --local only");
 
-function valueFrom(file, name) {
-	if (!existsSync(file)) return undefined;
-	const line = readFileSync(file, "utf8")
-		.split("\n")
-		.find((l) => l.startsWith(`${name}=`));
-	return line?.slice(name.length + 1).trim();
-}
 // A new admin starts with what a new user gets locally (.dev.vars); remotely with 0, as the
 // deployed NEW_USER_QUOTA is not known here (grant more with PUT /api/admin/users/{sub}/quota).
 const quotaText =

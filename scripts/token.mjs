@@ -3,8 +3,8 @@
 // prints a token signed with JWT_SECRET (from the environment, else .dev.vars, else
 // .dev.vars.example). --issuer / --audience default to JWT_ISSUER / JWT_AUDIENCE from the same
 // places; --expires must fit the gateway's JWT_MAX_LIFETIME (default 30d, which the default fits).
-import { existsSync, readFileSync } from "node:fs";
 import { SignJWT } from "jose";
+import { devSetting } from "./lib/dev-vars.mjs";
 
 const options = { sub: undefined, role: "user", expires: "30d", issuer: undefined, audience: undefined };
 const args = process.argv.slice(2);
@@ -28,15 +28,7 @@ if (options.role !== "user" && options.role !== "admin") {
 	process.exit(2);
 }
 
-function valueFrom(file, name) {
-	if (!existsSync(file)) return undefined;
-	const line = readFileSync(file, "utf8")
-		.split("\n")
-		.find((l) => l.startsWith(`${name}=`));
-	return line?.slice(name.length + 1).trim();
-}
-const setting = (name) => process.env[name] || valueFrom(".dev.vars", name) || valueFrom(".dev.vars.example", name);
-const secret = setting("JWT_SECRET");
+const secret = devSetting("JWT_SECRET");
 if (!secret) {
 	console.error("no JWT_SECRET in the environment, .dev.vars or .dev.vars.example");
 	process.exit(2);
@@ -47,8 +39,8 @@ const jwt = new SignJWT({ role: options.role })
 	.setSubject(options.sub)
 	.setIssuedAt()
 	.setExpirationTime(options.expires);
-const issuer = options.issuer ?? setting("JWT_ISSUER");
-const audience = options.audience ?? setting("JWT_AUDIENCE");
+const issuer = options.issuer ?? devSetting("JWT_ISSUER");
+const audience = options.audience ?? devSetting("JWT_AUDIENCE");
 if (issuer) jwt.setIssuer(issuer);
 if (audience) jwt.setAudience(audience);
 const token = await jwt.sign(new TextEncoder().encode(secret));

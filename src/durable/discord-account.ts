@@ -24,6 +24,7 @@ import {
 	type DiscordMessage,
 	MIDJOURNEY_BOT_ID,
 	type MjAccountState,
+	type MjButton,
 	type MjEvent,
 	matchTask,
 	NIJI_BOT_ID,
@@ -507,13 +508,7 @@ export class DiscordAccount extends DurableObject<Env> {
 					imageUrl: event.imageUrl,
 					videoUrl: event.videoUrl,
 					finalPrompt: event.prompt || undefined,
-					buttons: event.buttons.map((button) => ({
-						customId: button.customId,
-						emoji: button.emoji,
-						label: button.label,
-						type: 2,
-						style: button.style,
-					})),
+					buttons: taskButtons(event.buttons),
 				};
 				break;
 			case "describe":
@@ -530,13 +525,7 @@ export class DiscordAccount extends DurableObject<Env> {
 					promptEn: text,
 					finalPrompt: text,
 					...(event.kind === "describe" && event.imageUrl ? { imageUrl: event.imageUrl } : {}),
-					buttons: buttonsOf(message).map((button) => ({
-						customId: button.customId,
-						emoji: button.emoji,
-						label: button.label,
-						type: 2,
-						style: button.style,
-					})),
+					buttons: taskButtons(buttonsOf(message)),
 				};
 				break;
 			}
@@ -1012,6 +1001,17 @@ export class DiscordAccount extends DurableObject<Env> {
 			logError("discord state write failed", this.#channelId, error);
 		}
 	}
+}
+
+/** Midjourney's buttons as a task keeps them (the midjourney-proxy shape). */
+function taskButtons(buttons: readonly MjButton[]): NonNullable<TaskUpdate["buttons"]> {
+	return buttons.map((button) => ({
+		customId: button.customId,
+		emoji: button.emoji,
+		label: button.label,
+		type: 2,
+		style: button.style,
+	}));
 }
 
 /** The task as the gateway prepared it: its prompt and modal prompt translated, when they were. */
