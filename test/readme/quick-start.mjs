@@ -9,11 +9,12 @@
 // The commands are changed in two ways only: 127.0.0.1:8787 becomes this run's port, and
 // `admin:create … --local` gets this run's `--persist-to` (as the README tells a reader who gave
 // npm start one). Traffic goes to 127.0.0.1 only (proxies are turned off for the commands).
+// Before that, every relative link of README.md and docs/*.md must name a file and a heading there.
 // Always stops the process group; prints "N passed, N failed" (exit 1 on any failure).
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -64,6 +65,64 @@ function quickStartBlocks(markdown) {
 }
 
 const blocks = quickStartBlocks(readFileSync(join(ROOT, "README.md"), "utf8"));
+
+// ---- links: every relative link of README.md and docs/*.md names a file, and an anchor there ----
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens, -1… for repeats. */
+function anchorsOf(markdown) {
+	const seen = new Map();
+	const anchors = new Set();
+	let fence = false;
+	for (const line of markdown.split("\n")) {
+		if (line.startsWith("```")) fence = !fence;
+		const heading = !fence && line.match(/^#{1,6} (.*)$/);
+		if (!heading) continue;
+		let anchor = heading[1]
+			.toLowerCase()
+			.replace(/[^\p{L}\p{N} _-]/gu, "")
+			.replaceAll(" ", "-");
+		const n = seen.get(anchor) ?? 0;
+		seen.set(anchor, n + 1);
+		if (n > 0) anchor += `-${n}`;
+		anchors.add(anchor);
+	}
+	return anchors;
+}
+
+function brokenLinks() {
+	const pages = [
+		"README.md",
+		...readdirSync(join(ROOT, "docs"))
+			.filter((f) => f.endsWith(".md"))
+			.map((f) => `docs/${f}`),
+	];
+	const broken = [];
+	for (const page of pages) {
+		const text = readFileSync(join(ROOT, page), "utf8");
+		for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+			if (/^[a-z]+:/.test(target)) continue;
+			const [path, anchor] = target.split("#", 2);
+			const file = path === "" ? join(ROOT, page) : resolve(dirname(join(ROOT, page)), path);
+			if (!existsSync(file)) {
+				broken.push(`${page}: ${target} (no such file)`);
+				continue;
+			}
+			if (anchor !== undefined && !anchorsOf(readFileSync(file, "utf8")).has(anchor)) {
+				broken.push(`${page}: ${target} (no such heading)`);
+			}
+		}
+	}
+	return broken;
+}
+
+const broken = brokenLinks();
+if (broken.length === 0) {
+	passed += 1;
+	console.log("ok - every relative link of README.md and docs/ resolves");
+} else {
+	failed += 1;
+	console.log(`not ok - broken links:\n  ${broken.join("\n  ")}`);
+}
 
 // ---- the gateway ----
 
@@ -202,7 +261,9 @@ shell.on("exit", () => {
 });
 shell.stdin.write("set -euo pipefail\n");
 
+let ran = 0;
 for (const [n, block] of blocks.entries()) {
+	ran += 1;
 	const name = `README.md:${block.line} (quick-start block ${n + 1})`;
 	const done = `@@readme-block-${n}-done@@`;
 	const from = output.length;
@@ -234,7 +295,7 @@ for (const [n, block] of blocks.entries()) {
 	console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 for (const [n, block] of blocks.entries()) {
-	if (n < passed + failed) continue;
+	if (n < ran) continue;
 	failed += 1;
 	console.log(`not ok - README.md:${block.line} (quick-start block ${n + 1}): not run, an earlier block failed`);
 }
