@@ -1,7 +1,7 @@
 /**
  * The simulator Worker's entry (`mj-edge-simulator`): a stand-in midjourney-proxy for local
  * development and tests, never part of the gateway's bundle. The gateway reaches it as any
- * other upstream channel; see README "Built-in upstream simulator".
+ * other upstream channel; see docs/simulators.md.
  */
 import { simulatorApp } from "./app";
 import type { SimulatorEnv } from "./env";

@@ -133,7 +133,7 @@ export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookA
 				"webhook-id": eventId,
 				"webhook-timestamp": String(timestamp),
 				"webhook-signature": await signatureHeader(signingSecrets(secret, started), eventId, timestamp, body),
-				// Order within the task: a higher sequence is newer news (see README, "Client callbacks").
+				// Order within the task: a higher sequence is newer news (see docs/callbacks.md).
 				"mj-edge-sequence": String(change.seq),
 				"mj-edge-event-time": String(change.at),
 			},

@@ -7,7 +7,7 @@
  * Workers cannot resolve DNS before a fetch, so this judges the URL as written (after the WHATWG
  * parser has normalised it: `2130706433`, `0177.0.0.1` and `0x7f.1` all reach here as
  * `127.0.0.1`, IPv6 as compressed lowercase hex). A public name whose DNS answer is private is
- * not caught here; README "URL policy" says what the platform does about that.
+ * not caught here; docs/url-policy.md says what the platform does about that.
  */
 import { config } from "../config";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";

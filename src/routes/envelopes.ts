@@ -9,7 +9,7 @@ import type { ApiError, ErrorCode } from "../errors";
 
 /**
  * Seed 000 lists 800 (parameter error) and 510 (system error); the gateway adds 401 (missing
- * or invalid token), 402 (not enough quota) and 403 (admins only); see the README.
+ * or invalid token), 402 (not enough quota) and 403 (admins only); see each surface's page in docs/.
  */
 const ALBUM_CODES = {
 	BAD_REQUEST: 800,

@@ -87,7 +87,7 @@ export const UNFINISHED_STATUSES = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MO
 export const SUBMIT_ACTIONS = ["IMAGINE", "UPSCALE", "VARIATION"] as const;
 export type SubmitAction = (typeof SUBMIT_ACTIONS)[number];
 
-/** Longest prompt accepted, in characters (documented in the README). */
+/** Longest prompt accepted, in characters (docs/seed-002.md and the OpenAPI document). */
 export const PROMPT_MAX_LENGTH = 4000;
 /** Longest `state` string accepted. */
 export const CLIENT_STATE_MAX_LENGTH = 1024;

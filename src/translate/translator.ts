@@ -9,7 +9,7 @@ import { fakeAi } from "./fake-ai";
 import { foreignLanguageOf, splitPrompt } from "./prompt-spans";
 
 export interface Translator {
-	/** What the task's log and README call it. */
+	/** What the task's log and docs/translation.md call it. */
 	readonly name: string;
 	/** `text` (in `source`, an ISO 639-1 code) in English; throws when it cannot. */
 	translate(text: string, source: string): Promise<string>;

@@ -111,7 +111,7 @@ async function optional<T>(answer: () => Promise<T>): Promise<T | null> {
 
 // ---- midjourney-proxy tasks ----
 
-/** The midjourney-proxy task object (README "The task object"). */
+/** The midjourney-proxy task object (docs/midjourney-proxy.md, "The task object"). */
 export type Task = Schemas["ProxyTask"];
 export type TaskStatus = Task["status"];
 export type Button = Schemas["ProxyButton"];
@@ -124,7 +124,7 @@ export type Bot = "MID_JOURNEY" | "NIJI_JOURNEY";
 
 /**
  * The document lists the midjourney-proxy operations once, with the speed-mode prefixes as their
- * servers (README "midjourney-proxy API"); the console's mode is that server, one client each.
+ * servers (docs/midjourney-proxy.md); the console's mode is that server, one client each.
  */
 const modes: Record<Mode, Client<paths>> = {
 	fast: client(`${location.origin}/mj-fast`),
@@ -394,7 +394,7 @@ export type NewChannel = NonNullable<
 	paths["/api/admin/channels"]["post"]["requestBody"]
 >["content"]["application/json"];
 
-/** An item of the seed-001 admin list (README "GET /api/mj/"). */
+/** An item of the seed-001 admin list (docs/seed-001.md). */
 export type AdminTask = Schemas["Seed001Item"];
 
 export interface AdminTaskFilter {
