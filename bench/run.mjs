@@ -26,7 +26,15 @@ import { KIB_PER_MIB, peakOf, perPidPeak, readWorkerd, startSampler, workerdRole
 import { cmdline, cpuSeconds, descendants, workerdProcesses } from "./lib/proc.mjs";
 import { productionLines, productionPass, runProduction } from "./lib/production.mjs";
 import { BIG_USER_TASKS, SEED_CHECK_SQL, SEED_EXPECTED, seedSql, TASKS, USERS, userSub } from "./lib/seed.mjs";
-import { d1Execute, ensureDevVars, freePort, migrate, prepareSnapshot, startServer } from "./lib/server.mjs";
+import {
+	d1Execute,
+	ensureDevVars,
+	freePort,
+	liveDevVars,
+	migrate,
+	prepareSnapshot,
+	startServer,
+} from "./lib/server.mjs";
 import { wrkAvailable } from "./lib/wrk.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -505,7 +513,7 @@ async function main() {
 	}
 	log("applying D1 migrations to bench/.out/state");
 	migrate({ root: ROOT, persistTo: STATE_DIR, config: snapshot?.config, logFile: LOG_FILE });
-	const devVars = [snapshot ? snapshot.devVars : join(ROOT, ".dev.vars.example")];
+	const devVars = [snapshot ? snapshot.devVars : liveDevVars(STATE_DIR)];
 
 	// The list data set goes in before any server runs, so both servers below see it.
 	const seeded = seed(snapshot);

@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { firstAdminStatements, subProblem } from "../src/auth/first-admin.ts";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, MAX_LIVE_KEYS } from "../src/auth/key-format.ts";
-import { valueFrom } from "./lib/dev-vars.mjs";
+import { devSetting } from "./lib/dev-vars.mjs";
 
 const USAGE = "usage: npm run admin:create -- --sub NAME (--local [--persist-to DIR] | --remote) [--quota N]";
 
@@ -37,14 +37,10 @@ if (problem) fail(problem);
 if (options.local === options.remote) fail(`choose one of --local and --remote\n${USAGE}`);
 if (options.remote && options.persistTo) fail("--persist-to is for --local only");
 
-// A new admin starts with what a new user gets locally (.dev.vars); remotely with 0, as the
-// deployed NEW_USER_QUOTA is not known here (grant more with PUT /api/admin/users/{sub}/quota).
-const quotaText =
-	options.quota ??
-	(options.local
-		? valueFrom(".dev.vars", "NEW_USER_QUOTA") || valueFrom(".dev.vars.example", "NEW_USER_QUOTA")
-		: "0") ??
-	"0";
+// A new admin starts with what a new user gets under npm start (.dev.vars, else the local
+// default); remotely with 0, as the deployed NEW_USER_QUOTA is not known here (grant more with
+// PUT /api/admin/users/{sub}/quota).
+const quotaText = options.quota ?? (options.local ? devSetting("NEW_USER_QUOTA") : "0");
 const quota = Number(quotaText);
 if (!Number.isSafeInteger(quota) || quota < 0) fail("--quota must be a whole number, 0 or more");
 

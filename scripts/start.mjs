@@ -13,12 +13,12 @@
 // SIGINT, SIGTERM or SIGHUP to this process, or this process's parent (npm) going away,
 // stops the whole group, with SIGKILL after a grace period.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildWeb } from "../web/build.ts";
 import { buildDocs } from "./build-docs.mjs";
+import { ensureDevVars, localVarFlags } from "./lib/dev-vars.mjs";
 
-const SIMULATOR_URL = "http://mj-simulator.internal";
 const FAKE_DISCORD_URL = "http://fake-discord.internal";
 const GRACE_MS = 5000;
 
@@ -39,10 +39,8 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 	process.exit(2);
 }
 
-if (!existsSync(".dev.vars")) {
-	copyFileSync(".dev.vars.example", ".dev.vars");
-	console.log("created .dev.vars from .dev.vars.example");
-}
+// Local secrets, random per checkout: the committed .dev.vars.example has none to copy.
+if (ensureDevVars()) console.log("created .dev.vars with random local secrets (npm run token signs with them)");
 
 // The static assets wrangler.toml [assets] serves: the /docs page's script.
 buildDocs();
@@ -78,10 +76,10 @@ const dev = spawn(
 		String(port),
 		"--var",
 		`PUBLIC_BASE_URL:${base}`,
-		`SIMULATOR_URL:${SIMULATOR_URL}`,
 		`FAKE_DISCORD_URL:${FAKE_DISCORD_URL}`,
-		// The local stand-in translator, unless .dev.vars chooses another.
-		...(/^TRANSLATOR=/m.test(readFileSync(".dev.vars", "utf8")) ? [] : ["TRANSLATOR:fake"]),
+		// Development mode, the simulator, a large starting balance and the local stand-in
+		// translator, each unless .dev.vars chooses otherwise (wrangler.toml's [vars] are production's).
+		...localVarFlags(".", { TRANSLATOR: "fake" }),
 		...rest,
 	],
 	{ stdio: "inherit", env, detached: true },

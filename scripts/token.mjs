@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run token -- --sub user-1 [--role admin] [--expires 30d] [--issuer ISS] [--audience AUD]`:
-// prints a token signed with JWT_SECRET (from the environment, else .dev.vars, else
-// .dev.vars.example). --issuer / --audience default to JWT_ISSUER / JWT_AUDIENCE from the same
-// places; --expires must fit the gateway's JWT_MAX_LIFETIME (default 30d, which the default fits).
+// prints a token signed with JWT_SECRET (from the environment, else .dev.vars, which npm start
+// creates with random secrets). --issuer / --audience default to JWT_ISSUER / JWT_AUDIENCE from
+// the same places; --expires must fit the gateway's JWT_MAX_LIFETIME (default 30d, which the default fits).
 import { SignJWT } from "jose";
 import { devSetting } from "./lib/dev-vars.mjs";
 
@@ -30,7 +30,9 @@ if (options.role !== "user" && options.role !== "admin") {
 
 const secret = devSetting("JWT_SECRET");
 if (!secret) {
-	console.error("no JWT_SECRET in the environment, .dev.vars or .dev.vars.example");
+	console.error(
+		"no JWT_SECRET in the environment or .dev.vars: run npm start once (it creates .dev.vars), or set JWT_SECRET to the gateway's",
+	);
 	process.exit(2);
 }
 

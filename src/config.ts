@@ -1,6 +1,6 @@
 /**
  * The gateway's settings, read from the Worker's vars (wrangler.toml `[vars]`, `.dev.vars`)
- * in one place. Each var is parsed once per isolate and set of values; a bad value is logged,
+ * and checked against its secrets, in one place. Each var is parsed once per isolate and set of values; a bad value is logged,
  * naming the var, and its default is used, so a typo in a var never takes the API down.
  */
 import { z } from "zod";
@@ -67,7 +67,18 @@ export interface Config {
 	 * "workers-ai" (default; off when the AI binding is absent), "fake" (tests, `npm start`) or "off".
 	 */
 	translator: TranslatorKind;
+	/**
+	 * Why the gateway must not use its secrets, or null: in production, a JWT_SECRET or
+	 * SIGNING_SECRET that is unset, shorter than MIN_SECRET_LENGTH or a published development
+	 * value ("change-me"). Every request that needs a secret then answers 503 (src/auth/hmac-key.ts).
+	 */
+	secretsProblem: string | null;
 }
+
+/** The secrets a deployment must set (`wrangler secret put`). */
+export const SECRETS = ["JWT_SECRET", "SIGNING_SECRET"] as const;
+/** Shortest secret production accepts: a random 32 characters is well past guessing. */
+export const MIN_SECRET_LENGTH = 32;
 
 export const TRANSLATOR_KINDS = ["workers-ai", "fake", "off"] as const;
 export type TranslatorKind = (typeof TRANSLATOR_KINDS)[number];
@@ -88,7 +99,10 @@ const VARS = [
 	"TRANSLATOR",
 ] as const;
 
-export type ConfigVars = Partial<Pick<Env, (typeof VARS)[number]>>;
+export type ConfigVars = Partial<Pick<Env, (typeof VARS)[number] | (typeof SECRETS)[number]>>;
+
+/** What config() is parsed from, secrets included (only ever compared, never logged). */
+const KEYED = [...VARS, ...SECRETS] as const;
 
 /** A var's text: unset and blank are the same (use the default). */
 const raw = z
@@ -216,9 +230,31 @@ const varsSchema = z.object({
 	),
 });
 
+/**
+ * The published or guessable secrets production refuses: .dev.vars.example and older checkouts
+ * shipped "…change-me…" values, and a Deploy button form can be submitted with them unchanged.
+ */
+function secretsProblem(env: ConfigVars, production: boolean): string | null {
+	if (!production) return null;
+	const problems = SECRETS.flatMap((name) => {
+		const value = env[name] ?? "";
+		if (value === "") return [`${name} is not set`];
+		if (value.includes("change-me")) return [`${name} is a published development value (it contains "change-me")`];
+		if (value.length < MIN_SECRET_LENGTH) return [`${name} is shorter than ${MIN_SECRET_LENGTH} characters`];
+		return [];
+	});
+	return problems.length > 0 ? problems.join("; ") : null;
+}
+
 function parseConfig(env: ConfigVars): Config {
 	const vars = varsSchema.parse(env);
 	const production = vars.ENVIRONMENT === "production";
+	const problem = secretsProblem(env, production);
+	if (problem) {
+		console.error(
+			`the gateway's secrets are not configured: ${problem}. Requests that need them answer 503 until they are set (wrangler secret put JWT_SECRET / SIGNING_SECRET, a random value of ${MIN_SECRET_LENGTH} characters or more).`,
+		);
+	}
 	return {
 		production,
 		publicBaseUrl: vars.PUBLIC_BASE_URL,
@@ -232,6 +268,7 @@ function parseConfig(env: ConfigVars): Config {
 		userQueueLimit: vars.USER_QUEUE_LIMIT,
 		bannedWords: vars.BANNED_WORDS,
 		translator: vars.TRANSLATOR,
+		secretsProblem: problem,
 	};
 }
 
@@ -252,7 +289,7 @@ const byEnv = new WeakMap<ConfigVars, Config>();
 export function config(env: ConfigVars): Config {
 	const same = byEnv.get(env);
 	if (same) return same;
-	const key = VARS.map((name) => env[name] ?? "\u0001").join("\u0000");
+	const key = KEYED.map((name) => env[name] ?? "\u0001").join("\u0000");
 	let known = parsed.get(key);
 	if (!known) {
 		known = parseConfig(env);

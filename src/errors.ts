@@ -27,6 +27,8 @@ const ERROR_STATUS = {
 	/** An Idempotency-Key the caller already used for a different request. */
 	IDEMPOTENCY_MISMATCH: 422,
 	NO_CHANNEL: 503,
+	/** Production runs with an unset, short or published JWT_SECRET / SIGNING_SECRET (config's secretsProblem). */
+	SECRETS_NOT_CONFIGURED: 503,
 	/** A part of a protocol the gateway knowingly does not serve (midjourney-proxy's personalization profiles). */
 	NOT_SUPPORTED: 400,
 	INTERNAL: 500,
@@ -84,5 +86,11 @@ export const badRequest = (message: string) => new ApiError("BAD_REQUEST", messa
 export const notFound = (message: string) => new ApiError("NOT_FOUND", message);
 export const unauthorized = (message: string) => new ApiError("UNAUTHORIZED", message);
 export const forbidden = (message: string) => new ApiError("FORBIDDEN", message);
+/** Every request that needs JWT_SECRET or SIGNING_SECRET while they are unusable; the reason is in the log only. */
+export const secretsNotConfigured = () =>
+	new ApiError(
+		"SECRETS_NOT_CONFIGURED",
+		"the gateway's secrets are not configured: its operator must set JWT_SECRET and SIGNING_SECRET",
+	);
 /** The refusal for every token, key, stream and submit of a disabled user, on every surface (in its envelope). */
 export const userDisabled = () => forbidden("this user is disabled: ask an admin to enable it");

@@ -6,7 +6,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import {
 	appendFileSync,
-	copyFileSync,
 	cpSync,
 	createWriteStream,
 	existsSync,
@@ -20,6 +19,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildDocs } from "../../scripts/build-docs.mjs";
+import { devVarsText, ensureDevVars as ensureLocalDevVars, LOCAL_VARS } from "../../scripts/lib/dev-vars.mjs";
 import { alive, descendants } from "./proc.mjs";
 
 /** Path of wrangler's JS entry, read from its package.json so a layout change shows up here. */
@@ -44,14 +44,23 @@ export async function freePort() {
 	});
 }
 
-/** Local secrets: wrangler dev reads .dev.vars, which a fresh checkout does not have. */
+/** Local secrets: wrangler dev reads .dev.vars, which a fresh checkout does not have (as npm start makes it). */
 export function ensureDevVars(root) {
-	const devVars = join(root, ".dev.vars");
-	if (!existsSync(devVars)) {
-		copyFileSync(join(root, ".dev.vars.example"), devVars);
-		console.log("created .dev.vars from .dev.vars.example");
-	}
+	if (ensureLocalDevVars(root)) console.log("created .dev.vars with random local secrets");
 }
+
+/**
+ * The bench's own .dev.vars: npm start's local vars and fixed secrets, never a developer's
+ * .dev.vars (which may be stale or tuned), so every run measures the same settings and a
+ * BENCH_ONLY=workerd run signs as the run that left the state. Local only: it serves 127.0.0.1
+ * in development mode, and a production gateway refuses these secrets anyway (too well known).
+ */
+const BENCH_VARS = {
+	JWT_SECRET: "bench-jwt-secret-local-only-0123456789abcdef",
+	SIGNING_SECRET: "bench-signing-secret-local-only-0123456789",
+	...LOCAL_VARS,
+};
+const writeBenchVars = (file) => writeFileSync(file, devVarsText(BENCH_VARS, "Written by bench/lib/server.mjs."));
 
 const wranglerEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
 
@@ -115,8 +124,8 @@ function serveBundle(source, script) {
 
 /**
  * Freezes the Worker and the simulator as they are now into `dir`: wrangler.toml (plus the
- * SIMULATOR binding), simulator/wrangler.toml, migrations/ and .dev.vars.example (as .dev.vars)
- * copied, and both bundled once (`wrangler deploy --dry-run`). `wrangler dev` on this snapshot
+ * SIMULATOR binding), simulator/wrangler.toml and migrations/ copied, the bench's .dev.vars
+ * written (writeBenchVars), and both bundled once (`wrangler deploy --dry-run`). `wrangler dev` on this snapshot
  * watches nothing anyone else edits: on a shared tree an edit to src/ or wrangler.toml
  * otherwise restarts the runtime in the middle of a measurement.
  * Returns `{ script, config, simulatorConfig, devVars }` for startServer, migrate and makeToken.
@@ -140,10 +149,7 @@ export function prepareSnapshot({ root, dir, logFile }) {
 	);
 	const migrationsDir = /^migrations_dir\s*=\s*"([^"]+)"/m.exec(source)?.[1] ?? "migrations";
 	cpSync(join(root, migrationsDir), join(dir, migrationsDir), { recursive: true });
-	// The committed local defaults, not a developer's own .dev.vars (which may be stale or
-	// tuned): every run measures the same configuration.
-	const devVars = existsSync(join(root, ".dev.vars.example")) ? ".dev.vars.example" : ".dev.vars";
-	copyFileSync(join(root, devVars), join(dir, ".dev.vars"));
+	writeBenchVars(join(dir, ".dev.vars"));
 
 	const outDir = join(dir, "dist");
 	runWrangler({
@@ -183,18 +189,25 @@ function bundledScript(outDir) {
 }
 
 /**
- * For BENCH_SOURCE=live: wrangler.toml plus the SIMULATOR binding, its paths made absolute,
- * with .dev.vars.example beside it as .dev.vars (wrangler reads it from the config's directory).
+ * For BENCH_SOURCE=live: the .dev.vars beside liveConfig's wrangler.toml (wrangler reads it from
+ * the config's directory), written once; makeToken signs with it.
  */
-function liveConfig(root, persistTo) {
+export function liveDevVars(persistTo) {
 	const dir = join(dirname(persistTo), "live-config");
 	mkdirSync(dir, { recursive: true });
+	const file = join(dir, ".dev.vars");
+	if (!existsSync(file)) writeBenchVars(file);
+	return file;
+}
+
+/** For BENCH_SOURCE=live: wrangler.toml plus the SIMULATOR binding, its paths made absolute. */
+function liveConfig(root, persistTo) {
+	const dir = dirname(liveDevVars(persistTo));
 	const absolute = (text, key) =>
 		text.replace(new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"), (_, p) => `${key} = ${JSON.stringify(join(root, p))}`);
 	const source = readFileSync(join(root, "wrangler.toml"), "utf8");
 	const config = join(dir, "wrangler.toml");
 	writeFileSync(config, `${absolute(absolute(source, "main"), "migrations_dir")}${SIMULATOR_BINDING}`);
-	copyFileSync(join(root, ".dev.vars.example"), join(dir, ".dev.vars"));
 	return config;
 }
 
@@ -203,7 +216,7 @@ function liveConfig(root, persistTo) {
  * for GET /health.
  * `snapshot` (from prepareSnapshot): serve those bundles with their configs;
  * without it wrangler bundles src/ and simulator/ itself and reloads on every edit, as
- * `npm start` does (with .dev.vars.example as .dev.vars, like the snapshot).
+ * `npm start` does (with the bench's .dev.vars, like the snapshot).
  * Returns `{ base, port, pid, stop(), logTail() }`; `stop()` is idempotent.
  */
 export async function startServer({

@@ -8,6 +8,7 @@ import { isUserDisabled, signInUser } from "../db/users";
 import { ApiError, forbidden, unauthorized, userDisabled } from "../errors";
 import { newUserQuota } from "../tasks/pricing";
 import { authenticateApiKey, isApiKey } from "./api-keys";
+import { requireUsableSecrets } from "./hmac-key";
 import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
 import { type Role, verifyToken } from "./token";
 
@@ -55,6 +56,9 @@ export function authenticate(options: { role?: Role } = {}): MiddlewareHandler<A
 
 function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
+		// API keys need no secret to check, but what a signed-in caller gets back does (image
+		// links, stream tickets, callback URLs): refuse them all alike.
+		requireUsableSecrets(c.env);
 		const token = tokenFrom(c.req.raw.headers);
 		if (!token) throw unauthorized("missing token: send Authorization: Bearer <token>");
 		if (isApiKey(token)) {

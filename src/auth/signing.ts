@@ -3,7 +3,7 @@
  * per-task callback URL given to upstreams. Keyed by SIGNING_SECRET, separate per purpose.
  */
 import { base64url } from "jose";
-import { hmacKey } from "./hmac-key";
+import { hmacKey, requireUsableSecrets } from "./hmac-key";
 
 const encoder = new TextEncoder();
 
@@ -30,6 +30,7 @@ const signed = new Map<string, string>();
 const SIGNED_LIMIT = 20_000;
 
 export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
+	requireUsableSecrets(env);
 	const memo = `${env.SIGNING_SECRET}\u0000${purpose}:${value}`;
 	const known = signed.get(memo);
 	if (known) return known;
@@ -51,6 +52,7 @@ export async function verify(
 	value: string,
 	signature: string | undefined,
 ): Promise<boolean> {
+	requireUsableSecrets(env);
 	if (!signature) return false;
 	const mac = signatureBytes(signature);
 	if (!mac) return false;

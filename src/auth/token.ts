@@ -6,7 +6,7 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthorized } from "../errors";
-import { hmacKey } from "./hmac-key";
+import { hmacKey, requireUsableSecrets } from "./hmac-key";
 
 export type Role = "user" | "admin";
 
@@ -21,7 +21,9 @@ export interface VerifiedClaims extends TokenClaims {
 }
 
 /** The settings tokens are verified against: the Worker's env, or a subset of it in tests. */
-export type TokenSettings = Partial<Pick<Env, "JWT_SECRET" | "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_MAX_LIFETIME">>;
+export type TokenSettings = Partial<
+	Pick<Env, "ENVIRONMENT" | "JWT_SECRET" | "SIGNING_SECRET" | "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_MAX_LIFETIME">
+>;
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -50,6 +52,7 @@ const VERIFIED_LIMIT = 10_000;
 
 /** Verifies a bearer token against `settings`; throws UNAUTHORIZED with a reason the client can act on. */
 export async function verifyToken(token: string, settings: TokenSettings): Promise<VerifiedClaims> {
+	requireUsableSecrets(settings);
 	const memo = [settings.JWT_SECRET, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_MAX_LIFETIME, token].join(
 		"\u0000",
 	);

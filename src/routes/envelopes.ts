@@ -26,6 +26,7 @@ const ALBUM_CODES = {
 	BANNED_PROMPT: 800,
 	INSUFFICIENT_QUOTA: 402,
 	NO_CHANNEL: 510,
+	SECRETS_NOT_CONFIGURED: 510,
 	NOT_SUPPORTED: 800,
 	INTERNAL: 510,
 } as const satisfies Record<ErrorCode, number>;
@@ -46,6 +47,7 @@ const PROXY_CODES = {
 	BANNED_PROMPT: 24,
 	INSUFFICIENT_QUOTA: 9,
 	NO_CHANNEL: 9,
+	SECRETS_NOT_CONFIGURED: 9,
 	NOT_SUPPORTED: 4,
 	INTERNAL: 9,
 } as const satisfies Record<ErrorCode, number>;

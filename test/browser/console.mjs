@@ -5,12 +5,13 @@
 // stops the whole process group, and prints "N passed, N failed" (exit 1 on any failure).
 // Screenshots of every page: test-results/browser/*.png.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
 import { chromium } from "playwright-core";
+import { valueFrom } from "../../scripts/lib/dev-vars.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SHOTS = resolve("test-results/browser");
@@ -31,15 +32,11 @@ const freePort = () =>
 		});
 	});
 
+/** The secret npm start gives wrangler dev: .dev.vars, which scripts/start.mjs creates when missing. */
 function secret() {
-	for (const file of [".dev.vars", ".dev.vars.example"]) {
-		if (!existsSync(file)) continue;
-		const line = readFileSync(file, "utf8")
-			.split("\n")
-			.find((l) => l.startsWith("JWT_SECRET="));
-		if (line) return line.slice("JWT_SECRET=".length).trim();
-	}
-	throw new Error("no JWT_SECRET in .dev.vars or .dev.vars.example");
+	const value = valueFrom(".dev.vars", "JWT_SECRET");
+	if (!value) throw new Error("no JWT_SECRET in .dev.vars (scripts/start.mjs creates it)");
+	return value;
 }
 
 const token = (sub, role = "user") =>

@@ -32,6 +32,7 @@ describe("config", () => {
 			userQueueLimit: 50,
 			bannedWords: ["nude", "gore"],
 			translator: "fake",
+			secretsProblem: null,
 		});
 	});
 
@@ -49,12 +50,35 @@ describe("config", () => {
 			userQueueLimit: 100,
 			bannedWords: [],
 			translator: "workers-ai",
+			secretsProblem: null,
 		};
 		expect(config({})).toEqual(expected);
 		expect(config({ TASK_TIMEOUT_MINUTES: " ", NEW_USER_QUOTA: "", ACTION_PRICES: "" })).toEqual(expected);
 		expect(config({ ENVIRONMENT: "production", D1_STATS: "true" })).toMatchObject({ production: true, d1Stats: false });
 		// Set but empty, CORS_ORIGINS lets no browser origin in.
 		expect(config({ CORS_ORIGINS: "" }).corsOrigins).toEqual([]);
+	});
+
+	it("finds production's published, short or unset secrets, and logs the reason once per set of values", () => {
+		const log = vi.spyOn(console, "error").mockImplementation(() => {});
+		const published = { JWT_SECRET: "unit-jwt-secret-change-me-0123456789abcdef", SIGNING_SECRET: "s".repeat(32) };
+		// Outside production the same values are fine: local runs and tests use what they like.
+		expect(config({ ENVIRONMENT: "development", ...published }).secretsProblem).toBeNull();
+		const problem = config({ ENVIRONMENT: "production", ...published }).secretsProblem;
+		expect(problem).toBe('JWT_SECRET is a published development value (it contains "change-me")');
+		// A fresh env object with the same values (a new request) is not parsed, nor logged, again.
+		expect(config({ ENVIRONMENT: "production", ...published }).secretsProblem).toBe(problem);
+		expect(log.mock.calls.filter(([line]) => String(line).includes(problem ?? "?"))).toHaveLength(1);
+
+		expect(
+			config({ ENVIRONMENT: "production", JWT_SECRET: "j".repeat(31), SIGNING_SECRET: "s".repeat(32) }),
+		).toMatchObject({ secretsProblem: "JWT_SECRET is shorter than 32 characters" });
+		expect(config({ ENVIRONMENT: "production", JWT_SECRET: "j".repeat(32) }).secretsProblem).toBe(
+			"SIGNING_SECRET is not set",
+		);
+		expect(
+			config({ ENVIRONMENT: "production", JWT_SECRET: "j".repeat(32), SIGNING_SECRET: "s".repeat(32) }).secretsProblem,
+		).toBeNull();
 	});
 
 	it("logs a bad value, naming the var, and keeps that var's default", () => {
