@@ -37,6 +37,11 @@ const fields = {
 	mode: z.enum(ACCOUNT_MODES, { error: `discord.mode must be one of ${ACCOUNT_MODES.join(", ")}` }),
 	api_base: base("discord.api_base"),
 	activity_base: base("discord.activity_base"),
+	/**
+	 * Describe sends the picture as an upload to Discord (the attachments flow) instead of a signed
+	 * link; without PUBLIC_BASE_URL there is no link to give, so an upload is used then anyway.
+	 */
+	describe_by_upload: z.boolean({ error: "discord.describe_by_upload must be true or false" }),
 };
 
 export const discordSettingsInput = z
@@ -48,6 +53,7 @@ export const discordSettingsInput = z
 		mode: fields.mode.optional(),
 		api_base: fields.api_base.default(DISCORD_API_BASE),
 		activity_base: fields.activity_base.default(DISCORD_ACTIVITY_BASE),
+		describe_by_upload: fields.describe_by_upload.default(false),
 	})
 	.strict();
 export const discordSettingsChanges = z.object(fields).partial().strict();

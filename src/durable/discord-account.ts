@@ -17,7 +17,15 @@ import { findTask } from "../db/tasks";
 import { type Deps, defaultDeps } from "../deps";
 import { discordFetch } from "../discord/fetcher";
 import { GatewayConnection, type GatewayEnd, type GatewaySession } from "../discord/gateway";
-import { botIdFor, buttonPress, findCommand, modalSubmit, slashCommand, type Where } from "../discord/interactions";
+import {
+	botIdFor,
+	buttonPress,
+	findCommand,
+	modalSubmit,
+	slashCommand,
+	type UploadedAttachment,
+	type Where,
+} from "../discord/interactions";
 import {
 	buttonsOf,
 	classifyMessage,
@@ -643,6 +651,12 @@ export class DiscordAccount extends DurableObject<Env> {
 		pending.botId = botId;
 		const cannot = discordCannotRun(task);
 		if (cannot) throw new TaskRefused(cannot);
+		if (task.action === "DESCRIBE" && !task.customId && !task.parentId) {
+			if (settings.describe_by_upload || !publicBase(this.env)) {
+				await this.#describeByUpload(rest, settings, where, task, botId);
+				return;
+			}
+		}
 		if (!task.customId && !task.parentId) {
 			// Pictures go in as the gateway's own signed links, as trueai-org does now: no upload to Discord.
 			const links = await this.#inputLinks(task);
@@ -699,6 +713,31 @@ export class DiscordAccount extends DurableObject<Env> {
 				applicationId: pending.botId,
 				customId,
 			}),
+		);
+	}
+
+	/** Describe with the picture uploaded to Discord: for a gateway Midjourney cannot fetch a link from. */
+	async #describeByUpload(
+		rest: DiscordRest,
+		settings: DiscordSettings,
+		where: Where,
+		task: TaskRow,
+		botId: string,
+	): Promise<void> {
+		const key = inputKeysOf(task)[0];
+		const object = key ? await this.env.IMAGES.get(key) : null;
+		if (!object) throw new TaskRefused("the image to describe is missing");
+		const type = object.httpMetadata?.contentType ?? "image/png";
+		const filename = `image.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+		const uploaded = await rest.upload(settings.channel_id, filename, await object.arrayBuffer(), type);
+		await this.#slash(
+			rest,
+			settings,
+			where,
+			"describe",
+			botId,
+			[{ type: 11, name: "image", value: 0 }],
+			[{ id: "0", filename, uploaded_filename: uploaded }],
 		);
 	}
 
@@ -815,6 +854,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		name: string,
 		botId: string,
 		options: unknown[],
+		attachments: UploadedAttachment[] = [],
 	): Promise<void> {
 		for (let attempt = 1; ; attempt++) {
 			const commands = await this.#commands(rest, settings, attempt > 1);
@@ -822,7 +862,7 @@ export class DiscordAccount extends DurableObject<Env> {
 			if (!command) throw new TaskRefused(`the server has no /${name} command of the bot ${botId}`);
 			await this.#paced();
 			try {
-				await rest.interact(slashCommand(where, command, options));
+				await rest.interact(slashCommand(where, command, options, attachments));
 				return;
 			} catch (error) {
 				if (!(error instanceof DiscordInvalidFormError) || attempt > 1) throw error;

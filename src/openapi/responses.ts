@@ -288,6 +288,7 @@ const DiscordSettingsView = z.strictObject({
 	mode: z.enum(ACCOUNT_MODES).optional(),
 	api_base: z.string(),
 	activity_base: z.string(),
+	describe_by_upload: z.boolean().describe("describe uploads the picture to Discord rather than linking it"),
 });
 export const ChannelView = named(
 	"Channel",

@@ -14,8 +14,8 @@ import { accountObject } from "../../src/tasks/discord-account-stub";
 import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
-import { channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
-import { fault, recordedInteractions } from "../helpers/fake-discord";
+import { admin, channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
+import { fakeUploads, fault, recordedInteractions } from "../helpers/fake-discord";
 import { dataUrl, type ProxyTask, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
 const TIMEOUT = 40_000;
@@ -217,6 +217,50 @@ describe("commands with pictures and text", () => {
 		);
 		expect(blendCall?.body.data.options[0].value.match(/\/mj\/upload\//g)).toHaveLength(2);
 	}, 90_000);
+});
+
+describe("describe by upload", () => {
+	it("describe_by_upload: the picture goes through Discord's attachments flow, not as a link", async () => {
+		const account = await connectedAccount({ weight: 1, discord: { describe_by_upload: true } });
+		expect((await channelView(account.id)).discord).toMatchObject({ describe_by_upload: true });
+		const token = await user();
+		const picture = await png(24, 24, 7);
+		const id = await submitted(await proxyPost("/mj/submit/describe", token, { base64: dataUrl(picture) }));
+		const task = await succeeded(token, id);
+		expect(task.prompt.split("\n\n")).toHaveLength(4);
+		expect(isPng(await servedFromR2(task, "image"))).toBe(true);
+		const sent = (await recordedInteractions(account.token)) as unknown as {
+			body: {
+				data: {
+					name: string;
+					options: { type: number; name: string; value: unknown }[];
+					attachments: { id: string; filename: string; uploaded_filename: string }[];
+				};
+			};
+		}[];
+		const call = sent.find((s) => s.body.data.name === "describe");
+		expect(call?.body.data.options).toEqual([{ type: 11, name: "image", value: 0 }]);
+		const attachment = call?.body.data.attachments[0];
+		expect(attachment).toMatchObject({ id: "0", filename: "image.png" });
+		// The bytes Discord got are the user's picture, whole.
+		const uploads = await fakeUploads();
+		expect(uploads[attachment?.uploaded_filename ?? ""]).toEqual({
+			size: picture.byteLength,
+			contentType: "image/png",
+		});
+	});
+
+	it("the setting defaults to off, refuses a non-boolean and is changed by PATCH", async () => {
+		const account = await connectedAccount({ weight: 0 });
+		expect((await channelView(account.id)).discord).toMatchObject({ describe_by_upload: false });
+		const patch = (value: unknown) =>
+			admin(`/${account.id}`, { method: "PATCH", body: JSON.stringify({ discord: { describe_by_upload: value } }) });
+		const refused = await patch("yes");
+		expect(refused.status).toBe(400);
+		expect(await refused.text()).toContain("describe_by_upload");
+		expect((await patch(true)).status).toBe(200);
+		expect((await channelView(account.id)).discord).toMatchObject({ describe_by_upload: true });
+	});
 });
 
 describe("what Midjourney says about the account", () => {

@@ -1719,6 +1719,8 @@ export interface components {
 				mode?: "fast" | "relax" | "turbo";
 				api_base: string;
 				activity_base: string;
+				/** @description describe uploads the picture to Discord rather than linking it */
+				describe_by_upload: boolean;
 			};
 			/**
 			 * @description discord channels only: the gateway connection
@@ -4065,6 +4067,8 @@ export interface operations {
 						api_base?: string;
 						/** Format: uri */
 						activity_base?: string;
+						/** @default false */
+						describe_by_upload?: boolean;
 					};
 				};
 			};
@@ -4117,6 +4121,7 @@ export interface operations {
 						api_base?: string;
 						/** Format: uri */
 						activity_base?: string;
+						describe_by_upload?: boolean;
 					};
 				};
 			};
