@@ -941,6 +941,7 @@ try {
 		await language("zh");
 		await details.locator("summary", { hasText: "账号设置" }).waitFor();
 		await form.locator("input[name=queue_size]").fill("12");
+		await form.getByLabel("描述时上传图片").check();
 		await form.getByRole("button", { name: "保存设置" }).click();
 		await row.locator("[data-field=load]", { hasText: "最多 5 / 12" }).waitFor();
 		await screenshot("admin-discord-settings-zh");
@@ -949,16 +950,19 @@ try {
 		await row.locator("details.discord-settings summary").click();
 		assert((await form.locator("input[name=queue_size]").inputValue()) === "12", "the saved queue size is not shown");
 		assert((await form.locator("select[name=mode]").inputValue()) === "relax", "the saved mode is not shown");
+		assert(await form.locator("input[name=describe_by_upload]").isChecked(), "describe by upload is not shown on");
 		fake = (await api(adminKey, "GET", "/api/admin/channels")).find((c) => c.name === "fake-discord");
 		assert(
-			fake.discord.queue_size === 12 && fake.discord.api_base !== "ftp://example.com",
+			fake.discord.queue_size === 12 &&
+				fake.discord.describe_by_upload === true &&
+				fake.discord.api_base !== "ftp://example.com",
 			JSON.stringify(fake.discord),
 		);
 		await row.locator("details.discord-settings summary").click();
 		await language("en");
 		// Back as npm start made it (fast runs as an unset mode does), for the steps that follow.
 		await api(adminKey, "PATCH", `/api/admin/channels/${fake.id}`, {
-			discord: { concurrency: 3, queue_size: 10, mode: "fast" },
+			discord: { concurrency: 3, queue_size: 10, mode: "fast", describe_by_upload: false },
 		});
 	});
 

@@ -187,10 +187,11 @@ function DiscordSettingsForm({
 		user_agent: settings.user_agent,
 		api_base: settings.api_base,
 		activity_base: settings.activity_base,
+		describe_by_upload: settings.describe_by_upload,
 	};
 	const [fields, setFields] = useState(initial);
 	const save = useAction();
-	const field = (name: Exclude<keyof typeof fields, "mode">) => ({
+	const field = (name: Exclude<keyof typeof fields, "mode" | "describe_by_upload">) => ({
 		name,
 		value: fields[name],
 		onInput: (event: { currentTarget: HTMLInputElement }) =>
@@ -206,6 +207,8 @@ function DiscordSettingsForm({
 		if (fields.user_agent.trim() !== initial.user_agent) changes.user_agent = fields.user_agent.trim();
 		if (fields.api_base.trim() !== initial.api_base) changes.api_base = fields.api_base.trim();
 		if (fields.activity_base.trim() !== initial.activity_base) changes.activity_base = fields.activity_base.trim();
+		if (fields.describe_by_upload !== initial.describe_by_upload)
+			changes.describe_by_upload = fields.describe_by_upload;
 		if (Object.keys(changes).length === 0) return;
 		if (await save.run(() => admin.updateChannel(id, { discord: changes }))) onSaved();
 	}
@@ -247,6 +250,15 @@ function DiscordSettingsForm({
 				<label>
 					{t("activityBase")}
 					<input {...field("activity_base")} type="url" required />
+				</label>
+				<label>
+					{t("describeByUpload")}
+					<input
+						type="checkbox"
+						name="describe_by_upload"
+						checked={fields.describe_by_upload}
+						onChange={(event) => setFields({ ...fields, describe_by_upload: event.currentTarget.checked })}
+					/>
 				</label>
 				<BusyButton type="submit" class="small save-settings" busy={save.busy}>
 					{t("saveSettings")}
