@@ -973,20 +973,26 @@ export class DiscordAccount extends DurableObject<Env> {
 		await this.#saveTasks();
 		await this.ctx.storage.deleteAlarm();
 		const db = getDb(this.env.DB);
-		const failed: string[] = running.map((task) => task.taskId);
+		const failed = running.map((task) => ({
+			taskId: task.taskId,
+			failReason: `the Discord account was taken out: ${reason}`,
+		}));
 		for (const task of waiting) {
 			// Never sent: a new task can run on another channel; a follow-up only here, where its parent is.
 			const row = await findTask(db, task.taskId);
-			const moved =
-				row && !row.parentId && (await taskObject(this.env, task.taskId).returnToQueue(task.taskId, task.nonce));
+			if (row?.parentId) {
+				failed.push({
+					taskId: task.taskId,
+					failReason: `the Discord account was taken out before this follow-up started (${reason}); a follow-up runs only on the account of its parent task`,
+				});
+				continue;
+			}
+			const moved = row && (await taskObject(this.env, task.taskId).returnToQueue(task.taskId, task.nonce));
 			if (moved) await this.env.TASK_QUEUE.send({ kind: "submit", taskId: task.taskId } satisfies TaskMessage);
-			else failed.push(task.taskId);
+			else failed.push({ taskId: task.taskId, failReason: `the Discord account was taken out: ${reason}` });
 		}
-		for (const taskId of failed) {
-			await taskObject(this.env, taskId).apply(taskId, {
-				status: "FAILURE",
-				failReason: `the Discord account was taken out: ${reason}`,
-			});
+		for (const { taskId, failReason } of failed) {
+			await taskObject(this.env, taskId).apply(taskId, { status: "FAILURE", failReason });
 		}
 		await this.#report(true);
 	}
