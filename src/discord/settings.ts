@@ -42,6 +42,9 @@ const fields = {
 	 * link; without PUBLIC_BASE_URL there is no link to give, so an upload is used then anyway.
 	 */
 	describe_by_upload: z.boolean({ error: "discord.describe_by_upload must be true or false" }),
+	/** The account's DM channels with the Midjourney and Niji bots, where seeds arrive; unset: opened when needed. */
+	dm_channel_id: snowflake("discord.dm_channel_id"),
+	niji_dm_channel_id: snowflake("discord.niji_dm_channel_id"),
 };
 
 export const discordSettingsInput = z
@@ -54,6 +57,8 @@ export const discordSettingsInput = z
 		api_base: fields.api_base.default(DISCORD_API_BASE),
 		activity_base: fields.activity_base.default(DISCORD_ACTIVITY_BASE),
 		describe_by_upload: fields.describe_by_upload.default(false),
+		dm_channel_id: fields.dm_channel_id.optional(),
+		niji_dm_channel_id: fields.niji_dm_channel_id.optional(),
 	})
 	.strict();
 export const discordSettingsChanges = z.object(fields).partial().strict();

@@ -233,8 +233,10 @@ export class DiscordAccount extends DurableObject<Env> {
 		});
 		try {
 			const rest = this.#rest(channel, settings);
-			// The DM channel with the bot is where its answer arrives: opening it makes sure it exists.
-			await rest.openDm(botIdFor(botType));
+			// The DM channel with the bot is where its answer arrives: opening it makes sure it exists,
+			// unless the admin named it (one call fewer per seed).
+			const known = botType === "NIJI_JOURNEY" ? settings.niji_dm_channel_id : settings.dm_channel_id;
+			if (!known) await rest.openDm(botIdFor(botType));
 			await this.#paced();
 			await rest.react(settings.channel_id, messageId, "\u2709\uFE0F");
 		} catch (error) {

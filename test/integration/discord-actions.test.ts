@@ -15,7 +15,7 @@ import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
 import { admin, channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
-import { fakeUploads, fault, recordedInteractions } from "../helpers/fake-discord";
+import { fakeState, fakeUploads, fault, freshToken, recordedInteractions, rest } from "../helpers/fake-discord";
 import { dataUrl, type ProxyTask, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
 const TIMEOUT = 40_000;
@@ -394,7 +394,7 @@ describe("accountFilter on midjourney-proxy submits", () => {
 
 describe("the seed of a task on a Discord account", () => {
 	it("reacts with ✉️ on the job's message and reads the seed from the bot's DM", async () => {
-		await connectedAccount({ weight: 1 });
+		const account = await connectedAccount({ weight: 1 });
 		const token = await user();
 		const task = await succeeded(
 			token,
@@ -404,6 +404,32 @@ describe("the seed of a task on a Discord account", () => {
 		const answer = await reply(response);
 		expect(answer.code).toBe(1);
 		expect(String(answer.result)).toMatch(/^\d+$/);
+		// No DM channel in the settings: it was opened to receive the answer.
+		expect((await fakeState(account.token)).dm_opens).toBe(1);
+	});
+
+	it("with dm_channel_id set, the DM is not opened again and the seed still arrives", async () => {
+		const accountToken = freshToken();
+		const dm = await (
+			await rest(accountToken, "/api/v9/users/@me/channels", { body: { recipients: ["936929561302675456"] } })
+		).json<{ id: string }>();
+		const account = await connectedAccount({ weight: 1, token: accountToken, discord: { dm_channel_id: dm.id } });
+		expect((await channelView(account.id)).discord).toMatchObject({ dm_channel_id: dm.id });
+		const token = await user();
+		const task = await succeeded(
+			token,
+			await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "a known DM" })),
+		);
+		const answer = await reply(await call(`/mj/task/${task.id}/image-seed`, { headers: { "mj-api-secret": token } }));
+		expect(answer.code).toBe(1);
+		expect(String(answer.result)).toMatch(/^\d+$/);
+		expect((await fakeState(account.token)).dm_opens).toBe(1);
+		const refused = await admin(`/${account.id}`, {
+			method: "PATCH",
+			body: JSON.stringify({ discord: { niji_dm_channel_id: "not-a-channel" } }),
+		});
+		expect(refused.status).toBe(400);
+		expect(await refused.text()).toContain("discord.niji_dm_channel_id");
 	});
 });
 

@@ -1721,6 +1721,10 @@ export interface components {
 				activity_base: string;
 				/** @description describe uploads the picture to Discord rather than linking it */
 				describe_by_upload: boolean;
+				/** @description the account's DM channel with the Midjourney bot */
+				dm_channel_id?: string;
+				/** @description the account's DM channel with the Niji bot */
+				niji_dm_channel_id?: string;
 			};
 			/**
 			 * @description discord channels only: the gateway connection
@@ -4069,6 +4073,8 @@ export interface operations {
 						activity_base?: string;
 						/** @default false */
 						describe_by_upload?: boolean;
+						dm_channel_id?: string;
+						niji_dm_channel_id?: string;
 					};
 				};
 			};
@@ -4122,6 +4128,8 @@ export interface operations {
 						/** Format: uri */
 						activity_base?: string;
 						describe_by_upload?: boolean;
+						dm_channel_id?: string;
+						niji_dm_channel_id?: string;
 					};
 				};
 			};
