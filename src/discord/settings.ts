@@ -61,7 +61,29 @@ export const discordSettingsInput = z
 		niji_dm_channel_id: fields.niji_dm_channel_id.optional(),
 	})
 	.strict();
-export const discordSettingsChanges = z.object(fields).partial().strict();
+/** A DM channel id in a PATCH: "" forgets it (the DM is then opened when needed). */
+const clearable = (field: string) =>
+	z
+		.string({ error: `${field} must be a string of digits (a Discord id)` })
+		.regex(/^(\d{15,21})?$/, { message: `${field} must be a Discord id (15 to 21 digits), or "" to clear it` });
+export const discordSettingsChanges = z
+	.object({
+		...fields,
+		dm_channel_id: clearable("discord.dm_channel_id"),
+		niji_dm_channel_id: clearable("discord.niji_dm_channel_id"),
+	})
+	.partial()
+	.strict();
+
+/** Settings after a PATCH: the changes merged in, a DM channel id given as "" removed. */
+export function mergeSettings(
+	current: DiscordSettings | undefined,
+	changes: z.output<typeof discordSettingsChanges>,
+): Record<string, unknown> {
+	const merged: Record<string, unknown> = { ...current, ...changes };
+	for (const key of ["dm_channel_id", "niji_dm_channel_id"]) if (merged[key] === "") delete merged[key];
+	return merged;
+}
 
 export type DiscordSettings = z.output<typeof discordSettingsInput>;
 

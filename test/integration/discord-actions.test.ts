@@ -430,6 +430,16 @@ describe("the seed of a task on a Discord account", () => {
 		});
 		expect(refused.status).toBe(400);
 		expect(await refused.text()).toContain("discord.niji_dm_channel_id");
+		// "" forgets it: the next seed opens the DM again.
+		const cleared = await admin(`/${account.id}`, {
+			method: "PATCH",
+			body: JSON.stringify({ discord: { dm_channel_id: "" } }),
+		});
+		expect(cleared.status).toBe(200);
+		expect((await channelView(account.id)).discord).not.toHaveProperty("dm_channel_id");
+		const again = await reply(await call(`/mj/task/${task.id}/image-seed`, { headers: { "mj-api-secret": token } }));
+		expect(again.code).toBe(1);
+		expect((await fakeState(account.token)).dm_opens).toBe(2);
 	});
 });
 

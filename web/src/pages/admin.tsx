@@ -188,6 +188,8 @@ function DiscordSettingsForm({
 		api_base: settings.api_base,
 		activity_base: settings.activity_base,
 		describe_by_upload: settings.describe_by_upload,
+		dm_channel_id: settings.dm_channel_id ?? "",
+		niji_dm_channel_id: settings.niji_dm_channel_id ?? "",
 	};
 	const [fields, setFields] = useState(initial);
 	const save = useAction();
@@ -209,6 +211,10 @@ function DiscordSettingsForm({
 		if (fields.activity_base.trim() !== initial.activity_base) changes.activity_base = fields.activity_base.trim();
 		if (fields.describe_by_upload !== initial.describe_by_upload)
 			changes.describe_by_upload = fields.describe_by_upload;
+		// Empty clears a DM channel id.
+		if (fields.dm_channel_id.trim() !== initial.dm_channel_id) changes.dm_channel_id = fields.dm_channel_id.trim();
+		if (fields.niji_dm_channel_id.trim() !== initial.niji_dm_channel_id)
+			changes.niji_dm_channel_id = fields.niji_dm_channel_id.trim();
 		if (Object.keys(changes).length === 0) return;
 		if (await save.run(() => admin.updateChannel(id, { discord: changes }))) onSaved();
 	}
@@ -250,6 +256,14 @@ function DiscordSettingsForm({
 				<label>
 					{t("activityBase")}
 					<input {...field("activity_base")} type="url" required />
+				</label>
+				<label>
+					{t("dmChannelId")}
+					<input {...field("dm_channel_id")} inputMode="numeric" />
+				</label>
+				<label>
+					{t("nijiDmChannelId")}
+					<input {...field("niji_dm_channel_id")} inputMode="numeric" />
 				</label>
 				<label>
 					{t("describeByUpload")}
