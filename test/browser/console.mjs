@@ -922,11 +922,15 @@ try {
 		assert((await form.locator("input[name=concurrency]").inputValue()) === "3", "the form does not show the setting");
 		await form.locator("input[name=concurrency]").fill("5");
 		await form.locator("select[name=mode]").selectOption("relax");
+		await form.locator("input[name=dm_channel_id]").fill("1000000000000000003");
 		await form.getByRole("button", { name: "Save settings" }).click();
 		await row.locator("[data-field=load]", { hasText: "at most 5 / 10" }).waitFor();
 		let fake = (await api(adminKey, "GET", "/api/admin/channels")).find((c) => c.name === "fake-discord");
 		assert(
-			fake.discord.concurrency === 5 && fake.discord.mode === "relax" && fake.discord.queue_size === 10,
+			fake.discord.concurrency === 5 &&
+				fake.discord.mode === "relax" &&
+				fake.discord.queue_size === 10 &&
+				fake.discord.dm_channel_id === "1000000000000000003",
 			`not applied: ${JSON.stringify(fake.discord)}`,
 		);
 		await screenshot("admin-discord-settings");
@@ -962,7 +966,7 @@ try {
 		await language("en");
 		// Back as npm start made it (fast runs as an unset mode does), for the steps that follow.
 		await api(adminKey, "PATCH", `/api/admin/channels/${fake.id}`, {
-			discord: { concurrency: 3, queue_size: 10, mode: "fast", describe_by_upload: false },
+			discord: { concurrency: 3, queue_size: 10, mode: "fast", describe_by_upload: false, dm_channel_id: "" },
 		});
 	});
 
