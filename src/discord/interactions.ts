@@ -25,7 +25,19 @@ export function findCommand(
 	return commands.find((command) => command.name === name && command.application_id === botId);
 }
 
-export function slashCommand(where: Where, command: ApplicationCommand, options: unknown[]): Record<string, unknown> {
+/** A file already uploaded through the attachments flow, named in a slash command (describe by upload). */
+export interface UploadedAttachment {
+	id: string;
+	filename: string;
+	uploaded_filename: string;
+}
+
+export function slashCommand(
+	where: Where,
+	command: ApplicationCommand,
+	options: unknown[],
+	attachments: UploadedAttachment[] = [],
+): Record<string, unknown> {
 	return {
 		type: 2,
 		application_id: command.application_id,
@@ -40,7 +52,7 @@ export function slashCommand(where: Where, command: ApplicationCommand, options:
 			type: 1,
 			options,
 			application_command: command,
-			attachments: [],
+			attachments,
 		},
 		analytics_location: "slash_ui",
 	};

@@ -99,6 +99,40 @@ export class DiscordRest {
 		await response.body?.cancel();
 	}
 
+	/**
+	 * The attachments flow (describe by upload): Discord hands out an upload URL, the bytes are PUT
+	 * there, and the interaction then names the file by its `upload_filename`.
+	 */
+	async upload(channelId: string, filename: string, bytes: ArrayBuffer, contentType: string): Promise<string> {
+		const response = await this.#call("POST", `/api/v9/channels/${channelId}/attachments`, {
+			files: [{ filename, file_size: bytes.byteLength, id: "0" }],
+		});
+		const body = (await response.json()) as { attachments?: { upload_url?: unknown; upload_filename?: unknown }[] };
+		const slot = body.attachments?.[0];
+		const url = typeof slot?.upload_url === "string" ? slot.upload_url : "";
+		if (!/^https?:\/\//i.test(url) || typeof slot?.upload_filename !== "string" || !slot.upload_filename) {
+			throw new DiscordError("Discord gave no upload URL for the picture", 502);
+		}
+		let put: Response;
+		try {
+			// A storage bucket's signed URL: the account's token has no business there.
+			put = await this.#options.fetch(url, {
+				method: "PUT",
+				headers: { "content-type": contentType, "user-agent": this.#options.userAgent },
+				body: bytes,
+				signal: AbortSignal.timeout(30_000),
+			});
+		} catch (error) {
+			throw new DiscordError(
+				`the picture's upload failed: ${error instanceof Error ? error.message : String(error)}`,
+				0,
+			);
+		}
+		await put.body?.cancel();
+		if (!put.ok) throw new DiscordError(`the picture's upload answered HTTP ${put.status}`, put.status);
+		return slot.upload_filename;
+	}
+
 	/** POST /api/v9/interactions: 204 means Discord took it; the outcome arrives on the gateway. */
 	async interact(payload: Record<string, unknown>): Promise<void> {
 		const response = await this.#call("POST", "/api/v9/interactions", payload);

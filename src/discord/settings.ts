@@ -37,6 +37,14 @@ const fields = {
 	mode: z.enum(ACCOUNT_MODES, { error: `discord.mode must be one of ${ACCOUNT_MODES.join(", ")}` }),
 	api_base: base("discord.api_base"),
 	activity_base: base("discord.activity_base"),
+	/**
+	 * Describe sends the picture as an upload to Discord (the attachments flow) instead of a signed
+	 * link; without PUBLIC_BASE_URL there is no link to give, so an upload is used then anyway.
+	 */
+	describe_by_upload: z.boolean({ error: "discord.describe_by_upload must be true or false" }),
+	/** The account's DM channels with the Midjourney and Niji bots, where seeds arrive; unset: opened when needed. */
+	dm_channel_id: snowflake("discord.dm_channel_id"),
+	niji_dm_channel_id: snowflake("discord.niji_dm_channel_id"),
 };
 
 export const discordSettingsInput = z
@@ -48,9 +56,34 @@ export const discordSettingsInput = z
 		mode: fields.mode.optional(),
 		api_base: fields.api_base.default(DISCORD_API_BASE),
 		activity_base: fields.activity_base.default(DISCORD_ACTIVITY_BASE),
+		describe_by_upload: fields.describe_by_upload.default(false),
+		dm_channel_id: fields.dm_channel_id.optional(),
+		niji_dm_channel_id: fields.niji_dm_channel_id.optional(),
 	})
 	.strict();
-export const discordSettingsChanges = z.object(fields).partial().strict();
+/** A DM channel id in a PATCH: "" forgets it (the DM is then opened when needed). */
+const clearable = (field: string) =>
+	z
+		.string({ error: `${field} must be a string of digits (a Discord id)` })
+		.regex(/^(\d{15,21})?$/, { message: `${field} must be a Discord id (15 to 21 digits), or "" to clear it` });
+export const discordSettingsChanges = z
+	.object({
+		...fields,
+		dm_channel_id: clearable("discord.dm_channel_id"),
+		niji_dm_channel_id: clearable("discord.niji_dm_channel_id"),
+	})
+	.partial()
+	.strict();
+
+/** Settings after a PATCH: the changes merged in, a DM channel id given as "" removed. */
+export function mergeSettings(
+	current: DiscordSettings | undefined,
+	changes: z.output<typeof discordSettingsChanges>,
+): Record<string, unknown> {
+	const merged: Record<string, unknown> = { ...current, ...changes };
+	for (const key of ["dm_channel_id", "niji_dm_channel_id"]) if (merged[key] === "") delete merged[key];
+	return merged;
+}
 
 export type DiscordSettings = z.output<typeof discordSettingsInput>;
 

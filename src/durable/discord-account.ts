@@ -17,7 +17,15 @@ import { findTask } from "../db/tasks";
 import { type Deps, defaultDeps } from "../deps";
 import { discordFetch } from "../discord/fetcher";
 import { GatewayConnection, type GatewayEnd, type GatewaySession } from "../discord/gateway";
-import { botIdFor, buttonPress, findCommand, modalSubmit, slashCommand, type Where } from "../discord/interactions";
+import {
+	botIdFor,
+	buttonPress,
+	findCommand,
+	modalSubmit,
+	slashCommand,
+	type UploadedAttachment,
+	type Where,
+} from "../discord/interactions";
 import {
 	buttonsOf,
 	classifyMessage,
@@ -225,8 +233,10 @@ export class DiscordAccount extends DurableObject<Env> {
 		});
 		try {
 			const rest = this.#rest(channel, settings);
-			// The DM channel with the bot is where its answer arrives: opening it makes sure it exists.
-			await rest.openDm(botIdFor(botType));
+			// The DM channel with the bot is where its answer arrives: opening it makes sure it exists,
+			// unless the admin named it (one call fewer per seed).
+			const known = botType === "NIJI_JOURNEY" ? settings.niji_dm_channel_id : settings.dm_channel_id;
+			if (!known) await rest.openDm(botIdFor(botType));
 			await this.#paced();
 			await rest.react(settings.channel_id, messageId, "\u2709\uFE0F");
 		} catch (error) {
@@ -643,6 +653,12 @@ export class DiscordAccount extends DurableObject<Env> {
 		pending.botId = botId;
 		const cannot = discordCannotRun(task);
 		if (cannot) throw new TaskRefused(cannot);
+		if (task.action === "DESCRIBE" && !task.customId && !task.parentId) {
+			if (settings.describe_by_upload || !publicBase(this.env)) {
+				await this.#describeByUpload(rest, settings, where, task, botId);
+				return;
+			}
+		}
 		if (!task.customId && !task.parentId) {
 			// Pictures go in as the gateway's own signed links, as trueai-org does now: no upload to Discord.
 			const links = await this.#inputLinks(task);
@@ -699,6 +715,31 @@ export class DiscordAccount extends DurableObject<Env> {
 				applicationId: pending.botId,
 				customId,
 			}),
+		);
+	}
+
+	/** Describe with the picture uploaded to Discord: for a gateway Midjourney cannot fetch a link from. */
+	async #describeByUpload(
+		rest: DiscordRest,
+		settings: DiscordSettings,
+		where: Where,
+		task: TaskRow,
+		botId: string,
+	): Promise<void> {
+		const key = inputKeysOf(task)[0];
+		const object = key ? await this.env.IMAGES.get(key) : null;
+		if (!object) throw new TaskRefused("the image to describe is missing");
+		const type = object.httpMetadata?.contentType ?? "image/png";
+		const filename = `image.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+		const uploaded = await rest.upload(settings.channel_id, filename, await object.arrayBuffer(), type);
+		await this.#slash(
+			rest,
+			settings,
+			where,
+			"describe",
+			botId,
+			[{ type: 11, name: "image", value: 0 }],
+			[{ id: "0", filename, uploaded_filename: uploaded }],
 		);
 	}
 
@@ -815,6 +856,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		name: string,
 		botId: string,
 		options: unknown[],
+		attachments: UploadedAttachment[] = [],
 	): Promise<void> {
 		for (let attempt = 1; ; attempt++) {
 			const commands = await this.#commands(rest, settings, attempt > 1);
@@ -822,7 +864,7 @@ export class DiscordAccount extends DurableObject<Env> {
 			if (!command) throw new TaskRefused(`the server has no /${name} command of the bot ${botId}`);
 			await this.#paced();
 			try {
-				await rest.interact(slashCommand(where, command, options));
+				await rest.interact(slashCommand(where, command, options, attachments));
 				return;
 			} catch (error) {
 				if (!(error instanceof DiscordInvalidFormError) || attempt > 1) throw error;
@@ -933,20 +975,26 @@ export class DiscordAccount extends DurableObject<Env> {
 		await this.#saveTasks();
 		await this.ctx.storage.deleteAlarm();
 		const db = getDb(this.env.DB);
-		const failed: string[] = running.map((task) => task.taskId);
+		const failed = running.map((task) => ({
+			taskId: task.taskId,
+			failReason: `the Discord account was taken out: ${reason}`,
+		}));
 		for (const task of waiting) {
 			// Never sent: a new task can run on another channel; a follow-up only here, where its parent is.
 			const row = await findTask(db, task.taskId);
-			const moved =
-				row && !row.parentId && (await taskObject(this.env, task.taskId).returnToQueue(task.taskId, task.nonce));
+			if (row?.parentId) {
+				failed.push({
+					taskId: task.taskId,
+					failReason: `the Discord account was taken out before this follow-up started (${reason}); a follow-up runs only on the account of its parent task`,
+				});
+				continue;
+			}
+			const moved = row && (await taskObject(this.env, task.taskId).returnToQueue(task.taskId, task.nonce));
 			if (moved) await this.env.TASK_QUEUE.send({ kind: "submit", taskId: task.taskId } satisfies TaskMessage);
-			else failed.push(task.taskId);
+			else failed.push({ taskId: task.taskId, failReason: `the Discord account was taken out: ${reason}` });
 		}
-		for (const taskId of failed) {
-			await taskObject(this.env, taskId).apply(taskId, {
-				status: "FAILURE",
-				failReason: `the Discord account was taken out: ${reason}`,
-			});
+		for (const { taskId, failReason } of failed) {
+			await taskObject(this.env, taskId).apply(taskId, { status: "FAILURE", failReason });
 		}
 		await this.#report(true);
 	}

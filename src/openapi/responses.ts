@@ -288,6 +288,9 @@ const DiscordSettingsView = z.strictObject({
 	mode: z.enum(ACCOUNT_MODES).optional(),
 	api_base: z.string(),
 	activity_base: z.string(),
+	describe_by_upload: z.boolean().describe("describe uploads the picture to Discord rather than linking it"),
+	dm_channel_id: z.string().optional().describe("the account's DM channel with the Midjourney bot"),
+	niji_dm_channel_id: z.string().optional().describe("the account's DM channel with the Niji bot"),
 });
 export const ChannelView = named(
 	"Channel",

@@ -25,9 +25,9 @@ import {
 	type UserOrder,
 } from "../db/users";
 import {
-	type DiscordSettings,
 	discordSettingsChanges,
 	discordSettingsInput,
+	mergeSettings,
 	parseSettings,
 	parseState,
 } from "../discord/settings";
@@ -396,11 +396,7 @@ export const adminRoutes = new Hono<AppEnv>()
 			if (body.secret !== undefined && !body.secret.trim())
 				throw badRequest("secret: a discord channel needs the account's user token");
 			if (body.discord) {
-				const settings: DiscordSettings = {
-					...(parseSettings(current.discord) ?? ({} as DiscordSettings)),
-					...body.discord,
-				};
-				const checked = discordSettingsInput.safeParse(settings);
+				const checked = discordSettingsInput.safeParse(mergeSettings(parseSettings(current.discord), body.discord));
 				if (!checked.success) throw badRequest(`discord: ${checked.error.issues[0].message}`);
 				checkBaseUrl(c.env, checked.data.api_base, "discord.api_base");
 				checkBaseUrl(c.env, checked.data.activity_base, "discord.activity_base");

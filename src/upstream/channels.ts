@@ -45,6 +45,7 @@ async function ensureFakeDiscordChannel(db: Db, env: Env, now: number): Promise<
 		queue_size: 10,
 		api_base: origin,
 		activity_base: origin,
+		describe_by_upload: false,
 	};
 	await ensureChannel(
 		db,

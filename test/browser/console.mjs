@@ -910,6 +910,63 @@ try {
 		for (const channel of others) await api(adminKey, "PATCH", `/api/admin/channels/${channel.id}`, { enabled: true });
 	});
 
+	await step("admin: edit a Discord account's settings (English and 中文); the row shows them applied", async () => {
+		const row = page.locator('tr[data-channel="fake-discord"]');
+		await row.waitFor();
+		const details = row.locator("details.discord-settings");
+		await details.locator("summary", { hasText: "Account settings" }).click();
+		const form = details.locator("form");
+		assert((await form.locator("input[name=concurrency]").inputValue()) === "3", "the form does not show the setting");
+		await form.locator("input[name=concurrency]").fill("5");
+		await form.locator("select[name=mode]").selectOption("relax");
+		await form.locator("input[name=dm_channel_id]").fill("1000000000000000003");
+		await form.getByRole("button", { name: "Save settings" }).click();
+		await row.locator("[data-field=load]", { hasText: "at most 5 / 10" }).waitFor();
+		let fake = (await api(adminKey, "GET", "/api/admin/channels")).find((c) => c.name === "fake-discord");
+		assert(
+			fake.discord.concurrency === 5 &&
+				fake.discord.mode === "relax" &&
+				fake.discord.queue_size === 10 &&
+				fake.discord.dm_channel_id === "1000000000000000003",
+			`not applied: ${JSON.stringify(fake.discord)}`,
+		);
+		await screenshot("admin-discord-settings");
+		// A value the gateway refuses says why, in the row, and changes nothing.
+		await form.locator("input[name=api_base]").fill("ftp://example.com");
+		await form.evaluate((f) => {
+			f.noValidate = true;
+		});
+		await form.getByRole("button", { name: "Save settings" }).click();
+		await form.getByRole("alert").filter({ hasText: "discord.api_base" }).waitFor();
+		await form.locator("input[name=api_base]").fill(fake.discord.api_base);
+		await language("zh");
+		await details.locator("summary", { hasText: "账号设置" }).waitFor();
+		await form.locator("input[name=queue_size]").fill("12");
+		await form.getByLabel("描述时上传图片").check();
+		await form.getByRole("button", { name: "保存设置" }).click();
+		await row.locator("[data-field=load]", { hasText: "最多 5 / 12" }).waitFor();
+		await screenshot("admin-discord-settings-zh");
+		// Saved for good: a reload shows the stored values.
+		await page.reload();
+		await row.locator("details.discord-settings summary").click();
+		assert((await form.locator("input[name=queue_size]").inputValue()) === "12", "the saved queue size is not shown");
+		assert((await form.locator("select[name=mode]").inputValue()) === "relax", "the saved mode is not shown");
+		assert(await form.locator("input[name=describe_by_upload]").isChecked(), "describe by upload is not shown on");
+		fake = (await api(adminKey, "GET", "/api/admin/channels")).find((c) => c.name === "fake-discord");
+		assert(
+			fake.discord.queue_size === 12 &&
+				fake.discord.describe_by_upload === true &&
+				fake.discord.api_base !== "ftp://example.com",
+			JSON.stringify(fake.discord),
+		);
+		await row.locator("details.discord-settings summary").click();
+		await language("en");
+		// Back as npm start made it (fast runs as an unset mode does), for the steps that follow.
+		await api(adminKey, "PATCH", `/api/admin/channels/${fake.id}`, {
+			discord: { concurrency: 3, queue_size: 10, mode: "fast", describe_by_upload: false, dm_channel_id: "" },
+		});
+	});
+
 	await step("admin: ban a phrase; a prompt with it is refused and counted; remove it", async () => {
 		const panel = page.locator("section.banned-words");
 		await panel.locator("input[name=banned-word]").fill("  Purple   DRAGON ");

@@ -40,6 +40,11 @@ export async function recordedInteractions(
 	return (await env.FAKE_DISCORD.fetch(`${FAKE}/_fake/interactions?token=${encodeURIComponent(token)}`)).json();
 }
 
+/** What was PUT to the fake's upload URLs, by upload_filename. */
+export async function fakeUploads(): Promise<Record<string, { size: number; contentType: string }>> {
+	return (await env.FAKE_DISCORD.fetch(`${FAKE}/_fake/uploads`)).json();
+}
+
 export interface Frame {
 	op: number;
 	s: number | null;

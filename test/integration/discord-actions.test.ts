@@ -14,8 +14,8 @@ import { accountObject } from "../../src/tasks/discord-account-stub";
 import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
-import { channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
-import { fault, recordedInteractions } from "../helpers/fake-discord";
+import { admin, channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
+import { fakeState, fakeUploads, fault, freshToken, recordedInteractions, rest } from "../helpers/fake-discord";
 import { dataUrl, type ProxyTask, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
 const TIMEOUT = 40_000;
@@ -219,6 +219,50 @@ describe("commands with pictures and text", () => {
 	}, 90_000);
 });
 
+describe("describe by upload", () => {
+	it("describe_by_upload: the picture goes through Discord's attachments flow, not as a link", async () => {
+		const account = await connectedAccount({ weight: 1, discord: { describe_by_upload: true } });
+		expect((await channelView(account.id)).discord).toMatchObject({ describe_by_upload: true });
+		const token = await user();
+		const picture = await png(24, 24, 7);
+		const id = await submitted(await proxyPost("/mj/submit/describe", token, { base64: dataUrl(picture) }));
+		const task = await succeeded(token, id);
+		expect(task.prompt.split("\n\n")).toHaveLength(4);
+		expect(isPng(await servedFromR2(task, "image"))).toBe(true);
+		const sent = (await recordedInteractions(account.token)) as unknown as {
+			body: {
+				data: {
+					name: string;
+					options: { type: number; name: string; value: unknown }[];
+					attachments: { id: string; filename: string; uploaded_filename: string }[];
+				};
+			};
+		}[];
+		const call = sent.find((s) => s.body.data.name === "describe");
+		expect(call?.body.data.options).toEqual([{ type: 11, name: "image", value: 0 }]);
+		const attachment = call?.body.data.attachments[0];
+		expect(attachment).toMatchObject({ id: "0", filename: "image.png" });
+		// The bytes Discord got are the user's picture, whole.
+		const uploads = await fakeUploads();
+		expect(uploads[attachment?.uploaded_filename ?? ""]).toEqual({
+			size: picture.byteLength,
+			contentType: "image/png",
+		});
+	});
+
+	it("the setting defaults to off, refuses a non-boolean and is changed by PATCH", async () => {
+		const account = await connectedAccount({ weight: 0 });
+		expect((await channelView(account.id)).discord).toMatchObject({ describe_by_upload: false });
+		const patch = (value: unknown) =>
+			admin(`/${account.id}`, { method: "PATCH", body: JSON.stringify({ discord: { describe_by_upload: value } }) });
+		const refused = await patch("yes");
+		expect(refused.status).toBe(400);
+		expect(await refused.text()).toContain("describe_by_upload");
+		expect((await patch(true)).status).toBe(200);
+		expect((await channelView(account.id)).discord).toMatchObject({ describe_by_upload: true });
+	});
+});
+
 describe("what Midjourney says about the account", () => {
 	it("credits exhausted: the account runs relax from then on and the task is sent again", async () => {
 		const account = await connectedAccount({ weight: 1 });
@@ -350,7 +394,7 @@ describe("accountFilter on midjourney-proxy submits", () => {
 
 describe("the seed of a task on a Discord account", () => {
 	it("reacts with ✉️ on the job's message and reads the seed from the bot's DM", async () => {
-		await connectedAccount({ weight: 1 });
+		const account = await connectedAccount({ weight: 1 });
 		const token = await user();
 		const task = await succeeded(
 			token,
@@ -360,6 +404,42 @@ describe("the seed of a task on a Discord account", () => {
 		const answer = await reply(response);
 		expect(answer.code).toBe(1);
 		expect(String(answer.result)).toMatch(/^\d+$/);
+		// No DM channel in the settings: it was opened to receive the answer.
+		expect((await fakeState(account.token)).dm_opens).toBe(1);
+	});
+
+	it("with dm_channel_id set, the DM is not opened again and the seed still arrives", async () => {
+		const accountToken = freshToken();
+		const dm = await (
+			await rest(accountToken, "/api/v9/users/@me/channels", { body: { recipients: ["936929561302675456"] } })
+		).json<{ id: string }>();
+		const account = await connectedAccount({ weight: 1, token: accountToken, discord: { dm_channel_id: dm.id } });
+		expect((await channelView(account.id)).discord).toMatchObject({ dm_channel_id: dm.id });
+		const token = await user();
+		const task = await succeeded(
+			token,
+			await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "a known DM" })),
+		);
+		const answer = await reply(await call(`/mj/task/${task.id}/image-seed`, { headers: { "mj-api-secret": token } }));
+		expect(answer.code).toBe(1);
+		expect(String(answer.result)).toMatch(/^\d+$/);
+		expect((await fakeState(account.token)).dm_opens).toBe(1);
+		const refused = await admin(`/${account.id}`, {
+			method: "PATCH",
+			body: JSON.stringify({ discord: { niji_dm_channel_id: "not-a-channel" } }),
+		});
+		expect(refused.status).toBe(400);
+		expect(await refused.text()).toContain("discord.niji_dm_channel_id");
+		// "" forgets it: the next seed opens the DM again.
+		const cleared = await admin(`/${account.id}`, {
+			method: "PATCH",
+			body: JSON.stringify({ discord: { dm_channel_id: "" } }),
+		});
+		expect(cleared.status).toBe(200);
+		expect((await channelView(account.id)).discord).not.toHaveProperty("dm_channel_id");
+		const again = await reply(await call(`/mj/task/${task.id}/image-seed`, { headers: { "mj-api-secret": token } }));
+		expect(again.code).toBe(1);
+		expect((await fakeState(account.token)).dm_opens).toBe(2);
 	});
 });
 

@@ -135,6 +135,37 @@ describe("sending to Discord", () => {
 		// Only the running task reached the revoked account.
 		expect(await recordedInteractions(account.token)).toHaveLength(1);
 	});
+
+	it("a waiting follow-up on an account taken out fails, refunded, saying why it could not move", async () => {
+		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
+		const owner = await user();
+		const grid = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "the parent" }));
+		const parent = await waitFor(async () => {
+			const task = await proxyTask(owner, grid);
+			return task.status === "SUCCESS" && task;
+		}, 25_000);
+		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "holds the slot --fake-slow" }));
+		await interactions(account.token, 2);
+		const upscale = await submitted(
+			await proxyPost("/mj/submit/action", owner, {
+				taskId: parent.id,
+				customId: parent.buttons.map((b) => b.customId).find((c) => c.startsWith("MJ::JOB::upsample::1::")),
+			}),
+		);
+		await waitFor(async () => (await channelView(account.id)).waiting === 1, 10_000, "the follow-up waiting");
+		// Another account is up: a new task could move there, a follow-up cannot.
+		await connectedAccount({ weight: 1 });
+		await fault(account.token, "revoke");
+		const failed = await waitFor(async () => {
+			const task = await taskRow(upscale);
+			return task.status === "FAILURE" && task;
+		}, 15_000);
+		expect(failed.failReason).toMatch(
+			/^the Discord account was taken out before this follow-up started \(.*4004.*\); a follow-up runs only on the account of its parent task$/,
+		);
+		expect(failed.refunded).toBe(true);
+		expect(await recordedInteractions(account.token)).toHaveLength(2);
+	});
 });
 
 const TIMEOUT = 25_000;

@@ -1719,6 +1719,12 @@ export interface components {
 				mode?: "fast" | "relax" | "turbo";
 				api_base: string;
 				activity_base: string;
+				/** @description describe uploads the picture to Discord rather than linking it */
+				describe_by_upload: boolean;
+				/** @description the account's DM channel with the Midjourney bot */
+				dm_channel_id?: string;
+				/** @description the account's DM channel with the Niji bot */
+				niji_dm_channel_id?: string;
 			};
 			/**
 			 * @description discord channels only: the gateway connection
@@ -4065,6 +4071,10 @@ export interface operations {
 						api_base?: string;
 						/** Format: uri */
 						activity_base?: string;
+						/** @default false */
+						describe_by_upload?: boolean;
+						dm_channel_id?: string;
+						niji_dm_channel_id?: string;
 					};
 				};
 			};
@@ -4117,6 +4127,9 @@ export interface operations {
 						api_base?: string;
 						/** Format: uri */
 						activity_base?: string;
+						describe_by_upload?: boolean;
+						dm_channel_id?: string;
+						niji_dm_channel_id?: string;
 					};
 				};
 			};

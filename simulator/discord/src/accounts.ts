@@ -72,7 +72,14 @@ export interface Account {
 	mode: "fast" | "relax" | "turbo";
 	remix: boolean;
 	fastHoursLeft: number;
-	stats: { connections: number; identifies: number; resumes: number; heartbeats: number; acks: number };
+	stats: {
+		connections: number;
+		identifies: number;
+		resumes: number;
+		heartbeats: number;
+		acks: number;
+		dm_opens: number;
+	};
 }
 
 const LOG_LIMIT = 1000;
@@ -109,7 +116,7 @@ export class Accounts {
 				mode: "fast",
 				remix: false,
 				fastHoursLeft: 13.91,
-				stats: { connections: 0, identifies: 0, resumes: 0, heartbeats: 0, acks: 0 },
+				stats: { connections: 0, identifies: 0, resumes: 0, heartbeats: 0, acks: 0, dm_opens: 0 },
 			};
 			this.#byToken.set(token, account);
 		}

@@ -23,7 +23,14 @@ export class FakeDiscordHub extends DurableObject<FakeDiscordEnv> {
 		app.get("/gateway", (c) => this.#upgrade(c.req.raw, heartbeatMs));
 		app.get("/gateway/", (c) => this.#upgrade(c.req.raw, heartbeatMs));
 		this.#control(app);
-		app.put("/upload/*", () => new Response(null, { status: 200 }));
+		app.put("/upload/*", async (c) => {
+			const name = decodeURIComponent(new URL(c.req.url).pathname.slice("/upload/".length));
+			const size = (await c.req.arrayBuffer()).byteLength;
+			if (scripts.uploads.size >= 200) scripts.uploads.delete(scripts.uploads.keys().next().value ?? "");
+			scripts.uploads.set(name, { size, contentType: c.req.header("content-type") ?? "" });
+			return new Response(null, { status: 200 });
+		});
+		app.get("/_fake/uploads", (c) => c.json(Object.fromEntries(scripts.uploads)));
 		app.post("/inpaint/api/submit-job", async (c) =>
 			scripts.submitJob(this.#accounts, await c.req.json().catch(() => null)),
 		);

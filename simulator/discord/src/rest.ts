@@ -128,6 +128,7 @@ export function restApp(accounts: Accounts, bot: Bot): Hono<Vars> {
 		const recipient = body?.recipients?.[0];
 		if (recipient !== MIDJOURNEY_BOT_ID && recipient !== NIJI_BOT_ID)
 			return discordError(400, 50035, "Invalid Form Body");
+		c.get("account").stats.dm_opens += 1;
 		return c.json({
 			id: dmChannelId(c.get("account"), recipient),
 			type: 1,

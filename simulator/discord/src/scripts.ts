@@ -90,6 +90,8 @@ export class Scripts implements Bot {
 	readonly #jobsByHash = new Map<string, Job>();
 	readonly #modals = new Map<string, Modal>();
 	readonly #iframes = new Map<string, Iframe>();
+	/** Bytes PUT to each upload URL, by `upload_filename` (bounded: the latest uploads only). */
+	readonly uploads = new Map<string, { size: number; contentType: string }>();
 
 	constructor(stepMs: number) {
 		this.#stepMs = stepMs;
@@ -227,6 +229,11 @@ export class Scripts implements Bot {
 			}
 			case "describe": {
 				const link = option("link");
+				if (!(typeof link === "string" && link)) {
+					// As Discord does, a picture named by upload must have been PUT to its upload URL first.
+					const file = attachments[Number(option("image"))];
+					if (!file?.uploaded_filename || !this.uploads.get(file.uploaded_filename)?.size) return invalidForm();
+				}
 				const source = typeof link === "string" && link ? link : attachmentUrl(option("image"));
 				if (!source) return invalidForm();
 				return (where, origin) => this.#describe(account, where, origin, source);

@@ -9,6 +9,7 @@ import {
 	admin,
 	type BannedWord,
 	type Channel,
+	type ChannelChanges,
 	type Self,
 } from "../api";
 import { actionName } from "../components/task-card";
@@ -105,6 +106,7 @@ function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => v
 					</BusyButton>
 				</form>
 				<ErrorNote error={save.error} />
+				{channel.discord && <DiscordSettingsForm id={channel.id} settings={channel.discord} onSaved={onChange} />}
 			</td>
 			<td>
 				{channel.kind === "discord" && (
@@ -112,10 +114,12 @@ function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => v
 						<dt>{t("connection")}</dt>
 						<dd data-field="connection">{channel.connection}</dd>
 						<dt>{t("runningWaiting")}</dt>
-						<dd>
+						<dd data-field="load">
 							{channel.running} / {channel.waiting}
+							{channel.discord &&
+								` (${t("ofMost", { running: channel.discord.concurrency, waiting: channel.discord.queue_size })})`}
 						</dd>
-						<dt>mode</dt>
+						<dt>{t("mode")}</dt>
 						<dd>{channel.mode}</dd>
 						{channel.fast_time_remaining && (
 							<>
@@ -159,6 +163,123 @@ function ChannelRow({ channel, onChange }: { channel: Channel; onChange: () => v
 				<ErrorNote error={toggle.error} />
 			</td>
 		</tr>
+	);
+}
+
+type DiscordSettings = NonNullable<Channel["discord"]>;
+type DiscordChanges = NonNullable<ChannelChanges["discord"]>;
+const MODES = ["fast", "relax", "turbo"] as const;
+
+/** A discord account's settings; only what the admin changed is sent, so an unset mode stays unset. */
+function DiscordSettingsForm({
+	id,
+	settings,
+	onSaved,
+}: {
+	id: number;
+	settings: DiscordSettings;
+	onSaved: () => void;
+}) {
+	const initial = {
+		concurrency: String(settings.concurrency),
+		queue_size: String(settings.queue_size),
+		mode: settings.mode ?? "",
+		user_agent: settings.user_agent,
+		api_base: settings.api_base,
+		activity_base: settings.activity_base,
+		describe_by_upload: settings.describe_by_upload,
+		dm_channel_id: settings.dm_channel_id ?? "",
+		niji_dm_channel_id: settings.niji_dm_channel_id ?? "",
+	};
+	const [fields, setFields] = useState(initial);
+	const save = useAction();
+	const field = (name: Exclude<keyof typeof fields, "mode" | "describe_by_upload">) => ({
+		name,
+		value: fields[name],
+		onInput: (event: { currentTarget: HTMLInputElement }) =>
+			setFields({ ...fields, [name]: event.currentTarget.value }),
+	});
+	async function submit(event: Event) {
+		event.preventDefault();
+		const changes: DiscordChanges = {};
+		if (fields.concurrency !== initial.concurrency) changes.concurrency = Number(fields.concurrency);
+		if (fields.queue_size !== initial.queue_size) changes.queue_size = Number(fields.queue_size);
+		const mode = MODES.find((m) => m === fields.mode);
+		if (mode && mode !== settings.mode) changes.mode = mode;
+		if (fields.user_agent.trim() !== initial.user_agent) changes.user_agent = fields.user_agent.trim();
+		if (fields.api_base.trim() !== initial.api_base) changes.api_base = fields.api_base.trim();
+		if (fields.activity_base.trim() !== initial.activity_base) changes.activity_base = fields.activity_base.trim();
+		if (fields.describe_by_upload !== initial.describe_by_upload)
+			changes.describe_by_upload = fields.describe_by_upload;
+		// Empty clears a DM channel id.
+		if (fields.dm_channel_id.trim() !== initial.dm_channel_id) changes.dm_channel_id = fields.dm_channel_id.trim();
+		if (fields.niji_dm_channel_id.trim() !== initial.niji_dm_channel_id)
+			changes.niji_dm_channel_id = fields.niji_dm_channel_id.trim();
+		if (Object.keys(changes).length === 0) return;
+		if (await save.run(() => admin.updateChannel(id, { discord: changes }))) onSaved();
+	}
+	return (
+		<details class="discord-settings">
+			<summary>{t("accountSettings")}</summary>
+			<form class="facts-form" onSubmit={submit}>
+				<label>
+					{t("concurrency")}
+					<input {...field("concurrency")} type="number" min={1} max={15} required />
+				</label>
+				<label>
+					{t("queueSize")}
+					<input {...field("queue_size")} type="number" min={0} max={100} required />
+				</label>
+				<label>
+					{t("mode")}
+					<select
+						name="mode"
+						value={fields.mode}
+						onChange={(event) => setFields({ ...fields, mode: event.currentTarget.value })}
+					>
+						{!settings.mode && <option value="">{t("modeUnset")}</option>}
+						{MODES.map((m) => (
+							<option key={m} value={m}>
+								{t(m)}
+							</option>
+						))}
+					</select>
+				</label>
+				<label>
+					{t("userAgent")}
+					<input {...field("user_agent")} maxLength={512} required />
+				</label>
+				<label>
+					{t("apiBase")}
+					<input {...field("api_base")} type="url" required />
+				</label>
+				<label>
+					{t("activityBase")}
+					<input {...field("activity_base")} type="url" required />
+				</label>
+				<label>
+					{t("dmChannelId")}
+					<input {...field("dm_channel_id")} inputMode="numeric" />
+				</label>
+				<label>
+					{t("nijiDmChannelId")}
+					<input {...field("niji_dm_channel_id")} inputMode="numeric" />
+				</label>
+				<label>
+					{t("describeByUpload")}
+					<input
+						type="checkbox"
+						name="describe_by_upload"
+						checked={fields.describe_by_upload}
+						onChange={(event) => setFields({ ...fields, describe_by_upload: event.currentTarget.checked })}
+					/>
+				</label>
+				<BusyButton type="submit" class="small save-settings" busy={save.busy}>
+					{t("saveSettings")}
+				</BusyButton>
+				<ErrorNote error={save.error} />
+			</form>
+		</details>
 	);
 }
 
