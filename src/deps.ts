@@ -3,7 +3,7 @@
  * every network client as a required parameter (the app puts it on each request's context,
  * the consumers and the cron take it as an argument), so tests drive them all the same way.
  */
-import type { Fetch } from "./upstream/fetcher";
+export type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
 export interface Deps {
 	/** Every outbound call: upstreams (simulator URLs go through its binding, see upstream/fetcher.ts), downloads, callbacks. */

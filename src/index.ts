@@ -6,9 +6,9 @@ import { purgeIdempotencyKeys } from "./db/idempotency";
 import { defaultDeps } from "./deps";
 import { logError } from "./log";
 import { handleHookBatch, handleHookDeadLetters } from "./queue/hook-consumer";
-import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
+import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./tasks/messages";
 
 export { DiscordAccount } from "./durable/discord-account";
 export { TaskObject } from "./durable/task-object";

@@ -1,15 +1,16 @@
 /** Authentication for every protected route: a verified token and the user it names. */
 
 import type { MiddlewareHandler } from "hono";
+import { config } from "../config";
 import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { dbOf } from "../db/request-db";
 import { isUserDisabled, signInUser } from "../db/users";
 import { ApiError, forbidden, unauthorized, userDisabled } from "../errors";
-import { newUserQuota } from "../tasks/pricing";
+import type { Role } from "../vocabulary";
 import { authenticateApiKey, isApiKey } from "./api-keys";
 import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
-import { type Role, verifyToken } from "./token";
+import { verifyToken } from "./token";
 
 /**
  * Tokens whose role this isolate has written to the user's row, by the token's signature, with
@@ -73,7 +74,7 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 				dbOf(c),
 				claims.sub,
 				claims.role,
-				newUserQuota(c.env),
+				config(c.env).newUserQuota,
 				Date.now(),
 				claims.issuedAt,
 			);

@@ -6,9 +6,8 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthorized } from "../errors";
+import type { Role } from "../vocabulary";
 import { hmacKey } from "./hmac-key";
-
-export type Role = "user" | "admin";
 
 export interface TokenClaims {
 	sub: string;

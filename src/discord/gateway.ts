@@ -4,7 +4,7 @@
  * A connection is used once: whatever ends it (op 7, op 9, a close, a missed ACK) is reported
  * through onEnd, and the owner (the account's Durable Object) decides how to come back.
  */
-import type { Fetch } from "../upstream/fetcher";
+import type { Fetch } from "../deps";
 import { httpUrlOf } from "./fetcher";
 
 export interface GatewaySession {

@@ -41,9 +41,9 @@ import {
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
 import { publicBase, uploadUrl } from "../images/links";
 import { logError, logWarning } from "../log";
-import type { TaskMessage } from "../queue/messages";
 import { actionOfButton } from "../tasks/actions";
 import { discordCannotRun } from "../tasks/discord-capabilities";
+import type { TaskMessage } from "../tasks/messages";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
 import { inputKeysOf } from "../tasks/submit";
 import { taskObject } from "../tasks/task-object-stub";

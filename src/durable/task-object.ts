@@ -15,6 +15,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db/client";
+import { parseStringArray } from "../db/schema";
 import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
 import { findUserHookEvents } from "../db/users";
 import { type Deps, defaultDeps } from "../deps";
@@ -24,8 +25,8 @@ import { logError } from "../log";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { redactUrl } from "../net/url-policy";
-import type { HookChange, HookMessage } from "../queue/messages";
-import { isTerminal, parseProgress, parseStringArray, type TaskStatus, type TaskUpdate } from "../tasks/model";
+import type { HookChange, HookMessage } from "../tasks/messages";
+import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
 import { decide } from "../tasks/transitions";
 
 interface StoredState {

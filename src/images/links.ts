@@ -1,7 +1,6 @@
 /** Links to the gateway's own copy of a result image. */
 import { sign } from "../auth/signing";
-import type { TaskRow } from "../db/schema";
-import { parseStringArray } from "../tasks/model";
+import { parseStringArray, type TaskRow } from "../db/schema";
 
 /** Absolute base URL: PUBLIC_BASE_URL when set, else the origin the request came to. */
 export function publicBase(env: Env, requestOrigin?: string): string {

@@ -18,7 +18,7 @@ import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDelive
 import { badRequest, notFound } from "../errors";
 import { storedChange } from "../hooks/deliver";
 import { ensureWebhookSecret, previousExpiresAt, rotateUserWebhookSecret } from "../hooks/secrets";
-import type { HookMessage } from "../queue/messages";
+import type { HookMessage } from "../tasks/messages";
 import { epochSeconds } from "../time";
 import { ok } from "./envelopes";
 import { integer, validate } from "./validate";

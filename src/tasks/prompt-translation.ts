@@ -8,7 +8,7 @@
 import type { TaskRow } from "../db/schema";
 import { logWarning } from "../log";
 import { type TranslationOutcome, translatePrompt, translatorFor } from "../translate/translator";
-import type { TaskAction } from "./actions";
+import type { TaskAction } from "../vocabulary";
 import { bannedMatcher, recordBannedHit } from "./banned-words";
 import { parseOptions } from "./model";
 

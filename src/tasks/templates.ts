@@ -15,11 +15,11 @@ import {
 	unfavoriteTemplate,
 	updateTemplate,
 } from "../db/templates";
+import type { Fetch } from "../deps";
 import { ApiError, badRequest } from "../errors";
 import { newTemplateKey } from "../images/album-files";
 import { type CheckedImage, type ImageInput, putImage, readImage } from "../images/upload";
 import { logError } from "../log";
-import type { Fetch } from "../upstream/fetcher";
 import { type ImageTemp, type TemplateListItem, toImageTemp, toTemplateListItem } from "./views/album";
 
 export const TEMPLATE_KINDS = ["prompt", "face_swap"] as const;
