@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * Fails when a file of src/ imports from a floor above its own (type-only imports count).
+ * Fails when a file of src/ imports from a floor above its own (type-only imports count), or
+ * reads the clock or the network itself: `Date.now` and the global `fetch` belong to src/deps.ts,
+ * and everything else takes them from `Deps` (so tests drive every entry the same way).
  * The floors are the README's ("Architecture"); a folder may import its own floor and any floor
  * below it. Imports are read with the TypeScript compiler, so comments and strings never count.
  * Run: node scripts/check-layers.mjs (CI runs it from .ci/run and npm run lint).
@@ -31,10 +33,22 @@ function* sourceFiles(dir) {
 	}
 }
 
-/** Every module specifier: import/export ... from, import("..."), import x = require("..."). */
-function specifiers(file, text) {
+/** Every module specifier (import/export ... from, import("..."), import types) and every use of the ambient clock or network. */
+function readFile(file, text) {
 	const found = [];
+	const ambient = [];
+	const where = (node) => `line ${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
 	const visit = (node) => {
+		if (
+			ts.isPropertyAccessExpression(node) &&
+			ts.isIdentifier(node.expression) &&
+			((node.expression.text === "Date" && node.name.text === "now") ||
+				(node.expression.text === "globalThis" && node.name.text === "fetch"))
+		) {
+			ambient.push(`${node.expression.text}.${node.name.text} (${where(node)})`);
+		} else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "fetch") {
+			ambient.push(`the global fetch (${where(node)})`);
+		}
 		if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
 			found.push(node.moduleSpecifier.text);
 		} else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
@@ -49,8 +63,9 @@ function specifiers(file, text) {
 		}
 		ts.forEachChild(node, visit);
 	};
-	visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false));
-	return found;
+	const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+	visit(source);
+	return { specifiers: found, ambient };
 }
 
 const roomOf = (path) => relative(src, path).split("/")[0].replace(/\.ts$/, "");
@@ -64,8 +79,11 @@ for (const file of sourceFiles(src)) {
 		problems.push(`${name}: src/${from} has no floor; add it to FLOORS in scripts/check-layers.mjs and the README`);
 		continue;
 	}
-	const text = readFileSync(file, "utf8");
-	for (const spec of specifiers(file, text)) {
+	const { specifiers, ambient } = readFile(file, readFileSync(file, "utf8"));
+	if (name !== "src/deps.ts") {
+		for (const use of ambient) problems.push(`${name}: uses ${use}; take it from Deps (src/deps.ts)`);
+	}
+	for (const spec of specifiers) {
 		if (!spec.startsWith(".")) continue;
 		const target = resolve(dirname(file), spec);
 		if (!target.startsWith(`${src}/`)) {
@@ -85,7 +103,7 @@ for (const file of sourceFiles(src)) {
 if (problems.length > 0) {
 	console.error(problems.join("\n"));
 	console.error(
-		`\n${problems.length} wrong-way import(s); the floors are in scripts/check-layers.mjs and README.md (Architecture).`,
+		`\n${problems.length} problem(s); the floors are in scripts/check-layers.mjs and README.md (Architecture).`,
 	);
 	process.exit(1);
 }

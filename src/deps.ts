@@ -15,3 +15,18 @@ export interface Deps {
 export function defaultDeps(): Deps {
 	return { fetch: (input, init) => fetch(input, init), now: Date.now, random: Math.random };
 }
+
+let replaced: Deps | undefined;
+
+/**
+ * The Deps of everything the runtime starts: each request of the app, the queue consumers, the
+ * cron and every Durable Object read them here, so one call swaps them all.
+ */
+export function runtimeDeps(): Deps {
+	return replaced ?? defaultDeps();
+}
+
+/** Tests only: every entry the runtime starts (Durable Objects included) uses `deps` until reset with undefined. */
+export function replaceRuntimeDeps(deps: Deps | undefined): void {
+	replaced = deps;
+}

@@ -64,7 +64,7 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 			c.set("user", user);
 			return next();
 		}
-		const claims = await verifyToken(token, c.env);
+		const claims = await verifyToken(token, c.env, c.get("deps").now());
 		// A verified token's signature identifies it (its header and claims are what was signed).
 		const signature = token.slice(token.lastIndexOf(".") + 1);
 		let id = deliveredTokens.get(signature);
@@ -75,7 +75,7 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 				claims.sub,
 				claims.role,
 				config(c.env).newUserQuota,
-				Date.now(),
+				c.get("deps").now(),
 				claims.issuedAt,
 			);
 			id = signedIn.id;

@@ -278,7 +278,7 @@ function hooks(body: {
 /** The proxy API for one speed mode ("" for the plain `/mj`). */
 export function proxyRoutes(mode: TaskMode) {
 	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
-		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode })));
+		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now())));
 
 	// Scoped to the protocol's own paths: /mj/image and /mj/callback live beside them without a token.
 	const guard = [
@@ -344,7 +344,14 @@ export function proxyRoutes(mode: TaskMode) {
 		.post("/submit/modal", async (c) => {
 			const body = await bodyOf(c, modalBody);
 			const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
-			await submitModal(c.env, dbOf(c), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
+			await submitModal(
+				c.env,
+				dbOf(c),
+				c.get("user"),
+				body.taskId,
+				{ prompt: body.prompt ?? undefined, mask },
+				c.get("deps").now(),
+			);
 			return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
 		})
 		.post("/submit/describe", async (c) => {

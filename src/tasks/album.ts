@@ -10,7 +10,7 @@ import type { Db } from "../db/client";
 import type { TemplateRow } from "../db/schema";
 import { findUserTask } from "../db/tasks";
 import { findTemplate } from "../db/templates";
-import type { Fetch } from "../deps";
+import type { Deps } from "../deps";
 import { badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { newOriginKey } from "../images/album-files";
@@ -72,9 +72,9 @@ export async function createAlbumPicture(
 	user: AuthUser,
 	base: string,
 	request: AlbumPictureRequest,
-	deps: { fetch: Fetch },
-	now = Date.now(),
+	deps: Pick<Deps, "fetch" | "now">,
 ): Promise<AlbumItem> {
+	const now = deps.now();
 	const template = await usableTemplate(db, user, request.styleId);
 	const hookProblem = request.notifyHook ? callbackUrlProblem(request.notifyHook, env) : null;
 	if (hookProblem) throw badRequest(hookProblem);

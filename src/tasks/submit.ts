@@ -239,21 +239,21 @@ export async function submitTask(
 	db: Db,
 	user: AuthUser,
 	request: SubmitRequest,
-	now = Date.now(),
+	now: number,
 ): Promise<SubmitResult> {
 	const images = request.images ?? [];
 	if (request.customId === undefined && !request.album) checkImages(request.action, images);
 	const limits = queueLimits(env);
 	const planned = await plan(db, user, request);
 	const parentChannelId = planned.parent?.channelId ?? null;
-	await ensureSimulatorChannel(db, env);
+	await ensureSimulatorChannel(db, env, now);
 	// One statement for the queue limit and the channel: with the write, a new task's submit is two
 	// round trips. The banned words' version check (the primary's) runs beside it.
 	const [{ unfinished, channelAvailable }, matcher] = await Promise.all([
 		submitChecks(db, user.id, limits.limit, parentChannelId),
-		bannedMatcher(env),
+		bannedMatcher(env, now),
 	]);
-	await refuseBannedPrompt(env, planned.prompt, matcher);
+	await refuseBannedPrompt(env, planned.prompt, now, matcher);
 	// Refused early here without writing anything; the insert checks the limit again, atomically.
 	if (unfinished >= limits.limit) throw queueFull(limits.limit);
 

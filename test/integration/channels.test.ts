@@ -35,7 +35,7 @@ async function addChannel(name: string, baseUrl: string, weight: number): Promis
 
 beforeAll(async () => {
 	owner = await userId(`channels-${Date.now()}`);
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 });
 
 beforeEach(async () => {

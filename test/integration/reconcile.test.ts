@@ -21,7 +21,7 @@ let simulatorChannel: number;
 let owner: number;
 
 beforeAll(async () => {
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
 	if (!channel) throw new Error("no simulator channel");
 	simulatorChannel = channel.id;
