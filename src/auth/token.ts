@@ -108,12 +108,16 @@ export async function signToken(
 	claims: TokenClaims,
 	secret: string,
 	expiresIn: string | number = "30d",
-	options: { issuer?: string; audience?: string } = {},
+	options: {
+		issuer?: string;
+		audience?: string /** Epoch seconds; the signer's clock when absent. */;
+		issuedAt?: number;
+	} = {},
 ): Promise<string> {
 	const jwt = new SignJWT({ role: claims.role })
 		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
 		.setSubject(claims.sub)
-		.setIssuedAt()
+		.setIssuedAt(options.issuedAt)
 		.setExpirationTime(expiresIn);
 	if (options.issuer) jwt.setIssuer(options.issuer);
 	if (options.audience) jwt.setAudience(options.audience);
