@@ -6,7 +6,7 @@ import { type CorsOrigins, config } from "./config";
 import type { AppEnv, Surface } from "./context";
 import { BOOKMARK_HEADER } from "./db/request-db";
 import type { TaskMode } from "./db/schema";
-import { type Deps, defaultDeps } from "./deps";
+import { type Deps, runtimeDeps } from "./deps";
 import { ApiError } from "./errors";
 import { logError } from "./log";
 import { accountRoutes } from "./routes/account";
@@ -154,13 +154,13 @@ const tag =
 	};
 
 /** The app; tests may hand it their own network, clock and chance. */
-export function createApp(deps: Deps = defaultDeps()) {
+export function createApp(deps?: Deps) {
 	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
 	// trailing slash (/api/mj/) both reach the same route as the plain path.
 	const app = new Hono<AppEnv>({ getPath: (request) => normalizePath(request.url) });
 
 	app.use("*", async (c, next) => {
-		c.set("deps", deps);
+		c.set("deps", deps ?? runtimeDeps());
 		await next();
 	});
 

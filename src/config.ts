@@ -4,7 +4,7 @@
  * naming the var, and its default is used, so a typo in a var never takes the API down.
  */
 import { z } from "zod";
-import type { TaskAction } from "./tasks/actions";
+import type { TaskAction } from "./vocabulary";
 
 /** What each action costs when ACTION_PRICES does not say. */
 export const DEFAULT_ACTION_PRICES: Readonly<Record<TaskAction, number>> = {

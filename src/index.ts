@@ -3,12 +3,12 @@ import { createApp } from "./app";
 import { reconcile } from "./cron/reconcile";
 import { getDb } from "./db/client";
 import { purgeIdempotencyKeys } from "./db/idempotency";
-import { defaultDeps } from "./deps";
+import { runtimeDeps } from "./deps";
 import { logError } from "./log";
 import { handleHookBatch, handleHookDeadLetters } from "./queue/hook-consumer";
-import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "./queue/task-consumer";
 import { IDEMPOTENCY_WINDOW_MS } from "./routes/idempotency";
+import { HOOK_DLQ, HOOK_QUEUE, type HookMessage, TASK_DLQ, TASK_QUEUE, type TaskMessage } from "./tasks/messages";
 
 export { DiscordAccount } from "./durable/discord-account";
 export { TaskObject } from "./durable/task-object";
@@ -22,11 +22,11 @@ export default {
 	async queue(batch, env) {
 		switch (batch.queue) {
 			case TASK_QUEUE:
-				return handleTaskBatch(batch as MessageBatch<TaskMessage>, env, defaultDeps());
+				return handleTaskBatch(batch as MessageBatch<TaskMessage>, env, runtimeDeps());
 			case TASK_DLQ:
 				return handleTaskDeadLetters(batch as MessageBatch<TaskMessage>, env);
 			case HOOK_QUEUE:
-				return handleHookBatch(batch as MessageBatch<HookMessage>, env, defaultDeps());
+				return handleHookBatch(batch as MessageBatch<HookMessage>, env, runtimeDeps());
 			case HOOK_DLQ:
 				return handleHookDeadLetters(batch as MessageBatch<HookMessage>, env);
 			default:
@@ -36,8 +36,8 @@ export default {
 	},
 
 	async scheduled(_controller, env, ctx) {
-		ctx.waitUntil(reconcile(env, defaultDeps()).then((report) => console.log("reconcile", JSON.stringify(report))));
+		ctx.waitUntil(reconcile(env, runtimeDeps()).then((report) => console.log("reconcile", JSON.stringify(report))));
 		// Idempotency answers are kept for 24 hours; a bounded clean-up each minute keeps the table small.
-		ctx.waitUntil(purgeIdempotencyKeys(getDb(env.DB), Date.now() - IDEMPOTENCY_WINDOW_MS, 1000));
+		ctx.waitUntil(purgeIdempotencyKeys(getDb(env.DB), runtimeDeps().now() - IDEMPOTENCY_WINDOW_MS, 1000));
 	},
 } satisfies ExportedHandler<Env, TaskMessage | HookMessage>;

@@ -65,7 +65,7 @@ export async function authenticateApiKey(c: Context<AppEnv>, key: string): Promi
 	const found = await findLiveKeyByHash(primary, await hashApiKey(key));
 	if (!found) throw unauthorized("invalid API key");
 	if (found.userDisabledAt !== null) throw userDisabled();
-	const now = Date.now();
+	const now = c.get("deps").now();
 	if (found.lastUsedAt === null || found.lastUsedAt < now - LAST_USED_INTERVAL_MS) {
 		inBackground(c, touchApiKey(primary, found.id, now, LAST_USED_INTERVAL_MS));
 	}

@@ -1,16 +1,17 @@
 /** Authentication for every protected route: a verified token and the user it names. */
 
 import type { MiddlewareHandler } from "hono";
+import { config } from "../config";
 import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { dbOf } from "../db/request-db";
 import { isUserDisabled, signInUser } from "../db/users";
 import { ApiError, forbidden, unauthorized, userDisabled } from "../errors";
-import { newUserQuota } from "../tasks/pricing";
+import type { Role } from "../vocabulary";
 import { authenticateApiKey, isApiKey } from "./api-keys";
 import { requireUsableSecrets } from "./hmac-key";
 import { failedSignInOverLimit, tooManyFailedSignIns } from "./rate-limit";
-import { type Role, verifyToken } from "./token";
+import { verifyToken } from "./token";
 
 /**
  * Tokens whose role this isolate has written to the user's row, by the token's signature, with
@@ -67,7 +68,7 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 			c.set("user", user);
 			return next();
 		}
-		const claims = await verifyToken(token, c.env);
+		const claims = await verifyToken(token, c.env, c.get("deps").now());
 		// A verified token's signature identifies it (its header and claims are what was signed).
 		const signature = token.slice(token.lastIndexOf(".") + 1);
 		let id = deliveredTokens.get(signature);
@@ -77,8 +78,8 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 				dbOf(c),
 				claims.sub,
 				claims.role,
-				newUserQuota(c.env),
-				Date.now(),
+				config(c.env).newUserQuota,
+				c.get("deps").now(),
 				claims.issuedAt,
 			);
 			id = signedIn.id;

@@ -6,9 +6,8 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { unauthorized } from "../errors";
+import type { Role } from "../vocabulary";
 import { hmacKey, requireUsableSecrets } from "./hmac-key";
-
-export type Role = "user" | "admin";
 
 export interface TokenClaims {
 	sub: string;
@@ -51,18 +50,18 @@ const verified = new Map<string, { claims: VerifiedClaims; exp: number }>();
 const VERIFIED_LIMIT = 10_000;
 
 /** Verifies a bearer token against `settings`; throws UNAUTHORIZED with a reason the client can act on. */
-export async function verifyToken(token: string, settings: TokenSettings): Promise<VerifiedClaims> {
+export async function verifyToken(token: string, settings: TokenSettings, now: number): Promise<VerifiedClaims> {
 	requireUsableSecrets(settings);
 	const memo = [settings.JWT_SECRET, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_MAX_LIFETIME, token].join(
 		"\u0000",
 	);
 	const known = verified.get(memo);
 	if (known) {
-		if (known.exp * 1000 > Date.now()) return known.claims;
+		if (known.exp * 1000 > now) return known.claims;
 		verified.delete(memo);
 		throw unauthorized("token expired");
 	}
-	const fresh = await verifyUncached(token, settings);
+	const fresh = await verifyUncached(token, settings, now);
 	if (verified.size >= VERIFIED_LIMIT) verified.clear();
 	verified.set(memo, fresh);
 	return fresh.claims;
@@ -71,12 +70,14 @@ export async function verifyToken(token: string, settings: TokenSettings): Promi
 async function verifyUncached(
 	token: string,
 	settings: TokenSettings,
+	now: number,
 ): Promise<{ claims: VerifiedClaims; exp: number }> {
 	const key = await secretKey(settings.JWT_SECRET);
 	const maxLifetime = parseLifetime(settings.JWT_MAX_LIFETIME);
 	try {
 		const { payload } = await jwtVerify(token, key, {
 			algorithms: ["HS256"],
+			currentDate: new Date(now),
 			requiredClaims: ["exp", "sub"],
 			issuer: settings.JWT_ISSUER || undefined,
 			audience: settings.JWT_AUDIENCE || undefined,
@@ -92,7 +93,7 @@ async function verifyUncached(
 			const limit = `token lifetime exceeds the maximum of ${settings.JWT_MAX_LIFETIME?.trim()}`;
 			if (payload.iat === undefined) throw unauthorized(`${limit}: the token has no iat`);
 			// An iat in the future would stretch the window: count from now then.
-			if (exp - Math.min(payload.iat, Date.now() / 1000) > maxLifetime) throw unauthorized(limit);
+			if (exp - Math.min(payload.iat, now / 1000) > maxLifetime) throw unauthorized(limit);
 		}
 		return { claims: { sub: payload.sub, role, issuedAt: payload.iat ?? 0 }, exp };
 	} catch (error) {
@@ -110,12 +111,16 @@ export async function signToken(
 	claims: TokenClaims,
 	secret: string,
 	expiresIn: string | number = "30d",
-	options: { issuer?: string; audience?: string } = {},
+	options: {
+		issuer?: string;
+		audience?: string /** Epoch seconds; the signer's clock when absent. */;
+		issuedAt?: number;
+	} = {},
 ): Promise<string> {
 	const jwt = new SignJWT({ role: claims.role })
 		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
 		.setSubject(claims.sub)
-		.setIssuedAt()
+		.setIssuedAt(options.issuedAt)
 		.setExpirationTime(expiresIn);
 	if (options.issuer) jwt.setIssuer(options.issuer);
 	if (options.audience) jwt.setAudience(options.audience);

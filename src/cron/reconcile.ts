@@ -12,7 +12,7 @@ import { getDb } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { listInFlightTasks, listStaleNotStarted } from "../db/tasks";
 import type { Deps } from "../deps";
-import type { TaskMessage } from "../queue/messages";
+import type { TaskMessage } from "../tasks/messages";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { planFor, planForMissing, REQUEUE_AFTER_MS } from "../tasks/reconcile-rules";
 import { taskObject } from "../tasks/task-object-stub";

@@ -1,6 +1,6 @@
 /** Every query on the api_keys table. */
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
-import type { Role } from "../auth/token";
+import type { Role } from "../vocabulary";
 import type { Db } from "./client";
 import { type ApiKeyRow, apiKeys, users } from "./schema";
 

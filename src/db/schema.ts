@@ -3,7 +3,7 @@
  * a migration under migrations/; never edit generated migrations by hand.
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { TASK_STATUSES } from "../upstream/protocol";
+import { TASK_STATUSES } from "../vocabulary";
 
 /** Speed modes of the midjourney-proxy prefixes (`/mj-fast/mj`, …); "" is the plain `/mj`. */
 export const TASK_MODES = ["", "fast", "relax", "turbo"] as const;
@@ -434,3 +434,13 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type BannedWordRow = typeof bannedWords.$inferSelect;
+
+/** A JSON array of strings from a text column; [] for anything else. */
+export function parseStringArray(json: string): string[] {
+	try {
+		const value: unknown = JSON.parse(json);
+		return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+	} catch {
+		return [];
+	}
+}

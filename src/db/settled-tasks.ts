@@ -8,9 +8,8 @@
  * Only rows with nothing left to write are kept (`isSettled`), and a hit is still checked against
  * the caller: another user's task answers exactly like an unknown id, as the D1 read does.
  */
-import { parseStringArray } from "../tasks/model";
 import type { Db } from "./client";
-import type { TaskRow } from "./schema";
+import { parseStringArray, type TaskRow } from "./schema";
 import { findUserTask, findUserTasks } from "./tasks";
 
 /** Bounded by entries and by the characters they hold, so a burst of long prompts cannot grow the isolate. */

@@ -1,6 +1,6 @@
 /** Every query on the tasks table. */
 import { and, asc, desc, eq, exists, inArray, lt, sql } from "drizzle-orm";
-import { UNFINISHED_STATUSES } from "../tasks/model";
+import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
 import { channels, counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
 

@@ -1,7 +1,7 @@
 /** Every query on the users table. */
 
 import { and, asc, desc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
-import type { Role } from "../auth/token";
+import type { Role } from "../vocabulary";
 import type { Db } from "./client";
 import { type HookEventMode, statsUsers, type UserRow, users } from "./schema";
 

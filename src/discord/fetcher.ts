@@ -4,7 +4,7 @@
  * reached through the FAKE_DISCORD service binding when FAKE_DISCORD_URL names its origin (local
  * dev and tests: a binding absent from wrangler.toml); every other URL goes to the network.
  */
-import type { Fetch } from "../upstream/fetcher";
+import type { Fetch } from "../deps";
 
 /** Bindings that exist only where the fake Discord runs next to the gateway (never in wrangler.toml). */
 interface DevBindings {

@@ -4,7 +4,7 @@
  * A connection is used once: whatever ends it (op 7, op 9, a close, a missed ACK) is reported
  * through onEnd, and the owner (the account's Durable Object) decides how to come back.
  */
-import type { Fetch } from "../upstream/fetcher";
+import type { Fetch } from "../deps";
 import { httpUrlOf } from "./fetcher";
 
 export interface GatewaySession {
@@ -37,6 +37,7 @@ export interface GatewayOptions {
 	userAgent: string;
 	fetch: Fetch;
 	random: () => number;
+	now: () => number;
 	/** Resume this session instead of identifying. */
 	session: GatewaySession | null;
 	handlers: GatewayHandlers;
@@ -200,7 +201,7 @@ export class GatewayConnection {
 			case 10: {
 				const interval = Number((frame.d as { heartbeat_interval?: number } | undefined)?.heartbeat_interval);
 				this.heartbeatIntervalMs = Number.isFinite(interval) && interval > 0 ? interval : 41_250;
-				this.lastAckAt = Date.now();
+				this.lastAckAt = this.#options.now();
 				this.#stopHeartbeat();
 				// The first beat after a random fraction of the interval, as Discord asks.
 				this.#firstBeat = setTimeout(() => {
@@ -217,7 +218,7 @@ export class GatewayConnection {
 			}
 			case 11:
 				this.#awaitingAck = false;
-				this.lastAckAt = Date.now();
+				this.lastAckAt = this.#options.now();
 				return;
 			case 1:
 				this.#awaitingAck = false;

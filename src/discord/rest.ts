@@ -3,7 +3,7 @@
  * the guild's application-command index, and interactions. Waits out a 429 by its retry_after and
  * turns the answers that matter into typed errors; pacing between interactions is the caller's.
  */
-import type { Fetch } from "../upstream/fetcher";
+import type { Fetch } from "../deps";
 
 /** Discord's epoch (2015-01-01) in ms: snowflakes count from it. */
 const DISCORD_EPOCH = 1_420_070_400_000n;

@@ -14,7 +14,7 @@ import { disableChannel, findChannel, setDiscordState } from "../db/channels";
 import { getDb } from "../db/client";
 import type { ChannelRow, TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
-import { type Deps, defaultDeps } from "../deps";
+import { type Deps, runtimeDeps } from "../deps";
 import { discordFetch } from "../discord/fetcher";
 import { GatewayConnection, type GatewayEnd, type GatewaySession } from "../discord/gateway";
 import {
@@ -49,9 +49,9 @@ import {
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
 import { publicBase, uploadUrl } from "../images/links";
 import { logError, logWarning } from "../log";
-import type { TaskMessage } from "../queue/messages";
 import { actionOfButton } from "../tasks/actions";
 import { discordCannotRun } from "../tasks/discord-capabilities";
+import type { TaskMessage } from "../tasks/messages";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
 import { inputKeysOf } from "../tasks/submit";
 import { taskObject } from "../tasks/task-object-stub";
@@ -119,7 +119,10 @@ class TaskRefused extends Error {}
 
 export class DiscordAccount extends DurableObject<Env> {
 	/** A Durable Object has no request context: it builds its network, clock and chance once. */
-	readonly #deps: Deps = defaultDeps();
+	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */
+	get #deps(): Deps {
+		return runtimeDeps();
+	}
 	#channelId: number | null = null;
 	#session: GatewaySession | null = null;
 	#tasks: StoredTasks = { running: [], waiting: [] };
@@ -262,7 +265,7 @@ export class DiscordAccount extends DurableObject<Env> {
 			return;
 		}
 		await this.ctx.storage.setAlarm(this.#deps.now() + WATCHDOG_MS);
-		if (this.#gateway && !this.#gateway.checkAlive(Date.now())) this.#gateway = null;
+		if (this.#gateway && !this.#gateway.checkAlive(this.#deps.now())) this.#gateway = null;
 		await this.#dropFinished();
 		await this.#kick(channel);
 		await this.#readInfo(channel);
@@ -317,6 +320,7 @@ export class DiscordAccount extends DurableObject<Env> {
 				userAgent: settings.user_agent,
 				fetch: discordFetch(this.env, this.#deps.fetch),
 				random: this.#deps.random,
+				now: this.#deps.now,
 				session: resumable,
 				handlers: {
 					ready: (session) => this.#onReady(gateway, session),

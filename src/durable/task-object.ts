@@ -15,17 +15,18 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db/client";
+import { parseStringArray } from "../db/schema";
 import { findTask, setTaskImage, setTaskVideoKeys, type TaskProgressFields, writeTaskProgress } from "../db/tasks";
 import { findUserHookEvents } from "../db/users";
-import { type Deps, defaultDeps } from "../deps";
+import { type Deps, runtimeDeps } from "../deps";
 import { copyImageToR2, ImageCopyError, imageKey, videoKey } from "../images/copy";
 import { notifyOwner } from "../live/hub";
 import { logError } from "../log";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
 import { redactUrl } from "../net/url-policy";
-import type { HookChange, HookMessage } from "../queue/messages";
-import { isTerminal, parseProgress, parseStringArray, type TaskStatus, type TaskUpdate } from "../tasks/model";
+import type { HookChange, HookMessage } from "../tasks/messages";
+import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
 import { decide } from "../tasks/transitions";
 
 interface StoredState {
@@ -115,7 +116,10 @@ function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now
 export class TaskObject extends DurableObject<Env> {
 	#state: StoredState | null = null;
 	/** The network this object fetches media with; a Durable Object has no request context to take it from. */
-	readonly #deps: Deps = defaultDeps();
+	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */
+	get #deps(): Deps {
+		return runtimeDeps();
+	}
 	/**
 	 * The D1 write of an accepted update. An instance field, so it is out of reach of RPC (which
 	 * only calls the class's methods); the tests replace it through runInDurableObject to cut the
@@ -128,7 +132,7 @@ export class TaskObject extends DurableObject<Env> {
 	/** Takes the right to submit this task upstream; false if it is taken or no longer needed. */
 	async claimSubmit(publicId: string, leaseMs: number): Promise<boolean> {
 		const state = await this.#load(publicId);
-		const now = Date.now();
+		const now = this.#deps.now();
 		if (state?.status !== "NOT_START" || state.claimUntil > now) {
 			// D1 said NOT_START to the consumer asking, but the object has moved on: D1 is behind.
 			if (state && state.syncedVersion < state.version) await this.#sync(state);
@@ -156,7 +160,7 @@ export class TaskObject extends DurableObject<Env> {
 			if (state.syncedVersion < state.version) await this.#sync(state);
 			return { applied: false, status: state.status, reason: decision.reason };
 		}
-		const now = Date.now();
+		const now = this.#deps.now();
 		state.status = decision.status;
 		state.progress = decision.progress;
 		if (update.upstreamId) state.upstreamId = update.upstreamId;
@@ -179,7 +183,7 @@ export class TaskObject extends DurableObject<Env> {
 		// it stands even if D1 does not take it now (the armed alarm retries the write).
 		const synced = await this.#sync(state);
 		this.#announce(state);
-		if (isTerminal(decision.status)) await this.ctx.storage.setAlarm(Date.now());
+		if (isTerminal(decision.status)) await this.ctx.storage.setAlarm(this.#deps.now());
 		else {
 			if (synced) await this.#disarm(state);
 			// After the disarm: a held-back progress callback sets the alarm it needs.
@@ -217,7 +221,7 @@ export class TaskObject extends DurableObject<Env> {
 		if (state.syncedVersion < state.version && !(await this.#sync(state))) {
 			// The effects wait for D1: the callback reads the task from there.
 			const delay = Math.min(MAX_SYNC_RETRY_MS, 1000 * 2 ** this.#syncFailures);
-			await this.ctx.storage.setAlarm(Date.now() + delay);
+			await this.ctx.storage.setAlarm(this.#deps.now() + delay);
 			return;
 		}
 		if (state.hookPending && !isTerminal(state.status)) await this.#tellPending(state);
@@ -247,7 +251,7 @@ export class TaskObject extends DurableObject<Env> {
 		await this.#saveArmed(state);
 		if (await this.#sync(state)) await this.#disarm(state);
 		this.#announce(state);
-		await this.#tellChange(state, Date.now());
+		await this.#tellChange(state, this.#deps.now());
 		return true;
 	}
 
@@ -283,7 +287,7 @@ export class TaskObject extends DurableObject<Env> {
 	async #tellPending(state: StoredState): Promise<void> {
 		const pending = state.hookPending;
 		if (!pending) return;
-		const now = Date.now();
+		const now = this.#deps.now();
 		const due = (state.hookSent?.at ?? 0) + HOOK_PROGRESS_WINDOW_MS;
 		if (now < due) {
 			await this.ctx.storage.setAlarm(due);
@@ -330,7 +334,7 @@ export class TaskObject extends DurableObject<Env> {
 		await this.#saveArmed(state);
 		if (await this.#sync(state)) await this.#disarm(state);
 		this.#announce(state);
-		await this.#tellChange(state, Date.now());
+		await this.#tellChange(state, this.#deps.now());
 		return true;
 	}
 
@@ -377,7 +381,7 @@ export class TaskObject extends DurableObject<Env> {
 			const retryable = !(error instanceof ImageCopyError) || error.retryable;
 			if (retryable && state.effects.attempts < MAX_COPY_ATTEMPTS) {
 				await this.#save(state);
-				await this.ctx.storage.setAlarm(Date.now() + 2 ** state.effects.attempts * 1000);
+				await this.ctx.storage.setAlarm(this.#deps.now() + 2 ** state.effects.attempts * 1000);
 				return false;
 			}
 			// The task keeps the upstream's URL; the client is still told it finished.
@@ -399,7 +403,7 @@ export class TaskObject extends DurableObject<Env> {
 	async #sync(state: StoredState): Promise<boolean> {
 		const version = state.version;
 		try {
-			await this.writeProgress(getDb(this.env.DB), state.publicId, version, state.fields, Date.now());
+			await this.writeProgress(getDb(this.env.DB), state.publicId, version, state.fields, this.#deps.now());
 		} catch (error) {
 			this.#syncFailures += 1;
 			logError("task D1 write failed; the object's alarm retries it", state.publicId, error);
@@ -420,7 +424,7 @@ export class TaskObject extends DurableObject<Env> {
 	async #saveArmed(state: StoredState): Promise<void> {
 		this.#state = state;
 		const saved = this.ctx.storage.put(STATE_KEY, state);
-		const armed = this.ctx.storage.setAlarm(Date.now() + SYNC_WATCHDOG_MS);
+		const armed = this.ctx.storage.setAlarm(this.#deps.now() + SYNC_WATCHDOG_MS);
 		await Promise.all([saved, armed]);
 	}
 

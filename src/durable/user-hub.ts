@@ -23,6 +23,7 @@ import {
 import type { TaskRow } from "../db/schema";
 import { listTaskPage } from "../db/task-lists";
 import { findTask, findUserTask, listUnfinished } from "../db/tasks";
+import { runtimeDeps } from "../deps";
 import { publicBase } from "../images/links";
 import {
 	type ConnectParams,
@@ -112,7 +113,7 @@ export class UserHub extends DurableObject<Env> {
 		this.#setMeta("origin", params.origin);
 		const opening = await this.#opening(params);
 		// From here to the return nothing awaits: no event can slip between the opening and the live ones.
-		this.#setMeta("resume_until", String(Date.now() + RESUME_WINDOW_MS));
+		this.#setMeta("resume_until", String(runtimeDeps().now() + RESUME_WINDOW_MS));
 		if (wantsWebSocket(request.headers)) {
 			const { 0: client, 1: server } = new WebSocketPair();
 			this.ctx.acceptWebSocket(server);
@@ -140,7 +141,7 @@ export class UserHub extends DurableObject<Env> {
 	override async webSocketMessage(): Promise<void> {}
 
 	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-		this.#setMeta("resume_until", String(Date.now() + RESUME_WINDOW_MS));
+		this.#setMeta("resume_until", String(runtimeDeps().now() + RESUME_WINDOW_MS));
 		try {
 			ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
 		} catch {
@@ -149,7 +150,7 @@ export class UserHub extends DurableObject<Env> {
 	}
 
 	override async webSocketError(): Promise<void> {
-		this.#setMeta("resume_until", String(Date.now() + RESUME_WINDOW_MS));
+		this.#setMeta("resume_until", String(runtimeDeps().now() + RESUME_WINDOW_MS));
 	}
 
 	/**
@@ -226,7 +227,7 @@ export class UserHub extends DurableObject<Env> {
 	#dropSse(sse: SseClient, end = false): void {
 		if (!this.#sse.delete(sse)) return;
 		(end ? sse.writer.close() : sse.writer.abort("stream closed")).catch(() => {});
-		this.#setMeta("resume_until", String(Date.now() + RESUME_WINDOW_MS));
+		this.#setMeta("resume_until", String(runtimeDeps().now() + RESUME_WINDOW_MS));
 		if (this.#sse.size === 0 && this.#heartbeat !== undefined) {
 			clearInterval(this.#heartbeat);
 			this.#heartbeat = undefined;
@@ -243,7 +244,7 @@ export class UserHub extends DurableObject<Env> {
 	/** Someone is connected, or was recently enough to come back and resume. */
 	#listening(): boolean {
 		if (this.#sse.size > 0 || this.ctx.getWebSockets().length > 0) return true;
-		return Number(this.#getMeta("resume_until") ?? 0) > Date.now();
+		return Number(this.#getMeta("resume_until") ?? 0) > runtimeDeps().now();
 	}
 
 	#currentSeq(): number {

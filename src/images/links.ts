@@ -1,11 +1,11 @@
 /** Links to the gateway's own copy of a result image. */
 import { sign } from "../auth/signing";
-import type { TaskRow } from "../db/schema";
-import { parseStringArray } from "../tasks/model";
+import { config } from "../config";
+import { parseStringArray, type TaskRow } from "../db/schema";
 
 /** Absolute base URL: PUBLIC_BASE_URL when set, else the origin the request came to. */
 export function publicBase(env: Env, requestOrigin?: string): string {
-	return (env.PUBLIC_BASE_URL || requestOrigin || "").replace(/\/+$/, "");
+	return config(env).publicBaseUrl || (requestOrigin ?? "").replace(/\/+$/, "");
 }
 
 /**

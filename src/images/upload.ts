@@ -4,10 +4,11 @@
  * name and the declared content type are never trusted) and within MAX_UPLOAD_BYTES; it is
  * never read past that limit.
  */
+
+import type { Fetch } from "../deps";
 import { ApiError, badRequest } from "../errors";
 import { logWarning } from "../log";
 import { fetchPublic, UrlRefusedError } from "../net/fetch-public";
-import type { Fetch } from "../upstream/fetcher";
 import { MAX_INLINE_IMAGE_BYTES } from "./inline";
 import { type MediaType, sniffMediaType } from "./media-type";
 

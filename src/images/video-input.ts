@@ -3,8 +3,9 @@
  * to download, accepted only when its bytes are an MP4 (an ISO base media file whose first box
  * is `ftyp`) and within MAX_UPLOAD_BYTES, never read past that limit.
  */
+
+import type { Fetch } from "../deps";
 import { badRequest } from "../errors";
-import type { Fetch } from "../upstream/fetcher";
 import { downloadBytes, MAX_UPLOAD_BYTES, readCapped, tooLarge } from "./upload";
 
 /** True for the bytes of an MP4 (or another ISO base media file: MOV, M4V) by its first box. */

@@ -1,9 +1,8 @@
 /** How the rest of the gateway reaches a user's live-progress hub (src/durable/user-hub.ts). */
-import type { UserHub } from "../durable/user-hub";
 import { logError } from "../log";
 
 /** The user's one hub: every connection and every update of that user's tasks meet there. */
-export function userHub(env: Env, userId: number): DurableObjectStub<UserHub> {
+export function userHub(env: Env, userId: number) {
 	return env.USER_HUB.get(env.USER_HUB.idFromName(`user:${userId}`));
 }
 

@@ -3,7 +3,7 @@
  * pass the URL policy before they are requested, so a public URL cannot bounce the gateway to a
  * private one.
  */
-import type { Fetch } from "../upstream/fetcher";
+import type { Fetch } from "../deps";
 import { type UrlPolicyOptions, urlProblem } from "./url-policy";
 
 /** Redirects followed per fetch; each target is checked like the URL itself. */

@@ -8,8 +8,9 @@
 import { config } from "../config";
 import { findChannel } from "../db/channels";
 import { getDb } from "../db/client";
+import type { Fetch } from "../deps";
 import { discordFetch } from "../discord/fetcher";
-import { type Fetch, upstreamFetch } from "../upstream/fetcher";
+import { upstreamFetch } from "../upstream/fetcher";
 import { fetchPublic } from "./fetch-public";
 
 export interface UpstreamMediaOptions {

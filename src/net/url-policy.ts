@@ -10,7 +10,7 @@
  * not caught here; docs/url-policy.md says what the platform does about that.
  */
 import { config } from "../config";
-import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
+import { NOTIFY_HOOK_MAX_LENGTH } from "../vocabulary";
 
 /** Longest URL the gateway stores or fetches. */
 export const URL_MAX_LENGTH = NOTIFY_HOOK_MAX_LENGTH;

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { CHANNEL_KINDS } from "../db/schema";
 import { ACCOUNT_MODES, CONNECTION_STATES } from "../discord/settings";
 import { TEMPLATE_KINDS } from "../tasks/templates";
-import { TASK_STATUSES } from "../upstream/protocol";
+import { TASK_STATUSES } from "../vocabulary";
 
 /** Component name → schema, for every body an operation's success answer points at. */
 export const RESPONSE_SCHEMAS = z.registry<{ id: string; description?: string }>();

@@ -3,7 +3,7 @@
 import type { Deps } from "../deps";
 import { deliverTaskHook, HOOK_TIMEOUT_MS, recordDeadLetter } from "../hooks/deliver";
 import { logError, logWarning } from "../log";
-import { backoffSeconds, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "./messages";
+import { backoffSeconds, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../tasks/messages";
 
 export interface HookSettings {
 	/** How long a receiver may take to answer (tests shorten it). */

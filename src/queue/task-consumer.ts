@@ -8,6 +8,7 @@ import type { TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import type { Deps } from "../deps";
 import { logError } from "../log";
+import { backoffSeconds, pollDelaySeconds, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../tasks/messages";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { isPastTimeout } from "../tasks/reconcile-rules";
 import { taskObject } from "../tasks/task-object-stub";
@@ -15,7 +16,6 @@ import { updateFromUpstream } from "../tasks/upstream-map";
 import { type ChannelOutcome, cancelUpstream, submitThroughChannels } from "../tasks/upstream-submit";
 import { UpstreamClient, UpstreamError } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
-import { backoffSeconds, pollDelaySeconds, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "./messages";
 
 /** How long one consumer may hold a task's submit claim. */
 const SUBMIT_LEASE_MS = 60_000;

@@ -35,12 +35,11 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
 import { userHub } from "../live/hub";
 import { logError, logWarning } from "../log";
-import { TASK_ACTIONS } from "../tasks/actions";
 import { accountObject } from "../tasks/discord-account-stub";
 import { statsView, statsWindow } from "../tasks/stats";
 import { cancelUserTasks } from "../tasks/task-control";
 import { epochSeconds } from "../time";
-import { TASK_STATUSES } from "../upstream/protocol";
+import { TASK_ACTIONS, TASK_STATUSES } from "../vocabulary";
 import { ok } from "./envelopes";
 import { list, listFields, TIME_ORDER_MESSAGE, timeOrder } from "./seed001";
 import { integer, requiredInteger, validate } from "./validate";
@@ -304,7 +303,7 @@ export const adminRoutes = new Hono<AppEnv>()
 	})
 	.post("/users", validate("json", newUserBody), async (c) => {
 		const body = c.req.valid("json");
-		const user = await createUser(dbOf(c), body, Date.now());
+		const user = await createUser(dbOf(c), body, c.get("deps").now());
 		if (!user) throw new ApiError("CONFLICT", `a user with sub ${body.sub} exists`);
 		return ok(c, userView(user), 201);
 	})
@@ -313,7 +312,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		// An admin who disabled itself could not undo it.
 		if (sub === c.get("user").sub) throw badRequest("you cannot disable yourself");
 		const db = dbOf(c);
-		const user = await setUserDisabled(db, sub, Date.now());
+		const user = await setUserDisabled(db, sub, c.get("deps").now());
 		if (!user) throw notFound("no such user");
 		// Streams already open end too (a ticket to reopen them is refused from now on).
 		await userHub(c.env, user.id)
@@ -343,7 +342,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		const db = dbOf(c);
 		const user =
 			body.quota !== undefined
-				? await setUserQuota(db, sub, body.quota, Date.now())
+				? await setUserQuota(db, sub, body.quota, c.get("deps").now())
 				: // quotaBody lets exactly one of the two through.
 					await addUserQuota(db, sub, body.delta ?? 0);
 		if (!user) {
@@ -362,7 +361,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		const baseUrl = settings ? settings.api_base : (body.base_url ?? "");
 		checkBaseUrl(c.env, baseUrl, settings ? "discord.api_base" : "base_url");
 		if (settings) checkBaseUrl(c.env, settings.activity_base, "discord.activity_base");
-		const now = Date.now();
+		const now = c.get("deps").now();
 		const channel = await createChannel(dbOf(c), {
 			name: body.name,
 			kind: body.kind,
@@ -413,7 +412,7 @@ export const adminRoutes = new Hono<AppEnv>()
 		if (body.enabled === false) changes.disabledReason = "disabled by an admin";
 		let channel: ChannelRow | undefined;
 		try {
-			channel = await updateChannel(db, id, changes, Date.now());
+			channel = await updateChannel(db, id, changes, c.get("deps").now());
 		} catch (error) {
 			if (isUniqueViolation(error)) throw new ApiError("CONFLICT", `a channel named ${body.name} exists`);
 			throw error;

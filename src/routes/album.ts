@@ -20,7 +20,7 @@ import {
 	albumPage,
 	createAlbumPicture,
 } from "../tasks/album";
-import { NOTIFY_HOOK_MAX_LENGTH } from "../tasks/model";
+import { NOTIFY_HOOK_MAX_LENGTH } from "../vocabulary";
 import { ok } from "./envelopes";
 import { idempotent } from "./idempotency";
 import { readParams, uploadLimit } from "./params";

@@ -35,10 +35,12 @@ export const bannedWordParam = z.object({ word: wordText });
 const admin = () => [requestDb(), authenticate({ role: "admin" })] as const;
 
 export const adminBannedWordRoutes = new Hono<AppEnv>()
-	.get("/banned-words", ...admin(), async (c) => ok(c, (await listBanned(c.env)).map(bannedWordView)))
+	.get("/banned-words", ...admin(), async (c) =>
+		ok(c, (await listBanned(c.env, c.get("deps").now())).map(bannedWordView)),
+	)
 	.post("/banned-words", ...admin(), validate("json", newBannedWordBody), async (c) =>
-		ok(c, bannedWordView(await banWord(c.env, c.req.valid("json").word)), 201),
+		ok(c, bannedWordView(await banWord(c.env, c.req.valid("json").word, c.get("deps").now())), 201),
 	)
 	.delete("/banned-words/:word", ...admin(), validate("param", bannedWordParam), async (c) =>
-		ok(c, bannedWordView(await unbanWord(c.env, c.req.valid("param").word))),
+		ok(c, bannedWordView(await unbanWord(c.env, c.req.valid("param").word, c.get("deps").now()))),
 	);

@@ -18,7 +18,7 @@ import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDelive
 import { badRequest, notFound } from "../errors";
 import { storedChange } from "../hooks/deliver";
 import { ensureWebhookSecret, previousExpiresAt, rotateUserWebhookSecret } from "../hooks/secrets";
-import type { HookMessage } from "../queue/messages";
+import type { HookMessage } from "../tasks/messages";
 import { epochSeconds } from "../time";
 import { ok } from "./envelopes";
 import { integer, validate } from "./validate";
@@ -108,11 +108,11 @@ async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | u
 /** Mount at /api/user, before the account group. */
 export const userDeliveryRoutes = new Hono<AppEnv>()
 	.get("/webhook-secret", requestDb(), authenticate(), async (c) => {
-		const now = Date.now();
+		const now = c.get("deps").now();
 		return ok(c, secretView(await ensureWebhookSecret(dbOf(c), c.get("user").id, now), now));
 	})
 	.post("/webhook-secret/rotate", requestDb(), authenticate(), async (c) => {
-		const now = Date.now();
+		const now = c.get("deps").now();
 		return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now), now));
 	})
 	// Which changes the caller's tasks call back about, for tasks whose submit does not say.

@@ -62,7 +62,7 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
 			new URLSearchParams(query).toString(),
 			c.req.method === "GET" || c.req.method === "HEAD" ? new ArrayBuffer(0) : await c.req.arrayBuffer(),
 		);
-		const createdAt = Date.now();
+		const createdAt = c.get("deps").now();
 		let claim = await claimIdempotencyKey(db, { userId, key, fingerprint: print, createdAt });
 		if (!claim.claimed && claim.existing && claim.existing.createdAt < createdAt - IDEMPOTENCY_WINDOW_MS) {
 			await dropExpiredIdempotencyKey(db, userId, key, createdAt - IDEMPOTENCY_WINDOW_MS);
@@ -74,8 +74,8 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
 				throw new ApiError("IDEMPOTENCY_MISMATCH", "this Idempotency-Key was already used for a different request");
 			}
 			for (
-				const deadline = Date.now() + WAIT_MS;
-				existing && existing.responseStatus === null && Date.now() < deadline;
+				const deadline = c.get("deps").now() + WAIT_MS;
+				existing && existing.responseStatus === null && c.get("deps").now() < deadline;
 			) {
 				await new Promise((resolve) => setTimeout(resolve, 50));
 				existing = await findIdempotencyKey(db, userId, key);

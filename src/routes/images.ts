@@ -10,15 +10,15 @@ import { Hono } from "hono";
 import { verify } from "../auth/signing";
 import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
+import { parseStringArray } from "../db/schema";
 import { findTask } from "../db/tasks";
+import type { Fetch } from "../deps";
 import { ApiError, notFound } from "../errors";
 import { imageKey, videoKey } from "../images/copy";
 import { videoLinkValue } from "../images/links";
 import { serveImmutable, serveUpstreamBody } from "../images/serve";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
-import { parseStringArray } from "../tasks/model";
-import type { Fetch } from "../upstream/fetcher";
 
 export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async (c) => {
 	const id = c.req.param("id").replace(/\.(png|jpe?g|webp|gif)$/i, "");

@@ -36,7 +36,7 @@ export const keyId = z.object({ id: z.string().regex(/^\d{1,15}$/, "key id must 
 /** Mount at /api/user/keys, before the account group. */
 export const userKeyRoutes = new Hono<AppEnv>()
 	.post("/", requestDb(), authenticate(), validate("json", newKeyBody), async (c) => {
-		const created = await createApiKey(dbOf(c), c.get("user"), c.req.valid("json").name, Date.now());
+		const created = await createApiKey(dbOf(c), c.get("user"), c.req.valid("json").name, c.get("deps").now());
 		return ok(c, { ...keyView(created), key: created.key }, 201);
 	})
 	.get("/", requestDb(), authenticate(), async (c) => {
@@ -45,7 +45,7 @@ export const userKeyRoutes = new Hono<AppEnv>()
 	})
 	.delete("/:id", requestDb(), authenticate(), validate("param", keyId), async (c) => {
 		const id = Number(c.req.valid("param").id);
-		if (!(await revokeApiKey(dbOf(c), id, Date.now(), c.get("user").id))) throw notFound("no such API key");
+		if (!(await revokeApiKey(dbOf(c), id, c.get("deps").now(), c.get("user").id))) throw notFound("no such API key");
 		return ok(c, { id });
 	});
 
@@ -63,11 +63,11 @@ export const adminKeyRoutes = new Hono<AppEnv>()
 		const user = await findUserBySub(db, c.req.param("sub"));
 		if (!user) throw notFound("no such user");
 		const owner = { id: user.id, sub: user.sub, role: user.role };
-		const created = await createApiKey(db, owner, c.req.valid("json").name, Date.now());
+		const created = await createApiKey(db, owner, c.req.valid("json").name, c.get("deps").now());
 		return ok(c, { ...keyView(created), key: created.key }, 201);
 	})
 	.delete("/keys/:id", requestDb(), authenticate({ role: "admin" }), validate("param", keyId), async (c) => {
 		const id = Number(c.req.valid("param").id);
-		if (!(await revokeApiKey(dbOf(c), id, Date.now()))) throw notFound("no such API key");
+		if (!(await revokeApiKey(dbOf(c), id, c.get("deps").now()))) throw notFound("no such API key");
 		return ok(c, { id });
 	});

@@ -21,10 +21,11 @@ import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
 import { type CheckedImage, downloadImage, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage } from "../images/upload";
 import { downloadVideo, readVideo } from "../images/video-input";
-import { CLIENT_STATE_MAX_LENGTH, NOTIFY_HOOK_MAX_LENGTH, PROMPT_MAX_LENGTH, type TaskOptions } from "../tasks/model";
+import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, type TaskOptions } from "../tasks/model";
 import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/submit";
 import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
+import { NOTIFY_HOOK_MAX_LENGTH } from "../vocabulary";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { idempotent } from "./idempotency";
 import { notifyHookEvents, parseWith } from "./validate";
@@ -277,7 +278,7 @@ function hooks(body: {
 /** The proxy API for one speed mode ("" for the plain `/mj`). */
 export function proxyRoutes(mode: TaskMode) {
 	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
-		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode })));
+		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now())));
 
 	// Scoped to the protocol's own paths: /mj/image and /mj/callback live beside them without a token.
 	const guard = [
@@ -343,7 +344,14 @@ export function proxyRoutes(mode: TaskMode) {
 		.post("/submit/modal", async (c) => {
 			const body = await bodyOf(c, modalBody);
 			const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
-			await submitModal(c.env, dbOf(c), c.get("user"), body.taskId, { prompt: body.prompt ?? undefined, mask });
+			await submitModal(
+				c.env,
+				dbOf(c),
+				c.get("user"),
+				body.taskId,
+				{ prompt: body.prompt ?? undefined, mask },
+				c.get("deps").now(),
+			);
 			return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
 		})
 		.post("/submit/describe", async (c) => {

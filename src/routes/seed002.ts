@@ -73,16 +73,22 @@ export const seed002Routes = new Hono<AppEnv>()
 	.use(requestDb(), authenticate())
 	.on(["GET", "POST"], "/trigger/submit", limitSubmits(), idempotent(), async (c) => {
 		const input = parseWith(submitSchema, (await readParams(c)).params);
-		const { publicId } = await submitTask(c.env, dbOf(c), c.get("user"), {
-			action: input.action,
-			prompt: input.prompt,
-			parentId: input.action === "IMAGINE" ? undefined : input.taskId,
-			index: parseIndex(input.action, input.index),
-			state: input.state,
-			notifyHook: input.notifyHook,
-			// The seed's contract: the notifyHook receives the finished task; every change only when asked.
-			hookEvents: input.notifyHookEvents ?? "final",
-		});
+		const { publicId } = await submitTask(
+			c.env,
+			dbOf(c),
+			c.get("user"),
+			{
+				action: input.action,
+				prompt: input.prompt,
+				parentId: input.action === "IMAGINE" ? undefined : input.taskId,
+				index: parseIndex(input.action, input.index),
+				state: input.state,
+				notifyHook: input.notifyHook,
+				// The seed's contract: the notifyHook receives the finished task; every change only when asked.
+				hookEvents: input.notifyHookEvents ?? "final",
+			},
+			c.get("deps").now(),
+		);
 		return ok(c, { code: 1, description: "成功", result: publicId });
 	})
 	.on(["GET", "POST"], "/task/fetch", async (c) => {

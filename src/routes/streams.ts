@@ -50,7 +50,7 @@ async function readTicketBody(c: Context<AppEnv>): Promise<unknown> {
 
 /** Checks the ticket and hands the connection to the user's hub. */
 async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response> {
-	const check = await checkTicket(c.env, c.req.query("ticket"), Date.now());
+	const check = await checkTicket(c.env, c.req.query("ticket"), c.get("deps").now());
 	if (!check.ok) {
 		throw unauthorized(
 			check.reason === "expired"
@@ -84,7 +84,7 @@ export const streamRoutes = new Hono<AppEnv>()
 		const { ticket, expiresAt } = await issueTicket(
 			c.env,
 			{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
-			Date.now(),
+			c.get("deps").now(),
 		);
 		return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
 	})

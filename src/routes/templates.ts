@@ -125,7 +125,7 @@ export const templateRoutes = new Hono<AppEnv>()
 	})
 	.post("/favorite", requestDb(), authenticate(), async (c) => {
 		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		return ok(c, await favorite(dbOf(c), c.get("user"), id));
+		return ok(c, await favorite(dbOf(c), c.get("user"), id, c.get("deps").now()));
 	})
 	.post("/unfavorite", requestDb(), authenticate(), async (c) => {
 		const { id } = parseWith(idSchema, (await readParams(c)).params);

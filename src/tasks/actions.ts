@@ -2,31 +2,7 @@
  * Every Midjourney action the gateway runs, and what a button (`customId`) of a finished task
  * starts. Pure: the submit rules and the dispatcher read these tables.
  */
-
-/** Every action a task can have; each has a price (src/tasks/pricing.ts) and its own name in every list. */
-export const TASK_ACTIONS = [
-	"IMAGINE",
-	"UPSCALE",
-	"VARIATION",
-	"REROLL",
-	"PAN",
-	"ZOOM",
-	"CUSTOM_ZOOM",
-	"INPAINT",
-	"DESCRIBE",
-	"BLEND",
-	"SHORTEN",
-	"VIDEO",
-	"EDITS",
-	/** Midjourney's retexture: a new surface on the shape of the given picture. */
-	"RETEXTURE",
-	"SWAP_FACE",
-	/** InsightFace on a video: the face of a picture onto every frame of the given video. */
-	"SWAP_VIDEO_FACE",
-	/** A button the gateway does not know by name; run as the upstream's generic action. */
-	"ACTION",
-] as const;
-export type TaskAction = (typeof TASK_ACTIONS)[number];
+import type { TaskAction } from "../vocabulary";
 
 /** What a modal action needs before it can run (the second step, `/submit/modal`). */
 export type ModalInput = "prompt" | "mask";

@@ -10,12 +10,12 @@ import type { Db } from "../db/client";
 import type { TemplateRow } from "../db/schema";
 import { findUserTask } from "../db/tasks";
 import { findTemplate } from "../db/templates";
+import type { Deps } from "../deps";
 import { badRequest } from "../errors";
 import { callbackUrlProblem } from "../hooks/url-policy";
 import { newOriginKey } from "../images/album-files";
 import { type ImageInput, putImage, readImage } from "../images/upload";
 import { logError } from "../log";
-import type { Fetch } from "../upstream/fetcher";
 import { submitTask } from "./submit";
 import { type AlbumItem, toAlbumItem } from "./views/album";
 
@@ -72,9 +72,9 @@ export async function createAlbumPicture(
 	user: AuthUser,
 	base: string,
 	request: AlbumPictureRequest,
-	deps: { fetch: Fetch },
-	now = Date.now(),
+	deps: Pick<Deps, "fetch" | "now">,
 ): Promise<AlbumItem> {
+	const now = deps.now();
 	const template = await usableTemplate(db, user, request.styleId);
 	const hookProblem = request.notifyHook ? callbackUrlProblem(request.notifyHook, env) : null;
 	if (hookProblem) throw badRequest(hookProblem);

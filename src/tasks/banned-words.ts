@@ -84,7 +84,7 @@ const cache = new WeakMap<D1Database, Cached>();
 const seeded = new WeakMap<D1Database, string>();
 
 /** Merges BANNED_WORDS into the table once per isolate (and again after a failed try). */
-export async function seedFromEnv(env: Env): Promise<void> {
+export async function seedFromEnv(env: Env, now: number): Promise<void> {
 	const words = [
 		...new Set(
 			config(env)
@@ -95,7 +95,7 @@ export async function seedFromEnv(env: Env): Promise<void> {
 	const key = words.join("\n");
 	if (seeded.get(env.DB) === key) return;
 	try {
-		await seedBannedWords(getDb(env.DB), words, Date.now());
+		await seedBannedWords(getDb(env.DB), words, now);
 		seeded.set(env.DB, key);
 	} catch (error) {
 		logError("seeding BANNED_WORDS failed; will try again", error);
@@ -106,8 +106,8 @@ export async function seedFromEnv(env: Env): Promise<void> {
  * The current matcher. Reads the primary database, not a request's session: a replica a moment
  * behind could miss a word an admin has just added.
  */
-export async function bannedMatcher(env: Env): Promise<BannedMatcher> {
-	await seedFromEnv(env);
+export async function bannedMatcher(env: Env, now: number): Promise<BannedMatcher> {
+	await seedFromEnv(env, now);
 	const db = getDb(env.DB);
 	const known = cache.get(env.DB);
 	if (known && known.version === (await bannedWordsVersion(db))) return known.matcher;
@@ -118,9 +118,9 @@ export async function bannedMatcher(env: Env): Promise<BannedMatcher> {
 }
 
 /** Counts a refusal for `word`; a failed count never changes the answer. */
-export async function recordBannedHit(env: Env, word: string): Promise<void> {
+export async function recordBannedHit(env: Env, word: string, now: number): Promise<void> {
 	try {
-		await countBannedHit(getDb(env.DB), word, Date.now());
+		await countBannedHit(getDb(env.DB), word, now);
 	} catch (error) {
 		logError("counting a banned word's hit failed", word, error);
 	}
@@ -132,11 +132,16 @@ export function bannedPromptError(word: string, promptEn: string): ApiError {
 }
 
 /** Refuses (code 24, hit counted) a prompt containing a banned word. */
-export async function refuseBannedPrompt(env: Env, prompt: string, matcher?: BannedMatcher): Promise<void> {
+export async function refuseBannedPrompt(
+	env: Env,
+	prompt: string,
+	now: number,
+	matcher?: BannedMatcher,
+): Promise<void> {
 	if (!prompt) return;
-	const word = (matcher ?? (await bannedMatcher(env))).find(prompt);
+	const word = (matcher ?? (await bannedMatcher(env, now))).find(prompt);
 	if (!word) return;
-	await recordBannedHit(env, word);
+	await recordBannedHit(env, word, now);
 	throw bannedPromptError(word, prompt);
 }
 
@@ -154,15 +159,15 @@ function checkedWord(text: string): string {
  * The words in force with their hits (BANNED_WORDS' merged in first). Read from the primary, like
  * the checks, so an admin sees a change the moment it is made.
  */
-export async function listBanned(env: Env): Promise<BannedWordRow[]> {
-	await seedFromEnv(env);
+export async function listBanned(env: Env, now: number): Promise<BannedWordRow[]> {
+	await seedFromEnv(env, now);
 	return listBannedWords(getDb(env.DB));
 }
 
 /** Bans a word or phrase: in force for the next prompt in every isolate. */
-export async function banWord(env: Env, text: string, now = Date.now()): Promise<BannedWordRow> {
+export async function banWord(env: Env, text: string, now: number): Promise<BannedWordRow> {
 	const word = checkedWord(text);
-	await seedFromEnv(env);
+	await seedFromEnv(env, now);
 	const db = getDb(env.DB);
 	if ((await countBannedWords(db)) >= BANNED_WORDS_LIMIT) {
 		throw badRequest(`at most ${BANNED_WORDS_LIMIT} words may be banned; remove one first`);
@@ -173,9 +178,9 @@ export async function banWord(env: Env, text: string, now = Date.now()): Promise
 }
 
 /** Lifts a ban (BANNED_WORDS' words too: a removed word stays removed). */
-export async function unbanWord(env: Env, text: string, now = Date.now()): Promise<BannedWordRow> {
+export async function unbanWord(env: Env, text: string, now: number): Promise<BannedWordRow> {
 	const word = checkedWord(text);
-	await seedFromEnv(env);
+	await seedFromEnv(env, now);
 	const removed = await removeBannedWord(getDb(env.DB), word, now);
 	if (!removed) throw notFound(`${word} is not banned`);
 	return removed;

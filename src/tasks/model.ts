@@ -12,8 +12,6 @@ export function isTerminal(status: string): boolean {
 	return TERMINAL_STATUSES.has(status as TaskStatus);
 }
 
-export type { TaskAction } from "./actions";
-
 /** Settings of an action besides its prompt and pictures, kept as the task's `options` JSON. */
 const taskOptionsSchema = z
 	.object({
@@ -70,19 +68,6 @@ export function storedButtons(json: string): UpstreamButton[] {
 	}
 }
 
-/** A JSON array of strings from a text column; [] for anything else. */
-export function parseStringArray(json: string): string[] {
-	try {
-		const value: unknown = JSON.parse(json);
-		return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-	} catch {
-		return [];
-	}
-}
-
-/** Statuses of a task that has not ended. */
-export const UNFINISHED_STATUSES = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"] as const;
-
 /** Actions the seed-002 surface accepts. */
 export const SUBMIT_ACTIONS = ["IMAGINE", "UPSCALE", "VARIATION"] as const;
 export type SubmitAction = (typeof SUBMIT_ACTIONS)[number];
@@ -91,8 +76,6 @@ export type SubmitAction = (typeof SUBMIT_ACTIONS)[number];
 export const PROMPT_MAX_LENGTH = 4000;
 /** Longest `state` string accepted. */
 export const CLIENT_STATE_MAX_LENGTH = 1024;
-/** Longest notifyHook URL accepted. */
-export const NOTIFY_HOOK_MAX_LENGTH = 2048;
 
 /** An update to a task, from the upstream (submit reply, poll, push callback) or the reconciler. */
 export interface TaskUpdate {

@@ -1,6 +1,6 @@
 /**
- * What each action costs and what new users start with: DEFAULT_ACTION_PRICES (src/config.ts)
- * overridden by ACTION_PRICES, and NEW_USER_QUOTA, as parsed once by config().
+ * What each action costs: DEFAULT_ACTION_PRICES (src/config.ts)
+ * overridden by ACTION_PRICES, as parsed once by config().
  */
 import { type ConfigVars, config, DEFAULT_ACTION_PRICES, FALLBACK_PRICE } from "../config";
 
@@ -8,8 +8,4 @@ export const DEFAULT_PRICES = DEFAULT_ACTION_PRICES;
 
 export function priceOf(env: ConfigVars, action: string): number {
 	return config(env).actionPrices[action] ?? FALLBACK_PRICE;
-}
-
-export function newUserQuota(env: ConfigVars): number {
-	return config(env).newUserQuota;
 }

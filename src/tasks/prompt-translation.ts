@@ -8,7 +8,7 @@
 import type { TaskRow } from "../db/schema";
 import { logWarning } from "../log";
 import { type TranslationOutcome, translatePrompt, translatorFor } from "../translate/translator";
-import type { TaskAction } from "./actions";
+import type { TaskAction } from "../vocabulary";
 import { bannedMatcher, recordBannedHit } from "./banned-words";
 import { parseOptions } from "./model";
 
@@ -32,22 +32,22 @@ function untranslated(task: TaskRow, outcome: Extract<TranslationOutcome, { kind
 }
 
 /** The modal step's own prompt, translated; the task's prompt (its parent's) is not sent. */
-async function prepareModalPrompt(env: Env, task: TaskRow, modalPrompt: string): Promise<PreparedPrompt> {
+async function prepareModalPrompt(env: Env, task: TaskRow, modalPrompt: string, now: number): Promise<PreparedPrompt> {
 	const outcome = await translatePrompt(translatorFor(env), modalPrompt);
 	if (outcome.kind === "failed") return { kind: "send", prompt: task.prompt, description: untranslated(task, outcome) };
 	if (outcome.kind !== "translated") return { kind: "send", prompt: task.prompt };
-	const word = (await bannedMatcher(env)).find(outcome.prompt);
+	const word = (await bannedMatcher(env, now)).find(outcome.prompt);
 	if (word) {
-		await recordBannedHit(env, word);
+		await recordBannedHit(env, word, now);
 		return { kind: "banned", word, promptEn: outcome.prompt };
 	}
 	return { kind: "send", prompt: task.prompt, modalPrompt: outcome.prompt };
 }
 
-export async function preparePrompt(env: Env, task: TaskRow): Promise<PreparedPrompt> {
+export async function preparePrompt(env: Env, task: TaskRow, now: number): Promise<PreparedPrompt> {
 	if (task.customId) {
 		const modalPrompt = parseOptions(task.options).modalPrompt;
-		return modalPrompt ? prepareModalPrompt(env, task, modalPrompt) : { kind: "send", prompt: task.prompt };
+		return modalPrompt ? prepareModalPrompt(env, task, modalPrompt, now) : { kind: "send", prompt: task.prompt };
 	}
 	if (!task.prompt || !SENDS_PROMPT.has(task.action as TaskAction)) return { kind: "send", prompt: task.prompt };
 	const outcome = await translatePrompt(translatorFor(env), task.prompt);
@@ -58,9 +58,9 @@ export async function preparePrompt(env: Env, task: TaskRow): Promise<PreparedPr
 		case "failed":
 			return { kind: "send", prompt: task.prompt, promptEn: task.prompt, description: untranslated(task, outcome) };
 		case "translated": {
-			const word = (await bannedMatcher(env)).find(outcome.prompt);
+			const word = (await bannedMatcher(env, now)).find(outcome.prompt);
 			if (word) {
-				await recordBannedHit(env, word);
+				await recordBannedHit(env, word, now);
 				return { kind: "banned", word, promptEn: outcome.prompt };
 			}
 			return { kind: "send", prompt: outcome.prompt, promptEn: outcome.prompt };

@@ -5,7 +5,7 @@
  */
 import type { AuthUser } from "../context";
 import type { Db } from "../db/client";
-import type { HookEventMode, TaskMode, TaskRow } from "../db/schema";
+import { type HookEventMode, parseStringArray, type TaskMode, type TaskRow } from "../db/schema";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { InsufficientQuotaError, insertQueuedTask, QueueFullError, submitChecks, UserDisabledError } from "../db/tasks";
 import { ApiError, badRequest, userDisabled } from "../errors";
@@ -13,18 +13,12 @@ import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
 import { logError } from "../log";
-import type { TaskMessage } from "../queue/messages";
 import { anyChannelMatches, type ChannelFilter, ensureSimulatorChannel, filterOptions } from "../upstream/channels";
-import { actionOfButton, describeAction, GRID_ACTIONS, type TaskAction } from "./actions";
+import type { TaskAction } from "../vocabulary";
+import { actionOfButton, describeAction, GRID_ACTIONS } from "./actions";
 import { bannedMatcher, refuseBannedPrompt } from "./banned-words";
-import {
-	PROMPT_MAX_LENGTH,
-	parseOptions,
-	parseStringArray,
-	queueLimits,
-	storedButtons,
-	type TaskOptions,
-} from "./model";
+import type { TaskMessage } from "./messages";
+import { PROMPT_MAX_LENGTH, parseOptions, queueLimits, storedButtons, type TaskOptions } from "./model";
 import { priceOf } from "./pricing";
 
 export interface SubmitRequest {
@@ -245,21 +239,21 @@ export async function submitTask(
 	db: Db,
 	user: AuthUser,
 	request: SubmitRequest,
-	now = Date.now(),
+	now: number,
 ): Promise<SubmitResult> {
 	const images = request.images ?? [];
 	if (request.customId === undefined && !request.album) checkImages(request.action, images);
 	const limits = queueLimits(env);
 	const planned = await plan(db, user, request);
 	const parentChannelId = planned.parent?.channelId ?? null;
-	await ensureSimulatorChannel(db, env);
+	await ensureSimulatorChannel(db, env, now);
 	// One statement for the queue limit and the channel: with the write, a new task's submit is two
 	// round trips. The banned words' version check (the primary's) runs beside it.
 	const [{ unfinished, channelAvailable }, matcher] = await Promise.all([
 		submitChecks(db, user.id, limits.limit, parentChannelId),
-		bannedMatcher(env),
+		bannedMatcher(env, now),
 	]);
-	await refuseBannedPrompt(env, planned.prompt, matcher);
+	await refuseBannedPrompt(env, planned.prompt, now, matcher);
 	// Refused early here without writing anything; the insert checks the limit again, atomically.
 	if (unfinished >= limits.limit) throw queueFull(limits.limit);
 

@@ -109,7 +109,14 @@ export interface ModalStep {
  * optionally a prompt) and a button pressed in remix mode (the new prompt): records it and sends
  * the task on its way.
  */
-export async function submitModal(env: Env, db: Db, user: AuthUser, publicId: string, step: ModalStep): Promise<void> {
+export async function submitModal(
+	env: Env,
+	db: Db,
+	user: AuthUser,
+	publicId: string,
+	step: ModalStep,
+	now: number,
+): Promise<void> {
 	const task = await findUserTask(db, user.id, publicId);
 	if (!task) throw new ApiError("UNKNOWN_TASK", `no task with taskId ${publicId}`);
 	if (task.status !== "MODAL")
@@ -126,7 +133,7 @@ export async function submitModal(env: Env, db: Db, user: AuthUser, publicId: st
 		);
 	}
 	if (needs === "mask" && !step.mask) throw badRequest(`maskBase64 is required for ${task.action}`);
-	await refuseBannedPrompt(env, prompt);
+	await refuseBannedPrompt(env, prompt, now);
 	const [maskKey] = step.mask ? await storeInputs(env.IMAGES, `${publicId}/mask`, [step.mask]) : [];
 	const options = {
 		...parseOptions(task.options),

@@ -1,6 +1,5 @@
-import type { TaskObject } from "../durable/task-object";
-
+// The stub's type comes from the binding (Env), so the rules never import durable/, the floor above.
 /** The Durable Object that serializes a task's updates. */
-export function taskObject(env: Env, publicId: string): DurableObjectStub<TaskObject> {
+export function taskObject(env: Env, publicId: string) {
 	return env.TASK_OBJECT.get(env.TASK_OBJECT.idFromName(publicId));
 }

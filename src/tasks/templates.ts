@@ -15,11 +15,11 @@ import {
 	unfavoriteTemplate,
 	updateTemplate,
 } from "../db/templates";
+import type { Deps as AllDeps } from "../deps";
 import { ApiError, badRequest } from "../errors";
 import { newTemplateKey } from "../images/album-files";
 import { type CheckedImage, type ImageInput, putImage, readImage } from "../images/upload";
 import { logError } from "../log";
-import type { Fetch } from "../upstream/fetcher";
 import { type ImageTemp, type TemplateListItem, toImageTemp, toTemplateListItem } from "./views/album";
 
 export const TEMPLATE_KINDS = ["prompt", "face_swap"] as const;
@@ -43,9 +43,7 @@ export interface TemplatePictures {
 	image?: ImageInput;
 }
 
-interface Deps {
-	fetch: Fetch;
-}
+type Deps = Pick<AllDeps, "fetch" | "now">;
 
 /** The album answers an unknown template as a parameter error (800, HTTP 400), as the seed shows. */
 const unknownTemplate = (id: number) => badRequest(`no template with id ${id}`);
@@ -88,8 +86,8 @@ export async function createTemplate(
 	fields: TemplateFields & { kind: TemplateKind; title: string },
 	pictures: TemplatePictures,
 	deps: Deps,
-	now = Date.now(),
 ): Promise<ImageTemp & { kind: TemplateKind }> {
+	const now = deps.now();
 	if (!given(pictures.covering)) throw badRequest("covering (the thumbnail) is required");
 	assertComplete(fields.kind, fields.prompt ?? "", given(pictures.image));
 	const read = await readPictures(env, pictures, deps);
@@ -121,8 +119,8 @@ export async function changeTemplate(
 	fields: TemplateFields,
 	pictures: TemplatePictures,
 	deps: Deps,
-	now = Date.now(),
 ): Promise<ImageTemp & { kind: TemplateKind }> {
+	const now = deps.now();
 	const current = await findTemplate(db, id);
 	if (!current) throw unknownTemplate(id);
 	assertComplete(
@@ -187,7 +185,7 @@ export interface FavoriteState {
 }
 
 /** Idempotent: a second favorite by the same user changes nothing. */
-export async function favorite(db: Db, user: AuthUser, id: number, now = Date.now()): Promise<FavoriteState> {
+export async function favorite(db: Db, user: AuthUser, id: number, now: number): Promise<FavoriteState> {
 	const result = await favoriteTemplate(db, id, user.id, now, user.role !== "admin");
 	if (!result) throw unknownTemplate(id);
 	return { id, favoriteCount: result.favoriteCount, favorited: true };

@@ -78,7 +78,7 @@ export async function submitThroughChannels(
 	parent: TaskRow | undefined,
 ): Promise<ChannelOutcome> {
 	const db = getDb(env.DB);
-	const prepared = await preparePrompt(env, task);
+	const prepared = await preparePrompt(env, task, deps.now());
 	if (prepared.kind === "banned") {
 		return { kind: "failed", reason: `banned prompt: ${prepared.word}`, promptEn: prepared.promptEn };
 	}
@@ -101,6 +101,7 @@ export async function submitThroughChannels(
 			channel = await pickChannel(db, env, {
 				parentChannelId: parent?.channelId,
 				random: deps.random,
+				now: deps.now(),
 				exclude: tried,
 				filter: filterOf(task),
 			});

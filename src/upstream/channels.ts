@@ -17,7 +17,7 @@ const ensuredIn = new WeakSet<object>();
  * Local dev and tests start with one channel, the simulator at SIMULATOR_URL; ensured once
  * per isolate and database, and only when SIMULATOR_URL is set.
  */
-export async function ensureSimulatorChannel(db: Db, env: Env, now = Date.now()): Promise<void> {
+export async function ensureSimulatorChannel(db: Db, env: Env, now: number): Promise<void> {
 	if (ensuredIn.has(env.DB)) return;
 	const baseUrl = simulatorOrigin(env);
 	if (baseUrl !== null) {
@@ -122,12 +122,14 @@ export async function pickChannel(
 	env: Env,
 	options: {
 		parentChannelId?: number | null;
-		random?: () => number;
+		random: () => number;
+		/** When a missing simulator or fake Discord channel is created (epoch ms). */
+		now: number;
 		exclude?: readonly number[];
 		filter?: ChannelFilter;
-	} = {},
+	},
 ): Promise<ChannelRow> {
-	await ensureSimulatorChannel(db, env);
+	await ensureSimulatorChannel(db, env, options.now);
 	if (options.parentChannelId != null) {
 		const parent = await findChannel(db, options.parentChannelId);
 		if (parent?.enabled) return parent;
@@ -140,7 +142,7 @@ export async function pickChannel(
 			!isFullAccount(channel) &&
 			(options.filter === undefined || matchesFilter(channel, options.filter)),
 	);
-	const chosen = chooseByWeight(candidates, options.random ?? Math.random);
+	const chosen = chooseByWeight(candidates, options.random);
 	if (!chosen) {
 		throw new ApiError(
 			"NO_CHANNEL",

@@ -1,8 +1,8 @@
 /** The midjourney-proxy HTTP client. Takes its fetch so tests and the simulator can drive it. */
 
 import type { TaskMode } from "../db/schema";
+import type { Fetch } from "../deps";
 import { logWarning } from "../log";
-import type { Fetch } from "./fetcher";
 import {
 	type HookFields,
 	imageSeedReplySchema,

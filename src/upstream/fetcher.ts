@@ -8,8 +8,7 @@
  */
 
 import { config } from "../config";
-
-export type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+import type { Fetch } from "../deps";
 
 /** The `mj-api-secret` the simulator accepts (simulator/src/env.ts holds the same value). */
 export const SIMULATOR_SECRET = "mj-edge-simulator";

@@ -4,17 +4,10 @@
  * can never drift from what the client expects.
  */
 import { z } from "zod";
+import { TASK_STATUSES, type TaskStatus } from "../vocabulary";
 
-export const TASK_STATUSES = [
-	"NOT_START",
-	"SUBMITTED",
-	"MODAL",
-	"IN_PROGRESS",
-	"FAILURE",
-	"SUCCESS",
-	"CANCEL",
-] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+/** The simulator reads the wire's statuses from here. */
+export type { TaskStatus };
 
 /** Reply codes of every `/mj/submit/*` call. */
 export const SUBMIT_CODE = {

@@ -24,7 +24,7 @@ export async function channelView(id: number): Promise<Record<string, unknown>> 
 
 /** Every other channel off, so that new tasks can only go to the ones a test adds. */
 export async function onlyNewChannels(): Promise<void> {
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 	await env.DB.prepare("UPDATE channels SET enabled = 0").run();
 }
 

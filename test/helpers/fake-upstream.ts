@@ -90,7 +90,7 @@ export class FakeUpstream {
  */
 export async function useFakeChannelOnly(): Promise<number> {
 	const now = Date.now();
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 	await env.DB.prepare("UPDATE channels SET enabled = 0").run();
 	const row = await db()
 		.insert(channels)

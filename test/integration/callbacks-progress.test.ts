@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { HOOK_PROGRESS_WINDOW_MS } from "../../src/durable/task-object";
-import type { HookMessage } from "../../src/queue/messages";
+import type { HookMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";

@@ -8,7 +8,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
-import { HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/queue/messages";
+import { HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";

@@ -8,8 +8,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Deps } from "../../src/deps";
-import { TASK_QUEUE, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
+import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";

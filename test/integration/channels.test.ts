@@ -9,9 +9,9 @@ import { createApp } from "../../src/app";
 import { findChannel } from "../../src/db/channels";
 import { channels } from "../../src/db/schema";
 import type { Deps } from "../../src/deps";
-import { TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { CHANNEL_FAILURE_LIMIT } from "../../src/tasks/dispatch";
+import { TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/tasks/messages";
 import { ensureSimulatorChannel } from "../../src/upstream/channels";
 import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
@@ -35,7 +35,7 @@ async function addChannel(name: string, baseUrl: string, weight: number): Promis
 
 beforeAll(async () => {
 	owner = await userId(`channels-${Date.now()}`);
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 });
 
 beforeEach(async () => {

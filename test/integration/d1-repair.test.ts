@@ -15,8 +15,8 @@ import { insertTask, writeTaskProgress } from "../../src/db/tasks";
 import { upsertUser } from "../../src/db/users";
 import { defaultDeps } from "../../src/deps";
 import type { TaskObject } from "../../src/durable/task-object";
-import { TASK_QUEUE, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
+import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { submitThroughChannels } from "../../src/tasks/upstream-submit";
@@ -28,7 +28,7 @@ let owner: number;
 let simulatorChannel: number;
 
 beforeAll(async () => {
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
 	if (!channel) throw new Error("no simulator channel");
 	simulatorChannel = channel.id;

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { webhookSecrets } from "../../src/db/schema";
 import worker from "../../src/index";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
-import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/queue/messages";
+import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, userId } from "../helpers/db";
 import { consumerMaxRetries } from "../helpers/wrangler-config";

@@ -177,13 +177,13 @@ describe("choosing a channel", () => {
 			.returning()
 			.get();
 		// With weight 100 against 1, random 0 picks the account whenever it is a candidate.
-		expect((await pickChannel(db(), env, { random: () => 0 })).id).toBe(relay.id);
+		expect((await pickChannel(db(), env, { random: () => 0, now: Date.now() })).id).toBe(relay.id);
 		await env.DB.prepare("UPDATE channels SET discord_state = ? WHERE id = ?")
 			.bind(
 				JSON.stringify({ connection: "connected", running: 1, waiting: 0, lastError: "", lastHeardAt: now }),
 				account.id,
 			)
 			.run();
-		expect((await pickChannel(db(), env, { random: () => 0 })).id).toBe(account.id);
+		expect((await pickChannel(db(), env, { random: () => 0, now: Date.now() })).id).toBe(account.id);
 	});
 });

@@ -50,7 +50,7 @@ let channelId: number;
 
 beforeAll(async () => {
 	// The simulator is the upstream: what an owner's request sends on (a seed, a follow-up) ends there.
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 	const channel = await env.DB.prepare("SELECT id FROM channels WHERE enabled = 1 ORDER BY id LIMIT 1").first<{
 		id: number;
 	}>();

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { enabledChannelByName } from "../../src/db/channels";
 import { tasks } from "../../src/db/schema";
 import worker from "../../src/index";
-import type { TaskMessage } from "../../src/queue/messages";
+import type { TaskMessage } from "../../src/tasks/messages";
 import { MODAL_ABANDONED } from "../../src/tasks/reconcile-rules";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
@@ -21,7 +21,7 @@ let simulatorChannel: number;
 let owner: number;
 
 beforeAll(async () => {
-	await ensureSimulatorChannel(db(), env);
+	await ensureSimulatorChannel(db(), env, Date.now());
 	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
 	if (!channel) throw new Error("no simulator channel");
 	simulatorChannel = channel.id;

@@ -136,7 +136,7 @@ describe("notifyHook", () => {
 	});
 
 	it("reaches the gateway's upstream callback: a task no poll ever looked at still finishes", async () => {
-		await ensureSimulatorChannel(db(), env);
+		await ensureSimulatorChannel(db(), env, Date.now());
 		const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
 		// A row with no queue message and no cron run behind it: only the simulator's push can move it.
 		const row = await insertTaskRow({

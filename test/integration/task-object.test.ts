@@ -6,6 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeTaskProgress } from "../../src/db/tasks";
+import { defaultDeps, replaceRuntimeDeps } from "../../src/deps";
 import type { TaskUpdate } from "../../src/tasks/model";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { waitFor } from "../helpers/api";
@@ -146,16 +147,20 @@ const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72
 
 /**
  * Answers image downloads from img.test with the given replies in turn (the last repeats);
- * the object's alarm downloads with the global fetch. Returns the URLs requested.
+ * the object's alarm downloads through the runtime's Deps. Returns the URLs requested.
  */
 function imageHost(replies: (() => Response)[]): string[] {
 	const requested: string[] = [];
-	const realFetch = globalThis.fetch;
-	vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-		const request = new Request(input, init);
-		if (new URL(request.url).host !== "img.test") return realFetch(input, init);
-		requested.push(request.url);
-		return replies[Math.min(requested.length, replies.length) - 1]();
+	const real = defaultDeps();
+	const realFetch = real.fetch;
+	replaceRuntimeDeps({
+		...real,
+		fetch: async (input, init) => {
+			const request = new Request(input, init);
+			if (new URL(request.url).host !== "img.test") return realFetch(input, init);
+			requested.push(request.url);
+			return replies[Math.min(requested.length, replies.length) - 1]();
+		},
 	});
 	return requested;
 }
@@ -183,6 +188,7 @@ async function succeededWithImage(imageUrl: string, requested: string[]): Promis
 
 describe("the image copy in the task object's alarm", () => {
 	afterEach(() => {
+		replaceRuntimeDeps(undefined);
 		vi.restoreAllMocks();
 	});
 

@@ -6,8 +6,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runDurableO
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Deps } from "../../src/deps";
-import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/queue/messages";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
+import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/tasks/messages";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
 import { FAKE_ORIGIN, FakeUpstream, jsonResponse, useFakeChannelOnly } from "../helpers/fake-upstream";
 import { consumerMaxRetries } from "../helpers/wrangler-config";

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { decodeInlineImage } from "../../src/images/inputs";
-import { actionOfButton, TASK_ACTIONS } from "../../src/tasks/actions";
+import { actionOfButton } from "../../src/tasks/actions";
 import { queueLimits } from "../../src/tasks/model";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
+import { TASK_ACTIONS } from "../../src/vocabulary";
 import { png } from "../helpers/album";
 import { dataUrl } from "../helpers/proxy";
 

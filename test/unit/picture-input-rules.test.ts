@@ -4,11 +4,11 @@
  * parameters behind the seed's "800".
  */
 import { describe, expect, it } from "vitest";
+import type { Fetch } from "../../src/deps";
 import { ApiError } from "../../src/errors";
 import { downloadImage, MAX_UPLOAD_BYTES, readCapped, sniffImageType } from "../../src/images/upload";
 import { integer } from "../../src/routes/validate";
 import { albumState } from "../../src/tasks/views/album";
-import type { Fetch } from "../../src/upstream/fetcher";
 
 const ascii = (text: string) => [...text].map((c) => c.charCodeAt(0));
 const PNG = Uint8Array.from([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { normalizePath } from "../../src/app";
 import { parseRange } from "../../src/images/serve";
-import { backoffSeconds, pollDelaySeconds } from "../../src/queue/messages";
 import { decodeCursor, encodeCursor } from "../../src/routes/cursor";
+import { backoffSeconds, pollDelaySeconds } from "../../src/tasks/messages";
 import { planFor, planForMissing, REQUEUE_AFTER_MS, VANISH_GRACE_MS } from "../../src/tasks/reconcile-rules";
 import { jobHash } from "../../src/tasks/views/seed002";
 import { chooseByWeight } from "../../src/upstream/channels";

@@ -21,13 +21,21 @@ async function tokenWith(times: { iat?: number; exp: number }, extra: Record<str
 describe("verifyToken", () => {
 	it("a token verified once stays valid only until its exp", async () => {
 		const token = await signToken({ sub: "u-exp", role: "user" }, SECRET, "2s");
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user", issuedAt: expect.any(Number) });
+		expect(await verifyToken(token, DEFAULTS, Date.now())).toEqual({
+			sub: "u-exp",
+			role: "user",
+			issuedAt: expect.any(Number),
+		});
 		// The second call is answered from the cache, which still honours exp.
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-exp", role: "user", issuedAt: expect.any(Number) });
+		expect(await verifyToken(token, DEFAULTS, Date.now())).toEqual({
+			sub: "u-exp",
+			role: "user",
+			issuedAt: expect.any(Number),
+		});
 		vi.useFakeTimers();
 		try {
 			vi.setSystemTime(Date.now() + 5_000);
-			await expect(verifyToken(token, DEFAULTS)).rejects.toThrow("token expired");
+			await expect(verifyToken(token, DEFAULTS, Date.now())).rejects.toThrow("token expired");
 		} finally {
 			vi.useRealTimers();
 		}
@@ -35,8 +43,8 @@ describe("verifyToken", () => {
 
 	it("a cached token is not valid under another secret", async () => {
 		const token = await signToken({ sub: "u-secret", role: "admin" }, SECRET);
-		await verifyToken(token, DEFAULTS);
-		await expect(verifyToken(token, { ...DEFAULTS, JWT_SECRET: `${SECRET}-rotated` })).rejects.toThrow(
+		await verifyToken(token, DEFAULTS, Date.now());
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_SECRET: `${SECRET}-rotated` }, Date.now())).rejects.toThrow(
 			"token signature is invalid",
 		);
 	});
@@ -45,40 +53,48 @@ describe("verifyToken", () => {
 describe("JWT_MAX_LIFETIME", () => {
 	it("the default 30d admits what `npm run token` and signToken make by default (30d)", async () => {
 		const token = await signToken({ sub: "u-30d", role: "user" }, SECRET);
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-30d", role: "user", issuedAt: expect.any(Number) });
+		expect(await verifyToken(token, DEFAULTS, Date.now())).toEqual({
+			sub: "u-30d",
+			role: "user",
+			issuedAt: expect.any(Number),
+		});
 	});
 
 	it("refuses a token whose exp - iat is over the maximum, by one second", async () => {
 		const iat = now();
 		const fits = await tokenWith({ iat, exp: iat + 30 * 86_400 });
-		await expect(verifyToken(fits, DEFAULTS)).resolves.toMatchObject({ role: "user" });
+		await expect(verifyToken(fits, DEFAULTS, Date.now())).resolves.toMatchObject({ role: "user" });
 		const over = await tokenWith({ iat, exp: iat + 30 * 86_400 + 1 });
-		await expect(verifyToken(over, DEFAULTS)).rejects.toThrow("token lifetime exceeds the maximum of 30d");
+		await expect(verifyToken(over, DEFAULTS, Date.now())).rejects.toThrow("token lifetime exceeds the maximum of 30d");
 		const tenYears = await signToken({ sub: "u-10y", role: "admin" }, SECRET, "3650d");
-		await expect(verifyToken(tenYears, DEFAULTS)).rejects.toThrow("token lifetime exceeds the maximum of 30d");
-		await expect(verifyToken(tenYears, { ...DEFAULTS, JWT_MAX_LIFETIME: "3650d" })).resolves.toMatchObject({
+		await expect(verifyToken(tenYears, DEFAULTS, Date.now())).rejects.toThrow(
+			"token lifetime exceeds the maximum of 30d",
+		);
+		await expect(verifyToken(tenYears, { ...DEFAULTS, JWT_MAX_LIFETIME: "3650d" }, Date.now())).resolves.toMatchObject({
 			role: "admin",
 		});
 	});
 
 	it("refuses a token without iat while a maximum is set, and accepts it when the maximum is empty", async () => {
 		const token = await tokenWith({ exp: now() + 3600 });
-		await expect(verifyToken(token, DEFAULTS)).rejects.toThrow(
+		await expect(verifyToken(token, DEFAULTS, Date.now())).rejects.toThrow(
 			"token lifetime exceeds the maximum of 30d: the token has no iat",
 		);
-		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "" })).resolves.toMatchObject({ role: "user" });
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "" }, Date.now())).resolves.toMatchObject({
+			role: "user",
+		});
 	});
 
 	it("counts from now when iat is in the future, so a post-dated iat cannot stretch the window", async () => {
 		const iat = now() + 365 * 86_400;
 		const token = await tokenWith({ iat, exp: iat + 3600 });
-		await expect(verifyToken(token, DEFAULTS)).rejects.toThrow("token lifetime exceeds the maximum of 30d");
+		await expect(verifyToken(token, DEFAULTS, Date.now())).rejects.toThrow("token lifetime exceeds the maximum of 30d");
 	});
 
 	it("the lifetime is judged per setting, not taken from the cache of another", async () => {
 		const token = await signToken({ sub: "u-cache", role: "user" }, SECRET, "2d");
-		await verifyToken(token, DEFAULTS);
-		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "1d" })).rejects.toThrow(
+		await verifyToken(token, DEFAULTS, Date.now());
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "1d" }, Date.now())).rejects.toThrow(
 			"token lifetime exceeds the maximum of 1d",
 		);
 	});
@@ -97,7 +113,9 @@ describe("JWT_MAX_LIFETIME", () => {
 		}
 		const token = await signToken({ sub: "u-bad-config", role: "user" }, SECRET, "1h");
 		// A broken setting fails closed: an internal error, never an accepted token.
-		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "forever" })).rejects.toThrow(/is not a duration/);
+		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "forever" }, Date.now())).rejects.toThrow(
+			/is not a duration/,
+		);
 	});
 });
 
@@ -109,24 +127,28 @@ describe("JWT_ISSUER and JWT_AUDIENCE", () => {
 			issuer: "https://auth.example.com",
 			audience: "mj-edge",
 		});
-		expect(await verifyToken(good, strict)).toEqual({ sub: "u-iss", role: "user", issuedAt: expect.any(Number) });
+		expect(await verifyToken(good, strict, Date.now())).toEqual({
+			sub: "u-iss",
+			role: "user",
+			issuedAt: expect.any(Number),
+		});
 
 		const none = await signToken({ sub: "u-none", role: "user" }, SECRET, "1h");
-		await expect(verifyToken(none, strict)).rejects.toThrow("token claim invalid: iss");
+		await expect(verifyToken(none, strict, Date.now())).rejects.toThrow("token claim invalid: iss");
 		const otherIssuer = await signToken({ sub: "u-oi", role: "user" }, SECRET, "1h", {
 			issuer: "https://evil.example.com",
 			audience: "mj-edge",
 		});
-		await expect(verifyToken(otherIssuer, strict)).rejects.toThrow("token claim invalid: iss");
+		await expect(verifyToken(otherIssuer, strict, Date.now())).rejects.toThrow("token claim invalid: iss");
 		const otherAudience = await signToken({ sub: "u-oa", role: "user" }, SECRET, "1h", {
 			issuer: "https://auth.example.com",
 			audience: "another-service",
 		});
-		await expect(verifyToken(otherAudience, strict)).rejects.toThrow("token claim invalid: aud");
+		await expect(verifyToken(otherAudience, strict, Date.now())).rejects.toThrow("token claim invalid: aud");
 		const noAudience = await signToken({ sub: "u-na", role: "user" }, SECRET, "1h", {
 			issuer: "https://auth.example.com",
 		});
-		await expect(verifyToken(noAudience, strict)).rejects.toThrow("token claim invalid: aud");
+		await expect(verifyToken(noAudience, strict, Date.now())).rejects.toThrow("token claim invalid: aud");
 	});
 
 	it("when empty, iss and aud are not checked", async () => {
@@ -134,12 +156,16 @@ describe("JWT_ISSUER and JWT_AUDIENCE", () => {
 			issuer: "anyone",
 			audience: "anything",
 		});
-		expect(await verifyToken(token, DEFAULTS)).toEqual({ sub: "u-any", role: "user", issuedAt: expect.any(Number) });
+		expect(await verifyToken(token, DEFAULTS, Date.now())).toEqual({
+			sub: "u-any",
+			role: "user",
+			issuedAt: expect.any(Number),
+		});
 	});
 
 	it("a token cached under lax settings is checked again under strict ones", async () => {
 		const token = await signToken({ sub: "u-lax", role: "user" }, SECRET, "1h");
-		await verifyToken(token, DEFAULTS);
-		await expect(verifyToken(token, strict)).rejects.toThrow("token claim invalid: iss");
+		await verifyToken(token, DEFAULTS, Date.now());
+		await expect(verifyToken(token, strict, Date.now())).rejects.toThrow("token claim invalid: iss");
 	});
 });

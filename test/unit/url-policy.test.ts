@@ -5,11 +5,11 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Fetch } from "../../src/deps";
 import { downloadImage } from "../../src/images/upload";
 import { fetchPublic, UrlRefusedError } from "../../src/net/fetch-public";
 import { fetchUpstreamMedia } from "../../src/net/upstream-media";
 import { callbackUrlProblem, redactUrl, urlProblem } from "../../src/net/url-policy";
-import type { Fetch } from "../../src/upstream/fetcher";
 
 const production = { ENVIRONMENT: "production" };
 const development = { ENVIRONMENT: "development" };

@@ -1,7 +1,7 @@
 /** Admins only: the dashboard, channels and their health, banned words and their hits, users and their quota, everyone's tasks with filters. */
 import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { TASK_ACTIONS } from "../../../src/tasks/actions";
+import { TASK_ACTIONS } from "../../../src/vocabulary";
 import {
 	type AdminTask,
 	type AdminTaskFilter,

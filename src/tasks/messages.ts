@@ -1,5 +1,5 @@
-/** Message shapes and retry settings of the two queues. */
-import type { TaskStatus } from "../upstream/protocol";
+/** Message shapes and retry settings of the two queues: what the rules hand on for later (task work, callbacks). */
+import type { TaskStatus } from "../vocabulary";
 
 /** TASK_QUEUE: submit a task upstream, or poll it. */
 export type TaskMessage = { kind: "submit"; taskId: string } | { kind: "poll"; taskId: string; n: number };
