@@ -18,7 +18,7 @@ const FLOORS = [
 	["tasks", "live", "hooks"], // the rules: states, charges, views, events, callbacks, queue messages
 	["upstream", "images", "net", "auth", "discord", "translate"], // the edges
 	["db"], // the schema and every query
-	["errors", "time", "config", "log", "deps", "context", "vocabulary"], // the ground floor
+	["errors", "time", "config", "log", "deps", "context", "vocabulary", "encoding"], // the ground floor
 ];
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");

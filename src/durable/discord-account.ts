@@ -47,7 +47,9 @@ import {
 	snowflake,
 } from "../discord/rest";
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
+import { base64 } from "../encoding";
 import { publicBase, uploadUrl } from "../images/links";
+import { extensionOf, newFileName } from "../images/upload";
 import { logError, logWarning } from "../log";
 import { actionOfButton } from "../tasks/actions";
 import { discordCannotRun } from "../tasks/discord-capabilities";
@@ -734,7 +736,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		const object = key ? await this.env.IMAGES.get(key) : null;
 		if (!object) throw new TaskRefused("the image to describe is missing");
 		const type = object.httpMetadata?.contentType ?? "image/png";
-		const filename = `image.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+		const filename = `image.${extensionOf(type)}`;
 		const uploaded = await rest.upload(settings.channel_id, filename, await object.arrayBuffer(), type);
 		await this.#slash(
 			rest,
@@ -759,7 +761,7 @@ export class DiscordAccount extends DurableObject<Env> {
 				const object = await this.env.IMAGES.get(key);
 				if (!object) throw new TaskRefused("an input picture is missing");
 				const type = object.httpMetadata?.contentType ?? "image/png";
-				const name = `${crypto.randomUUID()}.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+				const name = newFileName(type);
 				await this.env.IMAGES.put(`uploads/${name}`, object.body, { httpMetadata: { contentType: type } });
 				return uploadUrl(this.env, base, name);
 			}),
@@ -814,8 +816,6 @@ export class DiscordAccount extends DurableObject<Env> {
 			const mask = task.maskKey ? await this.env.IMAGES.get(task.maskKey) : null;
 			if (!mask) throw new Error("the mask is missing");
 			const bytes = new Uint8Array(await mask.arrayBuffer());
-			let binary = "";
-			for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
 			const response = await discordFetch(this.env, this.#deps.fetch)(
 				`${settings.activity_base}/inpaint/api/submit-job`,
 				{
@@ -823,7 +823,7 @@ export class DiscordAccount extends DurableObject<Env> {
 					headers: { "content-type": "application/json", "user-agent": settings.user_agent },
 					body: JSON.stringify({
 						customId: data.custom_id.replace(/^MJ::iframe::/, ""),
-						mask: btoa(binary),
+						mask: base64(bytes),
 						prompt: task.modalPrompt ?? task.prompt ?? "",
 						userId: "0",
 						username: "0",
