@@ -25,8 +25,9 @@ export function isApiKey(token: string): boolean {
 	return token.startsWith(API_KEY_PREFIX);
 }
 
-export function generateApiKey(): string {
-	return API_KEY_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
+/** `randomBytes` is Deps' (src/deps.ts); the first-admin command passes Node's crypto. */
+export function generateApiKey(randomBytes: (length: number) => Uint8Array): string {
+	return API_KEY_PREFIX + base64url(randomBytes(KEY_BYTES));
 }
 
 /** Hex SHA-256 of the key: what the api_keys table stores and looks keys up by. */

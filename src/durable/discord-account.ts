@@ -761,7 +761,7 @@ export class DiscordAccount extends DurableObject<Env> {
 				const object = await this.env.IMAGES.get(key);
 				if (!object) throw new TaskRefused("an input picture is missing");
 				const type = object.httpMetadata?.contentType ?? "image/png";
-				const name = newFileName(type);
+				const name = newFileName(this.#deps, type);
 				await this.env.IMAGES.put(`uploads/${name}`, object.body, { httpMetadata: { contentType: type } });
 				return uploadUrl(this.env, base, name);
 			}),

@@ -9,7 +9,7 @@ import { getDb } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import { eventDelivered, markEventDead, type NewDelivery, recordDelivery } from "../db/webhooks";
-import type { Fetch } from "../deps";
+import type { Deps, Fetch } from "../deps";
 import { publicBase } from "../images/links";
 import { logWarning } from "../log";
 import type { HookChange, HookMessage } from "../tasks/messages";
@@ -36,6 +36,7 @@ export const HOOK_TIMEOUT_MS = 10_000;
 export interface HookAttempt {
 	fetch: Fetch;
 	now: () => number;
+	randomBytes: Deps["randomBytes"];
 	timeoutMs: number;
 	/** When the queue tries again should this attempt fail; null after the last attempt. */
 	nextTryAt: number | null;
@@ -121,7 +122,7 @@ export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookA
 		return { kind: "dropped", reason: problem };
 	}
 	const body = JSON.stringify(await bodyOf(env, task, change, final));
-	const secret = await ensureWebhookSecret(db, task.userId, started);
+	const secret = await ensureWebhookSecret(db, task.userId, started, attempt);
 	const timestamp = Math.floor(started / 1000);
 	const signal = AbortSignal.timeout(attempt.timeoutMs);
 	try {

@@ -2,6 +2,7 @@
  * Standard Webhooks (https://www.standardwebhooks.com): secrets, signatures and event ids.
  * Pure functions on Web Crypto, so receivers can check them with any library of the spec.
  */
+import type { Deps } from "../deps";
 import { base64, base64url, fromBase64, sha256 } from "../encoding";
 
 const encoder = new TextEncoder();
@@ -11,8 +12,8 @@ const SECRET_PREFIX = "whsec_";
 const SECRET_BYTES = 32;
 
 /** A new signing secret: `whsec_` + base64 of random bytes. */
-export function generateWebhookSecret(): string {
-	return SECRET_PREFIX + base64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+export function generateWebhookSecret(deps: Pick<Deps, "randomBytes">): string {
+	return SECRET_PREFIX + base64(deps.randomBytes(SECRET_BYTES));
 }
 
 function secretKey(secret: string): Promise<CryptoKey> {

@@ -8,6 +8,7 @@
  *    a capability signed for the `album-origin` purpose, shown only to the photo's owner.
  */
 import { sign, verify } from "../auth/signing";
+import type { Deps } from "../deps";
 import { type ImageType, newFileName } from "./upload";
 
 const TEMPLATE_PREFIX = "templates/";
@@ -15,12 +16,12 @@ const ORIGIN_PREFIX = "album-origins/";
 /** The file name part of a key: a random UUID and the type's extension. */
 const FILE_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(png|jpg|webp)$/;
 
-export function newTemplateKey(type: ImageType): string {
-	return TEMPLATE_PREFIX + newFileName(type);
+export function newTemplateKey(deps: Pick<Deps, "uuid">, type: ImageType): string {
+	return TEMPLATE_PREFIX + newFileName(deps, type);
 }
 
-export function newOriginKey(type: ImageType): string {
-	return ORIGIN_PREFIX + newFileName(type);
+export function newOriginKey(deps: Pick<Deps, "uuid">, type: ImageType): string {
+	return ORIGIN_PREFIX + newFileName(deps, type);
 }
 
 /** The R2 key a template file name in a link stands for, or null for a malformed name. */

@@ -5,7 +5,7 @@
  * never read past that limit.
  */
 
-import type { Fetch } from "../deps";
+import type { Deps, Fetch } from "../deps";
 import { ApiError, badRequest } from "../errors";
 import { logWarning } from "../log";
 import { fetchPublic, UrlRefusedError } from "../net/fetch-public";
@@ -55,8 +55,8 @@ export function extensionOf(contentType: string | null | undefined): string {
  * A new name for a stored picture: a random UUID and its type's extension. Links to it are
  * capabilities (template pictures, /mj/upload copies), so the name must be unguessable.
  */
-export function newFileName(contentType: string | null | undefined): string {
-	return `${crypto.randomUUID()}.${extensionOf(contentType)}`;
+export function newFileName(deps: Pick<Deps, "uuid">, contentType: string | null | undefined): string {
+	return `${deps.uuid()}.${extensionOf(contentType)}`;
 }
 
 export function tooLarge(field: string): ApiError {

@@ -10,6 +10,7 @@
  */
 
 import { sign, verify } from "../auth/signing";
+import { type Deps, runtimeDeps } from "../deps";
 import { base64url, fromBase64url } from "../encoding";
 
 export const TICKET_TTL_SECONDS = 60;
@@ -37,9 +38,10 @@ export async function issueTicket(
 	env: Env,
 	claims: Omit<TicketClaims, "expiresAt">,
 	nowMs: number,
+	deps: Pick<Deps, "uuid"> = runtimeDeps(),
 ): Promise<{ ticket: string; expiresAt: number }> {
 	const expiresAt = Math.floor(nowMs / 1000) + TICKET_TTL_SECONDS;
-	const wire: WireClaims = { u: claims.userId, e: expiresAt, n: crypto.randomUUID().slice(0, 8) };
+	const wire: WireClaims = { u: claims.userId, e: expiresAt, n: deps.uuid().slice(0, 8) };
 	if (claims.taskId) wire.t = claims.taskId;
 	const payload = base64url(encoder.encode(JSON.stringify(wire)));
 	return { ticket: `${payload}.${await sign(env, "stream-ticket", payload)}`, expiresAt };

@@ -72,7 +72,7 @@ export async function createAlbumPicture(
 	user: AuthUser,
 	base: string,
 	request: AlbumPictureRequest,
-	deps: Pick<Deps, "fetch" | "now">,
+	deps: Pick<Deps, "fetch" | "now" | "uuid">,
 ): Promise<AlbumItem> {
 	const now = deps.now();
 	const template = await usableTemplate(db, user, request.styleId);
@@ -84,7 +84,7 @@ export async function createAlbumPicture(
 			throw badRequest("origin is required: the photo (PNG, JPEG or WebP) to put on the template");
 		}
 		const photo = await readImage(request.origin, "origin", { env, fetch: deps.fetch });
-		const originKey = newOriginKey(photo.type);
+		const originKey = newOriginKey(deps, photo.type);
 		await putImage(env.IMAGES, originKey, photo);
 		try {
 			submitted = await submitTask(

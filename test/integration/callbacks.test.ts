@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
+import { defaultDeps } from "../../src/deps";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
@@ -29,7 +30,7 @@ async function deliverHooks(taskIds: string[], fetchFn: typeof fetch, attempts =
 	);
 	const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
 	const ctx = createExecutionContext();
-	await handleHookBatch(batch, target, { fetch: fetchFn, now: Date.now, random: Math.random });
+	await handleHookBatch(batch, target, { ...defaultDeps(), fetch: fetchFn });
 	const result = await getQueueResult(batch, ctx);
 	return { ...result, delays: retries.flatMap((spy) => spy.mock.calls.map(([o]) => o?.delaySeconds)) };
 }

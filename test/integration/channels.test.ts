@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { createApp } from "../../src/app";
 import { findChannel } from "../../src/db/channels";
 import { channels } from "../../src/db/schema";
-import type { Deps } from "../../src/deps";
+import { type Deps, defaultDeps } from "../../src/deps";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { CHANNEL_FAILURE_LIMIT } from "../../src/tasks/dispatch";
 import { TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/tasks/messages";
@@ -62,7 +62,7 @@ async function submitQueued(taskId: string, random: number, attempts = 1) {
 	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
 		{ id: `c-${++counter}`, timestamp: Date.now(), attempts, body: { kind: "submit", taskId } },
 	]);
-	const deps: Deps = { fetch: a.fetch, now: Date.now, random: () => random };
+	const deps: Deps = { ...defaultDeps(), fetch: a.fetch, random: () => random };
 	const ctx = createExecutionContext();
 	await handleTaskBatch(batch, env, deps);
 	return getQueueResult(batch, ctx);

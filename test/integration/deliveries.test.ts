@@ -9,6 +9,7 @@ import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { webhookSecrets } from "../../src/db/schema";
+import { defaultDeps } from "../../src/deps";
 import worker from "../../src/index";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
@@ -50,7 +51,7 @@ async function deliver(
 	await handleHookBatch(
 		batch,
 		env,
-		{ fetch: fetchFn, now: options.now ?? Date.now, random: Math.random },
+		{ ...defaultDeps(), fetch: fetchFn, now: options.now ?? Date.now, random: Math.random },
 		{ timeoutMs: options.timeoutMs },
 	);
 	return getQueueResult(batch, ctx);
@@ -378,11 +379,7 @@ describe("the delivery log", () => {
 		const batch = createMessageBatch<HookMessage>(HOOK_QUEUE, [
 			{ id: `d-${++counter}`, timestamp: new Date(), attempts: 1, body: { taskId: task.publicId } },
 		]);
-		await handleHookBatch(
-			batch,
-			{ ...env, ENVIRONMENT: "production" },
-			{ fetch: fetchFn, now: Date.now, random: Math.random },
-		);
+		await handleHookBatch(batch, { ...env, ENVIRONMENT: "production" }, { ...defaultDeps(), fetch: fetchFn });
 		expect(fetchFn).not.toHaveBeenCalled();
 		const [item] = (await log(await tokenFor(sub))).items;
 		expect(item).toMatchObject({ outcome: "dead", http_status: null, next_try_at: null });

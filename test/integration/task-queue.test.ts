@@ -5,7 +5,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Deps } from "../../src/deps";
+import { type Deps, defaultDeps } from "../../src/deps";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/tasks/messages";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
@@ -42,7 +42,7 @@ afterEach(() => {
 });
 
 function deps(): Deps {
-	return { fetch: upstream.fetch, now: Date.now, random: () => 0 };
+	return { ...defaultDeps(), fetch: upstream.fetch, random: () => 0 };
 }
 
 let messageCounter = 0;

@@ -1,5 +1,6 @@
 /** The one copy of each byte encoding (src/encoding.ts) and the one way stored pictures are named. */
 import { describe, expect, it } from "vitest";
+import { defaultDeps } from "../../src/deps";
 import { base64, base64url, fromBase64, fromBase64url, sha256Hex } from "../../src/encoding";
 import { extensionOf, newFileName } from "../../src/images/upload";
 
@@ -54,8 +55,8 @@ describe("stored picture names", () => {
 	});
 
 	it("a new name is a random UUID and the extension, never the same twice", () => {
-		const name = newFileName("image/webp");
+		const name = newFileName(defaultDeps(), "image/webp");
 		expect(name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.webp$/);
-		expect(newFileName("image/webp")).not.toBe(name);
+		expect(newFileName(defaultDeps(), "image/webp")).not.toBe(name);
 	});
 });
