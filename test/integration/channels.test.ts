@@ -15,6 +15,7 @@ import { TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/
 import { ensureSimulatorChannel } from "../../src/upstream/channels";
 import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FakeUpstream, jsonResponse } from "../helpers/fake-upstream";
 
 let owner: number;
@@ -49,11 +50,12 @@ beforeEach(async () => {
 	b.submit = () => jsonResponse({ code: 1, description: "Success", result: `b-${crypto.randomUUID()}` });
 	channelA = await addChannel(`a-${stamp}`, a.origin, 1);
 	channelB = await addChannel(`b-${stamp}`, b.origin, 3);
-	// Poll messages reach the real queue consumer, which uses the global fetch.
-	vi.spyOn(globalThis, "fetch").mockImplementation(a.fetch);
+	// Poll messages reach the real queue consumer, which reads the runtime's Deps.
+	useFetch(a.fetch);
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 

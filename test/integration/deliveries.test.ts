@@ -15,9 +15,11 @@ import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { consumerMaxRetries } from "../helpers/wrangler-config";
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -294,10 +296,9 @@ describe("signed callbacks (Standard Webhooks)", () => {
 		await deliver([{ taskId: task.publicId }], first.fetchFn);
 		const eventId = first.received[0].headers["webhook-id"];
 
-		// The redelivery goes through the real HOOK_QUEUE and its consumer, which uses the global fetch.
-		const realFetch = globalThis.fetch;
+		// The redelivery goes through the real HOOK_QUEUE and its consumer, which reads the runtime's Deps.
 		const viaQueue: Received[] = [];
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
 			if (new URL(request.url).host !== "client.test") return realFetch(request);
 			viaQueue.push({ body: await request.text(), headers: Object.fromEntries(request.headers) });
@@ -412,9 +413,8 @@ describe("the delivery log", () => {
 		expect((await log(admin, "?user=nobody-at-all", "/api/admin/deliveries")).items).toEqual([]);
 		expect((await log(admin, `?task_id=${mine.task.publicId}`, "/api/admin/deliveries")).items).toHaveLength(1);
 
-		const realFetch = globalThis.fetch;
 		const viaQueue: string[] = [];
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
 			if (new URL(request.url).host !== "client.test") return realFetch(request);
 			viaQueue.push(request.headers.get("webhook-id") ?? "");
