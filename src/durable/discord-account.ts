@@ -52,6 +52,7 @@ import { publicBase, uploadUrl } from "../images/links";
 import { extensionOf, newFileName } from "../images/upload";
 import { logError, logWarning } from "../log";
 import { actionOfButton } from "../tasks/actions";
+import type { AccountSubmit, DiscordAccountCalls, PreparedInput } from "../tasks/discord-account-stub";
 import { discordCannotRun } from "../tasks/discord-capabilities";
 import type { TaskMessage } from "../tasks/messages";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
@@ -75,24 +76,11 @@ const INFO_EVERY_MS = 30 * 60_000;
 /** "Last heard" is written to D1 at most this often; every other change of state at once. */
 const HEARD_WRITE_MS = 15_000;
 
-export type AccountSubmit =
-	| { kind: "accepted"; upstreamId: string }
-	/** The account runs `concurrency` tasks and `queue_size` wait: try another channel. */
-	| { kind: "full" }
-	/** The account cannot take tasks (disabled, no settings): try another channel. */
-	| { kind: "down"; reason: string };
-
 interface WaitingTask {
 	taskId: string;
 	nonce: string;
 	queuedAt: number;
 	/** The prompt and modal prompt as the gateway prepared them (translated), when they differ from the task's. */
-	prompt?: string;
-	modalPrompt?: string;
-}
-
-/** What the gateway prepared for a task before handing it over (src/tasks/prompt-translation.ts). */
-export interface PreparedInput {
 	prompt?: string;
 	modalPrompt?: string;
 }
@@ -119,7 +107,7 @@ interface AccountTask extends PendingTask {
 /** Thrown while building an interaction: the task cannot run on this account, and why. */
 class TaskRefused extends Error {}
 
-export class DiscordAccount extends DurableObject<Env> {
+export class DiscordAccount extends DurableObject<Env> implements DiscordAccountCalls {
 	/** A Durable Object has no request context: it builds its network, clock and chance once. */
 	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */
 	get #deps(): Deps {

@@ -27,6 +27,7 @@ import { fetchUpstreamMedia } from "../net/upstream-media";
 import { redactUrl } from "../net/url-policy";
 import type { HookChange, HookMessage } from "../tasks/messages";
 import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
+import type { ApplyResult, TaskObjectCalls, TaskSnapshot } from "../tasks/task-object-stub";
 import { decide } from "../tasks/transitions";
 
 interface StoredState {
@@ -53,22 +54,6 @@ interface StoredState {
 	hookSent?: { seq: number; status: TaskStatus; progress: number; at: number };
 	/** The newest change not yet queued, held back by the window; the alarm queues it. */
 	hookPending?: HookChange | null;
-}
-
-/** What the object knows of a task: the decision D1 follows. */
-export interface TaskSnapshot {
-	status: TaskStatus;
-	upstreamId: string | null;
-	channelId: number | null;
-	version: number;
-	/** Whether D1 has this version (false: a write is still failing; the alarm keeps retrying it). */
-	synced: boolean;
-}
-
-export interface ApplyResult {
-	applied: boolean;
-	status: TaskStatus | null;
-	reason?: "terminal" | "stale" | "duplicate" | "unknown-task";
 }
 
 const STATE_KEY = "state";
@@ -113,7 +98,7 @@ function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now
 	return fields;
 }
 
-export class TaskObject extends DurableObject<Env> {
+export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 	#state: StoredState | null = null;
 	/** The network this object fetches media with; a Durable Object has no request context to take it from. */
 	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */

@@ -12,13 +12,13 @@ import { eventDelivered, markEventDead, type NewDelivery, recordDelivery } from 
 import type { Deps, Fetch } from "../deps";
 import { publicBase } from "../images/links";
 import { logWarning } from "../log";
+import { callbackUrlProblem } from "../net/url-policy";
 import type { HookChange, HookMessage } from "../tasks/messages";
 import { isTerminal, parseProgress } from "../tasks/model";
 import { type Seed002Task, toSeed002 } from "../tasks/views/seed002";
 import { TASK_STATUSES } from "../vocabulary";
 import { ensureWebhookSecret, signingSecrets } from "./secrets";
 import { changeEventIdFor, eventIdFor, signatureHeader } from "./standard-webhooks";
-import { callbackUrlProblem } from "./url-policy";
 
 export type HookVerdict =
 	| { kind: "delivered" }

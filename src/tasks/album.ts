@@ -12,10 +12,10 @@ import { findUserTask } from "../db/tasks";
 import { findTemplate } from "../db/templates";
 import type { Deps } from "../deps";
 import { badRequest } from "../errors";
-import { callbackUrlProblem } from "../hooks/url-policy";
 import { newOriginKey } from "../images/album-files";
 import { type ImageInput, putImage, readImage } from "../images/upload";
 import { logError } from "../log";
+import { callbackUrlProblem } from "../net/url-policy";
 import { submitTask } from "./submit";
 import { type AlbumItem, toAlbumItem } from "./views/album";
 
