@@ -229,6 +229,12 @@ export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 	async resumeModal(publicId: string): Promise<boolean> {
 		const state = await this.#load(publicId);
 		if (state?.status !== "MODAL" || state.upstreamId) return false;
+		await this.#backToQueue(state);
+		return true;
+	}
+
+	/** The task waits to be submitted again: a new version in NOT_START, written, announced, told. */
+	async #backToQueue(state: StoredState): Promise<void> {
 		state.status = "NOT_START";
 		state.progress = 0;
 		state.version += 1;
@@ -237,7 +243,6 @@ export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 		if (await this.#sync(state)) await this.#disarm(state);
 		this.#announce(state);
 		await this.#tellChange(state, this.#deps.now());
-		return true;
 	}
 
 	/**
@@ -310,16 +315,9 @@ export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 	async returnToQueue(publicId: string, upstreamId: string): Promise<boolean> {
 		const state = await this.#load(publicId);
 		if (state?.status !== "SUBMITTED" || state.upstreamId !== upstreamId) return false;
-		state.status = "NOT_START";
-		state.progress = 0;
 		state.upstreamId = undefined;
 		state.claimUntil = 0;
-		state.version += 1;
-		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
-		await this.#saveArmed(state);
-		if (await this.#sync(state)) await this.#disarm(state);
-		this.#announce(state);
-		await this.#tellChange(state, this.#deps.now());
+		await this.#backToQueue(state);
 		return true;
 	}
 

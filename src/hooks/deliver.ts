@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { getDb } from "../db/client";
-import type { TaskRow } from "../db/schema";
+import { parseJsonColumn, type TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import { eventDelivered, markEventDead, type NewDelivery, recordDelivery } from "../db/webhooks";
 import type { Deps, Fetch } from "../deps";
@@ -51,13 +51,7 @@ const storedChangeSchema = z.object({
 
 /** The change a delivery log row recorded (its `event` column); undefined for rows without one. */
 export function storedChange(json: string | null): HookChange | undefined {
-	if (!json) return undefined;
-	try {
-		const parsed = storedChangeSchema.safeParse(JSON.parse(json));
-		return parsed.success ? parsed.data : undefined;
-	} catch {
-		return undefined;
-	}
+	return parseJsonColumn(json, storedChangeSchema);
 }
 
 /** The change a task's row shows: the end, for a message that names no change. */

@@ -4,11 +4,11 @@
  * injected generators. The layer check (scripts/check-layers.mjs) fails on a direct call.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { defaultDeps, replaceRuntimeDeps } from "../../src/deps";
 import { base64, base64url } from "../../src/encoding";
 import { call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { resetDeps, useDeps } from "../helpers/deps";
 
-afterEach(() => replaceRuntimeDeps(undefined));
+afterEach(() => resetDeps());
 
 /** UUIDs that say they are ours: a run number (so rows of earlier runs never collide) and a count. */
 function countingUuids(): { uuid: () => string; made: string[] } {
@@ -39,7 +39,7 @@ function seededBytes(seed: number): { randomBytes: (length: number) => Uint8Arra
 describe("randomness through Deps", () => {
 	it("a submitted task's id is the injected uuid", async () => {
 		const { uuid, made } = countingUuids();
-		replaceRuntimeDeps({ ...defaultDeps(), uuid });
+		useDeps({ uuid });
 		const token = await tokenFor(uniqueSub("deps-uuid"));
 		const response = await call("/api/v1/trigger/submit?action=IMAGINE&prompt=a%20fox", { token });
 		const body = await json<{ code: number; result: string }>(response);
@@ -50,7 +50,7 @@ describe("randomness through Deps", () => {
 	it("a new API key and a webhook secret are made of the injected bytes", async () => {
 		const seed = 1 + Math.floor(Math.random() * 250);
 		const { randomBytes, asked } = seededBytes(seed);
-		replaceRuntimeDeps({ ...defaultDeps(), randomBytes });
+		useDeps({ randomBytes });
 		const token = await tokenFor(uniqueSub("deps-bytes"));
 
 		const created = await call("/api/user/keys", {
