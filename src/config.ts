@@ -33,6 +33,19 @@ export const FALLBACK_PRICE = 100;
 /** Minutes a task may run when TASK_TIMEOUT_MINUTES does not say. */
 const DEFAULT_TASK_TIMEOUT_MINUTES = 30;
 
+/** JWT_MAX_LIFETIME when its value is not a duration: wrangler.toml's, never "no cap" (a typo must not lift the cap). */
+export const DEFAULT_JWT_MAX_LIFETIME = "30d";
+
+/** How client tokens are checked beyond their signature (src/auth/token.ts). */
+export interface JwtSettings {
+	/** JWT_ISSUER: the `iss` a token must carry, or null to accept any. */
+	issuer: string | null;
+	/** JWT_AUDIENCE: the `aud` a token must carry, or null to accept any. */
+	audience: string | null;
+	/** JWT_MAX_LIFETIME: the longest `exp - iat` allowed, in seconds and as written; null for no cap (""). */
+	maxLifetime: { seconds: number; text: string } | null;
+}
+
 /** Browser origins allowed to call the API: any ("*") or exactly these. */
 export type CorsOrigins = "*" | readonly string[];
 
@@ -73,6 +86,7 @@ export interface Config {
 	 * value ("change-me"). Every request that needs a secret then answers 503 (src/auth/hmac-key.ts).
 	 */
 	secretsProblem: string | null;
+	jwt: JwtSettings;
 }
 
 /** The secrets a deployment must set (`wrangler secret put`). */
@@ -97,6 +111,9 @@ const VARS = [
 	"USER_QUEUE_LIMIT",
 	"BANNED_WORDS",
 	"TRANSLATOR",
+	"JWT_ISSUER",
+	"JWT_AUDIENCE",
+	"JWT_MAX_LIFETIME",
 ] as const;
 
 export type ConfigVars = Partial<Pick<Env, (typeof VARS)[number] | (typeof SECRETS)[number]>>;
@@ -117,6 +134,31 @@ function setting<T>(name: string, parse: (text: string, ctx: z.RefinementCtx) =>
 		return fallback;
 	});
 }
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** Seconds in a duration such as "30d", "12h", "90m", "3600s" or "3600"; null for anything else. */
+export function parseDuration(text: string): number | null {
+	const m = /^(\d{1,9})\s*([smhdw]?)$/i.exec(text.trim());
+	if (!m || Number(m[1]) === 0) return null;
+	return Number(m[1]) * (UNIT_SECONDS[m[2].toLowerCase() || "s"] ?? 1);
+}
+
+/**
+ * JWT_ISSUER / JWT_AUDIENCE: any printable text, or null when blank. The log names the var and
+ * never quotes it (it may be pasted from a private identity provider's settings).
+ */
+const tokenClaim = (name: string) =>
+	setting(
+		name,
+		(text, ctx) => {
+			if (text === "") return null;
+			return /^[\x20-\x7e\u00a0-\uffff]{1,512}$/.test(text)
+				? text
+				: fail(ctx, "must be printable text of at most 512 characters");
+		},
+		null,
+	);
 
 /** Adds the issue and returns z.NEVER, for use as `return fail(ctx, ...)` inside a transform. */
 function fail(ctx: z.RefinementCtx, message: string): never {
@@ -228,6 +270,17 @@ const varsSchema = z.object({
 		},
 		"off",
 	),
+	JWT_ISSUER: tokenClaim("JWT_ISSUER"),
+	JWT_AUDIENCE: tokenClaim("JWT_AUDIENCE"),
+	JWT_MAX_LIFETIME: setting(
+		"JWT_MAX_LIFETIME",
+		(text, ctx) => {
+			if (text === "") return null;
+			const seconds = parseDuration(text);
+			return seconds === null ? fail(ctx, "is not a duration such as 30d, 12h or 3600") : { seconds, text };
+		},
+		{ seconds: parseDuration(DEFAULT_JWT_MAX_LIFETIME) ?? 0, text: DEFAULT_JWT_MAX_LIFETIME },
+	),
 });
 
 /**
@@ -269,6 +322,7 @@ function parseConfig(env: ConfigVars): Config {
 		bannedWords: vars.BANNED_WORDS,
 		translator: vars.TRANSLATOR,
 		secretsProblem: problem,
+		jwt: { issuer: vars.JWT_ISSUER, audience: vars.JWT_AUDIENCE, maxLifetime: vars.JWT_MAX_LIFETIME },
 	};
 }
 

@@ -12,15 +12,8 @@ import { type HookEventMode, statsUsers, type UserRow, users } from "./schema";
  * isolates see the tokens, and an old admin token cannot take back a demotion. API keys act
  * with at most this role.
  */
-export async function upsertUser(
-	db: Db,
-	sub: string,
-	role: Role,
-	initialQuota: number,
-	now: number,
-	issuedAt = 0,
-): Promise<number> {
-	return (await signInUser(db, sub, role, initialQuota, now, issuedAt)).id;
+export async function upsertUser(...args: Parameters<typeof signInUser>): Promise<number> {
+	return (await signInUser(...args)).id;
 }
 
 /** upsertUser that also answers, from the same statement, whether the user is disabled. */

@@ -4,6 +4,7 @@
  * choice from D1, so neither has to ask every account's object.
  */
 import { z } from "zod";
+import { parseJsonColumn } from "../db/schema";
 
 export const DISCORD_API_BASE = "https://discord.com";
 export const DISCORD_ACTIVITY_BASE = "https://936929561302675456.discordsays.com";
@@ -114,13 +115,7 @@ export const IDLE_STATE: DiscordState = {
 
 /** Settings from the column; undefined when the column does not hold valid settings (a relay). */
 export function parseSettings(column: string): DiscordSettings | undefined {
-	if (!column) return undefined;
-	try {
-		const parsed = discordSettingsInput.safeParse(JSON.parse(column));
-		return parsed.success ? parsed.data : undefined;
-	} catch {
-		return undefined;
-	}
+	return parseJsonColumn(column, discordSettingsInput);
 }
 
 export function parseState(column: string): DiscordState {

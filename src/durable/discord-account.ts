@@ -47,9 +47,12 @@ import {
 	snowflake,
 } from "../discord/rest";
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
+import { base64 } from "../encoding";
 import { publicBase, uploadUrl } from "../images/links";
+import { extensionOf, newFileName } from "../images/upload";
 import { logError, logWarning } from "../log";
 import { actionOfButton } from "../tasks/actions";
+import type { AccountSubmit, DiscordAccountCalls, PreparedInput } from "../tasks/discord-account-stub";
 import { discordCannotRun } from "../tasks/discord-capabilities";
 import type { TaskMessage } from "../tasks/messages";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
@@ -73,24 +76,11 @@ const INFO_EVERY_MS = 30 * 60_000;
 /** "Last heard" is written to D1 at most this often; every other change of state at once. */
 const HEARD_WRITE_MS = 15_000;
 
-export type AccountSubmit =
-	| { kind: "accepted"; upstreamId: string }
-	/** The account runs `concurrency` tasks and `queue_size` wait: try another channel. */
-	| { kind: "full" }
-	/** The account cannot take tasks (disabled, no settings): try another channel. */
-	| { kind: "down"; reason: string };
-
 interface WaitingTask {
 	taskId: string;
 	nonce: string;
 	queuedAt: number;
 	/** The prompt and modal prompt as the gateway prepared them (translated), when they differ from the task's. */
-	prompt?: string;
-	modalPrompt?: string;
-}
-
-/** What the gateway prepared for a task before handing it over (src/tasks/prompt-translation.ts). */
-export interface PreparedInput {
 	prompt?: string;
 	modalPrompt?: string;
 }
@@ -117,7 +107,7 @@ interface AccountTask extends PendingTask {
 /** Thrown while building an interaction: the task cannot run on this account, and why. */
 class TaskRefused extends Error {}
 
-export class DiscordAccount extends DurableObject<Env> {
+export class DiscordAccount extends DurableObject<Env> implements DiscordAccountCalls {
 	/** A Durable Object has no request context: it builds its network, clock and chance once. */
 	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */
 	get #deps(): Deps {
@@ -734,7 +724,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		const object = key ? await this.env.IMAGES.get(key) : null;
 		if (!object) throw new TaskRefused("the image to describe is missing");
 		const type = object.httpMetadata?.contentType ?? "image/png";
-		const filename = `image.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+		const filename = `image.${extensionOf(type)}`;
 		const uploaded = await rest.upload(settings.channel_id, filename, await object.arrayBuffer(), type);
 		await this.#slash(
 			rest,
@@ -759,7 +749,7 @@ export class DiscordAccount extends DurableObject<Env> {
 				const object = await this.env.IMAGES.get(key);
 				if (!object) throw new TaskRefused("an input picture is missing");
 				const type = object.httpMetadata?.contentType ?? "image/png";
-				const name = `${crypto.randomUUID()}.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+				const name = newFileName(this.#deps, type);
 				await this.env.IMAGES.put(`uploads/${name}`, object.body, { httpMetadata: { contentType: type } });
 				return uploadUrl(this.env, base, name);
 			}),
@@ -814,8 +804,6 @@ export class DiscordAccount extends DurableObject<Env> {
 			const mask = task.maskKey ? await this.env.IMAGES.get(task.maskKey) : null;
 			if (!mask) throw new Error("the mask is missing");
 			const bytes = new Uint8Array(await mask.arrayBuffer());
-			let binary = "";
-			for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
 			const response = await discordFetch(this.env, this.#deps.fetch)(
 				`${settings.activity_base}/inpaint/api/submit-job`,
 				{
@@ -823,7 +811,7 @@ export class DiscordAccount extends DurableObject<Env> {
 					headers: { "content-type": "application/json", "user-agent": settings.user_agent },
 					body: JSON.stringify({
 						customId: data.custom_id.replace(/^MJ::iframe::/, ""),
-						mask: btoa(binary),
+						mask: base64(bytes),
 						prompt: task.modalPrompt ?? task.prompt ?? "",
 						userId: "0",
 						username: "0",

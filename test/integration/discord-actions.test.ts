@@ -14,6 +14,7 @@ import { accountObject } from "../../src/tasks/discord-account-stub";
 import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { admin, channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
 import { fakeState, fakeUploads, fault, freshToken, recordedInteractions, rest } from "../helpers/fake-discord";
 import { dataUrl, type ProxyTask, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
@@ -81,6 +82,7 @@ async function press(
 
 beforeEach(onlyNewChannels);
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -332,7 +334,7 @@ describe("failover between a relay and a Discord account", () => {
 		const now = Date.now();
 		const origin = `http://refusing-${Date.now()}.test`;
 		// The relay answers 401 to everything; the Discord account's traffic goes through its own binding.
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+		useFetch(async (input) => {
 			const url = new Request(input).url;
 			if (url.startsWith(origin)) return new Response("unauthorized", { status: 401 });
 			throw new Error(`unexpected fetch ${url}`);
