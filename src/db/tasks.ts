@@ -2,6 +2,7 @@
 import { and, asc, desc, eq, exists, inArray, lt, sql } from "drizzle-orm";
 import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
+import { rawRows, TASK } from "./rows";
 import { channels, counters, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
@@ -129,13 +130,12 @@ export async function findTask(db: Db, publicId: string): Promise<TaskRow | unde
 	return db.select().from(tasks).where(eq(tasks.publicId, publicId)).get();
 }
 
+const USER_TASK = `select ${TASK.columns} from "tasks" where ("tasks"."public_id" = ? and "tasks"."user_id" = ?)`;
+
 /** A user's task; another user's task answers exactly like an unknown id. */
 export async function findUserTask(db: Db, userId: number, publicId: string): Promise<TaskRow | undefined> {
-	return db
-		.select()
-		.from(tasks)
-		.where(and(eq(tasks.publicId, publicId), eq(tasks.userId, userId)))
-		.get();
+	const [row] = await rawRows(db, USER_TASK, [publicId, userId]);
+	return row ? TASK.read(row) : undefined;
 }
 
 export interface TaskCursor {
