@@ -458,6 +458,9 @@ function printSummary(report) {
 		for (const line of productionLines(production, { submitStats: report.submitStats })) console.log(line);
 		console.log(`  workerd phase goals: ${productionPass(production) ? "all PASS" : "not all PASS (see above)"}`);
 	}
+	if (report.routes?.error)
+		console.log(`routes against their ceilings: could not run: ${report.routes.error.split("\n")[0]}`);
+	else if (report.routes) for (const line of routesLines(report.routes)) console.log(line);
 	console.log("");
 	const { album } = report;
 	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
@@ -630,7 +633,20 @@ async function main() {
 			log,
 		});
 	}
-	return finish({ ...devReport, seeded, stats, production });
+	// Each D1 route against its own ceiling and the framework's profile share (bench/routes.mjs).
+	let routes;
+	if (snapshot && wrkAvailable()) {
+		log("routes against their ceilings (bench/routes.mjs)");
+		routes = await runRoutes({
+			snapshot,
+			persistTo: STATE_DIR,
+			logFile: LOG_FILE,
+			scriptDir: OUT_DIR,
+			config: config.prod,
+			log,
+		}).catch((error) => ({ error: String(error?.stack ?? error) }));
+	}
+	return finish({ ...devReport, seeded, stats, production, routes });
 }
 
 /**
@@ -737,7 +753,7 @@ async function album(snapshot, devVars) {
 	}
 }
 
-function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) {
+function finish({ tp, mem, seeded, stats, production, routes, pidsAtStart, pidsAtEnd }) {
 	const warnings = [];
 	if (pidsAtEnd !== pidsAtStart) {
 		warnings.push(
@@ -765,6 +781,7 @@ function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) 
 		throughput: tp,
 		memory: mem,
 		production,
+		routes,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);

@@ -72,6 +72,57 @@ export const TASK_COLUMNS = [
 	"hook_events",
 ];
 
+const UNFINISHED_COUNT = `(SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (?, ?, ?, ?)) limit ?) "unfinished")`;
+
+/**
+ * The submit's insert as src/db/tasks.ts builds it (every column bound but the computed ones) and,
+ * per column, the JavaScript expression of its parameters in the ceiling Worker.
+ */
+const INSERT_VALUES = {
+	id: ["null", ""],
+	public_id: ["?", "publicId"],
+	user_id: ["?", "uid"],
+	user_seq: ["(SELECT task_count FROM users WHERE id = ? AND quota >= 0)", "uid"],
+	task_seq: ["(SELECT value FROM counters WHERE name = ?)", '"tasks"'],
+	action: ["?", '"IMAGINE"'],
+	prompt: ["?", "PROMPT"],
+	status: ["?", '"NOT_START"'],
+	progress: ["?", '"0%"'],
+	description: ["?", '"/imagine " + PROMPT'],
+	submit_time: [
+		`(SELECT last_submit_time FROM users WHERE id = ? AND ${UNFINISHED_COUNT} < ?)`,
+		"uid, uid, ...UNFINISHED, cap, cap",
+	],
+	updated_at: ["(SELECT ? FROM users WHERE id = ? AND disabled_at IS NULL)", "now, uid"],
+	quota: ["?", "1"],
+	hook_events: ["?", '"final"'],
+};
+/** The defaults drizzle (and the hand-built insert) bind for the columns a submit leaves out. */
+const INSERT_DEFAULTS = {
+	prompt_en: '""',
+	final_prompt: '""',
+	client_state: '""',
+	notify_hook: '""',
+	fail_reason: '""',
+	upstream_image_url: '""',
+	video_url: '""',
+	video_urls: '"[]"',
+	buttons: '"[]"',
+	version: "0",
+	refunded: "0",
+	mode: '""',
+	bot_type: '""',
+	custom_id: '""',
+	inputs: '"[]"',
+	options: '"{}"',
+	video_keys: '"[]"',
+	seed: '""',
+};
+const INSERT = `insert into "tasks" (${TASK_COLUMNS.map((c) => `"${c}"`).join(", ")}) values (${TASK_COLUMNS.map((c) => INSERT_VALUES[c]?.[0] ?? "?").join(", ")}) returning "submit_time"`;
+const INSERT_ARGS = TASK_COLUMNS.filter((c) => c !== "id")
+	.map((c) => INSERT_VALUES[c]?.[1] ?? INSERT_DEFAULTS[c] ?? "null")
+	.join(", ");
+
 /** The ceiling Worker's source. `columns` is the task columns each list statement reads. */
 export function ceilingWorker() {
 	const all = TASK_COLUMNS.map((c) => `"${c}"`).join(", ");
@@ -88,8 +139,8 @@ export function ceilingWorker() {
 		bannedVersion: `select "value" from "counters" where "counters"."name" = ?`,
 		charge: `update "users" set "quota" = "users"."quota" - ?, "task_count" = "users"."task_count" + 1, "album_count" = "users"."album_count", "last_submit_time" = MAX("users"."last_submit_time" + 1, ?) where "users"."id" = ?`,
 		counter: `insert into "counters" ("name", "value") values (?, ?) on conflict ("counters"."name") do update set "value" = "counters"."value" + 1`,
-		insert: `insert into "tasks" ("id", "public_id", "user_id", "user_seq", "task_seq", "action", "prompt", "prompt_en", "final_prompt", "task_index", "parent_id", "client_state", "notify_hook", "status", "progress", "description", "fail_reason", "upstream_id", "channel_id", "upstream_image_url", "image_key", "image_type", "video_url", "video_urls", "buttons", "submit_time", "start_time", "finish_time", "updated_at", "version", "quota", "refunded", "style_id", "origin_key", "album_seq", "mode", "bot_type", "custom_id", "inputs", "options", "video_keys", "seed", "width", "height", "hook_events") values (null, ?, ?, (SELECT task_count FROM users WHERE id = ? AND quota >= 0), (SELECT value FROM counters WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, null, null, ?, ?, ?, (SELECT last_submit_time FROM users WHERE id = ? AND (SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (?, ?, ?, ?)) limit ?) "unfinished") < ?), null, null, (SELECT ? FROM users WHERE id = ? AND disabled_at IS NULL), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?) returning "submit_time"`,
-		after: `select (SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (?, ?, ?, ?)) limit ?) "unfinished") from "users" where "users"."id" = ?`,
+		insert: INSERT,
+		after: `select ${UNFINISHED_COUNT} as "n" from "users" where "users"."id" = ?`,
 	};
 	return `
 const S = ${JSON.stringify(statements)};
@@ -141,13 +192,11 @@ export default {
 				const results = await session.batch([
 					session.prepare(S.charge).bind(1, now, uid),
 					session.prepare(S.counter).bind("tasks", 1),
-					session.prepare(S.insert).bind(publicId, uid, uid, "tasks", "IMAGINE", PROMPT, "", "", null, null, "", "",
-						"NOT_START", "0%", "/imagine " + PROMPT, "", "", "", "[]", "[]", uid, uid, ...UNFINISHED, cap, cap, now, uid, 0, 1, 0,
-						null, null, null, "", "", "", "[]", "{}", "[]", "", "final"),
+					session.prepare(S.insert).bind(${INSERT_ARGS}),
 					session.prepare(S.after).bind(uid, ...UNFINISHED, cap + 1, uid),
 				]);
 				await env.TASK_QUEUE.send({ kind: "submit", taskId: publicId });
-				return answer({ code: 1, result: publicId, checks, unfinished: results[3].results }, session);
+				return answer({ code: 1, result: publicId, checks, unfinished: results[3].results[0].n }, session);
 			}
 		}
 		return new Response("no such ceiling", { status: 404 });

@@ -11,7 +11,15 @@ import { getDb } from "../../src/db/client";
 import { TASK } from "../../src/db/rows";
 import { tasks, templates, users } from "../../src/db/schema";
 import { allSeqPage, countTasks, listTaskPage, userSeqPage, userTaskCount } from "../../src/db/task-lists";
-import { findUserTask, insertTask } from "../../src/db/tasks";
+import {
+	findUserTask,
+	InsufficientQuotaError,
+	insertQueuedTask,
+	insertTask,
+	QueueFullError,
+	submitChecks,
+	UserDisabledError,
+} from "../../src/db/tasks";
 import { isUserDisabled, setUserDisabled, upsertUser } from "../../src/db/users";
 import { uniqueSub } from "../helpers/api";
 import { db } from "../helpers/db";
@@ -165,5 +173,54 @@ describe("hand-built reads answer what drizzle answers", () => {
 		expect(await isUserDisabled(getDb(env.DB), userId)).toBe(true);
 		await setUserDisabled(db(), sub, null);
 		expect(await isUserDisabled(db(), userId)).toBe(false);
+	});
+
+	it("writes a task with drizzle's defaults and the user's sequence numbers", async () => {
+		const rows = await db().select().from(tasks).where(eq(tasks.userId, userId)).orderBy(tasks.userSeq).all();
+		expect(rows.map((r) => r.userSeq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+		expect(rows.map((r) => r.albumSeq)).toEqual([null, 1, null, 2, null, 3, null]);
+		expect(rows.map((r) => r.submitTime)).toEqual(rows.map((_, i) => T0 + i * 1000));
+		const plain = rows[2];
+		expect(plain).toMatchObject({
+			promptEn: "",
+			finalPrompt: "",
+			buttons: "[]",
+			videoUrls: "[]",
+			videoKeys: "[]",
+			inputs: "[]",
+			options: "{}",
+			mode: "",
+			hookEvents: "",
+			refunded: false,
+			version: 0,
+			width: null,
+			taskIndex: null,
+			updatedAt: T0,
+		});
+		expect(rows[1].taskSeq).toBe((rows[0].taskSeq ?? 0) + 1);
+	});
+
+	it("refuses a write past the queue limit, the balance or a disable, writing nothing", async () => {
+		const other = await upsertUser(db(), uniqueSub("hand-writes"), "user", 2, T0);
+		const input = (n: number) => ({
+			publicId: `hand-w-${other}-${n}`,
+			userId: other,
+			action: "IMAGINE",
+			status: "NOT_START" as const,
+			updatedAt: T0,
+			quota: 1,
+		});
+		expect(await insertQueuedTask(db(), input(1), T0, 2)).toEqual({ submitTime: T0, unfinished: 1 });
+		expect(await submitChecks(db(), other, 5, null)).toEqual({ unfinished: 1, channelAvailable: expect.any(Boolean) });
+		expect(await submitChecks(db(), other, 5, -1)).toEqual({ unfinished: 1, channelAvailable: false });
+		await expect(insertQueuedTask(db(), input(2), T0, 1)).rejects.toThrow(QueueFullError);
+		expect((await insertQueuedTask(db(), input(3), T0, 5)).unfinished).toBe(2);
+		await expect(insertQueuedTask(db(), input(4), T0, 5)).rejects.toThrow(InsufficientQuotaError);
+		await db().update(users).set({ quota: 10, disabledAt: T0 }).where(eq(users.id, other));
+		await expect(insertQueuedTask(db(), input(5), T0, 5)).rejects.toThrow(UserDisabledError);
+		const written = await db().select().from(tasks).where(eq(tasks.userId, other)).all();
+		expect(written.map((r) => r.publicId)).toEqual([input(1).publicId, input(3).publicId]);
+		const [user] = await db().select().from(users).where(eq(users.id, other)).all();
+		expect(user).toMatchObject({ taskCount: 2, quota: 10 });
 	});
 });
