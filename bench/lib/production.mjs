@@ -608,6 +608,11 @@ export function productionLines(report, { submitStats } = {}) {
 		lines.push(
 			`  CPU profile of the gateway isolate (fetch/list002/self/album/admin mix, ${p.requests} requests, ${f(p.msPerRequest, 3)} sampled ms/req; self time):`,
 		);
+		if (p.framework) {
+			lines.push(
+				`    drizzle-orm + Hono + zod: ${f(p.framework.share * 100, 1)}% of the samples, target < ${p.framework.target * 100}%: ${verdict(p.framework.pass)}`,
+			);
+		}
 		lines.push("    by source:");
 		for (const s of p.sources.slice(0, 12)) lines.push(`      ${f(s.share * 100, 1).padStart(5)}%  ${s.name}`);
 		lines.push("    by function:");
