@@ -36,6 +36,7 @@ import {
 	startServer,
 } from "./lib/server.mjs";
 import { wrkAvailable } from "./lib/wrk.mjs";
+import { routesLines, runRoutes } from "./routes.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT_DIR = join(ROOT, "bench", ".out");
@@ -457,6 +458,9 @@ function printSummary(report) {
 		for (const line of productionLines(production, { submitStats: report.submitStats })) console.log(line);
 		console.log(`  workerd phase goals: ${productionPass(production) ? "all PASS" : "not all PASS (see above)"}`);
 	}
+	if (report.routes?.error)
+		console.log(`routes against their ceilings: could not run: ${report.routes.error.split("\n")[0]}`);
+	else if (report.routes) for (const line of routesLines(report.routes)) console.log(line);
 	console.log("");
 	const { album } = report;
 	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
@@ -495,8 +499,54 @@ async function workerdOnly() {
 	return { album: {} };
 }
 
+/**
+ * BENCH_ONLY=routes: each D1 route against its own ceiling and the framework's profile share
+ * (bench/routes.mjs), on the state a full run left, or on one seeded here (migrations, the list
+ * data set, the album) when there is none. Writes bench/.out/routes.json.
+ */
+async function routesOnly() {
+	if (!wrkAvailable()) throw new Error("BENCH_ONLY=routes needs wrk (apt-get install -y wrk)");
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build");
+	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	if (!existsSync(STATE_DIR)) {
+		log("no bench/.out/state: applying migrations and seeding the list data set and the album");
+		migrate({ root: ROOT, persistTo: STATE_DIR, config: snapshot.config, logFile: LOG_FILE });
+		seed(snapshot);
+		const { seedAlbum } = await import(pathToFileURL(join(ROOT, "bench", "album.mjs")).href);
+		seedAlbum({
+			root: ROOT,
+			persistDir: STATE_DIR,
+			config: snapshot.config,
+			sub: "bench-album-user",
+			logFile: LOG_FILE,
+		});
+	}
+	const routes = await runRoutes({
+		snapshot,
+		persistTo: STATE_DIR,
+		logFile: LOG_FILE,
+		scriptDir: OUT_DIR,
+		config: config.prod,
+		log,
+	});
+	const report = { finishedAt: new Date().toISOString(), commit: gitCommit(), loadAverage: loadavg(), routes };
+	writeFileSync(join(OUT_DIR, "routes.json"), `${JSON.stringify(report, null, "\t")}\n`);
+	console.log("");
+	console.log(
+		`load average at the end: ${loadavg()
+			.map((x) => x.toFixed(2))
+			.join(" ")}`,
+	);
+	for (const line of routesLines(routes)) console.log(line);
+	console.log(`written to ${relative(ROOT, join(OUT_DIR, "routes.json"))}`);
+	return { album: {} };
+}
+
 async function main() {
 	if (process.env.BENCH_ONLY === "workerd") return workerdOnly();
+	if (process.env.BENCH_ONLY === "routes") return routesOnly();
 	rmSync(STATE_DIR, { recursive: true, force: true });
 	rmSync(BUILD_DIR, { recursive: true, force: true });
 	mkdirSync(OUT_DIR, { recursive: true });
@@ -583,7 +633,20 @@ async function main() {
 			log,
 		});
 	}
-	return finish({ ...devReport, seeded, stats, production });
+	// Each D1 route against its own ceiling and the framework's profile share (bench/routes.mjs).
+	let routes;
+	if (snapshot && wrkAvailable()) {
+		log("routes against their ceilings (bench/routes.mjs)");
+		routes = await runRoutes({
+			snapshot,
+			persistTo: STATE_DIR,
+			logFile: LOG_FILE,
+			scriptDir: OUT_DIR,
+			config: config.prod,
+			log,
+		}).catch((error) => ({ error: String(error?.stack ?? error) }));
+	}
+	return finish({ ...devReport, seeded, stats, production, routes });
 }
 
 /**
@@ -690,7 +753,7 @@ async function album(snapshot, devVars) {
 	}
 }
 
-function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) {
+function finish({ tp, mem, seeded, stats, production, routes, pidsAtStart, pidsAtEnd }) {
 	const warnings = [];
 	if (pidsAtEnd !== pidsAtStart) {
 		warnings.push(
@@ -718,6 +781,7 @@ function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) 
 		throughput: tp,
 		memory: mem,
 		production,
+		routes,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);

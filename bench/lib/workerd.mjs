@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { ceilingWorker } from "./ceilings.mjs";
 import { cpuSeconds, descendants } from "./proc.mjs";
 import { freePort } from "./server.mjs";
 
@@ -91,8 +92,10 @@ export default {
  * `simulatorApart: true` runs the simulator in a workerd process of its own (own state under
  * `<persistTo>/../simulator-state`), bound to the gateway as an external HTTP service on
  * 127.0.0.1, so the gateway process's CPU holds none of the simulator's. `simulatorVars` override
- * the simulator's [vars] (SIMULATOR_STEP_MS).
- * Returns `{ base, helloBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
+ * the simulator's [vars] (SIMULATOR_STEP_MS). `ceilings: true` adds the per-route ceiling Worker
+ * (bench/lib/ceilings.mjs) to the gateway's process, bound to the same D1 database and task queue,
+ * on a socket of its own (`ceilingBase`).
+ * Returns `{ base, helloBase, ceilingBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
 export async function startWorkerd({
@@ -104,6 +107,7 @@ export async function startWorkerd({
 	inspectorPort,
 	simulatorApart = false,
 	simulatorVars = {},
+	ceilings = false,
 }) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
@@ -148,6 +152,21 @@ export async function startWorkerd({
 		scriptPath: snapshot.simulatorScript,
 		bindings: { ...simulator.bindings, ...simulatorVars },
 	};
+	const ceilingPort = ceilings ? await freePort() : undefined;
+	const ceilingWorkers = ceilings
+		? [
+				{
+					name: "bench-ceiling",
+					modules: true,
+					script: ceilingWorker(),
+					compatibilityDate: worker.compatibilityDate,
+					compatibilityFlags: worker.compatibilityFlags,
+					d1Databases: worker.d1Databases,
+					queueProducers: { TASK_QUEUE: worker.queueProducers.TASK_QUEUE },
+					unsafeDirectSockets: [{ host: "127.0.0.1", port: ceilingPort }],
+				},
+			]
+		: [];
 	let apart;
 	if (simulatorApart) {
 		const simulatorPort = await freePort();
@@ -185,6 +204,7 @@ export async function startWorkerd({
 				},
 				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
 				...(apart ? [] : [simulatorWorker]),
+				...ceilingWorkers,
 			],
 		},
 		"gateway",
@@ -222,6 +242,7 @@ export async function startWorkerd({
 	return {
 		base,
 		helloBase: hello.url.origin,
+		ceilingBase: ceilingPort ? `http://127.0.0.1:${ceilingPort}` : undefined,
 		pid: gateway.pid,
 		helloPid: hello.pid,
 		mf: gateway.mf,

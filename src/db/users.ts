@@ -3,6 +3,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Role } from "../vocabulary";
 import type { Db } from "./client";
+import { rawRows } from "./rows";
 import { type HookEventMode, statsUsers, type UserRow, users } from "./schema";
 
 /**
@@ -44,10 +45,10 @@ export async function signInUser(
 	return { id: row.id, disabled: row.disabledAt !== null };
 }
 
-/** Whether the user is disabled (false for an unknown id): one read on the primary key. */
+/** Whether the user is disabled (false for an unknown id): one read on the primary key, on every signed-in request. */
 export async function isUserDisabled(db: Db, id: number): Promise<boolean> {
-	const row = await db.select({ disabledAt: users.disabledAt }).from(users).where(eq(users.id, id)).get();
-	return row !== undefined && row.disabledAt !== null;
+	const [row] = await rawRows(db, `select "disabled_at" from "users" where "users"."id" = ?`, [id]);
+	return row !== undefined && row[0] !== null;
 }
 
 export async function findUserBySub(db: Db, sub: string): Promise<UserRow | undefined> {
