@@ -13,9 +13,11 @@ import {
 	type Self,
 } from "../api";
 import { actionName } from "../components/task-card";
-import { t } from "../i18n";
+import { known, t } from "../i18n";
 import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
 import { Dashboard } from "./dashboard";
+
+const roleName = (role: string) => known(`role.${role}`, role);
 
 export function Admin() {
 	return (
@@ -533,11 +535,11 @@ function Users() {
 										{item.sub}
 									</button>
 								</td>
-								<td>{item.role}</td>
-								<td>{item.quota}</td>
-								<td>{item.spent}</td>
+								<td data-field="role">{roleName(item.role)}</td>
+								<td data-field="quota">{item.quota}</td>
+								<td data-field="spent">{item.spent}</td>
 								<td>{item.task_count}</td>
-								<td>{item.disabled ? t("disabled") : t("active")}</td>
+								<td data-field="state">{item.disabled ? t("disabled") : t("active")}</td>
 								<td>{formatTime(item.created_at, "s")}</td>
 							</tr>
 						))}
@@ -587,18 +589,19 @@ function NewUser({ onCreated }: { onCreated: (user: Self) => void }) {
 					value={form.role}
 					onChange={(event) => setForm({ ...form, role: event.currentTarget.value as "user" | "admin" })}
 				>
-					<option value="user">user</option>
-					<option value="admin">admin</option>
+					<option value="user">{t("role.user")}</option>
+					<option value="admin">{t("role.admin")}</option>
 				</select>
-				<input
-					type="number"
-					name="new-quota"
-					min={0}
-					aria-label={t("startingQuota")}
-					placeholder={t("startingQuota")}
-					value={form.quota}
-					onInput={(event) => setForm({ ...form, quota: event.currentTarget.value })}
-				/>
+				<label class="inline">
+					{t("startingQuota")}
+					<input
+						type="number"
+						name="new-quota"
+						min={0}
+						value={form.quota}
+						onInput={(event) => setForm({ ...form, quota: event.currentTarget.value })}
+					/>
+				</label>
 				<BusyButton type="submit" busy={create.busy}>
 					{t("createUser")}
 				</BusyButton>
@@ -638,7 +641,8 @@ function UserCard({ user, onChange }: { user: Self; onChange: (user: Self) => vo
 		if (!answer) return;
 		const { cancelled, remaining, ...next } = answer;
 		setOutcome({ cancelled, remaining });
-		onChange(next);
+		// The answer's balance is from before the cancelled tasks were refunded: read it again.
+		onChange(cancelled > 0 ? ((await access.run(() => admin.user(user.sub))) ?? next) : next);
 	}
 	async function enable() {
 		const next = await access.run(() => admin.enable(user.sub));
@@ -653,7 +657,7 @@ function UserCard({ user, onChange }: { user: Self; onChange: (user: Self) => vo
 				<dt>{t("userId")}</dt>
 				<dd>{user.sub}</dd>
 				<dt>{t("role")}</dt>
-				<dd>{user.role}</dd>
+				<dd data-field="user-role">{roleName(user.role)}</dd>
 				<dt>{t("quota")}</dt>
 				<dd data-field="user-quota">{user.quota}</dd>
 				<dt>{t("tasksCount")}</dt>
@@ -716,7 +720,7 @@ function UserCard({ user, onChange }: { user: Self; onChange: (user: Self) => vo
 				<div class="row">
 					<select
 						name="disable-tasks"
-						aria-label={t("tasksCount")}
+						aria-label={t("runningTasks")}
 						value={tasks}
 						onChange={(event) => setTasks(event.currentTarget.value as "finish" | "cancel")}
 					>
@@ -728,7 +732,11 @@ function UserCard({ user, onChange }: { user: Self; onChange: (user: Self) => vo
 					</BusyButton>
 				</div>
 			)}
-			{outcome && outcome.cancelled > 0 && <p class="hint">{t("cancelledTasks", { n: outcome.cancelled })}</p>}
+			{outcome && outcome.cancelled > 0 && (
+				<p class="hint">
+					{outcome.cancelled === 1 ? t("cancelledTask") : t("cancelledTasks", { n: outcome.cancelled })}
+				</p>
+			)}
 			{outcome?.remaining && (
 				<p class="hint">
 					{t("moreToCancel")}{" "}
