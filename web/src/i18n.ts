@@ -553,6 +553,9 @@ export function known(word: string, fallback: string): string {
 	return word in en ? t(word as Words) : fallback;
 }
 
+/** A user's role ("user", "admin") in the current language. */
+export const roleName = (role: string) => known(`role.${role}`, role);
+
 /** The word in the current language, with {n}-style placeholders filled in. */
 export function t(word: Words, values: Record<string, string | number> = {}): string {
 	const text = (lang.get() === "zh" ? zh : en)[word];
