@@ -1,36 +1,26 @@
 #!/usr/bin/env node
 // `npm run test:browser`: the web console in a real Chromium against a local gateway.
-// Starts scripts/start.mjs (wrangler dev: gateway + simulator) on a free port with a fresh
-// state directory, waits for /health, drives Debian's chromium through playwright-core,
-// stops the whole process group, and prints "N passed, N failed" (exit 1 on any failure).
+// Starts a gateway of its own (test/lib/local-gateway.mjs: npm start on a free port with a fresh
+// state), or uses the one `npm run test:e2e` shares between the npm-start checks; drives
+// Debian's chromium through playwright-core with users of its own (subs end in this run's id),
+// stops the gateway it started, and prints "N passed, N failed" (exit 1 on any failure).
 // Screenshots of every page: test-results/browser/*.png.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
 import { chromium } from "playwright-core";
 import { valueFrom } from "../../scripts/lib/dev-vars.mjs";
+import { useGateway } from "../lib/local-gateway.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SHOTS = resolve("test-results/browser");
-const STATE = resolve(`.wrangler/browser-test-${process.pid}`);
 const STEP_TIMEOUT = 20_000;
 
 let passed = 0;
 let failed = 0;
 let shot = 0;
-
-const freePort = () =>
-	new Promise((done, fail) => {
-		const server = createServer();
-		server.once("error", fail);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address();
-			server.close(() => done(port));
-		});
-	});
 
 /** The secret npm start gives wrangler dev: .dev.vars, which scripts/start.mjs creates when missing. */
 function secret() {
@@ -51,64 +41,13 @@ function assert(condition, message) {
 	if (!condition) throw new Error(message);
 }
 
-// ---- the gateway ----
+// ---- the gateway: test/e2e.mjs's, or one of its own (test/lib/local-gateway.mjs) ----
 
-const port = await freePort();
-const inspector = await freePort();
-const base = `http://127.0.0.1:${port}`;
-rmSync(STATE, { recursive: true, force: true });
+/** Set by the first step. */
+let gateway;
+let base;
 rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
-const gateway = spawn(
-	process.execPath,
-	["scripts/start.mjs", "--port", String(port), "--persist-to", STATE, "--inspector-port", String(inspector)],
-	{ detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-);
-let gatewayLog = "";
-gateway.stdout.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-gateway.stderr.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-let gatewayExited = false;
-gateway.on("exit", () => {
-	gatewayExited = true;
-});
-
-async function stopGateway() {
-	if (gatewayExited) return;
-	const exited = new Promise((done) => gateway.once("exit", done));
-	try {
-		process.kill(-gateway.pid, "SIGTERM");
-	} catch {
-		return;
-	}
-	const timer = setTimeout(() => {
-		try {
-			process.kill(-gateway.pid, "SIGKILL");
-		} catch {
-			// gone
-		}
-	}, 8000);
-	await exited;
-	clearTimeout(timer);
-}
-
-async function waitForHealth() {
-	const deadline = Date.now() + 90_000;
-	while (Date.now() < deadline) {
-		if (gatewayExited) throw new Error(`the gateway exited:\n${gatewayLog.slice(-3000)}`);
-		try {
-			const response = await fetch(`${base}/health`);
-			if (response.ok) return;
-		} catch {
-			// not listening yet
-		}
-		await new Promise((done) => setTimeout(done, 300));
-	}
-	throw new Error(`no /health within 90 s:\n${gatewayLog.slice(-3000)}`);
-}
 
 async function api(credential, method, path, body) {
 	const response = await fetch(`${base}${path}`, {
@@ -238,7 +177,8 @@ let adminKey;
 
 try {
 	await step("the gateway starts and serves the console at /", async () => {
-		await waitForHealth();
+		gateway = await useGateway("browser-test");
+		base = gateway.base;
 		const response = await fetch(`${base}/`);
 		const html = await response.text();
 		assert(response.ok && html.includes("/app/console.js"), `GET / is not the console: ${response.status}`);
@@ -251,7 +191,7 @@ try {
 		const created = await new Promise((done, fail) =>
 			execFile(
 				"npm",
-				["run", "--silent", "admin:create", "--", "--sub", adminSub, "--local", "--persist-to", STATE],
+				["run", "--silent", "admin:create", "--", "--sub", adminSub, "--local", "--persist-to", gateway.state],
 				{ env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, timeout: 120_000 },
 				(error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done(stdout)),
 			),
@@ -1190,7 +1130,13 @@ try {
 					);
 					assert((await api(adminKey, "GET", `/api/admin/users/${sub}`)).quota === 600, "the task was not charged");
 					await userCard.locator("select[name=disable-tasks]").selectOption(choice);
+					const answered = page.waitForResponse((r) => r.url().endsWith(`/api/admin/users/${sub}/disable`));
 					await userCard.getByRole("button", { name: w.disable, exact: true }).click();
+					const disabled = await (await answered).json();
+					assert(
+						disabled.data?.cancelled === (choice === "cancel" ? 1 : 0),
+						`disabling answered ${JSON.stringify(disabled)}; the task: ${JSON.stringify(await taskOf(sub, running))}`,
+					);
 					await userCard.locator("[data-field=user-state]", { hasText: w.disabled }).waitFor();
 					await listed.filter({ hasText: sub }).locator("[data-field=state]", { hasText: w.disabled }).waitFor();
 					const refused = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${key}` } });
@@ -1433,9 +1379,8 @@ try {
 	console.log(`not ok - ${error?.stack ?? error}`);
 } finally {
 	await browser?.close().catch(() => undefined);
-	await stopGateway();
+	await gateway?.stop();
 	hooks.close();
-	rmSync(STATE, { recursive: true, force: true });
 }
 
 console.log(`${passed} passed, ${failed} failed`);
