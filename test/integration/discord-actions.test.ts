@@ -15,52 +15,23 @@ import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
 import { resetDeps, useFetch } from "../helpers/deps";
-import { admin, channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
+import {
+	admin,
+	channelView,
+	connectedAccount,
+	disabledChannel,
+	ended,
+	isPng,
+	newUser,
+	onlyNewChannels,
+	servedFromR2,
+	succeeded,
+} from "../helpers/discord-account";
 import { fakeState, fakeUploads, fault, freshToken, recordedInteractions, rest } from "../helpers/fake-discord";
-import { dataUrl, type ProxyTask, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
+import { dataUrl, type ProxyTask, proxyPost, reply, submitted } from "../helpers/proxy";
 
-const TIMEOUT = 40_000;
+const user = () => newUser("discord-actions");
 
-async function user(): Promise<string> {
-	const token = await tokenFor(uniqueSub("discord-actions"));
-	await call("/api/user/self", { token });
-	return token;
-}
-
-async function ended(token: string, id: string): Promise<ProxyTask> {
-	return waitFor(
-		async () => {
-			const task = await proxyTask(token, id);
-			return ["SUCCESS", "FAILURE", "CANCEL"].includes(task.status) && task;
-		},
-		TIMEOUT,
-		`task ${id} to end`,
-	);
-}
-
-async function succeeded(token: string, id: string): Promise<ProxyTask> {
-	const task = await ended(token, id);
-	expect(task.status, `${task.action} ${id}: ${task.failReason}`).toBe("SUCCESS");
-	return task;
-}
-
-async function servedFromR2(task: ProxyTask, kind: "image" | "video"): Promise<Uint8Array> {
-	const url = kind === "image" ? task.imageUrl : task.videoUrl;
-	expect(url.startsWith(`http://gateway.test/mj/${kind}/${task.id}`), url).toBe(true);
-	await waitFor(
-		async () => {
-			const row = await taskRow(task.id);
-			return kind === "image" ? row.imageKey : JSON.parse(row.videoKeys).length > 0;
-		},
-		TIMEOUT,
-		`the ${kind} copy of ${task.id}`,
-	);
-	const response = await call(url.replace("http://gateway.test", ""));
-	expect(response.status).toBe(200);
-	return new Uint8Array(await response.arrayBuffer());
-}
-
-const isPng = (bytes: Uint8Array) => bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
 const isMp4 = (bytes: Uint8Array) => new TextDecoder().decode(bytes.subarray(4, 8)) === "ftyp";
 
 async function press(
@@ -300,10 +271,7 @@ describe("what Midjourney says about the account", () => {
 		await fault(account.token, "captcha", { count: 1 });
 		const token = await user();
 		const id = await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "prove it" }));
-		const channel = await waitFor(async () => {
-			const row = await findChannel(db(), account.id);
-			return row && !row.enabled && row;
-		}, 10_000);
+		const channel = await disabledChannel(account.id, 10_000);
 		expect(channel.disabledReason).toMatch(/^CAPTCHA: .*solve it, then enable the channel again/);
 		expect(await channelView(account.id)).toMatchObject({ connection: "disabled", waiting: 1 });
 		expect((await taskRow(id)).status).toBe("SUBMITTED");

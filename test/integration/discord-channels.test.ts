@@ -7,21 +7,11 @@ import { describe, expect, it } from "vitest";
 import { findChannel } from "../../src/db/channels";
 import { channels } from "../../src/db/schema";
 import { pickChannel } from "../../src/upstream/channels";
-import { call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { json, uniqueSub } from "../helpers/api";
 import { db } from "../helpers/db";
+import { admin, CHANNEL, GUILD } from "../helpers/discord-account";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.user-token-never-shown-0123456789";
-const GUILD = "1111111111111111111";
-const CHANNEL = "2222222222222222222";
-
-async function admin(path: string, init: RequestInit = {}) {
-	return call(`/api/admin/channels${path}`, {
-		...init,
-		token: await tokenFor(uniqueSub("admin"), "admin"),
-		headers: { "content-type": "application/json" },
-	});
-}
-
 const post = (body: unknown) => admin("", { method: "POST", body: JSON.stringify(body) });
 const patch = (id: number, body: unknown) => admin(`/${id}`, { method: "PATCH", body: JSON.stringify(body) });
 
