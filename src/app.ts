@@ -9,6 +9,7 @@ import type { TaskMode } from "./db/schema";
 import { type Deps, runtimeDeps } from "./deps";
 import { ApiError } from "./errors";
 import { logError } from "./log";
+import { buildDocument, type DocumentedMount, openApiJson } from "./openapi/document";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
@@ -17,8 +18,7 @@ import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
-import { DOCS_SCRIPT_PATH, openApiRoutes } from "./routes/openapi";
-import { consoleCsp, withPageHeaders } from "./routes/page-headers";
+import { CONSOLE_ASSETS, serviceRoutes } from "./routes/openapi";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -33,6 +33,8 @@ export interface Mount {
 	surface: Surface;
 	/** Undefined while a surface is only reserved: its paths answer 404 in its envelope. */
 	routes?: Hono<AppEnv>;
+	/** A copy of another mount's routes under this extra prefix (a speed mode): see DocumentedMount. */
+	server?: string;
 }
 
 /**
@@ -63,7 +65,12 @@ export const MOUNTS: readonly Mount[] = [
 	// midjourney-proxy's own API, one group per speed mode. Its middleware is scoped to its own
 	// paths (/submit/*, /task/*): /mj/image and /mj/callback callers carry no token.
 	...(["", "fast", "relax", "turbo"] as const satisfies readonly TaskMode[]).map(
-		(mode): Mount => ({ prefix: mode ? `/mj-${mode}/mj` : "/mj", surface: "proxy", routes: proxyRoutes(mode) }),
+		(mode): Mount => ({
+			prefix: mode ? `/mj-${mode}/mj` : "/mj",
+			surface: "proxy",
+			routes: proxyRoutes(mode),
+			...(mode ? { server: `/mj-${mode}` } : {}),
+		}),
 	),
 ];
 
@@ -78,8 +85,19 @@ export function surfaceForPath(path: string): Surface {
 	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
 }
 
-/** Where the console's scripts and styles are served (web/build.ts writes them there). */
-export const CONSOLE_ASSETS = "/app";
+export { CONSOLE_ASSETS };
+
+/** The service's own routes (health, the document, /docs, the console), mounted at "/". */
+const SERVICE: DocumentedMount = {
+	prefix: "",
+	surface: "plain",
+	routes: serviceRoutes(() => openApiJson(DOCUMENTED)),
+};
+/** Every group, as the OpenAPI document reads them. */
+export const DOCUMENTED: readonly DocumentedMount[] = [SERVICE, ...MOUNTS];
+
+/** The OpenAPI document of every route of the app (served at /openapi.json; scripts/openapi.mjs writes it). */
+export const apiDocument = () => buildDocument(DOCUMENTED);
 
 /** Largest request body of every route but the uploads. */
 export const API_BODY_LIMIT = 1024 * 1024;
@@ -190,17 +208,7 @@ export function createApp(deps?: Deps) {
 	});
 	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
 
-	app.get("/health", (c) => c.json({ ok: true }));
-	app.route("/", openApiRoutes);
-	// The web console (wrangler.toml [assets], run_worker_first): only these paths are its, so
-	// every API path, unknown ones included, answers exactly as without it.
-	// Each answer carries the console's CSP and page headers (src/routes/page-headers.ts).
-	const consoleAsset = async (c: Context<AppEnv>) =>
-		withPageHeaders(await c.env.ASSETS.fetch(c.req.raw), consoleCsp(c.env));
-	app.get("/", consoleAsset);
-	app.get(`${CONSOLE_ASSETS}/*`, consoleAsset);
-	// /docs's page script, a local static asset (scripts/build-docs.mjs).
-	app.get(DOCS_SCRIPT_PATH, consoleAsset);
+	app.route("/", SERVICE.routes as Hono<AppEnv>);
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

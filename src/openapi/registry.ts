@@ -11,7 +11,6 @@
  */
 import type { z } from "zod";
 import type { Surface } from "../context";
-import { TASK_MODES } from "../db/schema";
 import * as admin from "../routes/admin";
 import * as album from "../routes/album";
 import * as bannedWords from "../routes/banned-words";
@@ -23,73 +22,12 @@ import * as seed002 from "../routes/seed002";
 import * as streams from "../routes/streams";
 import * as templates from "../routes/templates";
 import { upstreamTaskSchema } from "../upstream/protocol";
+import { type Auth, type Input, TAGS, type Tag } from "./define";
 import * as body from "./responses";
 
+export { TAGS };
+
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
-
-/**
- * Who may call: `user` and `admin` take a JWT or an API key (Authorization or mj-api-secret);
- * `signature` is a capability link whose `sig` query parameter is an HMAC the gateway handed out.
- */
-export type Auth = "none" | "user" | "admin" | "signature";
-
-/** The document's groups (name: description), in the order the reference shows them. */
-export const TAGS = {
-	seed002: {
-		name: "Seed 002: /api/v1",
-		description: "Midjourney-node-api's API: bare answers, errors {code: 0, description}.",
-	},
-	proxy: {
-		name: "midjourney-proxy: /mj",
-		description:
-			"The midjourney-proxy protocol: errors {code, description, properties?}. Also served under the speed-mode prefixes /mj-fast, /mj-relax and /mj-turbo (each operation's servers).",
-	},
-	seed001: {
-		name: "Seed 001: /api/mj",
-		description: "new-api's Midjourney module: {success, message, data}; errors {success: false, message}.",
-	},
-	album: {
-		name: "Album: /userAlbum",
-		description: 'The album (seed 000): {code: 200, msg: "SUCCESS", data}; errors {code, msg}.',
-	},
-	templates: { name: "Image templates: /imageTemp", description: "The album's templates, in the album's envelope." },
-	account: { name: "Account", description: "The caller's own account, in the new-api envelope." },
-	keys: { name: "API keys", description: "API keys (mjk_…), in the new-api envelope." },
-	callbacks: {
-		name: "Callbacks",
-		description:
-			"Signed client callbacks (Standard Webhooks): the secret and the delivery log, in the new-api envelope.",
-	},
-	live: {
-		name: "Live progress",
-		description: "Streams of task updates (SSE or WebSocket) opened with a short-lived ticket, never a token.",
-	},
-	admin: {
-		name: "Admin",
-		description:
-			"Admins only: the dashboard, users' quota, the upstream channels and banned words, in the new-api envelope.",
-	},
-	images: {
-		name: "Images",
-		description: "Result images, videos and uploads behind signed links (errors in the midjourney-proxy envelope).",
-	},
-	upstream: { name: "Upstreams", description: "Not for clients: what upstreams call." },
-	meta: { name: "Service", description: "Health and this reference." },
-} as const satisfies Record<string, { name: string; description: string }>;
-export type Tag = keyof typeof TAGS;
-
-export interface Input {
-	/**
-	 * `json`: a JSON body. `query`: the query string. `params`: readParams, i.e. the query string,
-	 * or a JSON, urlencoded or multipart body with the same names (values as text or JSON scalars).
-	 */
-	from: "json" | "query" | "params" | "form";
-	schema: z.ZodType;
-	/** Multipart file fields that may stand in for the URL field of the same name. */
-	files?: readonly string[];
-	/** `form`: the multipart file fields and what they hold. */
-	formFiles?: Readonly<Record<string, { media: string; description: string }>>;
-}
 
 export interface Operation {
 	/** Every method the one handler is registered for (Hono's `.on([...])`). */
@@ -123,9 +61,6 @@ export interface Operation {
 	/** Also served under every speed-mode prefix (/mj-fast/mj/…): see SPEED_MODE_PREFIXES. */
 	speedModes?: boolean;
 }
-
-/** The prefixes the midjourney-proxy API is served under besides /mj, as src/app.ts mounts them. */
-export const SPEED_MODE_PREFIXES = TASK_MODES.filter((mode) => mode !== "").map((mode) => `/mj-${mode}`);
 
 const proxySubmit = (path: string, summary: string, schema: z.ZodType, description?: string): Operation => ({
 	methods: ["POST"],
