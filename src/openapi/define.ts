@@ -10,6 +10,7 @@
  * multipart with files) describe it as `"x-input"` and read it through `inputOf(route)`.
  */
 import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv, Surface } from "../context";
 import { TASK_MODES } from "../db/schema";
@@ -128,7 +129,7 @@ export function on<R extends RouteConfig>(
  * Route middleware for a JSON body: it must be declared JSON, as before the move (zod's validator
  * would read any other body as `{}` and, for a schema of optional fields, quietly ignore it).
  */
-export const jsonOnly = async (c: { req: { header(name: string): string | undefined } }, next: () => Promise<void>) => {
+export const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 	if (!isJsonType(mediaType(c.req.header("content-type")))) {
 		throw badRequest("the body must be JSON (content-type: application/json)");
 	}
