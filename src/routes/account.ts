@@ -1,14 +1,25 @@
 /** GET /api/user/self: the caller's own account, quota included (new-api envelope). */
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { authenticate } from "../auth/middleware";
-import type { AppEnv } from "../context";
 import { dbOf, requestDb } from "../db/request-db";
 import { findUserById } from "../db/users";
 import { notFound } from "../errors";
+import { about, answers, on, routeGroup } from "../openapi/define";
+import * as body from "../openapi/responses";
 import { userView } from "./admin";
 import { ok } from "./envelopes";
 
-export const accountRoutes = new Hono<AppEnv>().use(requestDb(), authenticate()).get("/self", async (c) => {
+const self = createRoute({
+	...about("account", "user"),
+	method: "get",
+	path: "/self",
+	summary: "The caller's account and quota",
+	responses: answers("seed001", "The account.", body.UserView),
+});
+
+export const accountRoutes = routeGroup();
+accountRoutes.use(requestDb(), authenticate());
+on(accountRoutes, self, async (c) => {
 	const user = await findUserById(dbOf(c), c.get("user").id);
 	if (!user) throw notFound("no such user");
 	return ok(c, userView(user));
