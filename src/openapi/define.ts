@@ -217,3 +217,16 @@ export const about = (tag: Tag, auth: Auth): { tags: string[]; "x-auth": Auth } 
 	tags: [TAGS[tag].name],
 	"x-auth": auth,
 });
+
+type Method = RouteConfig["method"];
+
+/** One handler for `route` under each of `methods` (GET and HEAD of a file; seed 002's GET and POST). */
+export function onMethods<R extends RouteConfig>(
+	group: OpenAPIHono<AppEnv>,
+	methods: readonly Method[],
+	route: R,
+	handler: (c: Parameters<RouteHandler<R, AppEnv>>[0]) => Response | Promise<Response>,
+): OpenAPIHono<AppEnv> {
+	for (const method of methods) group.openapi({ ...route, method }, handler as never);
+	return group;
+}
