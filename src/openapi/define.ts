@@ -230,3 +230,10 @@ export function onMethods<R extends RouteConfig>(
 	for (const method of methods) group.openapi({ ...route, method }, handler as never);
 	return group;
 }
+
+/** readParams' input (the query string, or a JSON, urlencoded or multipart body): see Input. */
+export const paramsInput = <S extends z.ZodType>(schema: S, files?: readonly string[]): Input<S> => ({
+	from: "params",
+	schema,
+	...(files ? { files } : {}),
+});
