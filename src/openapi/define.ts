@@ -237,3 +237,10 @@ export const paramsInput = <S extends z.ZodType>(schema: S, files?: readonly str
 	schema,
 	...(files ? { files } : {}),
 });
+
+/** An input read by the route itself from one place (see Input). */
+export const ownInput = <S extends z.ZodType>(
+	from: Input["from"],
+	schema: S,
+	extra: Pick<Input, "formFiles"> = {},
+): Input<S> => ({ from, schema, ...extra });

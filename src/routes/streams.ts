@@ -9,7 +9,8 @@
  * mounted before it answers its own paths alone. The stream routes take no token at all: a token
  * or key never belongs in a URL, so only a ticket opens them.
  */
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
@@ -21,6 +22,8 @@ import { notFound, unauthorized, userDisabled } from "../errors";
 import { connectRequest, parseLastEventId } from "../live/events";
 import { userHub } from "../live/hub";
 import { checkTicket, issueTicket } from "../live/ticket";
+import { about, answers, inputOf, mediaAnswers, on, ownInput, routeGroup } from "../openapi/define";
+import * as body from "../openapi/responses";
 import { ok } from "./envelopes";
 import { parseWith } from "./validate";
 
@@ -76,17 +79,44 @@ async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response
 }
 
 /** Mount at /api/user, before the account group. */
-export const streamRoutes = new Hono<AppEnv>()
-	.post("/stream-ticket", requestDb(), authenticate(), async (c) => {
-		const body = parseWith(ticketBody, await readTicketBody(c));
-		const user = c.get("user");
-		if (body.task_id && !(await findUserTask(dbOf(c), user.id, body.task_id))) throw notFound("no such task");
-		const { ticket, expiresAt } = await issueTicket(
-			c.env,
-			{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
-			c.get("deps").now(),
-		);
-		return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
-	})
-	.get("/stream", requestDb(), (c) => openStream(c))
-	.get("/tasks/:id/stream", requestDb(), (c) => openStream(c, c.req.param("id")));
+const ticketRoute = createRoute({
+	...about("live", "user"),
+	method: "post",
+	path: "/stream-ticket",
+	summary: "A 60-second ticket to open a stream with (of all the caller's tasks, or of one)",
+	"x-input": ownInput("json", ticketBody),
+	middleware: [requestDb(), authenticate()],
+	responses: answers("seed001", "The ticket.", body.StreamTicket),
+});
+const streamRoute = createRoute({
+	...about("live", "none"),
+	method: "get",
+	path: "/stream",
+	summary: "Every update of the caller's tasks: Server-Sent Events, or a WebSocket with Upgrade: websocket",
+	description: 'Events {type: "snapshot" | "task", seq, …}; resume with Last-Event-ID or ?last_event_id=.',
+	// Documented, not validated: a missing or bad ticket is a 401 (openStream), not a 400.
+	"x-input": ownInput("query", streamQuery),
+	middleware: requestDb(),
+	responses: mediaAnswers("seed001", "An event stream.", "events"),
+});
+const taskStreamRoute = createRoute({
+	...streamRoute,
+	path: "/tasks/{id}/stream",
+	summary: "Every update of one task, as /api/user/stream",
+	description: undefined,
+});
+
+export const streamRoutes = routeGroup();
+on(streamRoutes, ticketRoute, async (c) => {
+	const body = parseWith(inputOf(ticketRoute), await readTicketBody(c));
+	const user = c.get("user");
+	if (body.task_id && !(await findUserTask(dbOf(c), user.id, body.task_id))) throw notFound("no such task");
+	const { ticket, expiresAt } = await issueTicket(
+		c.env,
+		{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
+		c.get("deps").now(),
+	);
+	return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
+});
+on(streamRoutes, streamRoute, (c) => openStream(c));
+on(streamRoutes, taskStreamRoute, (c) => openStream(c, c.req.param("id")));
