@@ -111,32 +111,43 @@ export function routeGroup() {
 	return new OpenAPIHono<AppEnv>({ defaultHook });
 }
 
+/** Whether the library validates a JSON body for `route` (request.body with a zod application/json schema). */
+const takesJson = (route: RouteConfig) =>
+	(route.request?.body?.content["application/json"] as { schema?: unknown } | undefined)?.schema instanceof z.ZodType;
+
 /**
  * Attaches `handler` to `route` on `group`. Handlers answer with `ok()` (the surface's envelope)
  * or a bare Response, so the answer's type is not tied to the documented schema here: the
- * document test checks real answers against it instead.
+ * document test checks real answers against it instead. A route with a validated JSON body gets
+ * jsonOnly after its own middleware (auth first), before the library's validators.
  */
 export function on<R extends RouteConfig>(
 	group: OpenAPIHono<AppEnv>,
 	route: R,
 	handler: (c: Parameters<RouteHandler<R, AppEnv>>[0]) => Response | Promise<Response>,
 ): OpenAPIHono<AppEnv> {
-	group.openapi(route, handler as never);
+	if (!takesJson(route)) {
+		group.openapi(route, handler as never);
+		return group;
+	}
+	const own = route.middleware === undefined ? [] : [route.middleware].flat();
+	group.openapi({ ...route, middleware: [...own, jsonOnly] }, handler as never);
 	return group;
 }
 
 /**
- * Route middleware for a JSON body: it must be declared JSON, as before the move (zod's validator
- * would read any other body as `{}` and, for a schema of optional fields, quietly ignore it).
+ * A validated JSON body must be declared JSON, and a body that is not is refused in the surface's
+ * envelope: zod's validator would read it as `{}` (for a schema of optional fields, quietly
+ * ignoring it), and zod-openapi's own media-type check would answer a bare 415.
  */
-export const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 	if (!isJsonType(mediaType(c.req.header("content-type")))) {
 		throw badRequest("the body must be JSON (content-type: application/json)");
 	}
 	await next();
 };
 
-/** A required JSON body validated by the library (with jsonOnly in the route's middleware). */
+/** A required JSON body, validated by the library (`on` adds jsonOnly in front). */
 export const jsonBody = <S extends z.ZodType>(schema: S) => ({
 	required: true,
 	content: { "application/json": { schema } },
@@ -227,7 +238,7 @@ export function onMethods<R extends RouteConfig>(
 	route: R,
 	handler: (c: Parameters<RouteHandler<R, AppEnv>>[0]) => Response | Promise<Response>,
 ): OpenAPIHono<AppEnv> {
-	for (const method of methods) group.openapi({ ...route, method }, handler as never);
+	for (const method of methods) on(group, { ...route, method }, handler as never);
 	return group;
 }
 

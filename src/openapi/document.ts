@@ -1,13 +1,17 @@
 /**
- * Builds the OpenAPI 3.1 document from the route registry. A pure function of ./registry.ts
- * and the zod schemas it points at (no bindings, no I/O), so the Worker serves it and
- * scripts/openapi.mjs writes it to a file for the linter from the same code.
+ * Builds the OpenAPI 3.1 document from the app's route groups: every route defined with
+ * createRoute (./define.ts), read from each group's registry through the mount table (src/app.ts),
+ * with mj-edge's own additions (each surface's envelope and error answer, per-route auth, the
+ * speed-mode servers, named components). A pure function of the definitions (no bindings, no
+ * I/O), so the Worker serves it and scripts/openapi.mjs writes it to a file from the same code.
+ *
+ * zod schemas become JSON Schema with zod's own toJSONSchema: request schemas as the client
+ * sends them (`io: "input"`: text-to-number parameters show as text), answers as they come out.
  */
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { Surface } from "../context";
-import { type Auth, ENVELOPES, ERROR_OF, type Input, type RouteExtras, SPEED_MODE_PREFIXES, TAGS } from "./define";
-import { type Method, OPERATIONS, type Operation } from "./registry";
+import { type Auth, ENVELOPES, ERROR_OF, type Input, type RouteExtras, TAGS } from "./define";
 import { RESPONSE_SCHEMAS } from "./responses";
 
 /** A JSON Schema or OpenAPI object, as plain JSON. */
@@ -61,15 +65,6 @@ function successBody(surface: Surface, data: Json): Json {
 			return data;
 	}
 }
-
-const MEDIA: Record<NonNullable<Operation["success"]["media"]>, Json> = {
-	image: { "image/*": { schema: { type: "string", contentMediaType: "image/*" } } },
-	video: { "video/mp4": { schema: { type: "string", contentMediaType: "video/mp4" } } },
-	html: { "text/html": { schema: { type: "string" } } },
-	javascript: { "text/javascript": { schema: { type: "string" } } },
-	events: { "text/event-stream": { schema: { type: "string" } } },
-	openapi: { "application/json": { schema: { type: "object" } } },
-};
 
 const SECURITY: Record<Auth, Json[]> = {
 	none: [],
@@ -157,39 +152,6 @@ function operationId(method: Method, path: string): string {
 	return method.toLowerCase() + words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 }
 
-function operation(op: Operation, method: Method): Json {
-	const parameters: Json[] = pathParameters(op.path, op.pathParams);
-	let requestBody: Json | undefined;
-	const bodyless = method === "GET" || method === "HEAD";
-	if (op.input?.from === "query" || (op.input?.from === "params" && bodyless))
-		parameters.push(...queryParameters(op.input.schema));
-	else if (op.input?.from === "params") requestBody = paramsBody(op.input);
-	else if (op.input?.from === "form") requestBody = formBody(op.input);
-	else if (op.input?.from === "json")
-		requestBody = { required: true, content: { "application/json": { schema: inputSchema(op.input.schema) } } };
-	if (op.auth === "signature") parameters.push(SIG_PARAMETER);
-	if (op.idempotent) parameters.push(IDEMPOTENCY_PARAMETER);
-
-	const success: Json = { description: op.success.description };
-	if (method !== "HEAD") {
-		if (op.success.body)
-			success.content = { "application/json": { schema: successBody(op.surface, outputSchema(op.success.body)) } };
-		else if (op.success.media) success.content = MEDIA[op.success.media];
-	}
-	if (op.cursorHeader) success.headers = CURSOR_HEADERS;
-	const error = { $ref: `#/components/responses/${errorResponseName(op.surface)}` };
-	return {
-		operationId: operationId(method, op.path),
-		tags: [TAGS[op.tag].name],
-		summary: op.summary,
-		...(op.description ? { description: op.description } : {}),
-		security: SECURITY[op.auth],
-		...(parameters.length ? { parameters } : {}),
-		...(requestBody ? { requestBody } : {}),
-		responses: { [String(op.success.status ?? 200)]: success, "4XX": error, "5XX": error },
-	};
-}
-
 const errorResponseName = (surface: Surface) => `${surface[0].toUpperCase()}${surface.slice(1)}Error`;
 
 function errorResponses(): Record<string, Json> {
@@ -216,6 +178,7 @@ export interface DocumentedMount {
 }
 
 type RouteDef = RouteConfig & RouteExtras;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
 
 /** Hono's path joined to the mount prefix, as the app answers it (no trailing slash). */
 function fullPath(prefix: string, path: string): string {
@@ -303,13 +266,9 @@ function* mountedRoutes(mount: DocumentedMount): Generator<{ route: RouteDef; pa
 	}
 }
 
-/**
- * The OpenAPI 3.1 document of the app's mount table: every route defined with createRoute, and
- * (while surfaces move over) the entries of ./registry.ts no group defines yet.
- */
-export function buildDocument(mounts: readonly DocumentedMount[], operations: readonly Operation[] = OPERATIONS): Json {
+/** The OpenAPI 3.1 document of the app's mount table. */
+export function buildDocument(mounts: readonly DocumentedMount[]): Json {
 	const paths: Record<string, Json> = {};
-	const defined = new Set<string>();
 	const serversOf = new Map<string, Json[]>();
 	for (const mount of mounts) {
 		for (const { route, path: served } of mountedRoutes(mount)) {
@@ -325,20 +284,7 @@ export function buildDocument(mounts: readonly DocumentedMount[], operations: re
 			}
 			paths[served] ??= {};
 			paths[served][route.method] = routeOperation(route, served);
-			defined.add(`${route.method.toUpperCase()} ${served}`);
 		}
-	}
-	for (const op of operations) {
-		const methods = op.methods.filter((method) => !defined.has(`${method} ${op.path}`));
-		if (!methods.length) continue;
-		paths[op.path] ??= {};
-		const item = paths[op.path];
-		if (op.speedModes)
-			item.servers = [
-				{ url: "/", description: "The default speed mode: /mj/…" },
-				...SPEED_MODE_PREFIXES.map((prefix) => ({ url: prefix, description: `${prefix}/mj/…` })),
-			];
-		for (const method of methods) item[method.toLowerCase()] = operation(op, method);
 	}
 	for (const [path, servers] of serversOf) if (paths[path]) paths[path] = { servers, ...paths[path] };
 	return {

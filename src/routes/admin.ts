@@ -36,7 +36,7 @@ import { ApiError, badRequest, notFound } from "../errors";
 import { urlProblem } from "../hooks/url-policy";
 import { userHub } from "../live/hub";
 import { logError, logWarning } from "../log";
-import { about, answers, jsonBody, jsonOnly, on, routeGroup } from "../openapi/define";
+import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { accountObject } from "../tasks/discord-account-stub";
 import { statsView, statsWindow } from "../tasks/stats";
@@ -307,7 +307,6 @@ const newUserRoute = createRoute({
 	path: "/users",
 	summary: "Create a user with a role and a starting quota",
 	description: "A taken sub answers 409. Give the user access with POST /api/admin/users/{sub}/keys.",
-	middleware: jsonOnly,
 	request: { body: jsonBody(newUserBody) },
 	responses: answers("seed001", "The account.", body.UserView, 201),
 });
@@ -318,7 +317,6 @@ const disableRoute = createRoute({
 	summary: "Disable a user: every token and key refused at once; unfinished tasks finish or are cancelled",
 	description:
 		"From the next request on, in every isolate, the user's tokens, keys and stream tickets answer 403 on every surface. tasks: finish lets unfinished tasks run to their end; cancel ends them as CANCEL, each refunded once (up to 100 per call: call again while remaining is true). An admin cannot disable itself (400).",
-	middleware: jsonOnly,
 	request: { body: jsonBody(disableBody) },
 	responses: answers("seed001", "The account, and what was cancelled.", body.DisabledUser),
 });
@@ -342,7 +340,6 @@ const quotaRoute = createRoute({
 	path: "/users/{sub}/quota",
 	summary: "Set (quota) or adjust (delta) a user's balance",
 	description: "Send exactly one of quota and delta; the balance never goes below zero (400).",
-	middleware: jsonOnly,
 	request: { body: jsonBody(quotaBody) },
 	responses: answers("seed001", "The account after the change.", body.UserView),
 });
@@ -359,7 +356,6 @@ const newChannelRoute = createRoute({
 	path: "/channels",
 	summary: "Add a channel: a midjourney-proxy relay (base_url) or a Discord account (kind discord)",
 	description: "A taken name answers 409.",
-	middleware: jsonOnly,
 	request: { body: jsonBody(newChannelBody) },
 	responses: answers("seed001", "The channel.", body.ChannelView, 201),
 });
@@ -368,7 +364,6 @@ const channelRoute = createRoute({
 	method: "patch",
 	path: "/channels/{id}",
 	summary: "Change a channel; enabled: true re-enables it and clears its failures",
-	middleware: jsonOnly,
 	request: { params: channelId, body: jsonBody(channelChanges) },
 	responses: answers("seed001", "The channel.", body.ChannelView),
 });

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import { requestDb } from "../db/request-db";
 import type { BannedWordRow } from "../db/schema";
-import { about, answers, jsonBody, jsonOnly, on, routeGroup } from "../openapi/define";
+import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { BANNED_WORD_MAX_LENGTH, banWord, listBanned, unbanWord } from "../tasks/banned-words";
 import { epochSeconds } from "../time";
@@ -50,7 +50,7 @@ const banRoute = createRoute({
 	summary: "Ban a word or phrase (whole words, any case); in force for the next prompt",
 	description:
 		"Stored lower-cased and single-spaced. Checked on prompts at submit and on their English translation. A word already banned answers 409.",
-	middleware: [...admin, jsonOnly],
+	middleware: admin,
 	request: { body: jsonBody(newBannedWordBody) },
 	responses: answers("seed001", "The word.", body.BannedWordView, 201),
 });

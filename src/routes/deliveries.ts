@@ -18,7 +18,7 @@ import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDelive
 import { badRequest, notFound } from "../errors";
 import { storedChange } from "../hooks/deliver";
 import { ensureWebhookSecret, previousExpiresAt, rotateUserWebhookSecret } from "../hooks/secrets";
-import { about, answers, jsonBody, jsonOnly, on, routeGroup } from "../openapi/define";
+import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import type { HookMessage } from "../tasks/messages";
 import { epochSeconds } from "../time";
@@ -143,7 +143,7 @@ const setSettingsRoute = createRoute({
 	summary: "Set which changes the caller's tasks call back about",
 	description:
 		"`final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.",
-	middleware: [...user, jsonOnly],
+	middleware: user,
 	request: { body: jsonBody(hookSettingsBody) },
 	responses: answers("seed001", "The setting now.", body.HookSettings),
 });

@@ -14,7 +14,7 @@ import { type ApiKeyListing, listLiveKeys, revokeApiKey } from "../db/api-keys";
 import { dbOf, requestDb } from "../db/request-db";
 import { findUserBySub } from "../db/users";
 import { notFound } from "../errors";
-import { about, answers, jsonBody, jsonOnly, on, routeGroup } from "../openapi/define";
+import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { epochSeconds } from "../time";
 import { ok } from "./envelopes";
@@ -43,7 +43,7 @@ const createOwnKey = createRoute({
 	path: "/",
 	summary: "Make an API key",
 	description: keyDescription,
-	middleware: [...user, jsonOnly],
+	middleware: user,
 	request: { body: jsonBody(newKeyBody) },
 	responses: answers("seed001", "The new key.", body.NewApiKey, 201),
 });
@@ -95,7 +95,7 @@ const createUserKey = createRoute({
 	path: "/users/{sub}/keys",
 	summary: "Make an API key for a user",
 	description: `The key acts as that user, with that user's role (an admin's key stops acting as admin when the user is demoted). ${keyDescription}`,
-	middleware: [...admin, jsonOnly],
+	middleware: admin,
 	request: { body: jsonBody(newKeyBody) },
 	responses: answers("seed001", "The new key.", body.NewApiKey, 201),
 });

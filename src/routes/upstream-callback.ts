@@ -10,7 +10,7 @@ import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { findTask } from "../db/tasks";
 import { ApiError, badRequest, notFound } from "../errors";
-import { about, answers, jsonBody, jsonOnly, on, routeGroup } from "../openapi/define";
+import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { taskObject } from "../tasks/task-object-stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
@@ -31,7 +31,7 @@ const callbackRoute = createRoute({
 	path: "/{id}",
 	summary: "An upstream pushing a task's progress (its notifyHook)",
 	description: "Only the signed URL the gateway handed out for the task, and only for its upstream task id.",
-	middleware: [signed, jsonOnly],
+	middleware: signed,
 	request: { body: jsonBody(upstreamTaskSchema) },
 	responses: answers("proxy", "Applied or ignored.", body.CallbackAnswer),
 });

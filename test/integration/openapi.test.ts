@@ -4,20 +4,37 @@
  * successes and errors alike, have the shapes it promises.
  */
 import { env } from "cloudflare:workers";
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { apiDocument, CONSOLE_ASSETS, createApp, DOCUMENTED } from "../../src/app";
 import type { Surface } from "../../src/context";
-import { ERROR_OF, SPEED_MODE_PREFIXES } from "../../src/openapi/define";
-import type { Json } from "../../src/openapi/document";
-import { type Method, OPERATIONS } from "../../src/openapi/registry";
+import { ApiError } from "../../src/errors";
+import { about, answers, ERROR_OF, jsonBody, on, routeGroup, SPEED_MODE_PREFIXES } from "../../src/openapi/define";
+import { buildDocument, type Json } from "../../src/openapi/document";
 import * as body from "../../src/openapi/responses";
+import { renderError } from "../../src/routes/envelopes";
 import { DOCS_SCRIPT_PATH } from "../../src/routes/openapi";
+import { integer } from "../../src/routes/validate";
 import { call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { finishedImagine } from "../helpers/surface";
 
 const METHODS = ["get", "post", "put", "patch", "delete", "head"] as const;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
+
+/** Every route the app's groups define with createRoute, with its mount and full path. */
+function definitions() {
+	const found: { route: RouteConfig & { "x-auth"?: string }; surface: Surface; path: string }[] = [];
+	for (const mount of DOCUMENTED) {
+		if (!(mount.routes instanceof OpenAPIHono) || mount.server) continue;
+		for (const definition of mount.routes.openAPIRegistry.definitions) {
+			if (definition.type !== "route") continue;
+			const path = `${mount.prefix}${definition.route.path === "/" ? "" : definition.route.path}` || "/";
+			found.push({ route: definition.route, surface: mount.surface, path });
+		}
+	}
+	return found;
+}
 
 /** "METHOD /path" of every handler of the app, Hono's `:param` as `{param}`, middleware left out. */
 function appRoutes(): Set<string> {
@@ -52,13 +69,13 @@ describe("the document covers the app", () => {
 	it("describes every route the app answers, the speed-mode copies included", () => {
 		const documented = documentedRoutes(document);
 		const missing = [...appRoutes()].filter((route) => !documented.has(route));
-		expect(missing, "add these routes to src/openapi/registry.ts").toEqual([]);
+		expect(missing, "define these routes with createRoute (src/openapi/define.ts)").toEqual([]);
 	});
 
 	it("describes no route the app lacks", () => {
 		const routes = appRoutes();
 		const extra = [...documentedRoutes(document)].filter((route) => !routes.has(route));
-		expect(extra, "these documented routes do not exist (fix src/openapi/registry.ts)").toEqual([]);
+		expect(extra, "these documented routes do not exist").toEqual([]);
 	});
 
 	it("lists the speed-mode prefixes the app mounts the midjourney-proxy API under", () => {
@@ -78,6 +95,94 @@ describe("the document covers the app", () => {
 				ids.add(operation.operationId as string);
 				expect(Object.keys(operation.responses as Json)).toContain("4XX");
 			}
+		}
+	});
+});
+
+describe("one definition feeds validation and the document", () => {
+	/** A throwaway group with one route, rendered as the app renders errors (seed 001's envelope). */
+	function probe(query: z.ZodObject, json?: z.ZodType) {
+		const route = createRoute({
+			...about("meta", "none"),
+			method: json ? "post" : "get",
+			path: "/probe",
+			request: { query, ...(json ? { body: jsonBody(json) } : {}) },
+			responses: answers("seed001", "The values.", z.object({})),
+		});
+		const group = routeGroup();
+		on(group, route, (c) =>
+			c.json({
+				query: c.req.valid("query"),
+				body: json ? (c.req as unknown as { valid(target: "json"): unknown }).valid("json") : null,
+			}),
+		);
+		group.onError((error, c) => renderError(c, "seed001", ApiError.from(error)));
+		const document = buildDocument([{ prefix: "/probe-api", surface: "seed001", routes: group }]);
+		const operation = (document.paths as Record<string, Json>)["/probe-api/probe"][json ? "post" : "get"] as Json;
+		return { group, operation };
+	}
+
+	it("documents the query schema the route validates with, and refuses what it refuses in the envelope", async () => {
+		const { group, operation } = probe(z.object({ n: integer("n", 1, 5) }));
+		expect(operation.parameters).toEqual([
+			{
+				name: "n",
+				in: "query",
+				required: false,
+				schema: { type: "string", description: "an integer from 1 to 5, as text" },
+			},
+		]);
+		expect(await (await group.request("/probe?n=3")).json()).toMatchObject({ query: { n: 3 } });
+		const refused = await group.request("/probe?n=9");
+		expect(refused.status).toBe(400);
+		expect(await refused.json()).toEqual({ success: false, message: "n must be an integer from 1 to 5" });
+		// Another schema, another document and another rule: both come from the one definition.
+		const other = probe(z.object({ m: integer("m", 1, 50) }));
+		expect((other.operation.parameters as Json[]).map((p) => p.name)).toEqual(["m"]);
+		expect((await other.group.request("/probe?m=9")).status).toBe(200);
+	});
+
+	it("takes a JSON body only when it is declared JSON, refused in the surface's envelope otherwise", async () => {
+		const { group, operation } = probe(z.object({}), z.object({ name: z.string().min(1) }).strict());
+		expect((operation.requestBody as Json).content).toEqual({
+			"application/json": {
+				schema: {
+					type: "object",
+					properties: { name: { type: "string", minLength: 1 } },
+					required: ["name"],
+					additionalProperties: false,
+				},
+			},
+		});
+		const post = (type: string, text: string) =>
+			group.request("/probe", { method: "POST", headers: { "content-type": type }, body: text });
+		expect(await (await post("application/json", '{"name":"a"}')).json()).toMatchObject({ body: { name: "a" } });
+		const plain = await post("text/plain", '{"name":"a"}');
+		expect(plain.status).toBe(400);
+		expect(await plain.json()).toEqual({
+			success: false,
+			message: "the body must be JSON (content-type: application/json)",
+		});
+		expect((await post("application/json", '{"name":""}')).status).toBe(400);
+	});
+
+	it("refuses a body that is not JSON on every app route that validates a JSON body, in its envelope", async () => {
+		const admin = await tokenFor(uniqueSub("admin"), "admin");
+		const jsonRoutes = definitions().filter(
+			({ route }) => route.request?.body?.content["application/json"] && route["x-auth"] !== "signature",
+		);
+		expect(jsonRoutes.length).toBeGreaterThan(8);
+		for (const { route, surface, path } of jsonRoutes) {
+			const response = await call(path.replace(/\{\w+\}/g, "1"), {
+				method: route.method.toUpperCase(),
+				token: admin,
+				headers: { "content-type": "text/plain" },
+				body: "{}",
+			});
+			const answer = await response.json();
+			expect(response.status, `${route.method} ${path}: ${JSON.stringify(answer)}`).toBe(400);
+			expect(ERROR_OF[surface].safeParse(answer).success).toBe(true);
+			expect(JSON.stringify(answer)).toContain("the body must be JSON");
 		}
 	});
 });
@@ -170,18 +275,7 @@ function definitionFor(method: Method, path: string): Promise_ {
 			};
 		}
 	}
-	const legacy = path.replace(new RegExp(`^(${SPEED_MODE_PREFIXES.join("|")})(?=/mj/)`), "").split("?")[0];
-	const op = OPERATIONS.find((o) => o.methods.includes(method) && pattern(o.path).test(legacy.replace(/(.)\/$/, "$1")));
-	if (!op) throw new Error(`${method} ${path} is not documented`);
-	const data = op.success.body;
-	const schema =
-		data &&
-		(op.surface === "seed001"
-			? z.strictObject({ success: z.literal(true), message: z.string(), data })
-			: op.surface === "album"
-				? z.strictObject({ code: z.literal(200), msg: z.literal("SUCCESS"), data })
-				: data);
-	return { surface: op.surface, status: op.success.status ?? 200, schema };
+	throw new Error(`${method} ${path} is not documented`);
 }
 
 /** The success answer, its envelope included, as the definition says it is. */
@@ -300,7 +394,7 @@ describe("real answers have the documented shapes", () => {
 });
 
 describe("GET /openapi.json and GET /docs", () => {
-	it("serves the document the registry builds, as OpenAPI 3.1", async () => {
+	it("serves the document the route definitions build, as OpenAPI 3.1", async () => {
 		const response = await call("/openapi.json");
 		expect(response.status).toBe(200);
 		expect(response.headers.get("content-type")).toMatch(/^application\/json/);
