@@ -15,7 +15,7 @@ import { z } from "zod";
 import type { AppEnv, Surface } from "../context";
 import { TASK_MODES } from "../db/schema";
 import { badRequest } from "../errors";
-import { isJsonType, mediaType } from "../routes/params";
+import { declaresJson } from "../routes/params";
 import { validationHook } from "../routes/validate";
 import * as body from "./responses";
 
@@ -141,7 +141,7 @@ export function on<R extends RouteConfig>(
  * ignoring it), and zod-openapi's own media-type check would answer a bare 415.
  */
 const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-	if (!isJsonType(mediaType(c.req.header("content-type")))) {
+	if (!declaresJson(c.req.header("content-type"))) {
 		throw badRequest("the body must be JSON (content-type: application/json)");
 	}
 	await next();

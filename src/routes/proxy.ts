@@ -30,7 +30,9 @@ import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../vocabulary";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { proxyResult } from "./envelopes";
 import { idempotent } from "./idempotency";
+import { declaresJson, readJsonObject } from "./params";
 import { notifyHookEvents, parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
@@ -174,22 +176,12 @@ export const listQuery = z.object({
 	cursor: z.string().max(100).optional(),
 });
 
-/** The JSON object of the request body; anything else is a code-4 error. */
-async function jsonBody(c: Context): Promise<unknown> {
-	const type = (c.req.header("content-type") ?? "").toLowerCase();
-	if (!type.includes("json")) throw badRequest("the body must be JSON (content-type: application/json)");
-	let body: unknown;
-	try {
-		body = await c.req.json();
-	} catch {
-		throw badRequest("malformed JSON body");
-	}
-	if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("JSON body must be an object");
-	return body;
-}
-
+/** The JSON object of the request body, checked; anything else is a code-4 error. */
 async function bodyOf<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-	return parseWith(schema, await jsonBody(c));
+	if (!declaresJson(c.req.header("content-type"), true)) {
+		throw badRequest("the body must be JSON (content-type: application/json)");
+	}
+	return parseWith(schema, await readJsonObject(c));
 }
 
 const base = (c: Context<AppEnv>) => publicBase(c.env, new URL(c.req.url).origin);
@@ -243,22 +235,20 @@ function accepted(result: SubmitResult) {
 	// The channel is known at submit only for a follow-up (it runs where its parent ran); a new task gets one when dispatched.
 	const channel = result.channelId == null ? {} : { discordInstanceId: String(result.channelId) };
 	if (result.status === "MODAL") {
-		return {
+		return proxyResult(result.publicId, {
 			code: 21,
 			description: "Waiting for window confirm",
-			result: result.publicId,
 			properties: { status: "MODAL", ...channel },
-		};
+		});
 	}
 	if (result.queuedAhead > 0) {
-		return {
+		return proxyResult(result.publicId, {
 			code: 22,
 			description: `In queue, ${result.queuedAhead} task${result.queuedAhead === 1 ? "" : "s"} ahead`,
-			result: result.publicId,
 			properties: { numberOfQueues: result.queuedAhead, ...channel },
-		};
+		});
 	}
-	return { code: 1, description: "Success", result: result.publicId, properties: channel };
+	return proxyResult(result.publicId, { properties: channel });
 }
 
 function hooks(body: {
@@ -483,7 +473,7 @@ export function proxyRoutes(mode: TaskMode) {
 			{ prompt: body.prompt ?? undefined, mask },
 			c.get("deps").now(),
 		);
-		return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
+		return c.json(proxyResult(body.taskId));
 	});
 	on(group, describeRoute, async (c) => {
 		const body = await bodyOf(c, inputOf(describeRoute));
@@ -566,7 +556,7 @@ export function proxyRoutes(mode: TaskMode) {
 				return uploadUrl(c.env, base(c), name);
 			}),
 		);
-		return c.json({ code: 1, description: "Success", result: urls, properties: {} });
+		return c.json(proxyResult(urls));
 	});
 	on(group, swapRoute, async (c) => {
 		const body = await bodyOf(c, inputOf(swapRoute));
@@ -625,19 +615,14 @@ export function proxyRoutes(mode: TaskMode) {
 	});
 	on(group, seedRoute, async (c) => {
 		const seed = await imageSeed(c.env, dbOf(c), c.get("user"), c.req.param("id"), c.get("deps"));
-		return c.json({ code: 1, description: "Success", result: seed, properties: {} });
+		return c.json(proxyResult(seed));
 	});
 	on(group, cancelRoute, async (c) => {
 		const id = c.req.param("id");
 		const result = await cancelTask(c.env, dbOf(c), c.get("user"), id, c.get("deps"), (p) =>
 			c.executionCtx.waitUntil(p),
 		);
-		return c.json({
-			code: 1,
-			description: result === "cancelled" ? "Success" : "already cancelled",
-			result: id,
-			properties: {},
-		});
+		return c.json(proxyResult(id, { description: result === "cancelled" ? "Success" : "already cancelled" }));
 	});
 	return group;
 }

@@ -25,6 +25,7 @@ import { checkTicket, issueTicket } from "../live/ticket";
 import { about, answers, inputOf, mediaAnswers, on, ownInput, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { ok } from "./envelopes";
+import { readJsonObject } from "./params";
 import { parseWith } from "./validate";
 
 export const ticketBody = z
@@ -39,17 +40,6 @@ export const streamQuery = z.object({
 });
 
 const TICKET_HELP = "get one with POST /api/user/stream-ticket (tokens and API keys are never accepted in a URL)";
-
-/** The optional JSON body; no body (or an empty one) asks for a ticket to all the user's tasks. */
-async function readTicketBody(c: Context<AppEnv>): Promise<unknown> {
-	const text = await c.req.text();
-	if (!text.trim()) return undefined;
-	try {
-		return JSON.parse(text);
-	} catch {
-		return null;
-	}
-}
 
 /** Checks the ticket and hands the connection to the user's hub. */
 async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response> {
@@ -108,7 +98,8 @@ const taskStreamRoute = createRoute({
 
 export const streamRoutes = routeGroup();
 on(streamRoutes, ticketRoute, async (c) => {
-	const body = parseWith(inputOf(ticketRoute), await readTicketBody(c));
+	// No body (or an empty one) asks for a ticket to all the user's tasks.
+	const body = parseWith(inputOf(ticketRoute), await readJsonObject(c, { emptyIsAbsent: true }));
 	const user = c.get("user");
 	if (body.task_id && !(await findUserTask(dbOf(c), user.id, body.task_id))) throw notFound("no such task");
 	const { ticket, expiresAt } = await issueTicket(
