@@ -46,14 +46,15 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/api/v1", surface: "seed002", routes: seed002Routes },
 	// The new-api envelope {success, message}: its Midjourney module and the gateway's own account APIs.
 	{ prefix: "/api/mj", surface: "seed001", routes: seed001Routes },
-	// The key, delivery and banned-word groups first: adminRoutes' and accountRoutes' .use() would authenticate them twice.
+	// Each route authenticates as its definition says (src/openapi/define.ts `on`); the admin and
+	// account groups end with a signed-in catch-all for their prefix, so they come last under it.
 	{ prefix: "/api/admin", surface: "seed001", routes: adminKeyRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminDeliveryRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminBannedWordRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminRoutes },
 	{ prefix: "/api/user/keys", surface: "seed001", routes: userKeyRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: userDeliveryRoutes },
-	// Live progress: its stream routes take a ticket, not a token, so they answer before accountRoutes' .use().
+	// Live progress: its stream routes take a ticket, not a token.
 	{ prefix: "/api/user", surface: "seed001", routes: streamRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: accountRoutes },
 	{ prefix: "/userAlbum", surface: "album", routes: albumRoutes },
@@ -62,8 +63,8 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/mj/video", surface: "proxy", routes: videoRoutes },
 	{ prefix: "/mj/upload", surface: "proxy", routes: uploadRoutes },
 	{ prefix: "/mj/callback", surface: "proxy", routes: upstreamCallbackRoutes },
-	// midjourney-proxy's own API, one group per speed mode. Its middleware is scoped to its own
-	// paths (/submit/*, /task/*): /mj/image and /mj/callback callers carry no token.
+	// midjourney-proxy's own API, one group per speed mode. Its signed-in catch-alls are scoped to
+	// its own paths (/submit/*, /task/*): /mj/image and /mj/callback callers carry no token.
 	...(["", "fast", "relax", "turbo"] as const satisfies readonly TaskMode[]).map(
 		(mode): Mount => ({
 			prefix: mode ? `/mj-${mode}/mj` : "/mj",

@@ -12,9 +12,11 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { authenticate } from "../auth/middleware";
 import type { AppEnv, Surface } from "../context";
+import { requestDb } from "../db/request-db";
 import { TASK_MODES } from "../db/schema";
-import { badRequest } from "../errors";
+import { badRequest, notFound } from "../errors";
 import { declaresJson } from "../routes/params";
 import { validationHook } from "../routes/validate";
 import * as body from "./responses";
@@ -116,22 +118,43 @@ const takesJson = (route: RouteConfig) =>
 	(route.request?.body?.content["application/json"] as { schema?: unknown } | undefined)?.schema instanceof z.ZodType;
 
 /**
- * Attaches `handler` to `route` on `group`. Handlers answer with `ok()` (the surface's envelope)
- * or a bare Response, so the answer's type is not tied to the documented schema here: the
- * document test checks real answers against it instead. A route with a validated JSON body gets
- * jsonOnly after its own middleware (auth first), before the library's validators.
+ * What a route's `x-auth` requires before anything else: a user's or an admin's token or key
+ * (with the request's D1 session, which reading them needs). The one place a route's auth is
+ * enforced, from the same word the document's security comes from, so the two cannot disagree
+ * and no route authenticates twice.
  */
-export function on<R extends RouteConfig>(
+function guard(auth: Auth | undefined): MiddlewareHandler<AppEnv>[] {
+	if (auth === "user") return [requestDb(), authenticate()];
+	if (auth === "admin") return [requestDb(), authenticate({ role: "admin" })];
+	return [];
+}
+
+/**
+ * Attaches `handler` to `route` on `group`, behind the route's own guard (`x-auth`), then its own
+ * middleware, then (for a validated JSON body) jsonOnly, then the library's validators. Handlers
+ * answer with `ok()` (the surface's envelope) or a bare Response, so the answer's type is not
+ * tied to the documented schema here: the document test checks real answers against it instead.
+ */
+export function on<R extends RouteConfig & RouteExtras>(
 	group: OpenAPIHono<AppEnv>,
 	route: R,
 	handler: (c: Parameters<RouteHandler<R, AppEnv>>[0]) => Response | Promise<Response>,
 ): OpenAPIHono<AppEnv> {
-	if (!takesJson(route)) {
-		group.openapi(route, handler as never);
-		return group;
-	}
 	const own = route.middleware === undefined ? [] : [route.middleware].flat();
-	group.openapi({ ...route, middleware: [...own, jsonOnly] }, handler as never);
+	const middleware = [...guard(route["x-auth"]), ...own, ...(takesJson(route) ? [jsonOnly] : [])];
+	group.openapi({ ...route, middleware }, handler as never);
+	return group;
+}
+
+/**
+ * Every other path under the group's prefix is a signed-in API: the token is checked before the
+ * 404, so an unknown path tells a caller without one nothing. Registered last in its group.
+ */
+export function signedInElsewhere(group: OpenAPIHono<AppEnv>, auth: "user" | "admin", path = "*") {
+	const [db, signIn] = guard(auth);
+	group.all(path, db, signIn, (c) => {
+		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
+	});
 	return group;
 }
 

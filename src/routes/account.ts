@@ -1,10 +1,9 @@
 /** GET /api/user/self: the caller's own account, quota included (new-api envelope). */
 import { createRoute } from "@hono/zod-openapi";
-import { authenticate } from "../auth/middleware";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { findUserById } from "../db/users";
 import { notFound } from "../errors";
-import { about, answers, on, routeGroup } from "../openapi/define";
+import { about, answers, on, routeGroup, signedInElsewhere } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { userView } from "./admin";
 import { ok } from "./envelopes";
@@ -18,9 +17,10 @@ const self = createRoute({
 });
 
 export const accountRoutes = routeGroup();
-accountRoutes.use(requestDb(), authenticate());
 on(accountRoutes, self, async (c) => {
 	const user = await findUserById(dbOf(c), c.get("user").id);
 	if (!user) throw notFound("no such user");
 	return ok(c, userView(user));
 });
+// The last group under /api/user: its unknown paths are a signed-in API's.
+signedInElsewhere(accountRoutes, "user");

@@ -5,14 +5,23 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { ApiError, notFound } from "../errors";
 import { originKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
 import { serveR2Object } from "../images/serve";
-import { about, answers, inputOf, mediaAnswers, on, onMethods, paramsInput, routeGroup } from "../openapi/define";
+import {
+	about,
+	answers,
+	inputOf,
+	mediaAnswers,
+	on,
+	onMethods,
+	paramsInput,
+	routeGroup,
+	signedInElsewhere,
+} from "../openapi/define";
 import * as body from "../openapi/responses";
 import {
 	ALBUM_PAGE_MAX,
@@ -47,7 +56,6 @@ const pageRoute = createRoute({
 	path: "/",
 	summary: "A page of the caller's album, newest first",
 	"x-input": paramsInput(listSchema),
-	middleware: [requestDb(), authenticate()],
 	responses: answers("album", "The pictures.", body.AlbumPage),
 });
 const createPictureRoute = createRoute({
@@ -57,7 +65,7 @@ const createPictureRoute = createRoute({
 	summary: "A new picture from a template (with the user's photo for face-swap templates)",
 	"x-input": paramsInput(createSchema, ["origin"]),
 	"x-idempotent": true,
-	middleware: [requestDb(), authenticate(), uploadLimit(1), limitSubmits(), idempotent()],
+	middleware: [uploadLimit(1), limitSubmits(), idempotent()],
 	responses: answers("album", "The picture, waiting.", body.AlbumItem),
 });
 const originRoute = createRoute({
@@ -95,6 +103,4 @@ onMethods(albumRoutes, ["get", "head"], originRoute, async (c) => {
 	return response;
 });
 // Anything else under /userAlbum is a signed-in API: the token is checked before the 404.
-albumRoutes.all("*", requestDb(), authenticate(), (c) => {
-	throw notFound(`no route for ${c.req.method} ${c.req.path}`);
-});
+signedInElsewhere(albumRoutes, "user");

@@ -3,15 +3,14 @@
  * secret (show, rotate), callback settings and delivery log (list, redeliver) under /api/user; everyone's log under
  * /api/admin. Times are epoch seconds.
  *
- * Middleware is per route, not `.use()`: these groups share their base paths with the account
- * and admin groups, and mounted before them they answer their own paths alone.
+ * Each route's auth is its definition's: these groups share their base paths with the account
+ * and admin groups, mounted before those groups' signed-in catch-alls.
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { DELIVERY_OUTCOMES, HOOK_EVENT_MODES, type WebhookSecretRow } from "../db/schema";
 import { findUserBySub, findUserHookEvents, setUserHookEvents } from "../db/users";
 import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDeliveries } from "../db/webhooks";
@@ -107,15 +106,11 @@ async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | u
 	return ok(c, { event_id: eventId, task_id: attempt.taskId }, 202);
 }
 
-const user = [requestDb(), authenticate()];
-const admin = [requestDb(), authenticate({ role: "admin" })];
-
 const secretRoute = createRoute({
 	...about("callbacks", "user"),
 	method: "get",
 	path: "/webhook-secret",
 	summary: "The caller's webhook secret (made on first use)",
-	middleware: user,
 	responses: answers("seed001", "The secret.", body.WebhookSecret),
 });
 const rotateRoute = createRoute({
@@ -123,7 +118,6 @@ const rotateRoute = createRoute({
 	method: "post",
 	path: "/webhook-secret/rotate",
 	summary: "Rotate the webhook secret; the previous one keeps signing for 24 hours",
-	middleware: user,
 	responses: answers("seed001", "The new secret.", body.WebhookSecret),
 });
 const settingsRoute = createRoute({
@@ -133,7 +127,6 @@ const settingsRoute = createRoute({
 	summary: "Which changes the caller's tasks call back about",
 	description:
 		"For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.",
-	middleware: user,
 	responses: answers("seed001", "The setting.", body.HookSettings),
 });
 const setSettingsRoute = createRoute({
@@ -143,7 +136,6 @@ const setSettingsRoute = createRoute({
 	summary: "Set which changes the caller's tasks call back about",
 	description:
 		"`final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.",
-	middleware: user,
 	request: { body: jsonBody(hookSettingsBody) },
 	responses: answers("seed001", "The setting now.", body.HookSettings),
 });
@@ -152,7 +144,6 @@ const ownDeliveries = createRoute({
 	method: "get",
 	path: "/deliveries",
 	summary: "The caller's callback attempts, newest first",
-	middleware: user,
 	request: { query: userQuery },
 	responses: answers("seed001", "A page of attempts.", body.DeliveryPage),
 });
@@ -161,7 +152,6 @@ const redeliverOwn = createRoute({
 	method: "post",
 	path: "/deliveries/{eventId}/redeliver",
 	summary: "Send one of the caller's events again, with the same webhook-id",
-	middleware: user,
 	request: { params: eventParam },
 	responses: answers("seed001", "Queued.", body.Redelivery, 202),
 });
@@ -191,7 +181,6 @@ const allDeliveries = createRoute({
 	method: "get",
 	path: "/deliveries",
 	summary: "Everyone's callback attempts, newest first",
-	middleware: admin,
 	request: { query: adminQuery },
 	responses: answers("seed001", "A page of attempts.", body.DeliveryPage),
 });
@@ -200,7 +189,6 @@ const redeliverAny = createRoute({
 	method: "post",
 	path: "/deliveries/{eventId}/redeliver",
 	summary: "Send any event again, with the same webhook-id",
-	middleware: admin,
 	request: { params: eventParam },
 	responses: answers("seed001", "Queued.", body.Redelivery, 202),
 });

@@ -3,15 +3,14 @@
  * /api/user/keys and any user's under /api/admin. The whole key is in the answer to its
  * creation only; lists show its prefix.
  *
- * Middleware is per route, not `.use()`: these groups share their base paths with the
- * account and admin groups, and mounted before them they answer their own paths alone.
+ * Each route's auth is its definition's (`about("keys", role)`): these groups share their base
+ * paths with the account and admin groups, mounted before those groups' signed-in catch-alls.
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { createApiKey } from "../auth/api-keys";
-import { authenticate } from "../auth/middleware";
 import { type ApiKeyListing, listLiveKeys, revokeApiKey } from "../db/api-keys";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { findUserBySub } from "../db/users";
 import { notFound } from "../errors";
 import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
@@ -33,8 +32,6 @@ function keyView(key: ApiKeyListing) {
 export const newKeyBody = z.object({ name: z.string().trim().min(1).max(64) }).strict();
 export const keyId = z.object({ id: z.string().regex(/^\d{1,15}$/, "key id must be a number") });
 
-const user = [requestDb(), authenticate()];
-const admin = [requestDb(), authenticate({ role: "admin" })];
 const keyDescription = "The whole key is in this answer only. At most 20 live keys (409 beyond).";
 
 const createOwnKey = createRoute({
@@ -43,7 +40,6 @@ const createOwnKey = createRoute({
 	path: "/",
 	summary: "Make an API key",
 	description: keyDescription,
-	middleware: user,
 	request: { body: jsonBody(newKeyBody) },
 	responses: answers("seed001", "The new key.", body.NewApiKey, 201),
 });
@@ -52,7 +48,6 @@ const listOwnKeys = createRoute({
 	method: "get",
 	path: "/",
 	summary: "The caller's live API keys, newest first",
-	middleware: user,
 	responses: answers("seed001", "The keys (prefixes only).", body.ApiKeyList),
 });
 const revokeOwnKey = createRoute({
@@ -60,7 +55,6 @@ const revokeOwnKey = createRoute({
 	method: "delete",
 	path: "/{id}",
 	summary: "Revoke one of the caller's API keys",
-	middleware: user,
 	request: { params: keyId },
 	responses: answers("seed001", "Revoked.", body.IdAnswer),
 });
@@ -86,7 +80,6 @@ const listUserKeys = createRoute({
 	method: "get",
 	path: "/users/{sub}/keys",
 	summary: "Any user's live API keys",
-	middleware: admin,
 	responses: answers("seed001", "The keys (prefixes only).", body.ApiKeyList),
 });
 const createUserKey = createRoute({
@@ -95,7 +88,6 @@ const createUserKey = createRoute({
 	path: "/users/{sub}/keys",
 	summary: "Make an API key for a user",
 	description: `The key acts as that user, with that user's role (an admin's key stops acting as admin when the user is demoted). ${keyDescription}`,
-	middleware: admin,
 	request: { body: jsonBody(newKeyBody) },
 	responses: answers("seed001", "The new key.", body.NewApiKey, 201),
 });
@@ -104,7 +96,6 @@ const revokeAnyKey = createRoute({
 	method: "delete",
 	path: "/keys/{id}",
 	summary: "Revoke any API key",
-	middleware: admin,
 	request: { params: keyId },
 	responses: answers("seed001", "Revoked.", body.IdAnswer),
 });

@@ -22,7 +22,7 @@ import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
 import { type CheckedImage, downloadImage, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage } from "../images/upload";
 import { downloadVideo, readVideo } from "../images/video-input";
-import { about, answers, inputOf, on, ownInput, refusalOnly, routeGroup } from "../openapi/define";
+import { about, answers, inputOf, on, ownInput, refusalOnly, routeGroup, signedInElsewhere } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, type TaskOptions } from "../tasks/model";
 import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/submit";
@@ -269,6 +269,15 @@ function hooks(body: {
 }
 
 const proxyCall = about("proxy", "user");
+
+/** Every protocol route's body limit: after the guard, so a caller without a token learns nothing. */
+const proxyBodyLimit = bodyLimit({
+	maxSize: PROXY_BODY_LIMIT,
+	onError: () => {
+		throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${PROXY_BODY_LIMIT} bytes`);
+	},
+});
+const taskCall = { ...proxyCall, middleware: proxyBodyLimit };
 const ACCEPTED = "Accepted: the task id in `result`.";
 
 /** A submit: a JSON body read leniently (bodyOf), an Idempotency-Key, the task id in `result`. */
@@ -281,6 +290,7 @@ const submitRoute = <S extends z.ZodType>(path: string, summary: string, schema:
 		...(description ? { description } : {}),
 		"x-input": ownInput("json", schema),
 		"x-idempotent": true,
+		middleware: [proxyBodyLimit, limitSubmits(), idempotent()],
 		responses: answers("proxy", ACCEPTED, body.ProxySubmitAnswer),
 	});
 
@@ -334,6 +344,7 @@ const profileRoute = (method: "get" | "post", path: string) =>
 		summary: "Personalization profiles: not supported",
 		description:
 			"Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.",
+		middleware: proxyBodyLimit,
 		responses: refusalOnly("proxy", "Never: always the error."),
 	});
 const profileCreate = profileRoute("post", "create");
@@ -343,7 +354,7 @@ const profileRate = profileRoute("post", "pair/rate");
 
 const TASKS = "A bare array of tasks.";
 const listRoute = createRoute({
-	...proxyCall,
+	...taskCall,
 	method: "get",
 	path: "/task/list",
 	summary: "The caller's tasks, newest first",
@@ -352,14 +363,14 @@ const listRoute = createRoute({
 	responses: answers("proxy", "A bare array; the next page's cursor is in x-next-cursor.", body.ProxyTaskList),
 });
 const queueRoute = createRoute({
-	...proxyCall,
+	...taskCall,
 	method: "get",
 	path: "/task/queue",
 	summary: "The caller's unfinished tasks",
 	responses: answers("proxy", TASKS, body.ProxyTaskList),
 });
 const listByConditionRoute = createRoute({
-	...proxyCall,
+	...taskCall,
 	method: "post",
 	path: "/task/list-by-condition",
 	summary: "The caller's tasks with the given ids, in that order",
@@ -372,21 +383,21 @@ const listByIdsRoute = createRoute({
 	summary: "The same as list-by-condition (trueai-org's name)",
 });
 const fetchRoute = createRoute({
-	...proxyCall,
+	...taskCall,
 	method: "get",
 	path: "/task/{id}/fetch",
 	summary: "One task",
 	responses: answers("proxy", "The task.", body.ProxyTask),
 });
 const seedRoute = createRoute({
-	...proxyCall,
+	...taskCall,
 	method: "get",
 	path: "/task/{id}/image-seed",
 	summary: "The seed of a finished task's image",
 	responses: answers("proxy", "The seed in `result`.", body.ProxySeedAnswer),
 });
 const cancelRoute = createRoute({
-	...proxyCall,
+	...taskCall,
 	method: "post",
 	path: "/task/{id}/cancel",
 	summary: "Cancel a task that has not finished",
@@ -400,28 +411,12 @@ export function proxyRoutes(mode: TaskMode) {
 	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
 		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now())));
 
-	// Scoped to the protocol's own paths: /mj/image and /mj/callback live beside them without a token.
-	const guard = [
-		requestDb(),
-		authenticate(),
-		bodyLimit({
-			maxSize: PROXY_BODY_LIMIT,
-			onError: () => {
-				throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${PROXY_BODY_LIMIT} bytes`);
-			},
-		}),
-	] as const;
 	const group = routeGroup();
-	group
-		.use("/submit/*", ...guard, limitSubmits(), idempotent())
-		.use("/task/*", ...guard)
-		.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
-		.use("/profile/*", ...guard);
 	on(group, profileCreate, profilesNotSupported);
 	on(group, profileFetch, profilesNotSupported);
 	on(group, profileSkip, profilesNotSupported);
 	on(group, profileRate, profilesNotSupported);
-	group.all("/profile/*", profilesNotSupported);
+	group.all("/profile/*", requestDb(), authenticate(), proxyBodyLimit, profilesNotSupported);
 	on(group, imagineRoute, async (c) => {
 		const body = await bodyOf(c, inputOf(imagineRoute));
 		const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
@@ -624,5 +619,7 @@ export function proxyRoutes(mode: TaskMode) {
 		);
 		return c.json(proxyResult(id, { description: result === "cancelled" ? "Success" : "already cancelled" }));
 	});
+	// The protocol's other paths are a signed-in API's: /mj/image and /mj/callback live beside them without a token.
+	for (const path of ["/submit/*", "/task/*", "/insight-face/*"]) signedInElsewhere(group, "user", path);
 	return group;
 }

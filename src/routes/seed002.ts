@@ -4,14 +4,13 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
-import { about, answers, inputOf, onMethods, paramsInput, routeGroup } from "../openapi/define";
+import { about, answers, inputOf, onMethods, paramsInput, routeGroup, signedInElsewhere } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
 import { submitTask } from "../tasks/submit";
@@ -106,7 +105,6 @@ const listRoute = createRoute({
 });
 
 export const seed002Routes = routeGroup();
-seed002Routes.use(requestDb(), authenticate());
 onMethods(seed002Routes, GET_POST, submitRoute, async (c) => {
 	const input = parseWith(inputOf(submitRoute), (await readParams(c)).params);
 	const { publicId } = await submitTask(
@@ -145,3 +143,4 @@ onMethods(seed002Routes, GET_POST, listRoute, async (c) => {
 	const base = publicBase(c.env, new URL(c.req.url).origin);
 	return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
 });
+signedInElsewhere(seed002Routes, "user");

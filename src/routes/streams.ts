@@ -5,14 +5,13 @@
  * headers on EventSource or WebSocket) and hand the connection to the user's hub
  * (src/durable/user-hub.ts): SSE, or a WebSocket when the request asks for the upgrade.
  *
- * Middleware is per route, not `.use()`: this group shares /api/user with the account group, and
- * mounted before it answers its own paths alone. The stream routes take no token at all: a token
- * or key never belongs in a URL, so only a ticket opens them.
+ * This group shares /api/user with the account group, mounted before its signed-in catch-all.
+ * The stream routes take no token at all: a token or key never belongs in a URL, so only a
+ * ticket opens them.
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { dbOf, requestDb } from "../db/request-db";
@@ -75,7 +74,6 @@ const ticketRoute = createRoute({
 	path: "/stream-ticket",
 	summary: "A 60-second ticket to open a stream with (of all the caller's tasks, or of one)",
 	"x-input": ownInput("json", ticketBody),
-	middleware: [requestDb(), authenticate()],
 	responses: answers("seed001", "The ticket.", body.StreamTicket),
 });
 const streamRoute = createRoute({

@@ -5,13 +5,22 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { notFound } from "../errors";
 import { templateKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
 import { serveImmutable } from "../images/serve";
-import { about, answers, inputOf, mediaAnswers, on, onMethods, paramsInput, routeGroup } from "../openapi/define";
+import {
+	about,
+	answers,
+	inputOf,
+	mediaAnswers,
+	on,
+	onMethods,
+	paramsInput,
+	routeGroup,
+	signedInElsewhere,
+} from "../openapi/define";
 import * as body from "../openapi/responses";
 import { PROMPT_MAX_LENGTH } from "../tasks/model";
 import {
@@ -94,7 +103,6 @@ const listRoute = createRoute({
 	summary: "Image templates, in pages",
 	description: "Users see audited templates; admins every one, or filtered by isAudit.",
 	"x-input": paramsInput(listSchema),
-	middleware: [requestDb(), authenticate()],
 	responses: answers("album", "The templates.", body.TemplateList),
 });
 const createTemplateRoute = createRoute({
@@ -103,7 +111,7 @@ const createTemplateRoute = createRoute({
 	path: "/create",
 	summary: "Create a template (admins)",
 	"x-input": paramsInput(createSchema, ["covering", "image"]),
-	middleware: [requestDb(), authenticate({ role: "admin" }), uploadLimit(2)],
+	middleware: uploadLimit(2),
 	responses: answers("album", "The template.", body.Template),
 });
 const updateRoute = createRoute({
@@ -112,7 +120,7 @@ const updateRoute = createRoute({
 	path: "/update",
 	summary: "Change a template (admins)",
 	"x-input": paramsInput(updateSchema, ["covering", "image"]),
-	middleware: [requestDb(), authenticate({ role: "admin" }), uploadLimit(2)],
+	middleware: uploadLimit(2),
 	responses: answers("album", "The template.", body.Template),
 });
 const deleteRoute = createRoute({
@@ -121,7 +129,6 @@ const deleteRoute = createRoute({
 	path: "/delete",
 	summary: "Delete a template (admins)",
 	"x-input": paramsInput(idSchema),
-	middleware: [requestDb(), authenticate({ role: "admin" })],
 	responses: answers("album", "Deleted.", body.IdAnswer),
 });
 const favoriteRoute = createRoute({
@@ -130,7 +137,6 @@ const favoriteRoute = createRoute({
 	path: "/favorite",
 	summary: "Favorite a template",
 	"x-input": paramsInput(idSchema),
-	middleware: [requestDb(), authenticate()],
 	responses: answers("album", "The template's favorites.", body.FavoriteState),
 });
 const unfavoriteRoute = createRoute({
@@ -192,6 +198,4 @@ on(templateRoutes, unfavoriteRoute, async (c) => {
 	return ok(c, await unfavorite(dbOf(c), c.get("user"), id));
 });
 // Anything else under /imageTemp is a signed-in API: the token is checked before the 404.
-templateRoutes.all("*", requestDb(), authenticate(), (c) => {
-	throw notFound(`no route for ${c.req.method} ${c.req.path}`);
-});
+signedInElsewhere(templateRoutes, "user");

@@ -187,6 +187,24 @@ describe("one definition feeds validation and the document", () => {
 	});
 });
 
+describe("a route's documented auth is the auth it enforces", () => {
+	it("refuses every user and admin route without a token, and every admin route to a user, in its envelope", async () => {
+		const user = await tokenFor(uniqueSub("auth"));
+		const guarded = definitions().filter(({ route }) => route["x-auth"] === "user" || route["x-auth"] === "admin");
+		expect(guarded.length).toBeGreaterThan(50);
+		for (const { route, surface, path } of guarded) {
+			const url = path.replace(/\{\w+\}/g, "1");
+			const method = route.method.toUpperCase();
+			const anonymous = await call(url, { method });
+			expect(anonymous.status, `${method} ${path}`).toBe(401);
+			expect(ERROR_OF[surface].safeParse(await anonymous.json()).success, `${method} ${path}`).toBe(true);
+			if (route["x-auth"] !== "admin") continue;
+			const refused = await call(url, { method, token: user });
+			expect(refused.status, `${method} ${path} as a user`).toBe(403);
+		}
+	});
+});
+
 describe("the document's schemas are the routes' own", () => {
 	const document = apiDocument();
 	const operationAt = (path: string, method: string) =>
