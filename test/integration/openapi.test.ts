@@ -10,7 +10,16 @@ import { z } from "zod";
 import { apiDocument, CONSOLE_ASSETS, createApp, DOCUMENTED } from "../../src/app";
 import type { Surface } from "../../src/context";
 import { ApiError } from "../../src/errors";
-import { about, answers, ERROR_OF, jsonBody, on, routeGroup, SPEED_MODE_PREFIXES } from "../../src/openapi/define";
+import {
+	about,
+	answers,
+	ENVELOPES,
+	ERROR_OF,
+	jsonBody,
+	on,
+	routeGroup,
+	SPEED_MODE_PREFIXES,
+} from "../../src/openapi/define";
 import { buildDocument, type Json } from "../../src/openapi/document";
 import * as body from "../../src/openapi/responses";
 import { renderError } from "../../src/routes/envelopes";
@@ -183,6 +192,23 @@ describe("one definition feeds validation and the document", () => {
 			expect(response.status, `${route.method} ${path}: ${JSON.stringify(answer)}`).toBe(400);
 			expect(ERROR_OF[surface].safeParse(answer).success).toBe(true);
 			expect(JSON.stringify(answer)).toContain("the body must be JSON");
+		}
+	});
+});
+
+describe("each definition answers in its mount's envelope", () => {
+	it("wraps successes and names errors of the surface the mount table gives the group", () => {
+		for (const { route, surface, path } of definitions()) {
+			const where = `${route.method} ${path} (${surface})`;
+			const responses = route.responses as Record<string, { content?: Record<string, { schema?: unknown }> }>;
+			expect(responses["4XX"]?.content?.["application/json"]?.schema, where).toBe(ERROR_OF[surface]);
+			expect(responses["5XX"]?.content?.["application/json"]?.schema, where).toBe(ERROR_OF[surface]);
+			const success = Object.entries(responses).find(([status]) => status.startsWith("2"))?.[1];
+			const schema = success?.content?.["application/json"]?.schema;
+			if (!(schema instanceof z.ZodType) || route.path === "/openapi.json") continue;
+			const wrapped = ENVELOPES.get(schema);
+			if (surface === "seed001" || surface === "album") expect(wrapped?.surface, where).toBe(surface);
+			else expect(wrapped, where).toBeUndefined();
 		}
 	});
 });
