@@ -1,6 +1,5 @@
 /** Builds the Hono app: error handling and the route groups of every surface. */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { type CorsOrigins, config } from "./config";
 import type { AppEnv, Surface } from "./context";
@@ -19,6 +18,7 @@ import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
 import { CONSOLE_ASSETS, serviceRoutes } from "./routes/openapi";
+import { limitBody } from "./routes/params";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -201,12 +201,7 @@ export function createApp(deps?: Deps) {
 	// Browser apps call these APIs with tokens in headers (no cookies), so any listed origin may.
 	app.use("*", corsMiddleware());
 	// Every route takes a small body but the upload routes, which set their own (larger) limits.
-	const smallBodies = bodyLimit({
-		maxSize: API_BODY_LIMIT,
-		onError: () => {
-			throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
-		},
-	});
+	const smallBodies = limitBody(API_BODY_LIMIT);
 	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
 
 	app.route("/", SERVICE.routes as Hono<AppEnv>);

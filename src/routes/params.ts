@@ -104,6 +104,19 @@ export async function readParams(c: Context): Promise<RequestParams> {
 	return { params, files };
 }
 
+/**
+ * The one body limit: refused from Content-Length before any of the body is read, or as soon as a
+ * streamed body passes `maxSize`, as a 413 in the surface's envelope.
+ */
+export function limitBody(maxSize: number, message = `request body is over ${maxSize} bytes`) {
+	return bodyLimit({
+		maxSize,
+		onError: () => {
+			throw new ApiError("PAYLOAD_TOO_LARGE", message);
+		},
+	});
+}
+
 /** Room for a form's other fields and boundaries next to its pictures. */
 const FORM_OVERHEAD_BYTES = 64 * 1024;
 
@@ -113,13 +126,8 @@ const FORM_OVERHEAD_BYTES = 64 * 1024;
  */
 export function uploadLimit(pictures: number) {
 	const maxSize = pictures * MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES;
-	return bodyLimit({
+	return limitBody(
 		maxSize,
-		onError: () => {
-			throw new ApiError(
-				"PAYLOAD_TOO_LARGE",
-				`request body is larger than ${maxSize} bytes: a picture may be at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`,
-			);
-		},
-	});
+		`request body is larger than ${maxSize} bytes: a picture may be at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`,
+	);
 }

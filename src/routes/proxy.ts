@@ -7,7 +7,6 @@
  */
 import { createRoute, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
@@ -32,7 +31,7 @@ import { NOTIFY_HOOK_MAX_LENGTH } from "../vocabulary";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { proxyResult } from "./envelopes";
 import { idempotent } from "./idempotency";
-import { declaresJson, readJsonObject } from "./params";
+import { declaresJson, limitBody, readJsonObject } from "./params";
 import { notifyHookEvents, parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
@@ -271,12 +270,7 @@ function hooks(body: {
 const proxyCall = about("proxy", "user");
 
 /** Every protocol route's body limit: after the guard, so a caller without a token learns nothing. */
-const proxyBodyLimit = bodyLimit({
-	maxSize: PROXY_BODY_LIMIT,
-	onError: () => {
-		throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${PROXY_BODY_LIMIT} bytes`);
-	},
-});
+const proxyBodyLimit = limitBody(PROXY_BODY_LIMIT);
 const taskCall = { ...proxyCall, middleware: proxyBodyLimit };
 const ACCEPTED = "Accepted: the task id in `result`.";
 
