@@ -30,13 +30,6 @@ const AMBIENT = new Map([
 	["crypto", ["randomUUID", "getRandomValues"]],
 ]);
 
-/**
- * Ambient reads left in files this branch may not edit (src/routes/ is being moved to
- * @hono/zod-openapi on another branch): file -> how many uses of each are tolerated. The
- * integrator replaces each with the Deps on the context and deletes its entry; one use more fails.
- */
-const PENDING = new Map([["src/routes/proxy.ts", new Map([["crypto.randomUUID", 1]])]]);
-
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const src = join(root, "src");
 const floorOf = new Map(FLOORS.flatMap((names, floor) => names.map((name) => [name, floor])));
@@ -107,13 +100,7 @@ for (const file of sourceFiles(src)) {
 	}
 	const { specifiers, ambient } = readFile(file, readFileSync(file, "utf8"));
 	if (name !== "src/deps.ts") {
-		const tolerated = new Map(PENDING.get(name));
-		for (const use of ambient) {
-			const what = use.slice(0, use.indexOf(" ("));
-			const left = tolerated.get(what) ?? 0;
-			if (left > 0) tolerated.set(what, left - 1);
-			else problems.push(`${name}: uses ${use}; take it from Deps (src/deps.ts)`);
-		}
+		for (const use of ambient) problems.push(`${name}: uses ${use}; take it from Deps (src/deps.ts)`);
 	}
 	for (const spec of specifiers) {
 		if (!spec.startsWith(".")) continue;

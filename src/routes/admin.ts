@@ -4,7 +4,6 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { base64url } from "jose";
 import { z } from "zod";
 import { subProblem } from "../auth/first-admin";
 import type { AppEnv } from "../context";
@@ -31,10 +30,11 @@ import {
 	parseSettings,
 	parseState,
 } from "../discord/settings";
+import { base64url, fromBase64url } from "../encoding";
 import { ApiError, badRequest, notFound } from "../errors";
-import { urlProblem } from "../hooks/url-policy";
 import { userHub } from "../live/hub";
 import { logError, logWarning } from "../log";
+import { urlProblem } from "../net/url-policy";
 import { about, answers, jsonBody, on, routeGroup, signedInElsewhere } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { accountObject } from "../tasks/discord-account-stub";
@@ -75,14 +75,13 @@ const userCursorShape = z.union([
 ]);
 
 function encodeUserCursor(cursor: UserCursor): string {
-	const bytes = new TextEncoder().encode(JSON.stringify(cursor));
-	return base64url.encode(bytes);
+	return base64url(new TextEncoder().encode(JSON.stringify(cursor)));
 }
 
 function decodeUserCursor(value: string, order: UserOrder): UserCursor {
 	let parsed: unknown;
 	try {
-		parsed = JSON.parse(new TextDecoder().decode(base64url.decode(value)));
+		parsed = JSON.parse(new TextDecoder().decode(fromBase64url(value)));
 	} catch {
 		throw badRequest("cursor is not valid");
 	}

@@ -21,6 +21,7 @@ import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import type { HookMessage } from "../tasks/messages";
 import { epochSeconds } from "../time";
+import { cursorText, opaqueCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { integer } from "./validate";
 
@@ -53,16 +54,10 @@ function deliveryView(row: DeliveryListing) {
 }
 
 /** The cursor is the id of the last attempt shown, opaque to clients. */
-const encodeCursor = (id: number) => btoa(`d${id}`).replace(/=+$/, "");
+const encodeCursor = (id: number) => opaqueCursor(`d${id}`);
 
 function decodeCursor(value: string): number {
-	let text: string;
-	try {
-		text = atob(value);
-	} catch {
-		throw badRequest("cursor is not valid");
-	}
-	const match = /^d(\d{1,15})$/.exec(text);
+	const match = /^d(\d{1,15})$/.exec(cursorText(value));
 	if (!match) throw badRequest("cursor is not valid");
 	return Number(match[1]);
 }
@@ -160,11 +155,11 @@ const redeliverOwn = createRoute({
 export const userDeliveryRoutes = routeGroup();
 on(userDeliveryRoutes, secretRoute, async (c) => {
 	const now = c.get("deps").now();
-	return ok(c, secretView(await ensureWebhookSecret(dbOf(c), c.get("user").id, now), now));
+	return ok(c, secretView(await ensureWebhookSecret(dbOf(c), c.get("user").id, now, c.get("deps")), now));
 });
 on(userDeliveryRoutes, rotateRoute, async (c) => {
 	const now = c.get("deps").now();
-	return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now), now));
+	return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now, c.get("deps")), now));
 });
 // Which changes the caller's tasks call back about, for tasks whose submit does not say.
 on(userDeliveryRoutes, settingsRoute, async (c) =>

@@ -62,7 +62,13 @@ const revokeOwnKey = createRoute({
 /** Mount at /api/user/keys, before the account group. */
 export const userKeyRoutes = routeGroup();
 on(userKeyRoutes, createOwnKey, async (c) => {
-	const created = await createApiKey(dbOf(c), c.get("user"), c.req.valid("json").name, c.get("deps").now());
+	const created = await createApiKey(
+		dbOf(c),
+		c.get("user"),
+		c.req.valid("json").name,
+		c.get("deps").now(),
+		c.get("deps"),
+	);
 	return ok(c, { ...keyView(created), key: created.key }, 201);
 });
 on(userKeyRoutes, listOwnKeys, async (c) => {
@@ -114,7 +120,7 @@ on(adminKeyRoutes, createUserKey, async (c) => {
 	const user = await findUserBySub(db, c.req.param("sub"));
 	if (!user) throw notFound("no such user");
 	const owner = { id: user.id, sub: user.sub, role: user.role };
-	const created = await createApiKey(db, owner, c.req.valid("json").name, c.get("deps").now());
+	const created = await createApiKey(db, owner, c.req.valid("json").name, c.get("deps").now(), c.get("deps"));
 	return ok(c, { ...keyView(created), key: created.key }, 201);
 });
 on(adminKeyRoutes, revokeAnyKey, async (c) => {

@@ -19,7 +19,7 @@ import { listUnfinished } from "../db/tasks";
 import { ApiError, badRequest, notFound } from "../errors";
 import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
-import { type CheckedImage, downloadImage, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage } from "../images/upload";
+import { type CheckedImage, downloadImage, MAX_UPLOAD_BYTES, newFileName, putImage } from "../images/upload";
 import { downloadVideo, readVideo } from "../images/video-input";
 import { about, answers, inputOf, on, ownInput, refusalOnly, routeGroup, signedInElsewhere } from "../openapi/define";
 import * as body from "../openapi/responses";
@@ -403,7 +403,11 @@ type Handler<R extends RouteConfig> = (c: Parameters<RouteHandler<R, AppEnv>>[0]
 /** The proxy API for one speed mode ("" for the plain `/mj`). */
 export function proxyRoutes(mode: TaskMode) {
 	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
-		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now())));
+		c.json(
+			accepted(
+				await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now(), c.get("deps")),
+			),
+		);
 
 	const group = routeGroup();
 	on(group, profileCreate, profilesNotSupported);
@@ -540,7 +544,7 @@ export function proxyRoutes(mode: TaskMode) {
 		const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
 		const urls = await Promise.all(
 			images.map(async (image) => {
-				const name = `${crypto.randomUUID()}.${EXTENSION_OF[image.type]}`;
+				const name = newFileName(c.get("deps"), image.type);
 				await putImage(c.env.IMAGES, `uploads/${name}`, image);
 				return uploadUrl(c.env, base(c), name);
 			}),

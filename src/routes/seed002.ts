@@ -122,6 +122,7 @@ onMethods(seed002Routes, GET_POST, submitRoute, async (c) => {
 			hookEvents: input.notifyHookEvents ?? "final",
 		},
 		c.get("deps").now(),
+		c.get("deps"),
 	);
 	return ok(c, { code: 1, description: "成功", result: publicId });
 });

@@ -104,6 +104,7 @@ on(streamRoutes, ticketRoute, async (c) => {
 		c.env,
 		{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
 		c.get("deps").now(),
+		c.get("deps"),
 	);
 	return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
 });
