@@ -136,7 +136,7 @@ export class Scripts implements Bot {
 
 		const where: Where = { channelId, ...(guildId ? { guildId } : {}), botId, userId: account.userId };
 		const origin: Origin = { interactionId, nonce, ...(name ? { name } : {}), withMetadata: true };
-		this.#after(0, () => {
+		this.#after(account, 0, () => {
 			dispatch(account, "INTERACTION_CREATE", { id: interactionId, nonce });
 			dispatch(account, "INTERACTION_SUCCESS", { id: interactionId, nonce });
 			const refusal = REFUSAL_FAULTS.find((fault) => takeFault(account, fault));
@@ -162,7 +162,7 @@ export class Scripts implements Bot {
 			botId: job.where.botId,
 			userId: account.userId,
 		};
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			this.#post(
 				account,
 				baseMessage(dm, {
@@ -245,7 +245,7 @@ export class Scripts implements Bot {
 			}
 			case "info":
 				return (where, origin) =>
-					this.#after(this.#stepMs, () =>
+					this.#after(account, this.#stepMs, () =>
 						this.#post(
 							account,
 							baseMessage(
@@ -493,7 +493,7 @@ export class Scripts implements Bot {
 			this.#post(account, message, job);
 		};
 
-		this.#after(step, () => {
+		this.#after(account, step, () => {
 			const refusal = markers.banned
 				? REFUSALS.banned
 				: markers.invalidLink
@@ -528,7 +528,7 @@ export class Scripts implements Bot {
 				account,
 				baseMessage(where, { content: jobContent(shown, spec.label, where.userId, "(Waiting to start)") }, origin),
 			);
-			this.#after(step, () => {
+			this.#after(account, step, () => {
 				if (deleteIt) {
 					this.#delete(account, progress);
 					return;
@@ -537,12 +537,12 @@ export class Scripts implements Bot {
 					content: jobContent(shown, spec.label, where.userId, `(31%) ${tail}`),
 					attachments: [previewAttachment(where.channelId, hash)],
 				});
-				this.#after(step, () => {
+				this.#after(account, step, () => {
 					this.#edit(account, progress, {
 						content: jobContent(shown, spec.label, where.userId, `(72%) ${tail}`),
 						attachments: [previewAttachment(where.channelId, hash)],
 					});
-					this.#after(step, () => {
+					this.#after(account, step, () => {
 						this.#delete(account, progress);
 						if (markers.filtered) {
 							this.#post(account, baseMessage(where, { embeds: [REFUSALS.filtered] }, finalOrigin));
@@ -558,9 +558,9 @@ export class Scripts implements Bot {
 	#describe(account: Account, where: Where, origin: Origin, source: string): void {
 		const picture = `${FAKE_ORIGIN}/attachments/${where.channelId}/${snowflake()}/describe_${seedOf(source)}.png?fake=single`;
 		const image = { url: picture, proxy_url: picture, width: 512, height: 512 };
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			const message = this.#post(account, baseMessage(where, { embeds: [{ type: "rich", image }] }, origin));
-			this.#after(this.#stepMs, () => {
+			this.#after(account, this.#stepMs, () => {
 				this.#edit(account, message, {
 					embeds: [{ type: "rich", description: describePrompts(source), image, color: 0 }],
 				});
@@ -576,7 +576,7 @@ export class Scripts implements Bot {
 			.slice(0, 6)
 			.join(", ");
 		const hash = crypto.randomUUID();
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			const message = baseMessage(
 				where,
 				{
@@ -610,7 +610,7 @@ export class Scripts implements Bot {
 
 	#show(account: Account, where: Where, origin: Origin, hash: string): void {
 		const job = this.#jobsByHash.get(`${account.token}\n${hash.toLowerCase()}`);
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			if (!job) {
 				this.#post(
 					account,
@@ -726,8 +726,10 @@ export class Scripts implements Bot {
 		});
 	}
 
-	#after(ms: number, run: () => void): void {
-		setTimeout(run, ms);
+	/** A step of the bot: after `ms`, or, while the account's steps are held, when `/_fake/step` says so. */
+	#after(account: Account, ms: number, run: () => void): void {
+		if (account.held) account.held.push(run);
+		else setTimeout(run, ms);
 	}
 }
 
