@@ -440,6 +440,17 @@ describe("held steps (benchmarks)", () => {
 	});
 });
 
+describe("a long job", () => {
+	it("--fake-long sends twelve progress updates, rising, before the final grid", async () => {
+		const acct = await account();
+		const { events } = await grid(acct, "a long walk --fake-long");
+		expect(events.map((e) => e.kind)).toEqual(["start", ...Array(12).fill("progress"), "result"]);
+		const percents = events.flatMap((e) => (e.kind === "progress" ? [e.progress] : []));
+		expect(percents).toEqual([...percents].sort((a, b) => a - b));
+		expect(percents.at(-1)).toBeLessThan(100);
+	});
+});
+
 describe("describe, blend, shorten, info, show", () => {
 	it("describe by link: a picture first, then four numbered prompts", async () => {
 		const acct = await account();

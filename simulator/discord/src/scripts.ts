@@ -533,16 +533,17 @@ export class Scripts implements Bot {
 					this.#delete(account, progress);
 					return;
 				}
-				this.#edit(account, progress, {
-					content: jobContent(shown, spec.label, where.userId, `(31%) ${tail}`),
-					attachments: [previewAttachment(where.channelId, hash)],
-				});
-				this.#after(account, step, () => {
+				const percents = markers.long ? [8, 15, 23, 31, 38, 46, 54, 62, 69, 77, 85, 92] : [31, 72];
+				const update = (n: number) => {
 					this.#edit(account, progress, {
-						content: jobContent(shown, spec.label, where.userId, `(72%) ${tail}`),
+						content: jobContent(shown, spec.label, where.userId, `(${percents[n]}%) ${tail}`),
 						attachments: [previewAttachment(where.channelId, hash)],
 					});
 					this.#after(account, step, () => {
+						if (n + 1 < percents.length) {
+							update(n + 1);
+							return;
+						}
 						this.#delete(account, progress);
 						if (markers.filtered) {
 							this.#post(account, baseMessage(where, { embeds: [REFUSALS.filtered] }, finalOrigin));
@@ -550,7 +551,8 @@ export class Scripts implements Bot {
 						}
 						finish(final());
 					});
-				});
+				};
+				update(0);
 			});
 		});
 	}
