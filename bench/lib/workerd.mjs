@@ -54,6 +54,9 @@ async function startInstance(options, label) {
 	return { mf, url, pid: fresh[0] };
 }
 
+/** The fake Discord's origin as the gateway names it (as under `npm start`): its URLs go through FAKE_DISCORD. */
+const FAKE_DISCORD_URL = "http://fake-discord.internal";
+
 /** What the gateway's ASSETS binding answers in the bench: the console is not measured. */
 const NO_ASSETS = `export default { fetch: () => new Response("not served in the bench", { status: 404 }) };`;
 
@@ -91,7 +94,10 @@ export default {
  * `simulatorApart: true` runs the simulator in a workerd process of its own (own state under
  * `<persistTo>/../simulator-state`), bound to the gateway as an external HTTP service on
  * 127.0.0.1, so the gateway process's CPU holds none of the simulator's. `simulatorVars` override
- * the simulator's [vars] (SIMULATOR_STEP_MS).
+ * the simulator's [vars] (SIMULATOR_STEP_MS). `fakeDiscord` ({ config, script, vars } from
+ * prepareFakeDiscord) runs the fake Discord in a workerd process of its own as well, bound to the
+ * gateway as FAKE_DISCORD with FAKE_DISCORD_URL set, as `npm start` binds it (bench/lib/discord.mjs);
+ * its origin for the bench's own calls is `fakeDiscordBase`.
  * Returns `{ base, helloBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
@@ -104,6 +110,7 @@ export async function startWorkerd({
 	inspectorPort,
 	simulatorApart = false,
 	simulatorVars = {},
+	fakeDiscord,
 }) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
@@ -162,6 +169,35 @@ export async function startWorkerd({
 		);
 		apart.address = `127.0.0.1:${simulatorPort}`;
 	}
+	let fake;
+	if (fakeDiscord) {
+		const fakeOptions = unstable_getMiniflareWorkerOptions(fakeDiscord.config).workerOptions;
+		const { cronTriggers: _fakeCron, modulesRules: _fakeRules, ...fakeRest } = fakeOptions;
+		const fakePort = await freePort();
+		try {
+			fake = await startInstance(
+				{
+					...shared,
+					port: fakePort,
+					resourcePersistencePath: join(persistTo, "..", "fake-discord-state"),
+					workers: [
+						{
+							...fakeRest,
+							name: "mj-edge-fake-discord",
+							modules: true,
+							scriptPath: fakeDiscord.script,
+							bindings: { ...fakeRest.bindings, ...fakeDiscord.vars },
+						},
+					],
+				},
+				"fake Discord",
+			);
+		} catch (error) {
+			await apart?.mf.dispose();
+			throw error;
+		}
+		fake.address = `127.0.0.1:${fakePort}`;
+	}
 	const gateway = await startInstance(
 		{
 			...shared,
@@ -175,12 +211,19 @@ export async function startWorkerd({
 					name: "mj-edge",
 					modules: true,
 					scriptPath: snapshot.script,
-					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
+					bindings: {
+						...worker.bindings,
+						...readVars(snapshot.devVars),
+						PUBLIC_BASE_URL: base,
+						...(fake ? { FAKE_DISCORD_URL: FAKE_DISCORD_URL } : {}),
+						...vars,
+					},
 					queueConsumers: consumers ? worker.queueConsumers : {},
 					serviceBindings: {
 						...worker.serviceBindings,
 						ASSETS: "bench-no-assets",
 						...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
+						...(fake ? { FAKE_DISCORD: { external: { address: fake.address, http: {} } } } : {}),
 					},
 				},
 				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
@@ -189,7 +232,7 @@ export async function startWorkerd({
 		},
 		"gateway",
 	).catch(async (error) => {
-		await apart?.mf.dispose();
+		await Promise.allSettled([apart?.mf.dispose(), fake?.mf.dispose()]);
 		throw error;
 	});
 	let hello;
@@ -213,7 +256,7 @@ export async function startWorkerd({
 			"hello",
 		);
 	} catch (error) {
-		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose()]);
+		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 		throw error;
 	}
 	const setup = await fetch(`${hello.url.origin}/setup`);
@@ -227,11 +270,13 @@ export async function startWorkerd({
 		mf: gateway.mf,
 		/** The simulator's own Miniflare instance and process under `simulatorApart`, else undefined. */
 		simulator: apart && { mf: apart.mf, pid: apart.pid },
+		/** The fake Discord's own instance (`fakeDiscord`), its process and its origin on 127.0.0.1. */
+		fakeDiscord: fake && { mf: fake.mf, pid: fake.pid, base: `http://${fake.address}` },
 		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: cpuSeconds(hello.pid) }),
 		stop: async () => {
 			if (stopped) return;
 			stopped = true;
-			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose()]);
+			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 		},
 	};
 }
