@@ -13,13 +13,14 @@
  * (whatever the targets say), non-zero when it could not run. Knobs: see bench/README.md.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildWeb } from "../web/build.ts";
 import { Client, makeToken } from "./lib/api.mjs";
+import { DEFAULT_ACCOUNT_STEPS, discordLines, discordPass, runDiscordBench } from "./lib/discord.mjs";
 import { listCases, listLines, measureLists } from "./lib/lists.mjs";
 import { closedLoop, median } from "./lib/load.mjs";
 import { KIB_PER_MIB, peakOf, perPidPeak, readWorkerd, startSampler, workerdRole } from "./lib/memory.mjs";
@@ -67,6 +68,20 @@ const config = {
 		lifecycleTasks: intEnv("BENCH_LIFECYCLE_TASKS", 5),
 		// CPU per invocation (bench/lib/events.mjs): this many of each kind, after one warm-up.
 		eventTasks: intEnv("BENCH_EVENT_TASKS", 6),
+	},
+	// Discord accounts (bench/lib/discord.mjs): this many IMAGINEs (and an UPSCALE of each) per pass
+	// after a warm-up; the accounts-per-Worker steps; seconds profiled at each.
+	discord: {
+		tasks: intEnv("BENCH_DISCORD_TASKS", 4),
+		steps: process.env.BENCH_DISCORD_ACCOUNTS
+			? process.env.BENCH_DISCORD_ACCOUNTS.split(",").map((n) => {
+					const value = Number(n);
+					if (!Number.isInteger(value) || value <= 0)
+						throw new Error("BENCH_DISCORD_ACCOUNTS: positive integers, comma-separated");
+					return value;
+				})
+			: DEFAULT_ACCOUNT_STEPS,
+		seconds: intEnv("BENCH_DISCORD_SECONDS", 30),
 	},
 	imageMb: intEnv("BENCH_IMAGE_MB", 50),
 	copies: Math.max(2, intEnv("BENCH_IMAGE_COPIES", 3)),
@@ -462,6 +477,15 @@ function printSummary(report) {
 		console.log(`routes against their ceilings: could not run: ${report.routes.error.split("\n")[0]}`);
 	else if (report.routes) for (const line of routesLines(report.routes)) console.log(line);
 	console.log("");
+	const { discord } = report;
+	if (discord?.skipped) console.log(`Discord accounts: skipped (${discord.skipped})`);
+	else if (discord?.error) console.log(`Discord accounts: could not run: ${discord.error.split("\n")[0]}`);
+	else if (discord) {
+		console.log("Discord accounts (bench/lib/discord.mjs):");
+		for (const line of discordLines(discord)) console.log(line);
+		console.log(`  Discord goals: ${discordPass(discord) ? "all PASS" : "not all PASS (see above)"}`);
+	}
+	console.log("");
 	const { album } = report;
 	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
 	for (const line of album.lines ?? []) console.log(line);
@@ -544,9 +568,43 @@ async function routesOnly() {
 	return { album: {} };
 }
 
+/**
+ * BENCH_ONLY=discord: only the Discord accounts part (bench/lib/discord.mjs), on a fresh state of
+ * its own with a fresh bundle: a few minutes. Writes bench/.out/discord.json and the `discord`
+ * field of bench/.out/latest.json (when a full run left one).
+ */
+async function discordOnly() {
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build");
+	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	const discord = await runDiscordBench({
+		root: ROOT,
+		snapshot,
+		outDir: OUT_DIR,
+		logFile: LOG_FILE,
+		config: config.discord,
+		log,
+	});
+	const report = { finishedAt: new Date().toISOString(), commit: gitCommit(), loadAverage: loadavg(), discord };
+	writeFileSync(join(OUT_DIR, "discord.json"), `${JSON.stringify(report, null, "\t")}\n`);
+	const latest = join(OUT_DIR, "latest.json");
+	if (existsSync(latest)) {
+		const full = JSON.parse(readFileSync(latest, "utf8"));
+		writeFileSync(latest, `${JSON.stringify({ ...full, discord }, null, "\t")}\n`);
+	}
+	console.log("");
+	console.log(`Discord accounts (${report.commit ?? ""}):`);
+	for (const line of discordLines(discord)) console.log(line);
+	console.log(`  Discord goals: ${discordPass(discord) ? "all PASS" : "not all PASS (see above)"}`);
+	console.log(`written to ${relative(ROOT, join(OUT_DIR, "discord.json"))}`);
+	return { album: {} };
+}
+
 async function main() {
 	if (process.env.BENCH_ONLY === "workerd") return workerdOnly();
 	if (process.env.BENCH_ONLY === "routes") return routesOnly();
+	if (process.env.BENCH_ONLY === "discord") return discordOnly();
 	rmSync(STATE_DIR, { recursive: true, force: true });
 	rmSync(BUILD_DIR, { recursive: true, force: true });
 	mkdirSync(OUT_DIR, { recursive: true });
@@ -646,7 +704,25 @@ async function main() {
 			log,
 		}).catch((error) => ({ error: String(error?.stack ?? error) }));
 	}
-	return finish({ ...devReport, seeded, stats, production, routes });
+	// Discord accounts: a state of their own, so none of the seeded tasks or channels is in the way.
+	let discord;
+	if (!snapshot) discord = { skipped: "BENCH_SOURCE=live: the Discord part needs the bundle" };
+	else {
+		log("Discord accounts: per invocation, then accounts per gateway Worker (bench/lib/discord.mjs)");
+		try {
+			discord = await runDiscordBench({
+				root: ROOT,
+				snapshot,
+				outDir: OUT_DIR,
+				logFile: LOG_FILE,
+				config: config.discord,
+				log,
+			});
+		} catch (error) {
+			discord = { error: String(error?.stack ?? error) };
+		}
+	}
+	return finish({ ...devReport, seeded, stats, production, routes, discord });
 }
 
 /**
@@ -753,7 +829,7 @@ async function album(snapshot, devVars) {
 	}
 }
 
-function finish({ tp, mem, seeded, stats, production, routes, pidsAtStart, pidsAtEnd }) {
+function finish({ tp, mem, seeded, stats, production, routes, discord, pidsAtStart, pidsAtEnd }) {
 	const warnings = [];
 	if (pidsAtEnd !== pidsAtStart) {
 		warnings.push(
@@ -782,6 +858,7 @@ function finish({ tp, mem, seeded, stats, production, routes, pidsAtStart, pidsA
 		memory: mem,
 		production,
 		routes,
+		discord,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);

@@ -103,10 +103,10 @@ export const FRAMEWORK = /^npm:(drizzle-orm|hono|@hono\/[^/]+|zod)$/;
 export const FRAMEWORK_SHARE_TARGET = 0.15;
 
 /**
- * Self time per function and per source file, in ms and as a share of the sampled time,
- * without "(idle)". `mapFile` is the bundle's .map (optional).
+ * Where a profile's call frame comes from: `src/...`, `npm:<package>`, `runtime:<url>` for
+ * workerd's own modules, through the bundle's source map `mapFile` (optional).
  */
-export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {}) {
+export function sourceLocator(mapFile) {
 	let lines;
 	let sources;
 	const bundleName = mapFile
@@ -136,6 +136,15 @@ export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {
 		}
 		return sourceLabel(sources[found]);
 	};
+	return locate;
+}
+
+/**
+ * Self time per function and per source file, in ms and as a share of the sampled time,
+ * without "(idle)". `mapFile` is the bundle's .map (optional).
+ */
+export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {}) {
+	const locate = sourceLocator(mapFile);
 	const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 	const selfUs = new Map();
 	for (let i = 0; i < profile.samples.length; i++) {

@@ -55,6 +55,9 @@ async function startInstance(options, label) {
 	return { mf, url, pid: fresh[0] };
 }
 
+/** The fake Discord's origin as the gateway names it (as under `npm start`): its URLs go through FAKE_DISCORD. */
+const FAKE_DISCORD_URL = "http://fake-discord.internal";
+
 /** What the gateway's ASSETS binding answers in the bench: the console is not measured. */
 const NO_ASSETS = `export default { fetch: () => new Response("not served in the bench", { status: 404 }) };`;
 
@@ -94,8 +97,11 @@ export default {
  * 127.0.0.1, so the gateway process's CPU holds none of the simulator's. `simulatorVars` override
  * the simulator's [vars] (SIMULATOR_STEP_MS). `ceilings: true` adds the per-route ceiling Worker
  * (bench/lib/ceilings.mjs) to the gateway's process, bound to the same D1 database and task queue,
- * on a socket of its own (`ceilingBase`).
- * Returns `{ base, helloBase, ceilingBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
+ * on a socket of its own (`ceilingBase`). `fakeDiscord` ({ config, script, vars } from
+ * prepareFakeDiscord) runs the fake Discord in a workerd process of its own as well, bound to the
+ * gateway as FAKE_DISCORD with FAKE_DISCORD_URL set, as `npm start` binds it (bench/lib/discord.mjs);
+ * its origin for the bench's own calls is `fakeDiscord.base`.
+ * Returns `{ base, helloBase, ceilingBase, pid, helloPid, mf, simulator, fakeDiscord, cpu(), stop() }`: `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
 export async function startWorkerd({
@@ -108,6 +114,7 @@ export async function startWorkerd({
 	simulatorApart = false,
 	simulatorVars = {},
 	ceilings = false,
+	fakeDiscord,
 }) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
@@ -181,6 +188,35 @@ export async function startWorkerd({
 		);
 		apart.address = `127.0.0.1:${simulatorPort}`;
 	}
+	let fake;
+	if (fakeDiscord) {
+		const fakeOptions = unstable_getMiniflareWorkerOptions(fakeDiscord.config).workerOptions;
+		const { cronTriggers: _fakeCron, modulesRules: _fakeRules, ...fakeRest } = fakeOptions;
+		const fakePort = await freePort();
+		try {
+			fake = await startInstance(
+				{
+					...shared,
+					port: fakePort,
+					resourcePersistencePath: join(persistTo, "..", "fake-discord-state"),
+					workers: [
+						{
+							...fakeRest,
+							name: "mj-edge-fake-discord",
+							modules: true,
+							scriptPath: fakeDiscord.script,
+							bindings: { ...fakeRest.bindings, ...fakeDiscord.vars },
+						},
+					],
+				},
+				"fake Discord",
+			);
+		} catch (error) {
+			await apart?.mf.dispose();
+			throw error;
+		}
+		fake.address = `127.0.0.1:${fakePort}`;
+	}
 	const gateway = await startInstance(
 		{
 			...shared,
@@ -194,12 +230,19 @@ export async function startWorkerd({
 					name: "mj-edge",
 					modules: true,
 					scriptPath: snapshot.script,
-					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
+					bindings: {
+						...worker.bindings,
+						...readVars(snapshot.devVars),
+						PUBLIC_BASE_URL: base,
+						...(fake ? { FAKE_DISCORD_URL: FAKE_DISCORD_URL } : {}),
+						...vars,
+					},
 					queueConsumers: consumers ? worker.queueConsumers : {},
 					serviceBindings: {
 						...worker.serviceBindings,
 						ASSETS: "bench-no-assets",
 						...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
+						...(fake ? { FAKE_DISCORD: { external: { address: fake.address, http: {} } } } : {}),
 					},
 				},
 				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
@@ -209,7 +252,7 @@ export async function startWorkerd({
 		},
 		"gateway",
 	).catch(async (error) => {
-		await apart?.mf.dispose();
+		await Promise.allSettled([apart?.mf.dispose(), fake?.mf.dispose()]);
 		throw error;
 	});
 	let hello;
@@ -233,7 +276,7 @@ export async function startWorkerd({
 			"hello",
 		);
 	} catch (error) {
-		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose()]);
+		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 		throw error;
 	}
 	const setup = await fetch(`${hello.url.origin}/setup`);
@@ -248,11 +291,13 @@ export async function startWorkerd({
 		mf: gateway.mf,
 		/** The simulator's own Miniflare instance and process under `simulatorApart`, else undefined. */
 		simulator: apart && { mf: apart.mf, pid: apart.pid },
+		/** The fake Discord's own instance (`fakeDiscord`), its process and its origin on 127.0.0.1. */
+		fakeDiscord: fake && { mf: fake.mf, pid: fake.pid, base: `http://${fake.address}` },
 		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: cpuSeconds(hello.pid) }),
 		stop: async () => {
 			if (stopped) return;
 			stopped = true;
-			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose()]);
+			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 		},
 	};
 }

@@ -75,6 +75,13 @@ const SEED_WAIT_MS = 20_000;
 const INFO_EVERY_MS = 30 * 60_000;
 /** "Last heard" is written to D1 at most this often; every other change of state at once. */
 const HEARD_WRITE_MS = 15_000;
+/**
+ * The channel row is read from D1 again after this long. Every gateway message needs it (is the
+ * channel on, its Discord channel id, its token): a D1 read and its mapping per message were most
+ * of a progress update's CPU. An admin's change reaches the object at once anyway (refresh() reads
+ * afresh), and the watchdog alarm reads afresh too.
+ */
+const CHANNEL_TTL_MS = 5_000;
 
 interface WaitingTask {
 	taskId: string;
@@ -114,6 +121,8 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 		return runtimeDeps();
 	}
 	#channelId: number | null = null;
+	/** The channel row as last read (undefined: not a discord channel, or gone), and when. */
+	#channelRead: { row: ChannelRow | undefined; at: number } | null = null;
 	#session: GatewaySession | null = null;
 	#tasks: StoredTasks = { running: [], waiting: [] };
 	#gateway: GatewayConnection | null = null;
@@ -148,7 +157,7 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 	/** The channel row changed (created, enabled, disabled, settings): connect or close to match it. */
 	async refresh(channelId: number): Promise<DiscordState> {
 		await this.#remember(channelId);
-		const channel = await this.#channel();
+		const channel = await this.#channel(true);
 		if (!channel?.enabled) {
 			this.#closeGateway("the channel is disabled");
 			this.#connection = "disabled";
@@ -247,7 +256,7 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 
 	/** The watchdog: reconnect a lost connection, notice a dead one, start waiting tasks, drop finished ones. */
 	override async alarm(): Promise<void> {
-		const channel = await this.#channel();
+		const channel = await this.#channel(true);
 		if (!channel?.enabled) {
 			this.#closeGateway("the channel is disabled");
 			this.#connection = "disabled";
@@ -267,13 +276,20 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 	async #remember(channelId: number): Promise<void> {
 		if (this.#channelId === channelId) return;
 		this.#channelId = channelId;
+		this.#channelRead = null;
 		await this.ctx.storage.put("channelId", channelId);
 	}
 
-	async #channel(): Promise<ChannelRow | undefined> {
+	/** The channel's row: from memory for CHANNEL_TTL_MS, from D1 when older or `fresh`. */
+	async #channel(fresh = false): Promise<ChannelRow | undefined> {
 		if (this.#channelId === null) return undefined;
+		const now = this.#deps.now();
+		const read = this.#channelRead;
+		if (!fresh && read && now - read.at >= 0 && now - read.at < CHANNEL_TTL_MS) return read.row;
 		const channel = await findChannel(getDb(this.env.DB), this.#channelId);
-		return channel?.kind === "discord" ? channel : undefined;
+		const row = channel?.kind === "discord" ? channel : undefined;
+		this.#channelRead = { row, at: now };
+		return row;
 	}
 
 	#rest(channel: ChannelRow, settings: DiscordSettings): DiscordRest {
@@ -922,6 +938,7 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 			this.#closeGateway(why);
 			this.#connection = "disabled";
 			this.#lastError = why;
+			this.#channelRead = null;
 			if (this.#channelId !== null) await disableChannel(getDb(this.env.DB), this.#channelId, why, this.#deps.now());
 			await this.ctx.storage.deleteAlarm();
 			await this.#report(true);
@@ -961,6 +978,7 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 		this.#closeGateway(reason);
 		this.#connection = "disabled";
 		this.#lastError = reason;
+		this.#channelRead = null;
 		if (this.#channelId !== null) await disableChannel(getDb(this.env.DB), this.#channelId, reason, this.#deps.now());
 		const { waiting, running } = this.#tasks;
 		this.#tasks = { running: [], waiting: [] };
