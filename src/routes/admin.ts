@@ -420,7 +420,9 @@ on(adminRoutes, disableRoute, async (c) => {
 	if (c.req.valid("json").tasks === "cancel") {
 		({ cancelled, remaining } = await cancelUserTasks(c.env, db, user.id, c.get("deps"), (p) => inBackground(c, p)));
 	}
-	return ok(c, { ...userView(user), cancelled, remaining });
+	// The refunds of what was cancelled changed the balance: answer with the account as it is now.
+	const now = cancelled > 0 ? ((await findUserBySub(db, sub)) ?? user) : user;
+	return ok(c, { ...userView(now), cancelled, remaining });
 });
 on(adminRoutes, enableRoute, async (c) => {
 	const user = await setUserDisabled(dbOf(c), c.req.param("sub"), null);

@@ -349,10 +349,11 @@ describe("disabling a user", () => {
 		const done = await insertTaskRow({ userId: owner, quota: 7, status: "SUCCESS" });
 		expect(await quotaOf(sub)).toBe(before - DEFAULT_PRICES.IMAGINE - 100);
 
-		const answer = await okData<{ cancelled: number; remaining: boolean }>(
+		const answer = await okData<{ cancelled: number; remaining: boolean; quota: number }>(
 			await post(`/api/admin/users/${sub}/disable`, admin, { tasks: "cancel" }),
 		);
-		expect(answer).toMatchObject({ cancelled: 2, remaining: false });
+		// The answer's balance is after the refunds.
+		expect(answer).toMatchObject({ cancelled: 2, remaining: false, quota: before });
 		for (const id of [slow, queued.publicId]) {
 			const row = await taskRow(id);
 			expect(row.status).toBe("CANCEL");
