@@ -76,6 +76,11 @@ export interface Config {
 	/** BANNED_WORDS: comma-separated, lower-cased words a prompt may not contain (code 24). */
 	bannedWords: readonly string[];
 	/**
+	 * DISCORD_PACE_MS (default 800): the least time between two interactions of one Discord
+	 * account; each gap adds up to half of it again at random, as a person clicking would.
+	 */
+	discordPaceMs: number;
+	/**
 	 * TRANSLATOR: who translates non-English prompts before they go upstream (src/translate/):
 	 * "workers-ai" (default; off when the AI binding is absent), "fake" (tests, `npm start`) or "off".
 	 */
@@ -110,6 +115,7 @@ const VARS = [
 	"USER_CONCURRENCY",
 	"USER_QUEUE_LIMIT",
 	"BANNED_WORDS",
+	"DISCORD_PACE_MS",
 	"TRANSLATOR",
 	"JWT_ISSUER",
 	"JWT_AUDIENCE",
@@ -260,6 +266,7 @@ const varsSchema = z.object({
 			.map((word) => word.trim().toLowerCase())
 			.filter((word) => word !== ""),
 	),
+	DISCORD_PACE_MS: positiveInteger("DISCORD_PACE_MS", 800),
 	TRANSLATOR: setting(
 		"TRANSLATOR",
 		(text, ctx): TranslatorKind => {
@@ -320,6 +327,7 @@ function parseConfig(env: ConfigVars): Config {
 		userConcurrency: vars.USER_CONCURRENCY,
 		userQueueLimit: vars.USER_QUEUE_LIMIT,
 		bannedWords: vars.BANNED_WORDS,
+		discordPaceMs: vars.DISCORD_PACE_MS,
 		translator: vars.TRANSLATOR,
 		secretsProblem: problem,
 		jwt: { issuer: vars.JWT_ISSUER, audience: vars.JWT_AUDIENCE, maxLifetime: vars.JWT_MAX_LIFETIME },

@@ -10,6 +10,7 @@
  * connection or a restarted object comes back by itself with a RESUME.
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config";
 import { disableChannel, findChannel, setDiscordState } from "../db/channels";
 import { getDb } from "../db/client";
 import type { ChannelRow, TaskRow } from "../db/schema";
@@ -61,9 +62,6 @@ import { taskObject } from "../tasks/task-object-stub";
 
 /** The watchdog's period while the channel is enabled. */
 const WATCHDOG_MS = 30_000;
-/** The pause between two interactions of one account (anchors: about a second, with jitter). */
-const PACE_MS = 800;
-const PACE_JITTER_MS = 400;
 /** The command index is read again after this long even without a 50035. */
 const COMMANDS_TTL_MS = 6 * 3600_000;
 /** A connection that ends this often within RECONNECT_WINDOW_MS takes the account out. */
@@ -889,11 +887,12 @@ export class DiscordAccount extends DurableObject<Env> implements DiscordAccount
 		return list;
 	}
 
-	/** Interactions of one account leave at least PACE_MS apart. */
+	/** Interactions of one account leave at least DISCORD_PACE_MS apart (plus up to half again). */
 	async #paced(): Promise<void> {
 		const now = this.#deps.now();
 		const wait = this.#nextSendAt - now;
-		this.#nextSendAt = Math.max(now, this.#nextSendAt) + PACE_MS + this.#deps.random() * PACE_JITTER_MS;
+		const pace = config(this.env).discordPaceMs;
+		this.#nextSendAt = Math.max(now, this.#nextSendAt) + pace + this.#deps.random() * (pace / 2);
 		if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 	}
 

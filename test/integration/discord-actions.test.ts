@@ -125,7 +125,17 @@ describe("every button on a Discord account", () => {
 			expect(isPng(await servedFromR2(result, "image"))).toBe(true);
 		}
 		// The modal steps went out as Discord's own: a modal submit with the prompt, the mask to the editor.
-		const sent = (await recordedInteractions(account.token)) as { body: Record<string, unknown> }[];
+		const sent = (await recordedInteractions(account.token)) as { at: number; body: Record<string, unknown> }[];
+		// Fourteen presses at once still left one at a time, DISCORD_PACE_MS (100 here) apart at least.
+		const times = sent.map((s) => s.at).sort((a, b) => a - b);
+		expect(times.length).toBeGreaterThan(14);
+		const gaps = times.slice(1).map((t, i) => t - times[i]);
+		// Measured where they arrive: one request's transit can shorten the next gap a little, never to nothing.
+		expect(Math.min(...gaps), `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(50);
+		expect(
+			[...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)],
+			`gaps ${gaps.join(",")}`,
+		).toBeGreaterThanOrEqual(100);
 		const modal = sent.find((s) => s.body.type === 5)?.body.data as {
 			custom_id: string;
 			components: { components: { value: string }[] }[];
