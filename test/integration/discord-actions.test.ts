@@ -130,8 +130,9 @@ describe("every button on a Discord account", () => {
 		const times = sent.map((s) => s.at).sort((a, b) => a - b);
 		expect(times.length).toBeGreaterThan(14);
 		const gaps = times.slice(1).map((t, i) => t - times[i]);
-		// Measured where they arrive: one request's transit can shorten the next gap a little, never to nothing.
-		expect(Math.min(...gaps), `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(50);
+		// Measured where they arrive: a slow transit shortens the gap after it (on a loaded machine by
+		// half or more), so the rule is held by most gaps and the median; unpaced, nearly all are < 10 ms.
+		expect(gaps.filter((gap) => gap >= 80).length, `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(gaps.length * 0.75);
 		expect(
 			[...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)],
 			`gaps ${gaps.join(",")}`,

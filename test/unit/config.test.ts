@@ -17,6 +17,7 @@ describe("config", () => {
 			USER_CONCURRENCY: "5",
 			USER_QUEUE_LIMIT: "50",
 			BANNED_WORDS: " Nude , gore,, ",
+			DISCORD_PACE_MS: "250",
 			TRANSLATOR: "fake",
 			JWT_ISSUER: " https://auth.example.com ",
 			JWT_AUDIENCE: "mj-edge",
@@ -34,6 +35,7 @@ describe("config", () => {
 			userConcurrency: 5,
 			userQueueLimit: 50,
 			bannedWords: ["nude", "gore"],
+			discordPaceMs: 250,
 			translator: "fake",
 			secretsProblem: null,
 			jwt: {
@@ -57,6 +59,7 @@ describe("config", () => {
 			userConcurrency: 3,
 			userQueueLimit: 100,
 			bannedWords: [],
+			discordPaceMs: 800,
 			translator: "workers-ai",
 			secretsProblem: null,
 			// Blank JWT_MAX_LIFETIME is no cap (wrangler.toml sets 30d); only a bad value falls back to 30d.
