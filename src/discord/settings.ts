@@ -70,19 +70,23 @@ const clearable = (field: string) =>
 export const discordSettingsChanges = z
 	.object({
 		...fields,
+		// "" forgets the mode: the account runs in whatever mode its Midjourney settings say.
+		mode: z.enum([...ACCOUNT_MODES, ""], {
+			error: `discord.mode must be one of ${ACCOUNT_MODES.join(", ")}, or "" to clear it`,
+		}),
 		dm_channel_id: clearable("discord.dm_channel_id"),
 		niji_dm_channel_id: clearable("discord.niji_dm_channel_id"),
 	})
 	.partial()
 	.strict();
 
-/** Settings after a PATCH: the changes merged in, a DM channel id given as "" removed. */
+/** Settings after a PATCH: the changes merged in, a mode or DM channel id given as "" removed. */
 export function mergeSettings(
 	current: DiscordSettings | undefined,
 	changes: z.output<typeof discordSettingsChanges>,
 ): Record<string, unknown> {
 	const merged: Record<string, unknown> = { ...current, ...changes };
-	for (const key of ["dm_channel_id", "niji_dm_channel_id"]) if (merged[key] === "") delete merged[key];
+	for (const key of ["mode", "dm_channel_id", "niji_dm_channel_id"]) if (merged[key] === "") delete merged[key];
 	return merged;
 }
 

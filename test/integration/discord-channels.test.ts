@@ -112,11 +112,18 @@ describe("changing a discord channel", () => {
 			discord: { guild_id: GUILD, channel_id: CHANNEL, concurrency: 5, queue_size: 10, mode: "relax" },
 		});
 		expect((await findChannel(db(), data.id))?.secret).toBe(TOKEN);
+		// "" clears the mode; other settings stay.
+		const cleared = await json<{ data: { discord: Record<string, unknown> } }>(
+			await patch(data.id, { discord: { mode: "" } }),
+		);
+		expect(cleared.data.discord).toMatchObject({ concurrency: 5, queue_size: 10 });
+		expect(cleared.data.discord.mode).toBeUndefined();
 		for (const [body, message] of [
 			[{ base_url: "https://x.example" }, /^base_url: not used by a discord channel/],
 			[{ secret: " " }, /^secret: a discord channel needs/],
 			[{ discord: { queue_size: -1 } }, /queue_size/],
 			[{ discord: { guild_id: "12" } }, /guild_id/],
+			[{ discord: { mode: "slow" } }, /mode must be one of fast, relax, turbo, or "" to clear it/],
 		] as const) {
 			const refused = await patch(data.id, body);
 			expect(refused.status, JSON.stringify(body)).toBe(400);

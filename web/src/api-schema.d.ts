@@ -3080,7 +3080,7 @@ export interface operations {
 						concurrency?: number;
 						queue_size?: number;
 						/** @enum {string} */
-						mode?: "fast" | "relax" | "turbo";
+						mode?: "fast" | "relax" | "turbo" | "";
 						/** Format: uri */
 						api_base?: string;
 						/** Format: uri */
