@@ -17,7 +17,7 @@ import type { AppEnv, Surface } from "../context";
 import { requestDb } from "../db/request-db";
 import { TASK_MODES } from "../db/schema";
 import { badRequest, notFound } from "../errors";
-import { declaresJson } from "../routes/params";
+import { declaresJson, readJsonObject } from "../routes/params";
 import { validationHook } from "../routes/validate";
 import * as body from "./responses";
 
@@ -161,12 +161,15 @@ export function signedInElsewhere(group: OpenAPIHono<AppEnv>, auth: "user" | "ad
 /**
  * A validated JSON body must be declared JSON, and a body that is not is refused in the surface's
  * envelope: zod's validator would read it as `{}` (for a schema of optional fields, quietly
- * ignoring it), and zod-openapi's own media-type check would answer a bare 415.
+ * ignoring it), and zod-openapi's own media-type check would answer a bare 415. The body is read
+ * by the one JSON reader, so a malformed one gets the same words on every route; the library's
+ * validator then finds it in Hono's body cache.
  */
 const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 	if (!declaresJson(c.req.header("content-type"))) {
 		throw badRequest("the body must be JSON (content-type: application/json)");
 	}
+	await readJsonObject(c);
 	await next();
 };
 

@@ -154,6 +154,21 @@ describe("one JSON reader: the same refusals on every route that reads a JSON bo
 		}
 	});
 
+	it("routes the library validates answer malformed JSON and non-objects in the same words", async () => {
+		for (const [text, message] of [
+			["{", "malformed JSON body"],
+			["[1]", "JSON body must be an object"],
+			["", "malformed JSON body"],
+		] as const) {
+			const keys = await post("/api/user/keys", "application/json", text);
+			expect(keys.status, text).toBe(400);
+			expect(await json(keys)).toEqual({ success: false, message });
+		}
+		// A valid body still reaches the validator (read once, from Hono's body cache).
+		const made = await post("/api/user/keys", "application/json", '{"name":"from cache"}');
+		expect(made.status).toBe(201);
+	});
+
 	it("an empty body is no fields where the route takes none, and malformed where it needs one", async () => {
 		expect(await json(await post("/api/user/stream-ticket", "application/json", ""))).toMatchObject({ success: true });
 		expect(await json(await post("/userAlbum", "application/json", " "))).toMatchObject({ code: 200 });
