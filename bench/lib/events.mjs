@@ -18,7 +18,7 @@ import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cpuNanos } from "./proc.mjs";
-import { profileWhile } from "./profile.mjs";
+import { busyMsInWindows, profileWhile } from "./profile.mjs";
 
 /** The per-invocation limit of the Workers Free plan (issue 11). */
 export const EVENT_CPU_TARGET_MS = 10;
@@ -210,26 +210,12 @@ const PROFILE_INTERVAL_US = 500;
  * proxy, which run outside it, so this is what the gateway's own code costs here.
  */
 function isolateTime(profile, windows, kinds) {
-	const skip = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
-	const times = [];
-	let t = profile.startTime;
-	for (let i = 0; i < profile.samples.length; i++) {
-		t += profile.timeDeltas[i] ?? 0;
-		times.push(t);
-	}
-	if (windows.length === 0 || profile.startTime > windows[0].fromUs || profile.endTime < windows.at(-1).toUs) {
+	const ms = busyMsInWindows(profile, windows, PROFILE_INTERVAL_US);
+	if (windows.length === 0 || ms === null) {
 		return { error: `the profile (${profile.startTime}..${profile.endTime} µs) does not cover the event windows` };
 	}
 	const busy = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
-	let at = 0;
-	for (const w of windows) {
-		while (at < times.length && times[at] < w.fromUs) at++;
-		let us = 0;
-		for (let i = at; i < times.length && times[i] <= w.toUs; i++) {
-			if (!skip.has(profile.samples[i])) us += Math.min(profile.timeDeltas[i] ?? 0, PROFILE_INTERVAL_US);
-		}
-		busy[w.kind].push(us / 1000);
-	}
+	for (const [i, w] of windows.entries()) busy[w.kind].push(ms[i]);
 	const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 	const result = { intervalUs: PROFILE_INTERVAL_US, kinds: {} };
 	for (const [name, xs] of Object.entries(busy)) {

@@ -92,6 +92,14 @@ export default {
  * `<persistTo>/../simulator-state`), bound to the gateway as an external HTTP service on
  * 127.0.0.1, so the gateway process's CPU holds none of the simulator's. `simulatorVars` override
  * the simulator's [vars] (SIMULATOR_STEP_MS).
+ * `splitIsolates: true` (bench/growth.mjs) runs the same bundle as several Workers of the same
+ * process, so each kind of invocation has an isolate (and an inspector target) of its own, as each
+ * is an invocation of its own in production: `mj-edge` answers HTTP and the cron, `mj-edge-queue`
+ * consumes the queues, and each Durable Object class runs in `mj-edge-do-<Class>`.
+ * `variants` ({ name: vars }) adds more Workers running the gateway with those vars on top (no
+ * queue consumers), sharing its D1, R2, queues and objects. `onLog(level, message)` also gets
+ * workerd's structured logs (console.log of every Worker). `hello: false` leaves the hello
+ * Worker out.
  * Returns `{ base, helloBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
@@ -104,6 +112,10 @@ export async function startWorkerd({
 	inspectorPort,
 	simulatorApart = false,
 	simulatorVars = {},
+	splitIsolates = false,
+	variants = {},
+	onLog,
+	hello: withHello = true,
 }) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
@@ -139,7 +151,10 @@ export async function startWorkerd({
 		host: "127.0.0.1",
 		log,
 		logRequests: false,
-		handleStructuredLogs: ({ level, message }) => appendFileSync(logFile, `[workerd ${level}] ${message}\n`),
+		handleStructuredLogs: ({ level, message }) => {
+			appendFileSync(logFile, `[workerd ${level}] ${message}\n`);
+			onLog?.(level, message);
+		},
 	};
 	const simulatorWorker = {
 		...simulator,
@@ -162,6 +177,28 @@ export async function startWorkerd({
 		);
 		apart.address = `127.0.0.1:${simulatorPort}`;
 	}
+	const gatewayWorker = {
+		...worker,
+		name: "mj-edge",
+		modules: true,
+		scriptPath: snapshot.script,
+		bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
+		queueConsumers: consumers ? worker.queueConsumers : {},
+		serviceBindings: {
+			...worker.serviceBindings,
+			ASSETS: "bench-no-assets",
+			...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
+		},
+	};
+	const gatewayWorkers = splitIsolates ? splitGateway(gatewayWorker) : [gatewayWorker];
+	for (const [name, extra] of Object.entries(variants)) {
+		gatewayWorkers.push({
+			...gatewayWorkers[0],
+			name,
+			bindings: { ...gatewayWorkers[0].bindings, ...extra },
+			queueConsumers: {},
+		});
+	}
 	const gateway = await startInstance(
 		{
 			...shared,
@@ -170,19 +207,7 @@ export async function startWorkerd({
 			// The layout `wrangler dev --persist-to` and `wrangler d1 execute --persist-to` use.
 			resourcePersistencePath: join(persistTo, "v3"),
 			workers: [
-				{
-					...worker,
-					name: "mj-edge",
-					modules: true,
-					scriptPath: snapshot.script,
-					bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
-					queueConsumers: consumers ? worker.queueConsumers : {},
-					serviceBindings: {
-						...worker.serviceBindings,
-						ASSETS: "bench-no-assets",
-						...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
-					},
-				},
+				...gatewayWorkers,
 				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
 				...(apart ? [] : [simulatorWorker]),
 			],
@@ -194,6 +219,7 @@ export async function startWorkerd({
 	});
 	let hello;
 	try {
+		if (!withHello) throw Object.assign(new Error("no hello"), { noHello: true });
 		hello = await startInstance(
 			{
 				...shared,
@@ -213,25 +239,59 @@ export async function startWorkerd({
 			"hello",
 		);
 	} catch (error) {
-		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose()]);
-		throw error;
+		if (!error.noHello) {
+			await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose()]);
+			throw error;
+		}
 	}
-	const setup = await fetch(`${hello.url.origin}/setup`);
-	if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
+	if (hello) {
+		const setup = await fetch(`${hello.url.origin}/setup`);
+		if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
+	}
 	let stopped = false;
 	return {
 		base,
-		helloBase: hello.url.origin,
+		helloBase: hello?.url.origin,
 		pid: gateway.pid,
-		helloPid: hello.pid,
+		helloPid: hello?.pid,
 		mf: gateway.mf,
 		/** The simulator's own Miniflare instance and process under `simulatorApart`, else undefined. */
 		simulator: apart && { mf: apart.mf, pid: apart.pid },
-		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: cpuSeconds(hello.pid) }),
+		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: hello ? cpuSeconds(hello.pid) : null }),
 		stop: async () => {
 			if (stopped) return;
 			stopped = true;
-			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose()]);
+			await Promise.allSettled([gateway.mf.dispose(), hello?.mf.dispose(), apart?.mf.dispose()]);
 		},
 	};
+}
+
+/**
+ * The gateway as several Workers of one bundle (startWorkerd's `splitIsolates`): `mj-edge` keeps
+ * HTTP and the cron, `mj-edge-queue` the queue consumers, and each Durable Object class moves to
+ * `mj-edge-do-<Class>`; every Worker reaches the objects there.
+ */
+function splitGateway(main) {
+	const objects = Object.fromEntries(
+		Object.entries(main.durableObjects ?? {}).map(([binding, spec]) => [
+			binding,
+			{ ...spec, scriptName: `mj-edge-do-${spec.className}` },
+		]),
+	);
+	const hosts = Object.values(main.durableObjects ?? {}).map((spec) => ({
+		...main,
+		name: `mj-edge-do-${spec.className}`,
+		queueConsumers: {},
+		durableObjects: {
+			...objects,
+			...Object.fromEntries(
+				Object.entries(main.durableObjects).filter(([, other]) => other.className === spec.className),
+			),
+		},
+	}));
+	return [
+		{ ...main, queueConsumers: {}, durableObjects: objects },
+		{ ...main, name: "mj-edge-queue", durableObjects: objects },
+		...hosts,
+	];
 }

@@ -33,7 +33,7 @@ import { upstreamFetch } from "../upstream/fetcher";
  * (asked of their object, then re-queued), in flight (polled upstream). Sized so that one run
  * stays well under 50 ms of the isolate's CPU (bench/growth.mjs measures it).
  */
-export const RECONCILE_BATCH = { timedOut: 50, lost: 50, walk: 200 } as const;
+export const RECONCILE_BATCH = { timedOut: 400, lost: 100, walk: 200 } as const;
 const LIST_CHUNK = 50;
 export interface ReconcileReport {
 	polled: number;

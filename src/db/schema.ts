@@ -11,6 +11,8 @@ import { TASK_STATUSES } from "../vocabulary";
  * use it: SQLite uses a partial index only when the query's WHERE repeats its condition.
  */
 export const IN_FLIGHT_CONDITION = "status IN ('SUBMITTED', 'IN_PROGRESS', 'MODAL')";
+/** The unfinished statuses as SQL, for the tasks_unfinished_time partial index and its queries. */
+export const UNFINISHED_CONDITION = "status IN ('NOT_START', 'SUBMITTED', 'IN_PROGRESS', 'MODAL')";
 
 /** Speed modes of the midjourney-proxy prefixes (`/mj-fast/mj`, …); "" is the plain `/mj`. */
 export const TASK_MODES = ["", "fast", "relax", "turbo"] as const;
@@ -218,6 +220,8 @@ export const tasks = sqliteTable(
 		// The reconciler's walk over in-flight tasks by id (src/cron/reconcile.ts): only those rows,
 		// so the index stays as small as the work in flight. Queries must repeat the same condition.
 		index("tasks_in_flight").on(t.id).where(sql.raw(IN_FLIGHT_CONDITION)),
+		// The reconciler's timed-out tasks, oldest first, whatever their status: one seek to its limit.
+		index("tasks_unfinished_time").on(t.submitTime).where(sql.raw(UNFINISHED_CONDITION)),
 		// A user's unfinished tasks (midjourney-proxy /task/queue, queue limits).
 		index("tasks_user_status").on(t.userId, t.status, t.submitTime),
 		// Admins' task list filtered by action (/api/admin/tasks).

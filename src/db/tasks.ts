@@ -2,7 +2,16 @@
 import { and, asc, desc, eq, exists, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
-import { channels, counters, IN_FLIGHT_CONDITION, type NewTaskRow, type TaskRow, tasks, users } from "./schema";
+import {
+	channels,
+	counters,
+	IN_FLIGHT_CONDITION,
+	type NewTaskRow,
+	type TaskRow,
+	tasks,
+	UNFINISHED_CONDITION,
+	users,
+} from "./schema";
 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
 export class InsufficientQuotaError extends Error {}
@@ -244,7 +253,7 @@ export const RECONCILE_CURSOR = "reconcile_walk";
  * One round trip for the reconciler's three bounded reads, each a seek that stops at its limit
  * whatever the backlog:
  *  - `timedOut`: unfinished tasks submitted before `timedOutBefore`, oldest first, at most
- *    `limits.timedOut` (one seek per status on tasks_status_time, merged here);
+ *    `limits.timedOut` (the partial index tasks_unfinished_time);
  *  - `lost`: NOT_START tasks submitted in [timedOutBefore, lostBefore), oldest first
  *    (tasks_status_time), whose queue message may be lost;
  *  - `walk`: the next in-flight tasks by id after the stored cursor (tasks_in_flight), wrapping
@@ -255,14 +264,13 @@ export async function reconcileCandidates(
 	{ timedOutBefore, lostBefore }: { timedOutBefore: number; lostBefore: number },
 	limits: { timedOut: number; lost: number; walk: number },
 ): Promise<{ timedOut: ReconcileRow[]; lost: ReconcileRow[]; walk: ReconcileRow[]; walkFrom: number }> {
-	const timedOut = UNFINISHED_STATUSES.map((status) =>
-		db
-			.select(reconcileColumns)
-			.from(tasks)
-			.where(and(eq(tasks.status, status), lt(tasks.submitTime, timedOutBefore)))
-			.orderBy(asc(tasks.submitTime))
-			.limit(limits.timedOut),
-	);
+	// INDEXED BY: see inFlightAfter; this seek reads `limits.timedOut` rows at most.
+	const timedOut = db
+		.select(walkColumns)
+		.from(sql`tasks INDEXED BY tasks_unfinished_time`)
+		.where(sql`${sql.raw(UNFINISHED_CONDITION)} AND submit_time < ${timedOutBefore}`)
+		.orderBy(sql`submit_time`)
+		.limit(limits.timedOut);
 	const lost = db
 		.select(reconcileColumns)
 		.from(tasks)
@@ -270,11 +278,11 @@ export async function reconcileCandidates(
 		.orderBy(asc(tasks.submitTime))
 		.limit(limits.lost);
 	const cursor = db.select({ value: counters.value }).from(counters).where(eq(counters.name, RECONCILE_CURSOR));
-	const [cursorRows, lostRows, walkRows, ...timedOutRows] = await db.batch([
+	const [cursorRows, lostRows, walkRows, timedOutRows] = await db.batch([
 		cursor,
 		lost,
 		inFlightAfter(db, sql`coalesce((${cursor}), 0)`, limits.walk),
-		...timedOut,
+		timedOut,
 	]);
 	const walkFrom = cursorRows[0]?.value ?? 0;
 	let walk = walkRows;
@@ -283,10 +291,7 @@ export async function reconcileCandidates(
 		walk = [...walk, ...(await inFlightAfter(db, sql`0`, limits.walk - walk.length, walkFrom))];
 	}
 	return {
-		timedOut: timedOutRows
-			.flat()
-			.sort((a, b) => a.submitTime - b.submitTime)
-			.slice(0, limits.timedOut),
+		timedOut: timedOutRows,
 		lost: lostRows,
 		walk,
 		walkFrom,
@@ -310,7 +315,7 @@ function inFlightAfter(db: Db, after: SQL, limit: number, upTo?: number) {
 		.limit(limit);
 }
 
-/** reconcileColumns by bare name: drizzle names columns by their table, which a FROM with INDEXED BY is not. */
+/** reconcileColumns by bare name, for the queries with INDEXED BY: drizzle names columns by their table, which such a FROM is not. */
 const walkColumns = {
 	id: sql<number>`id`,
 	publicId: sql<string>`public_id`,

@@ -1,1 +1,0 @@
-CREATE INDEX `tasks_in_flight` ON `tasks` (`id`) WHERE status IN ('SUBMITTED', 'IN_PROGRESS', 'MODAL');
