@@ -13,7 +13,7 @@
  * (whatever the targets say), non-zero when it could not run. Knobs: see bench/README.md.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -497,6 +497,10 @@ async function workerdOnly() {
 
 async function main() {
 	if (process.env.BENCH_ONLY === "workerd") return workerdOnly();
+	if (process.env.BENCH_ONLY === "growth") {
+		await growthPhase();
+		return { album: {} };
+	}
 	rmSync(STATE_DIR, { recursive: true, force: true });
 	rmSync(BUILD_DIR, { recursive: true, force: true });
 	mkdirSync(OUT_DIR, { recursive: true });
@@ -583,7 +587,22 @@ async function main() {
 			log,
 		});
 	}
-	return finish({ ...devReport, seeded, stats, production });
+	const report = finish({ ...devReport, seeded, stats, production });
+	await growthPhase(report);
+	return report;
+}
+
+/** The cost of growth (bench/growth.mjs): the cron with a backlog, live streams. Adds `growth` to latest.json. */
+async function growthPhase(report = {}) {
+	const { growthLines, runGrowth } = await import("./growth.mjs");
+	log("growth: the cron with a backlog, live streams (bench/growth.mjs)");
+	report.growth = await runGrowth({ outDir: OUT_DIR, logFile: LOG_FILE, log });
+	const latest = join(OUT_DIR, "latest.json");
+	const merged = existsSync(latest) ? JSON.parse(readFileSync(latest, "utf8")) : {};
+	writeFileSync(latest, `${JSON.stringify({ ...merged, growth: report.growth }, null, "\t")}\n`);
+	console.log("");
+	for (const line of await growthLines(report.growth)) console.log(line);
+	return report;
 }
 
 /**
