@@ -38,13 +38,18 @@ export default {
 	},
 
 	async scheduled(_controller, env, ctx) {
-		// D1_STATS (benchmarks only): the run's D1 statements and rows read, logged when it ends.
-		const stats = config(env).d1Stats ? newD1Stats() : null;
-		const runEnv = stats ? { ...env, DB: instrumentD1(env.DB, stats) } : env;
+		// D1_STATS (benchmarks only): each part's D1 statements and rows read, logged when the run ends.
+		const stats = config(env).d1Stats ? { reconcile: newD1Stats(), purge: newD1Stats() } : null;
 		const work = Promise.all([
-			reconcile(runEnv, runtimeDeps()).then((report) => console.log("reconcile", JSON.stringify(report))),
+			reconcile(stats ? { ...env, DB: instrumentD1(env.DB, stats.reconcile) } : env, runtimeDeps()).then((report) =>
+				console.log("reconcile", JSON.stringify(report)),
+			),
 			// Idempotency answers are kept for 24 hours; a bounded clean-up each minute keeps the table small.
-			purgeIdempotencyKeys(getDb(runEnv.DB), runtimeDeps().now() - IDEMPOTENCY_WINDOW_MS, 1000),
+			purgeIdempotencyKeys(
+				getDb(stats ? instrumentD1(env.DB, stats.purge) : env.DB),
+				runtimeDeps().now() - IDEMPOTENCY_WINDOW_MS,
+				1000,
+			),
 		]);
 		ctx.waitUntil(stats ? work.finally(() => console.log("cron d1", JSON.stringify(stats))) : work);
 	},
