@@ -6,10 +6,10 @@
  *    30-minute timeout, so the cron must fail it;
  *  - `bl-lost-n`  (n % 100 = 1, 1%): NOT_START, submitted 1 to 20 minutes ago, never sent (its
  *    queue message lost): the cron must re-queue it; the consumer then submits it upstream;
- *  - `bl-done-n`  (n % 100 = 2, 1%): IN_PROGRESS within the timeout, finished upstream but
+ *  - `bl-done-n`  (n % 100 = 2, 1%): IN_PROGRESS, under 10 minutes old, finished upstream but
  *    nobody heard (its poll messages lost): the cron's walk finds it and records SUCCESS;
- *  - `bl-run-n`   (the rest): IN_PROGRESS within the timeout, the upstream still answers 50%:
- *    healthy, nothing to do.
+ *  - `bl-run-n`   (the rest): IN_PROGRESS, under 10 minutes old (so none reaches the 30-minute
+ *    timeout while the bench runs), the upstream still answers 50%: healthy, nothing to do.
  * Tasks of channel 1, the bench's fake upstream at `upstreamUrl` (bench/growth.mjs answers it).
  * Plus `total / 10` idempotency records older than their 24 hours, for the cron's clean-up.
  */
@@ -44,7 +44,7 @@ export function backlogSql(total, nowMs, upstreamUrl) {
 	const submit = `CASE kind
     WHEN 'late' THEN ${now} - ${31 * minute} - (n * 7919) % ${29 * minute}
     WHEN 'lost' THEN ${now} - ${minute} - (n * 7919) % ${19 * minute}
-    ELSE ${now} - (n * 7919) % ${25 * minute} - 1000 END`;
+    ELSE ${now} - (n * 7919) % ${10 * minute} - 1000 END`;
 	return `-- mj-edge bench: a backlog of ${total} unfinished tasks (bench/lib/backlog.mjs)
 INSERT INTO channels (id, name, base_url, secret, weight, enabled, disabled_reason, failure_count, created_at, updated_at)
 VALUES (1, 'bench-backlog-upstream', '${upstreamUrl}', 'bench', 1, 1, '', 0, ${now}, ${now});
