@@ -80,6 +80,9 @@ export default defineConfig(async () => {
 						FAKE_DISCORD_URL: "http://fake-discord.internal",
 						NEW_USER_QUOTA: "1000000",
 						BANNED_WORDS: "forbiddenword",
+						// Discord accounts pace their interactions (800 ms by default); the tests' fake Discord
+						// needs no such care, and discord-actions.test.ts checks the pace holds.
+						DISCORD_PACE_MS: "100",
 						TRANSLATOR: "fake",
 						JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
 						SIGNING_SECRET: "test-signing-secret-0123456789abcdef",

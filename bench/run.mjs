@@ -19,7 +19,9 @@ import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildWeb } from "../web/build.ts";
+import { growthLines, runGrowth } from "./growth.mjs";
 import { Client, makeToken } from "./lib/api.mjs";
+import { DEFAULT_ACCOUNT_STEPS, discordLines, discordPass, runDiscordBench } from "./lib/discord.mjs";
 import { listCases, listLines, measureLists } from "./lib/lists.mjs";
 import { closedLoop, median } from "./lib/load.mjs";
 import { KIB_PER_MIB, peakOf, perPidPeak, readWorkerd, startSampler, workerdRole } from "./lib/memory.mjs";
@@ -36,6 +38,7 @@ import {
 	startServer,
 } from "./lib/server.mjs";
 import { wrkAvailable } from "./lib/wrk.mjs";
+import { routesLines, runRoutes } from "./routes.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT_DIR = join(ROOT, "bench", ".out");
@@ -66,6 +69,20 @@ const config = {
 		lifecycleTasks: intEnv("BENCH_LIFECYCLE_TASKS", 5),
 		// CPU per invocation (bench/lib/events.mjs): this many of each kind, after one warm-up.
 		eventTasks: intEnv("BENCH_EVENT_TASKS", 6),
+	},
+	// Discord accounts (bench/lib/discord.mjs): this many IMAGINEs (and an UPSCALE of each) per pass
+	// after a warm-up; the accounts-per-Worker steps; seconds profiled at each.
+	discord: {
+		tasks: intEnv("BENCH_DISCORD_TASKS", 4),
+		steps: process.env.BENCH_DISCORD_ACCOUNTS
+			? process.env.BENCH_DISCORD_ACCOUNTS.split(",").map((n) => {
+					const value = Number(n);
+					if (!Number.isInteger(value) || value <= 0)
+						throw new Error("BENCH_DISCORD_ACCOUNTS: positive integers, comma-separated");
+					return value;
+				})
+			: DEFAULT_ACCOUNT_STEPS,
+		seconds: intEnv("BENCH_DISCORD_SECONDS", 30),
 	},
 	imageMb: intEnv("BENCH_IMAGE_MB", 50),
 	copies: Math.max(2, intEnv("BENCH_IMAGE_COPIES", 3)),
@@ -374,7 +391,7 @@ function timelineLine(timeline) {
 	return points.join(" ");
 }
 
-function printSummary(report) {
+async function printSummary(report) {
 	const { throughput: tp, memory: mem } = report;
 	const verdict = (pass) => (pass ? "PASS" : "FAIL");
 	const names = Object.keys(tp).filter((name) => name !== "ratios");
@@ -457,6 +474,21 @@ function printSummary(report) {
 		for (const line of productionLines(production, { submitStats: report.submitStats })) console.log(line);
 		console.log(`  workerd phase goals: ${productionPass(production) ? "all PASS" : "not all PASS (see above)"}`);
 	}
+	if (report.routes?.error)
+		console.log(`routes against their ceilings: could not run: ${report.routes.error.split("\n")[0]}`);
+	else if (report.routes) for (const line of routesLines(report.routes)) console.log(line);
+	console.log("");
+	const { discord } = report;
+	if (discord?.skipped) console.log(`Discord accounts: skipped (${discord.skipped})`);
+	else if (discord?.error) console.log(`Discord accounts: could not run: ${discord.error.split("\n")[0]}`);
+	else if (discord) {
+		console.log("Discord accounts (bench/lib/discord.mjs):");
+		for (const line of discordLines(discord)) console.log(line);
+		console.log(`  Discord goals: ${discordPass(discord) ? "all PASS" : "not all PASS (see above)"}`);
+	}
+	const { growth } = report;
+	if (growth?.error) console.log(`growth: could not run: ${growth.error.split("\n")[0]}`);
+	else if (growth) for (const line of await growthLines(growth)) console.log(line);
 	console.log("");
 	const { album } = report;
 	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
@@ -495,12 +527,89 @@ async function workerdOnly() {
 	return { album: {} };
 }
 
+/**
+ * BENCH_ONLY=routes: each D1 route against its own ceiling and the framework's profile share
+ * (bench/routes.mjs), on the state a full run left, or on one seeded here (migrations, the list
+ * data set, the album) when there is none. Writes bench/.out/routes.json.
+ */
+async function routesOnly() {
+	if (!wrkAvailable()) throw new Error("BENCH_ONLY=routes needs wrk (apt-get install -y wrk)");
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build");
+	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	if (!existsSync(STATE_DIR)) {
+		log("no bench/.out/state: applying migrations and seeding the list data set and the album");
+		migrate({ root: ROOT, persistTo: STATE_DIR, config: snapshot.config, logFile: LOG_FILE });
+		seed(snapshot);
+		const { seedAlbum } = await import(pathToFileURL(join(ROOT, "bench", "album.mjs")).href);
+		seedAlbum({
+			root: ROOT,
+			persistDir: STATE_DIR,
+			config: snapshot.config,
+			sub: "bench-album-user",
+			logFile: LOG_FILE,
+		});
+	}
+	const routes = await runRoutes({
+		snapshot,
+		persistTo: STATE_DIR,
+		logFile: LOG_FILE,
+		scriptDir: OUT_DIR,
+		config: config.prod,
+		log,
+	});
+	const report = { finishedAt: new Date().toISOString(), commit: gitCommit(), loadAverage: loadavg(), routes };
+	writeFileSync(join(OUT_DIR, "routes.json"), `${JSON.stringify(report, null, "\t")}\n`);
+	console.log("");
+	console.log(
+		`load average at the end: ${loadavg()
+			.map((x) => x.toFixed(2))
+			.join(" ")}`,
+	);
+	for (const line of routesLines(routes)) console.log(line);
+	console.log(`written to ${relative(ROOT, join(OUT_DIR, "routes.json"))}`);
+	return { album: {} };
+}
+
+/**
+ * BENCH_ONLY=discord: only the Discord accounts part (bench/lib/discord.mjs), on a fresh state of
+ * its own with a fresh bundle: a few minutes. Writes bench/.out/discord.json and the `discord`
+ * field of bench/.out/latest.json (when a full run left one).
+ */
+async function discordOnly() {
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build");
+	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	const discord = await runDiscordBench({
+		root: ROOT,
+		snapshot,
+		outDir: OUT_DIR,
+		logFile: LOG_FILE,
+		config: config.discord,
+		log,
+	});
+	const report = { finishedAt: new Date().toISOString(), commit: gitCommit(), loadAverage: loadavg(), discord };
+	writeFileSync(join(OUT_DIR, "discord.json"), `${JSON.stringify(report, null, "\t")}\n`);
+	const latest = join(OUT_DIR, "latest.json");
+	if (existsSync(latest)) {
+		const full = JSON.parse(readFileSync(latest, "utf8"));
+		writeFileSync(latest, `${JSON.stringify({ ...full, discord }, null, "\t")}\n`);
+	}
+	console.log("");
+	console.log(`Discord accounts (${report.commit ?? ""}):`);
+	for (const line of discordLines(discord)) console.log(line);
+	console.log(`  Discord goals: ${discordPass(discord) ? "all PASS" : "not all PASS (see above)"}`);
+	console.log(`written to ${relative(ROOT, join(OUT_DIR, "discord.json"))}`);
+	return { album: {} };
+}
+
 async function main() {
 	if (process.env.BENCH_ONLY === "workerd") return workerdOnly();
-	if (process.env.BENCH_ONLY === "growth") {
-		await growthPhase();
-		return { album: {} };
-	}
+	if (process.env.BENCH_ONLY === "routes") return routesOnly();
+	if (process.env.BENCH_ONLY === "discord") return discordOnly();
+	if (process.env.BENCH_ONLY === "growth") return growthOnly();
 	rmSync(STATE_DIR, { recursive: true, force: true });
 	rmSync(BUILD_DIR, { recursive: true, force: true });
 	mkdirSync(OUT_DIR, { recursive: true });
@@ -587,22 +696,60 @@ async function main() {
 			log,
 		});
 	}
-	const report = finish({ ...devReport, seeded, stats, production });
-	await growthPhase(report);
-	return report;
+	// Each D1 route against its own ceiling and the framework's profile share (bench/routes.mjs).
+	let routes;
+	if (snapshot && wrkAvailable()) {
+		log("routes against their ceilings (bench/routes.mjs)");
+		routes = await runRoutes({
+			snapshot,
+			persistTo: STATE_DIR,
+			logFile: LOG_FILE,
+			scriptDir: OUT_DIR,
+			config: config.prod,
+			log,
+		}).catch((error) => ({ error: String(error?.stack ?? error) }));
+	}
+	// Discord accounts: a state of their own, so none of the seeded tasks or channels is in the way.
+	let discord;
+	if (!snapshot) discord = { skipped: "BENCH_SOURCE=live: the Discord part needs the bundle" };
+	else {
+		log("Discord accounts: per invocation, then accounts per gateway Worker (bench/lib/discord.mjs)");
+		try {
+			discord = await runDiscordBench({
+				root: ROOT,
+				snapshot,
+				outDir: OUT_DIR,
+				logFile: LOG_FILE,
+				config: config.discord,
+				log,
+			});
+		} catch (error) {
+			discord = { error: String(error?.stack ?? error) };
+		}
+	}
+	// The cost of growth (bench/growth.mjs): a bundle and states of its own.
+	const growth = await growthPhase().catch((error) => ({ error: String(error?.stack ?? error) }));
+	return finish({ ...devReport, seeded, stats, production, routes, discord, growth });
 }
 
-/** The cost of growth (bench/growth.mjs): the cron with a backlog, live streams. Adds `growth` to latest.json. */
-async function growthPhase(report = {}) {
-	const { growthLines, runGrowth } = await import("./growth.mjs");
+/** The cost of growth (bench/growth.mjs): the cron with a backlog, live streams (BENCH_GROWTH_PARTS, default both). */
+function growthPhase() {
 	log("growth: the cron with a backlog, live streams (bench/growth.mjs)");
-	report.growth = await runGrowth({ outDir: OUT_DIR, logFile: LOG_FILE, log });
+	const parts = (process.env.BENCH_GROWTH_PARTS ?? "cron,streams").split(",").map((p) => p.trim());
+	return runGrowth({ outDir: OUT_DIR, logFile: LOG_FILE, log, parts });
+}
+
+/** BENCH_ONLY=growth: only bench/growth.mjs; merges `growth` into bench/.out/latest.json. */
+async function growthOnly() {
+	const growth = await growthPhase();
 	const latest = join(OUT_DIR, "latest.json");
 	const merged = existsSync(latest) ? JSON.parse(readFileSync(latest, "utf8")) : {};
-	writeFileSync(latest, `${JSON.stringify({ ...merged, growth: report.growth }, null, "\t")}\n`);
+	// A run of one part keeps the other part's last figures, as `npm run bench:growth` does.
+	writeFileSync(latest, `${JSON.stringify({ ...merged, growth: { ...merged.growth, ...growth } }, null, "\t")}\n`);
 	console.log("");
-	for (const line of await growthLines(report.growth)) console.log(line);
-	return report;
+	for (const line of await growthLines(growth)) console.log(line);
+	console.log(`written to ${relative(ROOT, latest)} (growth)`);
+	return { album: {} };
 }
 
 /**
@@ -709,7 +856,7 @@ async function album(snapshot, devVars) {
 	}
 }
 
-function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) {
+async function finish({ tp, mem, seeded, stats, production, routes, discord, growth, pidsAtStart, pidsAtEnd }) {
 	const warnings = [];
 	if (pidsAtEnd !== pidsAtStart) {
 		warnings.push(
@@ -737,10 +884,13 @@ function finish({ tp, mem, seeded, stats, production, pidsAtStart, pidsAtEnd }) 
 		throughput: tp,
 		memory: mem,
 		production,
+		routes,
+		discord,
+		growth,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
-	printSummary(report);
+	await printSummary(report);
 	return report;
 }
 

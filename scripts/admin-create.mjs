@@ -66,7 +66,7 @@ if (options.local) {
 	wrangler(["d1", "migrations", "apply", "DB", ...where]);
 }
 
-const key = generateApiKey();
+const key = generateApiKey((length) => crypto.getRandomValues(new Uint8Array(length)));
 const sql = firstAdminStatements({
 	sub: options.sub,
 	prefix: key.slice(0, KEY_PREFIX_LENGTH),

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Fails when a file of src/ imports from a floor above its own (type-only imports count), or
- * reads the clock or the network itself: `Date.now` and the global `fetch` belong to src/deps.ts,
- * and everything else takes them from `Deps` (so tests drive every entry the same way).
+ * reads the clock, the network or chance itself: `Date.now`, `new Date()`, the global `fetch`,
+ * `Math.random`, `crypto.randomUUID` and `crypto.getRandomValues` belong to src/deps.ts, and
+ * everything else takes them from `Deps` (so tests drive every entry the same way).
  * The floors are the README's ("Architecture"); a folder may import its own floor and any floor
  * below it. Imports are read with the TypeScript compiler, so comments and strings never count.
  * Run: node scripts/check-layers.mjs (CI runs it from .ci/run and npm run lint).
@@ -18,8 +19,16 @@ const FLOORS = [
 	["tasks", "live", "hooks"], // the rules: states, charges, views, events, callbacks, queue messages
 	["upstream", "images", "net", "auth", "discord", "translate"], // the edges
 	["db"], // the schema and every query
-	["errors", "time", "config", "log", "deps", "context", "vocabulary"], // the ground floor
+	["errors", "time", "config", "log", "deps", "context", "vocabulary", "encoding"], // the ground floor
 ];
+
+/** The clock, the network and chance: only src/deps.ts reads them (owner name -> members). */
+const AMBIENT = new Map([
+	["Date", ["now"]],
+	["globalThis", ["fetch"]],
+	["Math", ["random"]],
+	["crypto", ["randomUUID", "getRandomValues"]],
+]);
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const src = join(root, "src");
@@ -39,15 +48,25 @@ function readFile(file, text) {
 	const ambient = [];
 	const where = (node) => `line ${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
 	const visit = (node) => {
-		if (
-			ts.isPropertyAccessExpression(node) &&
-			ts.isIdentifier(node.expression) &&
-			((node.expression.text === "Date" && node.name.text === "now") ||
-				(node.expression.text === "globalThis" && node.name.text === "fetch"))
-		) {
-			ambient.push(`${node.expression.text}.${node.name.text} (${where(node)})`);
+		if (ts.isPropertyAccessExpression(node)) {
+			// `crypto.randomUUID` and `globalThis.crypto.randomUUID` alike: the name before the last dot.
+			const owner = ts.isIdentifier(node.expression)
+				? node.expression.text
+				: ts.isPropertyAccessExpression(node.expression)
+					? node.expression.name.text
+					: undefined;
+			if (owner && AMBIENT.get(owner)?.includes(node.name.text)) {
+				ambient.push(`${owner}.${node.name.text} (${where(node)})`);
+			}
 		} else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "fetch") {
 			ambient.push(`the global fetch (${where(node)})`);
+		} else if (
+			ts.isNewExpression(node) &&
+			ts.isIdentifier(node.expression) &&
+			node.expression.text === "Date" &&
+			(node.arguments?.length ?? 0) === 0
+		) {
+			ambient.push(`new Date() (${where(node)})`);
 		}
 		if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
 			found.push(node.moduleSpecifier.text);

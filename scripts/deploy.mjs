@@ -10,12 +10,12 @@
 //                               names (automatic provisioning; no ids in the config); migrations
 //                               run before the deploy, or right after it the first time, when the
 //                               database does not exist until the deploy makes it
-//   6. what is left             PUBLIC_BASE_URL, the first admin
+//   6. what is left             PUBLIC_BASE_URL, the first admin, the README's Deploy button
 //
 // --dry-run does steps 2 and a `wrangler deploy --dry-run` only: no network, no account (CI).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_readConfig } from "wrangler";
@@ -64,6 +64,24 @@ const queues = [
 	]),
 ];
 
+/**
+ * The README's Deploy to Cloudflare button needs the repository's public GitHub URL, which a
+ * checkout cannot know for sure: say what the README's link is and, when `origin` is on GitHub,
+ * the link it should be.
+ */
+function deployButtonNote() {
+	const shown = readFileSync("README.md", "utf8").match(/deploy\.workers\.cloudflare\.com\/\?url=(\S+?)\)/)?.[1];
+	const origin = spawnSync("git", ["remote", "get-url", "origin"], { encoding: "utf8" });
+	const repo =
+		origin.status === 0 ? origin.stdout.trim().match(/github\.com[:/]([\w.-]+\/[\w.-]+?)(?:\.git)?$/)?.[1] : null;
+	const wanted = repo ? `https://github.com/${repo}` : null;
+	if (wanted && shown === wanted) return `  The README's Deploy to Cloudflare button deploys ${wanted}.`;
+	const fix = wanted
+		? `this checkout's origin is ${wanted}: put that in its link`
+		: "there is no GitHub origin remote here: once the repository is public on GitHub, put its URL in that link";
+	return `  The README's Deploy to Cloudflare button points at ${shown ?? "nothing"}; ${fix}.`;
+}
+
 if (dryRun) {
 	step("static assets: the web console and the /docs script into dist/web");
 	buildDocs();
@@ -77,6 +95,7 @@ if (dryRun) {
 	}
 	console.log(`\nThe config builds. A real deploy would also create the queues ${queues.join(", ")} if missing,`);
 	console.log(`set ${SECRETS.join(" and ")} if unset, and apply the D1 migrations to ${database.database_name}.`);
+	console.log(deployButtonNote());
 	process.exit(0);
 }
 
@@ -164,3 +183,4 @@ if (!config.vars.PUBLIC_BASE_URL) {
 }
 console.log("  The first admin and its API key (sign in to the console with it):");
 console.log("    npm run admin:create -- --sub <you> --remote");
+console.log(deployButtonNote());

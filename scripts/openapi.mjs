@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run openapi:lint` (and `node scripts/openapi.mjs [out]`): writes the OpenAPI document the
-// Worker serves at /openapi.json to dist/openapi.json, from the same code (src/openapi/document.ts)
+// Worker serves at /openapi.json to dist/openapi.json, from the same code (apiDocument in src/app.ts)
 // bundled for Node. The document is a pure function of the route schemas; the route modules it
 // imports only touch the Workers runtime inside handlers, so `cloudflare:*` imports are stubbed.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), "mj-edge-openapi-"));
 const bundle = join(dir, "document.mjs");
 try {
 	await build({
-		entryPoints: ["src/openapi/document.ts"],
+		entryPoints: ["src/app.ts"],
 		outfile: bundle,
 		bundle: true,
 		format: "esm",
@@ -33,9 +33,9 @@ try {
 			},
 		],
 	});
-	const { buildDocument } = await import(pathToFileURL(bundle).href);
+	const { apiDocument } = await import(pathToFileURL(bundle).href);
 	mkdirSync(dirname(out), { recursive: true });
-	writeFileSync(out, `${JSON.stringify(buildDocument(), null, "\t")}\n`);
+	writeFileSync(out, `${JSON.stringify(apiDocument(), null, "\t")}\n`);
 	console.log(`wrote ${out}`);
 } finally {
 	rmSync(dir, { recursive: true, force: true });

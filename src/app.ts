@@ -1,7 +1,7 @@
 /** Builds the Hono app: error handling and the route groups of every surface. */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { TrieRouter } from "hono/router/trie-router";
 import { type CorsOrigins, config } from "./config";
 import type { AppEnv, Surface } from "./context";
 import { BOOKMARK_HEADER } from "./db/request-db";
@@ -9,6 +9,7 @@ import type { TaskMode } from "./db/schema";
 import { type Deps, runtimeDeps } from "./deps";
 import { ApiError } from "./errors";
 import { logError } from "./log";
+import { buildDocument, type DocumentedMount, openApiJson } from "./openapi/document";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { albumRoutes } from "./routes/album";
@@ -17,8 +18,8 @@ import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
-import { DOCS_SCRIPT_PATH, openApiRoutes } from "./routes/openapi";
-import { consoleCsp, withPageHeaders } from "./routes/page-headers";
+import { CONSOLE_ASSETS, serviceRoutes } from "./routes/openapi";
+import { limitBody } from "./routes/params";
 import { proxyRoutes } from "./routes/proxy";
 import { seed001Routes } from "./routes/seed001";
 import { seed002Routes } from "./routes/seed002";
@@ -33,6 +34,8 @@ export interface Mount {
 	surface: Surface;
 	/** Undefined while a surface is only reserved: its paths answer 404 in its envelope. */
 	routes?: Hono<AppEnv>;
+	/** A copy of another mount's routes under this extra prefix (a speed mode): see DocumentedMount. */
+	server?: string;
 }
 
 /**
@@ -44,14 +47,15 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/api/v1", surface: "seed002", routes: seed002Routes },
 	// The new-api envelope {success, message}: its Midjourney module and the gateway's own account APIs.
 	{ prefix: "/api/mj", surface: "seed001", routes: seed001Routes },
-	// The key, delivery and banned-word groups first: adminRoutes' and accountRoutes' .use() would authenticate them twice.
+	// Each route authenticates as its definition says (src/openapi/define.ts `on`); the admin and
+	// account groups end with a signed-in catch-all for their prefix, so they come last under it.
 	{ prefix: "/api/admin", surface: "seed001", routes: adminKeyRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminDeliveryRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminBannedWordRoutes },
 	{ prefix: "/api/admin", surface: "seed001", routes: adminRoutes },
 	{ prefix: "/api/user/keys", surface: "seed001", routes: userKeyRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: userDeliveryRoutes },
-	// Live progress: its stream routes take a ticket, not a token, so they answer before accountRoutes' .use().
+	// Live progress: its stream routes take a ticket, not a token.
 	{ prefix: "/api/user", surface: "seed001", routes: streamRoutes },
 	{ prefix: "/api/user", surface: "seed001", routes: accountRoutes },
 	{ prefix: "/userAlbum", surface: "album", routes: albumRoutes },
@@ -60,10 +64,15 @@ export const MOUNTS: readonly Mount[] = [
 	{ prefix: "/mj/video", surface: "proxy", routes: videoRoutes },
 	{ prefix: "/mj/upload", surface: "proxy", routes: uploadRoutes },
 	{ prefix: "/mj/callback", surface: "proxy", routes: upstreamCallbackRoutes },
-	// midjourney-proxy's own API, one group per speed mode. Its middleware is scoped to its own
-	// paths (/submit/*, /task/*): /mj/image and /mj/callback callers carry no token.
+	// midjourney-proxy's own API, one group per speed mode. Its signed-in catch-alls are scoped to
+	// its own paths (/submit/*, /task/*): /mj/image and /mj/callback callers carry no token.
 	...(["", "fast", "relax", "turbo"] as const satisfies readonly TaskMode[]).map(
-		(mode): Mount => ({ prefix: mode ? `/mj-${mode}/mj` : "/mj", surface: "proxy", routes: proxyRoutes(mode) }),
+		(mode): Mount => ({
+			prefix: mode ? `/mj-${mode}/mj` : "/mj",
+			surface: "proxy",
+			routes: proxyRoutes(mode),
+			...(mode ? { server: `/mj-${mode}` } : {}),
+		}),
 	),
 ];
 
@@ -78,8 +87,19 @@ export function surfaceForPath(path: string): Surface {
 	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
 }
 
-/** Where the console's scripts and styles are served (web/build.ts writes them there). */
-export const CONSOLE_ASSETS = "/app";
+export { CONSOLE_ASSETS };
+
+/** The service's own routes (health, the document, /docs, the console), mounted at "/". */
+const SERVICE: DocumentedMount = {
+	prefix: "",
+	surface: "plain",
+	routes: serviceRoutes(() => openApiJson(DOCUMENTED)),
+};
+/** Every group, as the OpenAPI document reads them. */
+export const DOCUMENTED: readonly DocumentedMount[] = [SERVICE, ...MOUNTS];
+
+/** The OpenAPI document of every route of the app (served at /openapi.json; scripts/openapi.mjs writes it). */
+export const apiDocument = () => buildDocument(DOCUMENTED);
 
 /** Largest request body of every route but the uploads. */
 export const API_BODY_LIMIT = 1024 * 1024;
@@ -157,7 +177,10 @@ const tag =
 export function createApp(deps?: Deps) {
 	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
 	// trailing slash (/api/mj/) both reach the same route as the plain path.
-	const app = new Hono<AppEnv>({ getPath: (request) => normalizePath(request.url) });
+	// TrieRouter, not Hono's default SmartRouter: RegExpRouter refuses this route set (a `:id` beside
+	// literals under /mj/task), and SmartRouter found that out by building it on every isolate's
+	// first request (3-17 ms) before falling back to the trie (bench/README.md, "The router").
+	const app = new Hono<AppEnv>({ router: new TrieRouter(), getPath: (request) => normalizePath(request.url) });
 
 	app.use("*", async (c, next) => {
 		c.set("deps", deps ?? runtimeDeps());
@@ -182,25 +205,10 @@ export function createApp(deps?: Deps) {
 	// Browser apps call these APIs with tokens in headers (no cookies), so any listed origin may.
 	app.use("*", corsMiddleware());
 	// Every route takes a small body but the upload routes, which set their own (larger) limits.
-	const smallBodies = bodyLimit({
-		maxSize: API_BODY_LIMIT,
-		onError: () => {
-			throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${API_BODY_LIMIT} bytes`);
-		},
-	});
+	const smallBodies = limitBody(API_BODY_LIMIT);
 	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
 
-	app.get("/health", (c) => c.json({ ok: true }));
-	app.route("/", openApiRoutes);
-	// The web console (wrangler.toml [assets], run_worker_first): only these paths are its, so
-	// every API path, unknown ones included, answers exactly as without it.
-	// Each answer carries the console's CSP and page headers (src/routes/page-headers.ts).
-	const consoleAsset = async (c: Context<AppEnv>) =>
-		withPageHeaders(await c.env.ASSETS.fetch(c.req.raw), consoleCsp(c.env));
-	app.get("/", consoleAsset);
-	app.get(`${CONSOLE_ASSETS}/*`, consoleAsset);
-	// /docs's page script, a local static asset (scripts/build-docs.mjs).
-	app.get(DOCS_SCRIPT_PATH, consoleAsset);
+	app.route("/", SERVICE.routes as Hono<AppEnv>);
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);
 	return app;
 }

@@ -33,6 +33,19 @@ export const FALLBACK_PRICE = 100;
 /** Minutes a task may run when TASK_TIMEOUT_MINUTES does not say. */
 const DEFAULT_TASK_TIMEOUT_MINUTES = 30;
 
+/** JWT_MAX_LIFETIME when its value is not a duration: wrangler.toml's, never "no cap" (a typo must not lift the cap). */
+export const DEFAULT_JWT_MAX_LIFETIME = "30d";
+
+/** How client tokens are checked beyond their signature (src/auth/token.ts). */
+export interface JwtSettings {
+	/** JWT_ISSUER: the `iss` a token must carry, or null to accept any. */
+	issuer: string | null;
+	/** JWT_AUDIENCE: the `aud` a token must carry, or null to accept any. */
+	audience: string | null;
+	/** JWT_MAX_LIFETIME: the longest `exp - iat` allowed, in seconds and as written; null for no cap (""). */
+	maxLifetime: { seconds: number; text: string } | null;
+}
+
 /** Browser origins allowed to call the API: any ("*") or exactly these. */
 export type CorsOrigins = "*" | readonly string[];
 
@@ -63,6 +76,11 @@ export interface Config {
 	/** BANNED_WORDS: comma-separated, lower-cased words a prompt may not contain (code 24). */
 	bannedWords: readonly string[];
 	/**
+	 * DISCORD_PACE_MS (default 800): the least time between two interactions of one Discord
+	 * account; each gap adds up to half of it again at random, as a person clicking would.
+	 */
+	discordPaceMs: number;
+	/**
 	 * TRANSLATOR: who translates non-English prompts before they go upstream (src/translate/):
 	 * "workers-ai" (default; off when the AI binding is absent), "fake" (tests, `npm start`) or "off".
 	 */
@@ -73,6 +91,7 @@ export interface Config {
 	 * value ("change-me"). Every request that needs a secret then answers 503 (src/auth/hmac-key.ts).
 	 */
 	secretsProblem: string | null;
+	jwt: JwtSettings;
 }
 
 /** The secrets a deployment must set (`wrangler secret put`). */
@@ -96,7 +115,11 @@ const VARS = [
 	"USER_CONCURRENCY",
 	"USER_QUEUE_LIMIT",
 	"BANNED_WORDS",
+	"DISCORD_PACE_MS",
 	"TRANSLATOR",
+	"JWT_ISSUER",
+	"JWT_AUDIENCE",
+	"JWT_MAX_LIFETIME",
 ] as const;
 
 export type ConfigVars = Partial<Pick<Env, (typeof VARS)[number] | (typeof SECRETS)[number]>>;
@@ -117,6 +140,31 @@ function setting<T>(name: string, parse: (text: string, ctx: z.RefinementCtx) =>
 		return fallback;
 	});
 }
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** Seconds in a duration such as "30d", "12h", "90m", "3600s" or "3600"; null for anything else. */
+export function parseDuration(text: string): number | null {
+	const m = /^(\d{1,9})\s*([smhdw]?)$/i.exec(text.trim());
+	if (!m || Number(m[1]) === 0) return null;
+	return Number(m[1]) * (UNIT_SECONDS[m[2].toLowerCase() || "s"] ?? 1);
+}
+
+/**
+ * JWT_ISSUER / JWT_AUDIENCE: any printable text, or null when blank. The log names the var and
+ * never quotes it (it may be pasted from a private identity provider's settings).
+ */
+const tokenClaim = (name: string) =>
+	setting(
+		name,
+		(text, ctx) => {
+			if (text === "") return null;
+			return /^[\x20-\x7e\u00a0-\uffff]{1,512}$/.test(text)
+				? text
+				: fail(ctx, "must be printable text of at most 512 characters");
+		},
+		null,
+	);
 
 /** Adds the issue and returns z.NEVER, for use as `return fail(ctx, ...)` inside a transform. */
 function fail(ctx: z.RefinementCtx, message: string): never {
@@ -218,6 +266,7 @@ const varsSchema = z.object({
 			.map((word) => word.trim().toLowerCase())
 			.filter((word) => word !== ""),
 	),
+	DISCORD_PACE_MS: positiveInteger("DISCORD_PACE_MS", 800),
 	TRANSLATOR: setting(
 		"TRANSLATOR",
 		(text, ctx): TranslatorKind => {
@@ -227,6 +276,17 @@ const varsSchema = z.object({
 				: fail(ctx, `must be one of ${TRANSLATOR_KINDS.join(", ")}`);
 		},
 		"off",
+	),
+	JWT_ISSUER: tokenClaim("JWT_ISSUER"),
+	JWT_AUDIENCE: tokenClaim("JWT_AUDIENCE"),
+	JWT_MAX_LIFETIME: setting(
+		"JWT_MAX_LIFETIME",
+		(text, ctx) => {
+			if (text === "") return null;
+			const seconds = parseDuration(text);
+			return seconds === null ? fail(ctx, "is not a duration such as 30d, 12h or 3600") : { seconds, text };
+		},
+		{ seconds: parseDuration(DEFAULT_JWT_MAX_LIFETIME) ?? 0, text: DEFAULT_JWT_MAX_LIFETIME },
 	),
 });
 
@@ -267,8 +327,10 @@ function parseConfig(env: ConfigVars): Config {
 		userConcurrency: vars.USER_CONCURRENCY,
 		userQueueLimit: vars.USER_QUEUE_LIMIT,
 		bannedWords: vars.BANNED_WORDS,
+		discordPaceMs: vars.DISCORD_PACE_MS,
 		translator: vars.TRANSLATOR,
 		secretsProblem: problem,
+		jwt: { issuer: vars.JWT_ISSUER, audience: vars.JWT_AUDIENCE, maxLifetime: vars.JWT_MAX_LIFETIME },
 	};
 }
 

@@ -9,11 +9,22 @@ export interface Deps {
 	/** Every outbound call: upstreams (simulator URLs go through its binding, see upstream/fetcher.ts), downloads, callbacks. */
 	fetch: Fetch;
 	now: () => number;
+	/** Jitter and weighted choices; never secrets. */
 	random: () => number;
+	/** A random (v4) UUID: task ids, stored file names, stream ticket nonces. */
+	uuid: () => string;
+	/** `length` bytes from the platform's cryptographic generator: API keys and webhook secrets. */
+	randomBytes: (length: number) => Uint8Array<ArrayBuffer>;
 }
 
 export function defaultDeps(): Deps {
-	return { fetch: (input, init) => fetch(input, init), now: Date.now, random: Math.random };
+	return {
+		fetch: (input, init) => fetch(input, init),
+		now: Date.now,
+		random: Math.random,
+		uuid: () => crypto.randomUUID(),
+		randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+	};
 }
 
 let replaced: Deps | undefined;

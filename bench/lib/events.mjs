@@ -117,7 +117,7 @@ async function hookReceiver() {
  * once two back-to-back 20 ms windows each cost less than 0.1 ms over the idle rate (background
  * work such as waitUntil, an alarm or a UserHub notification has finished).
  */
-function meter(pid) {
+export function meter(pid) {
 	const read = () => {
 		const ns = cpuNanos(pid);
 		if (ns === null) throw new Error(`gateway process ${pid} is gone`);
@@ -148,7 +148,7 @@ function meter(pid) {
 	return { read, quiet, calibrate };
 }
 
-const message = (id, body) => ({ id, timestamp: new Date(), body, attempts: 1 });
+export const message = (id, body) => ({ id, timestamp: new Date(), body, attempts: 1 });
 
 /**
  * Runs every kind `count` times (after one unmeasured warm-up of each: its first call compiles
@@ -183,10 +183,10 @@ export async function measureEvents({ inspectorPort, ...options }) {
  * as an upper bound). Each kind is judged by its worst window (the alarm, a difference of two
  * means, by its mean).
  */
-function judgeIsolate(summary) {
+export function judgeIsolate(summary, kinds = EVENT_KINDS) {
 	const own = summary.isolate.kinds;
-	const figure = (name) => own[name]?.maxMs ?? own[name]?.meanMs;
-	const { missing, worst } = worstJudged(figure);
+	const figure = (name) => isolateFigure(summary, own[name]);
+	const { missing, worst } = worstJudged(figure, kinds);
 	summary.processPass = summary.pass;
 	summary.processWorstKind = summary.worstKind;
 	summary.processWorstMs = summary.worstMs;
@@ -197,8 +197,17 @@ function judgeIsolate(summary) {
 	summary.pass = missing.length === 0 && worst !== null && figure(worst) < summary.target;
 }
 
+/**
+ * A kind's judged isolate figure: its worst window, or, where the windows were split by invocation
+ * (`isolate.judgedBy === "invocation"`), the largest invocation's bound in its worst window.
+ */
+function isolateFigure(events, own) {
+	if (events.isolate?.judgedBy === "invocation" && own?.worstInvocationMs != null) return own.worstInvocationMs;
+	return own?.maxMs ?? own?.meanMs;
+}
+
 /** Coarse enough that sampling costs the process little; a 5 ms event still gets ~10 samples. */
-const PROFILE_INTERVAL_US = 500;
+export const PROFILE_INTERVAL_US = 500;
 
 /**
  * The gateway isolate's own time in each counted event's window, from one V8 CPU profile of the
@@ -208,24 +217,114 @@ const PROFILE_INTERVAL_US = 500;
  * with CLOCK_MONOTONIC, so the bench's windows line up with the samples; a profile that does not
  * cover them gives no figures. Only the isolate: not the local D1/R2/DO storage, queue broker or
  * proxy, which run outside it, so this is what the gateway's own code costs here.
+ * `split` ({ kinds: { kind: otherKind }, frames: RegExp }) moves, in the windows of `kind`, the
+ * samples with a function matching `frames` on their stack to `otherKind`: two invocations that
+ * one event sets off back to back (a message and the alarm it arms) told apart by their code.
+ * `invocationOf` (a sample's node id -> the invocation it belongs to, or null when its stack does
+ * not tell) splits each window further: a kind then also gets `worstInvocationMs`, the largest
+ * invocation's own samples plus every sample of its window no invocation claimed, at its worst
+ * window (an upper bound on the largest invocation the event set off).
  */
-function isolateTime(profile, windows, kinds) {
-	const ms = busyMsInWindows(profile, windows, PROFILE_INTERVAL_US);
-	if (windows.length === 0 || ms === null) {
+export function isolateTime(profile, windows, kinds, split, invocationOf) {
+	const busy = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+	/** Per kind, per window: the largest invocation's bound and which one it was (with `invocationOf`). */
+	const largest = {};
+	const covered =
+		split || invocationOf
+			? splitWindows(profile, windows, { busy, largest }, split, invocationOf)
+			: plainWindows(profile, windows, busy);
+	if (windows.length === 0 || !covered) {
 		return { error: `the profile (${profile.startTime}..${profile.endTime} µs) does not cover the event windows` };
 	}
-	const busy = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
-	for (const [i, w] of windows.entries()) busy[w.kind].push(ms[i]);
 	const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 	const result = { intervalUs: PROFILE_INTERVAL_US, kinds: {} };
 	for (const [name, xs] of Object.entries(busy)) {
 		if (xs.length) result.kinds[name] = { meanMs: mean(xs), maxMs: Math.max(...xs) };
+	}
+	for (const [name, list] of Object.entries(largest)) {
+		const worst = list.reduce((a, b) => (b.ms > a.ms ? b : a));
+		Object.assign(result.kinds[name], {
+			worstInvocationMs: worst.ms,
+			worstInvocation: worst.owner,
+			worstInvocationOwnMs: worst.ownMs,
+		});
 	}
 	const base = result.kinds.pollUpdate ?? result.kinds.pollUnchanged;
 	if (result.kinds.pollSuccess && base) {
 		result.kinds.alarm = { meanMs: result.kinds.pollSuccess.meanMs - base.meanMs, maxMs: null };
 	}
 	return result;
+}
+
+/** Each window's own samples, summed as busyMsInWindows sums them; false when the profile misses a window. */
+function plainWindows(profile, windows, busy) {
+	const ms = busyMsInWindows(profile, windows, PROFILE_INTERVAL_US);
+	if (ms === null) return false;
+	for (const [i, w] of windows.entries()) busy[w.kind].push(ms[i]);
+	return true;
+}
+
+/**
+ * isolateTime's windows with `split` and `invocationOf`: the samples of a window's kind that fall
+ * under `split.frames` go to the other kind, and the rest are told apart by invocation. Windows in
+ * time order; false when the profile misses one.
+ */
+function splitWindows(profile, windows, { busy, largest }, split, invocationOf) {
+	const skip = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+	const parent = new Map();
+	for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+	const splitMemo = new Map();
+	const underSplit = (id) => {
+		if (!splitMemo.has(id)) {
+			let hit = false;
+			for (let at = id; at !== undefined && !hit; at = parent.get(at))
+				hit = split.frames.test(byId.get(at).callFrame.functionName);
+			splitMemo.set(id, hit);
+		}
+		return splitMemo.get(id);
+	};
+	const times = [];
+	let t = profile.startTime;
+	for (let i = 0; i < profile.samples.length; i++) {
+		t += profile.timeDeltas[i] ?? 0;
+		times.push(t);
+	}
+	if (windows.length === 0 || profile.startTime > windows[0].fromUs || profile.endTime < windows.at(-1).toUs)
+		return false;
+	let at = 0;
+	for (const w of windows) {
+		while (at < times.length && times[at] < w.fromUs) at++;
+		const other = split?.kinds[w.kind];
+		let us = 0;
+		let otherUs = 0;
+		const byInvocation = new Map();
+		let unclaimedUs = 0;
+		for (let i = at; i < times.length && times[i] <= w.toUs; i++) {
+			if (skip.has(profile.samples[i])) continue;
+			const sampleUs = Math.min(profile.timeDeltas[i] ?? 0, PROFILE_INTERVAL_US);
+			if (other && underSplit(profile.samples[i])) {
+				otherUs += sampleUs;
+				continue;
+			}
+			us += sampleUs;
+			if (!invocationOf) continue;
+			const owner = invocationOf(profile.samples[i]);
+			if (owner) byInvocation.set(owner, (byInvocation.get(owner) ?? 0) + sampleUs);
+			else unclaimedUs += sampleUs;
+		}
+		if (invocationOf) {
+			const [owner, ownUs] = [...byInvocation].reduce((a, b) => (b[1] > a[1] ? b : a), ["(none)", 0]);
+			largest[w.kind] ??= [];
+			largest[w.kind].push({ owner, ms: (ownUs + unclaimedUs) / 1000, ownMs: ownUs / 1000 });
+		}
+		busy[w.kind].push(us / 1000);
+		if (other) {
+			busy[other] ??= [];
+			busy[other].push(otherUs / 1000);
+		}
+	}
+	return true;
 }
 
 async function eventsRun({ rt, client, signingSecret, count, stepMs }) {
@@ -384,8 +483,8 @@ async function eventsRun({ rt, client, signingSecret, count, stepMs }) {
 }
 
 /** The judged kinds `figure` gives no number for, and the judged kind with the largest figure. */
-function worstJudged(figure) {
-	const judged = Object.keys(EVENT_KINDS).filter((name) => EVENT_KINDS[name].judged);
+function worstJudged(figure, kinds = EVENT_KINDS) {
+	const judged = Object.keys(kinds).filter((name) => kinds[name].judged);
 	// A poll that finds the upstream unchanged happens only when a round lands inside one step.
 	const missing = judged.filter((name) => name !== "pollUnchanged" && !Number.isFinite(figure(name)));
 	const worst = judged
@@ -394,22 +493,28 @@ function worstJudged(figure) {
 	return { missing, worst };
 }
 
-function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
+/**
+ * Mean and max per kind of `samples` ({kind: [ms]}), the worst judged kind and the verdict on the
+ * process figure. `spec` is the kinds' table (EVENT_KINDS, or another part's, as bench/lib/discord.mjs).
+ */
+export function summarizeEvents(samples, { idleNsPerMs, count, warnings, spec = EVENT_KINDS }) {
 	const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 	const kinds = {};
 	for (const [name, xs] of Object.entries(samples)) {
-		if (name === "alarm") continue;
+		if (name === "alarm" && spec === EVENT_KINDS) continue;
 		kinds[name] = { samples: xs, n: xs.length, meanMs: mean(xs), maxMs: xs.length ? Math.max(...xs) : null };
 	}
-	// The alarm runs inside the poll that saw SUCCESS: that poll minus a poll that carried an update.
-	const base = kinds.pollUpdate.n ? kinds.pollUpdate : kinds.pollUnchanged;
-	const alarmMs = kinds.pollSuccess.n && base.n ? kinds.pollSuccess.meanMs - base.meanMs : null;
-	kinds.alarm = { samples: [], n: kinds.pollSuccess.n, meanMs: alarmMs, maxMs: null, derived: true };
-	for (const [name, path] of Object.entries(PATH_OF)) {
-		const k = kinds[name];
-		if (k?.meanMs != null && kinds[path].meanMs != null) k.netMs = k.meanMs - kinds[path].meanMs;
+	if (spec === EVENT_KINDS) {
+		// The alarm runs inside the poll that saw SUCCESS: that poll minus a poll that carried an update.
+		const base = kinds.pollUpdate.n ? kinds.pollUpdate : kinds.pollUnchanged;
+		const alarmMs = kinds.pollSuccess.n && base.n ? kinds.pollSuccess.meanMs - base.meanMs : null;
+		kinds.alarm = { samples: [], n: kinds.pollSuccess.n, meanMs: alarmMs, maxMs: null, derived: true };
+		for (const [name, path] of Object.entries(PATH_OF)) {
+			const k = kinds[name];
+			if (k?.meanMs != null && kinds[path].meanMs != null) k.netMs = k.meanMs - kinds[path].meanMs;
+		}
 	}
-	const { missing, worst } = worstJudged((name) => kinds[name].meanMs);
+	const { missing, worst } = worstJudged((name) => kinds[name]?.meanMs, spec);
 	return {
 		count,
 		idleMsPerS: idleNsPerMs / 1000,
@@ -425,18 +530,21 @@ function summarizeEvents(samples, { idleNsPerMs, count, warnings }) {
 
 const f = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
-/** The printout: one line per kind, mean and max CPU ms, PASS/FAIL for the judged ones. */
-export function eventLines(events) {
-	if (events.error) return [`  CPU per consumer message / alarm / push: not measured (${events.error})`];
+/**
+ * The printout: one line per kind, mean and max CPU ms, PASS/FAIL for the judged ones. `spec` and
+ * `what` name another part's kinds (bench/lib/discord.mjs) in the same table format.
+ */
+export function eventLines(events, spec = EVENT_KINDS, what = "consumer message, alarm and push") {
+	if (events.error) return [`  CPU per ${what}: not measured (${events.error})`];
 	const lines = [
-		`  CPU per invocation, one at a time on an idle gateway process (schedstat ns, minus idle ${f(events.idleMsPerS, 3)} ms/s; ${events.count} of each after a warm-up; upper bounds: the process also runs local D1/R2/DO storage, the queue broker, Miniflare's proxy${events.simulatorApart ? "; the simulator runs in a process of its own" : " and the simulator"}):`,
+		`  CPU per invocation, one at a time on an idle gateway process (schedstat ns, minus idle ${f(events.idleMsPerS, 3)} ms/s; ${events.count} of each after a warm-up; upper bounds: the process also runs local D1/R2/DO storage, the queue broker, Miniflare's proxy${events.simulatorApart ? `; the simulator${spec === EVENT_KINDS ? "" : " and the fake Discord"} run${spec === EVENT_KINDS ? "s" : ""} in a process of ${spec === EVENT_KINDS ? "its" : "their"} own` : " and the simulator"}):`,
 	];
-	for (const [name, spec] of Object.entries(EVENT_KINDS)) {
+	for (const [name, kindSpec] of Object.entries(spec)) {
 		const k = events.kinds[name];
 		if (!k) continue;
 		const own = events.isolate?.kinds?.[name];
-		const judgedMs = events.judgedOn === "isolate" ? (own?.maxMs ?? own?.meanMs) : k.meanMs;
-		const verdict = !spec.judged
+		const judgedMs = events.judgedOn === "isolate" ? isolateFigure(events, own) : k.meanMs;
+		const verdict = !kindSpec.judged
 			? "info"
 			: !Number.isFinite(judgedMs)
 				? "n/a"
@@ -447,16 +555,25 @@ export function eventLines(events) {
 			? `mean ${f(k.meanMs).padStart(6)} ms (derived)     `
 			: `mean ${f(k.meanMs).padStart(6)} ms  max ${f(k.maxMs).padStart(6)}`;
 		const net = k.netMs === undefined ? "" : `  (${f(k.netMs)} ms net of the ${PATH_OF[name]} row)`;
+		const largest =
+			own?.worstInvocationMs != null
+				? `  largest invocation <= ${f(own.worstInvocationMs)} ms (${own.worstInvocation} ${f(own.worstInvocationOwnMs)} + unclaimed)`
+				: "";
 		const isolate = events.isolate?.kinds
 			? `  isolate mean ${(own ? f(own.meanMs) : "n/a").padStart(5)} max ${(own?.maxMs != null ? f(own.maxMs) : "-").padStart(5)} ms`
 			: "";
 		lines.push(
-			`    ${name.padEnd(14)} ${stats}  n ${String(k.n).padStart(2)}  ${verdict.padEnd(4)}${isolate}  ${spec.label}${net}`,
+			`    ${name.padEnd(16)} ${stats}  n ${String(k.n).padStart(2)}  ${verdict.padEnd(4)}${isolate}${largest}  ${kindSpec.label}${net}`,
 		);
 	}
-	const on = events.judgedOn === "isolate" ? "isolate, worst window" : "process, mean";
+	const on =
+		events.judgedOn !== "isolate"
+			? "process, mean"
+			: events.isolate?.judgedBy === "invocation"
+				? "isolate, largest invocation in the worst window"
+				: "isolate, worst window";
 	lines.push(
-		`    worst kind: ${events.worstKind ?? "n/a"} ${f(events.worstMs)} ms (${on}), target every consumer message, alarm and push < ${events.target} ms: ${events.pass ? "PASS" : "FAIL"}${events.missing.length ? ` (not measured: ${events.missing.join(", ")})` : ""}`,
+		`    worst kind: ${events.worstKind ?? "n/a"} ${f(events.worstMs)} ms (${on}), target every ${what} < ${events.target} ms: ${events.pass ? "PASS" : "FAIL"}${events.missing.length ? ` (not measured: ${events.missing.join(", ")})` : ""}`,
 	);
 	if (events.isolate?.error)
 		lines.push(`    isolate: not shown (${events.isolate.error}); the verdicts use the process figure`);

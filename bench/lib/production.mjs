@@ -57,7 +57,7 @@ const auth = (token) => ({ authorization: `Bearer ${token}` });
  * req/s over hello's median req/s. `cpu()` returns CPU seconds per workerd process, `cpuOf`
  * names the process each endpoint runs in.
  */
-async function rounds({ endpoints, cpu, config, scriptDir, log }) {
+export async function rounds({ endpoints, cpu, config, scriptDir, log }) {
 	const names = Object.keys(endpoints);
 	const runs = Object.fromEntries(names.map((name) => [name, []]));
 	const run = (name, durationMs, probe) =>
@@ -429,7 +429,7 @@ export async function runProduction({ snapshot, persistTo, logFile, scriptDir, c
  * The id of an unfinished task of `sub` for the fetchPending row: the newest one in the state
  * (one an earlier run wrote), else one written now by unfinishedTaskStatements (bench/lib/seed.mjs).
  */
-async function unfinishedTask(db, sub, log) {
+export async function unfinishedTask(db, sub, log) {
 	const found = await db.prepare(UNFINISHED_TASK_SQL).bind(sub).first();
 	if (found) return found.public_id;
 	const publicId = `bench-unfinished-${Date.now()}`;
@@ -441,7 +441,7 @@ async function unfinishedTask(db, sub, log) {
 }
 
 /** One request per endpoint before load: a route that answers an error is a broken bench, not a slow route. */
-async function checkEndpoints(endpoints) {
+export async function checkEndpoints(endpoints) {
 	for (const [name, e] of Object.entries(endpoints)) {
 		for (const r of e.requests.slice(0, 1)) {
 			const res = await fetch(`${e.base}${r.path}`, { method: r.method ?? "GET", headers: r.headers, body: r.body });
@@ -608,6 +608,11 @@ export function productionLines(report, { submitStats } = {}) {
 		lines.push(
 			`  CPU profile of the gateway isolate (fetch/list002/self/album/admin mix, ${p.requests} requests, ${f(p.msPerRequest, 3)} sampled ms/req; self time):`,
 		);
+		if (p.framework) {
+			lines.push(
+				`    drizzle-orm + Hono + zod: ${f(p.framework.share * 100, 1)}% of the samples, target < ${p.framework.target * 100}%: ${verdict(p.framework.pass)}`,
+			);
+		}
 		lines.push("    by source:");
 		for (const s of p.sources.slice(0, 12)) lines.push(`      ${f(s.share * 100, 1).padStart(5)}%  ${s.name}`);
 		lines.push("    by function:");

@@ -97,11 +97,15 @@ function sourceLabel(path) {
 	return src ? src[1] : path;
 }
 
+/** The framework the gateway stands on, by the source labels below: drizzle-orm, Hono (and @hono/*), zod. */
+export const FRAMEWORK = /^npm:(drizzle-orm|hono|@hono\/[^/]+|zod)$/;
+/** Issue 20's target: the framework's share of the isolate's samples under the list mix. */
+export const FRAMEWORK_SHARE_TARGET = 0.15;
+
 /**
- * Self time per function and per source file, in ms and as a share of the sampled time,
- * without "(idle)". `mapFile` is the bundle's .map (optional).
+ * Where a profile's call frame comes from: `src/...`, `npm:<package>`, `runtime:<url>` for
+ * workerd's own modules, through the bundle's source map `mapFile` (optional).
  */
-/** `locate(callFrame)`: where a frame comes from ("src/...", "npm:<package>", "runtime:<url>"), through the bundle's map. */
 export function frameLocator(mapFile) {
 	let lines;
 	let sources;
@@ -134,6 +138,10 @@ export function frameLocator(mapFile) {
 	};
 }
 
+/**
+ * Self time per function and per source file, in ms and as a share of the sampled time,
+ * without "(idle)". `mapFile` is the bundle's .map (optional).
+ */
 export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {}) {
 	const locate = frameLocator(mapFile);
 	const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -174,8 +182,21 @@ export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {
 			.sort((a, b) => b[1] - a[1])
 			.slice(0, top)
 			.map(([name, us]) => ({ name, ms: us / 1000, share: total ? us / total : 0 }));
+	const framework = Object.fromEntries(
+		[...bySource.entries()]
+			.filter(([name]) => FRAMEWORK.test(name))
+			.map(([name, us]) => [name, total ? us / total : 0]),
+	);
+	const frameworkShare = Object.values(framework).reduce((a, b) => a + b, 0);
 	return {
 		sampledMs: total / 1000,
+		// Self time in drizzle-orm + Hono + zod over all sampled time (issue 20: under 15%).
+		framework: {
+			share: frameworkShare,
+			parts: framework,
+			target: FRAMEWORK_SHARE_TARGET,
+			pass: frameworkShare < FRAMEWORK_SHARE_TARGET,
+		},
 		functions: rank(byFunction),
 		sources: rank(bySource),
 		groups: Object.fromEntries(

@@ -181,6 +181,32 @@ export function prepareSnapshot({ root, dir, logFile }) {
 	return { script, config, simulatorConfig, simulatorScript, devVars: join(dir, ".dev.vars") };
 }
 
+/**
+ * The fake Discord (simulator/discord/) frozen beside a snapshot: its wrangler.toml copied into
+ * `<dir>/fake-discord` and its Worker bundled once, for bench/lib/discord.mjs.
+ * Returns `{ config, script }`.
+ */
+export function prepareFakeDiscord({ root, dir, logFile }) {
+	const fakeDir = join(dir, "fake-discord");
+	mkdirSync(fakeDir, { recursive: true });
+	const source = readFileSync(join(root, "simulator", "discord", "wrangler.toml"), "utf8");
+	const config = join(fakeDir, "wrangler.toml");
+	writeFileSync(
+		config,
+		source.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, "simulator", "discord", "src", "index.ts"))}`),
+	);
+	const outDir = join(fakeDir, "dist");
+	runWrangler({
+		root,
+		args: ["deploy", "--dry-run", "--config", config, "--outdir", outDir],
+		logFile,
+		what: "wrangler deploy --dry-run (fake Discord)",
+	});
+	const script = bundledScript(outDir);
+	writeFileSync(config, serveBundle(readFileSync(config, "utf8"), script));
+	return { config, script };
+}
+
 function bundledScript(outDir) {
 	const scripts = readdirSync(outDir).filter((f) => /\.m?js$/.test(f));
 	const entry = scripts.includes("index.js") ? "index.js" : scripts[0];

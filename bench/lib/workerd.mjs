@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { ceilingWorker } from "./ceilings.mjs";
 import { cpuSeconds, descendants } from "./proc.mjs";
 import { freePort } from "./server.mjs";
 
@@ -54,6 +55,9 @@ async function startInstance(options, label) {
 	return { mf, url, pid: fresh[0] };
 }
 
+/** The fake Discord's origin as the gateway names it (as under `npm start`): its URLs go through FAKE_DISCORD. */
+const FAKE_DISCORD_URL = "http://fake-discord.internal";
+
 /** What the gateway's ASSETS binding answers in the bench: the console is not measured. */
 const NO_ASSETS = `export default { fetch: () => new Response("not served in the bench", { status: 404 }) };`;
 
@@ -91,7 +95,13 @@ export default {
  * `simulatorApart: true` runs the simulator in a workerd process of its own (own state under
  * `<persistTo>/../simulator-state`), bound to the gateway as an external HTTP service on
  * 127.0.0.1, so the gateway process's CPU holds none of the simulator's. `simulatorVars` override
- * the simulator's [vars] (SIMULATOR_STEP_MS).
+ * the simulator's [vars] (SIMULATOR_STEP_MS). `ceilings: true` adds the per-route ceiling Worker
+ * (bench/lib/ceilings.mjs) to the gateway's process, bound to the same D1 database and task queue,
+ * on a socket of its own (`ceilingBase`). `fakeDiscord` ({ config, script, vars } from
+ * prepareFakeDiscord) runs the fake Discord in a workerd process of its own as well, bound to every
+ * gateway Worker (split and variant ones too) as FAKE_DISCORD with FAKE_DISCORD_URL set, as
+ * `npm start` binds it (bench/lib/discord.mjs); its origin for the bench's own calls is
+ * `fakeDiscord.base`.
  * `splitIsolates: true` (bench/growth.mjs) runs the same bundle as several Workers of the same
  * process, so each kind of invocation has an isolate (and an inspector target) of its own, as each
  * is an invocation of its own in production: `mj-edge` answers HTTP and the cron, `mj-edge-queue`
@@ -99,8 +109,9 @@ export default {
  * `variants` ({ name: vars }) adds more Workers running the gateway with those vars on top (no
  * queue consumers), sharing its D1, R2, queues and objects. `onLog(level, message)` also gets
  * workerd's structured logs (console.log of every Worker). `hello: false` leaves the hello
- * Worker out.
- * Returns `{ base, helloBase, pid, helloPid, cpu(), stop() }`: `cpu()` is the CPU seconds of
+ * Worker out (then `helloBase` and `helloPid` are undefined and `cpu().hello` is null).
+ * Returns `{ base, helloBase, ceilingBase, pid, helloPid, mf, simulator, fakeDiscord, cpu(), stop() }`:
+ * `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
 export async function startWorkerd({
@@ -116,6 +127,8 @@ export async function startWorkerd({
 	variants = {},
 	onLog,
 	hello: withHello = true,
+	ceilings = false,
+	fakeDiscord,
 }) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
@@ -163,6 +176,21 @@ export async function startWorkerd({
 		scriptPath: snapshot.simulatorScript,
 		bindings: { ...simulator.bindings, ...simulatorVars },
 	};
+	const ceilingPort = ceilings ? await freePort() : undefined;
+	const ceilingWorkers = ceilings
+		? [
+				{
+					name: "bench-ceiling",
+					modules: true,
+					script: ceilingWorker(),
+					compatibilityDate: worker.compatibilityDate,
+					compatibilityFlags: worker.compatibilityFlags,
+					d1Databases: worker.d1Databases,
+					queueProducers: { TASK_QUEUE: worker.queueProducers.TASK_QUEUE },
+					unsafeDirectSockets: [{ host: "127.0.0.1", port: ceilingPort }],
+				},
+			]
+		: [];
 	let apart;
 	if (simulatorApart) {
 		const simulatorPort = await freePort();
@@ -177,19 +205,56 @@ export async function startWorkerd({
 		);
 		apart.address = `127.0.0.1:${simulatorPort}`;
 	}
+	let fake;
+	if (fakeDiscord) {
+		const fakeOptions = unstable_getMiniflareWorkerOptions(fakeDiscord.config).workerOptions;
+		const { cronTriggers: _fakeCron, modulesRules: _fakeRules, ...fakeRest } = fakeOptions;
+		const fakePort = await freePort();
+		try {
+			fake = await startInstance(
+				{
+					...shared,
+					port: fakePort,
+					resourcePersistencePath: join(persistTo, "..", "fake-discord-state"),
+					workers: [
+						{
+							...fakeRest,
+							name: "mj-edge-fake-discord",
+							modules: true,
+							scriptPath: fakeDiscord.script,
+							bindings: { ...fakeRest.bindings, ...fakeDiscord.vars },
+						},
+					],
+				},
+				"fake Discord",
+			);
+		} catch (error) {
+			await apart?.mf.dispose();
+			throw error;
+		}
+		fake.address = `127.0.0.1:${fakePort}`;
+	}
 	const gatewayWorker = {
 		...worker,
 		name: "mj-edge",
 		modules: true,
 		scriptPath: snapshot.script,
-		bindings: { ...worker.bindings, ...readVars(snapshot.devVars), PUBLIC_BASE_URL: base, ...vars },
+		bindings: {
+			...worker.bindings,
+			...readVars(snapshot.devVars),
+			PUBLIC_BASE_URL: base,
+			...(fake ? { FAKE_DISCORD_URL: FAKE_DISCORD_URL } : {}),
+			...vars,
+		},
 		queueConsumers: consumers ? worker.queueConsumers : {},
 		serviceBindings: {
 			...worker.serviceBindings,
 			ASSETS: "bench-no-assets",
 			...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
+			...(fake ? { FAKE_DISCORD: { external: { address: fake.address, http: {} } } } : {}),
 		},
 	};
+	// Split and variant Workers spread this one, so they get the simulator and fake Discord bindings too.
 	const gatewayWorkers = splitIsolates ? splitGateway(gatewayWorker) : [gatewayWorker];
 	for (const [name, extra] of Object.entries(variants)) {
 		gatewayWorkers.push({
@@ -210,41 +275,39 @@ export async function startWorkerd({
 				...gatewayWorkers,
 				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
 				...(apart ? [] : [simulatorWorker]),
+				...ceilingWorkers,
 			],
 		},
 		"gateway",
 	).catch(async (error) => {
-		await apart?.mf.dispose();
+		await Promise.allSettled([apart?.mf.dispose(), fake?.mf.dispose()]);
 		throw error;
 	});
 	let hello;
-	try {
-		if (!withHello) throw Object.assign(new Error("no hello"), { noHello: true });
-		hello = await startInstance(
-			{
-				...shared,
-				port: await freePort(),
-				// Its own throwaway D1, never the gateway's state: two processes on one SQLite file would contend.
-				resourcePersistencePath: join(persistTo, "..", "hello-state"),
-				workers: [
-					{
-						name: "hello",
-						modules: true,
-						script: HELLO,
-						compatibilityDate: worker.compatibilityDate,
-						d1Databases: { DB: "bench-hello-d1" },
-					},
-				],
-			},
-			"hello",
-		);
-	} catch (error) {
-		if (!error.noHello) {
-			await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose()]);
+	if (withHello) {
+		try {
+			hello = await startInstance(
+				{
+					...shared,
+					port: await freePort(),
+					// Its own throwaway D1, never the gateway's state: two processes on one SQLite file would contend.
+					resourcePersistencePath: join(persistTo, "..", "hello-state"),
+					workers: [
+						{
+							name: "hello",
+							modules: true,
+							script: HELLO,
+							compatibilityDate: worker.compatibilityDate,
+							d1Databases: { DB: "bench-hello-d1" },
+						},
+					],
+				},
+				"hello",
+			);
+		} catch (error) {
+			await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 			throw error;
 		}
-	}
-	if (hello) {
 		const setup = await fetch(`${hello.url.origin}/setup`);
 		if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
 	}
@@ -252,16 +315,19 @@ export async function startWorkerd({
 	return {
 		base,
 		helloBase: hello?.url.origin,
+		ceilingBase: ceilingPort ? `http://127.0.0.1:${ceilingPort}` : undefined,
 		pid: gateway.pid,
 		helloPid: hello?.pid,
 		mf: gateway.mf,
 		/** The simulator's own Miniflare instance and process under `simulatorApart`, else undefined. */
 		simulator: apart && { mf: apart.mf, pid: apart.pid },
+		/** The fake Discord's own instance (`fakeDiscord`), its process and its origin on 127.0.0.1. */
+		fakeDiscord: fake && { mf: fake.mf, pid: fake.pid, base: `http://${fake.address}` },
 		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: hello ? cpuSeconds(hello.pid) : null }),
 		stop: async () => {
 			if (stopped) return;
 			stopped = true;
-			await Promise.allSettled([gateway.mf.dispose(), hello?.mf.dispose(), apart?.mf.dispose()]);
+			await Promise.allSettled([gateway.mf.dispose(), hello?.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 		},
 	};
 }

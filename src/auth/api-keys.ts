@@ -14,6 +14,7 @@ import type { Context } from "hono";
 import type { AppEnv, AuthUser } from "../context";
 import { type ApiKeyListing, findLiveKeyByHash, insertApiKey, touchApiKey } from "../db/api-keys";
 import { type Db, getDb } from "../db/client";
+import { type Deps, runtimeDeps } from "../deps";
 import { ApiError, unauthorized, userDisabled } from "../errors";
 import { logError } from "../log";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, KEY_SHAPE, MAX_LIVE_KEYS } from "./key-format";
@@ -36,8 +37,14 @@ export interface CreatedApiKey extends ApiKeyListing {
 }
 
 /** Makes a key for the user, acting with the user's current role; CONFLICT at the live-key limit. */
-export async function createApiKey(db: Db, user: AuthUser, name: string, now: number): Promise<CreatedApiKey> {
-	const key = generateApiKey();
+export async function createApiKey(
+	db: Db,
+	user: AuthUser,
+	name: string,
+	now: number,
+	deps: Pick<Deps, "randomBytes"> = runtimeDeps(),
+): Promise<CreatedApiKey> {
+	const key = generateApiKey(deps.randomBytes);
 	const row = await insertApiKey(
 		db,
 		{

@@ -1,12 +1,14 @@
 /**
- * The API key format and its hash, with no imports: the Worker (src/auth/api-keys.ts) and the
- * first-admin command (scripts/admin-create.mjs, run by Node) both use this file, so a key the
- * command prints is one the gateway accepts.
+ * The API key format and its hash: the Worker (src/auth/api-keys.ts) and the first-admin command
+ * (scripts/admin-create.mjs, run by Node) both use this file, so a key the command prints is one
+ * the gateway accepts. Node loads it as it is, so its one import names the file with `.ts`.
  *
  * A key is `mjk_` + 32 random bytes in base64url. Only its SHA-256 is stored: the key is a
  * high-entropy random secret, so a fast hash cannot be brute-forced and a slow one would only
  * cost every request.
  */
+
+import { base64url, sha256Hex } from "../encoding.ts";
 
 /** What every key starts with; a JWT never does (its header encodes to "eyJ…"). */
 export const API_KEY_PREFIX = "mjk_";
@@ -18,25 +20,17 @@ export const KEY_PREFIX_LENGTH = 12;
 /** Live keys one user may hold; a leaked key is revoked and replaced, not accumulated. */
 export const MAX_LIVE_KEYS = 20;
 
-const encoder = new TextEncoder();
-
 /** True for anything shaped like a key attempt, so it never reaches the JWT verifier. */
 export function isApiKey(token: string): boolean {
 	return token.startsWith(API_KEY_PREFIX);
 }
 
-function base64url(bytes: Uint8Array): string {
-	let binary = "";
-	for (const b of bytes) binary += String.fromCharCode(b);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function generateApiKey(): string {
-	return API_KEY_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
+/** `randomBytes` is Deps' (src/deps.ts); the first-admin command passes Node's crypto. */
+export function generateApiKey(randomBytes: (length: number) => Uint8Array): string {
+	return API_KEY_PREFIX + base64url(randomBytes(KEY_BYTES));
 }
 
 /** Hex SHA-256 of the key: what the api_keys table stores and looks keys up by. */
 export async function hashApiKey(key: string): Promise<string> {
-	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
-	return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+	return sha256Hex(key);
 }

@@ -87,10 +87,9 @@ function signIn(options: { role?: Role }): MiddlewareHandler<AppEnv> {
 			if (deliveredTokens.size >= USER_CACHE_LIMIT) deliveredTokens.clear();
 			deliveredTokens.set(signature, id);
 		} else {
-			// The one read a repeated token costs: the disabled flag is never cached, so disabling a
-			// user refuses the very next request in every isolate. The primary, as for API keys: a
-			// replica may not have seen the disable yet.
-			disabled = await isUserDisabled(getDb(c.env.DB), id);
+			// The one read a repeated token costs, at most once a second per user and isolate (see
+			// ENABLED_TRUST_MS). The primary, as for API keys: a replica may not have seen the disable yet.
+			disabled = await isUserDisabled(getDb(c.env.DB), id, c.get("deps").now());
 		}
 		if (disabled) throw userDisabled();
 		// After the write: a user token refused here still demotes the user's keys.

@@ -2,7 +2,7 @@
  * HMAC-SHA256 signatures for capability URLs the gateway hands out: image links and the
  * per-task callback URL given to upstreams. Keyed by SIGNING_SECRET, separate per purpose.
  */
-import { base64url } from "jose";
+import { base64url, fromBase64url } from "../encoding";
 import { hmacKey, requireUsableSecrets } from "./hmac-key";
 
 const encoder = new TextEncoder();
@@ -18,7 +18,7 @@ function signatureBytes(value: string): Uint8Array<ArrayBuffer> | null {
 	if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) return null;
 	try {
 		// Copied into an ArrayBuffer of its own, as crypto.subtle.verify takes.
-		return new Uint8Array(base64url.decode(value));
+		return fromBase64url(value);
 	} catch {
 		// A length of 4n+1 is never valid base64.
 		return null;
@@ -42,7 +42,7 @@ export async function sign(env: Env, purpose: SignaturePurpose, value: string): 
 
 async function computeSignature(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
 	const mac = await crypto.subtle.sign("HMAC", await signingKey(env), encoder.encode(`${purpose}:${value}`));
-	return base64url.encode(new Uint8Array(mac));
+	return base64url(new Uint8Array(mac));
 }
 
 /** Constant-time check (crypto.subtle.verify). */

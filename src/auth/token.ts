@@ -3,8 +3,10 @@
  * `exp` and `sub` required, `role` limited to user/admin; `iss` and `aud` checked when
  * JWT_ISSUER / JWT_AUDIENCE are set, and a lifetime (`exp - iat`) capped by JWT_MAX_LIFETIME,
  * so a leaked signing tool or a careless `--expires 10y` cannot mint a token that lives for ever.
+ * Those three are parsed by config() (src/config.ts), which logs a bad one and keeps its default.
  */
 import { errors, jwtVerify, SignJWT } from "jose";
+import { type ConfigVars, config } from "../config";
 import { unauthorized } from "../errors";
 import type { Role } from "../vocabulary";
 import { hmacKey, requireUsableSecrets } from "./hmac-key";
@@ -20,24 +22,7 @@ export interface VerifiedClaims extends TokenClaims {
 }
 
 /** The settings tokens are verified against: the Worker's env, or a subset of it in tests. */
-export type TokenSettings = Partial<
-	Pick<Env, "ENVIRONMENT" | "JWT_SECRET" | "SIGNING_SECRET" | "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_MAX_LIFETIME">
->;
-
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
-
-/**
- * Seconds in a duration such as "30d", "12h", "90m", "3600s" or "3600"; null for "" (no limit).
- * Anything else is a configuration error, thrown so that no token is accepted under it.
- */
-export function parseLifetime(text: string | undefined): number | null {
-	const value = (text ?? "").trim();
-	if (value === "") return null;
-	const m = /^(\d{1,9})\s*([smhdw]?)$/i.exec(value);
-	if (!m || Number(m[1]) === 0)
-		throw new Error(`JWT_MAX_LIFETIME "${value}" is not a duration such as 30d, 12h or 3600`);
-	return Number(m[1]) * (UNIT_SECONDS[m[2].toLowerCase() || "s"] ?? 1);
-}
+export type TokenSettings = ConfigVars;
 
 const secretKey = (secret: string | undefined) => hmacKey(secret, "JWT_SECRET");
 
@@ -52,9 +37,8 @@ const VERIFIED_LIMIT = 10_000;
 /** Verifies a bearer token against `settings`; throws UNAUTHORIZED with a reason the client can act on. */
 export async function verifyToken(token: string, settings: TokenSettings, now: number): Promise<VerifiedClaims> {
 	requireUsableSecrets(settings);
-	const memo = [settings.JWT_SECRET, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_MAX_LIFETIME, token].join(
-		"\u0000",
-	);
+	const { jwt } = config(settings);
+	const memo = [settings.JWT_SECRET, jwt.issuer, jwt.audience, jwt.maxLifetime?.seconds, token].join("\u0000");
 	const known = verified.get(memo);
 	if (known) {
 		if (known.exp * 1000 > now) return known.claims;
@@ -73,14 +57,14 @@ async function verifyUncached(
 	now: number,
 ): Promise<{ claims: VerifiedClaims; exp: number }> {
 	const key = await secretKey(settings.JWT_SECRET);
-	const maxLifetime = parseLifetime(settings.JWT_MAX_LIFETIME);
+	const { issuer, audience, maxLifetime } = config(settings).jwt;
 	try {
 		const { payload } = await jwtVerify(token, key, {
 			algorithms: ["HS256"],
 			currentDate: new Date(now),
 			requiredClaims: ["exp", "sub"],
-			issuer: settings.JWT_ISSUER || undefined,
-			audience: settings.JWT_AUDIENCE || undefined,
+			issuer: issuer ?? undefined,
+			audience: audience ?? undefined,
 		});
 		const role = payload.role ?? "user";
 		if (role !== "user" && role !== "admin") throw unauthorized("token role must be user or admin");
@@ -90,10 +74,10 @@ async function verifyUncached(
 		// jwtVerify with requiredClaims ["exp"] guarantees a numeric exp (and a numeric iat when present).
 		const exp = payload.exp as number;
 		if (maxLifetime !== null) {
-			const limit = `token lifetime exceeds the maximum of ${settings.JWT_MAX_LIFETIME?.trim()}`;
+			const limit = `token lifetime exceeds the maximum of ${maxLifetime.text}`;
 			if (payload.iat === undefined) throw unauthorized(`${limit}: the token has no iat`);
 			// An iat in the future would stretch the window: count from now then.
-			if (exp - Math.min(payload.iat, now / 1000) > maxLifetime) throw unauthorized(limit);
+			if (exp - Math.min(payload.iat, now / 1000) > maxLifetime.seconds) throw unauthorized(limit);
 		}
 		return { claims: { sub: payload.sub, role, issuedAt: payload.iat ?? 0 }, exp };
 	} catch (error) {

@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { z } from "zod";
 import { TASK_STATUSES } from "../vocabulary";
 
 /**
@@ -448,6 +449,20 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type BannedWordRow = typeof bannedWords.$inferSelect;
+
+/** A JSON text column read with `schema`; undefined when it is empty, not JSON or not of that shape. */
+export function parseJsonColumn<S extends z.ZodType>(
+	json: string | null | undefined,
+	schema: S,
+): z.output<S> | undefined {
+	if (!json) return undefined;
+	try {
+		const parsed = schema.safeParse(JSON.parse(json));
+		return parsed.success ? parsed.data : undefined;
+	} catch {
+		return undefined;
+	}
+}
 
 /** A JSON array of strings from a text column; [] for anything else. */
 export function parseStringArray(json: string): string[] {

@@ -9,9 +9,9 @@
  *    a cursor continues with a range on (submit_time, id) instead of OFFSET;
  *  - unfiltered totals are kept counters; filtered totals are index-only counts.
  */
-import { and, count, desc, eq, gte, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { counters, type TaskRow, tasks, users } from "./schema";
+import { rawRows, TASK } from "./rows";
+import type { TaskRow } from "./schema";
 import { TASKS_COUNTER, type TaskCursor } from "./tasks";
 
 export interface TaskListFilter {
@@ -33,22 +33,35 @@ export interface TaskPage {
 	next?: TaskCursor;
 }
 
-function conditions(filter: TaskListFilter, cursor?: TaskCursor): SQL | undefined {
-	const parts: (SQL | undefined)[] = [
-		filter.userId !== undefined ? eq(tasks.userId, filter.userId) : undefined,
-		filter.channelId === undefined
-			? undefined
-			: filter.channelId === 0
-				? isNull(tasks.channelId)
-				: eq(tasks.channelId, filter.channelId),
-		filter.publicId !== undefined ? eq(tasks.publicId, filter.publicId) : undefined,
-		filter.status !== undefined ? eq(tasks.status, filter.status) : undefined,
-		filter.action !== undefined ? eq(tasks.action, filter.action) : undefined,
-		filter.fromMs !== undefined ? gte(tasks.submitTime, filter.fromMs) : undefined,
-		filter.toMs !== undefined ? lte(tasks.submitTime, filter.toMs) : undefined,
-		cursor ? sql`(${tasks.submitTime}, ${tasks.id}) < (${cursor.submitTime}, ${cursor.id})` : undefined,
-	];
-	return and(...parts.filter((p): p is SQL => p !== undefined));
+/** A filter's WHERE clause (with its leading " where ", or "") and its parameters, in binding order. */
+function whereOf(filter: TaskListFilter, cursor?: TaskCursor): { sql: string; params: unknown[] } {
+	const parts: string[] = [];
+	const params: unknown[] = [];
+	const add = (sql: string, ...values: unknown[]) => {
+		parts.push(sql);
+		params.push(...values);
+	};
+	if (filter.userId !== undefined) add(`"tasks"."user_id" = ?`, filter.userId);
+	if (filter.channelId === 0) add(`"tasks"."channel_id" is null`);
+	else if (filter.channelId !== undefined) add(`"tasks"."channel_id" = ?`, filter.channelId);
+	if (filter.publicId !== undefined) add(`"tasks"."public_id" = ?`, filter.publicId);
+	if (filter.status !== undefined) add(`"tasks"."status" = ?`, filter.status);
+	if (filter.action !== undefined) add(`"tasks"."action" = ?`, filter.action);
+	if (filter.fromMs !== undefined) add(`"tasks"."submit_time" >= ?`, filter.fromMs);
+	if (filter.toMs !== undefined) add(`"tasks"."submit_time" <= ?`, filter.toMs);
+	if (cursor) add(`("tasks"."submit_time", "tasks"."id") < (?, ?)`, cursor.submitTime, cursor.id);
+	return { sql: parts.length === 0 ? "" : ` where ${parts.join(" and ")}`, params };
+}
+
+/** SQL text by the shape of the request that needs it: each shape is built once per isolate. */
+const statements = new Map<string, string>();
+function statement(key: string, build: () => string): string {
+	let sql = statements.get(key);
+	if (sql === undefined) {
+		sql = build();
+		statements.set(key, sql);
+	}
+	return sql;
 }
 
 function pageOf(rows: TaskRow[], limit: number): TaskPage {
@@ -66,15 +79,22 @@ export async function listTaskPage(
 ): Promise<TaskPage> {
 	const { limit, cursor } = options;
 	const page = options.page ?? 1;
-	const query = db
-		.select()
-		.from(tasks)
-		.where(conditions(filter, cursor))
-		.orderBy(desc(tasks.submitTime), desc(tasks.id))
-		.limit(limit + 1);
-	const rows = cursor || page === 1 ? await query.all() : await query.offset((page - 1) * limit).all();
-	return pageOf(rows, limit);
+	const where = whereOf(filter, cursor);
+	const offset = !cursor && page !== 1;
+	const sql = statement(
+		`page${where.sql}${offset ? " offset" : ""}`,
+		() =>
+			`select ${TASK.columns} from "tasks"${where.sql} order by "tasks"."submit_time" desc, "tasks"."id" desc limit ?${offset ? " offset ?" : ""}`,
+	);
+	const params = offset ? [...where.params, limit + 1, (page - 1) * limit] : [...where.params, limit + 1];
+	const rows = await rawRows(db, sql, params);
+	return pageOf(
+		rows.map((row) => TASK.read(row)),
+		limit,
+	);
 }
+
+const USER_SEQ_PAGE = `select ${TASK.columns}, "users"."task_count" from "users" left join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."user_seq" <= "users"."task_count" - ? and "tasks"."user_seq" >= "users"."task_count" - ?) where "users"."id" = ?`;
 
 /**
  * A user's unfiltered page `page` (newest first) and their task count, in one statement: the
@@ -88,24 +108,19 @@ export async function userSeqPage(
 	limit: number,
 ): Promise<TaskPage & { total: number }> {
 	const skip = (page - 1) * limit;
-	const rows = await db
-		.select({ task: tasks, total: users.taskCount })
-		.from(users)
-		.leftJoin(
-			tasks,
-			and(
-				eq(tasks.userId, users.id),
-				lte(tasks.userSeq, sql`${users.taskCount} - ${skip}`),
-				// One row past the page (when it exists) says whether there is a next one.
-				gte(tasks.userSeq, sql`${users.taskCount} - ${skip + limit}`),
-			),
-		)
-		.where(eq(users.id, userId))
-		.all();
-	const total = rows[0]?.total ?? 0;
-	const found = rows.flatMap((row) => (row.task ? [row.task] : [])).sort((a, b) => b.userSeq - a.userSeq);
+	// One row past the page (when it exists) says whether there is a next one.
+	const rows = await rawRows(db, USER_SEQ_PAGE, [skip, skip + limit, userId]);
+	const total = (rows[0]?.[TASK.width] as number | null | undefined) ?? 0;
+	// A user whose range is empty still has their row, with every task column NULL.
+	const found = rows.flatMap((row) => (row[0] === null ? [] : [TASK.read(row)])).sort((a, b) => b.userSeq - a.userSeq);
 	return { ...pageOf(found, limit), total };
 }
+
+/*
+ * The counters row is one primary-key lookup, so the index walks newest first and stops at the
+ * limit instead of stepping onto the row below the range.
+ */
+const ALL_SEQ_PAGE = `select ${TASK.columns}, "counters"."value" from "counters" left join "tasks" on ("tasks"."task_seq" <= "counters"."value" - ? and "tasks"."task_seq" >= "counters"."value" - ?) where "counters"."name" = ? order by "tasks"."task_seq" desc limit ?`;
 
 /**
  * Everyone's unfiltered page `page` (newest first) and the task count, in one statement: the
@@ -121,27 +136,11 @@ export async function userSeqPage(
  */
 export async function allSeqPage(db: Db, page: number, limit: number): Promise<TaskPage & { total: number }> {
 	const skip = (page - 1) * limit;
-	const rows = await db
-		.select({ task: tasks, total: counters.value })
-		.from(counters)
-		.leftJoin(
-			tasks,
-			and(
-				lte(tasks.taskSeq, sql`${counters.value} - ${skip}`),
-				// One row past the page (when it exists) says whether there is a next one.
-				gte(tasks.taskSeq, sql`${counters.value} - ${skip + limit}`),
-			),
-		)
-		.where(eq(counters.name, TASKS_COUNTER))
-		// The counters row is one primary-key lookup, so the index walks newest first and
-		// stops at the limit instead of stepping onto the row below the range.
-		.orderBy(desc(tasks.taskSeq))
-		.limit(limit + 1)
-		.all();
-	const total = rows[0]?.total ?? 0;
+	const rows = await rawRows(db, ALL_SEQ_PAGE, [skip, skip + limit, TASKS_COUNTER, limit + 1]);
+	const total = (rows[0]?.[TASK.width] as number | null | undefined) ?? 0;
 	return {
 		...pageOf(
-			rows.flatMap((row) => (row.task ? [row.task] : [])),
+			rows.flatMap((row) => (row[0] === null ? [] : [TASK.read(row)])),
 			limit,
 		),
 		total,
@@ -150,18 +149,20 @@ export async function allSeqPage(db: Db, page: number, limit: number): Promise<T
 
 /** The user's task count (users.task_count): an unfiltered total without counting. */
 export async function userTaskCount(db: Db, userId: number): Promise<number> {
-	const row = await db.select({ n: users.taskCount }).from(users).where(eq(users.id, userId)).get();
-	return row?.n ?? 0;
+	const [row] = await rawRows(db, `select "task_count" from "users" where "users"."id" = ?`, [userId]);
+	return (row?.[0] as number | undefined) ?? 0;
 }
 
 /** Every task ever written (the counters row): the admin's unfiltered total. */
 export async function allTaskCount(db: Db): Promise<number> {
-	const row = await db.select({ n: counters.value }).from(counters).where(eq(counters.name, TASKS_COUNTER)).get();
-	return row?.n ?? 0;
+	const [row] = await rawRows(db, `select "value" from "counters" where "counters"."name" = ?`, [TASKS_COUNTER]);
+	return (row?.[0] as number | undefined) ?? 0;
 }
 
 /** A filtered total: an index-only count over the same index the page uses. */
 export async function countTasks(db: Db, filter: TaskListFilter): Promise<number> {
-	const row = await db.select({ n: count() }).from(tasks).where(conditions(filter)).get();
-	return row?.n ?? 0;
+	const where = whereOf(filter);
+	const sql = statement(`count${where.sql}`, () => `select count(*) from "tasks"${where.sql}`);
+	const [row] = await rawRows(db, sql, where.params);
+	return (row?.[0] as number | undefined) ?? 0;
 }

@@ -1,9 +1,10 @@
 /** Every query on the tasks table. */
-import { and, asc, desc, eq, exists, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, exists, getTableColumns, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
+import { d1Of, rawRows, TASK } from "./rows";
 import {
-	channels,
 	counters,
 	IN_FLIGHT_CONDITION,
 	type NewTaskRow,
@@ -26,20 +27,6 @@ export class QueueFullError extends Error {}
 export const TASKS_COUNTER = "tasks";
 
 export type NewTaskInput = Omit<NewTaskRow, "userSeq" | "taskSeq" | "albumSeq" | "submitTime"> & { album?: boolean };
-
-/**
- * The user's unfinished tasks, counting at most `cap`: index-only on tasks_user_status, so it
- * never reads more than `cap` entries however many tasks the user has.
- */
-function unfinishedCount(db: Db, userId: number, cap: number) {
-	const unfinished = db
-		.select({ one: sql`1` })
-		.from(tasks)
-		.where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED_STATUSES])))
-		.limit(cap)
-		.as("unfinished");
-	return sql<number>`(SELECT count(*) FROM ${unfinished})`;
-}
 
 /**
  * Writes a new task and its charge in one D1 batch (one transaction) and returns the task's
@@ -72,56 +59,98 @@ export async function insertQueuedTask(
 	return { submitTime: written.submitTime, unfinished: written.unfinished ?? 0 };
 }
 
+/**
+ * The user's unfinished tasks, counting at most `cap`, as SQL (binds: user id, the statuses, the
+ * cap): index-only on tasks_user_status, so it never reads more than `cap` entries however many
+ * tasks the user has.
+ */
+const UNFINISHED_COUNT = `(SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (${UNFINISHED_STATUSES.map(() => "?").join(", ")})) limit ?) "unfinished")`;
+const unfinishedParams = (userId: number, cap: number) => [userId, ...UNFINISHED_STATUSES, cap];
+
+/** The task columns an insert fills from SQL rather than from the row, with their parameters. */
+type Computed = Partial<Record<keyof TaskRow, { sql: string; params: (row: NewTaskRow, limit: number) => unknown[] }>>;
+
+/**
+ * The submit batch's statements, built once per isolate for each (album, queue limit or not):
+ * the charge, the counter, the insert (every column bound, as drizzle would bind the row with
+ * its defaults) and, under a queue limit, the count after the insert.
+ */
+interface WriteStatements {
+	charge: string;
+	insert: string;
+	insertParams: (row: NewTaskRow, limit: number) => unknown[];
+}
+const writeStatements = new Map<string, WriteStatements>();
+
+function writeStatementsOf(album: boolean, limited: boolean): WriteStatements {
+	const key = `${album}:${limited}`;
+	const known = writeStatements.get(key);
+	if (known) return known;
+	const fromUser = (column: string, extra = "") => `(SELECT ${column} FROM users WHERE id = ?${extra})`;
+	const computed: Computed = {
+		userSeq: { sql: fromUser("task_count", " AND quota >= 0"), params: (row) => [row.userId] },
+		taskSeq: { sql: "(SELECT value FROM counters WHERE name = ?)", params: () => [TASKS_COUNTER] },
+		albumSeq: album ? { sql: fromUser("album_count"), params: (row) => [row.userId] } : undefined,
+		submitTime: limited
+			? {
+					sql: fromUser("last_submit_time", ` AND ${UNFINISHED_COUNT} < ?`),
+					params: (row, limit) => [row.userId, ...unfinishedParams(row.userId, limit), limit],
+				}
+			: { sql: fromUser("last_submit_time"), params: (row) => [row.userId] },
+		// NULL for a disabled user: a submit that signed in just before the disable cannot add a
+		// task after the disable's cancel has looked for them.
+		updatedAt: {
+			sql: "(SELECT ? FROM users WHERE id = ? AND disabled_at IS NULL)",
+			params: (row) => [row.updatedAt, row.userId],
+		},
+	};
+	const columns = Object.entries(getTableColumns(tasks)) as [keyof TaskRow, SQLiteColumn][];
+	const values = columns.map(([key]) => (key === "id" ? "null" : (computed[key]?.sql ?? "?")));
+	const built: WriteStatements = {
+		charge: `update "users" set "quota" = "users"."quota" - ?, "task_count" = "users"."task_count" + 1, "album_count" = ${album ? `"users"."album_count" + 1` : `"users"."album_count"`}, "last_submit_time" = MAX("users"."last_submit_time" + 1, ?) where "users"."id" = ?`,
+		insert: `insert into "tasks" (${columns.map(([, column]) => `"${column.name}"`).join(", ")}) values (${values.join(", ")}) returning "submit_time"`,
+		insertParams: (row, limit) =>
+			columns.flatMap(([key, column]) => {
+				if (key === "id") return [];
+				const fill = computed[key];
+				if (fill) return fill.params(row, limit);
+				// As drizzle: a value left out takes the column's default; null stays NULL.
+				const value = row[key] === undefined ? column.default : row[key];
+				return [value === undefined || value === null ? null : column.mapToDriverValue(value)];
+			}),
+	};
+	writeStatements.set(key, built);
+	return built;
+}
+
+const COUNTER_BUMP = `insert into "counters" ("name", "value") values (?, ?) on conflict ("counters"."name") do update set "value" = "counters"."value" + 1`;
+const UNFINISHED_AFTER = `select ${UNFINISHED_COUNT} as "n" from "users" where "users"."id" = ?`;
+
 async function writeTask(
 	db: Db,
 	input: NewTaskInput,
 	now: number,
 	queueLimit: number | null,
 ): Promise<{ submitTime: number; unfinished: number | null }> {
-	const { album, ...row } = input;
+	const { album, ...fields } = input;
+	const row = fields as NewTaskRow;
 	const price = row.quota ?? 0;
-	const fromUser = (column: string, extra = sql``) =>
-		sql`(SELECT ${sql.raw(column)} FROM users WHERE id = ${row.userId}${extra})`;
-	const belowLimit =
-		queueLimit === null ? sql`` : sql` AND ${unfinishedCount(db, row.userId, queueLimit)} < ${queueLimit}`;
-	const insert = db
-		.insert(tasks)
-		.values({
-			...row,
-			userSeq: fromUser("task_count", sql` AND quota >= 0`),
-			taskSeq: sql`(SELECT value FROM counters WHERE name = ${TASKS_COUNTER})`,
-			albumSeq: album ? fromUser("album_count") : null,
-			submitTime: fromUser("last_submit_time", belowLimit),
-			// NULL for a disabled user: a submit that signed in just before the disable cannot add a
-			// task after the disable's cancel has looked for them.
-			updatedAt: sql`(SELECT ${row.updatedAt} FROM users WHERE id = ${row.userId} AND disabled_at IS NULL)`,
-		})
-		.returning({ submitTime: tasks.submitTime });
-	const charge = db
-		.update(users)
-		.set({
-			taskCount: sql`${users.taskCount} + 1`,
-			albumCount: album ? sql`${users.albumCount} + 1` : users.albumCount,
-			quota: sql`${users.quota} - ${price}`,
-			lastSubmitTime: sql`MAX(${users.lastSubmitTime} + 1, ${now})`,
-		})
-		.where(eq(users.id, row.userId));
-	const counter = db
-		.insert(counters)
-		.values({ name: TASKS_COUNTER, value: 1 })
-		.onConflictDoUpdate({ target: counters.name, set: { value: sql`${counters.value} + 1` } });
+	const limit = queueLimit ?? 0;
+	const sql = writeStatementsOf(album === true, queueLimit !== null);
+	const d1 = d1Of(db);
+	const statements = [
+		d1.prepare(sql.charge).bind(price, now, row.userId),
+		d1.prepare(COUNTER_BUMP).bind(TASKS_COUNTER, 1),
+		d1.prepare(sql.insert).bind(...sql.insertParams(row, limit)),
+	];
+	// Read after the insert, inside the batch: this task included, nobody else's write in between.
+	if (queueLimit !== null) {
+		statements.push(d1.prepare(UNFINISHED_AFTER).bind(...unfinishedParams(row.userId, queueLimit + 1), row.userId));
+	}
 	try {
-		if (queueLimit === null) {
-			const [, , inserted] = await db.batch([charge, counter, insert]);
-			return { submitTime: inserted[0].submitTime, unfinished: null };
-		}
-		// Read after the insert, inside the batch: this task included, nobody else's write in between.
-		const after = db
-			.select({ n: unfinishedCount(db, row.userId, queueLimit + 1) })
-			.from(users)
-			.where(eq(users.id, row.userId));
-		const [, , inserted, [count]] = await db.batch([charge, counter, insert, after]);
-		return { submitTime: inserted[0].submitTime, unfinished: count?.n ?? 0 };
+		const results = await d1.batch<{ submit_time?: number; n?: number }>(statements);
+		const submitTime = results[2].results[0]?.submit_time as number;
+		return { submitTime, unfinished: queueLimit === null ? null : (results[3].results[0]?.n ?? 0) };
 	} catch (error) {
 		const message = String(error);
 		if (message.includes("NOT NULL constraint failed: tasks.user_seq")) {
@@ -138,13 +167,12 @@ export async function findTask(db: Db, publicId: string): Promise<TaskRow | unde
 	return db.select().from(tasks).where(eq(tasks.publicId, publicId)).get();
 }
 
+const USER_TASK = `select ${TASK.columns} from "tasks" where ("tasks"."public_id" = ? and "tasks"."user_id" = ?)`;
+
 /** A user's task; another user's task answers exactly like an unknown id. */
 export async function findUserTask(db: Db, userId: number, publicId: string): Promise<TaskRow | undefined> {
-	return db
-		.select()
-		.from(tasks)
-		.where(and(eq(tasks.publicId, publicId), eq(tasks.userId, userId)))
-		.get();
+	const [row] = await rawRows(db, USER_TASK, [publicId, userId]);
+	return row ? TASK.read(row) : undefined;
 }
 
 export interface TaskCursor {
@@ -345,20 +373,18 @@ export async function submitChecks(
 	cap: number,
 	parentChannelId: number | null,
 ): Promise<{ unfinished: number; channelAvailable: boolean }> {
-	const channel = db
-		.select({ one: sql`1` })
-		.from(channels)
-		.where(and(eq(channels.enabled, true), parentChannelId == null ? undefined : eq(channels.id, parentChannelId)));
-	const row = await db
-		.select({
-			unfinished: unfinishedCount(db, userId, cap),
-			channelAvailable: sql<number>`${exists(channel)}`,
-		})
-		.from(users)
-		.where(eq(users.id, userId))
-		.get();
-	return { unfinished: row?.unfinished ?? 0, channelAvailable: Boolean(row?.channelAvailable) };
+	const [row] = await rawRows(
+		db,
+		parentChannelId == null ? SUBMIT_CHECKS_ANY : SUBMIT_CHECKS_PARENT,
+		parentChannelId == null
+			? [...unfinishedParams(userId, cap), 1, userId]
+			: [...unfinishedParams(userId, cap), 1, parentChannelId, userId],
+	);
+	return { unfinished: (row?.[0] as number | undefined) ?? 0, channelAvailable: Boolean(row?.[1]) };
 }
+
+const SUBMIT_CHECKS_ANY = `select ${UNFINISHED_COUNT}, exists (select 1 from "channels" where "channels"."enabled" = ?) from "users" where "users"."id" = ?`;
+const SUBMIT_CHECKS_PARENT = `select ${UNFINISHED_COUNT}, exists (select 1 from "channels" where ("channels"."enabled" = ? and "channels"."id" = ?)) from "users" where "users"."id" = ?`;
 
 /** The user's unfinished tasks, newest first (midjourney-proxy /task/queue). */
 export async function listUnfinished(db: Db, userId: number, limit: number): Promise<TaskRow[]> {

@@ -5,6 +5,7 @@
  * dev and tests: a binding absent from wrangler.toml); every other URL goes to the network.
  */
 import type { Fetch } from "../deps";
+import { throughBinding } from "../net/bound-fetch";
 
 /** Bindings that exist only where the fake Discord runs next to the gateway (never in wrangler.toml). */
 interface DevBindings {
@@ -30,11 +31,5 @@ export function httpUrlOf(url: string): string {
 
 /** A fetch that sends the fake Discord's URLs through its binding (when bound) and the rest to `base`. */
 export function discordFetch(env: Env, base: Fetch): Fetch {
-	const origin = fakeDiscordOrigin(env);
-	const binding = (env as Env & DevBindings).FAKE_DISCORD;
-	return async (input, init) => {
-		const request = new Request(input, init);
-		if (binding && origin !== null && new URL(request.url).origin === origin) return binding.fetch(request);
-		return base(request);
-	};
+	return throughBinding(fakeDiscordOrigin(env), (env as Env & DevBindings).FAKE_DISCORD, base);
 }

@@ -32,6 +32,18 @@ export interface UploadedAttachment {
 	uploaded_filename: string;
 }
 
+/** What every interaction carries: its kind, the bot it is for, and where and in which session it happens. */
+function interaction(type: 2 | 3 | 5, applicationId: string, where: Where): Record<string, unknown> {
+	return {
+		type,
+		application_id: applicationId,
+		guild_id: where.guildId,
+		channel_id: where.channelId,
+		session_id: where.sessionId,
+		nonce: where.nonce,
+	};
+}
+
 export function slashCommand(
 	where: Where,
 	command: ApplicationCommand,
@@ -39,12 +51,7 @@ export function slashCommand(
 	attachments: UploadedAttachment[] = [],
 ): Record<string, unknown> {
 	return {
-		type: 2,
-		application_id: command.application_id,
-		guild_id: where.guildId,
-		channel_id: where.channelId,
-		session_id: where.sessionId,
-		nonce: where.nonce,
+		...interaction(2, command.application_id, where),
 		data: {
 			version: command.version,
 			id: command.id,
@@ -63,14 +70,9 @@ export function buttonPress(
 	press: { messageId: string; applicationId: string; customId: string; messageFlags?: number },
 ): Record<string, unknown> {
 	return {
-		type: 3,
-		guild_id: where.guildId,
-		channel_id: where.channelId,
+		...interaction(3, press.applicationId, where),
 		message_flags: press.messageFlags ?? 0,
 		message_id: press.messageId,
-		application_id: press.applicationId,
-		session_id: where.sessionId,
-		nonce: where.nonce,
 		data: { component_type: 2, custom_id: press.customId },
 	};
 }
@@ -80,12 +82,7 @@ export function modalSubmit(
 	modal: { applicationId: string; id: string; customId: string; fieldId: string; value: string },
 ): Record<string, unknown> {
 	return {
-		type: 5,
-		application_id: modal.applicationId,
-		channel_id: where.channelId,
-		guild_id: where.guildId,
-		session_id: where.sessionId,
-		nonce: where.nonce,
+		...interaction(5, modal.applicationId, where),
 		data: {
 			id: modal.id,
 			custom_id: modal.customId,

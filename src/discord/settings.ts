@@ -4,6 +4,7 @@
  * choice from D1, so neither has to ask every account's object.
  */
 import { z } from "zod";
+import { parseJsonColumn } from "../db/schema";
 
 export const DISCORD_API_BASE = "https://discord.com";
 export const DISCORD_ACTIVITY_BASE = "https://936929561302675456.discordsays.com";
@@ -69,19 +70,23 @@ const clearable = (field: string) =>
 export const discordSettingsChanges = z
 	.object({
 		...fields,
+		// "" forgets the mode: the account runs in whatever mode its Midjourney settings say.
+		mode: z.enum([...ACCOUNT_MODES, ""], {
+			error: `discord.mode must be one of ${ACCOUNT_MODES.join(", ")}, or "" to clear it`,
+		}),
 		dm_channel_id: clearable("discord.dm_channel_id"),
 		niji_dm_channel_id: clearable("discord.niji_dm_channel_id"),
 	})
 	.partial()
 	.strict();
 
-/** Settings after a PATCH: the changes merged in, a DM channel id given as "" removed. */
+/** Settings after a PATCH: the changes merged in, a mode or DM channel id given as "" removed. */
 export function mergeSettings(
 	current: DiscordSettings | undefined,
 	changes: z.output<typeof discordSettingsChanges>,
 ): Record<string, unknown> {
 	const merged: Record<string, unknown> = { ...current, ...changes };
-	for (const key of ["dm_channel_id", "niji_dm_channel_id"]) if (merged[key] === "") delete merged[key];
+	for (const key of ["mode", "dm_channel_id", "niji_dm_channel_id"]) if (merged[key] === "") delete merged[key];
 	return merged;
 }
 
@@ -114,13 +119,7 @@ export const IDLE_STATE: DiscordState = {
 
 /** Settings from the column; undefined when the column does not hold valid settings (a relay). */
 export function parseSettings(column: string): DiscordSettings | undefined {
-	if (!column) return undefined;
-	try {
-		const parsed = discordSettingsInput.safeParse(JSON.parse(column));
-		return parsed.success ? parsed.data : undefined;
-	} catch {
-		return undefined;
-	}
+	return parseJsonColumn(column, discordSettingsInput);
 }
 
 export function parseState(column: string): DiscordState {

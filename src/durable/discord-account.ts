@@ -10,6 +10,7 @@
  * connection or a restarted object comes back by itself with a RESUME.
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config";
 import { disableChannel, findChannel, setDiscordState } from "../db/channels";
 import { getDb } from "../db/client";
 import type { ChannelRow, TaskRow } from "../db/schema";
@@ -47,9 +48,12 @@ import {
 	snowflake,
 } from "../discord/rest";
 import { type DiscordSettings, type DiscordState, IDLE_STATE, isFull, parseSettings } from "../discord/settings";
+import { base64 } from "../encoding";
 import { publicBase, uploadUrl } from "../images/links";
+import { extensionOf, newFileName } from "../images/upload";
 import { logError, logWarning } from "../log";
 import { actionOfButton } from "../tasks/actions";
+import type { AccountSubmit, DiscordAccountCalls, PreparedInput } from "../tasks/discord-account-stub";
 import { discordCannotRun } from "../tasks/discord-capabilities";
 import type { TaskMessage } from "../tasks/messages";
 import { isTerminal, parseOptions, storedButtons, type TaskUpdate } from "../tasks/model";
@@ -58,9 +62,6 @@ import { taskObject } from "../tasks/task-object-stub";
 
 /** The watchdog's period while the channel is enabled. */
 const WATCHDOG_MS = 30_000;
-/** The pause between two interactions of one account (anchors: about a second, with jitter). */
-const PACE_MS = 800;
-const PACE_JITTER_MS = 400;
 /** The command index is read again after this long even without a 50035. */
 const COMMANDS_TTL_MS = 6 * 3600_000;
 /** A connection that ends this often within RECONNECT_WINDOW_MS takes the account out. */
@@ -72,25 +73,19 @@ const SEED_WAIT_MS = 20_000;
 const INFO_EVERY_MS = 30 * 60_000;
 /** "Last heard" is written to D1 at most this often; every other change of state at once. */
 const HEARD_WRITE_MS = 15_000;
-
-export type AccountSubmit =
-	| { kind: "accepted"; upstreamId: string }
-	/** The account runs `concurrency` tasks and `queue_size` wait: try another channel. */
-	| { kind: "full" }
-	/** The account cannot take tasks (disabled, no settings): try another channel. */
-	| { kind: "down"; reason: string };
+/**
+ * The channel row is read from D1 again after this long. Every gateway message needs it (is the
+ * channel on, its Discord channel id, its token): a D1 read and its mapping per message were most
+ * of a progress update's CPU. An admin's change reaches the object at once anyway (refresh() reads
+ * afresh), and the watchdog alarm reads afresh too.
+ */
+const CHANNEL_TTL_MS = 5_000;
 
 interface WaitingTask {
 	taskId: string;
 	nonce: string;
 	queuedAt: number;
 	/** The prompt and modal prompt as the gateway prepared them (translated), when they differ from the task's. */
-	prompt?: string;
-	modalPrompt?: string;
-}
-
-/** What the gateway prepared for a task before handing it over (src/tasks/prompt-translation.ts). */
-export interface PreparedInput {
 	prompt?: string;
 	modalPrompt?: string;
 }
@@ -117,13 +112,15 @@ interface AccountTask extends PendingTask {
 /** Thrown while building an interaction: the task cannot run on this account, and why. */
 class TaskRefused extends Error {}
 
-export class DiscordAccount extends DurableObject<Env> {
+export class DiscordAccount extends DurableObject<Env> implements DiscordAccountCalls {
 	/** A Durable Object has no request context: it builds its network, clock and chance once. */
 	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */
 	get #deps(): Deps {
 		return runtimeDeps();
 	}
 	#channelId: number | null = null;
+	/** The channel row as last read (undefined: not a discord channel, or gone), and when. */
+	#channelRead: { row: ChannelRow | undefined; at: number } | null = null;
 	#session: GatewaySession | null = null;
 	#tasks: StoredTasks = { running: [], waiting: [] };
 	#gateway: GatewayConnection | null = null;
@@ -158,7 +155,7 @@ export class DiscordAccount extends DurableObject<Env> {
 	/** The channel row changed (created, enabled, disabled, settings): connect or close to match it. */
 	async refresh(channelId: number): Promise<DiscordState> {
 		await this.#remember(channelId);
-		const channel = await this.#channel();
+		const channel = await this.#channel(true);
 		if (!channel?.enabled) {
 			this.#closeGateway("the channel is disabled");
 			this.#connection = "disabled";
@@ -257,7 +254,7 @@ export class DiscordAccount extends DurableObject<Env> {
 
 	/** The watchdog: reconnect a lost connection, notice a dead one, start waiting tasks, drop finished ones. */
 	override async alarm(): Promise<void> {
-		const channel = await this.#channel();
+		const channel = await this.#channel(true);
 		if (!channel?.enabled) {
 			this.#closeGateway("the channel is disabled");
 			this.#connection = "disabled";
@@ -277,13 +274,20 @@ export class DiscordAccount extends DurableObject<Env> {
 	async #remember(channelId: number): Promise<void> {
 		if (this.#channelId === channelId) return;
 		this.#channelId = channelId;
+		this.#channelRead = null;
 		await this.ctx.storage.put("channelId", channelId);
 	}
 
-	async #channel(): Promise<ChannelRow | undefined> {
+	/** The channel's row: from memory for CHANNEL_TTL_MS, from D1 when older or `fresh`. */
+	async #channel(fresh = false): Promise<ChannelRow | undefined> {
 		if (this.#channelId === null) return undefined;
+		const now = this.#deps.now();
+		const read = this.#channelRead;
+		if (!fresh && read && now - read.at >= 0 && now - read.at < CHANNEL_TTL_MS) return read.row;
 		const channel = await findChannel(getDb(this.env.DB), this.#channelId);
-		return channel?.kind === "discord" ? channel : undefined;
+		const row = channel?.kind === "discord" ? channel : undefined;
+		this.#channelRead = { row, at: now };
+		return row;
 	}
 
 	#rest(channel: ChannelRow, settings: DiscordSettings): DiscordRest {
@@ -734,7 +738,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		const object = key ? await this.env.IMAGES.get(key) : null;
 		if (!object) throw new TaskRefused("the image to describe is missing");
 		const type = object.httpMetadata?.contentType ?? "image/png";
-		const filename = `image.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+		const filename = `image.${extensionOf(type)}`;
 		const uploaded = await rest.upload(settings.channel_id, filename, await object.arrayBuffer(), type);
 		await this.#slash(
 			rest,
@@ -759,7 +763,7 @@ export class DiscordAccount extends DurableObject<Env> {
 				const object = await this.env.IMAGES.get(key);
 				if (!object) throw new TaskRefused("an input picture is missing");
 				const type = object.httpMetadata?.contentType ?? "image/png";
-				const name = `${crypto.randomUUID()}.${type === "image/jpeg" ? "jpg" : type === "image/webp" ? "webp" : "png"}`;
+				const name = newFileName(this.#deps, type);
 				await this.env.IMAGES.put(`uploads/${name}`, object.body, { httpMetadata: { contentType: type } });
 				return uploadUrl(this.env, base, name);
 			}),
@@ -814,8 +818,6 @@ export class DiscordAccount extends DurableObject<Env> {
 			const mask = task.maskKey ? await this.env.IMAGES.get(task.maskKey) : null;
 			if (!mask) throw new Error("the mask is missing");
 			const bytes = new Uint8Array(await mask.arrayBuffer());
-			let binary = "";
-			for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
 			const response = await discordFetch(this.env, this.#deps.fetch)(
 				`${settings.activity_base}/inpaint/api/submit-job`,
 				{
@@ -823,7 +825,7 @@ export class DiscordAccount extends DurableObject<Env> {
 					headers: { "content-type": "application/json", "user-agent": settings.user_agent },
 					body: JSON.stringify({
 						customId: data.custom_id.replace(/^MJ::iframe::/, ""),
-						mask: btoa(binary),
+						mask: base64(bytes),
 						prompt: task.modalPrompt ?? task.prompt ?? "",
 						userId: "0",
 						username: "0",
@@ -885,11 +887,12 @@ export class DiscordAccount extends DurableObject<Env> {
 		return list;
 	}
 
-	/** Interactions of one account leave at least PACE_MS apart. */
+	/** Interactions of one account leave at least DISCORD_PACE_MS apart (plus up to half again). */
 	async #paced(): Promise<void> {
 		const now = this.#deps.now();
 		const wait = this.#nextSendAt - now;
-		this.#nextSendAt = Math.max(now, this.#nextSendAt) + PACE_MS + this.#deps.random() * PACE_JITTER_MS;
+		const pace = config(this.env).discordPaceMs;
+		this.#nextSendAt = Math.max(now, this.#nextSendAt) + pace + this.#deps.random() * (pace / 2);
 		if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 	}
 
@@ -934,6 +937,7 @@ export class DiscordAccount extends DurableObject<Env> {
 			this.#closeGateway(why);
 			this.#connection = "disabled";
 			this.#lastError = why;
+			this.#channelRead = null;
 			if (this.#channelId !== null) await disableChannel(getDb(this.env.DB), this.#channelId, why, this.#deps.now());
 			await this.ctx.storage.deleteAlarm();
 			await this.#report(true);
@@ -973,6 +977,7 @@ export class DiscordAccount extends DurableObject<Env> {
 		this.#closeGateway(reason);
 		this.#connection = "disabled";
 		this.#lastError = reason;
+		this.#channelRead = null;
 		if (this.#channelId !== null) await disableChannel(getDb(this.env.DB), this.#channelId, reason, this.#deps.now());
 		const { waiting, running } = this.#tasks;
 		this.#tasks = { running: [], waiting: [] };

@@ -27,6 +27,7 @@ import { fetchUpstreamMedia } from "../net/upstream-media";
 import { redactUrl } from "../net/url-policy";
 import type { HookChange, HookMessage } from "../tasks/messages";
 import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
+import type { ApplyResult, TaskObjectCalls, TaskSnapshot } from "../tasks/task-object-stub";
 import { decide } from "../tasks/transitions";
 
 interface StoredState {
@@ -53,22 +54,6 @@ interface StoredState {
 	hookSent?: { seq: number; status: TaskStatus; progress: number; at: number };
 	/** The newest change not yet queued, held back by the window; the alarm queues it. */
 	hookPending?: HookChange | null;
-}
-
-/** What the object knows of a task: the decision D1 follows. */
-export interface TaskSnapshot {
-	status: TaskStatus;
-	upstreamId: string | null;
-	channelId: number | null;
-	version: number;
-	/** Whether D1 has this version (false: a write is still failing; the alarm keeps retrying it). */
-	synced: boolean;
-}
-
-export interface ApplyResult {
-	applied: boolean;
-	status: TaskStatus | null;
-	reason?: "terminal" | "stale" | "duplicate" | "unknown-task";
 }
 
 const STATE_KEY = "state";
@@ -113,7 +98,7 @@ function fieldsFor(update: TaskUpdate, status: TaskStatus, progress: number, now
 	return fields;
 }
 
-export class TaskObject extends DurableObject<Env> {
+export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 	#state: StoredState | null = null;
 	/** The network this object fetches media with; a Durable Object has no request context to take it from. */
 	/** Read at each use, so a test that replaces the runtime's Deps reaches an object already built. */
@@ -244,6 +229,12 @@ export class TaskObject extends DurableObject<Env> {
 	async resumeModal(publicId: string): Promise<boolean> {
 		const state = await this.#load(publicId);
 		if (state?.status !== "MODAL" || state.upstreamId) return false;
+		await this.#backToQueue(state);
+		return true;
+	}
+
+	/** The task waits to be submitted again: a new version in NOT_START, written, announced, told. */
+	async #backToQueue(state: StoredState): Promise<void> {
 		state.status = "NOT_START";
 		state.progress = 0;
 		state.version += 1;
@@ -252,7 +243,6 @@ export class TaskObject extends DurableObject<Env> {
 		if (await this.#sync(state)) await this.#disarm(state);
 		this.#announce(state);
 		await this.#tellChange(state, this.#deps.now());
-		return true;
 	}
 
 	/**
@@ -325,16 +315,9 @@ export class TaskObject extends DurableObject<Env> {
 	async returnToQueue(publicId: string, upstreamId: string): Promise<boolean> {
 		const state = await this.#load(publicId);
 		if (state?.status !== "SUBMITTED" || state.upstreamId !== upstreamId) return false;
-		state.status = "NOT_START";
-		state.progress = 0;
 		state.upstreamId = undefined;
 		state.claimUntil = 0;
-		state.version += 1;
-		state.fields = { ...state.fields, status: "NOT_START", progress: "0%" };
-		await this.#saveArmed(state);
-		if (await this.#sync(state)) await this.#disarm(state);
-		this.#announce(state);
-		await this.#tellChange(state, this.#deps.now());
+		await this.#backToQueue(state);
 		return true;
 	}
 

@@ -34,6 +34,7 @@ import {
 	sseFrame,
 	wantsWebSocket,
 } from "../live/events";
+import type { UserHubCalls } from "../live/hub";
 import { toProxyTask } from "../tasks/views/proxy";
 
 /** Events kept for reconnects; a client further behind gets a fresh snapshot instead. */
@@ -59,7 +60,7 @@ interface SseClient {
 
 const encoder = new TextEncoder();
 
-export class UserHub extends DurableObject<Env> {
+export class UserHub extends DurableObject<Env> implements UserHubCalls {
 	#sse = new Set<SseClient>();
 	#heartbeat: ReturnType<typeof setInterval> | undefined;
 	#lastSeq: number | undefined;

@@ -6,19 +6,19 @@
  */
 import { z } from "zod";
 import { getDb } from "../db/client";
-import type { TaskRow } from "../db/schema";
+import { parseJsonColumn, type TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import { eventDelivered, markEventDead, type NewDelivery, recordDelivery } from "../db/webhooks";
-import type { Fetch } from "../deps";
+import type { Deps, Fetch } from "../deps";
 import { publicBase } from "../images/links";
 import { logWarning } from "../log";
+import { callbackUrlProblem } from "../net/url-policy";
 import type { HookChange, HookMessage } from "../tasks/messages";
 import { isTerminal, parseProgress } from "../tasks/model";
 import { type Seed002Task, toSeed002 } from "../tasks/views/seed002";
 import { TASK_STATUSES } from "../vocabulary";
 import { ensureWebhookSecret, signingSecrets } from "./secrets";
 import { changeEventIdFor, eventIdFor, signatureHeader } from "./standard-webhooks";
-import { callbackUrlProblem } from "./url-policy";
 
 export type HookVerdict =
 	| { kind: "delivered" }
@@ -36,6 +36,7 @@ export const HOOK_TIMEOUT_MS = 10_000;
 export interface HookAttempt {
 	fetch: Fetch;
 	now: () => number;
+	randomBytes: Deps["randomBytes"];
 	timeoutMs: number;
 	/** When the queue tries again should this attempt fail; null after the last attempt. */
 	nextTryAt: number | null;
@@ -50,13 +51,7 @@ const storedChangeSchema = z.object({
 
 /** The change a delivery log row recorded (its `event` column); undefined for rows without one. */
 export function storedChange(json: string | null): HookChange | undefined {
-	if (!json) return undefined;
-	try {
-		const parsed = storedChangeSchema.safeParse(JSON.parse(json));
-		return parsed.success ? parsed.data : undefined;
-	} catch {
-		return undefined;
-	}
+	return parseJsonColumn(json, storedChangeSchema);
 }
 
 /** The change a task's row shows: the end, for a message that names no change. */
@@ -121,7 +116,7 @@ export async function deliverTaskHook(env: Env, job: HookMessage, attempt: HookA
 		return { kind: "dropped", reason: problem };
 	}
 	const body = JSON.stringify(await bodyOf(env, task, change, final));
-	const secret = await ensureWebhookSecret(db, task.userId, started);
+	const secret = await ensureWebhookSecret(db, task.userId, started, attempt);
 	const timestamp = Math.floor(started / 1000);
 	const signal = AbortSignal.timeout(attempt.timeoutMs);
 	try {

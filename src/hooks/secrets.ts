@@ -6,20 +6,31 @@
 import type { Db } from "../db/client";
 import type { WebhookSecretRow } from "../db/schema";
 import { findWebhookSecret, insertWebhookSecretIfMissing, rotateWebhookSecret } from "../db/webhooks";
+import { type Deps, runtimeDeps } from "../deps";
 import { generateWebhookSecret } from "./standard-webhooks";
 
 /** How long the previous secret keeps signing after a rotation. */
 export const WEBHOOK_SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 /** The user's secret row, made now if the user has none. */
-export async function ensureWebhookSecret(db: Db, userId: number, now: number): Promise<WebhookSecretRow> {
+export async function ensureWebhookSecret(
+	db: Db,
+	userId: number,
+	now: number,
+	deps: Pick<Deps, "randomBytes"> = runtimeDeps(),
+): Promise<WebhookSecretRow> {
 	return (
-		(await findWebhookSecret(db, userId)) ?? insertWebhookSecretIfMissing(db, userId, generateWebhookSecret(), now)
+		(await findWebhookSecret(db, userId)) ?? insertWebhookSecretIfMissing(db, userId, generateWebhookSecret(deps), now)
 	);
 }
 
-export async function rotateUserWebhookSecret(db: Db, userId: number, now: number): Promise<WebhookSecretRow> {
-	return rotateWebhookSecret(db, userId, generateWebhookSecret(), now, now + WEBHOOK_SECRET_OVERLAP_MS);
+export async function rotateUserWebhookSecret(
+	db: Db,
+	userId: number,
+	now: number,
+	deps: Pick<Deps, "randomBytes"> = runtimeDeps(),
+): Promise<WebhookSecretRow> {
+	return rotateWebhookSecret(db, userId, generateWebhookSecret(deps), now, now + WEBHOOK_SECRET_OVERLAP_MS);
 }
 
 /** When the previous secret stops signing, or null when only the current one signs at `now`. */

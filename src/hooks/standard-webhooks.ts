@@ -2,26 +2,23 @@
  * Standard Webhooks (https://www.standardwebhooks.com): secrets, signatures and event ids.
  * Pure functions on Web Crypto, so receivers can check them with any library of the spec.
  */
+import type { Deps } from "../deps";
+import { base64, base64url, fromBase64, sha256 } from "../encoding";
+
 const encoder = new TextEncoder();
 
 const SECRET_PREFIX = "whsec_";
 /** The spec allows 24 to 64 bytes; 32 (256 bits) is as strong as HMAC-SHA256 gets. */
 const SECRET_BYTES = 32;
 
-function toBase64(bytes: Uint8Array): string {
-	let binary = "";
-	for (const b of bytes) binary += String.fromCharCode(b);
-	return btoa(binary);
-}
-
 /** A new signing secret: `whsec_` + base64 of random bytes. */
-export function generateWebhookSecret(): string {
-	return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+export function generateWebhookSecret(deps: Pick<Deps, "randomBytes">): string {
+	return SECRET_PREFIX + base64(deps.randomBytes(SECRET_BYTES));
 }
 
 function secretKey(secret: string): Promise<CryptoKey> {
 	if (!secret.startsWith(SECRET_PREFIX)) throw new Error("a webhook secret starts with whsec_");
-	const raw = Uint8Array.from(atob(secret.slice(SECRET_PREFIX.length)), (c) => c.charCodeAt(0));
+	const raw = fromBase64(secret.slice(SECRET_PREFIX.length));
 	return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
@@ -39,7 +36,7 @@ export async function signatureHeader(
 	const entries = await Promise.all(
 		secrets.map(async (secret) => {
 			const mac = await crypto.subtle.sign("HMAC", await secretKey(secret), content);
-			return `v1,${toBase64(new Uint8Array(mac))}`;
+			return `v1,${base64(new Uint8Array(mac))}`;
 		}),
 	);
 	return entries.join(" ");
@@ -59,7 +56,5 @@ export function changeEventIdFor(taskId: string, seq: number): Promise<string> {
 }
 
 async function hashedId(name: string): Promise<string> {
-	const digest = await crypto.subtle.digest("SHA-256", encoder.encode(name));
-	const id = toBase64(new Uint8Array(digest)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-	return `msg_${id.slice(0, 32)}`;
+	return `msg_${base64url(await sha256(name)).slice(0, 32)}`;
 }

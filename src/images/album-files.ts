@@ -8,23 +8,20 @@
  *    a capability signed for the `album-origin` purpose, shown only to the photo's owner.
  */
 import { sign, verify } from "../auth/signing";
-import { EXTENSION_OF, type ImageType } from "./upload";
+import type { Deps } from "../deps";
+import { type ImageType, newFileName } from "./upload";
 
 const TEMPLATE_PREFIX = "templates/";
 const ORIGIN_PREFIX = "album-origins/";
 /** The file name part of a key: a random UUID and the type's extension. */
 const FILE_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(png|jpg|webp)$/;
 
-function newName(type: ImageType): string {
-	return `${crypto.randomUUID()}.${EXTENSION_OF[type]}`;
+export function newTemplateKey(deps: Pick<Deps, "uuid">, type: ImageType): string {
+	return TEMPLATE_PREFIX + newFileName(deps, type);
 }
 
-export function newTemplateKey(type: ImageType): string {
-	return TEMPLATE_PREFIX + newName(type);
-}
-
-export function newOriginKey(type: ImageType): string {
-	return ORIGIN_PREFIX + newName(type);
+export function newOriginKey(deps: Pick<Deps, "uuid">, type: ImageType): string {
+	return ORIGIN_PREFIX + newFileName(deps, type);
 }
 
 /** The R2 key a template file name in a link stands for, or null for a malformed name. */

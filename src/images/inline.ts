@@ -1,4 +1,5 @@
 /** Images sent to an upstream inline, as the protocol's base64 data URLs. */
+import { base64 } from "../encoding";
 
 /** Inline images larger than this are refused rather than held in memory. */
 export const MAX_INLINE_IMAGE_BYTES = 10 * 1024 * 1024;
@@ -18,10 +19,5 @@ export async function r2DataUrl(bucket: R2Bucket, key: string): Promise<string> 
 		throw new InlineImageTooLargeError(`image ${key} is over ${MAX_INLINE_IMAGE_BYTES} bytes`);
 	}
 	const bytes = new Uint8Array(await object.arrayBuffer());
-	let binary = "";
-	const CHUNK = 0x8000;
-	for (let i = 0; i < bytes.length; i += CHUNK) {
-		binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-	}
-	return `data:${object.httpMetadata?.contentType ?? "image/png"};base64,${btoa(binary)}`;
+	return `data:${object.httpMetadata?.contentType ?? "image/png"};base64,${base64(bytes)}`;
 }

@@ -5,6 +5,7 @@
  * kept in R2 under the task, so the queue message and the D1 row carry only keys. The dispatcher
  * sends them upstream again as data URLs.
  */
+import { fromBase64 } from "../encoding";
 import { badRequest } from "../errors";
 import { logError } from "../log";
 import { type CheckedImage, checked, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage, tooLarge } from "./upload";
@@ -21,15 +22,13 @@ export function decodeInlineImage(value: string, field: string): CheckedImage {
 	// 4 base64 characters carry 3 bytes: refuse before decoding anything too large.
 	if (Math.floor((payload.length * 3) / 4) > MAX_UPLOAD_BYTES + 2) throw tooLarge(field);
 	if (payload.length % 4 === 1 || !BASE64.test(payload)) throw badRequest(`${field} is not valid base64`);
-	let binary: string;
+	let bytes: Uint8Array;
 	try {
-		binary = atob(payload);
+		bytes = fromBase64(payload);
 	} catch {
 		throw badRequest(`${field} is not valid base64`);
 	}
-	if (binary.length > MAX_UPLOAD_BYTES) throw tooLarge(field);
-	const bytes = new Uint8Array(binary.length);
-	for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+	if (bytes.length > MAX_UPLOAD_BYTES) throw tooLarge(field);
 	return checked(bytes, field);
 }
 

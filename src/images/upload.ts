@@ -5,12 +5,12 @@
  * never read past that limit.
  */
 
-import type { Fetch } from "../deps";
+import type { Deps, Fetch } from "../deps";
 import { ApiError, badRequest } from "../errors";
 import { logWarning } from "../log";
 import { fetchPublic, UrlRefusedError } from "../net/fetch-public";
 import { MAX_INLINE_IMAGE_BYTES } from "./inline";
-import { type MediaType, sniffMediaType } from "./media-type";
+import { bareType, type MediaType, sniffMediaType } from "./media-type";
 
 /**
  * Largest picture accepted: 10 MiB. A face swap sends both the photo and the template picture
@@ -44,6 +44,20 @@ export const EXTENSION_OF: Readonly<Record<ImageType, string>> = {
 	"image/jpeg": "jpg",
 	"image/webp": "webp",
 };
+
+/** The extension of a picture the gateway stored, by its content type: png for any other (what the gateway writes when it has none). */
+export function extensionOf(contentType: string | null | undefined): string {
+	const type = bareType(contentType);
+	return Object.hasOwn(EXTENSION_OF, type) ? EXTENSION_OF[type as ImageType] : "png";
+}
+
+/**
+ * A new name for a stored picture: a random UUID and its type's extension. Links to it are
+ * capabilities (template pictures, /mj/upload copies), so the name must be unguessable.
+ */
+export function newFileName(deps: Pick<Deps, "uuid">, contentType: string | null | undefined): string {
+	return `${deps.uuid()}.${extensionOf(contentType)}`;
+}
 
 export function tooLarge(field: string): ApiError {
 	return new ApiError("PAYLOAD_TOO_LARGE", `${field} is larger than ${MAX_UPLOAD_BYTES} bytes (10 MB)`);

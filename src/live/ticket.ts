@@ -8,8 +8,10 @@
  * not single-use on purpose: EventSource reconnects by itself with the same URL, and within the
  * minute that reconnect should work.
  */
-import { base64url } from "jose";
+
 import { sign, verify } from "../auth/signing";
+import { type Deps, runtimeDeps } from "../deps";
+import { base64url, fromBase64url } from "../encoding";
 
 export const TICKET_TTL_SECONDS = 60;
 
@@ -36,11 +38,12 @@ export async function issueTicket(
 	env: Env,
 	claims: Omit<TicketClaims, "expiresAt">,
 	nowMs: number,
+	deps: Pick<Deps, "uuid"> = runtimeDeps(),
 ): Promise<{ ticket: string; expiresAt: number }> {
 	const expiresAt = Math.floor(nowMs / 1000) + TICKET_TTL_SECONDS;
-	const wire: WireClaims = { u: claims.userId, e: expiresAt, n: crypto.randomUUID().slice(0, 8) };
+	const wire: WireClaims = { u: claims.userId, e: expiresAt, n: deps.uuid().slice(0, 8) };
 	if (claims.taskId) wire.t = claims.taskId;
-	const payload = base64url.encode(encoder.encode(JSON.stringify(wire)));
+	const payload = base64url(encoder.encode(JSON.stringify(wire)));
 	return { ticket: `${payload}.${await sign(env, "stream-ticket", payload)}`, expiresAt };
 }
 
@@ -62,7 +65,7 @@ export async function checkTicket(env: Env, ticket: string | undefined, nowMs: n
 /** Only ever called on a payload the gateway signed, but parsed defensively all the same. */
 function parseClaims(payload: string): WireClaims | null {
 	try {
-		const value: unknown = JSON.parse(decoder.decode(base64url.decode(payload)));
+		const value: unknown = JSON.parse(decoder.decode(fromBase64url(payload)));
 		if (typeof value !== "object" || value === null) return null;
 		const { u, e, t, n } = value as Record<string, unknown>;
 		if (!Number.isSafeInteger(u) || !Number.isSafeInteger(e) || typeof n !== "string") return null;

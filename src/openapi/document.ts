@@ -1,12 +1,17 @@
 /**
- * Builds the OpenAPI 3.1 document from the route registry. A pure function of ./registry.ts
- * and the zod schemas it points at (no bindings, no I/O), so the Worker serves it and
- * scripts/openapi.mjs writes it to a file for the linter from the same code.
+ * Builds the OpenAPI 3.1 document from the app's route groups: every route defined with
+ * createRoute (./define.ts), read from each group's registry through the mount table (src/app.ts),
+ * with mj-edge's own additions (each surface's envelope and error answer, per-route auth, the
+ * speed-mode servers, named components). A pure function of the definitions (no bindings, no
+ * I/O), so the Worker serves it and scripts/openapi.mjs writes it to a file from the same code.
+ *
+ * zod schemas become JSON Schema with zod's own toJSONSchema: request schemas as the client
+ * sends them (`io: "input"`: text-to-number parameters show as text), answers as they come out.
  */
+import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { Surface } from "../context";
-import { type Auth, type Input, type Method, OPERATIONS, type Operation, SPEED_MODE_PREFIXES, TAGS } from "./registry";
-import * as body from "./responses";
+import { type Auth, ENVELOPES, ERROR_OF, type Input, type RouteExtras, TAGS } from "./define";
 import { RESPONSE_SCHEMAS } from "./responses";
 
 /** A JSON Schema or OpenAPI object, as plain JSON. */
@@ -41,14 +46,6 @@ function components(): Record<string, Json> {
 	return out;
 }
 
-const ERROR_OF: Record<Surface, z.ZodType> = {
-	seed002: body.Seed002Error,
-	seed001: body.NewApiError,
-	album: body.AlbumError,
-	proxy: body.ProxyError,
-	plain: body.PlainError,
-};
-
 /** The success body inside the surface's envelope, as src/routes/envelopes.ts `ok` wraps it. */
 function successBody(surface: Surface, data: Json): Json {
 	switch (surface) {
@@ -68,15 +65,6 @@ function successBody(surface: Surface, data: Json): Json {
 			return data;
 	}
 }
-
-const MEDIA: Record<NonNullable<Operation["success"]["media"]>, Json> = {
-	image: { "image/*": { schema: { type: "string", contentMediaType: "image/*" } } },
-	video: { "video/mp4": { schema: { type: "string", contentMediaType: "video/mp4" } } },
-	html: { "text/html": { schema: { type: "string" } } },
-	javascript: { "text/javascript": { schema: { type: "string" } } },
-	events: { "text/event-stream": { schema: { type: "string" } } },
-	openapi: { "application/json": { schema: { type: "object" } } },
-};
 
 const SECURITY: Record<Auth, Json[]> = {
 	none: [],
@@ -139,59 +127,29 @@ function paramsBody(input: Input): Json {
 	};
 }
 
+const SIG_PARAMETER: Json = {
+	name: "sig",
+	in: "query",
+	required: true,
+	description: "The HMAC the gateway put in the link it handed out.",
+	schema: { type: "string" },
+};
+
+const IDEMPOTENCY_PARAMETER: Json = {
+	name: "Idempotency-Key",
+	in: "header",
+	required: false,
+	description: "Repeats of the same request with this key within 24 h answer the first answer again.",
+	schema: { type: "string", minLength: 1, maxLength: 255 },
+};
+
+const CURSOR_HEADERS: Json = {
+	"x-next-cursor": { description: "The next page's cursor, when there is one.", schema: { type: "string" } },
+};
+
 function operationId(method: Method, path: string): string {
 	const words = path.split(/[^A-Za-z0-9]+/).filter(Boolean);
 	return method.toLowerCase() + words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
-}
-
-function operation(op: Operation, method: Method): Json {
-	const parameters: Json[] = pathParameters(op.path, op.pathParams);
-	let requestBody: Json | undefined;
-	const bodyless = method === "GET" || method === "HEAD";
-	if (op.input?.from === "query" || (op.input?.from === "params" && bodyless))
-		parameters.push(...queryParameters(op.input.schema));
-	else if (op.input?.from === "params") requestBody = paramsBody(op.input);
-	else if (op.input?.from === "form") requestBody = formBody(op.input);
-	else if (op.input?.from === "json")
-		requestBody = { required: true, content: { "application/json": { schema: inputSchema(op.input.schema) } } };
-	if (op.auth === "signature")
-		parameters.push({
-			name: "sig",
-			in: "query",
-			required: true,
-			description: "The HMAC the gateway put in the link it handed out.",
-			schema: { type: "string" },
-		});
-	if (op.idempotent)
-		parameters.push({
-			name: "Idempotency-Key",
-			in: "header",
-			required: false,
-			description: "Repeats of the same request with this key within 24 h answer the first answer again.",
-			schema: { type: "string", minLength: 1, maxLength: 255 },
-		});
-
-	const success: Json = { description: op.success.description };
-	if (method !== "HEAD") {
-		if (op.success.body)
-			success.content = { "application/json": { schema: successBody(op.surface, outputSchema(op.success.body)) } };
-		else if (op.success.media) success.content = MEDIA[op.success.media];
-	}
-	if (op.cursorHeader)
-		success.headers = {
-			"x-next-cursor": { description: "The next page's cursor, when there is one.", schema: { type: "string" } },
-		};
-	const error = { $ref: `#/components/responses/${errorResponseName(op.surface)}` };
-	return {
-		operationId: operationId(method, op.path),
-		tags: [TAGS[op.tag].name],
-		summary: op.summary,
-		...(op.description ? { description: op.description } : {}),
-		security: SECURITY[op.auth],
-		...(parameters.length ? { parameters } : {}),
-		...(requestBody ? { requestBody } : {}),
-		responses: { [String(op.success.status ?? 200)]: success, "4XX": error, "5XX": error },
-	};
 }
 
 const errorResponseName = (surface: Surface) => `${surface[0].toUpperCase()}${surface.slice(1)}Error`;
@@ -207,19 +165,128 @@ function errorResponses(): Record<string, Json> {
 	return out;
 }
 
-/** The OpenAPI 3.1 document of `operations` (every public route by default). */
-export function buildDocument(operations: readonly Operation[] = OPERATIONS): Json {
-	const paths: Record<string, Json> = {};
-	for (const op of operations) {
-		paths[op.path] ??= {};
-		const item = paths[op.path];
-		if (op.speedModes)
-			item.servers = [
-				{ url: "/", description: "The default speed mode: /mj/…" },
-				...SPEED_MODE_PREFIXES.map((prefix) => ({ url: prefix, description: `${prefix}/mj/…` })),
-			];
-		for (const method of op.methods) item[method.toLowerCase()] = operation(op, method);
+/** A group of the mount table (src/app.ts), as the document reads it. */
+export interface DocumentedMount {
+	prefix: string;
+	surface: Surface;
+	routes?: unknown;
+	/**
+	 * A copy of another mount under an extra leading prefix (the speed modes: /mj-fast/mj is /mj
+	 * served at /mj-fast): documented once, with this prefix as one of its path items' servers.
+	 */
+	server?: string;
+}
+
+type RouteDef = RouteConfig & RouteExtras;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
+
+/** Hono's path joined to the mount prefix, as the app answers it (no trailing slash). */
+function fullPath(prefix: string, path: string): string {
+	const joined = `${prefix}${path === "/" ? "" : path}`;
+	return joined === "" ? "/" : joined;
+}
+
+const isZod = (value: unknown): value is z.ZodType => value instanceof z.ZodType;
+
+/** A schema of a route config: zod becomes JSON Schema, anything else is JSON Schema already. */
+function requestSchema(schema: unknown): Json {
+	return isZod(schema) ? inputSchema(schema) : (schema as Json);
+}
+
+function responseSchema(schema: unknown): Json {
+	if (!isZod(schema)) return schema as Json;
+	const wrapped = ENVELOPES.get(schema);
+	return wrapped ? successBody(wrapped.surface, outputSchema(wrapped.data)) : outputSchema(schema);
+}
+
+const ERROR_SURFACE = new Map<unknown, Surface>(
+	(Object.entries(ERROR_OF) as [Surface, z.ZodType][]).map(([surface, schema]) => [schema, surface]),
+);
+
+/** One operation of a route defined with createRoute (src/openapi/define.ts). */
+function routeOperation(route: RouteDef, path: string): Json {
+	const method = route.method.toUpperCase() as Method;
+	const request = route.request ?? {};
+	const parameters: Json[] = pathParameters(path, isZod(request.params) ? request.params : undefined);
+	let requestBody: Json | undefined;
+	const input = route["x-input"];
+	if (isZod(request.query)) parameters.push(...queryParameters(request.query));
+	if (input) {
+		const bodyless = method === "GET" || method === "HEAD";
+		if (input.from === "query" || (input.from === "params" && bodyless))
+			parameters.push(...queryParameters(input.schema));
+		else if (input.from === "params") requestBody = paramsBody(input);
+		else if (input.from === "form") requestBody = formBody(input);
+		else requestBody = { required: true, content: { "application/json": { schema: inputSchema(input.schema) } } };
+	} else if (request.body) {
+		const content: Json = {};
+		for (const [media, value] of Object.entries(request.body.content))
+			content[media] = { schema: requestSchema((value as { schema?: unknown }).schema) };
+		requestBody = { ...(request.body.required ? { required: true } : {}), content };
 	}
+	const auth = route["x-auth"] ?? "none";
+	if (auth === "signature") parameters.push(SIG_PARAMETER);
+	if (route["x-idempotent"]) parameters.push(IDEMPOTENCY_PARAMETER);
+
+	const responses: Json = {};
+	for (const [status, answer] of Object.entries(route.responses) as [string, Json][]) {
+		const content = answer.content as Record<string, { schema?: unknown }> | undefined;
+		const errorOf = content && ERROR_SURFACE.get(content["application/json"]?.schema);
+		if (errorOf) {
+			responses[status] = { $ref: `#/components/responses/${errorResponseName(errorOf)}` };
+			continue;
+		}
+		const out: Json = { description: answer.description };
+		if (content && method !== "HEAD") {
+			out.content = Object.fromEntries(
+				Object.entries(content).map(([media, value]) => [media, { schema: responseSchema(value.schema) }]),
+			);
+		}
+		if (route["x-cursor"] && status.startsWith("2")) out.headers = CURSOR_HEADERS;
+		responses[status] = out;
+	}
+	return {
+		operationId: operationId(method, path),
+		...(route.tags ? { tags: route.tags } : {}),
+		summary: route.summary,
+		...(route.description ? { description: route.description } : {}),
+		security: SECURITY[auth],
+		...(parameters.length ? { parameters } : {}),
+		...(requestBody ? { requestBody } : {}),
+		responses,
+	};
+}
+
+/** Every route a mount's group defines with createRoute, with its full path. */
+function* mountedRoutes(mount: DocumentedMount): Generator<{ route: RouteDef; path: string }> {
+	if (!(mount.routes instanceof OpenAPIHono)) return;
+	for (const definition of mount.routes.openAPIRegistry.definitions) {
+		if (definition.type !== "route") continue;
+		yield { route: definition.route as RouteDef, path: fullPath(mount.prefix, definition.route.path) };
+	}
+}
+
+/** The OpenAPI 3.1 document of the app's mount table. */
+export function buildDocument(mounts: readonly DocumentedMount[]): Json {
+	const paths: Record<string, Json> = {};
+	const serversOf = new Map<string, Json[]>();
+	for (const mount of mounts) {
+		for (const { route, path: served } of mountedRoutes(mount)) {
+			if (mount.server) {
+				const path = served.slice(mount.server.length);
+				const servers = serversOf.get(path) ?? [
+					{ url: "/", description: `The default speed mode: ${path.split("/").slice(0, 2).join("/")}/…` },
+				];
+				if (!servers.some((s) => s.url === mount.server))
+					servers.push({ url: mount.server, description: `${mount.server}${path.split("/").slice(0, 2).join("/")}/…` });
+				serversOf.set(path, servers);
+				continue;
+			}
+			paths[served] ??= {};
+			paths[served][route.method] = routeOperation(route, served);
+		}
+	}
+	for (const [path, servers] of serversOf) if (paths[path]) paths[path] = { servers, ...paths[path] };
 	return {
 		openapi: "3.1.0",
 		info: {
@@ -260,7 +327,7 @@ export function buildDocument(operations: readonly Operation[] = OPERATIONS): Js
 let cached: string | undefined;
 
 /** The document as JSON text, built once per isolate. */
-export function openApiJson(): string {
-	cached ??= JSON.stringify(buildDocument());
+export function openApiJson(mounts: readonly DocumentedMount[]): string {
+	cached ??= JSON.stringify(buildDocument(mounts));
 	return cached;
 }

@@ -25,6 +25,7 @@ export async function handleHookBatch(
 			const verdict = await deliverTaskHook(env, message.body, {
 				fetch: deps.fetch,
 				now: deps.now,
+				randomBytes: deps.randomBytes,
 				timeoutMs,
 				nextTryAt: last ? null : deps.now() + delaySeconds * 1000,
 			}).catch((error: unknown) => ({ kind: "retry" as const, reason: String(error) }));

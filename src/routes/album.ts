@@ -3,16 +3,26 @@
  * POST /userAlbum/create (a new picture from a template) and GET /userAlbum/origin/{name}
  * (the user's own photo behind a signed link). Answers are {code: 200, msg: "SUCCESS", data}.
  */
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
-import type { AppEnv } from "../context";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { ApiError, notFound } from "../errors";
 import { originKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
 import { serveR2Object } from "../images/serve";
+import {
+	about,
+	answers,
+	inputOf,
+	mediaAnswers,
+	on,
+	onMethods,
+	paramsInput,
+	routeGroup,
+	signedInElsewhere,
+} from "../openapi/define";
+import * as body from "../openapi/responses";
 import {
 	ALBUM_PAGE_MAX,
 	ALBUM_PAGE_SIZE_DEFAULT,
@@ -40,33 +50,57 @@ export const createSchema = z.object({
 
 const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new URL(c.req.url).origin);
 
-export const albumRoutes = new Hono<AppEnv>()
-	.post("/", requestDb(), authenticate(), async (c) => {
-		const { page, pageSize } = parseWith(listSchema, (await readParams(c)).params);
-		return ok(c, await albumPage(c.env, dbOf(c), base(c), c.get("user").id, page, pageSize));
-	})
-	.post("/create", requestDb(), authenticate(), uploadLimit(1), limitSubmits(), idempotent(), async (c) => {
-		const { params, files } = await readParams(c);
-		const input = parseWith(createSchema, params);
-		const item = await createAlbumPicture(
-			c.env,
-			dbOf(c),
-			c.get("user"),
-			base(c),
-			{ styleId: input.styleId, origin: files.origin ?? input.origin, notifyHook: input.notifyHook || undefined },
-			c.get("deps"),
-		);
-		return ok(c, item);
-	})
-	.on(["GET", "HEAD"], "/origin/:name", async (c) => {
-		const key = await originKeyOf(c.env, c.req.param("name"), c.req.query("sig"));
-		if (!key) throw new ApiError("FORBIDDEN", "photo link signature is missing or invalid");
-		// A user's own photo: browsers may keep it, shared caches may not.
-		const response = await serveR2Object(c.env.IMAGES, key, c.req.raw, "private, max-age=31536000, immutable");
-		if (!response) throw notFound("photo not found");
-		return response;
-	})
-	// Anything else under /userAlbum is a signed-in API: the token is checked before the 404.
-	.all("*", requestDb(), authenticate(), (c) => {
-		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
-	});
+const pageRoute = createRoute({
+	...about("album", "user"),
+	method: "post",
+	path: "/",
+	summary: "A page of the caller's album, newest first",
+	"x-input": paramsInput(listSchema),
+	responses: answers("album", "The pictures.", body.AlbumPage),
+});
+const createPictureRoute = createRoute({
+	...about("album", "user"),
+	method: "post",
+	path: "/create",
+	summary: "A new picture from a template (with the user's photo for face-swap templates)",
+	"x-input": paramsInput(createSchema, ["origin"]),
+	"x-idempotent": true,
+	middleware: [uploadLimit(1), limitSubmits(), idempotent()],
+	responses: answers("album", "The picture, waiting.", body.AlbumItem),
+});
+const originRoute = createRoute({
+	...about("album", "signature"),
+	method: "get",
+	path: "/origin/{name}",
+	summary: "The user's own photo behind a signed link",
+	responses: mediaAnswers("album", "The file, with ETag, Range (206) and If-None-Match (304) support.", "image"),
+});
+
+export const albumRoutes = routeGroup();
+on(albumRoutes, pageRoute, async (c) => {
+	const { page, pageSize } = parseWith(inputOf(pageRoute), (await readParams(c)).params);
+	return ok(c, await albumPage(c.env, dbOf(c), base(c), c.get("user").id, page, pageSize));
+});
+on(albumRoutes, createPictureRoute, async (c) => {
+	const { params, files } = await readParams(c);
+	const input = parseWith(inputOf(createPictureRoute), params);
+	const item = await createAlbumPicture(
+		c.env,
+		dbOf(c),
+		c.get("user"),
+		base(c),
+		{ styleId: input.styleId, origin: files.origin ?? input.origin, notifyHook: input.notifyHook || undefined },
+		c.get("deps"),
+	);
+	return ok(c, item);
+});
+onMethods(albumRoutes, ["get", "head"], originRoute, async (c) => {
+	const key = await originKeyOf(c.env, c.req.param("name"), c.req.query("sig"));
+	if (!key) throw new ApiError("FORBIDDEN", "photo link signature is missing or invalid");
+	// A user's own photo: browsers may keep it, shared caches may not.
+	const response = await serveR2Object(c.env.IMAGES, key, c.req.raw, "private, max-age=31536000, immutable");
+	if (!response) throw notFound("photo not found");
+	return response;
+});
+// Anything else under /userAlbum is a signed-in API: the token is checked before the 404.
+signedInElsewhere(albumRoutes, "user");

@@ -1,19 +1,28 @@
-/** The opaque list cursor shared by every surface: where the last page ended. */
+/** The opaque list cursors: where the last page ended, as text clients hand back unread. */
 import type { TaskCursor } from "../db/tasks";
+import { base64, fromBase64 } from "../encoding";
 import { badRequest } from "../errors";
 
-export function encodeCursor(cursor: TaskCursor): string {
-	return btoa(`${cursor.submitTime}.${cursor.id}`).replace(/=+$/, "");
+/** Text (ASCII) as an opaque cursor: base64 without its padding, the form clients already hold. */
+export function opaqueCursor(text: string): string {
+	return base64(new TextEncoder().encode(text)).replace(/=+$/, "");
 }
 
-export function decodeCursor(value: string): TaskCursor {
-	let text: string;
+/** The text of an opaque cursor; a value that is not one is refused as "cursor is not valid". */
+export function cursorText(value: string): string {
 	try {
-		text = atob(value);
+		return new TextDecoder().decode(fromBase64(value));
 	} catch {
 		throw badRequest("cursor is not valid");
 	}
-	const match = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
+}
+
+export function encodeCursor(cursor: TaskCursor): string {
+	return opaqueCursor(`${cursor.submitTime}.${cursor.id}`);
+}
+
+export function decodeCursor(value: string): TaskCursor {
+	const match = /^(\d{1,15})\.(\d{1,15})$/.exec(cursorText(value));
 	if (!match) throw badRequest("cursor is not valid");
 	return { submitTime: Number(match[1]), id: Number(match[2]) };
 }

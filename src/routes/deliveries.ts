@@ -3,25 +3,27 @@
  * secret (show, rotate), callback settings and delivery log (list, redeliver) under /api/user; everyone's log under
  * /api/admin. Times are epoch seconds.
  *
- * Middleware is per route, not `.use()`: these groups share their base paths with the account
- * and admin groups, and mounted before them they answer their own paths alone.
+ * Each route's auth is its definition's: these groups share their base paths with the account
+ * and admin groups, mounted before those groups' signed-in catch-alls.
  */
+import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { Hono } from "hono";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { DELIVERY_OUTCOMES, HOOK_EVENT_MODES, type WebhookSecretRow } from "../db/schema";
 import { findUserBySub, findUserHookEvents, setUserHookEvents } from "../db/users";
 import { type DeliveryFilter, type DeliveryListing, findEventAttempt, listDeliveries } from "../db/webhooks";
 import { badRequest, notFound } from "../errors";
 import { storedChange } from "../hooks/deliver";
 import { ensureWebhookSecret, previousExpiresAt, rotateUserWebhookSecret } from "../hooks/secrets";
+import { about, answers, jsonBody, on, routeGroup } from "../openapi/define";
+import * as body from "../openapi/responses";
 import type { HookMessage } from "../tasks/messages";
 import { epochSeconds } from "../time";
+import { cursorText, opaqueCursor } from "./cursor";
 import { ok } from "./envelopes";
-import { integer, validate } from "./validate";
+import { integer } from "./validate";
 
 const maybeSeconds = (ms: number | null) => (ms === null ? null : epochSeconds(ms));
 
@@ -52,16 +54,10 @@ function deliveryView(row: DeliveryListing) {
 }
 
 /** The cursor is the id of the last attempt shown, opaque to clients. */
-const encodeCursor = (id: number) => btoa(`d${id}`).replace(/=+$/, "");
+const encodeCursor = (id: number) => opaqueCursor(`d${id}`);
 
 function decodeCursor(value: string): number {
-	let text: string;
-	try {
-		text = atob(value);
-	} catch {
-		throw badRequest("cursor is not valid");
-	}
-	const match = /^d(\d{1,15})$/.exec(text);
+	const match = /^d(\d{1,15})$/.exec(cursorText(value));
 	if (!match) throw badRequest("cursor is not valid");
 	return Number(match[1]);
 }
@@ -105,46 +101,103 @@ async function redeliver(c: Context<AppEnv>, eventId: string, userId: number | u
 	return ok(c, { event_id: eventId, task_id: attempt.taskId }, 202);
 }
 
+const secretRoute = createRoute({
+	...about("callbacks", "user"),
+	method: "get",
+	path: "/webhook-secret",
+	summary: "The caller's webhook secret (made on first use)",
+	responses: answers("seed001", "The secret.", body.WebhookSecret),
+});
+const rotateRoute = createRoute({
+	...about("callbacks", "user"),
+	method: "post",
+	path: "/webhook-secret/rotate",
+	summary: "Rotate the webhook secret; the previous one keeps signing for 24 hours",
+	responses: answers("seed001", "The new secret.", body.WebhookSecret),
+});
+const settingsRoute = createRoute({
+	...about("callbacks", "user"),
+	method: "get",
+	path: "/webhook-settings",
+	summary: "Which changes the caller's tasks call back about",
+	description:
+		"For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.",
+	responses: answers("seed001", "The setting.", body.HookSettings),
+});
+const setSettingsRoute = createRoute({
+	...about("callbacks", "user"),
+	method: "put",
+	path: "/webhook-settings",
+	summary: "Set which changes the caller's tasks call back about",
+	description:
+		"`final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.",
+	request: { body: jsonBody(hookSettingsBody) },
+	responses: answers("seed001", "The setting now.", body.HookSettings),
+});
+const ownDeliveries = createRoute({
+	...about("callbacks", "user"),
+	method: "get",
+	path: "/deliveries",
+	summary: "The caller's callback attempts, newest first",
+	request: { query: userQuery },
+	responses: answers("seed001", "A page of attempts.", body.DeliveryPage),
+});
+const redeliverOwn = createRoute({
+	...about("callbacks", "user"),
+	method: "post",
+	path: "/deliveries/{eventId}/redeliver",
+	summary: "Send one of the caller's events again, with the same webhook-id",
+	request: { params: eventParam },
+	responses: answers("seed001", "Queued.", body.Redelivery, 202),
+});
+
 /** Mount at /api/user, before the account group. */
-export const userDeliveryRoutes = new Hono<AppEnv>()
-	.get("/webhook-secret", requestDb(), authenticate(), async (c) => {
-		const now = c.get("deps").now();
-		return ok(c, secretView(await ensureWebhookSecret(dbOf(c), c.get("user").id, now), now));
-	})
-	.post("/webhook-secret/rotate", requestDb(), authenticate(), async (c) => {
-		const now = c.get("deps").now();
-		return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now), now));
-	})
-	// Which changes the caller's tasks call back about, for tasks whose submit does not say.
-	.get("/webhook-settings", requestDb(), authenticate(), async (c) =>
-		ok(c, { events: await findUserHookEvents(dbOf(c), c.get("user").id) }),
-	)
-	.put("/webhook-settings", requestDb(), authenticate(), validate("json", hookSettingsBody), async (c) =>
-		ok(c, { events: await setUserHookEvents(dbOf(c), c.get("user").id, c.req.valid("json").events) }),
-	)
-	.get("/deliveries", requestDb(), authenticate(), validate("query", userQuery), (c) =>
-		listPage(c, c.req.valid("query"), c.get("user").id),
-	)
-	.post("/deliveries/:eventId/redeliver", requestDb(), authenticate(), validate("param", eventParam), (c) =>
-		redeliver(c, c.req.valid("param").eventId, c.get("user").id),
-	);
+export const userDeliveryRoutes = routeGroup();
+on(userDeliveryRoutes, secretRoute, async (c) => {
+	const now = c.get("deps").now();
+	return ok(c, secretView(await ensureWebhookSecret(dbOf(c), c.get("user").id, now, c.get("deps")), now));
+});
+on(userDeliveryRoutes, rotateRoute, async (c) => {
+	const now = c.get("deps").now();
+	return ok(c, secretView(await rotateUserWebhookSecret(dbOf(c), c.get("user").id, now, c.get("deps")), now));
+});
+// Which changes the caller's tasks call back about, for tasks whose submit does not say.
+on(userDeliveryRoutes, settingsRoute, async (c) =>
+	ok(c, { events: await findUserHookEvents(dbOf(c), c.get("user").id) }),
+);
+on(userDeliveryRoutes, setSettingsRoute, async (c) =>
+	ok(c, { events: await setUserHookEvents(dbOf(c), c.get("user").id, c.req.valid("json").events) }),
+);
+on(userDeliveryRoutes, ownDeliveries, (c) => listPage(c, c.req.valid("query"), c.get("user").id));
+on(userDeliveryRoutes, redeliverOwn, (c) => redeliver(c, c.req.valid("param").eventId, c.get("user").id));
+
+const allDeliveries = createRoute({
+	...about("admin", "admin"),
+	method: "get",
+	path: "/deliveries",
+	summary: "Everyone's callback attempts, newest first",
+	request: { query: adminQuery },
+	responses: answers("seed001", "A page of attempts.", body.DeliveryPage),
+});
+const redeliverAny = createRoute({
+	...about("admin", "admin"),
+	method: "post",
+	path: "/deliveries/{eventId}/redeliver",
+	summary: "Send any event again, with the same webhook-id",
+	request: { params: eventParam },
+	responses: answers("seed001", "Queued.", body.Redelivery, 202),
+});
 
 /** Mount at /api/admin, before the admin group. */
-export const adminDeliveryRoutes = new Hono<AppEnv>()
-	.get("/deliveries", requestDb(), authenticate({ role: "admin" }), validate("query", adminQuery), async (c) => {
-		const query = c.req.valid("query");
-		let userId: number | undefined;
-		if (query.user !== undefined) {
-			const user = await findUserBySub(dbOf(c), query.user);
-			if (!user) return ok(c, { items: [], next_cursor: null });
-			userId = user.id;
-		}
-		return listPage(c, query, userId);
-	})
-	.post(
-		"/deliveries/:eventId/redeliver",
-		requestDb(),
-		authenticate({ role: "admin" }),
-		validate("param", eventParam),
-		(c) => redeliver(c, c.req.valid("param").eventId, undefined),
-	);
+export const adminDeliveryRoutes = routeGroup();
+on(adminDeliveryRoutes, allDeliveries, async (c) => {
+	const query = c.req.valid("query");
+	let userId: number | undefined;
+	if (query.user !== undefined) {
+		const user = await findUserBySub(dbOf(c), query.user);
+		if (!user) return ok(c, { items: [], next_cursor: null });
+		userId = user.id;
+	}
+	return listPage(c, query, userId);
+});
+on(adminDeliveryRoutes, redeliverAny, (c) => redeliver(c, c.req.valid("param").eventId, undefined));

@@ -76,6 +76,21 @@ export function renderError(c: Context, surface: Surface, error: ApiError): Resp
 }
 
 /**
+ * midjourney-proxy's answer to a call that did something (a submit, a cancel, an upload, a seed):
+ * `{code, description, result, properties}`, code 1 when done (21 and 22: waiting, queued).
+ */
+export function proxyResult(
+	result: unknown,
+	{
+		code = 1,
+		description = "Success",
+		properties = {},
+	}: { code?: number; description?: string; properties?: object } = {},
+) {
+	return { code, description, result, properties };
+}
+
+/**
  * A success in the envelope of the route's surface: seed 001's `{success: true, message: "",
  * data}`, the album's `{code: 200, msg: "SUCCESS", data}`. Seed 002, midjourney-proxy and plain
  * routes answer bare: their documents define each answer's own shape, so `data` is the body.

@@ -18,6 +18,7 @@ import {
 	releaseIdempotencyKey,
 } from "../db/idempotency";
 import { dbOf } from "../db/request-db";
+import { sha256Hex } from "../encoding";
 import { ApiError, badRequest } from "../errors";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
@@ -35,8 +36,7 @@ async function fingerprint(method: string, path: string, query: string, body: Ar
 	const bytes = new Uint8Array(head.byteLength + body.byteLength);
 	bytes.set(head, 0);
 	bytes.set(new Uint8Array(body), head.byteLength);
-	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-	return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+	return sha256Hex(bytes);
 }
 
 function replay(record: IdempotencyRecord): Response {

@@ -6,9 +6,8 @@
  * show (src/images/serve.ts). A result that is not media is never copied, and its link only
  * ever answers it as a download.
  */
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { verify } from "../auth/signing";
-import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { parseStringArray } from "../db/schema";
 import { findTask } from "../db/tasks";
@@ -19,8 +18,20 @@ import { videoLinkValue } from "../images/links";
 import { serveImmutable, serveUpstreamBody } from "../images/serve";
 import { UrlRefusedError } from "../net/fetch-public";
 import { fetchUpstreamMedia } from "../net/upstream-media";
+import { about, mediaAnswers, onMethods, routeGroup } from "../openapi/define";
 
-export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async (c) => {
+const FILE = "The file, with ETag, Range (206) and If-None-Match (304) support.";
+const GET_HEAD = ["get", "head"] as const;
+
+const imageRoute = createRoute({
+	...about("images", "signature"),
+	method: "get",
+	path: "/{id}",
+	summary: "A task's result image",
+	responses: mediaAnswers("proxy", FILE, "image"),
+});
+
+export const imageRoutes = onMethods(routeGroup(), GET_HEAD, imageRoute, async (c) => {
 	const id = c.req.param("id").replace(/\.(png|jpe?g|webp|gif)$/i, "");
 	if (!(await verify(c.env, "image", id, c.req.query("sig")))) {
 		throw new ApiError("FORBIDDEN", "image link signature is missing or invalid");
@@ -34,7 +45,15 @@ export const imageRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id", async 
  * GET /mj/video/{id}/{n}?sig=…: a task's n-th result video, with the same capability link, the R2
  * copy once it exists and the upstream's video until then.
  */
-export const videoRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id/:n", async (c) => {
+const videoRoute = createRoute({
+	...about("images", "signature"),
+	method: "get",
+	path: "/{id}/{n}",
+	summary: "A task's n-th result video",
+	responses: mediaAnswers("proxy", FILE, "video"),
+});
+
+export const videoRoutes = onMethods(routeGroup(), GET_HEAD, videoRoute, async (c) => {
 	const id = c.req.param("id");
 	const n = /^\d{1,2}$/.test(c.req.param("n").replace(/\.mp4$/i, ""))
 		? Number(c.req.param("n").replace(/\.mp4$/i, ""))
@@ -52,7 +71,15 @@ export const videoRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:id/:n", asy
 });
 
 /** GET /mj/upload/{name}?sig=…: a picture uploaded with /mj/submit/upload-discord-images. */
-export const uploadRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:name", async (c) => {
+const uploadRoute = createRoute({
+	...about("images", "signature"),
+	method: "get",
+	path: "/{name}",
+	summary: "A picture uploaded with upload-discord-images",
+	responses: mediaAnswers("proxy", FILE, "image"),
+});
+
+export const uploadRoutes = onMethods(routeGroup(), GET_HEAD, uploadRoute, async (c) => {
 	const name = c.req.param("name");
 	if (!UPLOAD_NAME.test(name) || !(await verify(c.env, "image", `upload/${name}`, c.req.query("sig")))) {
 		throw new ApiError("FORBIDDEN", "upload link signature is missing or invalid");

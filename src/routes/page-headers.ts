@@ -7,6 +7,7 @@
  * src/images/serve.ts).
  */
 import { config } from "../config";
+import { base64, sha256 } from "../encoding";
 
 /** What every page answer carries besides its CSP. */
 const PAGE_HEADERS: Readonly<Record<string, string>> = {
@@ -67,8 +68,7 @@ export function docsCsp(inlineScriptHash: string): string {
 
 /** `sha256-…` of a script's text, as a CSP source names an inline script. */
 export async function scriptHash(text: string): Promise<string> {
-	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-	return `sha256-${btoa(String.fromCharCode(...digest))}`;
+	return `sha256-${base64(await sha256(text))}`;
 }
 
 /** The page answer with its headers (a copy: an assets answer's own headers cannot be changed). */

@@ -23,9 +23,17 @@ function stringify(value: unknown): string | undefined {
 	return JSON.stringify(value);
 }
 
-async function readJson(c: Context, params: Params): Promise<void> {
+/**
+ * The body as a JSON object: the one reader of every body a route reads as JSON itself
+ * (readParams, midjourney-proxy's submits and lists, the stream ticket). An empty body is
+ * `undefined` where the route takes none (`emptyIsAbsent`), else malformed like any non-JSON.
+ */
+export async function readJsonObject(
+	c: Context,
+	{ emptyIsAbsent = false }: { emptyIsAbsent?: boolean } = {},
+): Promise<Record<string, unknown> | undefined> {
 	const text = await c.req.text();
-	if (text.trim() === "") return;
+	if (emptyIsAbsent && text.trim() === "") return undefined;
 	let body: unknown;
 	try {
 		body = JSON.parse(text);
@@ -33,7 +41,12 @@ async function readJson(c: Context, params: Params): Promise<void> {
 		throw badRequest("malformed JSON body");
 	}
 	if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("JSON body must be an object");
-	for (const [key, value] of Object.entries(body)) {
+	return body as Record<string, unknown>;
+}
+
+async function readJson(c: Context, params: Params): Promise<void> {
+	const body = await readJsonObject(c, { emptyIsAbsent: true });
+	for (const [key, value] of Object.entries(body ?? {})) {
 		const text = stringify(value);
 		if (text !== undefined) params[key] = text;
 	}
@@ -65,6 +78,15 @@ export function isJsonType(type: string): boolean {
 	return type === "application/json" || type.endsWith("+json");
 }
 
+/**
+ * Whether a Content-Type header declares JSON: application/json or any +json type, or for
+ * `lenient` callers (midjourney-proxy's clients send text/json, application/json;charset and
+ * worse) any type that mentions json.
+ */
+export function declaresJson(header: string | undefined, lenient = false): boolean {
+	return lenient ? (header ?? "").toLowerCase().includes("json") : isJsonType(mediaType(header));
+}
+
 /** The request's parameters (query, then form or JSON) and, for a multipart form, its files. */
 export async function readParams(c: Context): Promise<RequestParams> {
 	const params: Params = { ...c.req.query() };
@@ -82,6 +104,19 @@ export async function readParams(c: Context): Promise<RequestParams> {
 	return { params, files };
 }
 
+/**
+ * The one body limit: refused from Content-Length before any of the body is read, or as soon as a
+ * streamed body passes `maxSize`, as a 413 in the surface's envelope.
+ */
+export function limitBody(maxSize: number, message = `request body is over ${maxSize} bytes`) {
+	return bodyLimit({
+		maxSize,
+		onError: () => {
+			throw new ApiError("PAYLOAD_TOO_LARGE", message);
+		},
+	});
+}
+
 /** Room for a form's other fields and boundaries next to its pictures. */
 const FORM_OVERHEAD_BYTES = 64 * 1024;
 
@@ -91,13 +126,8 @@ const FORM_OVERHEAD_BYTES = 64 * 1024;
  */
 export function uploadLimit(pictures: number) {
 	const maxSize = pictures * MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES;
-	return bodyLimit({
+	return limitBody(
 		maxSize,
-		onError: () => {
-			throw new ApiError(
-				"PAYLOAD_TOO_LARGE",
-				`request body is larger than ${maxSize} bytes: a picture may be at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`,
-			);
-		},
-	});
+		`request body is larger than ${maxSize} bytes: a picture may be at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`,
+	);
 }

@@ -5,8 +5,8 @@
  * mode, stored on the task and used for its upstream calls. Submits answer
  * `{code, description, result, properties}`; errors `{code, description}` with the protocol's codes.
  */
-import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { createRoute, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
@@ -19,15 +19,19 @@ import { listUnfinished } from "../db/tasks";
 import { ApiError, badRequest, notFound } from "../errors";
 import { decodeInlineImage } from "../images/inputs";
 import { publicBase, uploadUrl } from "../images/links";
-import { type CheckedImage, downloadImage, EXTENSION_OF, MAX_UPLOAD_BYTES, putImage } from "../images/upload";
+import { type CheckedImage, downloadImage, MAX_UPLOAD_BYTES, newFileName, putImage } from "../images/upload";
 import { downloadVideo, readVideo } from "../images/video-input";
+import { about, answers, inputOf, on, ownInput, refusalOnly, routeGroup, signedInElsewhere } from "../openapi/define";
+import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, type TaskOptions } from "../tasks/model";
 import { type SubmitRequest, type SubmitResult, submitTask } from "../tasks/submit";
 import { cancelTask, imageSeed, submitModal } from "../tasks/task-control";
 import { toProxyTask } from "../tasks/views/proxy";
 import { NOTIFY_HOOK_MAX_LENGTH } from "../vocabulary";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { proxyResult } from "./envelopes";
 import { idempotent } from "./idempotency";
+import { declaresJson, limitBody, readJsonObject } from "./params";
 import { notifyHookEvents, parseWith } from "./validate";
 
 /** A submit body may carry five pictures of the largest size, base64-encoded, and its other fields. */
@@ -171,22 +175,12 @@ export const listQuery = z.object({
 	cursor: z.string().max(100).optional(),
 });
 
-/** The JSON object of the request body; anything else is a code-4 error. */
-async function jsonBody(c: Context): Promise<unknown> {
-	const type = (c.req.header("content-type") ?? "").toLowerCase();
-	if (!type.includes("json")) throw badRequest("the body must be JSON (content-type: application/json)");
-	let body: unknown;
-	try {
-		body = await c.req.json();
-	} catch {
-		throw badRequest("malformed JSON body");
-	}
-	if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("JSON body must be an object");
-	return body;
-}
-
+/** The JSON object of the request body, checked; anything else is a code-4 error. */
 async function bodyOf<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-	return parseWith(schema, await jsonBody(c));
+	if (!declaresJson(c.req.header("content-type"), true)) {
+		throw badRequest("the body must be JSON (content-type: application/json)");
+	}
+	return parseWith(schema, await readJsonObject(c));
 }
 
 const base = (c: Context<AppEnv>) => publicBase(c.env, new URL(c.req.url).origin);
@@ -232,7 +226,7 @@ async function videoSwapFormOf(c: Context<AppEnv>) {
 	}
 	const file = form.get("targetFile");
 	if (typeof file === "string" && file !== "") throw badRequest("targetFile must be a file (or send targetUrl)");
-	return { fields: parseWith(videoSwapForm, text), targetFile: file instanceof File ? file : undefined };
+	return { fields: parseWith(inputOf(videoSwapRoute), text), targetFile: file instanceof File ? file : undefined };
 }
 
 /** The protocol's answer to an accepted submit: 1, 21 (waiting for the modal step) or 22 (queued). */
@@ -240,22 +234,20 @@ function accepted(result: SubmitResult) {
 	// The channel is known at submit only for a follow-up (it runs where its parent ran); a new task gets one when dispatched.
 	const channel = result.channelId == null ? {} : { discordInstanceId: String(result.channelId) };
 	if (result.status === "MODAL") {
-		return {
+		return proxyResult(result.publicId, {
 			code: 21,
 			description: "Waiting for window confirm",
-			result: result.publicId,
 			properties: { status: "MODAL", ...channel },
-		};
+		});
 	}
 	if (result.queuedAhead > 0) {
-		return {
+		return proxyResult(result.publicId, {
 			code: 22,
 			description: `In queue, ${result.queuedAhead} task${result.queuedAhead === 1 ? "" : "s"} ahead`,
-			result: result.publicId,
 			properties: { numberOfQueues: result.queuedAhead, ...channel },
-		};
+		});
 	}
-	return { code: 1, description: "Success", result: result.publicId, properties: channel };
+	return proxyResult(result.publicId, { properties: channel });
 }
 
 function hooks(body: {
@@ -275,233 +267,357 @@ function hooks(body: {
 	};
 }
 
+const proxyCall = about("proxy", "user");
+
+/** Every protocol route's body limit: after the guard, so a caller without a token learns nothing. */
+const proxyBodyLimit = limitBody(PROXY_BODY_LIMIT);
+const taskCall = { ...proxyCall, middleware: proxyBodyLimit };
+const ACCEPTED = "Accepted: the task id in `result`.";
+
+/** A submit: a JSON body read leniently (bodyOf), an Idempotency-Key, the task id in `result`. */
+const submitRoute = <S extends z.ZodType>(path: string, summary: string, schema: S, description?: string) =>
+	createRoute({
+		...proxyCall,
+		method: "post",
+		path: `/submit/${path}`,
+		summary,
+		...(description ? { description } : {}),
+		"x-input": ownInput("json", schema),
+		"x-idempotent": true,
+		middleware: [proxyBodyLimit, limitSubmits(), idempotent()],
+		responses: answers("proxy", ACCEPTED, body.ProxySubmitAnswer),
+	});
+
+const imagineRoute = submitRoute("imagine", "Imagine: a prompt, with optional reference pictures", imagineBody);
+const changeRoute = submitRoute("change", "Upscale, vary or reroll a finished task (legacy)", changeBody);
+const simpleChangeRoute = submitRoute("simple-change", 'The same as change, as text: "<taskId> U1"', simpleChangeBody);
+const actionRoute = submitRoute("action", "Press any button of a finished task, by its customId", actionBody);
+const modalRoute = submitRoute(
+	"modal",
+	"The second step of a task waiting in MODAL (custom zoom, vary region)",
+	modalBody,
+	"Answers the waiting task's own id.",
+);
+const describeRoute = submitRoute("describe", "Describe a picture (base64 or link)", describeBody);
+const blendRoute = submitRoute("blend", "Blend 2 to 5 pictures", blendBody);
+const shortenRoute = submitRoute("shorten", "Shorten a prompt", shortenBody);
+const videoRoute = submitRoute("video", "A video from a picture or from a finished task", videoBody);
+const editsRoute = submitRoute("edits", "Edit a picture with a prompt", editsBody);
+const editRoute = submitRoute("edit", "The same as edits (trueai-org's name)", editsBody);
+const retextureRoute = submitRoute(
+	"retexture",
+	"Retexture a picture: a new surface on its shape, described by the prompt",
+	retextureBody,
+);
+const uploadRoute = createRoute({
+	...submitRoute("upload-discord-images", "Upload pictures; answers signed links to them", uploadBody),
+	responses: answers("proxy", "The pictures' links in `result`.", body.ProxyUploadAnswer),
+});
+const swapRoute = createRoute({
+	...submitRoute("", "Swap the face of one picture onto another", swapBody),
+	path: "/insight-face/swap",
+});
+const videoSwapRoute = createRoute({
+	...submitRoute(
+		"",
+		"Swap the face of a picture into a video",
+		videoSwapForm,
+		"A multipart form, as trueai-org takes it: the face as text, the video as the file targetFile (MP4, at most 10 MB) or its URL targetUrl.",
+	),
+	path: "/insight-face/video-swap",
+	"x-input": ownInput("form", videoSwapForm, {
+		formFiles: { targetFile: { media: "video/mp4", description: "the video (MP4, at most 10 MB)" } },
+	}),
+});
+
+const profileRoute = (method: "get" | "post", path: string) =>
+	createRoute({
+		...proxyCall,
+		method,
+		path: `/profile/${path}`,
+		summary: "Personalization profiles: not supported",
+		description:
+			"Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.",
+		middleware: proxyBodyLimit,
+		responses: refusalOnly("proxy", "Never: always the error."),
+	});
+const profileCreate = profileRoute("post", "create");
+const profileFetch = profileRoute("get", "{id}/fetch");
+const profileSkip = profileRoute("post", "pair/skip");
+const profileRate = profileRoute("post", "pair/rate");
+
+const TASKS = "A bare array of tasks.";
+const listRoute = createRoute({
+	...taskCall,
+	method: "get",
+	path: "/task/list",
+	summary: "The caller's tasks, newest first",
+	"x-input": ownInput("query", listQuery),
+	"x-cursor": true,
+	responses: answers("proxy", "A bare array; the next page's cursor is in x-next-cursor.", body.ProxyTaskList),
+});
+const queueRoute = createRoute({
+	...taskCall,
+	method: "get",
+	path: "/task/queue",
+	summary: "The caller's unfinished tasks",
+	responses: answers("proxy", TASKS, body.ProxyTaskList),
+});
+const listByConditionRoute = createRoute({
+	...taskCall,
+	method: "post",
+	path: "/task/list-by-condition",
+	summary: "The caller's tasks with the given ids, in that order",
+	"x-input": ownInput("json", listByConditionBody),
+	responses: answers("proxy", "Unknown ids and other users' are left out.", body.ProxyTaskList),
+});
+const listByIdsRoute = createRoute({
+	...listByConditionRoute,
+	path: "/task/list-by-ids",
+	summary: "The same as list-by-condition (trueai-org's name)",
+});
+const fetchRoute = createRoute({
+	...taskCall,
+	method: "get",
+	path: "/task/{id}/fetch",
+	summary: "One task",
+	responses: answers("proxy", "The task.", body.ProxyTask),
+});
+const seedRoute = createRoute({
+	...taskCall,
+	method: "get",
+	path: "/task/{id}/image-seed",
+	summary: "The seed of a finished task's image",
+	responses: answers("proxy", "The seed in `result`.", body.ProxySeedAnswer),
+});
+const cancelRoute = createRoute({
+	...taskCall,
+	method: "post",
+	path: "/task/{id}/cancel",
+	summary: "Cancel a task that has not finished",
+	responses: answers("proxy", "Cancelled (or cancelled already): the id in `result`.", body.ProxySubmitAnswer),
+});
+
+type Handler<R extends RouteConfig> = (c: Parameters<RouteHandler<R, AppEnv>>[0]) => Promise<Response>;
+
 /** The proxy API for one speed mode ("" for the plain `/mj`). */
 export function proxyRoutes(mode: TaskMode) {
 	const submit = async (c: Context<AppEnv>, request: Omit<SubmitRequest, "mode">) =>
-		c.json(accepted(await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now())));
+		c.json(
+			accepted(
+				await submitTask(c.env, dbOf(c), c.get("user"), { ...request, mode }, c.get("deps").now(), c.get("deps")),
+			),
+		);
 
-	// Scoped to the protocol's own paths: /mj/image and /mj/callback live beside them without a token.
-	const guard = [
-		requestDb(),
-		authenticate(),
-		bodyLimit({
-			maxSize: PROXY_BODY_LIMIT,
-			onError: () => {
-				throw new ApiError("PAYLOAD_TOO_LARGE", `request body is over ${PROXY_BODY_LIMIT} bytes`);
-			},
-		}),
-	] as const;
-	return new Hono<AppEnv>()
-		.use("/submit/*", ...guard, limitSubmits(), idempotent())
-		.use("/task/*", ...guard)
-		.use("/insight-face/*", ...guard, limitSubmits(), idempotent())
-		.use("/profile/*", ...guard)
-		.post("/profile/create", profilesNotSupported)
-		.get("/profile/:id/fetch", profilesNotSupported)
-		.post("/profile/pair/skip", profilesNotSupported)
-		.post("/profile/pair/rate", profilesNotSupported)
-		.all("/profile/*", profilesNotSupported)
-		.post("/submit/imagine", async (c) => {
-			const body = await bodyOf(c, imagineBody);
-			const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
-			const images = given.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
-			return submit(c, {
-				action: "IMAGINE",
-				prompt: body.prompt,
-				images,
-				botType: body.botType ?? undefined,
-				...hooks(body),
-			});
-		})
-		.post("/submit/change", async (c) => {
-			const body = await bodyOf(c, changeBody);
-			return submit(c, {
-				action: body.action,
-				parentId: body.taskId,
-				index: body.index ?? undefined,
-				...hooks(body),
-			});
-		})
-		.post("/submit/simple-change", async (c) => {
-			const body = await bodyOf(c, simpleChangeBody);
-			const match = /^\s*(\S+)\s+([UVR])([1-4]?)\s*$/i.exec(body.content);
-			const letter = match?.[2]?.toUpperCase();
-			if (!match || !letter || (letter === "R") !== (match[3] === "")) {
-				throw badRequest('content must look like "<taskId> U1" (U1-U4, V1-V4 or R)');
-			}
-			const action = letter === "U" ? "UPSCALE" : letter === "V" ? "VARIATION" : "REROLL";
-			const index = match[3] ? Number(match[3]) : undefined;
-			return submit(c, { action, parentId: match[1], index, ...hooks(body) });
-		})
-		.post("/submit/action", async (c) => {
-			const body = await bodyOf(c, actionBody);
-			const options: TaskOptions = {
-				...(body.enableRemix ? { remix: true } : {}),
-				...(body.strong == null ? {} : { strong: body.strong }),
-			};
-			return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, options, ...hooks(body) });
-		})
-		.post("/submit/modal", async (c) => {
-			const body = await bodyOf(c, modalBody);
-			const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
-			await submitModal(
-				c.env,
-				dbOf(c),
-				c.get("user"),
-				body.taskId,
-				{ prompt: body.prompt ?? undefined, mask },
-				c.get("deps").now(),
-			);
-			return c.json({ code: 1, description: "Success", result: body.taskId, properties: {} });
-		})
-		.post("/submit/describe", async (c) => {
-			const body = await bodyOf(c, describeBody);
-			const source = body.base64 ?? body.link;
-			if (!source) throw badRequest("base64 (or link) is required: the image to describe");
-			const image = await pictureOf(c, source, body.base64 ? "base64" : "link");
-			return submit(c, {
-				action: "DESCRIBE",
-				images: [image],
-				botType: body.botType ?? undefined,
-				options: body.language ? { language: body.language } : {},
-				...hooks(body),
-			});
-		})
-		.post("/submit/blend", async (c) => {
-			const body = await bodyOf(c, blendBody);
-			const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
-			return submit(c, {
-				action: "BLEND",
-				images,
-				options: { dimensions: body.dimensions ?? "SQUARE" },
-				botType: body.botType ?? undefined,
-				...hooks(body),
-			});
-		})
-		.post("/submit/shorten", async (c) => {
-			const body = await bodyOf(c, shortenBody);
-			return submit(c, {
-				action: "SHORTEN",
-				prompt: body.prompt,
-				botType: body.botType ?? undefined,
-				...hooks(body),
-			});
-		})
-		.post("/submit/video", async (c) => {
-			const body = await bodyOf(c, videoBody);
-			if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
-			if (body.image && body.taskId) throw badRequest("VIDEO takes an image or a taskId, not both");
-			const [start, end] = await Promise.all([
-				body.image ? pictureOf(c, body.image, "image") : undefined,
-				body.endImage ? pictureOf(c, body.endImage, "endImage") : undefined,
-			]);
-			const images = [start, end].filter((image): image is CheckedImage => image !== undefined);
-			return submit(c, {
-				action: "VIDEO",
-				prompt: body.prompt ?? undefined,
-				parentId: body.taskId ?? undefined,
-				index: body.index ?? undefined,
-				images,
-				options: {
-					...(body.motion ? { motion: body.motion } : {}),
-					...(body.action ? { videoAction: body.action } : {}),
-					...(end ? { endImage: true } : {}),
-					...(body.loop == null ? {} : { loop: body.loop }),
-					...(body.batchSize == null ? {} : { batchSize: body.batchSize }),
-					...(body.videoType ? { videoType: body.videoType } : {}),
-				},
-				...hooks(body),
-			});
-		})
-		.on("POST", ["/submit/edits", "/submit/edit"], async (c) => {
-			const body = await bodyOf(c, editsBody);
-			const image = await pictureOf(c, body.image, "image");
-			return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
-		})
-		.post("/submit/retexture", async (c) => {
-			const body = await bodyOf(c, retextureBody);
-			const image = await pictureOf(c, body.image, "image");
-			return submit(c, { action: "RETEXTURE", prompt: body.prompt, images: [image], ...hooks(body) });
-		})
-		.post("/submit/upload-discord-images", async (c) => {
-			const body = await bodyOf(c, uploadBody);
-			const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
-			const urls = await Promise.all(
-				images.map(async (image) => {
-					const name = `${crypto.randomUUID()}.${EXTENSION_OF[image.type]}`;
-					await putImage(c.env.IMAGES, `uploads/${name}`, image);
-					return uploadUrl(c.env, base(c), name);
-				}),
-			);
-			return c.json({ code: 1, description: "Success", result: urls, properties: {} });
-		})
-		.post("/insight-face/swap", async (c) => {
-			const body = await bodyOf(c, swapBody);
-			const source = body.sourceBase64 ?? body.sourceUrl;
-			const target = body.targetBase64 ?? body.targetUrl;
-			if (!source || !target)
-				throw badRequest("sourceBase64 (or sourceUrl) and targetBase64 (or targetUrl) are required");
-			const images = await Promise.all([
-				pictureOf(c, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
-				pictureOf(c, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
-			]);
-			return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
-		})
-		.post("/insight-face/video-swap", async (c) => {
-			const form = await videoSwapFormOf(c);
-			const source = form.fields.sourceBase64 ?? form.fields.sourceUrl;
-			if (!source) throw badRequest("sourceBase64 (or sourceUrl) is required: the face");
-			const [face, video] = await Promise.all([
-				pictureOf(c, source, form.fields.sourceBase64 ? "sourceBase64" : "sourceUrl"),
-				form.targetFile
-					? readVideo(form.targetFile, "targetFile")
-					: form.fields.targetUrl
-						? downloadVideo(form.fields.targetUrl, "targetUrl", { env: c.env, fetch: c.get("deps").fetch })
-						: Promise.reject(badRequest("targetFile (or targetUrl) is required: the video")),
-			]);
-			return submit(c, { action: "SWAP_VIDEO_FACE", images: [face], video, ...hooks(form.fields) });
-		})
-		.get("/task/list", async (c) => {
-			const { limit, cursor } = parseWith(listQuery, c.req.query());
-			const page = await listTaskPage(
-				dbOf(c),
-				{ userId: c.get("user").id },
-				{ limit: limit ?? PROXY_LIST_DEFAULT, cursor: cursor ? decodeCursor(cursor) : undefined },
-			);
-			if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
-			return c.json(await Promise.all(page.rows.map((task) => toProxyTask(c.env, base(c), task))));
-		})
-		.get("/task/queue", async (c) => {
-			const rows = await listUnfinished(dbOf(c), c.get("user").id, PROXY_LIST_MAX);
-			return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
-		})
-		.on("POST", ["/task/list-by-condition", "/task/list-by-ids"], async (c) => {
-			const { ids } = await bodyOf(c, listByConditionBody);
-			const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
-			// In the order asked for; unknown and other users' ids are left out, as the protocol does.
-			const byId = new Map(rows.map((row) => [row.publicId, row]));
-			const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
-			return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
-		})
-		.get("/task/:id/fetch", async (c) => {
-			const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, c.req.param("id"));
-			if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
-			return c.json(await toProxyTask(c.env, base(c), task));
-		})
-		.get("/task/:id/image-seed", async (c) => {
-			const seed = await imageSeed(c.env, dbOf(c), c.get("user"), c.req.param("id"), c.get("deps"));
-			return c.json({ code: 1, description: "Success", result: seed, properties: {} });
-		})
-		.post("/task/:id/cancel", async (c) => {
-			const id = c.req.param("id");
-			const result = await cancelTask(c.env, dbOf(c), c.get("user"), id, c.get("deps"), (p) =>
-				c.executionCtx.waitUntil(p),
-			);
-			return c.json({
-				code: 1,
-				description: result === "cancelled" ? "Success" : "already cancelled",
-				result: id,
-				properties: {},
-			});
+	const group = routeGroup();
+	on(group, profileCreate, profilesNotSupported);
+	on(group, profileFetch, profilesNotSupported);
+	on(group, profileSkip, profilesNotSupported);
+	on(group, profileRate, profilesNotSupported);
+	group.all("/profile/*", requestDb(), authenticate(), proxyBodyLimit, profilesNotSupported);
+	on(group, imagineRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(imagineRoute));
+		const given = [...(body.base64Array ?? []), ...(body.base64 ? [body.base64] : [])];
+		const images = given.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+		return submit(c, {
+			action: "IMAGINE",
+			prompt: body.prompt,
+			images,
+			botType: body.botType ?? undefined,
+			...hooks(body),
 		});
+	});
+	on(group, changeRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(changeRoute));
+		return submit(c, {
+			action: body.action,
+			parentId: body.taskId,
+			index: body.index ?? undefined,
+			...hooks(body),
+		});
+	});
+	on(group, simpleChangeRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(simpleChangeRoute));
+		const match = /^\s*(\S+)\s+([UVR])([1-4]?)\s*$/i.exec(body.content);
+		const letter = match?.[2]?.toUpperCase();
+		if (!match || !letter || (letter === "R") !== (match[3] === "")) {
+			throw badRequest('content must look like "<taskId> U1" (U1-U4, V1-V4 or R)');
+		}
+		const action = letter === "U" ? "UPSCALE" : letter === "V" ? "VARIATION" : "REROLL";
+		const index = match[3] ? Number(match[3]) : undefined;
+		return submit(c, { action, parentId: match[1], index, ...hooks(body) });
+	});
+	on(group, actionRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(actionRoute));
+		const options: TaskOptions = {
+			...(body.enableRemix ? { remix: true } : {}),
+			...(body.strong == null ? {} : { strong: body.strong }),
+		};
+		return submit(c, { action: "ACTION", parentId: body.taskId, customId: body.customId, options, ...hooks(body) });
+	});
+	on(group, modalRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(modalRoute));
+		const mask = body.maskBase64 ? decodeInlineImage(body.maskBase64, "maskBase64") : undefined;
+		await submitModal(
+			c.env,
+			dbOf(c),
+			c.get("user"),
+			body.taskId,
+			{ prompt: body.prompt ?? undefined, mask },
+			c.get("deps").now(),
+		);
+		return c.json(proxyResult(body.taskId));
+	});
+	on(group, describeRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(describeRoute));
+		const source = body.base64 ?? body.link;
+		if (!source) throw badRequest("base64 (or link) is required: the image to describe");
+		const image = await pictureOf(c, source, body.base64 ? "base64" : "link");
+		return submit(c, {
+			action: "DESCRIBE",
+			images: [image],
+			botType: body.botType ?? undefined,
+			options: body.language ? { language: body.language } : {},
+			...hooks(body),
+		});
+	});
+	on(group, blendRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(blendRoute));
+		const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+		return submit(c, {
+			action: "BLEND",
+			images,
+			options: { dimensions: body.dimensions ?? "SQUARE" },
+			botType: body.botType ?? undefined,
+			...hooks(body),
+		});
+	});
+	on(group, shortenRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(shortenRoute));
+		return submit(c, {
+			action: "SHORTEN",
+			prompt: body.prompt,
+			botType: body.botType ?? undefined,
+			...hooks(body),
+		});
+	});
+	on(group, videoRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(videoRoute));
+		if (!body.image && !body.taskId) throw badRequest("VIDEO needs an image, or the taskId of a finished task");
+		if (body.image && body.taskId) throw badRequest("VIDEO takes an image or a taskId, not both");
+		const [start, end] = await Promise.all([
+			body.image ? pictureOf(c, body.image, "image") : undefined,
+			body.endImage ? pictureOf(c, body.endImage, "endImage") : undefined,
+		]);
+		const images = [start, end].filter((image): image is CheckedImage => image !== undefined);
+		return submit(c, {
+			action: "VIDEO",
+			prompt: body.prompt ?? undefined,
+			parentId: body.taskId ?? undefined,
+			index: body.index ?? undefined,
+			images,
+			options: {
+				...(body.motion ? { motion: body.motion } : {}),
+				...(body.action ? { videoAction: body.action } : {}),
+				...(end ? { endImage: true } : {}),
+				...(body.loop == null ? {} : { loop: body.loop }),
+				...(body.batchSize == null ? {} : { batchSize: body.batchSize }),
+				...(body.videoType ? { videoType: body.videoType } : {}),
+			},
+			...hooks(body),
+		});
+	});
+	const edits: Handler<typeof editsRoute> = async (c) => {
+		const body = await bodyOf(c, inputOf(editsRoute));
+		const image = await pictureOf(c, body.image, "image");
+		return submit(c, { action: "EDITS", prompt: body.prompt, images: [image], ...hooks(body) });
+	};
+	on(group, editsRoute, edits);
+	on(group, editRoute, edits);
+	on(group, retextureRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(retextureRoute));
+		const image = await pictureOf(c, body.image, "image");
+		return submit(c, { action: "RETEXTURE", prompt: body.prompt, images: [image], ...hooks(body) });
+	});
+	on(group, uploadRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(uploadRoute));
+		const images = body.base64Array.map((value, n) => decodeInlineImage(value, `base64Array[${n}]`));
+		const urls = await Promise.all(
+			images.map(async (image) => {
+				const name = newFileName(c.get("deps"), image.type);
+				await putImage(c.env.IMAGES, `uploads/${name}`, image);
+				return uploadUrl(c.env, base(c), name);
+			}),
+		);
+		return c.json(proxyResult(urls));
+	});
+	on(group, swapRoute, async (c) => {
+		const body = await bodyOf(c, inputOf(swapRoute));
+		const source = body.sourceBase64 ?? body.sourceUrl;
+		const target = body.targetBase64 ?? body.targetUrl;
+		if (!source || !target)
+			throw badRequest("sourceBase64 (or sourceUrl) and targetBase64 (or targetUrl) are required");
+		const images = await Promise.all([
+			pictureOf(c, source, body.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+			pictureOf(c, target, body.targetBase64 ? "targetBase64" : "targetUrl"),
+		]);
+		return submit(c, { action: "SWAP_FACE", images, ...hooks(body) });
+	});
+	on(group, videoSwapRoute, async (c) => {
+		const form = await videoSwapFormOf(c);
+		const source = form.fields.sourceBase64 ?? form.fields.sourceUrl;
+		if (!source) throw badRequest("sourceBase64 (or sourceUrl) is required: the face");
+		const [face, video] = await Promise.all([
+			pictureOf(c, source, form.fields.sourceBase64 ? "sourceBase64" : "sourceUrl"),
+			form.targetFile
+				? readVideo(form.targetFile, "targetFile")
+				: form.fields.targetUrl
+					? downloadVideo(form.fields.targetUrl, "targetUrl", { env: c.env, fetch: c.get("deps").fetch })
+					: Promise.reject(badRequest("targetFile (or targetUrl) is required: the video")),
+		]);
+		return submit(c, { action: "SWAP_VIDEO_FACE", images: [face], video, ...hooks(form.fields) });
+	});
+	on(group, listRoute, async (c) => {
+		const { limit, cursor } = parseWith(inputOf(listRoute), c.req.query());
+		const page = await listTaskPage(
+			dbOf(c),
+			{ userId: c.get("user").id },
+			{ limit: limit ?? PROXY_LIST_DEFAULT, cursor: cursor ? decodeCursor(cursor) : undefined },
+		);
+		if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
+		return c.json(await Promise.all(page.rows.map((task) => toProxyTask(c.env, base(c), task))));
+	});
+	on(group, queueRoute, async (c) => {
+		const rows = await listUnfinished(dbOf(c), c.get("user").id, PROXY_LIST_MAX);
+		return c.json(await Promise.all(rows.map((task) => toProxyTask(c.env, base(c), task))));
+	});
+	const byIds: Handler<typeof listByConditionRoute> = async (c) => {
+		const { ids } = await bodyOf(c, inputOf(listByConditionRoute));
+		const rows = await findSettledOrLiveTasks(c.get("openDb"), c.get("user").id, [...new Set(ids)]);
+		// In the order asked for; unknown and other users' ids are left out, as the protocol does.
+		const byId = new Map(rows.map((row) => [row.publicId, row]));
+		const ordered = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+		return c.json(await Promise.all(ordered.map((task) => toProxyTask(c.env, base(c), task))));
+	};
+	on(group, listByConditionRoute, byIds);
+	on(group, listByIdsRoute, byIds);
+	on(group, fetchRoute, async (c) => {
+		const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, c.req.param("id"));
+		if (!task) throw notFound(`no task with id ${c.req.param("id")}`);
+		return c.json(await toProxyTask(c.env, base(c), task));
+	});
+	on(group, seedRoute, async (c) => {
+		const seed = await imageSeed(c.env, dbOf(c), c.get("user"), c.req.param("id"), c.get("deps"));
+		return c.json(proxyResult(seed));
+	});
+	on(group, cancelRoute, async (c) => {
+		const id = c.req.param("id");
+		const result = await cancelTask(c.env, dbOf(c), c.get("user"), id, c.get("deps"), (p) =>
+			c.executionCtx.waitUntil(p),
+		);
+		return c.json(proxyResult(id, { description: result === "cancelled" ? "Success" : "already cancelled" }));
+	});
+	// The protocol's other paths are a signed-in API's: /mj/image and /mj/callback live beside them without a token.
+	for (const path of ["/submit/*", "/task/*", "/insight-face/*"]) signedInElsewhere(group, "user", path);
+	return group;
 }

@@ -3,19 +3,21 @@
  * GET /api/mj/ for an admin's view of everyone's. `p` pages as the document describes;
  * `cursor` / `next_cursor` page at the same cost at any depth.
  */
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import type { TaskListFilter } from "../db/task-lists";
 import { subsOf } from "../db/users";
 import { publicBase } from "../images/links";
+import { about, answers, on, routeGroup } from "../openapi/define";
+import * as body from "../openapi/responses";
 import { listTasks } from "../tasks/listing";
 import { type Seed001Item, toSeed001Item } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
-import { integer, validate } from "./validate";
+import { integer } from "./validate";
 
 /** Page size when `page_size` is not given, and the most it may be. */
 const PAGE_SIZE_DEFAULT = 20;
@@ -40,8 +42,6 @@ export const timeOrder = (q: { start_timestamp?: number; end_timestamp?: number 
 export const TIME_ORDER_MESSAGE = "start_timestamp must not be after end_timestamp";
 
 export const listQuery = z.object(listFields).refine(timeOrder, { message: TIME_ORDER_MESSAGE });
-
-const validateQuery = validate("query", listQuery);
 
 type ListQuery = z.infer<typeof listQuery>;
 
@@ -90,7 +90,25 @@ export async function list(
 	});
 }
 
-export const seed001Routes = new Hono<AppEnv>()
-	.use(requestDb())
-	.get("/self", authenticate(), validateQuery, (c) => list(c, c.req.valid("query"), false))
-	.get("/", authenticate({ role: "admin" }), validateQuery, (c) => list(c, c.req.valid("query"), true));
+const ownTasks = createRoute({
+	...about("seed001", "user"),
+	method: "get",
+	path: "/self",
+	summary: "The caller's tasks",
+	description: "Pages by `p` as the seed describes, or by `cursor` / `next_cursor` at the same cost at any depth.",
+	request: { query: listQuery },
+	responses: answers("seed001", "A page of tasks.", body.Seed001Page),
+});
+const allTasks = createRoute({
+	...about("seed001", "admin"),
+	method: "get",
+	path: "/",
+	summary: "Everyone's tasks (admins)",
+	description: "Also answered at /api/mj/ (with the trailing slash the seed's URL has).",
+	request: { query: listQuery },
+	responses: answers("seed001", "A page of tasks, with user_id and channel_id.", body.Seed001Page),
+});
+
+export const seed001Routes = routeGroup();
+on(seed001Routes, ownTasks, (c) => list(c, c.req.valid("query"), false));
+on(seed001Routes, allTasks, (c) => list(c, c.req.valid("query"), true));

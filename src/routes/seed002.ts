@@ -2,16 +2,16 @@
  * The seed-002 API (Midjourney-node-api): /api/v1/trigger/submit, /task/fetch, /task/list,
  * each in GET and POST form, parameters from the query string or any body.
  */
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import { limitSubmits } from "../auth/rate-limit";
-import type { AppEnv } from "../context";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
 import { badRequest } from "../errors";
 import { publicBase } from "../images/links";
+import { about, answers, inputOf, onMethods, paramsInput, routeGroup, signedInElsewhere } from "../openapi/define";
+import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
 import { submitTask } from "../tasks/submit";
 import { toSeed002 } from "../tasks/views/seed002";
@@ -69,43 +69,79 @@ function parseIndex(action: string, raw: string | undefined): number | undefined
 	return action === "IMAGINE" ? undefined : parseWith(indexSchema, raw);
 }
 
-export const seed002Routes = new Hono<AppEnv>()
-	.use(requestDb(), authenticate())
-	.on(["GET", "POST"], "/trigger/submit", limitSubmits(), idempotent(), async (c) => {
-		const input = parseWith(submitSchema, (await readParams(c)).params);
-		const { publicId } = await submitTask(
-			c.env,
-			dbOf(c),
-			c.get("user"),
-			{
-				action: input.action,
-				prompt: input.prompt,
-				parentId: input.action === "IMAGINE" ? undefined : input.taskId,
-				index: parseIndex(input.action, input.index),
-				state: input.state,
-				notifyHook: input.notifyHook,
-				// The seed's contract: the notifyHook receives the finished task; every change only when asked.
-				hookEvents: input.notifyHookEvents ?? "final",
-			},
-			c.get("deps").now(),
-		);
-		return ok(c, { code: 1, description: "成功", result: publicId });
-	})
-	.on(["GET", "POST"], "/task/fetch", async (c) => {
-		const { _id } = parseWith(fetchSchema, (await readParams(c)).params);
-		const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, _id);
-		if (!task) throw badRequest(`no task with _id ${_id}`);
-		return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
-	})
-	.on(["GET", "POST"], "/task/list", async (c) => {
-		const { limit, cursor } = parseWith(listSchema, (await readParams(c)).params);
-		const page = await listTaskPage(
-			dbOf(c),
-			{ userId: c.get("user").id },
-			{ limit, cursor: cursor ? decodeCursor(cursor) : undefined },
-		);
-		// The body is the seed's bare array, so the next page's cursor travels in a header.
-		if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
-		const base = publicBase(c.env, new URL(c.req.url).origin);
-		return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
-	});
+const call = about("seed002", "user");
+const GET_POST = ["get", "post"] as const;
+
+const submitRoute = createRoute({
+	...call,
+	method: "get",
+	path: "/trigger/submit",
+	summary: "Submit IMAGINE, UPSCALE or VARIATION",
+	"x-input": paramsInput(submitSchema),
+	"x-idempotent": true,
+	middleware: [limitSubmits(), idempotent()],
+	responses: answers("seed002", "Accepted: the task's _id in `result`.", body.Seed002SubmitAnswer),
+});
+const fetchRoute = createRoute({
+	...call,
+	method: "get",
+	path: "/task/fetch",
+	summary: "One task by its _id",
+	"x-input": paramsInput(fetchSchema),
+	responses: answers("seed002", "The task in the seed's format.", body.Seed002Task),
+});
+const listRoute = createRoute({
+	...call,
+	method: "get",
+	path: "/task/list",
+	summary: "The caller's tasks, newest first",
+	"x-input": paramsInput(listSchema),
+	"x-cursor": true,
+	responses: answers(
+		"seed002",
+		"A bare array of tasks; the next page's cursor is in x-next-cursor.",
+		body.Seed002TaskList,
+	),
+});
+
+export const seed002Routes = routeGroup();
+onMethods(seed002Routes, GET_POST, submitRoute, async (c) => {
+	const input = parseWith(inputOf(submitRoute), (await readParams(c)).params);
+	const { publicId } = await submitTask(
+		c.env,
+		dbOf(c),
+		c.get("user"),
+		{
+			action: input.action,
+			prompt: input.prompt,
+			parentId: input.action === "IMAGINE" ? undefined : input.taskId,
+			index: parseIndex(input.action, input.index),
+			state: input.state,
+			notifyHook: input.notifyHook,
+			// The seed's contract: the notifyHook receives the finished task; every change only when asked.
+			hookEvents: input.notifyHookEvents ?? "final",
+		},
+		c.get("deps").now(),
+		c.get("deps"),
+	);
+	return ok(c, { code: 1, description: "成功", result: publicId });
+});
+onMethods(seed002Routes, GET_POST, fetchRoute, async (c) => {
+	const { _id } = parseWith(inputOf(fetchRoute), (await readParams(c)).params);
+	const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, _id);
+	if (!task) throw badRequest(`no task with _id ${_id}`);
+	return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
+});
+onMethods(seed002Routes, GET_POST, listRoute, async (c) => {
+	const { limit, cursor } = parseWith(inputOf(listRoute), (await readParams(c)).params);
+	const page = await listTaskPage(
+		dbOf(c),
+		{ userId: c.get("user").id },
+		{ limit, cursor: cursor ? decodeCursor(cursor) : undefined },
+	);
+	// The body is the seed's bare array, so the next page's cursor travels in a header.
+	if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
+	const base = publicBase(c.env, new URL(c.req.url).origin);
+	return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
+});
+signedInElsewhere(seed002Routes, "user");

@@ -5,13 +5,13 @@
  * headers on EventSource or WebSocket) and hand the connection to the user's hub
  * (src/durable/user-hub.ts): SSE, or a WebSocket when the request asks for the upgrade.
  *
- * Middleware is per route, not `.use()`: this group shares /api/user with the account group, and
- * mounted before it answers its own paths alone. The stream routes take no token at all: a token
- * or key never belongs in a URL, so only a ticket opens them.
+ * This group shares /api/user with the account group, mounted before its signed-in catch-all.
+ * The stream routes take no token at all: a token or key never belongs in a URL, so only a
+ * ticket opens them.
  */
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import { getDb } from "../db/client";
 import { dbOf, requestDb } from "../db/request-db";
@@ -21,7 +21,10 @@ import { notFound, unauthorized, userDisabled } from "../errors";
 import { connectRequest, parseLastEventId } from "../live/events";
 import { userHub } from "../live/hub";
 import { checkTicket, issueTicket } from "../live/ticket";
+import { about, answers, inputOf, mediaAnswers, on, ownInput, routeGroup } from "../openapi/define";
+import * as body from "../openapi/responses";
 import { ok } from "./envelopes";
+import { readJsonObject } from "./params";
 import { parseWith } from "./validate";
 
 export const ticketBody = z
@@ -36,17 +39,6 @@ export const streamQuery = z.object({
 });
 
 const TICKET_HELP = "get one with POST /api/user/stream-ticket (tokens and API keys are never accepted in a URL)";
-
-/** The optional JSON body; no body (or an empty one) asks for a ticket to all the user's tasks. */
-async function readTicketBody(c: Context<AppEnv>): Promise<unknown> {
-	const text = await c.req.text();
-	if (!text.trim()) return undefined;
-	try {
-		return JSON.parse(text);
-	} catch {
-		return null;
-	}
-}
 
 /** Checks the ticket and hands the connection to the user's hub. */
 async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response> {
@@ -76,17 +68,45 @@ async function openStream(c: Context<AppEnv>, taskId?: string): Promise<Response
 }
 
 /** Mount at /api/user, before the account group. */
-export const streamRoutes = new Hono<AppEnv>()
-	.post("/stream-ticket", requestDb(), authenticate(), async (c) => {
-		const body = parseWith(ticketBody, await readTicketBody(c));
-		const user = c.get("user");
-		if (body.task_id && !(await findUserTask(dbOf(c), user.id, body.task_id))) throw notFound("no such task");
-		const { ticket, expiresAt } = await issueTicket(
-			c.env,
-			{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
-			c.get("deps").now(),
-		);
-		return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
-	})
-	.get("/stream", requestDb(), (c) => openStream(c))
-	.get("/tasks/:id/stream", requestDb(), (c) => openStream(c, c.req.param("id")));
+const ticketRoute = createRoute({
+	...about("live", "user"),
+	method: "post",
+	path: "/stream-ticket",
+	summary: "A 60-second ticket to open a stream with (of all the caller's tasks, or of one)",
+	"x-input": ownInput("json", ticketBody),
+	responses: answers("seed001", "The ticket.", body.StreamTicket),
+});
+const streamRoute = createRoute({
+	...about("live", "none"),
+	method: "get",
+	path: "/stream",
+	summary: "Every update of the caller's tasks: Server-Sent Events, or a WebSocket with Upgrade: websocket",
+	description: 'Events {type: "snapshot" | "task", seq, …}; resume with Last-Event-ID or ?last_event_id=.',
+	// Documented, not validated: a missing or bad ticket is a 401 (openStream), not a 400.
+	"x-input": ownInput("query", streamQuery),
+	middleware: requestDb(),
+	responses: mediaAnswers("seed001", "An event stream.", "events"),
+});
+const taskStreamRoute = createRoute({
+	...streamRoute,
+	path: "/tasks/{id}/stream",
+	summary: "Every update of one task, as /api/user/stream",
+	description: undefined,
+});
+
+export const streamRoutes = routeGroup();
+on(streamRoutes, ticketRoute, async (c) => {
+	// No body (or an empty one) asks for a ticket to all the user's tasks.
+	const body = parseWith(inputOf(ticketRoute), await readJsonObject(c, { emptyIsAbsent: true }));
+	const user = c.get("user");
+	if (body.task_id && !(await findUserTask(dbOf(c), user.id, body.task_id))) throw notFound("no such task");
+	const { ticket, expiresAt } = await issueTicket(
+		c.env,
+		{ userId: user.id, ...(body.task_id ? { taskId: body.task_id } : {}) },
+		c.get("deps").now(),
+		c.get("deps"),
+	);
+	return ok(c, { ticket, expires_at: expiresAt, ...(body.task_id ? { task_id: body.task_id } : {}) });
+});
+on(streamRoutes, streamRoute, (c) => openStream(c));
+on(streamRoutes, taskStreamRoute, (c) => openStream(c, c.req.param("id")));

@@ -3,15 +3,25 @@
  * signed-in user lists and favorites them; their pictures are public at /imageTemp/file/{name}.
  * Answers are {code: 200, msg: "SUCCESS", data} like /userAlbum.
  */
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { authenticate } from "../auth/middleware";
-import type { AppEnv } from "../context";
-import { dbOf, requestDb } from "../db/request-db";
+import { dbOf } from "../db/request-db";
 import { notFound } from "../errors";
 import { templateKeyOf } from "../images/album-files";
 import { publicBase } from "../images/links";
 import { serveImmutable } from "../images/serve";
+import {
+	about,
+	answers,
+	inputOf,
+	mediaAnswers,
+	on,
+	onMethods,
+	paramsInput,
+	routeGroup,
+	signedInElsewhere,
+} from "../openapi/define";
+import * as body from "../openapi/responses";
 import { PROMPT_MAX_LENGTH } from "../tasks/model";
 import {
 	changeTemplate,
@@ -77,61 +87,115 @@ function pictures(upload: RequestParams, urls: { covering?: string; image?: stri
 	return { covering: upload.files.covering ?? urls.covering, image: upload.files.image ?? urls.image };
 }
 
-export const templateRoutes = new Hono<AppEnv>()
-	.on(["GET", "HEAD"], "/file/:name", async (c) => {
-		const key = templateKeyOf(c.req.param("name"));
-		// Each stored picture has its own random name: what a link shows never changes.
-		const response = key
-			? await serveImmutable(c.env.IMAGES, key, c.req.raw, (p) => c.executionCtx.waitUntil(p))
-			: null;
-		if (!response) throw notFound("image not found");
-		return response;
-	})
-	.on(["GET", "POST"], "/list", requestDb(), authenticate(), async (c) => {
-		const query = parseWith(listSchema, (await readParams(c)).params);
-		return ok(c, await templatePage(dbOf(c), base(c), c.get("user"), query));
-	})
-	.post("/create", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
-		const upload = await readParams(c);
-		const { covering, image, kind, title, ...rest } = parseWith(createSchema, upload.params);
-		const created = await createTemplate(
-			c.env,
-			dbOf(c),
-			base(c),
-			{ ...rest, kind, title },
-			pictures(upload, { covering, image }),
-			c.get("deps"),
-		);
-		return ok(c, created);
-	})
-	.post("/update", requestDb(), authenticate({ role: "admin" }), uploadLimit(2), async (c) => {
-		const upload = await readParams(c);
-		const { id, covering, image, ...rest } = parseWith(updateSchema, upload.params);
-		const changed = await changeTemplate(
-			c.env,
-			dbOf(c),
-			base(c),
-			id,
-			rest,
-			pictures(upload, { covering, image }),
-			c.get("deps"),
-		);
-		return ok(c, changed);
-	})
-	.post("/delete", requestDb(), authenticate({ role: "admin" }), async (c) => {
-		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		await removeTemplate(c.env, dbOf(c), id);
-		return ok(c, { id });
-	})
-	.post("/favorite", requestDb(), authenticate(), async (c) => {
-		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		return ok(c, await favorite(dbOf(c), c.get("user"), id, c.get("deps").now()));
-	})
-	.post("/unfavorite", requestDb(), authenticate(), async (c) => {
-		const { id } = parseWith(idSchema, (await readParams(c)).params);
-		return ok(c, await unfavorite(dbOf(c), c.get("user"), id));
-	})
-	// Anything else under /imageTemp is a signed-in API: the token is checked before the 404.
-	.all("*", requestDb(), authenticate(), (c) => {
-		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
-	});
+const call = (role: "user" | "admin") => about("templates", role);
+
+const fileRoute = createRoute({
+	...about("templates", "none"),
+	method: "get",
+	path: "/file/{name}",
+	summary: "A template's picture (public)",
+	responses: mediaAnswers("album", "The picture.", "image"),
+});
+const listRoute = createRoute({
+	...call("user"),
+	method: "get",
+	path: "/list",
+	summary: "Image templates, in pages",
+	description: "Users see audited templates; admins every one, or filtered by isAudit.",
+	"x-input": paramsInput(listSchema),
+	responses: answers("album", "The templates.", body.TemplateList),
+});
+const createTemplateRoute = createRoute({
+	...call("admin"),
+	method: "post",
+	path: "/create",
+	summary: "Create a template (admins)",
+	"x-input": paramsInput(createSchema, ["covering", "image"]),
+	middleware: uploadLimit(2),
+	responses: answers("album", "The template.", body.Template),
+});
+const updateRoute = createRoute({
+	...call("admin"),
+	method: "post",
+	path: "/update",
+	summary: "Change a template (admins)",
+	"x-input": paramsInput(updateSchema, ["covering", "image"]),
+	middleware: uploadLimit(2),
+	responses: answers("album", "The template.", body.Template),
+});
+const deleteRoute = createRoute({
+	...call("admin"),
+	method: "post",
+	path: "/delete",
+	summary: "Delete a template (admins)",
+	"x-input": paramsInput(idSchema),
+	responses: answers("album", "Deleted.", body.IdAnswer),
+});
+const favoriteRoute = createRoute({
+	...call("user"),
+	method: "post",
+	path: "/favorite",
+	summary: "Favorite a template",
+	"x-input": paramsInput(idSchema),
+	responses: answers("album", "The template's favorites.", body.FavoriteState),
+});
+const unfavoriteRoute = createRoute({
+	...favoriteRoute,
+	path: "/unfavorite",
+	summary: "Take a favorite back",
+});
+
+export const templateRoutes = routeGroup();
+onMethods(templateRoutes, ["get", "head"], fileRoute, async (c) => {
+	const key = templateKeyOf(c.req.param("name"));
+	// Each stored picture has its own random name: what a link shows never changes.
+	const response = key ? await serveImmutable(c.env.IMAGES, key, c.req.raw, (p) => c.executionCtx.waitUntil(p)) : null;
+	if (!response) throw notFound("image not found");
+	return response;
+});
+onMethods(templateRoutes, ["get", "post"], listRoute, async (c) => {
+	const query = parseWith(inputOf(listRoute), (await readParams(c)).params);
+	return ok(c, await templatePage(dbOf(c), base(c), c.get("user"), query));
+});
+on(templateRoutes, createTemplateRoute, async (c) => {
+	const upload = await readParams(c);
+	const { covering, image, kind, title, ...rest } = parseWith(inputOf(createTemplateRoute), upload.params);
+	const created = await createTemplate(
+		c.env,
+		dbOf(c),
+		base(c),
+		{ ...rest, kind, title },
+		pictures(upload, { covering, image }),
+		c.get("deps"),
+	);
+	return ok(c, created);
+});
+on(templateRoutes, updateRoute, async (c) => {
+	const upload = await readParams(c);
+	const { id, covering, image, ...rest } = parseWith(inputOf(updateRoute), upload.params);
+	const changed = await changeTemplate(
+		c.env,
+		dbOf(c),
+		base(c),
+		id,
+		rest,
+		pictures(upload, { covering, image }),
+		c.get("deps"),
+	);
+	return ok(c, changed);
+});
+on(templateRoutes, deleteRoute, async (c) => {
+	const { id } = parseWith(inputOf(deleteRoute), (await readParams(c)).params);
+	await removeTemplate(c.env, dbOf(c), id);
+	return ok(c, { id });
+});
+on(templateRoutes, favoriteRoute, async (c) => {
+	const { id } = parseWith(inputOf(favoriteRoute), (await readParams(c)).params);
+	return ok(c, await favorite(dbOf(c), c.get("user"), id, c.get("deps").now()));
+});
+on(templateRoutes, unfavoriteRoute, async (c) => {
+	const { id } = parseWith(inputOf(unfavoriteRoute), (await readParams(c)).params);
+	return ok(c, await unfavorite(dbOf(c), c.get("user"), id));
+});
+// Anything else under /imageTemp is a signed-in API: the token is checked before the 404.
+signedInElsewhere(templateRoutes, "user");

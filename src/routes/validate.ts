@@ -1,15 +1,13 @@
 /**
  * The one way routes validate input: zod schemas, and a first problem that becomes a 400
- * naming the field, whether the input came through a zValidator or readParams + parseWith.
+ * naming the field, whether the input came through a route's createRoute schemas (zod-openapi's
+ * validators, with validationHook) or the route's own reader + parseWith.
  * Parameters arrive as text (query strings and forms; JSON values are turned to text by
  * readParams), so the helpers here read numbers and flags from optional text.
  */
-import { zValidator } from "@hono/zod-validator";
-import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import { HOOK_EVENT_MODES } from "../db/schema";
 import { badRequest } from "../errors";
-import { isJsonType, mediaType } from "./params";
 
 /** "field: message", unless the message already names the field. */
 function problem(error: z.core.$ZodError): string {
@@ -18,26 +16,9 @@ function problem(error: z.core.$ZodError): string {
 	return field && !issue.message.includes(field) ? `${field}: ${issue.message}` : issue.message;
 }
 
-/** The hook of every zValidator: throws the first problem as a 400 (BAD_REQUEST). */
+/** The defaultHook of every route group (src/openapi/define.ts): throws the first problem as a 400 (BAD_REQUEST). */
 export function validationHook(result: { success: true } | { success: false; error: z.core.$ZodError }): void {
 	if (!result.success) throw badRequest(problem(result.error));
-}
-
-/**
- * zValidator with validationHook: `validate("json", schema)` as a route's middleware. For "json"
- * the body must also be declared JSON: zValidator would read any other body as `{}` and, for a
- * schema of optional fields, quietly ignore it.
- */
-export function validate<Target extends keyof ValidationTargets, S extends z.ZodType>(target: Target, schema: S) {
-	const validator = zValidator(target, schema, validationHook);
-	if (target !== "json") return validator;
-	const jsonOnly: typeof validator = async (c, next) => {
-		if (!isJsonType(mediaType(c.req.header("content-type")))) {
-			throw badRequest("the body must be JSON (content-type: application/json)");
-		}
-		return validator(c, next);
-	};
-	return jsonOnly;
 }
 
 /** Validates with zod; the first problem becomes a 400 naming the field. */

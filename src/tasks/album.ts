@@ -12,10 +12,10 @@ import { findUserTask } from "../db/tasks";
 import { findTemplate } from "../db/templates";
 import type { Deps } from "../deps";
 import { badRequest } from "../errors";
-import { callbackUrlProblem } from "../hooks/url-policy";
 import { newOriginKey } from "../images/album-files";
 import { type ImageInput, putImage, readImage } from "../images/upload";
 import { logError } from "../log";
+import { callbackUrlProblem } from "../net/url-policy";
 import { submitTask } from "./submit";
 import { type AlbumItem, toAlbumItem } from "./views/album";
 
@@ -72,7 +72,7 @@ export async function createAlbumPicture(
 	user: AuthUser,
 	base: string,
 	request: AlbumPictureRequest,
-	deps: Pick<Deps, "fetch" | "now">,
+	deps: Pick<Deps, "fetch" | "now" | "uuid">,
 ): Promise<AlbumItem> {
 	const now = deps.now();
 	const template = await usableTemplate(db, user, request.styleId);
@@ -84,7 +84,7 @@ export async function createAlbumPicture(
 			throw badRequest("origin is required: the photo (PNG, JPEG or WebP) to put on the template");
 		}
 		const photo = await readImage(request.origin, "origin", { env, fetch: deps.fetch });
-		const originKey = newOriginKey(photo.type);
+		const originKey = newOriginKey(deps, photo.type);
 		await putImage(env.IMAGES, originKey, photo);
 		try {
 			submitted = await submitTask(

@@ -8,11 +8,12 @@ import type { Db } from "../db/client";
 import { type HookEventMode, parseStringArray, type TaskMode, type TaskRow } from "../db/schema";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { InsufficientQuotaError, insertQueuedTask, QueueFullError, submitChecks, UserDisabledError } from "../db/tasks";
+import { type Deps, runtimeDeps } from "../deps";
 import { ApiError, badRequest, userDisabled } from "../errors";
-import { callbackUrlProblem } from "../hooks/url-policy";
 import { removeInputs, storeInputs } from "../images/inputs";
 import type { CheckedImage } from "../images/upload";
 import { logError } from "../log";
+import { callbackUrlProblem } from "../net/url-policy";
 import { anyChannelMatches, type ChannelFilter, ensureSimulatorChannel, filterOptions } from "../upstream/channels";
 import type { TaskAction } from "../vocabulary";
 import { actionOfButton, describeAction, GRID_ACTIONS } from "./actions";
@@ -240,6 +241,7 @@ export async function submitTask(
 	user: AuthUser,
 	request: SubmitRequest,
 	now: number,
+	deps: Pick<Deps, "uuid"> = runtimeDeps(),
 ): Promise<SubmitResult> {
 	const images = request.images ?? [];
 	if (request.customId === undefined && !request.album) checkImages(request.action, images);
@@ -278,7 +280,7 @@ export async function submitTask(
 	}
 
 	const price = priceOf(env, planned.action);
-	const publicId = crypto.randomUUID();
+	const publicId = deps.uuid();
 	const inputs = await storeInputs(env.IMAGES, publicId, images);
 	const options: TaskOptions = { ...request.options };
 	if (request.video) {

@@ -43,7 +43,7 @@ export interface TemplatePictures {
 	image?: ImageInput;
 }
 
-type Deps = Pick<AllDeps, "fetch" | "now">;
+type Deps = Pick<AllDeps, "fetch" | "now" | "uuid">;
 
 /** The album answers an unknown template as a parameter error (800, HTTP 400), as the seed shows. */
 const unknownTemplate = (id: number) => badRequest(`no template with id ${id}`);
@@ -66,9 +66,9 @@ async function readPictures(env: Env, pictures: TemplatePictures, deps: Deps) {
 	return { covering, image };
 }
 
-async function store(env: Env, image: CheckedImage | undefined): Promise<string | undefined> {
+async function store(env: Env, deps: Deps, image: CheckedImage | undefined): Promise<string | undefined> {
 	if (!image) return undefined;
-	const key = newTemplateKey(image.type);
+	const key = newTemplateKey(deps, image.type);
 	await putImage(env.IMAGES, key, image);
 	return key;
 }
@@ -91,7 +91,7 @@ export async function createTemplate(
 	if (!given(pictures.covering)) throw badRequest("covering (the thumbnail) is required");
 	assertComplete(fields.kind, fields.prompt ?? "", given(pictures.image));
 	const read = await readPictures(env, pictures, deps);
-	const [coverKey, imageKey] = await Promise.all([store(env, read.covering), store(env, read.image)]);
+	const [coverKey, imageKey] = await Promise.all([store(env, deps, read.covering), store(env, deps, read.image)]);
 	try {
 		const row = await insertTemplate(db, {
 			...fields,
@@ -129,7 +129,7 @@ export async function changeTemplate(
 		given(pictures.image) || Boolean(current.imageKey),
 	);
 	const read = await readPictures(env, pictures, deps);
-	const [coverKey, imageKey] = await Promise.all([store(env, read.covering), store(env, read.image)]);
+	const [coverKey, imageKey] = await Promise.all([store(env, deps, read.covering), store(env, deps, read.image)]);
 	const changes: TemplateChanges = { ...fields, updatedAt: Math.max(now, current.updatedAt + 1) };
 	if (coverKey) changes.coverKey = coverKey;
 	if (imageKey) changes.imageKey = imageKey;

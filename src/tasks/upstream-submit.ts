@@ -83,6 +83,13 @@ export async function submitThroughChannels(
 		return { kind: "failed", reason: `banned prompt: ${prepared.word}`, promptEn: prepared.promptEn };
 	}
 	const sent = { promptEn: prepared.promptEn, description: prepared.description };
+	/** A follow-up can only run where its parent ran: that channel being down ends it. */
+	const parentDown = (channelId: number, reason: string): ChannelOutcome => ({
+		kind: "failed",
+		reason: `the parent task's channel is down: ${reason}`,
+		channelId,
+		...sent,
+	});
 	let context: DispatchContext;
 	try {
 		context = { ...(await contextFor(env, task, parent)), prompt: prepared.prompt, modalPrompt: prepared.modalPrompt };
@@ -130,12 +137,7 @@ export async function submitThroughChannels(
 			if (parent) {
 				return taken.kind === "full"
 					? { kind: "retry", reason: "the parent task's Discord account is full", ...sent }
-					: {
-							kind: "failed",
-							reason: `the parent task's channel is down: ${taken.reason}`,
-							channelId: channel.id,
-							...sent,
-						};
+					: parentDown(channel.id, taken.reason);
 			}
 			tried.push(channel.id);
 			continue;
@@ -145,15 +147,7 @@ export async function submitThroughChannels(
 		const now = deps.now();
 		if (outcome.kind === "channel-down") {
 			await disableChannel(db, channel.id, outcome.reason, now);
-			// A follow-up can only run where its parent ran.
-			if (parent) {
-				return {
-					kind: "failed",
-					reason: `the parent task's channel is down: ${outcome.reason}`,
-					channelId: channel.id,
-					...sent,
-				};
-			}
+			if (parent) return parentDown(channel.id, outcome.reason);
 			tried.push(channel.id);
 			continue;
 		}

@@ -9,6 +9,7 @@
 
 import { config } from "../config";
 import type { Fetch } from "../deps";
+import { throughBinding } from "../net/bound-fetch";
 
 /** The `mj-api-secret` the simulator accepts (simulator/src/env.ts holds the same value). */
 export const SIMULATOR_SECRET = "mj-edge-simulator";
@@ -25,11 +26,5 @@ export function simulatorOrigin(env: Env): string | null {
 
 /** A fetch that sends simulator URLs through the SIMULATOR binding (when bound) and the rest to `base`. */
 export function upstreamFetch(env: Env, base: Fetch): Fetch {
-	const origin = simulatorOrigin(env);
-	const binding = (env as Env & DevBindings).SIMULATOR;
-	return async (input, init) => {
-		const request = new Request(input, init);
-		if (binding && origin !== null && new URL(request.url).origin === origin) return binding.fetch(request);
-		return base(request);
-	};
+	return throughBinding(simulatorOrigin(env), (env as Env & DevBindings).SIMULATOR, base);
 }

@@ -1,36 +1,26 @@
 #!/usr/bin/env node
 // `npm run test:browser`: the web console in a real Chromium against a local gateway.
-// Starts scripts/start.mjs (wrangler dev: gateway + simulator) on a free port with a fresh
-// state directory, waits for /health, drives Debian's chromium through playwright-core,
-// stops the whole process group, and prints "N passed, N failed" (exit 1 on any failure).
+// Starts a gateway of its own (test/lib/local-gateway.mjs: npm start on a free port with a fresh
+// state), or uses the one `npm run test:e2e` shares between the npm-start checks; drives
+// Debian's chromium through playwright-core with users of its own (subs end in this run's id),
+// stops the gateway it started, and prints "N passed, N failed" (exit 1 on any failure).
 // Screenshots of every page: test-results/browser/*.png.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
 import { chromium } from "playwright-core";
 import { valueFrom } from "../../scripts/lib/dev-vars.mjs";
+import { useGateway } from "../lib/local-gateway.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SHOTS = resolve("test-results/browser");
-const STATE = resolve(`.wrangler/browser-test-${process.pid}`);
 const STEP_TIMEOUT = 20_000;
 
 let passed = 0;
 let failed = 0;
 let shot = 0;
-
-const freePort = () =>
-	new Promise((done, fail) => {
-		const server = createServer();
-		server.once("error", fail);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address();
-			server.close(() => done(port));
-		});
-	});
 
 /** The secret npm start gives wrangler dev: .dev.vars, which scripts/start.mjs creates when missing. */
 function secret() {
@@ -51,64 +41,13 @@ function assert(condition, message) {
 	if (!condition) throw new Error(message);
 }
 
-// ---- the gateway ----
+// ---- the gateway: test/e2e.mjs's, or one of its own (test/lib/local-gateway.mjs) ----
 
-const port = await freePort();
-const inspector = await freePort();
-const base = `http://127.0.0.1:${port}`;
-rmSync(STATE, { recursive: true, force: true });
+/** Set by the first step. */
+let gateway;
+let base;
 rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
-const gateway = spawn(
-	process.execPath,
-	["scripts/start.mjs", "--port", String(port), "--persist-to", STATE, "--inspector-port", String(inspector)],
-	{ detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-);
-let gatewayLog = "";
-gateway.stdout.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-gateway.stderr.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-let gatewayExited = false;
-gateway.on("exit", () => {
-	gatewayExited = true;
-});
-
-async function stopGateway() {
-	if (gatewayExited) return;
-	const exited = new Promise((done) => gateway.once("exit", done));
-	try {
-		process.kill(-gateway.pid, "SIGTERM");
-	} catch {
-		return;
-	}
-	const timer = setTimeout(() => {
-		try {
-			process.kill(-gateway.pid, "SIGKILL");
-		} catch {
-			// gone
-		}
-	}, 8000);
-	await exited;
-	clearTimeout(timer);
-}
-
-async function waitForHealth() {
-	const deadline = Date.now() + 90_000;
-	while (Date.now() < deadline) {
-		if (gatewayExited) throw new Error(`the gateway exited:\n${gatewayLog.slice(-3000)}`);
-		try {
-			const response = await fetch(`${base}/health`);
-			if (response.ok) return;
-		} catch {
-			// not listening yet
-		}
-		await new Promise((done) => setTimeout(done, 300));
-	}
-	throw new Error(`no /health within 90 s:\n${gatewayLog.slice(-3000)}`);
-}
 
 async function api(credential, method, path, body) {
 	const response = await fetch(`${base}${path}`, {
@@ -130,11 +69,12 @@ await new Promise((done) => hooks.listen(0, "127.0.0.1", done));
 let browser;
 let page;
 
-async function screenshot(name) {
+async function screenshot(name, of = page) {
 	shot += 1;
-	await page
-		?.screenshot({ path: resolve(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true })
-		.catch(() => undefined);
+	const path = resolve(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`);
+	// A part of a long page (the admin page at 390 px is many screens tall) is shot by itself.
+	if (!of) return;
+	await (of === page ? page.screenshot({ path, fullPage: true }) : of.screenshot({ path })).catch(() => undefined);
 }
 
 async function step(name, run) {
@@ -237,7 +177,8 @@ let adminKey;
 
 try {
 	await step("the gateway starts and serves the console at /", async () => {
-		await waitForHealth();
+		gateway = await useGateway("browser-test");
+		base = gateway.base;
 		const response = await fetch(`${base}/`);
 		const html = await response.text();
 		assert(response.ok && html.includes("/app/console.js"), `GET / is not the console: ${response.status}`);
@@ -250,7 +191,7 @@ try {
 		const created = await new Promise((done, fail) =>
 			execFile(
 				"npm",
-				["run", "--silent", "admin:create", "--", "--sub", adminSub, "--local", "--persist-to", STATE],
+				["run", "--silent", "admin:create", "--", "--sub", adminSub, "--local", "--persist-to", gateway.state],
 				{ env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, timeout: 120_000 },
 				(error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done(stdout)),
 			),
@@ -1007,29 +948,238 @@ try {
 	});
 
 	await step(
-		"admin: create a user, issue it a key (shown once), disable it (the key is refused), enable it",
+		"admin users in English and 中文 at 1280 and 390 px: search, order, create with a role and quota, a key shown once, disable (running tasks cancelled or left to finish), enable",
 		async () => {
-			const sub = `browser-made-${runId}`;
 			const users = page.locator("section[data-section=users]");
-			await users.locator("input[name=new-sub]").fill(sub);
-			await users.locator("input[name=new-quota]").fill("700");
-			await users.getByRole("button", { name: "Create user" }).click();
-			await users.locator("[data-testid=user-card] dd", { hasText: sub }).waitFor();
-			assert((await users.locator("[data-field=user-quota]").innerText()) === "700", "starting quota not shown");
-			await users.locator("input[name=user-key-name]").fill("bot");
-			await users.getByRole("button", { name: "Issue API key" }).click();
-			const key = (await users.locator("[data-testid=user-key]").innerText()).trim();
-			assert(/^mjk_/.test(key), `no key shown: ${key}`);
-			assert((await api(key, "GET", "/api/user/self")).sub === sub, "the key does not act as the new user");
-			await screenshot("admin-user-key");
-			await users.locator("select[name=disable-tasks]").selectOption("cancel");
-			await users.getByRole("button", { name: "Disable" }).click();
-			await users.locator("[data-field=user-state]", { hasText: "Disabled" }).waitFor();
-			const refused = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${key}` } });
-			assert(refused.status === 403, `a disabled user's key answered ${refused.status}`);
-			await users.getByRole("button", { name: "Enable" }).click();
-			await users.locator("[data-field=user-state]", { hasText: "Active" }).waitFor();
-			assert((await api(key, "GET", "/api/user/self")).sub === sub, "enabling did not restore the key");
+			const userCard = users.locator("[data-testid=user-card]");
+			const listed = users.locator("[data-testid=user-list] tbody tr");
+			const words = {
+				en: {
+					heading: "Users and quota",
+					user: "user",
+					admin: "admin",
+					active: "Active",
+					disabled: "Disabled",
+					once: "Copy it now",
+					cancelled: "1 task cancelled and refunded.",
+					disable: "Disable",
+					enable: "Enable",
+				},
+				zh: {
+					heading: "用户与额度",
+					user: "用户",
+					admin: "管理员",
+					active: "正常",
+					disabled: "已禁用",
+					once: "请立即复制",
+					cancelled: "已取消 1 个任务并退还额度。",
+					disable: "禁用",
+					enable: "启用",
+				},
+			};
+			// English a 中文 users panel must not show, as text, placeholder or label.
+			const ENGLISH = [
+				"Users and quota",
+				"New user",
+				"Create user",
+				"Starting quota",
+				"Subs starting",
+				"Newest",
+				"Most spent",
+				"Filter",
+				"Role",
+				"Quota",
+				"Spent",
+				"State",
+				"Created",
+				"Active",
+				"Disabled",
+				"Grant",
+				"Set balance",
+				"Key name",
+				"Issue API key",
+				"Copy",
+				"running tasks",
+				"Disable",
+				"Enable",
+			];
+			const panelText = () =>
+				users.evaluate((section) =>
+					[
+						section.textContent,
+						...[...section.querySelectorAll("[placeholder], [aria-label]")].map(
+							(e) => `${e.getAttribute("placeholder") ?? ""} ${e.getAttribute("aria-label") ?? ""}`,
+						),
+					].join("\n"),
+				);
+			/** Nothing of the panel but its tables (which scroll inside it) sticks out of it. */
+			const panelFits = () =>
+				users.evaluate((section) => {
+					const box = section.getBoundingClientRect();
+					return [...section.querySelectorAll("input, select, button, .once, dl, p")]
+						.filter((e) => !e.closest("table"))
+						.filter((e) => e.getBoundingClientRect().right > box.right + 0.5)
+						.map((e) => e.getAttribute("name") ?? e.className ?? e.tagName);
+				});
+			const submit = async (key, prompt) => {
+				const answer = await fetch(`${base}/mj/submit/imagine`, {
+					method: "POST",
+					headers: { "mj-api-secret": key, "content-type": "application/json" },
+					body: JSON.stringify({ prompt }),
+				}).then((response) => response.json());
+				assert(answer.code === 1 && answer.result, `the submit was refused: ${JSON.stringify(answer)}`);
+				return answer.result;
+			};
+			const taskOf = async (sub, id) =>
+				(await api(adminKey, "GET", `/api/admin/tasks?user=${sub}`)).items.find((task) => task.mj_id === id);
+			async function until(what, check) {
+				const deadline = Date.now() + STEP_TIMEOUT * 2;
+				for (;;) {
+					const value = await check();
+					if (value) return value;
+					assert(Date.now() < deadline, `timed out waiting for ${what}`);
+					await new Promise((done) => setTimeout(done, 250));
+				}
+			}
+			const combinations = [
+				// language, width, the new user's role, what disabling does to its running task
+				["en", 1280, "user", "cancel"],
+				["zh", 1280, "admin", "cancel"],
+				["zh", 390, "user", "finish"],
+				["en", 390, "admin", "finish"],
+			];
+			try {
+				for (const [lang, width, role, choice] of combinations) {
+					const w = words[lang];
+					const prefix = `browser-made-${lang}-${width}-`;
+					const sub = `${prefix}${runId}`;
+					await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+					await page.goto(`${base}/#/admin`);
+					await page.reload();
+					await language(lang);
+					await users.getByRole("heading", { name: w.heading }).waitFor();
+					const roles = await users.locator("select[name=new-role] option").allInnerTexts();
+					assert(roles.join() === [w.user, w.admin].join(), `${lang}: the role choices read ${roles}`);
+
+					// Create: a role and a starting quota; the card and the newest-first list show it.
+					await users.locator("input[name=new-sub]").fill(sub);
+					await users.locator("select[name=new-role]").selectOption(role);
+					await users.locator("input[name=new-quota]").fill("700");
+					await users.locator("[data-testid=new-user] button[type=submit]").click();
+					await userCard.locator("dd", { hasText: sub }).waitFor();
+					assert((await userCard.locator("[data-field=user-quota]").innerText()) === "700", "starting quota not shown");
+					assert((await userCard.locator("[data-field=user-role]").innerText()) === w[role], `${lang}: card role`);
+					assert((await userCard.locator("[data-field=user-state]").innerText()) === w.active, `${lang}: card state`);
+					const made = await api(adminKey, "GET", `/api/admin/users/${sub}`);
+					assert(made.role === role && made.quota === 700, `created as ${JSON.stringify(made)}`);
+					await listed.first().filter({ hasText: sub }).waitFor();
+					assert(
+						(await listed.first().locator("[data-field=role]").innerText()) === w[role],
+						`${lang}: the list's role`,
+					);
+
+					// Search by prefix: this user alone.
+					await users.locator("input[name=q]").fill(prefix);
+					await users.locator("input[name=q]").press("Enter");
+					await page.waitForFunction((p) => {
+						const rows = [...document.querySelectorAll("[data-testid=user-list] tbody tr")];
+						return rows.length === 1 && rows[0].querySelector("td")?.textContent?.startsWith(p);
+					}, prefix);
+					// Most spent first: the API's order, spend never rising.
+					await users.locator("input[name=q]").fill("");
+					await users.locator("select[name=order]").selectOption("spend");
+					const bySpend = (await api(adminKey, "GET", "/api/admin/users?order=spend")).items.map((u) => u.sub);
+					await page.waitForFunction(
+						(expected) =>
+							[...document.querySelectorAll("[data-testid=user-list] tbody tr td:first-child")]
+								.map((td) => td.textContent)
+								.join() === expected.join(),
+						bySpend,
+					);
+					const spent = (await listed.locator("[data-field=spent]").allInnerTexts()).map(Number);
+					assert(
+						spent.length > 0 && spent.every((value, i) => i === 0 || value <= spent[i - 1]),
+						`${lang}: not ordered by spend: ${spent}`,
+					);
+					assert(spent[0] > 0, "nobody has spent anything");
+					await users.locator("select[name=order]").selectOption("newest");
+					await listed.first().filter({ hasText: sub }).waitFor();
+
+					// A key for the user, shown once, that acts as the user.
+					await users.locator("input[name=user-key-name]").fill("bot");
+					await users.locator("input[name=user-key-name]").press("Enter");
+					await userCard.locator(".once", { hasText: w.once }).waitFor();
+					const key = (await userCard.locator("[data-testid=user-key]").innerText()).trim();
+					assert(/^mjk_/.test(key), `no key shown: ${key}`);
+					const self = await api(key, "GET", "/api/user/self");
+					assert(self.sub === sub && self.role === role, `the key acts as ${JSON.stringify(self)}`);
+					await screenshot(`admin-user-key-${lang}-${width}`, users);
+					assert((await panelFits()).length === 0, `${lang} ${width}: outside the panel: ${await panelFits()}`);
+					await noOverflow();
+					await headerFits();
+					if (lang === "zh") {
+						const text = await panelText();
+						const left = ENGLISH.filter((word) => text.includes(word));
+						assert(left.length === 0, `English on the 中文 users panel: ${left.join(", ")}`);
+					}
+
+					// Disabled with a task running: cancelled and refunded, or left to finish, as chosen.
+					const running = await submit(
+						key,
+						choice === "cancel" ? "a fox that waits --sim-slow" : "a fox that finishes",
+					);
+					assert((await api(adminKey, "GET", `/api/admin/users/${sub}`)).quota === 600, "the task was not charged");
+					await userCard.locator("select[name=disable-tasks]").selectOption(choice);
+					const answered = page.waitForResponse((r) => r.url().endsWith(`/api/admin/users/${sub}/disable`));
+					await userCard.getByRole("button", { name: w.disable, exact: true }).click();
+					const disabled = await (await answered).json();
+					assert(
+						disabled.data?.cancelled === (choice === "cancel" ? 1 : 0),
+						`disabling answered ${JSON.stringify(disabled)}; the task: ${JSON.stringify(await taskOf(sub, running))}`,
+					);
+					await userCard.locator("[data-field=user-state]", { hasText: w.disabled }).waitFor();
+					await listed.filter({ hasText: sub }).locator("[data-field=state]", { hasText: w.disabled }).waitFor();
+					const refused = await fetch(`${base}/api/user/self`, { headers: { authorization: `Bearer ${key}` } });
+					assert(refused.status === 403, `a disabled user's key answered ${refused.status}`);
+					await refused.body?.cancel();
+					if (choice === "cancel") {
+						await userCard.getByText(w.cancelled).waitFor();
+						await until("the cancel", async () => (await taskOf(sub, running))?.status === "CANCEL");
+						await until(
+							"the refund",
+							async () => (await api(adminKey, "GET", `/api/admin/users/${sub}`)).quota === 700,
+						);
+						// The card and the list show the refunded balance, not the one from before the refund.
+						assert((await userCard.locator("[data-field=user-quota]").innerText()) === "700", "the card's quota");
+						assert(
+							(await listed.filter({ hasText: sub }).locator("[data-field=quota]").innerText()) === "700",
+							"the list's quota",
+						);
+					} else {
+						assert((await userCard.locator(".hint", { hasText: /cancel|取消/ }).count()) === 0, "a task was cancelled");
+						await until("the task's end", async () => (await taskOf(sub, running))?.status === "SUCCESS");
+						assert((await api(adminKey, "GET", `/api/admin/users/${sub}`)).quota === 600, "a finished task refunded");
+					}
+					await screenshot(`admin-user-disabled-${lang}-${width}`, users);
+					await noOverflow();
+
+					// Enabled again: the same key works.
+					await userCard.getByRole("button", { name: w.enable, exact: true }).click();
+					await userCard.locator("[data-field=user-state]", { hasText: w.active }).waitFor();
+					assert((await api(key, "GET", "/api/user/self")).sub === sub, "enabling did not restore the key");
+
+					// Shown once: opened again after a reload, the user has no key to copy.
+					await page.reload();
+					await users.locator("input[name=q]").fill(sub);
+					await users.locator("input[name=q]").press("Enter");
+					await listed.locator("button.link", { hasText: sub }).click();
+					await userCard.locator("dd", { hasText: sub }).waitFor();
+					assert((await userCard.locator("[data-testid=user-key]").count()) === 0, "the key is shown again");
+				}
+			} finally {
+				await page.setViewportSize({ width: 1280, height: 900 });
+				await language("en").catch(() => undefined);
+			}
 		},
 	);
 
@@ -1229,9 +1379,8 @@ try {
 	console.log(`not ok - ${error?.stack ?? error}`);
 } finally {
 	await browser?.close().catch(() => undefined);
-	await stopGateway();
+	await gateway?.stop();
 	hooks.close();
-	rmSync(STATE, { recursive: true, force: true });
 }
 
 console.log(`${passed} passed, ${failed} failed`);

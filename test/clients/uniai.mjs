@@ -1,42 +1,29 @@
 #!/usr/bin/env node
 // `npm run test:clients`: a real midjourney-proxy client from npm (uniai's MidJourney provider)
-// against a local gateway, unchanged. Starts scripts/start.mjs (gateway + simulator + fake
-// Discord) on a free port with a fresh state directory, waits for /health, makes an admin key
-// with `npm run admin:create` and gives it to the client as its `mj-api-secret`, then drives the
-// client's own API: imagine, fetch until done, U1 and V2 through /mj/submit/change, the task list.
-// Stops the whole process group and prints "N passed, N failed" (exit 1 on any failure).
+// against a local gateway, unchanged. Starts a gateway of its own (test/lib/local-gateway.mjs:
+// npm start on a free port with a fresh state), or uses the one `npm run test:e2e` shares between
+// the npm-start checks; makes an admin of its own (`npm run admin:create`, a sub with this run's
+// id) and gives its key to the client as its `mj-api-secret`, then drives the client's own API:
+// imagine, fetch until done, U1 and V2 through /mj/submit/change, the task list. Stops the
+// gateway it started and prints "N passed, N failed" (exit 1 on any failure).
 //
 // uniai keeps a ./cache directory in the working directory (node-localstorage, and every finished
 // task's picture, which it downloads itself), so the client runs with a temporary directory as
 // its cwd. Every HTTP request this process makes is recorded (node:diagnostics_channel) and must
 // go to the gateway on 127.0.0.1.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { subscribe } from "node:diagnostics_channel";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { ROOT, useGateway } from "../lib/local-gateway.mjs";
 
-const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const STATE = join(ROOT, `.wrangler/clients-test-${process.pid}`);
 const TOTAL_MS = 180_000;
-const HEALTH_MS = 90_000;
 const TASK_MS = 45_000;
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 let passed = 0;
 let failed = 0;
-
-const freePort = () =>
-	new Promise((done, fail) => {
-		const server = createServer();
-		server.once("error", fail);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address();
-			server.close(() => done(port));
-		});
-	});
 
 function assert(condition, message) {
 	if (!condition) throw new Error(message);
@@ -57,60 +44,19 @@ subscribe("undici:request:create", ({ request }) => {
 process.env.NO_PROXY = "*";
 process.env.no_proxy = "*";
 
-// ---- the gateway ----
+// ---- the gateway: test/e2e.mjs's, or one of its own ----
 
-const port = await freePort();
-const inspector = await freePort();
-const base = `http://127.0.0.1:${port}`;
-rmSync(STATE, { recursive: true, force: true });
-const gateway = spawn(
-	process.execPath,
-	["scripts/start.mjs", "--port", String(port), "--persist-to", STATE, "--inspector-port", String(inspector)],
-	{
-		cwd: ROOT,
-		detached: true,
-		stdio: ["ignore", "pipe", "pipe"],
-		env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-	},
-);
-let gatewayLog = "";
-gateway.stdout.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-gateway.stderr.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-let gatewayExited = false;
-gateway.on("exit", () => {
-	gatewayExited = true;
-});
-
-async function stopGateway() {
-	if (gatewayExited) return;
-	const exited = new Promise((done) => gateway.once("exit", done));
-	try {
-		process.kill(-gateway.pid, "SIGTERM");
-	} catch {
-		return;
-	}
-	const timer = setTimeout(() => {
-		try {
-			process.kill(-gateway.pid, "SIGKILL");
-		} catch {
-			// gone
-		}
-	}, 8000);
-	await exited;
-	clearTimeout(timer);
-}
+/** Set once it answers. */
+let gateway;
+let base;
+let port;
 
 const cache = mkdtempSync(join(tmpdir(), "mj-edge-uniai-"));
 let finishing = false;
 async function finish() {
 	if (finishing) return;
 	finishing = true;
-	await stopGateway();
-	rmSync(STATE, { recursive: true, force: true });
+	await gateway?.stop();
 	rmSync(cache, { recursive: true, force: true });
 	console.log(`${passed} passed, ${failed} failed`);
 	process.exit(failed === 0 ? 0 : 1);
@@ -127,21 +73,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 		console.log(`not ok - stopped by ${signal}`);
 		void finish();
 	});
-}
-
-async function waitForHealth() {
-	const deadline = Date.now() + HEALTH_MS;
-	while (Date.now() < deadline) {
-		if (gatewayExited) throw new Error(`the gateway exited:\n${gatewayLog.slice(-3000)}`);
-		try {
-			const response = await fetch(`${base}/health`);
-			if (response.ok) return;
-		} catch {
-			// not listening yet
-		}
-		await sleep(300);
-	}
-	throw new Error(`no /health within ${HEALTH_MS / 1000} s:\n${gatewayLog.slice(-3000)}`);
 }
 
 async function step(name, run) {
@@ -168,11 +99,22 @@ async function rawTask(key, id) {
 // ---- the scenario ----
 
 try {
-	await waitForHealth();
+	gateway = await useGateway("clients-test");
+	({ base, port } = gateway);
 
 	const created = spawnSync(
 		"npm",
-		["run", "--silent", "admin:create", "--", "--sub", "clients-test", "--local", "--persist-to", STATE],
+		[
+			"run",
+			"--silent",
+			"admin:create",
+			"--",
+			"--sub",
+			`clients-test-${Date.now().toString(36)}`,
+			"--local",
+			"--persist-to",
+			gateway.state,
+		],
 		{ cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
 	);
 	const key = created.stdout.trim();

@@ -36,7 +36,7 @@ export async function fakeState(token: string): Promise<Record<string, unknown>>
 
 export async function recordedInteractions(
 	token: string,
-): Promise<{ status: number; body: Record<string, unknown> }[]> {
+): Promise<{ at: number; status: number; body: Record<string, unknown> }[]> {
 	return (await env.FAKE_DISCORD.fetch(`${FAKE}/_fake/interactions?token=${encodeURIComponent(token)}`)).json();
 }
 

@@ -1,8 +1,9 @@
 /** Helpers for the seed-002 surface tests: submitting, fetching, waiting, reading D1. */
 import { env } from "cloudflare:workers";
-import { expect, vi } from "vitest";
+import { expect } from "vitest";
 import type { Seed002Task } from "../../src/tasks/views/seed002";
 import { BASE, call, json, waitFor } from "./api";
+import { realFetch, useFetch } from "./deps";
 
 export type { Seed002Task };
 
@@ -106,14 +107,13 @@ export interface SeenRequest {
  */
 export function stubHookHosts(hosts: string[]): SeenRequest[] {
 	const seen: SeenRequest[] = [];
-	const original = globalThis.fetch;
-	vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+	useFetch(async (input, init) => {
 		const request = new Request(input, init);
 		if (hosts.includes(new URL(request.url).hostname)) {
 			seen.push({ url: request.url, method: request.method, body: await request.text() });
 			return new Response(null, { status: 204 });
 		}
-		return original(input, init);
+		return realFetch(input, init);
 	});
 	return seen;
 }

@@ -6,13 +6,16 @@
  * finish) and enabling. Admins only. The refusals on every surface are in auth-matrix.test.ts.
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { users } from "../../src/db/schema";
 import { insertTask, type NewTaskInput, UserDisabledError } from "../../src/db/tasks";
-import { userListQuery } from "../../src/db/users";
+import { ENABLED_TRUST_MS, userListQuery } from "../../src/db/users";
 import { userHub } from "../../src/live/hub";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useDeps } from "../helpers/deps";
 import { proxyGet, proxyPost, reply, submitted } from "../helpers/proxy";
 
 interface UserItem {
@@ -227,6 +230,33 @@ describe("creating a user and giving it access", () => {
 });
 
 describe("disabling a user", () => {
+	it("a disable written by another isolate refuses the user's token once this isolate's one-second trust ends", async () => {
+		let now = Date.now();
+		useDeps({ now: () => now });
+		try {
+			const sub = uniqueSub("elsewhere");
+			const token = await tokenFor(sub);
+			await okData(await call("/api/user/self", { token }));
+			// A repeat: the flag is read and trusted for ENABLED_TRUST_MS.
+			await okData(await call("/api/user/self", { token }));
+			// Another isolate's disable: the row changes without this isolate's setUserDisabled.
+			await db().update(users).set({ disabledAt: now }).where(eq(users.sub, sub));
+			await okData(await call("/api/user/self", { token }));
+			now += ENABLED_TRUST_MS;
+			await refused(await call("/api/user/self", { token }), 403, /this user is disabled/);
+			// A submit is refused at once, in its own statement, whatever the window.
+			await db().update(users).set({ disabledAt: null }).where(eq(users.sub, sub));
+			now += ENABLED_TRUST_MS;
+			await okData(await call("/api/user/self", { token }));
+			await db().update(users).set({ disabledAt: now }).where(eq(users.sub, sub));
+			expect((await reply(await proxyPost("/mj/submit/imagine", token, { prompt: "cat" }), 403)).description).toMatch(
+				/disabled/,
+			);
+		} finally {
+			resetDeps();
+		}
+	});
+
 	it("refuses its token, its key and its stream ticket at once; enabling restores them", async () => {
 		const admin = await adminToken();
 		const sub = uniqueSub("disabled");
@@ -319,10 +349,11 @@ describe("disabling a user", () => {
 		const done = await insertTaskRow({ userId: owner, quota: 7, status: "SUCCESS" });
 		expect(await quotaOf(sub)).toBe(before - DEFAULT_PRICES.IMAGINE - 100);
 
-		const answer = await okData<{ cancelled: number; remaining: boolean }>(
+		const answer = await okData<{ cancelled: number; remaining: boolean; quota: number }>(
 			await post(`/api/admin/users/${sub}/disable`, admin, { tasks: "cancel" }),
 		);
-		expect(answer).toMatchObject({ cancelled: 2, remaining: false });
+		// The answer's balance is after the refunds.
+		expect(answer).toMatchObject({ cancelled: 2, remaining: false, quota: before });
 		for (const id of [slow, queued.publicId]) {
 			const row = await taskRow(id);
 			expect(row.status).toBe("CANCEL");

@@ -16,10 +16,12 @@ import {
 } from "../helpers/album-fixture";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { taskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 
 beforeAll(createTemplates);
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -94,10 +96,9 @@ describe("POST /userAlbum/create", () => {
 	it("takes the photo from a URL (origin=<url>) and from JSON", async () => {
 		const photo = await png(7, 7, 5);
 		const seen: string[] = [];
-		const original = globalThis.fetch;
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
-			if (new URL(request.url).hostname !== "photos.test") return original(input, init);
+			if (new URL(request.url).hostname !== "photos.test") return realFetch(input, init);
 			seen.push(request.url);
 			if (request.url.endsWith("/moved")) return new Response(null, { status: 302, headers: { location: "/me.png" } });
 			return new Response(photo, { headers: { "content-type": "application/octet-stream" } });
@@ -244,10 +245,9 @@ describe("POST /userAlbum/create", () => {
 		await refusedWithNothingWritten(() =>
 			post("/userAlbum/create", carol.token, { styleId: faceSwap.id, origin: "ftp://x/y.png" }),
 		);
-		const original = globalThis.fetch;
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
-			if (new URL(request.url).hostname !== "photos.test") return original(input, init);
+			if (new URL(request.url).hostname !== "photos.test") return realFetch(input, init);
 			if (request.url.endsWith("/missing.png")) return new Response("not found", { status: 404 });
 			return new Response("<html>a web page</html>", { headers: { "content-type": "image/png" } });
 		});

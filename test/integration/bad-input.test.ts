@@ -131,3 +131,47 @@ describe("no 5xx on bad input, every answer in its envelope", () => {
 		expect(await json(response)).toMatchObject({ code: 0, description: expect.stringMatching(/content type/i) });
 	});
 });
+
+describe("one JSON reader: the same refusals on every route that reads a JSON body itself", () => {
+	const post = (path: string, type: string, body: string) =>
+		call(path, { method: "POST", token, headers: { "content-type": type }, body });
+
+	it("malformed JSON and non-objects, in each surface's envelope", async () => {
+		for (const [text, message] of [
+			["{", "malformed JSON body"],
+			["[1]", "JSON body must be an object"],
+			["null", "JSON body must be an object"],
+		] as const) {
+			const proxy = await post("/mj/task/list-by-condition", "application/json", text);
+			expect(proxy.status, text).toBe(400);
+			expect(await json(proxy)).toEqual({ code: 4, description: message });
+			const ticket = await post("/api/user/stream-ticket", "application/json", text);
+			expect(ticket.status, text).toBe(400);
+			expect(await json(ticket)).toEqual({ success: false, message });
+			const album = await post("/userAlbum", "application/json", text);
+			expect(album.status, text).toBe(400);
+			expect(await json(album)).toEqual({ code: 800, msg: message });
+		}
+	});
+
+	it("an empty body is no fields where the route takes none, and malformed where it needs one", async () => {
+		expect(await json(await post("/api/user/stream-ticket", "application/json", ""))).toMatchObject({ success: true });
+		expect(await json(await post("/userAlbum", "application/json", " "))).toMatchObject({ code: 200 });
+		expect(await json(await post("/mj/task/list-by-condition", "application/json", ""))).toEqual({
+			code: 4,
+			description: "malformed JSON body",
+		});
+	});
+
+	it("midjourney-proxy takes any content type that mentions json; the other APIs only JSON types", async () => {
+		const lenient = await post("/mj/task/list-by-condition", "text/json", '{"ids":[]}');
+		expect(lenient.status).toBe(200);
+		expect(await json(lenient)).toEqual([]);
+		const strict = await post("/api/user/keys", "text/json", '{"name":"x"}');
+		expect(strict.status).toBe(400);
+		expect(await json(strict)).toEqual({
+			success: false,
+			message: "the body must be JSON (content-type: application/json)",
+		});
+	});
+});

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FakeUpstream, jsonResponse, useFakeChannelOnly } from "../helpers/fake-upstream";
 import { proxyPost, reply } from "../helpers/proxy";
 
@@ -31,10 +32,11 @@ beforeAll(async () => {
 beforeEach(() => {
 	const upstream = new FakeUpstream();
 	upstream.submit = () => jsonResponse({ code: 1, description: "Success", result: crypto.randomUUID() });
-	vi.spyOn(globalThis, "fetch").mockImplementation(upstream.fetch);
+	useFetch(upstream.fetch);
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 

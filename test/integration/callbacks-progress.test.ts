@@ -14,6 +14,7 @@ import type { HookMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { proxyPost, submitted } from "../helpers/proxy";
 
 interface Received {
@@ -27,11 +28,10 @@ interface Received {
 const received: Received[] = [];
 /** Answers for a hook URL: the next status each time it is called (200 once the list runs out). */
 const answers = new Map<string, number[]>();
-const realFetch = globalThis.fetch;
 
 beforeAll(() => {
-	// The gateway's callbacks leave through the global fetch (Deps.fetch) of this same isolate.
-	globalThis.fetch = async (input, init) => {
+	// The gateway's callbacks leave through Deps.fetch, which every entry of this isolate reads.
+	useFetch(async (input, init) => {
 		const request = new Request(input, init);
 		if (new URL(request.url).host !== "client.test") return realFetch(request);
 		const raw = await request.text();
@@ -44,10 +44,10 @@ beforeAll(() => {
 		});
 		const status = answers.get(request.url)?.shift() ?? 200;
 		return new Response(status === 200 ? "ok" : "busy", { status });
-	};
+	});
 });
 afterAll(() => {
-	globalThis.fetch = realFetch;
+	resetDeps();
 });
 
 const FINAL = new Set(["SUCCESS", "FAILURE", "CANCEL"]);

@@ -7,17 +7,20 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
+import { defaultDeps } from "../../src/deps";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 
 let owner: number;
 beforeAll(async () => {
 	owner = await userId(`hooks-${Date.now()}`);
 });
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -29,7 +32,7 @@ async function deliverHooks(taskIds: string[], fetchFn: typeof fetch, attempts =
 	);
 	const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
 	const ctx = createExecutionContext();
-	await handleHookBatch(batch, target, { fetch: fetchFn, now: Date.now, random: Math.random });
+	await handleHookBatch(batch, target, { ...defaultDeps(), fetch: fetchFn });
 	const result = await getQueueResult(batch, ctx);
 	return { ...result, delays: retries.flatMap((spy) => spy.mock.calls.map(([o]) => o?.delaySeconds)) };
 }
@@ -37,8 +40,7 @@ async function deliverHooks(taskIds: string[], fetchFn: typeof fetch, attempts =
 describe("client callbacks", () => {
 	it("a finished task POSTs its seed-002 JSON, with the gateway's image link, to its notifyHook", async () => {
 		const received: { url: string; body: Record<string, unknown>; raw: string; headers: Record<string, string> }[] = [];
-		const realFetch = globalThis.fetch;
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
 			if (new URL(request.url).host !== "client.test") return realFetch(request);
 			const raw = await request.text();

@@ -7,7 +7,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Deps } from "../../src/deps";
+import { type Deps, defaultDeps } from "../../src/deps";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
@@ -49,7 +49,7 @@ async function consumeSubmit(publicId: string, upstream: FakeUpstream) {
 	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
 		{ id: `inflight-${++counter}`, timestamp: new Date(), attempts: 1, body: { kind: "submit", taskId: publicId } },
 	]);
-	const deps: Deps = { fetch: upstream.fetch, now: Date.now, random: () => 0 };
+	const deps: Deps = { ...defaultDeps(), fetch: upstream.fetch, random: () => 0 };
 	const ctx = createExecutionContext();
 	await handleTaskBatch(batch, env, deps);
 	return getQueueResult(batch, ctx);

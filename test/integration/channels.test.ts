@@ -8,13 +8,14 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { createApp } from "../../src/app";
 import { findChannel } from "../../src/db/channels";
 import { channels } from "../../src/db/schema";
-import type { Deps } from "../../src/deps";
+import { type Deps, defaultDeps } from "../../src/deps";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { CHANNEL_FAILURE_LIMIT } from "../../src/tasks/dispatch";
 import { TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/tasks/messages";
 import { ensureSimulatorChannel } from "../../src/upstream/channels";
 import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FakeUpstream, jsonResponse } from "../helpers/fake-upstream";
 
 let owner: number;
@@ -49,11 +50,12 @@ beforeEach(async () => {
 	b.submit = () => jsonResponse({ code: 1, description: "Success", result: `b-${crypto.randomUUID()}` });
 	channelA = await addChannel(`a-${stamp}`, a.origin, 1);
 	channelB = await addChannel(`b-${stamp}`, b.origin, 3);
-	// Poll messages reach the real queue consumer, which uses the global fetch.
-	vi.spyOn(globalThis, "fetch").mockImplementation(a.fetch);
+	// Poll messages reach the real queue consumer, which reads the runtime's Deps.
+	useFetch(a.fetch);
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -62,7 +64,7 @@ async function submitQueued(taskId: string, random: number, attempts = 1) {
 	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
 		{ id: `c-${++counter}`, timestamp: Date.now(), attempts, body: { kind: "submit", taskId } },
 	]);
-	const deps: Deps = { fetch: a.fetch, now: Date.now, random: () => random };
+	const deps: Deps = { ...defaultDeps(), fetch: a.fetch, random: () => random };
 	const ctx = createExecutionContext();
 	await handleTaskBatch(batch, env, deps);
 	return getQueueResult(batch, ctx);

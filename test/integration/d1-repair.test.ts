@@ -39,9 +39,12 @@ afterEach(() => {
 	vi.restoreAllMocks();
 });
 
+/** The object's stub typed by its class, for runInDurableObject (the gateway's own stub knows only its calls). */
+const objectOf = (publicId: string) => env.TASK_OBJECT.get(env.TASK_OBJECT.idFromName(publicId));
+
 /** Every D1 write of the task's object fails from now on, as if D1 were unreachable or the process died. */
 async function cutD1Writes(publicId: string): Promise<void> {
-	await runInDurableObject(taskObject(env, publicId), (instance: TaskObject) => {
+	await runInDurableObject(objectOf(publicId), (instance: TaskObject) => {
 		instance.writeProgress = async () => {
 			throw new Error("D1 write cut by the test");
 		};
@@ -49,7 +52,7 @@ async function cutD1Writes(publicId: string): Promise<void> {
 }
 
 async function restoreD1Writes(publicId: string): Promise<void> {
-	await runInDurableObject(taskObject(env, publicId), (instance: TaskObject) => {
+	await runInDurableObject(objectOf(publicId), (instance: TaskObject) => {
 		instance.writeProgress = writeTaskProgress;
 	});
 }

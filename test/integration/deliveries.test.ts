@@ -9,14 +9,17 @@ import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { webhookSecrets } from "../../src/db/schema";
+import { defaultDeps } from "../../src/deps";
 import worker from "../../src/index";
 import { handleHookBatch } from "../../src/queue/hook-consumer";
 import { HOOK_DLQ, HOOK_QUEUE, HOOK_QUEUE_MAX_RETRIES, type HookMessage } from "../../src/tasks/messages";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { consumerMaxRetries } from "../helpers/wrangler-config";
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -50,7 +53,7 @@ async function deliver(
 	await handleHookBatch(
 		batch,
 		env,
-		{ fetch: fetchFn, now: options.now ?? Date.now, random: Math.random },
+		{ ...defaultDeps(), fetch: fetchFn, now: options.now ?? Date.now, random: Math.random },
 		{ timeoutMs: options.timeoutMs },
 	);
 	return getQueueResult(batch, ctx);
@@ -293,10 +296,9 @@ describe("signed callbacks (Standard Webhooks)", () => {
 		await deliver([{ taskId: task.publicId }], first.fetchFn);
 		const eventId = first.received[0].headers["webhook-id"];
 
-		// The redelivery goes through the real HOOK_QUEUE and its consumer, which uses the global fetch.
-		const realFetch = globalThis.fetch;
+		// The redelivery goes through the real HOOK_QUEUE and its consumer, which reads the runtime's Deps.
 		const viaQueue: Received[] = [];
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
 			if (new URL(request.url).host !== "client.test") return realFetch(request);
 			viaQueue.push({ body: await request.text(), headers: Object.fromEntries(request.headers) });
@@ -378,11 +380,7 @@ describe("the delivery log", () => {
 		const batch = createMessageBatch<HookMessage>(HOOK_QUEUE, [
 			{ id: `d-${++counter}`, timestamp: new Date(), attempts: 1, body: { taskId: task.publicId } },
 		]);
-		await handleHookBatch(
-			batch,
-			{ ...env, ENVIRONMENT: "production" },
-			{ fetch: fetchFn, now: Date.now, random: Math.random },
-		);
+		await handleHookBatch(batch, { ...env, ENVIRONMENT: "production" }, { ...defaultDeps(), fetch: fetchFn });
 		expect(fetchFn).not.toHaveBeenCalled();
 		const [item] = (await log(await tokenFor(sub))).items;
 		expect(item).toMatchObject({ outcome: "dead", http_status: null, next_try_at: null });
@@ -415,9 +413,8 @@ describe("the delivery log", () => {
 		expect((await log(admin, "?user=nobody-at-all", "/api/admin/deliveries")).items).toEqual([]);
 		expect((await log(admin, `?task_id=${mine.task.publicId}`, "/api/admin/deliveries")).items).toHaveLength(1);
 
-		const realFetch = globalThis.fetch;
 		const viaQueue: string[] = [];
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+		useFetch(async (input, init) => {
 			const request = new Request(input, init);
 			if (new URL(request.url).host !== "client.test") return realFetch(request);
 			viaQueue.push(request.headers.get("webhook-id") ?? "");

@@ -14,52 +14,24 @@ import { accountObject } from "../../src/tasks/discord-account-stub";
 import { png } from "../helpers/album";
 import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, taskRow } from "../helpers/db";
-import { admin, channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
+import { resetDeps, useFetch } from "../helpers/deps";
+import {
+	admin,
+	channelView,
+	connectedAccount,
+	disabledChannel,
+	ended,
+	isPng,
+	newUser,
+	onlyNewChannels,
+	servedFromR2,
+	succeeded,
+} from "../helpers/discord-account";
 import { fakeState, fakeUploads, fault, freshToken, recordedInteractions, rest } from "../helpers/fake-discord";
-import { dataUrl, type ProxyTask, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
+import { dataUrl, type ProxyTask, proxyPost, reply, submitted } from "../helpers/proxy";
 
-const TIMEOUT = 40_000;
+const user = () => newUser("discord-actions");
 
-async function user(): Promise<string> {
-	const token = await tokenFor(uniqueSub("discord-actions"));
-	await call("/api/user/self", { token });
-	return token;
-}
-
-async function ended(token: string, id: string): Promise<ProxyTask> {
-	return waitFor(
-		async () => {
-			const task = await proxyTask(token, id);
-			return ["SUCCESS", "FAILURE", "CANCEL"].includes(task.status) && task;
-		},
-		TIMEOUT,
-		`task ${id} to end`,
-	);
-}
-
-async function succeeded(token: string, id: string): Promise<ProxyTask> {
-	const task = await ended(token, id);
-	expect(task.status, `${task.action} ${id}: ${task.failReason}`).toBe("SUCCESS");
-	return task;
-}
-
-async function servedFromR2(task: ProxyTask, kind: "image" | "video"): Promise<Uint8Array> {
-	const url = kind === "image" ? task.imageUrl : task.videoUrl;
-	expect(url.startsWith(`http://gateway.test/mj/${kind}/${task.id}`), url).toBe(true);
-	await waitFor(
-		async () => {
-			const row = await taskRow(task.id);
-			return kind === "image" ? row.imageKey : JSON.parse(row.videoKeys).length > 0;
-		},
-		TIMEOUT,
-		`the ${kind} copy of ${task.id}`,
-	);
-	const response = await call(url.replace("http://gateway.test", ""));
-	expect(response.status).toBe(200);
-	return new Uint8Array(await response.arrayBuffer());
-}
-
-const isPng = (bytes: Uint8Array) => bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
 const isMp4 = (bytes: Uint8Array) => new TextDecoder().decode(bytes.subarray(4, 8)) === "ftyp";
 
 async function press(
@@ -81,6 +53,7 @@ async function press(
 
 beforeEach(onlyNewChannels);
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -152,7 +125,18 @@ describe("every button on a Discord account", () => {
 			expect(isPng(await servedFromR2(result, "image"))).toBe(true);
 		}
 		// The modal steps went out as Discord's own: a modal submit with the prompt, the mask to the editor.
-		const sent = (await recordedInteractions(account.token)) as { body: Record<string, unknown> }[];
+		const sent = (await recordedInteractions(account.token)) as { at: number; body: Record<string, unknown> }[];
+		// Fourteen presses at once still left one at a time, DISCORD_PACE_MS (100 here) apart at least.
+		const times = sent.map((s) => s.at).sort((a, b) => a - b);
+		expect(times.length).toBeGreaterThan(14);
+		const gaps = times.slice(1).map((t, i) => t - times[i]);
+		// Measured where they arrive: a slow transit shortens the gap after it (on a loaded machine by
+		// half or more), so the rule is held by most gaps and the median; unpaced, nearly all are < 10 ms.
+		expect(gaps.filter((gap) => gap >= 80).length, `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(gaps.length * 0.75);
+		expect(
+			[...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)],
+			`gaps ${gaps.join(",")}`,
+		).toBeGreaterThanOrEqual(100);
 		const modal = sent.find((s) => s.body.type === 5)?.body.data as {
 			custom_id: string;
 			components: { components: { value: string }[] }[];
@@ -298,10 +282,7 @@ describe("what Midjourney says about the account", () => {
 		await fault(account.token, "captcha", { count: 1 });
 		const token = await user();
 		const id = await submitted(await proxyPost("/mj/submit/imagine", token, { prompt: "prove it" }));
-		const channel = await waitFor(async () => {
-			const row = await findChannel(db(), account.id);
-			return row && !row.enabled && row;
-		}, 10_000);
+		const channel = await disabledChannel(account.id, 10_000);
 		expect(channel.disabledReason).toMatch(/^CAPTCHA: .*solve it, then enable the channel again/);
 		expect(await channelView(account.id)).toMatchObject({ connection: "disabled", waiting: 1 });
 		expect((await taskRow(id)).status).toBe("SUBMITTED");
@@ -332,7 +313,7 @@ describe("failover between a relay and a Discord account", () => {
 		const now = Date.now();
 		const origin = `http://refusing-${Date.now()}.test`;
 		// The relay answers 401 to everything; the Discord account's traffic goes through its own binding.
-		vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+		useFetch(async (input) => {
 			const url = new Request(input).url;
 			if (url.startsWith(origin)) return new Response("unauthorized", { status: 401 });
 			throw new Error(`unexpected fetch ${url}`);

@@ -7,21 +7,11 @@ import { describe, expect, it } from "vitest";
 import { findChannel } from "../../src/db/channels";
 import { channels } from "../../src/db/schema";
 import { pickChannel } from "../../src/upstream/channels";
-import { call, json, tokenFor, uniqueSub } from "../helpers/api";
+import { json, uniqueSub } from "../helpers/api";
 import { db } from "../helpers/db";
+import { admin, CHANNEL, GUILD } from "../helpers/discord-account";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.user-token-never-shown-0123456789";
-const GUILD = "1111111111111111111";
-const CHANNEL = "2222222222222222222";
-
-async function admin(path: string, init: RequestInit = {}) {
-	return call(`/api/admin/channels${path}`, {
-		...init,
-		token: await tokenFor(uniqueSub("admin"), "admin"),
-		headers: { "content-type": "application/json" },
-	});
-}
-
 const post = (body: unknown) => admin("", { method: "POST", body: JSON.stringify(body) });
 const patch = (id: number, body: unknown) => admin(`/${id}`, { method: "PATCH", body: JSON.stringify(body) });
 
@@ -122,11 +112,18 @@ describe("changing a discord channel", () => {
 			discord: { guild_id: GUILD, channel_id: CHANNEL, concurrency: 5, queue_size: 10, mode: "relax" },
 		});
 		expect((await findChannel(db(), data.id))?.secret).toBe(TOKEN);
+		// "" clears the mode; other settings stay.
+		const cleared = await json<{ data: { discord: Record<string, unknown> } }>(
+			await patch(data.id, { discord: { mode: "" } }),
+		);
+		expect(cleared.data.discord).toMatchObject({ concurrency: 5, queue_size: 10 });
+		expect(cleared.data.discord.mode).toBeUndefined();
 		for (const [body, message] of [
 			[{ base_url: "https://x.example" }, /^base_url: not used by a discord channel/],
 			[{ secret: " " }, /^secret: a discord channel needs/],
 			[{ discord: { queue_size: -1 } }, /queue_size/],
 			[{ discord: { guild_id: "12" } }, /guild_id/],
+			[{ discord: { mode: "slow" } }, /mode must be one of fast, relax, turbo, or "" to clear it/],
 		] as const) {
 			const refused = await patch(data.id, body);
 			expect(refused.status, JSON.stringify(body)).toBe(400);

@@ -10,20 +10,20 @@ import { findChannel } from "../../src/db/channels";
 import { accountObject } from "../../src/tasks/discord-account-stub";
 import { json, uniqueSub, waitFor } from "../helpers/api";
 import { db } from "../helpers/db";
-import { admin, channelView, connectedAccount } from "../helpers/discord-account";
-import { FAKE, fakeState, fault } from "../helpers/fake-discord";
+import {
+	admin,
+	CHANNEL,
+	channelView,
+	connectedAccount,
+	disabledChannel,
+	GUILD,
+	gatewaySeen,
+	gatewayUntil,
+	resumed,
+} from "../helpers/discord-account";
+import { FAKE, fault } from "../helpers/fake-discord";
 
-interface FakeState {
-	connected: boolean;
-	session_id: string | null;
-	identifies: number;
-	resumes: number;
-	heartbeats: number;
-	acks: number;
-	connections: number;
-}
-
-const state = async (token: string) => (await fakeState(token)) as unknown as FakeState;
+const state = gatewaySeen;
 
 describe("the gateway connection", () => {
 	it("identifies once, beats with ACKs, and the admin sees it connected and heard from", async () => {
@@ -31,14 +31,7 @@ describe("the gateway connection", () => {
 		const first = await state(token);
 		expect(first).toMatchObject({ connected: true, identifies: 1, resumes: 0 });
 		// The fake's heartbeat_interval in tests is 1 s.
-		const beating = await waitFor(
-			async () => {
-				const now = await state(token);
-				return now.heartbeats >= 2 && now.acks >= 2 && now;
-			},
-			8000,
-			"heartbeats",
-		);
+		const beating = await gatewayUntil(token, (now) => now.heartbeats >= 2 && now.acks >= 2, 8000, "heartbeats");
 		expect(beating.identifies).toBe(1);
 		const shown = await channelView(id);
 		expect(shown).toMatchObject({ connection: "connected", last_error: "" });
@@ -49,14 +42,7 @@ describe("the gateway connection", () => {
 		const { token } = await connectedAccount();
 		const before = await state(token);
 		await fault(token, "op7");
-		const after = await waitFor(
-			async () => {
-				const now = await state(token);
-				return now.resumes >= 1 && now.connected && now;
-			},
-			8000,
-			"resume after op 7",
-		);
+		const after = await gatewayUntil(token, resumed, 8000, "resume after op 7");
 		expect(after.identifies).toBe(1);
 		expect(after.session_id).toBe(before.session_id);
 	});
@@ -64,14 +50,7 @@ describe("the gateway connection", () => {
 	it("notices a dead connection (no heartbeat ACK) and resumes on a new one", async () => {
 		const { token } = await connectedAccount();
 		await fault(token, "no_ack");
-		const after = await waitFor(
-			async () => {
-				const now = await state(token);
-				return now.resumes >= 1 && now.connected && now;
-			},
-			10_000,
-			"resume after a dead connection",
-		);
+		const after = await gatewayUntil(token, resumed, 10_000, "resume after a dead connection");
 		expect(after.identifies).toBe(1);
 		expect(after.connections).toBeGreaterThanOrEqual(2);
 	});
@@ -80,11 +59,9 @@ describe("the gateway connection", () => {
 		const { id, token } = await connectedAccount();
 		const before = await state(token);
 		await fault(token, "op9");
-		const after = await waitFor(
-			async () => {
-				const now = await state(token);
-				return now.identifies >= 2 && now.connected && now;
-			},
+		const after = await gatewayUntil(
+			token,
+			(now) => now.identifies >= 2 && now.connected,
 			10_000,
 			"identify after op 9",
 		);
@@ -95,14 +72,7 @@ describe("the gateway connection", () => {
 	it("disables the channel on close 4004, with the reason, and does not reconnect", async () => {
 		const { id, token } = await connectedAccount();
 		await fault(token, "close4004");
-		const channel = await waitFor(
-			async () => {
-				const row = await findChannel(db(), id);
-				return row && !row.enabled && row;
-			},
-			8000,
-			"disabled",
-		);
+		const channel = await disabledChannel(id);
 		expect(channel.disabledReason).toMatch(/4004/);
 		const shown = await channelView(id);
 		expect(shown).toMatchObject({ connection: "disabled", enabled: false });
@@ -114,14 +84,7 @@ describe("the gateway connection", () => {
 	it("resumes after a close that allows it; five lost connections within five minutes take the account out", async () => {
 		const { id, token } = await connectedAccount();
 		await fault(token, "close4000");
-		await waitFor(
-			async () => {
-				const now = await state(token);
-				return now.resumes >= 1 && now.connected && now;
-			},
-			8000,
-			"resume after close 4000",
-		);
+		await gatewayUntil(token, resumed, 8000, "resume after close 4000");
 		for (let n = 2; n <= 5; n++) {
 			await waitFor(async () => (await state(token)).connected, 8000, "connected");
 			await fault(token, "close4000");
@@ -131,14 +94,7 @@ describe("the gateway connection", () => {
 				`loss ${n}`,
 			);
 		}
-		const channel = await waitFor(
-			async () => {
-				const row = await findChannel(db(), id);
-				return row && !row.enabled && row;
-			},
-			8000,
-			"disabled",
-		);
+		const channel = await disabledChannel(id);
 		expect(channel.disabledReason).toMatch(/^5 lost connections within 5 minutes; last: gateway closed \(4000/);
 	});
 
@@ -150,14 +106,7 @@ describe("the gateway connection", () => {
 		// A stub that saw its object abort stays broken: a fresh one reaches the new instance.
 		const stub = accountObject(env, id);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		const after = await waitFor(
-			async () => {
-				const now = await state(token);
-				return now.resumes >= 1 && now.connected && now;
-			},
-			10_000,
-			"resume after a restart",
-		);
+		const after = await gatewayUntil(token, resumed, 10_000, "resume after a restart");
 		expect(after.identifies).toBe(1);
 		expect(after.session_id).toBe(before.session_id);
 		expect((await stub.status()).connection).toBe("connected");
@@ -185,22 +134,15 @@ describe("the admin's switch", () => {
 				secret: "bad-token",
 				weight: 0,
 				discord: {
-					guild_id: "1111111111111111111",
-					channel_id: "2222222222222222222",
+					guild_id: GUILD,
+					channel_id: CHANNEL,
 					api_base: FAKE,
 					activity_base: FAKE,
 				},
 			}),
 		});
 		const { data } = await json<{ data: { id: number } }>(response);
-		const row = await waitFor(
-			async () => {
-				const channel = await findChannel(db(), data.id);
-				return channel && !channel.enabled && channel;
-			},
-			5000,
-			"disabled",
-		);
+		const row = await disabledChannel(data.id, 5000);
 		expect(row.disabledReason).toMatch(/refused the token \(HTTP 401/);
 	});
 });

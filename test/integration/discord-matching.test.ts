@@ -5,41 +5,17 @@
  * messages. Each task ends with its own picture; none stays open once its final message came.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { taskRow } from "../helpers/db";
-import { channelView, connectedAccount, onlyNewChannels } from "../helpers/discord-account";
+import { channelView, connectedAccount, ended, newUser, onlyNewChannels, succeeded } from "../helpers/discord-account";
 import { fault } from "../helpers/fake-discord";
-import { type ProxyTask, proxyPost, proxyTask, reply } from "../helpers/proxy";
+import { proxyPost, reply } from "../helpers/proxy";
 
-const TIMEOUT = 40_000;
-
-async function user(): Promise<string> {
-	const token = await tokenFor(uniqueSub("discord-matching"));
-	await call("/api/user/self", { token });
-	return token;
-}
+const user = () => newUser("discord-matching");
 
 async function submit(token: string, path: string, body: unknown): Promise<string> {
 	const answer = await reply(await proxyPost(path, token, body));
 	expect([1, 22], answer.description).toContain(answer.code);
 	return answer.result as string;
-}
-
-async function ended(token: string, id: string): Promise<ProxyTask> {
-	return waitFor(
-		async () => {
-			const task = await proxyTask(token, id);
-			return ["SUCCESS", "FAILURE", "CANCEL"].includes(task.status) && task;
-		},
-		TIMEOUT,
-		`task ${id} to end`,
-	);
-}
-
-async function succeeded(token: string, id: string): Promise<ProxyTask> {
-	const task = await ended(token, id);
-	expect(task.status, `${task.action} ${id}: ${task.failReason}`).toBe("SUCCESS");
-	return task;
 }
 
 beforeEach(onlyNewChannels);

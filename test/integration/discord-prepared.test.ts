@@ -6,30 +6,13 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { png } from "../helpers/album";
-import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { call } from "../helpers/api";
 import { taskRow } from "../helpers/db";
-import { connectedAccount, onlyNewChannels } from "../helpers/discord-account";
+import { connectedAccount, ended, newUser, onlyNewChannels } from "../helpers/discord-account";
 import { recordedInteractions } from "../helpers/fake-discord";
-import { dataUrl, type ProxyTask, proxyPost, proxyTask, submitted } from "../helpers/proxy";
+import { dataUrl, proxyPost, submitted } from "../helpers/proxy";
 
-const TIMEOUT = 40_000;
-
-async function user(): Promise<string> {
-	const token = await tokenFor(uniqueSub("discord-prepared"));
-	await call("/api/user/self", { token });
-	return token;
-}
-
-async function ended(token: string, id: string): Promise<ProxyTask> {
-	return waitFor(
-		async () => {
-			const task = await proxyTask(token, id);
-			return ["SUCCESS", "FAILURE", "CANCEL"].includes(task.status) && task;
-		},
-		TIMEOUT,
-		`task ${id} to end`,
-	);
-}
+const user = () => newUser("discord-prepared");
 
 /** The prompt option of every /imagine the account sent. */
 async function imaginePrompts(token: string): Promise<string[]> {

@@ -18,17 +18,25 @@ import { defaultDeps } from "../../src/deps";
 import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { accountObject } from "../../src/tasks/discord-account-stub";
 import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
-import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { call, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
-import { CHANNEL, channelView, connectedAccount, GUILD, onlyNewChannels } from "../helpers/discord-account";
+import {
+	CHANNEL,
+	channelView,
+	connectedAccount,
+	ended,
+	GUILD,
+	isPng,
+	newUser,
+	onlyNewChannels,
+	servedFromR2,
+	succeeded,
+	TASK_TIMEOUT as TIMEOUT,
+} from "../helpers/discord-account";
 import { fakeState, fault, recordedInteractions } from "../helpers/fake-discord";
-import { type ProxyTask, proxyPost, proxyTask, submitted } from "../helpers/proxy";
+import { proxyPost, proxyTask, submitted } from "../helpers/proxy";
 
-async function user(): Promise<string> {
-	const token = await tokenFor(uniqueSub("discord"));
-	await call("/api/user/self", { token });
-	return token;
-}
+const user = () => newUser("discord");
 
 type Recorded = { status: number; body: Record<string, unknown> };
 
@@ -167,37 +175,6 @@ describe("sending to Discord", () => {
 		expect(await recordedInteractions(account.token)).toHaveLength(2);
 	});
 });
-
-const TIMEOUT = 25_000;
-
-/** The task once it ended. */
-async function ended(owner: string, id: string): Promise<ProxyTask> {
-	return waitFor(
-		async () => {
-			const task = await proxyTask(owner, id);
-			return ["SUCCESS", "FAILURE", "CANCEL"].includes(task.status) && task;
-		},
-		TIMEOUT,
-		`task ${id} to end`,
-	);
-}
-
-async function succeeded(owner: string, id: string): Promise<ProxyTask> {
-	const task = await ended(owner, id);
-	expect(task.status, `${task.action} ${id}: ${task.failReason}`).toBe("SUCCESS");
-	return task;
-}
-
-/** The gateway's copy of the result: served from R2 once the task object copied it. */
-async function servedFromR2(task: ProxyTask): Promise<Uint8Array> {
-	expect(task.imageUrl.startsWith(`http://gateway.test/mj/image/${task.id}`), task.imageUrl).toBe(true);
-	await waitFor(async () => (await taskRow(task.id)).imageKey, TIMEOUT, `the copy of ${task.id}`);
-	const response = await call(task.imageUrl.replace("http://gateway.test", ""));
-	expect(response.status).toBe(200);
-	return new Uint8Array(await response.arrayBuffer());
-}
-
-const isPng = (bytes: Uint8Array) => bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
 
 describe("tasks to their end on a Discord account", () => {
 	it("IMAGINE to SUCCESS with progress, the picture in R2, Midjourney's buttons; then U1 and V1 pressed on it", async () => {

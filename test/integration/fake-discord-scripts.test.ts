@@ -387,6 +387,70 @@ describe("modal flows", () => {
 	});
 });
 
+describe("held steps (benchmarks)", () => {
+	const control = async (path: string, body: unknown) =>
+		env.FAKE_DISCORD.fetch(new Request(`${FAKE}${path}`, { method: "POST", body: JSON.stringify(body) }));
+
+	it("while held, the bot sends nothing until /_fake/step, then one step per call in order; release runs the rest", async () => {
+		const acct = await account();
+		expect(await (await control("/_fake/step", { token: acct.token })).status).toBe(409);
+		expect(await (await control("/_fake/hold", { token: acct.token, hold: true })).json()).toEqual({ held: true });
+		const from = acct.client.frames.length;
+		await acct.imagine("a held job");
+		await new Promise((resolve) => setTimeout(resolve, 400));
+		// Four steps of 100 ms would have run by now: none did.
+		expect(acct.client.frames.slice(from).filter((f) => f.op === 0)).toEqual([]);
+		const step = async () =>
+			(await control("/_fake/step", { token: acct.token })).json<{
+				ran: boolean;
+				dispatched: { t: string; content?: string; attachments?: number }[];
+				left: number;
+			}>();
+		const kinds: string[][] = [];
+		for (let i = 0; i < 5; i++) {
+			const answer = await step();
+			expect(answer.ran).toBe(true);
+			kinds.push(answer.dispatched.map((d) => d.t));
+			if (i === 2) expect(answer.dispatched[0]?.content).toContain("(31%)");
+			if (i === 4) expect(answer.dispatched[1]?.attachments).toBe(1);
+		}
+		expect(kinds).toEqual([
+			["INTERACTION_CREATE", "INTERACTION_SUCCESS"],
+			["MESSAGE_CREATE"],
+			["MESSAGE_UPDATE"],
+			["MESSAGE_UPDATE"],
+			["MESSAGE_DELETE", "MESSAGE_CREATE"],
+		]);
+		expect(await step()).toEqual({ ran: false, dispatched: [], left: 0 });
+		// What the client received is what the steps said, in the same order.
+		await acct.client.dispatch("MESSAGE_DELETE", 2000, from);
+		expect(
+			acct.client.frames
+				.slice(from)
+				.filter((f) => f.op === 0)
+				.map((f) => f.t),
+		).toEqual(kinds.flat());
+
+		// Released: a held job runs on by its timers again.
+		await acct.imagine("a released job");
+		await step();
+		expect(await (await control("/_fake/hold", { token: acct.token, hold: false })).json()).toEqual({ held: false });
+		const after = acct.client.frames.length;
+		await acct.client.next((f) => f.op === 0 && f.t === "MESSAGE_DELETE", 3000, after);
+	});
+});
+
+describe("a long job", () => {
+	it("--fake-long sends twelve progress updates, rising, before the final grid", async () => {
+		const acct = await account();
+		const { events } = await grid(acct, "a long walk --fake-long");
+		expect(events.map((e) => e.kind)).toEqual(["start", ...Array(12).fill("progress"), "result"]);
+		const percents = events.flatMap((e) => (e.kind === "progress" ? [e.progress] : []));
+		expect(percents).toEqual([...percents].sort((a, b) => a - b));
+		expect(percents.at(-1)).toBeLessThan(100);
+	});
+});
+
 describe("describe, blend, shorten, info, show", () => {
 	it("describe by link: a picture first, then four numbered prompts", async () => {
 		const acct = await account();

@@ -8,11 +8,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { firstAdminStatements, subProblem } from "../../src/auth/first-admin";
 import { generateApiKey, hashApiKey, KEY_PREFIX_LENGTH, MAX_LIVE_KEYS } from "../../src/auth/key-format";
+import { defaultDeps } from "../../src/deps";
+
+const { randomBytes } = defaultDeps();
+
 import { call, json, tokenFor, uniqueSub } from "../helpers/api";
 
 /** What the command does: a new key, its SQL, executed as one batch; the key if it was stored. */
 async function adminCreate(sub: string, quota = 500): Promise<string | undefined> {
-	const key = generateApiKey();
+	const key = generateApiKey(randomBytes);
 	const statements = firstAdminStatements({
 		sub,
 		prefix: key.slice(0, KEY_PREFIX_LENGTH),

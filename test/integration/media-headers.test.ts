@@ -18,6 +18,7 @@ import { taskObject } from "../../src/tasks/task-object-stub";
 import { png } from "../helpers/album";
 import { BASE, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 
 const ascii = (text: string) => Uint8Array.from([...text].map((ch) => ch.charCodeAt(0)));
 
@@ -75,6 +76,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -105,10 +107,10 @@ const videoLink = async (id: string, n = 0) =>
 
 /**
  * A task that succeeds with `media` as its result; resolves once the object's alarm has copied
- * (or given up on) it. The object downloads with the global fetch, answered here by media.test.
+ * (or given up on) it. The object downloads with the runtime's Deps.fetch, answered here by media.test.
  */
 async function succeeded(media: { imageUrl?: string; videoUrls?: string[] }): Promise<string> {
-	vi.spyOn(globalThis, "fetch").mockImplementation(mediaFetch);
+	useFetch(mediaFetch);
 	const row = await insertTaskRow({ userId: owner, status: "IN_PROGRESS", upstreamId: `up-${crypto.randomUUID()}` });
 	const object = taskObject(env, row.publicId);
 	await object.apply(row.publicId, { status: "SUCCESS", progress: "100%", ...media });

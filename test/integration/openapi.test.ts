@@ -4,18 +4,46 @@
  * successes and errors alike, have the shapes it promises.
  */
 import { env } from "cloudflare:workers";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CONSOLE_ASSETS, createApp } from "../../src/app";
+import { apiDocument, CONSOLE_ASSETS, createApp, DOCUMENTED } from "../../src/app";
 import type { Surface } from "../../src/context";
+import { ApiError } from "../../src/errors";
+import {
+	about,
+	answers,
+	ENVELOPES,
+	ERROR_OF,
+	jsonBody,
+	on,
+	routeGroup,
+	SPEED_MODE_PREFIXES,
+} from "../../src/openapi/define";
 import { buildDocument, type Json } from "../../src/openapi/document";
-import { type Method, OPERATIONS, type Operation, SPEED_MODE_PREFIXES } from "../../src/openapi/registry";
 import * as body from "../../src/openapi/responses";
+import { renderError } from "../../src/routes/envelopes";
 import { DOCS_SCRIPT_PATH } from "../../src/routes/openapi";
+import { integer } from "../../src/routes/validate";
 import { call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { finishedImagine } from "../helpers/surface";
 
 const METHODS = ["get", "post", "put", "patch", "delete", "head"] as const;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
+
+/** Every route the app's groups define with createRoute, with its mount and full path. */
+function definitions() {
+	const found: { route: RouteConfig & { "x-auth"?: string }; surface: Surface; path: string }[] = [];
+	for (const mount of DOCUMENTED) {
+		if (!(mount.routes instanceof OpenAPIHono) || mount.server) continue;
+		for (const definition of mount.routes.openAPIRegistry.definitions) {
+			if (definition.type !== "route") continue;
+			const path = `${mount.prefix}${definition.route.path === "/" ? "" : definition.route.path}` || "/";
+			found.push({ route: definition.route, surface: mount.surface, path });
+		}
+	}
+	return found;
+}
 
 /** "METHOD /path" of every handler of the app, Hono's `:param` as `{param}`, middleware left out. */
 function appRoutes(): Set<string> {
@@ -45,18 +73,18 @@ function documentedRoutes(document: Json): Set<string> {
 }
 
 describe("the document covers the app", () => {
-	const document = buildDocument();
+	const document = apiDocument();
 
 	it("describes every route the app answers, the speed-mode copies included", () => {
 		const documented = documentedRoutes(document);
 		const missing = [...appRoutes()].filter((route) => !documented.has(route));
-		expect(missing, "add these routes to src/openapi/registry.ts").toEqual([]);
+		expect(missing, "define these routes with createRoute (src/openapi/define.ts)").toEqual([]);
 	});
 
 	it("describes no route the app lacks", () => {
 		const routes = appRoutes();
 		const extra = [...documentedRoutes(document)].filter((route) => !routes.has(route));
-		expect(extra, "these documented routes do not exist (fix src/openapi/registry.ts)").toEqual([]);
+		expect(extra, "these documented routes do not exist").toEqual([]);
 	});
 
 	it("lists the speed-mode prefixes the app mounts the midjourney-proxy API under", () => {
@@ -77,12 +105,134 @@ describe("the document covers the app", () => {
 				expect(Object.keys(operation.responses as Json)).toContain("4XX");
 			}
 		}
-		expect(ids.size).toBe(OPERATIONS.reduce((n, op) => n + op.methods.length, 0));
+	});
+});
+
+describe("one definition feeds validation and the document", () => {
+	/** A throwaway group with one route, rendered as the app renders errors (seed 001's envelope). */
+	function probe(query: z.ZodObject, json?: z.ZodType) {
+		const route = createRoute({
+			...about("meta", "none"),
+			method: json ? "post" : "get",
+			path: "/probe",
+			request: { query, ...(json ? { body: jsonBody(json) } : {}) },
+			responses: answers("seed001", "The values.", z.object({})),
+		});
+		const group = routeGroup();
+		on(group, route, (c) =>
+			c.json({
+				query: c.req.valid("query"),
+				body: json ? (c.req as unknown as { valid(target: "json"): unknown }).valid("json") : null,
+			}),
+		);
+		group.onError((error, c) => renderError(c, "seed001", ApiError.from(error)));
+		const document = buildDocument([{ prefix: "/probe-api", surface: "seed001", routes: group }]);
+		const operation = (document.paths as Record<string, Json>)["/probe-api/probe"][json ? "post" : "get"] as Json;
+		return { group, operation };
+	}
+
+	it("documents the query schema the route validates with, and refuses what it refuses in the envelope", async () => {
+		const { group, operation } = probe(z.object({ n: integer("n", 1, 5) }));
+		expect(operation.parameters).toEqual([
+			{
+				name: "n",
+				in: "query",
+				required: false,
+				schema: { type: "string", description: "an integer from 1 to 5, as text" },
+			},
+		]);
+		expect(await (await group.request("/probe?n=3")).json()).toMatchObject({ query: { n: 3 } });
+		const refused = await group.request("/probe?n=9");
+		expect(refused.status).toBe(400);
+		expect(await refused.json()).toEqual({ success: false, message: "n must be an integer from 1 to 5" });
+		// Another schema, another document and another rule: both come from the one definition.
+		const other = probe(z.object({ m: integer("m", 1, 50) }));
+		expect((other.operation.parameters as Json[]).map((p) => p.name)).toEqual(["m"]);
+		expect((await other.group.request("/probe?m=9")).status).toBe(200);
+	});
+
+	it("takes a JSON body only when it is declared JSON, refused in the surface's envelope otherwise", async () => {
+		const { group, operation } = probe(z.object({}), z.object({ name: z.string().min(1) }).strict());
+		expect((operation.requestBody as Json).content).toEqual({
+			"application/json": {
+				schema: {
+					type: "object",
+					properties: { name: { type: "string", minLength: 1 } },
+					required: ["name"],
+					additionalProperties: false,
+				},
+			},
+		});
+		const post = (type: string, text: string) =>
+			group.request("/probe", { method: "POST", headers: { "content-type": type }, body: text });
+		expect(await (await post("application/json", '{"name":"a"}')).json()).toMatchObject({ body: { name: "a" } });
+		const plain = await post("text/plain", '{"name":"a"}');
+		expect(plain.status).toBe(400);
+		expect(await plain.json()).toEqual({
+			success: false,
+			message: "the body must be JSON (content-type: application/json)",
+		});
+		expect((await post("application/json", '{"name":""}')).status).toBe(400);
+	});
+
+	it("refuses a body that is not JSON on every app route that validates a JSON body, in its envelope", async () => {
+		const admin = await tokenFor(uniqueSub("admin"), "admin");
+		const jsonRoutes = definitions().filter(
+			({ route }) => route.request?.body?.content["application/json"] && route["x-auth"] !== "signature",
+		);
+		expect(jsonRoutes.length).toBeGreaterThan(8);
+		for (const { route, surface, path } of jsonRoutes) {
+			const response = await call(path.replace(/\{\w+\}/g, "1"), {
+				method: route.method.toUpperCase(),
+				token: admin,
+				headers: { "content-type": "text/plain" },
+				body: "{}",
+			});
+			const answer = await response.json();
+			expect(response.status, `${route.method} ${path}: ${JSON.stringify(answer)}`).toBe(400);
+			expect(ERROR_OF[surface].safeParse(answer).success).toBe(true);
+			expect(JSON.stringify(answer)).toContain("the body must be JSON");
+		}
+	});
+});
+
+describe("each definition answers in its mount's envelope", () => {
+	it("wraps successes and names errors of the surface the mount table gives the group", () => {
+		for (const { route, surface, path } of definitions()) {
+			const where = `${route.method} ${path} (${surface})`;
+			const responses = route.responses as Record<string, { content?: Record<string, { schema?: unknown }> }>;
+			expect(responses["4XX"]?.content?.["application/json"]?.schema, where).toBe(ERROR_OF[surface]);
+			expect(responses["5XX"]?.content?.["application/json"]?.schema, where).toBe(ERROR_OF[surface]);
+			const success = Object.entries(responses).find(([status]) => status.startsWith("2"))?.[1];
+			const schema = success?.content?.["application/json"]?.schema;
+			if (!(schema instanceof z.ZodType) || route.path === "/openapi.json") continue;
+			const wrapped = ENVELOPES.get(schema);
+			if (surface === "seed001" || surface === "album") expect(wrapped?.surface, where).toBe(surface);
+			else expect(wrapped, where).toBeUndefined();
+		}
+	});
+});
+
+describe("a route's documented auth is the auth it enforces", () => {
+	it("refuses every user and admin route without a token, and every admin route to a user, in its envelope", async () => {
+		const user = await tokenFor(uniqueSub("auth"));
+		const guarded = definitions().filter(({ route }) => route["x-auth"] === "user" || route["x-auth"] === "admin");
+		expect(guarded.length).toBeGreaterThan(50);
+		for (const { route, surface, path } of guarded) {
+			const url = path.replace(/\{\w+\}/g, "1");
+			const method = route.method.toUpperCase();
+			const anonymous = await call(url, { method });
+			expect(anonymous.status, `${method} ${path}`).toBe(401);
+			expect(ERROR_OF[surface].safeParse(await anonymous.json()).success, `${method} ${path}`).toBe(true);
+			if (route["x-auth"] !== "admin") continue;
+			const refused = await call(url, { method, token: user });
+			expect(refused.status, `${method} ${path} as a user`).toBe(403);
+		}
 	});
 });
 
 describe("the document's schemas are the routes' own", () => {
-	const document = buildDocument();
+	const document = apiDocument();
 	const operationAt = (path: string, method: string) =>
 		(document.paths as Record<string, Json>)[path][method] as {
 			parameters?: { name: string; in: string; required: boolean; schema: Json }[];
@@ -140,44 +290,49 @@ describe("the document's schemas are the routes' own", () => {
 	});
 });
 
-/** The registry entry that documents `method path` (a concrete path, speed-mode prefix allowed). */
-function operationFor(method: Method, path: string): Operation {
-	const plain = path.replace(new RegExp(`^(${SPEED_MODE_PREFIXES.join("|")})(?=/mj/)`), "").split("?")[0];
-	const found = OPERATIONS.find(
-		(op) =>
-			op.methods.includes(method) &&
-			new RegExp(`^${op.path.replace(/\{\w+\}/g, "[^/]+")}$`).test(plain.replace(/(.)\/$/, "$1")),
-	);
-	if (!found) throw new Error(`${method} ${path} is not documented`);
-	return found;
+/** What the app's definitions promise for `method path`: the surface and the success answer. */
+interface Promise_ {
+	surface: Surface;
+	status: number;
+	/** The whole success body, its envelope included. */
+	schema?: z.ZodType;
 }
 
-const ERROR_OF: Record<Surface, z.ZodType> = {
-	seed002: body.Seed002Error,
-	seed001: body.NewApiError,
-	album: body.AlbumError,
-	proxy: body.ProxyError,
-	plain: body.PlainError,
-};
+const pattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, "[^/]+")}$`);
 
-/** The success answer's body, unwrapped from the surface's envelope, as the document says it is. */
-function expectSuccess(op: Operation, status: number, answer: unknown): void {
-	expect(status, JSON.stringify(answer)).toBe(op.success.status ?? 200);
-	const schema = op.success.body;
-	if (!schema) throw new Error(`${op.path} documents no JSON body`);
-	const data =
-		op.surface === "seed001"
-			? z.strictObject({ success: z.literal(true), message: z.string(), data: z.unknown() }).parse(answer).data
-			: op.surface === "album"
-				? z.strictObject({ code: z.literal(200), msg: z.literal("SUCCESS"), data: z.unknown() }).parse(answer).data
-				: answer;
-	const result = schema.safeParse(data);
-	expect(result.success, `${op.path}: ${result.error?.message}\n${JSON.stringify(data)}`).toBe(true);
+/** The definition of `method path` (a concrete path, speed-mode prefix allowed) among the app's groups. */
+function definitionFor(method: Method, path: string): Promise_ {
+	const plain = path.split("?")[0].replace(/(.)\/$/, "$1");
+	for (const mount of DOCUMENTED) {
+		if (!(mount.routes instanceof OpenAPIHono)) continue;
+		for (const definition of mount.routes.openAPIRegistry.definitions) {
+			if (definition.type !== "route" || definition.route.method !== method.toLowerCase()) continue;
+			const full = `${mount.prefix}${definition.route.path === "/" ? "" : definition.route.path}` || "/";
+			if (!pattern(full).test(plain)) continue;
+			const [status, answer] = Object.entries(definition.route.responses).find(([code]) => code.startsWith("2")) ?? [];
+			const content = (answer as { content?: Record<string, { schema?: unknown }> } | undefined)?.content;
+			const schema = content?.["application/json"]?.schema;
+			return {
+				surface: mount.surface,
+				status: Number(status),
+				schema: schema instanceof z.ZodType ? schema : undefined,
+			};
+		}
+	}
+	throw new Error(`${method} ${path} is not documented`);
+}
+
+/** The success answer, its envelope included, as the definition says it is. */
+function expectSuccess(op: Promise_, status: number, answer: unknown): void {
+	expect(status, JSON.stringify(answer)).toBe(op.status);
+	if (!op.schema) throw new Error("this route documents no JSON body");
+	const result = op.schema.safeParse(answer);
+	expect(result.success, `${result.error?.message}\n${JSON.stringify(answer)}`).toBe(true);
 }
 
 async function documented(method: Method, path: string, init: RequestInit & { token?: string } = {}) {
 	const response = await call(path, { ...init, method });
-	const op = operationFor(method, path);
+	const op = definitionFor(method, path);
 	const answer = await response.json();
 	return { op, status: response.status, answer };
 }
@@ -283,13 +438,13 @@ describe("real answers have the documented shapes", () => {
 });
 
 describe("GET /openapi.json and GET /docs", () => {
-	it("serves the document the registry builds, as OpenAPI 3.1", async () => {
+	it("serves the document the route definitions build, as OpenAPI 3.1", async () => {
 		const response = await call("/openapi.json");
 		expect(response.status).toBe(200);
 		expect(response.headers.get("content-type")).toMatch(/^application\/json/);
 		const served = await json(response);
 		expect(served.openapi).toBe("3.1.0");
-		expect(served).toEqual(JSON.parse(JSON.stringify(buildDocument())));
+		expect(served).toEqual(JSON.parse(JSON.stringify(apiDocument())));
 	});
 
 	it("serves a reference page that loads the document and a local script, no CDN", async () => {

@@ -10,6 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { FAKE_FAILURE_MARKER } from "../../src/translate/fake-ai";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FakeUpstream, jsonResponse, type RecordedCall, useFakeChannelOnly } from "../helpers/fake-upstream";
 import { proxyPost, proxyTask, submitted } from "../helpers/proxy";
 
@@ -24,11 +25,12 @@ beforeAll(async () => {
 beforeEach(() => {
 	upstream = new FakeUpstream();
 	upstream.submit = () => jsonResponse({ code: 1, description: "Success", result: `tr-${++seq}` });
-	// The real queue's consumer uses the global fetch: point it at the fake, so nothing leaves the test.
-	vi.spyOn(globalThis, "fetch").mockImplementation(upstream.fetch);
+	// The real queue's consumer reads the runtime's Deps: point their fetch at the fake, so nothing leaves the test.
+	useFetch(upstream.fetch);
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 

@@ -10,6 +10,7 @@ import { taskObject } from "../../src/tasks/task-object-stub";
 import { png } from "../helpers/album";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FakeUpstream, jsonResponse, type RecordedCall, useFakeChannelOnly } from "../helpers/fake-upstream";
 import { dataUrl, PROXY_TASK_KEYS, proxyGet, proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
@@ -27,11 +28,12 @@ beforeEach(async () => {
 		.run();
 	upstream = new FakeUpstream();
 	upstream.submit = () => jsonResponse({ code: 1, description: "Success", result: `77${++upstreamSeq}` });
-	// The real queue's consumer uses the global fetch: point it at the fake, so nothing leaves the test.
-	vi.spyOn(globalThis, "fetch").mockImplementation(upstream.fetch);
+	// The real queue's consumer reads the runtime's Deps: point their fetch at the fake, so nothing leaves the test.
+	useFetch(upstream.fetch);
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { BASE, call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { resetDeps } from "../helpers/deps";
 import {
 	fetchTask,
 	finishedImagine,
@@ -37,6 +38,7 @@ beforeAll(() => {
 	hookRequests = stubHookHosts([HOOK_HOST, "www.baidu.com"]);
 });
 afterAll(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 

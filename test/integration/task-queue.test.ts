@@ -5,10 +5,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Deps } from "../../src/deps";
+import { type Deps, defaultDeps } from "../../src/deps";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import { TASK_DLQ, TASK_QUEUE, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../../src/tasks/messages";
 import { insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FAKE_ORIGIN, FakeUpstream, jsonResponse, useFakeChannelOnly } from "../helpers/fake-upstream";
 import { consumerMaxRetries } from "../helpers/wrangler-config";
 
@@ -31,18 +32,19 @@ beforeEach(async () => {
 
 function freshUpstream(): FakeUpstream {
 	upstream = new FakeUpstream();
-	// Poll messages sent by the consumer reach the real queue, whose consumer uses the
-	// global fetch: point that at the same fake so nothing leaves the test.
-	vi.spyOn(globalThis, "fetch").mockImplementation(upstream.fetch);
+	// Poll messages sent by the consumer reach the real queue, whose consumer reads the
+	// runtime's Deps: point their fetch at the same fake so nothing leaves the test.
+	useFetch(upstream.fetch);
 	return upstream;
 }
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
 function deps(): Deps {
-	return { fetch: upstream.fetch, now: Date.now, random: () => 0 };
+	return { ...defaultDeps(), fetch: upstream.fetch, random: () => 0 };
 }
 
 let messageCounter = 0;

@@ -10,6 +10,7 @@ import type { ImageTemp } from "../../src/tasks/views/album";
 import { type Envelope, fetchBytes, form, IMAGE_TEMP_KEYS, JPEG, ok, png, post, refused, WEBP } from "../helpers/album";
 import { BASE, call, json, tokenFor, uniqueSub } from "../helpers/api";
 import { insertTaskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 
 interface Template extends ImageTemp {
 	kind: string;
@@ -47,6 +48,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -57,11 +59,10 @@ async function create(fields: Record<string, string | number>, files: Files): Pr
 /** Answers for the host cdn.test from `routes`; everything else goes on as usual. */
 function stubCdn(routes: Record<string, () => Response>): string[] {
 	const seen: string[] = [];
-	const original = globalThis.fetch;
-	vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+	useFetch(async (input, init) => {
 		const request = new Request(input, init);
 		const url = new URL(request.url);
-		if (url.hostname !== "cdn.test") return original(input, init);
+		if (url.hostname !== "cdn.test") return realFetch(input, init);
 		seen.push(url.pathname);
 		return routes[url.pathname]?.() ?? new Response("not found", { status: 404 });
 	});

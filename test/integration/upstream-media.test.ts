@@ -13,10 +13,10 @@ import { sign } from "../../src/auth/signing";
 import { channels } from "../../src/db/schema";
 import type { TaskObject } from "../../src/durable/task-object";
 import { videoLinkValue } from "../../src/images/links";
-import { taskObject } from "../../src/tasks/task-object-stub";
 import { png } from "../helpers/album";
 import { BASE, json, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { resetDeps, useFetch } from "../helpers/deps";
 import { FakeUpstream, useFakeChannelOnly } from "../helpers/fake-upstream";
 
 const productionEnv: Env = { ...env, ENVIRONMENT: "production" };
@@ -54,7 +54,7 @@ beforeEach(async () => {
 	seen = [];
 	const upstream = new FakeUpstream();
 	const picture = await png(1);
-	vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+	useFetch(async (input, init) => {
 		const request = new Request(input, init);
 		seen.push(request.url);
 		if (new URL(request.url).origin === upstream.origin) return upstream.fetch(request);
@@ -67,6 +67,7 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
+	resetDeps();
 	vi.restoreAllMocks();
 });
 
@@ -86,7 +87,8 @@ async function productionTask(channelId: number) {
 		upstreamId: `up-${crypto.randomUUID()}`,
 		channelId,
 	});
-	const object = taskObject(env, row.publicId);
+	// Typed by the class: runInDurableObject reaches into the instance.
+	const object = env.TASK_OBJECT.get(env.TASK_OBJECT.idFromName(row.publicId));
 	await runInDurableObject(object, (instance: TaskObject) => {
 		(instance as unknown as { env: Env }).env = productionEnv;
 	});

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:readme`: the README's quick start, run as a newcomer would, so it cannot drift.
-// Starts scripts/start.mjs (gateway + simulator + fake Discord) on a free port with a fresh state
-// directory in its own process group, waits for /health, then runs every ```sh block of the
+// Starts a gateway of its own (test/lib/local-gateway.mjs: npm start on a free port with a fresh
+// state), or uses the one `npm run test:e2e` shares between the npm-start checks, then runs every ```sh block of the
 // README's "Quick start" section that a `<!-- run; expect: … -->` comment marks, in order, in one
 // bash (`set -euo pipefail`), so variables carry from block to block as they do in a terminal.
 // Each block passes when it exits 0 within its time, its output holds every `expect:` text and
@@ -9,34 +9,22 @@
 // The commands are changed in two ways only: 127.0.0.1:8787 becomes this run's port, and
 // `admin:create … --local` gets this run's `--persist-to` (as the README tells a reader who gave
 // npm start one). Traffic goes to 127.0.0.1 only (proxies are turned off for the commands).
+// The README's stats count every task of a fresh gateway; on a shared one, the `"submitted":N`,
+// `"succeeded":N` and `"failed":N` it expects are added to what the stats said before the blocks.
 // Before that, every relative link of README.md and docs/*.md must name a file and a heading there.
-// Always stops the process group; prints "N passed, N failed" (exit 1 on any failure).
-import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+// Always stops the shell and the gateway it started; prints "N passed, N failed" (exit 1 on any failure).
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { ROOT, useGateway } from "../lib/local-gateway.mjs";
 
-const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const STATE = `.wrangler/readme-test-${process.pid}`;
 const TOTAL_MS = 300_000;
-const HEALTH_MS = 90_000;
 const BLOCK_MS = 120_000;
 
 let passed = 0;
 let failed = 0;
 
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-const freePort = () =>
-	new Promise((done, fail) => {
-		const server = createServer();
-		server.once("error", fail);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address();
-			server.close(() => done(port));
-		});
-	});
 
 // ---- the runnable blocks of the Quick start section ----
 
@@ -124,33 +112,10 @@ if (broken.length === 0) {
 	console.log(`not ok - broken links:\n  ${broken.join("\n  ")}`);
 }
 
-// ---- the gateway ----
+// ---- the gateway: test/e2e.mjs's, or one of its own ----
 
-const port = await freePort();
-const inspector = await freePort();
-const base = `http://127.0.0.1:${port}`;
-rmSync(join(ROOT, STATE), { recursive: true, force: true });
-const gateway = spawn(
-	process.execPath,
-	["scripts/start.mjs", "--port", String(port), "--persist-to", STATE, "--inspector-port", String(inspector)],
-	{
-		cwd: ROOT,
-		detached: true,
-		stdio: ["ignore", "pipe", "pipe"],
-		env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-	},
-);
-let gatewayLog = "";
-gateway.stdout.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-gateway.stderr.on("data", (chunk) => {
-	gatewayLog += chunk;
-});
-let gatewayExited = false;
-gateway.on("exit", () => {
-	gatewayExited = true;
-});
+/** Set once it answers. */
+let gateway;
 
 /** Stops a process group: SIGTERM, then SIGKILL after a while. */
 async function stopGroup(child, isGone) {
@@ -179,8 +144,7 @@ async function finish() {
 	if (finishing) return;
 	finishing = true;
 	if (shell) await stopGroup(shell, () => shellExited);
-	await stopGroup(gateway, () => gatewayExited);
-	rmSync(join(ROOT, STATE), { recursive: true, force: true });
+	await gateway?.stop();
 	console.log(`${passed} passed, ${failed} failed`);
 	process.exit(failed === 0 ? 0 : 1);
 }
@@ -198,33 +162,54 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 	});
 }
 
-async function waitForHealth() {
-	const deadline = Date.now() + HEALTH_MS;
-	while (Date.now() < deadline) {
-		if (gatewayExited) throw new Error(`the gateway exited:\n${gatewayLog.slice(-3000)}`);
-		try {
-			const response = await fetch(`${base}/health`);
-			if (response.ok) return;
-		} catch {
-			// not listening yet
-		}
-		await sleep(300);
-	}
-	throw new Error(`no /health within ${HEALTH_MS / 1000} s:\n${gatewayLog.slice(-3000)}`);
-}
-
 /** The block as this run executes it: its own port and state directory. */
 function adapt(body) {
 	return body
-		.replaceAll("127.0.0.1:8787", `127.0.0.1:${port}`)
-		.replace(/(admin:create -- [^\n#]*--local)\b/g, `$1 --persist-to ${STATE}`);
+		.replaceAll("127.0.0.1:8787", `127.0.0.1:${gateway.port}`)
+		.replace(/(admin:create -- [^\n#]*--local)\b/g, `$1 --persist-to ${relative(ROOT, gateway.state)}`);
 }
+
+/**
+ * The stats' all-day totals before the blocks run, which a shared gateway's other checks made
+ * (read with an admin key of this run's own); zero on a fresh gateway.
+ */
+async function totalsBefore() {
+	const zero = { submitted: 0, succeeded: 0, failed: 0 };
+	if (!gateway.shared) return zero;
+	const created = spawnSync(
+		"npm",
+		[
+			"run",
+			"--silent",
+			"admin:create",
+			"--",
+			"--sub",
+			`readme-test-${process.pid}`,
+			"--local",
+			"--persist-to",
+			gateway.state,
+		],
+		{ cwd: ROOT, encoding: "utf8" },
+	);
+	const key = created.stdout.trim();
+	if (created.status !== 0 || !key.startsWith("mjk_")) throw new Error(`admin:create failed: ${created.stderr}`);
+	const response = await fetch(`${gateway.base}/api/admin/stats`, { headers: { authorization: `Bearer ${key}` } });
+	if (!response.ok) throw new Error(`GET /api/admin/stats: ${response.status}`);
+	const totals = (await response.json()).data.totals.last_days;
+	return { submitted: totals.submitted, succeeded: totals.succeeded, failed: totals.failed };
+}
+
+/** What a block must print, with the stats' counts moved on by what was there before. */
+const expected = (text, before) =>
+	text.replace(/"(submitted|succeeded|failed)":(\d+)/g, (_, name, n) => `"${name}":${Number(n) + before[name]}`);
 
 // ---- run ----
 
+let before;
 try {
 	if (blocks.length === 0) throw new Error("the Quick start section marks no block with <!-- run … -->");
-	await waitForHealth();
+	gateway = await useGateway("readme-test");
+	before = await totalsBefore();
 } catch (error) {
 	failed += 1;
 	console.log(`not ok - start: ${error.message}`);
@@ -278,7 +263,7 @@ for (const [n, block] of blocks.entries()) {
 			? "a command failed (set -e ended the shell)"
 			: `it did not finish within ${BLOCK_MS / 1000} s`;
 	} else {
-		const missing = block.expects.filter((text) => !seen.includes(text));
+		const missing = block.expects.map((text) => expected(text, before)).filter((text) => !seen.includes(text));
 		if (missing.length > 0) problem = `its output lacks ${missing.join(", ")}`;
 		// A task the README waited for must not have failed, whatever else the output shows.
 		else if (seen.includes('"status":"FAILURE"')) problem = "a task it ran ended FAILURE";

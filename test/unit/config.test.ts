@@ -17,7 +17,11 @@ describe("config", () => {
 			USER_CONCURRENCY: "5",
 			USER_QUEUE_LIMIT: "50",
 			BANNED_WORDS: " Nude , gore,, ",
+			DISCORD_PACE_MS: "250",
 			TRANSLATOR: "fake",
+			JWT_ISSUER: " https://auth.example.com ",
+			JWT_AUDIENCE: "mj-edge",
+			JWT_MAX_LIFETIME: "12h",
 		});
 		expect(settings).toEqual({
 			production: false,
@@ -31,8 +35,14 @@ describe("config", () => {
 			userConcurrency: 5,
 			userQueueLimit: 50,
 			bannedWords: ["nude", "gore"],
+			discordPaceMs: 250,
 			translator: "fake",
 			secretsProblem: null,
+			jwt: {
+				issuer: "https://auth.example.com",
+				audience: "mj-edge",
+				maxLifetime: { seconds: 43_200, text: "12h" },
+			},
 		});
 	});
 
@@ -49,8 +59,11 @@ describe("config", () => {
 			userConcurrency: 3,
 			userQueueLimit: 100,
 			bannedWords: [],
+			discordPaceMs: 800,
 			translator: "workers-ai",
 			secretsProblem: null,
+			// Blank JWT_MAX_LIFETIME is no cap (wrangler.toml sets 30d); only a bad value falls back to 30d.
+			jwt: { issuer: null, audience: null, maxLifetime: null },
 		};
 		expect(config({})).toEqual(expected);
 		expect(config({ TASK_TIMEOUT_MINUTES: " ", NEW_USER_QUOTA: "", ACTION_PRICES: "" })).toEqual(expected);
@@ -89,6 +102,8 @@ describe("config", () => {
 			ACTION_PRICES: '{"IMAGINE": -1, "UPSCALE": 1}',
 			SIMULATOR_URL: "ftp://nope",
 			TRANSLATOR: "google",
+			JWT_MAX_LIFETIME: "1y",
+			JWT_AUDIENCE: "a\u0007b",
 		});
 		expect(settings).toMatchObject({
 			translator: "off",
@@ -96,9 +111,18 @@ describe("config", () => {
 			newUserQuota: 0,
 			actionPrices: DEFAULT_ACTION_PRICES,
 			simulatorOrigin: null,
+			jwt: { audience: null, maxLifetime: { seconds: 30 * 86_400, text: "30d" } },
 		});
 		const logged = log.mock.calls.map((args) => String(args[0]));
-		for (const name of ["TASK_TIMEOUT_MINUTES", "NEW_USER_QUOTA", "ACTION_PRICES", "SIMULATOR_URL", "TRANSLATOR"]) {
+		for (const name of [
+			"TASK_TIMEOUT_MINUTES",
+			"NEW_USER_QUOTA",
+			"ACTION_PRICES",
+			"SIMULATOR_URL",
+			"TRANSLATOR",
+			"JWT_MAX_LIFETIME",
+			"JWT_AUDIENCE",
+		]) {
 			expect(
 				logged.some((line) => line.startsWith(`${name} `)),
 				name,

@@ -1,11 +1,12 @@
 /** The gateway's Standard Webhooks signatures against the reference `standardwebhooks` package. */
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { defaultDeps } from "../../src/deps";
 import { eventIdFor, generateWebhookSecret, signatureHeader } from "../../src/hooks/standard-webhooks";
 
 describe("standard webhooks", () => {
 	it("signs exactly as the reference implementation, one entry per secret", async () => {
-		const [a, b] = [generateWebhookSecret(), generateWebhookSecret()];
+		const [a, b] = [generateWebhookSecret(defaultDeps()), generateWebhookSecret(defaultDeps())];
 		const timestamp = 1_700_000_000;
 		const body = '{"_id":"t","status":"SUCCESS","prompt":"狗 & \\"quotes\\""}';
 		const expectedA = new Webhook(a).sign("msg_x", new Date(timestamp * 1000), body);
@@ -15,9 +16,9 @@ describe("standard webhooks", () => {
 	});
 
 	it("secrets are whsec_ + base64 of 32 random bytes", () => {
-		const secret = generateWebhookSecret();
+		const secret = generateWebhookSecret(defaultDeps());
 		expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-		expect(generateWebhookSecret()).not.toBe(secret);
+		expect(generateWebhookSecret(defaultDeps())).not.toBe(secret);
 	});
 
 	it("an event id depends on the task and its end, nothing else", async () => {

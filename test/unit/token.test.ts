@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { parseLifetime, signToken, type TokenSettings, verifyToken } from "../../src/auth/token";
+import { signToken, type TokenSettings, verifyToken } from "../../src/auth/token";
+import { parseDuration } from "../../src/config";
 
 const SECRET = "unit-test-secret-0123456789abcdef0123";
 /** The defaults of wrangler.toml. */
@@ -32,13 +33,7 @@ describe("verifyToken", () => {
 			role: "user",
 			issuedAt: expect.any(Number),
 		});
-		vi.useFakeTimers();
-		try {
-			vi.setSystemTime(Date.now() + 5_000);
-			await expect(verifyToken(token, DEFAULTS, Date.now())).rejects.toThrow("token expired");
-		} finally {
-			vi.useRealTimers();
-		}
+		await expect(verifyToken(token, DEFAULTS, Date.now() + 5_000)).rejects.toThrow("token expired");
 	});
 
 	it("a cached token is not valid under another secret", async () => {
@@ -99,23 +94,32 @@ describe("JWT_MAX_LIFETIME", () => {
 		);
 	});
 
-	it("parses s, m, h, d, w and bare seconds; refuses anything else as a configuration error", async () => {
-		expect(parseLifetime("3600")).toBe(3600);
-		expect(parseLifetime("90s")).toBe(90);
-		expect(parseLifetime("15m")).toBe(900);
-		expect(parseLifetime("12h")).toBe(43_200);
-		expect(parseLifetime("30d")).toBe(2_592_000);
-		expect(parseLifetime("2w")).toBe(1_209_600);
-		expect(parseLifetime("")).toBeNull();
-		expect(parseLifetime(undefined)).toBeNull();
-		for (const bad of ["0", "0d", "30 days", "1y", "-1d", "1.5h", "d"]) {
-			expect(() => parseLifetime(bad), bad).toThrow(/JWT_MAX_LIFETIME/);
+	it("parses s, m, h, d, w and bare seconds, and nothing else", () => {
+		expect(parseDuration("3600")).toBe(3600);
+		expect(parseDuration("90s")).toBe(90);
+		expect(parseDuration("15m")).toBe(900);
+		expect(parseDuration("12h")).toBe(43_200);
+		expect(parseDuration(" 30d ")).toBe(2_592_000);
+		expect(parseDuration("2w")).toBe(1_209_600);
+		for (const bad of ["", "0", "0d", "30 days", "1y", "-1d", "1.5h", "d"]) {
+			expect(parseDuration(bad), bad).toBeNull();
 		}
-		const token = await signToken({ sub: "u-bad-config", role: "user" }, SECRET, "1h");
-		// A broken setting fails closed: an internal error, never an accepted token.
-		await expect(verifyToken(token, { ...DEFAULTS, JWT_MAX_LIFETIME: "forever" }, Date.now())).rejects.toThrow(
-			/is not a duration/,
-		);
+	});
+
+	it("a value that is not a duration is logged by name and the default 30d cap holds, never no cap", async () => {
+		const log = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			const broken = { ...DEFAULTS, JWT_MAX_LIFETIME: "forever-and-a-day" };
+			const fits = await signToken({ sub: "u-bad-config", role: "user" }, SECRET, "1h");
+			await expect(verifyToken(fits, broken, Date.now())).resolves.toMatchObject({ sub: "u-bad-config" });
+			const long = await tokenWith({ iat: now(), exp: now() + 31 * 86_400 });
+			await expect(verifyToken(long, broken, Date.now())).rejects.toThrow("token lifetime exceeds the maximum of 30d");
+			const lines = log.mock.calls.map((args) => String(args[0]));
+			expect(lines.filter((line) => line.startsWith("JWT_MAX_LIFETIME "))).toHaveLength(1);
+			expect(lines.join("\n")).not.toContain("forever-and-a-day");
+		} finally {
+			log.mockRestore();
+		}
 	});
 });
 

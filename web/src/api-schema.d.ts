@@ -4,6 +4,94 @@
  */
 
 export interface paths {
+	"/health": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** Liveness */
+		get: operations["getHealth"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/openapi.json": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** This document */
+		get: operations["getOpenapiJson"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/docs": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The interactive API reference */
+		get: operations["getDocs"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * The web console
+		 * @description A single page; its scripts and styles are static assets under /app/.
+		 */
+		get: operations["get"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/docs/scalar.js": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The reference page's script (a static asset) */
+		get: operations["getDocsScalarJs"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
 	"/api/v1/trigger/submit": {
 		parameters: {
 			query?: never;
@@ -52,6 +140,872 @@ export interface paths {
 		put?: never;
 		/** The caller's tasks, newest first */
 		post: operations["postApiV1TaskList"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/mj/self": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * The caller's tasks
+		 * @description Pages by `p` as the seed describes, or by `cursor` / `next_cursor` at the same cost at any depth.
+		 */
+		get: operations["getApiMjSelf"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/mj": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Everyone's tasks (admins)
+		 * @description Also answered at /api/mj/ (with the trailing slash the seed's URL has).
+		 */
+		get: operations["getApiMj"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}/keys": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** Any user's live API keys */
+		get: operations["getApiAdminUsersSubKeys"];
+		put?: never;
+		/**
+		 * Make an API key for a user
+		 * @description The key acts as that user, with that user's role (an admin's key stops acting as admin when the user is demoted). The whole key is in this answer only. At most 20 live keys (409 beyond).
+		 */
+		post: operations["postApiAdminUsersSubKeys"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/keys/{id}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		post?: never;
+		/** Revoke any API key */
+		delete: operations["deleteApiAdminKeysId"];
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/deliveries": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** Everyone's callback attempts, newest first */
+		get: operations["getApiAdminDeliveries"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/deliveries/{eventId}/redeliver": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Send any event again, with the same webhook-id */
+		post: operations["postApiAdminDeliveriesEventIdRedeliver"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/banned-words": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * The banned words and phrases, with how often each refused a prompt
+		 * @description BANNED_WORDS' words are merged in (source env) the first time the list is read.
+		 */
+		get: operations["getApiAdminBannedWords"];
+		put?: never;
+		/**
+		 * Ban a word or phrase (whole words, any case); in force for the next prompt
+		 * @description Stored lower-cased and single-spaced. Checked on prompts at submit and on their English translation. A word already banned answers 409.
+		 */
+		post: operations["postApiAdminBannedWords"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/banned-words/{word}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		post?: never;
+		/**
+		 * Lift a ban (URL-encode the word); in force for the next prompt
+		 * @description A word not banned answers 404. A BANNED_WORDS word removed here stays removed.
+		 */
+		delete: operations["deleteApiAdminBannedWordsWord"];
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/tasks": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Everyone's tasks, filtered by user, channel, status, action and time
+		 * @description Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action. Each item also names its owner's sub (user).
+		 */
+		get: operations["getApiAdminTasks"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/stats": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * The dashboard: tasks per hour and day by status, quota spent, durations, channels, busiest users
+		 * @description Served from rollups kept by triggers as tasks change (no scan of the tasks table): the cost depends on the windows asked for, not on how many tasks exist. p50/p95 are estimated from histograms with four buckets per doubling (within 19%).
+		 */
+		get: operations["getApiAdminStats"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Users: newest first, biggest spenders first, or a search by sub prefix
+		 * @description Each page reads about page_size rows at any number of users: newest walks the users primary key, a search (q, in sub order) the sub index, spend the stats_users_spent index (users who have submitted a task). Page on with next_cursor.
+		 */
+		get: operations["getApiAdminUsers"];
+		put?: never;
+		/**
+		 * Create a user with a role and a starting quota
+		 * @description A taken sub answers 409. Give the user access with POST /api/admin/users/{sub}/keys.
+		 */
+		post: operations["postApiAdminUsers"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}/disable": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Disable a user: every token and key refused at once; unfinished tasks finish or are cancelled
+		 * @description From the next request on, in every isolate, the user's tokens, keys and stream tickets answer 403 on every surface. tasks: finish lets unfinished tasks run to their end; cancel ends them as CANCEL, each refunded once (up to 100 per call: call again while remaining is true). An admin cannot disable itself (400).
+		 */
+		post: operations["postApiAdminUsersSubDisable"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}/enable": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Enable a disabled user: its tokens and live keys work again */
+		post: operations["postApiAdminUsersSubEnable"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** A user's account */
+		get: operations["getApiAdminUsersSub"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/users/{sub}/quota": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		/**
+		 * Set (quota) or adjust (delta) a user's balance
+		 * @description Send exactly one of quota and delta; the balance never goes below zero (400).
+		 */
+		put: operations["putApiAdminUsersSubQuota"];
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/channels": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** Every channel: relays and Discord accounts (with connection state and load) */
+		get: operations["getApiAdminChannels"];
+		put?: never;
+		/**
+		 * Add a channel: a midjourney-proxy relay (base_url) or a Discord account (kind discord)
+		 * @description A taken name answers 409.
+		 */
+		post: operations["postApiAdminChannels"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/admin/channels/{id}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		/** Change a channel; enabled: true re-enables it and clears its failures */
+		patch: operations["patchApiAdminChannelsId"];
+		trace?: never;
+	};
+	"/api/user/keys": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The caller's live API keys, newest first */
+		get: operations["getApiUserKeys"];
+		put?: never;
+		/**
+		 * Make an API key
+		 * @description The whole key is in this answer only. At most 20 live keys (409 beyond).
+		 */
+		post: operations["postApiUserKeys"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/keys/{id}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		post?: never;
+		/** Revoke one of the caller's API keys */
+		delete: operations["deleteApiUserKeysId"];
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/webhook-secret": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The caller's webhook secret (made on first use) */
+		get: operations["getApiUserWebhookSecret"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/webhook-secret/rotate": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Rotate the webhook secret; the previous one keeps signing for 24 hours */
+		post: operations["postApiUserWebhookSecretRotate"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/webhook-settings": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Which changes the caller's tasks call back about
+		 * @description For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.
+		 */
+		get: operations["getApiUserWebhookSettings"];
+		/**
+		 * Set which changes the caller's tasks call back about
+		 * @description `final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.
+		 */
+		put: operations["putApiUserWebhookSettings"];
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/deliveries": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The caller's callback attempts, newest first */
+		get: operations["getApiUserDeliveries"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/deliveries/{eventId}/redeliver": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Send one of the caller's events again, with the same webhook-id */
+		post: operations["postApiUserDeliveriesEventIdRedeliver"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/stream-ticket": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** A 60-second ticket to open a stream with (of all the caller's tasks, or of one) */
+		post: operations["postApiUserStreamTicket"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/stream": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Every update of the caller's tasks: Server-Sent Events, or a WebSocket with Upgrade: websocket
+		 * @description Events {type: "snapshot" | "task", seq, …}; resume with Last-Event-ID or ?last_event_id=.
+		 */
+		get: operations["getApiUserStream"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/tasks/{id}/stream": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** Every update of one task, as /api/user/stream */
+		get: operations["getApiUserTasksIdStream"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/api/user/self": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The caller's account and quota */
+		get: operations["getApiUserSelf"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/userAlbum": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** A page of the caller's album, newest first */
+		post: operations["postUserAlbum"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/userAlbum/create": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** A new picture from a template (with the user's photo for face-swap templates) */
+		post: operations["postUserAlbumCreate"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/userAlbum/origin/{name}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** The user's own photo behind a signed link */
+		get: operations["getUserAlbumOriginName"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		/** The user's own photo behind a signed link */
+		head: operations["headUserAlbumOriginName"];
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/file/{name}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** A template's picture (public) */
+		get: operations["getImageTempFileName"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		/** A template's picture (public) */
+		head: operations["headImageTempFileName"];
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/list": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Image templates, in pages
+		 * @description Users see audited templates; admins every one, or filtered by isAudit.
+		 */
+		get: operations["getImageTempList"];
+		put?: never;
+		/**
+		 * Image templates, in pages
+		 * @description Users see audited templates; admins every one, or filtered by isAudit.
+		 */
+		post: operations["postImageTempList"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/create": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Create a template (admins) */
+		post: operations["postImageTempCreate"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/update": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Change a template (admins) */
+		post: operations["postImageTempUpdate"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/delete": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Delete a template (admins) */
+		post: operations["postImageTempDelete"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/favorite": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Favorite a template */
+		post: operations["postImageTempFavorite"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/imageTemp/unfavorite": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/** Take a favorite back */
+		post: operations["postImageTempUnfavorite"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/image/{id}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** A task's result image */
+		get: operations["getMjImageId"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		/** A task's result image */
+		head: operations["headMjImageId"];
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/video/{id}/{n}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** A task's n-th result video */
+		get: operations["getMjVideoIdN"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		/** A task's n-th result video */
+		head: operations["headMjVideoIdN"];
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/upload/{name}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** A picture uploaded with upload-discord-images */
+		get: operations["getMjUploadName"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		/** A picture uploaded with upload-discord-images */
+		head: operations["headMjUploadName"];
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/callback/{id}": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * An upstream pushing a task's progress (its notifyHook)
+		 * @description Only the signed URL the gateway handed out for the task, and only for its upstream task id.
+		 */
+		post: operations["postMjCallbackId"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/create": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		post: operations["postMjProfileCreate"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/{id}/fetch": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		get: operations["getMjProfileIdFetch"];
+		put?: never;
+		post?: never;
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/pair/skip": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		post: operations["postMjProfilePairSkip"];
+		delete?: never;
+		options?: never;
+		head?: never;
+		patch?: never;
+		trace?: never;
+	};
+	"/mj/profile/pair/rate": {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		get?: never;
+		put?: never;
+		/**
+		 * Personalization profiles: not supported
+		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
+		 */
+		post: operations["postMjProfilePairRate"];
 		delete?: never;
 		options?: never;
 		head?: never;
@@ -319,86 +1273,6 @@ export interface paths {
 		patch?: never;
 		trace?: never;
 	};
-	"/mj/profile/create": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/**
-		 * Personalization profiles: not supported
-		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
-		 */
-		post: operations["postMjProfileCreate"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/profile/{id}/fetch": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Personalization profiles: not supported
-		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
-		 */
-		get: operations["getMjProfileIdFetch"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/profile/pair/skip": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/**
-		 * Personalization profiles: not supported
-		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
-		 */
-		post: operations["postMjProfilePairSkip"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/profile/pair/rate": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/**
-		 * Personalization profiles: not supported
-		 * @description Profiles need Midjourney web accounts, which the gateway's channels are not: this (and any other path under /mj/profile) answers HTTP 400 with code 4 and a description saying so.
-		 */
-		post: operations["postMjProfilePairRate"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
 	"/mj/task/list": {
 		parameters: {
 			query?: never;
@@ -512,880 +1386,6 @@ export interface paths {
 		put?: never;
 		/** Cancel a task that has not finished */
 		post: operations["postMjTaskIdCancel"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/mj/self": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * The caller's tasks
-		 * @description Pages by `p` as the seed describes, or by `cursor` / `next_cursor` at the same cost at any depth.
-		 */
-		get: operations["getApiMjSelf"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/mj": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Everyone's tasks (admins)
-		 * @description Also answered at /api/mj/ (with the trailing slash the seed's URL has).
-		 */
-		get: operations["getApiMj"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/tasks": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Everyone's tasks, filtered by user, channel, status, action and time
-		 * @description Seed 001's admin list (same answer and paging) with three more filters: user (a sub), status, action. Each item also names its owner's sub (user).
-		 */
-		get: operations["getApiAdminTasks"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/webhook-secret": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The caller's webhook secret (made on first use) */
-		get: operations["getApiUserWebhookSecret"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/webhook-secret/rotate": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Rotate the webhook secret; the previous one keeps signing for 24 hours */
-		post: operations["postApiUserWebhookSecretRotate"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/webhook-settings": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Which changes the caller's tasks call back about
-		 * @description For midjourney-proxy submits without notifyHookEvents (seed-002 and album tasks hear of the end unless told). Default all, as midjourney-proxy servers.
-		 */
-		get: operations["getApiUserWebhookSettings"];
-		/**
-		 * Set which changes the caller's tasks call back about
-		 * @description `final`: only each task's end; `all`: every change of status and progress. Applies to tasks that have not started yet.
-		 */
-		put: operations["putApiUserWebhookSettings"];
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/deliveries": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The caller's callback attempts, newest first */
-		get: operations["getApiUserDeliveries"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/deliveries/{eventId}/redeliver": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Send one of the caller's events again, with the same webhook-id */
-		post: operations["postApiUserDeliveriesEventIdRedeliver"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/deliveries": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** Everyone's callback attempts, newest first */
-		get: operations["getApiAdminDeliveries"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/deliveries/{eventId}/redeliver": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Send any event again, with the same webhook-id */
-		post: operations["postApiAdminDeliveriesEventIdRedeliver"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/stream-ticket": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** A 60-second ticket to open a stream with (of all the caller's tasks, or of one) */
-		post: operations["postApiUserStreamTicket"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/stream": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Every update of the caller's tasks: Server-Sent Events, or a WebSocket with Upgrade: websocket
-		 * @description Events {type: "snapshot" | "task", seq, …}; resume with Last-Event-ID or ?last_event_id=.
-		 */
-		get: operations["getApiUserStream"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/tasks/{id}/stream": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** Every update of one task, as /api/user/stream */
-		get: operations["getApiUserTasksIdStream"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/self": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The caller's account and quota */
-		get: operations["getApiUserSelf"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/keys": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The caller's live API keys, newest first */
-		get: operations["getApiUserKeys"];
-		put?: never;
-		/**
-		 * Make an API key
-		 * @description The whole key is in this answer only. At most 20 live keys (409 beyond).
-		 */
-		post: operations["postApiUserKeys"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/user/keys/{id}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		post?: never;
-		/** Revoke one of the caller's API keys */
-		delete: operations["deleteApiUserKeysId"];
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/users/{sub}/keys": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** Any user's live API keys */
-		get: operations["getApiAdminUsersSubKeys"];
-		put?: never;
-		/**
-		 * Make an API key for a user
-		 * @description The key acts as that user, with that user's role (an admin's key stops acting as admin when the user is demoted). The whole key is in this answer only. At most 20 live keys (409 beyond).
-		 */
-		post: operations["postApiAdminUsersSubKeys"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/keys/{id}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		post?: never;
-		/** Revoke any API key */
-		delete: operations["deleteApiAdminKeysId"];
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/users": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Users: newest first, biggest spenders first, or a search by sub prefix
-		 * @description Each page reads about page_size rows at any number of users: newest walks the users primary key, a search (q, in sub order) the sub index, spend the stats_users_spent index (users who have submitted a task). Page on with next_cursor.
-		 */
-		get: operations["getApiAdminUsers"];
-		put?: never;
-		/**
-		 * Create a user with a role and a starting quota
-		 * @description A taken sub answers 409. Give the user access with POST /api/admin/users/{sub}/keys.
-		 */
-		post: operations["postApiAdminUsers"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/users/{sub}/disable": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/**
-		 * Disable a user: every token and key refused at once; unfinished tasks finish or are cancelled
-		 * @description From the next request on, in every isolate, the user's tokens, keys and stream tickets answer 403 on every surface. tasks: finish lets unfinished tasks run to their end; cancel ends them as CANCEL, each refunded once (up to 100 per call: call again while remaining is true). An admin cannot disable itself (400).
-		 */
-		post: operations["postApiAdminUsersSubDisable"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/users/{sub}/enable": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Enable a disabled user: its tokens and live keys work again */
-		post: operations["postApiAdminUsersSubEnable"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/users/{sub}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** A user's account */
-		get: operations["getApiAdminUsersSub"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/users/{sub}/quota": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		/**
-		 * Set (quota) or adjust (delta) a user's balance
-		 * @description Send exactly one of quota and delta; the balance never goes below zero (400).
-		 */
-		put: operations["putApiAdminUsersSubQuota"];
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/stats": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * The dashboard: tasks per hour and day by status, quota spent, durations, channels, busiest users
-		 * @description Served from rollups kept by triggers as tasks change (no scan of the tasks table): the cost depends on the windows asked for, not on how many tasks exist. p50/p95 are estimated from histograms with four buckets per doubling (within 19%).
-		 */
-		get: operations["getApiAdminStats"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/channels": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** Every channel: relays and Discord accounts (with connection state and load) */
-		get: operations["getApiAdminChannels"];
-		put?: never;
-		/**
-		 * Add a channel: a midjourney-proxy relay (base_url) or a Discord account (kind discord)
-		 * @description A taken name answers 409.
-		 */
-		post: operations["postApiAdminChannels"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/channels/{id}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		/** Change a channel; enabled: true re-enables it and clears its failures */
-		patch: operations["patchApiAdminChannelsId"];
-		trace?: never;
-	};
-	"/api/admin/banned-words": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * The banned words and phrases, with how often each refused a prompt
-		 * @description BANNED_WORDS' words are merged in (source env) the first time the list is read.
-		 */
-		get: operations["getApiAdminBannedWords"];
-		put?: never;
-		/**
-		 * Ban a word or phrase (whole words, any case); in force for the next prompt
-		 * @description Stored lower-cased and single-spaced. Checked on prompts at submit and on their English translation. A word already banned answers 409.
-		 */
-		post: operations["postApiAdminBannedWords"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/api/admin/banned-words/{word}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		post?: never;
-		/**
-		 * Lift a ban (URL-encode the word); in force for the next prompt
-		 * @description A word not banned answers 404. A BANNED_WORDS word removed here stays removed.
-		 */
-		delete: operations["deleteApiAdminBannedWordsWord"];
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/userAlbum": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** A page of the caller's album, newest first */
-		post: operations["postUserAlbum"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/userAlbum/create": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** A new picture from a template (with the user's photo for face-swap templates) */
-		post: operations["postUserAlbumCreate"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/userAlbum/origin/{name}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The user's own photo behind a signed link */
-		get: operations["getUserAlbumOriginName"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		/** The user's own photo behind a signed link */
-		head: operations["headUserAlbumOriginName"];
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/list": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * Image templates, in pages
-		 * @description Users see audited templates; admins every one, or filtered by isAudit.
-		 */
-		get: operations["getImageTempList"];
-		put?: never;
-		/**
-		 * Image templates, in pages
-		 * @description Users see audited templates; admins every one, or filtered by isAudit.
-		 */
-		post: operations["postImageTempList"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/create": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Create a template (admins) */
-		post: operations["postImageTempCreate"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/update": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Change a template (admins) */
-		post: operations["postImageTempUpdate"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/delete": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Delete a template (admins) */
-		post: operations["postImageTempDelete"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/favorite": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Favorite a template */
-		post: operations["postImageTempFavorite"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/unfavorite": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/** Take a favorite back */
-		post: operations["postImageTempUnfavorite"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/imageTemp/file/{name}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** A template's picture (public) */
-		get: operations["getImageTempFileName"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		/** A template's picture (public) */
-		head: operations["headImageTempFileName"];
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/image/{id}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** A task's result image */
-		get: operations["getMjImageId"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		/** A task's result image */
-		head: operations["headMjImageId"];
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/video/{id}/{n}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** A task's n-th result video */
-		get: operations["getMjVideoIdN"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		/** A task's n-th result video */
-		head: operations["headMjVideoIdN"];
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/upload/{name}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** A picture uploaded with upload-discord-images */
-		get: operations["getMjUploadName"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		/** A picture uploaded with upload-discord-images */
-		head: operations["headMjUploadName"];
-		patch?: never;
-		trace?: never;
-	};
-	"/mj/callback/{id}": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		get?: never;
-		put?: never;
-		/**
-		 * An upstream pushing a task's progress (its notifyHook)
-		 * @description Only the signed URL the gateway handed out for the task, and only for its upstream task id.
-		 */
-		post: operations["postMjCallbackId"];
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/health": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** Liveness */
-		get: operations["getHealth"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/openapi.json": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** This document */
-		get: operations["getOpenapiJson"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/docs": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The interactive API reference */
-		get: operations["getDocs"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/docs/scalar.js": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** The reference page's script (a static asset) */
-		get: operations["getDocsScalarJs"];
-		put?: never;
-		post?: never;
-		delete?: never;
-		options?: never;
-		head?: never;
-		patch?: never;
-		trace?: never;
-	};
-	"/": {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/**
-		 * The web console
-		 * @description A single page; its scripts and styles are static assets under /app/.
-		 */
-		get: operations["get"];
-		put?: never;
-		post?: never;
 		delete?: never;
 		options?: never;
 		head?: never;
@@ -2024,6 +2024,116 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+	getHealth: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Up. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": components["schemas"]["Health"];
+				};
+			};
+			"4XX": components["responses"]["PlainError"];
+			"5XX": components["responses"]["PlainError"];
+		};
+	};
+	getOpenapiJson: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The OpenAPI 3.1 document. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": Record<string, never>;
+				};
+			};
+			"4XX": components["responses"]["PlainError"];
+			"5XX": components["responses"]["PlainError"];
+		};
+	};
+	getDocs: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description An HTML page (its script is a local static asset, /docs/scalar.js). */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"text/html": string;
+				};
+			};
+			"4XX": components["responses"]["PlainError"];
+			"5XX": components["responses"]["PlainError"];
+		};
+	};
+	get: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description An HTML page. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"text/html": string;
+				};
+			};
+			"4XX": components["responses"]["PlainError"];
+			"5XX": components["responses"]["PlainError"];
+		};
+	};
+	getDocsScalarJs: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description JavaScript. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"text/javascript": string;
+				};
+			};
+			"4XX": components["responses"]["PlainError"];
+			"5XX": components["responses"]["PlainError"];
+		};
+	};
 	getApiV1TriggerSubmit: {
 		parameters: {
 			query: {
@@ -2246,6 +2356,2047 @@ export interface operations {
 			};
 			"4XX": components["responses"]["Seed002Error"];
 			"5XX": components["responses"]["Seed002Error"];
+		};
+	};
+	getApiMjSelf: {
+		parameters: {
+			query?: {
+				p?: string;
+				page_size?: string;
+				mj_id?: string;
+				start_timestamp?: string;
+				end_timestamp?: string;
+				channel_id?: string;
+				cursor?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of tasks. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Seed001Page"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiMj: {
+		parameters: {
+			query?: {
+				p?: string;
+				page_size?: string;
+				mj_id?: string;
+				start_timestamp?: string;
+				end_timestamp?: string;
+				channel_id?: string;
+				cursor?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of tasks, with user_id and channel_id. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Seed001Page"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminUsersSubKeys: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The keys (prefixes only). */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["ApiKeyList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsersSubKeys: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					name: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The new key. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["NewApiKey"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	deleteApiAdminKeysId: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Revoked. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["IdAnswer"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminDeliveries: {
+		parameters: {
+			query?: {
+				task_id?: string;
+				outcome?: "delivered" | "failed" | "dead";
+				cursor?: string;
+				limit?: string;
+				user?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of attempts. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["DeliveryPage"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminDeliveriesEventIdRedeliver: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				eventId: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Queued. */
+			202: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Redelivery"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminBannedWords: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The words, alphabetically. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["BannedWordList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminBannedWords: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					word: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The word. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["BannedWord"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	deleteApiAdminBannedWordsWord: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				word: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The word as it was. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["BannedWord"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminTasks: {
+		parameters: {
+			query?: {
+				p?: string;
+				page_size?: string;
+				mj_id?: string;
+				start_timestamp?: string;
+				end_timestamp?: string;
+				channel_id?: string;
+				cursor?: string;
+				user?: string;
+				status?: "NOT_START" | "SUBMITTED" | "MODAL" | "IN_PROGRESS" | "FAILURE" | "SUCCESS" | "CANCEL";
+				action?:
+					| "IMAGINE"
+					| "UPSCALE"
+					| "VARIATION"
+					| "REROLL"
+					| "PAN"
+					| "ZOOM"
+					| "CUSTOM_ZOOM"
+					| "INPAINT"
+					| "DESCRIBE"
+					| "BLEND"
+					| "SHORTEN"
+					| "VIDEO"
+					| "EDITS"
+					| "RETEXTURE"
+					| "SWAP_FACE"
+					| "SWAP_VIDEO_FACE"
+					| "ACTION";
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of tasks, with user (the sub), user_id and channel_id. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Seed001Page"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminStats: {
+		parameters: {
+			query?: {
+				hours?: string;
+				days?: string;
+				utc_offset?: string;
+				top?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The figures. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["AdminStats"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminUsers: {
+		parameters: {
+			query?: {
+				q?: string;
+				order?: "newest" | "spend" | "sub";
+				page_size?: string;
+				cursor?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of users. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["UserPage"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsers: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					sub: string;
+					/**
+					 * @default user
+					 * @enum {string}
+					 */
+					role?: "user" | "admin";
+					/** @default 0 */
+					quota?: number;
+				};
+			};
+		};
+		responses: {
+			/** @description The account. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsersSubDisable: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					/**
+					 * @description the user's unfinished tasks: finish (run to their end) or cancel (each refunded once)
+					 * @enum {string}
+					 */
+					tasks: "finish" | "cancel";
+				};
+			};
+		};
+		responses: {
+			/** @description The account, and what was cancelled. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["DisabledUser"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminUsersSubEnable: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The account. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminUsersSub: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The account. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	putApiAdminUsersSubQuota: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				sub: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					quota?: number;
+					delta?: number;
+				};
+			};
+		};
+		responses: {
+			/** @description The account after the change. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiAdminChannels: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The channels (never their secrets). */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["ChannelList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiAdminChannels: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					name: string;
+					base_url?: string;
+					/** @default  */
+					secret?: string;
+					/** @default 1 */
+					weight?: number;
+					/** @default true */
+					enabled?: boolean;
+					/**
+					 * @default midjourney-proxy
+					 * @enum {string}
+					 */
+					kind?: "midjourney-proxy" | "discord";
+					discord?: {
+						guild_id: string;
+						channel_id: string;
+						/** @default Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 */
+						user_agent?: string;
+						/** @default 3 */
+						concurrency?: number;
+						/** @default 10 */
+						queue_size?: number;
+						/** @enum {string} */
+						mode?: "fast" | "relax" | "turbo";
+						/** Format: uri */
+						api_base?: string;
+						/** Format: uri */
+						activity_base?: string;
+						/** @default false */
+						describe_by_upload?: boolean;
+						dm_channel_id?: string;
+						niji_dm_channel_id?: string;
+					};
+				};
+			};
+		};
+		responses: {
+			/** @description The channel. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Channel"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	patchApiAdminChannelsId: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					name?: string;
+					base_url?: string;
+					secret?: string;
+					weight?: number;
+					enabled?: boolean;
+					discord?: {
+						guild_id?: string;
+						channel_id?: string;
+						user_agent?: string;
+						concurrency?: number;
+						queue_size?: number;
+						/** @enum {string} */
+						mode?: "fast" | "relax" | "turbo" | "";
+						/** Format: uri */
+						api_base?: string;
+						/** Format: uri */
+						activity_base?: string;
+						describe_by_upload?: boolean;
+						dm_channel_id?: string;
+						niji_dm_channel_id?: string;
+					};
+				};
+			};
+		};
+		responses: {
+			/** @description The channel. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Channel"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserKeys: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The keys (prefixes only). */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["ApiKeyList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiUserKeys: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					name: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The new key. */
+			201: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["NewApiKey"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	deleteApiUserKeysId: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Revoked. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["IdAnswer"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserWebhookSecret: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The secret. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["WebhookSecret"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiUserWebhookSecretRotate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The new secret. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["WebhookSecret"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserWebhookSettings: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The setting. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["HookSettings"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	putApiUserWebhookSettings: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					/** @enum {string} */
+					events: "all" | "final";
+				};
+			};
+		};
+		responses: {
+			/** @description The setting now. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["HookSettings"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserDeliveries: {
+		parameters: {
+			query?: {
+				task_id?: string;
+				outcome?: "delivered" | "failed" | "dead";
+				cursor?: string;
+				limit?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description A page of attempts. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["DeliveryPage"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiUserDeliveriesEventIdRedeliver: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				eventId: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Queued. */
+			202: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["Redelivery"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postApiUserStreamTicket: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					task_id?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The ticket. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["StreamTicket"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserStream: {
+		parameters: {
+			query: {
+				ticket: string;
+				last_event_id?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description An event stream. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"text/event-stream": string;
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserTasksIdStream: {
+		parameters: {
+			query: {
+				ticket: string;
+				last_event_id?: string;
+			};
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description An event stream. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"text/event-stream": string;
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	getApiUserSelf: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The account. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						success: true;
+						message: string;
+						data: components["schemas"]["User"];
+					};
+				};
+			};
+			"4XX": components["responses"]["Seed001Error"];
+			"5XX": components["responses"]["Seed001Error"];
+		};
+	};
+	postUserAlbum: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					/** @description an integer from 1 to 1000000, as text */
+					page?: string;
+					/** @description an integer from 1 to 100, as text */
+					pageSize?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					/** @description an integer from 1 to 1000000, as text */
+					page?: string;
+					/** @description an integer from 1 to 100, as text */
+					pageSize?: string;
+				};
+				"multipart/form-data": {
+					/** @description an integer from 1 to 1000000, as text */
+					page?: string;
+					/** @description an integer from 1 to 100, as text */
+					pageSize?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The pictures. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["AlbumPage"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postUserAlbumCreate: {
+		parameters: {
+			query?: never;
+			header?: {
+				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
+				"Idempotency-Key"?: string;
+			};
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					styleId?: string;
+					origin?: string;
+					notifyHook?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					styleId?: string;
+					origin?: string;
+					notifyHook?: string;
+				};
+				"multipart/form-data": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					styleId?: string;
+					/** @description an image file, or its URL as text */
+					origin?: string;
+					notifyHook?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The picture, waiting. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["AlbumItem"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	getUserAlbumOriginName: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				name: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"image/*": string;
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	headUserAlbumOriginName: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				name: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	getImageTempFileName: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				name: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The picture. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"image/*": string;
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	headImageTempFileName: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				name: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The picture. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	getImageTempList: {
+		parameters: {
+			query?: {
+				page?: string;
+				pageSize?: string;
+				isAudit?: string;
+			};
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The templates. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["TemplateList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postImageTempList: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					/** @description an integer from 1 to 1000000, as text */
+					page?: string;
+					/** @description an integer from 1 to 100, as text */
+					pageSize?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					/** @description an integer from 1 to 1000000, as text */
+					page?: string;
+					/** @description an integer from 1 to 100, as text */
+					pageSize?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+				};
+				"multipart/form-data": {
+					/** @description an integer from 1 to 1000000, as text */
+					page?: string;
+					/** @description an integer from 1 to 100, as text */
+					pageSize?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The templates. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["TemplateList"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postImageTempCreate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					title?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					workflowId?: string;
+					prompt?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					pid?: string;
+					/** @description an integer from -2147483647 to 2147483647, as text */
+					sort?: string;
+					author?: string;
+					covering?: string;
+					image?: string;
+					/** @enum {string} */
+					kind: "prompt" | "face_swap";
+				};
+				"application/x-www-form-urlencoded": {
+					title?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					workflowId?: string;
+					prompt?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					pid?: string;
+					/** @description an integer from -2147483647 to 2147483647, as text */
+					sort?: string;
+					author?: string;
+					covering?: string;
+					image?: string;
+					/** @enum {string} */
+					kind: "prompt" | "face_swap";
+				};
+				"multipart/form-data": {
+					title?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					workflowId?: string;
+					prompt?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					pid?: string;
+					/** @description an integer from -2147483647 to 2147483647, as text */
+					sort?: string;
+					author?: string;
+					/** @description an image file, or its URL as text */
+					covering?: string;
+					/** @description an image file, or its URL as text */
+					image?: string;
+					/** @enum {string} */
+					kind: "prompt" | "face_swap";
+				};
+			};
+		};
+		responses: {
+			/** @description The template. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["Template"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postImageTempUpdate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					title?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					workflowId?: string;
+					prompt?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					pid?: string;
+					/** @description an integer from -2147483647 to 2147483647, as text */
+					sort?: string;
+					author?: string;
+					covering?: string;
+					image?: string;
+					/** @enum {string} */
+					kind?: "prompt" | "face_swap";
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					title?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					workflowId?: string;
+					prompt?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					pid?: string;
+					/** @description an integer from -2147483647 to 2147483647, as text */
+					sort?: string;
+					author?: string;
+					covering?: string;
+					image?: string;
+					/** @enum {string} */
+					kind?: "prompt" | "face_swap";
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"multipart/form-data": {
+					title?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					workflowId?: string;
+					prompt?: string;
+					/** @description 0 or 1 (true or false) */
+					isAudit?: string;
+					/** @description an integer from 0 to 2147483647, as text */
+					pid?: string;
+					/** @description an integer from -2147483647 to 2147483647, as text */
+					sort?: string;
+					author?: string;
+					/** @description an image file, or its URL as text */
+					covering?: string;
+					/** @description an image file, or its URL as text */
+					image?: string;
+					/** @enum {string} */
+					kind?: "prompt" | "face_swap";
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The template. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["Template"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postImageTempDelete: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"multipart/form-data": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description Deleted. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["IdAnswer"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postImageTempFavorite: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"multipart/form-data": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The template's favorites. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["FavoriteState"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	postImageTempUnfavorite: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
+		requestBody?: {
+			content: {
+				"application/json": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"application/x-www-form-urlencoded": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+				"multipart/form-data": {
+					/** @description required: an integer from 1 to 9007199254740991, as text */
+					id?: string;
+				};
+			};
+		};
+		responses: {
+			/** @description The template's favorites. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": {
+						/** @constant */
+						code: 200;
+						/** @constant */
+						msg: "SUCCESS";
+						data: components["schemas"]["FavoriteState"];
+					};
+				};
+			};
+			"4XX": components["responses"]["AlbumError"];
+			"5XX": components["responses"]["AlbumError"];
+		};
+	};
+	getMjImageId: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"image/*": string;
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	headMjImageId: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	getMjVideoIdN: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				id: string;
+				n: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"video/mp4": string;
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	headMjVideoIdN: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				id: string;
+				n: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	getMjUploadName: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				name: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"image/*": string;
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	headMjUploadName: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				name: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjCallbackId: {
+		parameters: {
+			query: {
+				/** @description The HMAC the gateway put in the link it handed out. */
+				sig: string;
+			};
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody: {
+			content: {
+				"application/json": {
+					id: string;
+					action?: string | null;
+					customId?: string | null;
+					prompt?: string | null;
+					promptEn?: string | null;
+					description?: string | null;
+					state?: string | null;
+					submitTime?: number | null;
+					startTime?: number | null;
+					finishTime?: number | null;
+					imageUrl?: string | null;
+					videoUrl?: string | null;
+					videoUrls?: unknown[] | null;
+					/** @default null */
+					status?: ("NOT_START" | "SUBMITTED" | "MODAL" | "IN_PROGRESS" | "FAILURE" | "SUCCESS" | "CANCEL") | null;
+					progress?: string | null;
+					failReason?: string | null;
+					/** @default [] */
+					buttons?:
+						| {
+								/** @default  */
+								customId?: string;
+								/** @default  */
+								emoji?: string;
+								/** @default  */
+								label?: string;
+								/** @default 2 */
+								type?: number;
+								/** @default 2 */
+								style?: number;
+						  }[]
+						| null;
+					/** @default null */
+					seed?: string | number | null;
+					/** @default null */
+					width?: number | null;
+					/** @default null */
+					height?: number | null;
+					properties?: {
+						[key: string]: unknown;
+					} | null;
+				};
+			};
+		};
+		responses: {
+			/** @description Applied or ignored. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content: {
+					"application/json": components["schemas"]["CallbackAnswer"];
+				};
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjProfileCreate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	getMjProfileIdFetch: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path: {
+				id: string;
+			};
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjProfilePairSkip: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
+		};
+	};
+	postMjProfilePairRate: {
+		parameters: {
+			query?: never;
+			header?: never;
+			path?: never;
+			cookie?: never;
+		};
+		requestBody?: never;
+		responses: {
+			/** @description Never: always the error. */
+			200: {
+				headers: {
+					[name: string]: unknown;
+				};
+				content?: never;
+			};
+			"4XX": components["responses"]["ProxyError"];
+			"5XX": components["responses"]["ProxyError"];
 		};
 	};
 	postMjSubmitImagine: {
@@ -2853,88 +5004,6 @@ export interface operations {
 			"5XX": components["responses"]["ProxyError"];
 		};
 	};
-	postMjProfileCreate: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Never: always the error. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	getMjProfileIdFetch: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Never: always the error. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	postMjProfilePairSkip: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Never: always the error. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	postMjProfilePairRate: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Never: always the error. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
 	getMjTaskList: {
 		parameters: {
 			query?: {
@@ -3110,2075 +5179,6 @@ export interface operations {
 			};
 			"4XX": components["responses"]["ProxyError"];
 			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	getApiMjSelf: {
-		parameters: {
-			query?: {
-				p?: string;
-				page_size?: string;
-				mj_id?: string;
-				start_timestamp?: string;
-				end_timestamp?: string;
-				channel_id?: string;
-				cursor?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description A page of tasks. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Seed001Page"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiMj: {
-		parameters: {
-			query?: {
-				p?: string;
-				page_size?: string;
-				mj_id?: string;
-				start_timestamp?: string;
-				end_timestamp?: string;
-				channel_id?: string;
-				cursor?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description A page of tasks, with user_id and channel_id. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Seed001Page"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminTasks: {
-		parameters: {
-			query?: {
-				p?: string;
-				page_size?: string;
-				mj_id?: string;
-				start_timestamp?: string;
-				end_timestamp?: string;
-				channel_id?: string;
-				cursor?: string;
-				user?: string;
-				status?: "NOT_START" | "SUBMITTED" | "MODAL" | "IN_PROGRESS" | "FAILURE" | "SUCCESS" | "CANCEL";
-				action?:
-					| "IMAGINE"
-					| "UPSCALE"
-					| "VARIATION"
-					| "REROLL"
-					| "PAN"
-					| "ZOOM"
-					| "CUSTOM_ZOOM"
-					| "INPAINT"
-					| "DESCRIBE"
-					| "BLEND"
-					| "SHORTEN"
-					| "VIDEO"
-					| "EDITS"
-					| "RETEXTURE"
-					| "SWAP_FACE"
-					| "SWAP_VIDEO_FACE"
-					| "ACTION";
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description A page of tasks, with user (the sub), user_id and channel_id. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Seed001Page"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserWebhookSecret: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The secret. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["WebhookSecret"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiUserWebhookSecretRotate: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The new secret. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["WebhookSecret"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserWebhookSettings: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The setting. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["HookSettings"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	putApiUserWebhookSettings: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					/** @enum {string} */
-					events: "all" | "final";
-				};
-			};
-		};
-		responses: {
-			/** @description The setting now. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["HookSettings"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserDeliveries: {
-		parameters: {
-			query?: {
-				task_id?: string;
-				outcome?: "delivered" | "failed" | "dead";
-				cursor?: string;
-				limit?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description A page of attempts. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["DeliveryPage"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiUserDeliveriesEventIdRedeliver: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				eventId: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Queued. */
-			202: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Redelivery"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminDeliveries: {
-		parameters: {
-			query?: {
-				task_id?: string;
-				outcome?: "delivered" | "failed" | "dead";
-				cursor?: string;
-				limit?: string;
-				user?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description A page of attempts. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["DeliveryPage"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminDeliveriesEventIdRedeliver: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				eventId: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Queued. */
-			202: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Redelivery"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiUserStreamTicket: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					task_id?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The ticket. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["StreamTicket"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserStream: {
-		parameters: {
-			query: {
-				ticket: string;
-				last_event_id?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description An event stream. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"text/event-stream": string;
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserTasksIdStream: {
-		parameters: {
-			query: {
-				ticket: string;
-				last_event_id?: string;
-			};
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description An event stream. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"text/event-stream": string;
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserSelf: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The account. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["User"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiUserKeys: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The keys (prefixes only). */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["ApiKeyList"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiUserKeys: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					name: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The new key. */
-			201: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["NewApiKey"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	deleteApiUserKeysId: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Revoked. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["IdAnswer"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminUsersSubKeys: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				sub: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The keys (prefixes only). */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["ApiKeyList"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminUsersSubKeys: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				sub: string;
-			};
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					name: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The new key. */
-			201: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["NewApiKey"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	deleteApiAdminKeysId: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Revoked. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["IdAnswer"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminUsers: {
-		parameters: {
-			query?: {
-				q?: string;
-				order?: "newest" | "spend" | "sub";
-				page_size?: string;
-				cursor?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description A page of users. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["UserPage"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminUsers: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					sub: string;
-					/**
-					 * @default user
-					 * @enum {string}
-					 */
-					role?: "user" | "admin";
-					/** @default 0 */
-					quota?: number;
-				};
-			};
-		};
-		responses: {
-			/** @description The account. */
-			201: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["User"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminUsersSubDisable: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				sub: string;
-			};
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					/**
-					 * @description the user's unfinished tasks: finish (run to their end) or cancel (each refunded once)
-					 * @enum {string}
-					 */
-					tasks: "finish" | "cancel";
-				};
-			};
-		};
-		responses: {
-			/** @description The account, and what was cancelled. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["DisabledUser"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminUsersSubEnable: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				sub: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The account. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["User"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminUsersSub: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				sub: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The account. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["User"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	putApiAdminUsersSubQuota: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				sub: string;
-			};
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					quota?: number;
-					delta?: number;
-				};
-			};
-		};
-		responses: {
-			/** @description The account after the change. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["User"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminStats: {
-		parameters: {
-			query?: {
-				hours?: string;
-				days?: string;
-				utc_offset?: string;
-				top?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The figures. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["AdminStats"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminChannels: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The channels (never their secrets). */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["ChannelList"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminChannels: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					name: string;
-					base_url?: string;
-					/** @default  */
-					secret?: string;
-					/** @default 1 */
-					weight?: number;
-					/** @default true */
-					enabled?: boolean;
-					/**
-					 * @default midjourney-proxy
-					 * @enum {string}
-					 */
-					kind?: "midjourney-proxy" | "discord";
-					discord?: {
-						guild_id: string;
-						channel_id: string;
-						/** @default Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 */
-						user_agent?: string;
-						/** @default 3 */
-						concurrency?: number;
-						/** @default 10 */
-						queue_size?: number;
-						/** @enum {string} */
-						mode?: "fast" | "relax" | "turbo";
-						/** Format: uri */
-						api_base?: string;
-						/** Format: uri */
-						activity_base?: string;
-						/** @default false */
-						describe_by_upload?: boolean;
-						dm_channel_id?: string;
-						niji_dm_channel_id?: string;
-					};
-				};
-			};
-		};
-		responses: {
-			/** @description The channel. */
-			201: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Channel"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	patchApiAdminChannelsId: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					name?: string;
-					base_url?: string;
-					secret?: string;
-					weight?: number;
-					enabled?: boolean;
-					discord?: {
-						guild_id?: string;
-						channel_id?: string;
-						user_agent?: string;
-						concurrency?: number;
-						queue_size?: number;
-						/** @enum {string} */
-						mode?: "fast" | "relax" | "turbo";
-						/** Format: uri */
-						api_base?: string;
-						/** Format: uri */
-						activity_base?: string;
-						describe_by_upload?: boolean;
-						dm_channel_id?: string;
-						niji_dm_channel_id?: string;
-					};
-				};
-			};
-		};
-		responses: {
-			/** @description The channel. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["Channel"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	getApiAdminBannedWords: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The words, alphabetically. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["BannedWordList"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postApiAdminBannedWords: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					word: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The word. */
-			201: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["BannedWord"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	deleteApiAdminBannedWordsWord: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				word: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The word as it was. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						success: true;
-						message: string;
-						data: components["schemas"]["BannedWord"];
-					};
-				};
-			};
-			"4XX": components["responses"]["Seed001Error"];
-			"5XX": components["responses"]["Seed001Error"];
-		};
-	};
-	postUserAlbum: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					/** @description an integer from 1 to 1000000, as text */
-					page?: string;
-					/** @description an integer from 1 to 100, as text */
-					pageSize?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					/** @description an integer from 1 to 1000000, as text */
-					page?: string;
-					/** @description an integer from 1 to 100, as text */
-					pageSize?: string;
-				};
-				"multipart/form-data": {
-					/** @description an integer from 1 to 1000000, as text */
-					page?: string;
-					/** @description an integer from 1 to 100, as text */
-					pageSize?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The pictures. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["AlbumPage"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postUserAlbumCreate: {
-		parameters: {
-			query?: never;
-			header?: {
-				/** @description Repeats of the same request with this key within 24 h answer the first answer again. */
-				"Idempotency-Key"?: string;
-			};
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					styleId?: string;
-					origin?: string;
-					notifyHook?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					styleId?: string;
-					origin?: string;
-					notifyHook?: string;
-				};
-				"multipart/form-data": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					styleId?: string;
-					/** @description an image file, or its URL as text */
-					origin?: string;
-					notifyHook?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The picture, waiting. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["AlbumItem"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	getUserAlbumOriginName: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				name: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"image/*": string;
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	headUserAlbumOriginName: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				name: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	getImageTempList: {
-		parameters: {
-			query?: {
-				page?: string;
-				pageSize?: string;
-				isAudit?: string;
-			};
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The templates. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["TemplateList"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postImageTempList: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					/** @description an integer from 1 to 1000000, as text */
-					page?: string;
-					/** @description an integer from 1 to 100, as text */
-					pageSize?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					/** @description an integer from 1 to 1000000, as text */
-					page?: string;
-					/** @description an integer from 1 to 100, as text */
-					pageSize?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-				};
-				"multipart/form-data": {
-					/** @description an integer from 1 to 1000000, as text */
-					page?: string;
-					/** @description an integer from 1 to 100, as text */
-					pageSize?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The templates. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["TemplateList"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postImageTempCreate: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					title?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					workflowId?: string;
-					prompt?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					pid?: string;
-					/** @description an integer from -2147483647 to 2147483647, as text */
-					sort?: string;
-					author?: string;
-					covering?: string;
-					image?: string;
-					/** @enum {string} */
-					kind: "prompt" | "face_swap";
-				};
-				"application/x-www-form-urlencoded": {
-					title?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					workflowId?: string;
-					prompt?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					pid?: string;
-					/** @description an integer from -2147483647 to 2147483647, as text */
-					sort?: string;
-					author?: string;
-					covering?: string;
-					image?: string;
-					/** @enum {string} */
-					kind: "prompt" | "face_swap";
-				};
-				"multipart/form-data": {
-					title?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					workflowId?: string;
-					prompt?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					pid?: string;
-					/** @description an integer from -2147483647 to 2147483647, as text */
-					sort?: string;
-					author?: string;
-					/** @description an image file, or its URL as text */
-					covering?: string;
-					/** @description an image file, or its URL as text */
-					image?: string;
-					/** @enum {string} */
-					kind: "prompt" | "face_swap";
-				};
-			};
-		};
-		responses: {
-			/** @description The template. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["Template"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postImageTempUpdate: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					title?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					workflowId?: string;
-					prompt?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					pid?: string;
-					/** @description an integer from -2147483647 to 2147483647, as text */
-					sort?: string;
-					author?: string;
-					covering?: string;
-					image?: string;
-					/** @enum {string} */
-					kind?: "prompt" | "face_swap";
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					title?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					workflowId?: string;
-					prompt?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					pid?: string;
-					/** @description an integer from -2147483647 to 2147483647, as text */
-					sort?: string;
-					author?: string;
-					covering?: string;
-					image?: string;
-					/** @enum {string} */
-					kind?: "prompt" | "face_swap";
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"multipart/form-data": {
-					title?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					workflowId?: string;
-					prompt?: string;
-					/** @description 0 or 1 (true or false) */
-					isAudit?: string;
-					/** @description an integer from 0 to 2147483647, as text */
-					pid?: string;
-					/** @description an integer from -2147483647 to 2147483647, as text */
-					sort?: string;
-					author?: string;
-					/** @description an image file, or its URL as text */
-					covering?: string;
-					/** @description an image file, or its URL as text */
-					image?: string;
-					/** @enum {string} */
-					kind?: "prompt" | "face_swap";
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The template. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["Template"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postImageTempDelete: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"multipart/form-data": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description Deleted. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["IdAnswer"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postImageTempFavorite: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"multipart/form-data": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The template's favorites. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["FavoriteState"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	postImageTempUnfavorite: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		/** @description The same names are accepted in the query string; JSON values may be numbers or text. */
-		requestBody?: {
-			content: {
-				"application/json": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"application/x-www-form-urlencoded": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-				"multipart/form-data": {
-					/** @description required: an integer from 1 to 9007199254740991, as text */
-					id?: string;
-				};
-			};
-		};
-		responses: {
-			/** @description The template's favorites. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": {
-						/** @constant */
-						code: 200;
-						/** @constant */
-						msg: "SUCCESS";
-						data: components["schemas"]["FavoriteState"];
-					};
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	getImageTempFileName: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				name: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The picture. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"image/*": string;
-				};
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	headImageTempFileName: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path: {
-				name: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The picture. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["AlbumError"];
-			"5XX": components["responses"]["AlbumError"];
-		};
-	};
-	getMjImageId: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"image/*": string;
-				};
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	headMjImageId: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	getMjVideoIdN: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				id: string;
-				n: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"video/mp4": string;
-				};
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	headMjVideoIdN: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				id: string;
-				n: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	getMjUploadName: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				name: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"image/*": string;
-				};
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	headMjUploadName: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				name: string;
-			};
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The file, with ETag, Range (206) and If-None-Match (304) support. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content?: never;
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	postMjCallbackId: {
-		parameters: {
-			query: {
-				/** @description The HMAC the gateway put in the link it handed out. */
-				sig: string;
-			};
-			header?: never;
-			path: {
-				id: string;
-			};
-			cookie?: never;
-		};
-		requestBody: {
-			content: {
-				"application/json": {
-					id: string;
-					action?: string | null;
-					customId?: string | null;
-					prompt?: string | null;
-					promptEn?: string | null;
-					description?: string | null;
-					state?: string | null;
-					submitTime?: number | null;
-					startTime?: number | null;
-					finishTime?: number | null;
-					imageUrl?: string | null;
-					videoUrl?: string | null;
-					videoUrls?: unknown[] | null;
-					/** @default null */
-					status?: ("NOT_START" | "SUBMITTED" | "MODAL" | "IN_PROGRESS" | "FAILURE" | "SUCCESS" | "CANCEL") | null;
-					progress?: string | null;
-					failReason?: string | null;
-					/** @default [] */
-					buttons?:
-						| {
-								/** @default  */
-								customId?: string;
-								/** @default  */
-								emoji?: string;
-								/** @default  */
-								label?: string;
-								/** @default 2 */
-								type?: number;
-								/** @default 2 */
-								style?: number;
-						  }[]
-						| null;
-					/** @default null */
-					seed?: string | number | null;
-					/** @default null */
-					width?: number | null;
-					/** @default null */
-					height?: number | null;
-					properties?: {
-						[key: string]: unknown;
-					} | null;
-				};
-			};
-		};
-		responses: {
-			/** @description Applied or ignored. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": components["schemas"]["CallbackAnswer"];
-				};
-			};
-			"4XX": components["responses"]["ProxyError"];
-			"5XX": components["responses"]["ProxyError"];
-		};
-	};
-	getHealth: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description Up. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": components["schemas"]["Health"];
-				};
-			};
-			"4XX": components["responses"]["PlainError"];
-			"5XX": components["responses"]["PlainError"];
-		};
-	};
-	getOpenapiJson: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description The OpenAPI 3.1 document. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"application/json": Record<string, never>;
-				};
-			};
-			"4XX": components["responses"]["PlainError"];
-			"5XX": components["responses"]["PlainError"];
-		};
-	};
-	getDocs: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description An HTML page (its script is a local static asset, /docs/scalar.js). */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"text/html": string;
-				};
-			};
-			"4XX": components["responses"]["PlainError"];
-			"5XX": components["responses"]["PlainError"];
-		};
-	};
-	getDocsScalarJs: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description JavaScript. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"text/javascript": string;
-				};
-			};
-			"4XX": components["responses"]["PlainError"];
-			"5XX": components["responses"]["PlainError"];
-		};
-	};
-	get: {
-		parameters: {
-			query?: never;
-			header?: never;
-			path?: never;
-			cookie?: never;
-		};
-		requestBody?: never;
-		responses: {
-			/** @description An HTML page. */
-			200: {
-				headers: {
-					[name: string]: unknown;
-				};
-				content: {
-					"text/html": string;
-				};
-			};
-			"4XX": components["responses"]["PlainError"];
-			"5XX": components["responses"]["PlainError"];
 		};
 	};
 }

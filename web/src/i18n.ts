@@ -165,7 +165,9 @@ const en = {
 	tasksFinish: "let running tasks finish",
 	tasksCancel: "cancel running tasks (refunded)",
 	disabledNote: "Disabled: every token and key of this user is refused.",
+	cancelledTask: "1 task cancelled and refunded.",
 	cancelledTasks: "{n} tasks cancelled and refunded.",
+	runningTasks: "Running tasks",
 	moreToCancel: "More tasks are left: press Disable again.",
 	noUsers: "No users.",
 	owner: "Owner",
@@ -426,7 +428,9 @@ const zh: Record<Words, string> = {
 	tasksFinish: "让进行中的任务完成",
 	tasksCancel: "取消进行中的任务（退还额度）",
 	disabledNote: "已禁用：此用户的所有令牌和密钥都会被拒绝。",
+	cancelledTask: "已取消 1 个任务并退还额度。",
 	cancelledTasks: "已取消 {n} 个任务并退还额度。",
+	runningTasks: "进行中的任务",
 	moreToCancel: "还有任务未取消：请再次点击禁用。",
 	noUsers: "没有用户。",
 	owner: "所属用户",
@@ -548,6 +552,9 @@ export function locale(): string {
 export function known(word: string, fallback: string): string {
 	return word in en ? t(word as Words) : fallback;
 }
+
+/** A user's role ("user", "admin") in the current language. */
+export const roleName = (role: string) => known(`role.${role}`, role);
 
 /** The word in the current language, with {n}-style placeholders filled in. */
 export function t(word: Words, values: Record<string, string | number> = {}): string {

@@ -1,6 +1,6 @@
 /** Small pieces every page uses: error messages a person understands, buttons that show progress. */
 import type { ButtonHTMLAttributes, ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { locale, t } from "./i18n";
 
@@ -68,6 +68,17 @@ export function useAction() {
 		}
 	}
 	return { busy, error, run, setError };
+}
+
+/** The rows a panel shows, read when it opens; `reload` after a change. */
+export function useRows<T>(read: () => Promise<T[]>) {
+	const [rows, setRows] = useState<T[] | null>(null);
+	const list = useAction();
+	const reload = () => list.run(read).then((next) => next && setRows(next));
+	useEffect(() => {
+		void reload();
+	}, []);
+	return { rows, error: list.error, reload };
 }
 
 export function BusyButton(

@@ -72,6 +72,12 @@ export interface Account {
 	mode: "fast" | "relax" | "turbo";
 	remix: boolean;
 	fastHoursLeft: number;
+	/**
+	 * The bot's pending steps while they are held (`POST /_fake/hold`): each runs only when
+	 * `POST /_fake/step` asks, oldest first, so a benchmark can send one dispatch at a time.
+	 * Undefined: steps run on their own timers.
+	 */
+	held?: (() => void)[];
 	stats: {
 		connections: number;
 		identifies: number;
@@ -129,6 +135,33 @@ export class Accounts {
 		const account = this.get(token);
 		return account.revoked ? undefined : account;
 	}
+}
+
+/**
+ * Runs the account's oldest held step and returns what it dispatched (type, seq, and for a
+ * message its id, content and attachment count), or null when no step waits.
+ */
+export function stepHeld(
+	account: Account,
+): { t: string; s: number; id?: string; content?: string; attachments?: number }[] | null {
+	const next = account.held?.shift();
+	if (!next) return null;
+	const before = account.session?.seq ?? 0;
+	next();
+	const session = account.session;
+	if (!session) return [];
+	return session.log
+		.filter((event) => event.s > before)
+		.map((event) => {
+			const d = (event.d ?? {}) as { id?: unknown; content?: unknown; attachments?: unknown };
+			return {
+				t: event.t,
+				s: event.s,
+				...(typeof d.id === "string" ? { id: d.id } : {}),
+				...(typeof d.content === "string" ? { content: d.content } : {}),
+				...(Array.isArray(d.attachments) ? { attachments: d.attachments.length } : {}),
+			};
+		});
 }
 
 /** Uses one count of a fault; true when it was armed. */

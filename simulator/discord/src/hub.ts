@@ -5,7 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
-import { Accounts, FAULTS, type Fault } from "./accounts";
+import { Accounts, FAULTS, type Fault, stepHeld } from "./accounts";
 import { type FakeDiscordEnv, numberVar } from "./env";
 import { acceptGateway, applyGatewayFault, closeConnection, GATEWAY_FAULTS } from "./gateway";
 import { discordError, restApp } from "./rest";
@@ -81,6 +81,30 @@ export class FakeDiscordHub extends DurableObject<FakeDiscordEnv> {
 			account.faults.clear();
 			account.revoked = false;
 			return c.json({ cleared: true });
+		});
+		// Held steps: the bot's messages leave one step at a time, when asked (benchmarks).
+		app.post("/_fake/hold", async (c) => {
+			const body = await c.req.json<{ token?: unknown; hold?: unknown }>().catch(() => null);
+			if (typeof body?.token !== "string" || !body.token || typeof body.hold !== "boolean") {
+				return c.json({ error: "token and hold (true or false) are required" }, 400);
+			}
+			const account = this.#accounts.get(body.token);
+			if (body.hold) account.held ??= [];
+			else {
+				// Released: what was held runs now, in order, and later steps keep their timers again.
+				const waiting = account.held ?? [];
+				account.held = undefined;
+				for (const run of waiting) run();
+			}
+			return c.json({ held: account.held !== undefined });
+		});
+		app.post("/_fake/step", async (c) => {
+			const body = await c.req.json<{ token?: unknown }>().catch(() => null);
+			if (typeof body?.token !== "string" || !body.token) return c.json({ error: "token is required" }, 400);
+			const account = this.#accounts.get(body.token);
+			if (!account.held) return c.json({ error: "the account's steps are not held: POST /_fake/hold first" }, 409);
+			const dispatched = stepHeld(account);
+			return c.json({ ran: dispatched !== null, dispatched: dispatched ?? [], left: account.held.length });
 		});
 		app.get("/_fake/interactions", (c) => c.json(this.#accounts.get(c.req.query("token") ?? "").interactions));
 		app.get("/_fake/state", (c) => {

@@ -15,6 +15,8 @@ export interface FakeMarkers {
 	remix: boolean;
 	noMetadata: boolean;
 	slow: boolean;
+	/** Twelve progress updates instead of two, as a real job of about a minute sends (the bench's steady stream). */
+	long: boolean;
 }
 
 export function parseMarkers(prompt: string): FakeMarkers {
@@ -32,6 +34,7 @@ export function parseMarkers(prompt: string): FakeMarkers {
 		remix: has("remix"),
 		noMetadata: has("no-metadata"),
 		slow: has("slow"),
+		long: has("long"),
 	};
 }
 

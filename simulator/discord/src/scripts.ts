@@ -136,7 +136,7 @@ export class Scripts implements Bot {
 
 		const where: Where = { channelId, ...(guildId ? { guildId } : {}), botId, userId: account.userId };
 		const origin: Origin = { interactionId, nonce, ...(name ? { name } : {}), withMetadata: true };
-		this.#after(0, () => {
+		this.#after(account, 0, () => {
 			dispatch(account, "INTERACTION_CREATE", { id: interactionId, nonce });
 			dispatch(account, "INTERACTION_SUCCESS", { id: interactionId, nonce });
 			const refusal = REFUSAL_FAULTS.find((fault) => takeFault(account, fault));
@@ -162,7 +162,7 @@ export class Scripts implements Bot {
 			botId: job.where.botId,
 			userId: account.userId,
 		};
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			this.#post(
 				account,
 				baseMessage(dm, {
@@ -245,7 +245,7 @@ export class Scripts implements Bot {
 			}
 			case "info":
 				return (where, origin) =>
-					this.#after(this.#stepMs, () =>
+					this.#after(account, this.#stepMs, () =>
 						this.#post(
 							account,
 							baseMessage(
@@ -493,7 +493,7 @@ export class Scripts implements Bot {
 			this.#post(account, message, job);
 		};
 
-		this.#after(step, () => {
+		this.#after(account, step, () => {
 			const refusal = markers.banned
 				? REFUSALS.banned
 				: markers.invalidLink
@@ -528,21 +528,22 @@ export class Scripts implements Bot {
 				account,
 				baseMessage(where, { content: jobContent(shown, spec.label, where.userId, "(Waiting to start)") }, origin),
 			);
-			this.#after(step, () => {
+			this.#after(account, step, () => {
 				if (deleteIt) {
 					this.#delete(account, progress);
 					return;
 				}
-				this.#edit(account, progress, {
-					content: jobContent(shown, spec.label, where.userId, `(31%) ${tail}`),
-					attachments: [previewAttachment(where.channelId, hash)],
-				});
-				this.#after(step, () => {
+				const percents = markers.long ? [8, 15, 23, 31, 38, 46, 54, 62, 69, 77, 85, 92] : [31, 72];
+				const update = (n: number) => {
 					this.#edit(account, progress, {
-						content: jobContent(shown, spec.label, where.userId, `(72%) ${tail}`),
+						content: jobContent(shown, spec.label, where.userId, `(${percents[n]}%) ${tail}`),
 						attachments: [previewAttachment(where.channelId, hash)],
 					});
-					this.#after(step, () => {
+					this.#after(account, step, () => {
+						if (n + 1 < percents.length) {
+							update(n + 1);
+							return;
+						}
 						this.#delete(account, progress);
 						if (markers.filtered) {
 							this.#post(account, baseMessage(where, { embeds: [REFUSALS.filtered] }, finalOrigin));
@@ -550,7 +551,8 @@ export class Scripts implements Bot {
 						}
 						finish(final());
 					});
-				});
+				};
+				update(0);
 			});
 		});
 	}
@@ -558,9 +560,9 @@ export class Scripts implements Bot {
 	#describe(account: Account, where: Where, origin: Origin, source: string): void {
 		const picture = `${FAKE_ORIGIN}/attachments/${where.channelId}/${snowflake()}/describe_${seedOf(source)}.png?fake=single`;
 		const image = { url: picture, proxy_url: picture, width: 512, height: 512 };
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			const message = this.#post(account, baseMessage(where, { embeds: [{ type: "rich", image }] }, origin));
-			this.#after(this.#stepMs, () => {
+			this.#after(account, this.#stepMs, () => {
 				this.#edit(account, message, {
 					embeds: [{ type: "rich", description: describePrompts(source), image, color: 0 }],
 				});
@@ -576,7 +578,7 @@ export class Scripts implements Bot {
 			.slice(0, 6)
 			.join(", ");
 		const hash = crypto.randomUUID();
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			const message = baseMessage(
 				where,
 				{
@@ -610,7 +612,7 @@ export class Scripts implements Bot {
 
 	#show(account: Account, where: Where, origin: Origin, hash: string): void {
 		const job = this.#jobsByHash.get(`${account.token}\n${hash.toLowerCase()}`);
-		this.#after(this.#stepMs, () => {
+		this.#after(account, this.#stepMs, () => {
 			if (!job) {
 				this.#post(
 					account,
@@ -726,8 +728,10 @@ export class Scripts implements Bot {
 		});
 	}
 
-	#after(ms: number, run: () => void): void {
-		setTimeout(run, ms);
+	/** A step of the bot: after `ms`, or, while the account's steps are held, when `/_fake/step` says so. */
+	#after(account: Account, ms: number, run: () => void): void {
+		if (account.held) account.held.push(run);
+		else setTimeout(run, ms);
 	}
 }
 

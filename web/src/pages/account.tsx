@@ -1,8 +1,9 @@
 /** The caller's account: quota, API keys (create, copy once, revoke), webhook secret (reveal, rotate). */
 import { useEffect, useState } from "preact/hooks";
 import { type ApiKey, account, type Self } from "../api";
-import { known, t } from "../i18n";
-import { BusyButton, ErrorNote, formatTime, useAction } from "../ui";
+import { KeyOnce } from "../components/key-once";
+import { roleName, t } from "../i18n";
+import { BusyButton, ErrorNote, formatTime, useAction, useRows } from "../ui";
 
 export function Account({ self, onSelf }: { self: Self; onSelf: (self: Self) => void }) {
 	useEffect(() => {
@@ -16,7 +17,7 @@ export function Account({ self, onSelf }: { self: Self; onSelf: (self: Self) => 
 					<dt>{t("userId")}</dt>
 					<dd data-field="sub">{self.sub}</dd>
 					<dt>{t("role")}</dt>
-					<dd>{known(`role.${self.role}`, self.role)}</dd>
+					<dd>{roleName(self.role)}</dd>
 					<dt>{t("quota")}</dt>
 					<dd data-field="quota">{self.quota}</dd>
 					<dt>{t("tasksCount")}</dt>
@@ -32,24 +33,17 @@ export function Account({ self, onSelf }: { self: Self; onSelf: (self: Self) => 
 }
 
 function Keys() {
-	const [keys, setKeys] = useState<ApiKey[] | null>(null);
 	const [name, setName] = useState("");
 	const [created, setCreated] = useState<ApiKey | null>(null);
-	const [copied, setCopied] = useState(false);
-	const list = useAction();
 	const create = useAction();
 
-	const load = () => list.run(account.keys).then((rows) => rows && setKeys(rows));
-	useEffect(() => {
-		void load();
-	}, []);
+	const { rows: keys, error: listError, reload: load } = useRows(account.keys);
 
 	async function submit(event: Event) {
 		event.preventDefault();
 		const key = await create.run(() => account.createKey(name.trim()));
 		if (!key) return;
 		setCreated(key);
-		setCopied(false);
 		setName("");
 		void load();
 	}
@@ -73,26 +67,9 @@ function Keys() {
 			</form>
 			<ErrorNote error={create.error} />
 			{created?.key && (
-				<div class="once">
-					<p>{t("copyOnce")}</p>
-					<code data-testid="new-key" data-key-id={created.id}>
-						{created.key}
-					</code>
-					<button
-						type="button"
-						class="small"
-						onClick={() =>
-							navigator.clipboard?.writeText(created.key ?? "").then(
-								() => setCopied(true),
-								() => undefined,
-							)
-						}
-					>
-						{copied ? t("copied") : t("copy")}
-					</button>
-				</div>
+				<KeyOnce key={created.id} note={t("copyOnce")} value={created.key} testId="new-key" keyId={created.id} />
 			)}
-			<ErrorNote error={list.error} />
+			<ErrorNote error={listError} />
 			{keys && (
 				<table class="fields">
 					<thead>
@@ -131,7 +108,7 @@ function KeyRow({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void }
 			<td>
 				<code>{apiKey.prefix}…</code>
 			</td>
-			<td>{known(`role.${apiKey.role}`, apiKey.role)}</td>
+			<td>{roleName(apiKey.role)}</td>
 			<td>{apiKey.last_used_at ? formatTime(apiKey.last_used_at, "s") : t("never")}</td>
 			<td>
 				<BusyButton

@@ -5,10 +5,10 @@
  * user's tasks.
  */
 import { useEffect, useState } from "preact/hooks";
-import { type AdminStats, admin } from "../api";
-import { CategoryChart, TimeChart } from "../components/chart";
-import { lang, t, type Words } from "../i18n";
-import { ErrorNote } from "../ui";
+import { type AdminStats, admin } from "../../api";
+import { CategoryChart, TimeChart } from "../../components/chart";
+import { lang, t, type Words } from "../../i18n";
+import { ErrorNote } from "../../ui";
 
 const REFRESH_MS = 10_000;
 const HOURS = 24;

@@ -1,0 +1,205 @@
+/**
+ * Per-route ceilings: a bare Worker (no Hono, no drizzle, no zod) that issues, by hand through
+ * the D1 binding, the very statements one request of a route issues, in the same order and with
+ * the same session use, on the gateway's own D1 database (it runs in the gateway's workerd
+ * process, bound to the same database): what the route would cost if the gateway's own code cost
+ * nothing. The SQL is what the gateway sends (drizzle's text before the hand-built statements,
+ * the hand-built text after: SQLite runs the same plan for both). Each answer is the rows as JSON,
+ * the D1 bookmark in `x-d1-bookmark`, as the routes answer.
+ *
+ * Per request, every authenticated route first reads `users.disabled_at` on the primary (the
+ * token was seen before in the isolate: src/auth/middleware.ts); then, on a session opened at
+ * "first-unconstrained" (no bookmark was sent):
+ *  - list002: the user's newest 21 rows by (submit_time, id) (tasks_user_time);
+ *  - self:    the users row joined to the page's user_seq range (tasks_user_seq);
+ *  - adminP1 / adminP1000: the 'tasks' counter joined to the page's task_seq range, newest first,
+ *    LIMIT 21 (tasks_seq);
+ *  - album:   the users row joined to the page's album_seq range, then the page's templates by
+ *    primary key, UNION ALL'ed into one statement;
+ *  - fetchPending: the task by (public_id, user_id) (an unfinished task is never cached);
+ *  - submit:  the checks (unfinished count, capped, and an enabled channel) beside the banned
+ *    words' version on the primary, then one batch (charge, counter, insert, count after), then
+ *    one message on TASK_QUEUE. Not included: the SUBMIT_LIMITER call (a rate-limit binding, not
+ *    D1 or queue work) and the first-request-per-isolate work (banned words, simulator channel).
+ */
+
+/** The tasks columns in schema order: what `select()` of a task row reads. */
+export const TASK_COLUMNS = [
+	"id",
+	"public_id",
+	"user_id",
+	"user_seq",
+	"task_seq",
+	"action",
+	"prompt",
+	"prompt_en",
+	"final_prompt",
+	"task_index",
+	"parent_id",
+	"client_state",
+	"notify_hook",
+	"status",
+	"progress",
+	"description",
+	"fail_reason",
+	"upstream_id",
+	"channel_id",
+	"upstream_image_url",
+	"image_key",
+	"image_type",
+	"video_url",
+	"video_urls",
+	"buttons",
+	"submit_time",
+	"start_time",
+	"finish_time",
+	"updated_at",
+	"version",
+	"quota",
+	"refunded",
+	"style_id",
+	"origin_key",
+	"album_seq",
+	"mode",
+	"bot_type",
+	"custom_id",
+	"inputs",
+	"options",
+	"video_keys",
+	"seed",
+	"width",
+	"height",
+	"hook_events",
+];
+
+const UNFINISHED_COUNT = `(SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (?, ?, ?, ?)) limit ?) "unfinished")`;
+
+/**
+ * The submit's insert as src/db/tasks.ts builds it (every column bound but the computed ones) and,
+ * per column, the JavaScript expression of its parameters in the ceiling Worker.
+ */
+const INSERT_VALUES = {
+	id: ["null", ""],
+	public_id: ["?", "publicId"],
+	user_id: ["?", "uid"],
+	user_seq: ["(SELECT task_count FROM users WHERE id = ? AND quota >= 0)", "uid"],
+	task_seq: ["(SELECT value FROM counters WHERE name = ?)", '"tasks"'],
+	action: ["?", '"IMAGINE"'],
+	prompt: ["?", "PROMPT"],
+	status: ["?", '"NOT_START"'],
+	progress: ["?", '"0%"'],
+	description: ["?", '"/imagine " + PROMPT'],
+	submit_time: [
+		`(SELECT last_submit_time FROM users WHERE id = ? AND ${UNFINISHED_COUNT} < ?)`,
+		"uid, uid, ...UNFINISHED, cap, cap",
+	],
+	updated_at: ["(SELECT ? FROM users WHERE id = ? AND disabled_at IS NULL)", "now, uid"],
+	quota: ["?", "1"],
+	hook_events: ["?", '"final"'],
+};
+/** The defaults drizzle (and the hand-built insert) bind for the columns a submit leaves out. */
+const INSERT_DEFAULTS = {
+	prompt_en: '""',
+	final_prompt: '""',
+	client_state: '""',
+	notify_hook: '""',
+	fail_reason: '""',
+	upstream_image_url: '""',
+	video_url: '""',
+	video_urls: '"[]"',
+	buttons: '"[]"',
+	version: "0",
+	refunded: "0",
+	mode: '""',
+	bot_type: '""',
+	custom_id: '""',
+	inputs: '"[]"',
+	options: '"{}"',
+	video_keys: '"[]"',
+	seed: '""',
+};
+const INSERT = `insert into "tasks" (${TASK_COLUMNS.map((c) => `"${c}"`).join(", ")}) values (${TASK_COLUMNS.map((c) => INSERT_VALUES[c]?.[0] ?? "?").join(", ")}) returning "submit_time"`;
+const INSERT_ARGS = TASK_COLUMNS.filter((c) => c !== "id")
+	.map((c) => INSERT_VALUES[c]?.[1] ?? INSERT_DEFAULTS[c] ?? "null")
+	.join(", ");
+
+/** The ceiling Worker's source. `columns` is the task columns each list statement reads. */
+export function ceilingWorker() {
+	const all = TASK_COLUMNS.map((c) => `"${c}"`).join(", ");
+	const qualified = TASK_COLUMNS.map((c) => `"tasks"."${c}"`).join(", ");
+	const statements = {
+		disabled: `select "disabled_at" from "users" where "users"."id" = ?`,
+		list002: `select ${all} from "tasks" where "tasks"."user_id" = ? order by "tasks"."submit_time" desc, "tasks"."id" desc limit ?`,
+		self: `select ${qualified}, "users"."task_count" from "users" left join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."user_seq" <= "users"."task_count" - ? and "tasks"."user_seq" >= "users"."task_count" - ?) where "users"."id" = ?`,
+		admin: `select ${qualified}, "counters"."value" from "counters" left join "tasks" on ("tasks"."task_seq" <= "counters"."value" - ? and "tasks"."task_seq" >= "counters"."value" - ?) where "counters"."name" = ? order by "tasks"."task_seq" desc limit ?`,
+		album: `select "tasks"."id", "tasks"."public_id", "tasks"."album_seq", "tasks"."style_id", "tasks"."origin_key", "tasks"."image_key", "tasks"."upstream_image_url", "tasks"."fail_reason", "tasks"."status", "tasks"."submit_time" from "users" inner join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."album_seq" <= "users"."album_count" - ? and "tasks"."album_seq" > "users"."album_count" - ?) where "users"."id" = ? order by "tasks"."album_seq" desc limit ?`,
+		template: `select "id", "kind", "title", "cover_key", "image_key", "workflow_id", "prompt", "favorite_count", "is_audit", "pid", "sort", "author", "created_at", "updated_at" from "templates" where "templates"."id" = ?`,
+		fetch: `select ${all} from "tasks" where ("tasks"."public_id" = ? and "tasks"."user_id" = ?)`,
+		checks: `select (SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (?, ?, ?, ?)) limit ?) "unfinished"), exists (select 1 from "channels" where "channels"."enabled" = ?) from "users" where "users"."id" = ?`,
+		bannedVersion: `select "value" from "counters" where "counters"."name" = ?`,
+		charge: `update "users" set "quota" = "users"."quota" - ?, "task_count" = "users"."task_count" + 1, "album_count" = "users"."album_count", "last_submit_time" = MAX("users"."last_submit_time" + 1, ?) where "users"."id" = ?`,
+		counter: `insert into "counters" ("name", "value") values (?, ?) on conflict ("counters"."name") do update set "value" = "counters"."value" + 1`,
+		insert: INSERT,
+		after: `select ${UNFINISHED_COUNT} as "n" from "users" where "users"."id" = ?`,
+	};
+	return `
+const S = ${JSON.stringify(statements)};
+const UNFINISHED = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"];
+const LIMIT = 20;
+const PROMPT = "bench submit a red fox";
+const answer = (body, session) => new Response(JSON.stringify(body), {
+	headers: { "content-type": "application/json", "x-d1-bookmark": session.getBookmark() ?? "" },
+});
+async function signedIn(env, uid) {
+	const row = await env.DB.prepare(S.disabled).bind(uid).raw();
+	if (row[0]?.[0] != null) throw new Error("disabled");
+}
+export default {
+	async fetch(request, env) {
+		const url = new URL(request.url);
+		const q = url.searchParams;
+		const uid = Number(q.get("uid"));
+		await signedIn(env, uid);
+		const session = env.DB.withSession("first-unconstrained");
+		switch (url.pathname) {
+			case "/list002":
+				return answer(await session.prepare(S.list002).bind(uid, LIMIT + 1).raw(), session);
+			case "/self":
+				return answer(await session.prepare(S.self).bind(0, LIMIT, uid).raw(), session);
+			case "/admin": {
+				const skip = (Number(q.get("p")) - 1) * LIMIT;
+				return answer(await session.prepare(S.admin).bind(skip, skip + LIMIT, "tasks", LIMIT + 1).raw(), session);
+			}
+			case "/album": {
+				const rows = await session.prepare(S.album).bind(0, LIMIT, uid, LIMIT).raw();
+				const ids = [...new Set(rows.map((r) => r[3]).filter((id) => id != null))];
+				const templates = ids.length === 0 ? [] : await session
+					.prepare(ids.map(() => S.template).join(" union all "))
+					.bind(...ids)
+					.raw();
+				return answer({ rows, templates }, session);
+			}
+			case "/fetch":
+				return answer(await session.prepare(S.fetch).bind(q.get("id"), uid).raw(), session);
+			case "/submit": {
+				const now = Date.now();
+				const publicId = crypto.randomUUID();
+				const cap = 100000000;
+				const [[checks]] = await Promise.all([
+					session.prepare(S.checks).bind(uid, ...UNFINISHED, cap, 1, uid).raw(),
+					env.DB.prepare(S.bannedVersion).bind("banned_words").raw(),
+				]);
+				const results = await session.batch([
+					session.prepare(S.charge).bind(1, now, uid),
+					session.prepare(S.counter).bind("tasks", 1),
+					session.prepare(S.insert).bind(${INSERT_ARGS}),
+					session.prepare(S.after).bind(uid, ...UNFINISHED, cap + 1, uid),
+				]);
+				await env.TASK_QUEUE.send({ kind: "submit", taskId: publicId });
+				return answer({ code: 1, result: publicId, checks, unfinished: results[3].results[0].n }, session);
+			}
+		}
+		return new Response("no such ceiling", { status: 404 });
+	},
+};`;
+}
