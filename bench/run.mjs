@@ -19,6 +19,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildWeb } from "../web/build.ts";
+import { growthLines, runGrowth } from "./growth.mjs";
 import { Client, makeToken } from "./lib/api.mjs";
 import { DEFAULT_ACCOUNT_STEPS, discordLines, discordPass, runDiscordBench } from "./lib/discord.mjs";
 import { listCases, listLines, measureLists } from "./lib/lists.mjs";
@@ -390,7 +391,7 @@ function timelineLine(timeline) {
 	return points.join(" ");
 }
 
-function printSummary(report) {
+async function printSummary(report) {
 	const { throughput: tp, memory: mem } = report;
 	const verdict = (pass) => (pass ? "PASS" : "FAIL");
 	const names = Object.keys(tp).filter((name) => name !== "ratios");
@@ -485,6 +486,9 @@ function printSummary(report) {
 		for (const line of discordLines(discord)) console.log(line);
 		console.log(`  Discord goals: ${discordPass(discord) ? "all PASS" : "not all PASS (see above)"}`);
 	}
+	const { growth } = report;
+	if (growth?.error) console.log(`growth: could not run: ${growth.error.split("\n")[0]}`);
+	else if (growth) for (const line of await growthLines(growth)) console.log(line);
 	console.log("");
 	const { album } = report;
 	if (album.skipped) console.log(`album: skipped (${album.skipped})`);
@@ -605,6 +609,7 @@ async function main() {
 	if (process.env.BENCH_ONLY === "workerd") return workerdOnly();
 	if (process.env.BENCH_ONLY === "routes") return routesOnly();
 	if (process.env.BENCH_ONLY === "discord") return discordOnly();
+	if (process.env.BENCH_ONLY === "growth") return growthOnly();
 	rmSync(STATE_DIR, { recursive: true, force: true });
 	rmSync(BUILD_DIR, { recursive: true, force: true });
 	mkdirSync(OUT_DIR, { recursive: true });
@@ -722,7 +727,29 @@ async function main() {
 			discord = { error: String(error?.stack ?? error) };
 		}
 	}
-	return finish({ ...devReport, seeded, stats, production, routes, discord });
+	// The cost of growth (bench/growth.mjs): a bundle and states of its own.
+	const growth = await growthPhase().catch((error) => ({ error: String(error?.stack ?? error) }));
+	return finish({ ...devReport, seeded, stats, production, routes, discord, growth });
+}
+
+/** The cost of growth (bench/growth.mjs): the cron with a backlog, live streams (BENCH_GROWTH_PARTS, default both). */
+function growthPhase() {
+	log("growth: the cron with a backlog, live streams (bench/growth.mjs)");
+	const parts = (process.env.BENCH_GROWTH_PARTS ?? "cron,streams").split(",").map((p) => p.trim());
+	return runGrowth({ outDir: OUT_DIR, logFile: LOG_FILE, log, parts });
+}
+
+/** BENCH_ONLY=growth: only bench/growth.mjs; merges `growth` into bench/.out/latest.json. */
+async function growthOnly() {
+	const growth = await growthPhase();
+	const latest = join(OUT_DIR, "latest.json");
+	const merged = existsSync(latest) ? JSON.parse(readFileSync(latest, "utf8")) : {};
+	// A run of one part keeps the other part's last figures, as `npm run bench:growth` does.
+	writeFileSync(latest, `${JSON.stringify({ ...merged, growth: { ...merged.growth, ...growth } }, null, "\t")}\n`);
+	console.log("");
+	for (const line of await growthLines(growth)) console.log(line);
+	console.log(`written to ${relative(ROOT, latest)} (growth)`);
+	return { album: {} };
 }
 
 /**
@@ -829,7 +856,7 @@ async function album(snapshot, devVars) {
 	}
 }
 
-function finish({ tp, mem, seeded, stats, production, routes, discord, pidsAtStart, pidsAtEnd }) {
+async function finish({ tp, mem, seeded, stats, production, routes, discord, growth, pidsAtStart, pidsAtEnd }) {
 	const warnings = [];
 	if (pidsAtEnd !== pidsAtStart) {
 		warnings.push(
@@ -859,10 +886,11 @@ function finish({ tp, mem, seeded, stats, production, routes, discord, pidsAtSta
 		production,
 		routes,
 		discord,
+		growth,
 		warnings,
 	};
 	writeFileSync(join(OUT_DIR, "latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
-	printSummary(report);
+	await printSummary(report);
 	return report;
 }
 

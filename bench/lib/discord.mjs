@@ -34,7 +34,7 @@ import {
 	summarizeEvents,
 } from "./events.mjs";
 import { cpuSeconds } from "./proc.mjs";
-import { profileWhile, sourceLocator } from "./profile.mjs";
+import { frameLocator, profileWhile } from "./profile.mjs";
 import { freePort, migrate, prepareFakeDiscord } from "./server.mjs";
 import { startWorkerd } from "./workerd.mjs";
 
@@ -97,7 +97,7 @@ const WATCHDOG = /^(alarm|#readInfo|#dropFinished)$/;
  * code; samples whose stack holds none (a library resuming, the runtime) stay unclaimed.
  */
 function invocationLocator(profile, mapFile) {
-	const locate = sourceLocator(mapFile);
+	const locate = frameLocator(mapFile);
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 	const parent = new Map();
 	for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);

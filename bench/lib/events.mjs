@@ -18,7 +18,7 @@ import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cpuNanos } from "./proc.mjs";
-import { profileWhile } from "./profile.mjs";
+import { busyMsInWindows, profileWhile } from "./profile.mjs";
 
 /** The per-invocation limit of the Workers Free plan (issue 11). */
 export const EVENT_CPU_TARGET_MS = 10;
@@ -226,6 +226,50 @@ export const PROFILE_INTERVAL_US = 500;
  * window (an upper bound on the largest invocation the event set off).
  */
 export function isolateTime(profile, windows, kinds, split, invocationOf) {
+	const busy = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+	/** Per kind, per window: the largest invocation's bound and which one it was (with `invocationOf`). */
+	const largest = {};
+	const covered =
+		split || invocationOf
+			? splitWindows(profile, windows, { busy, largest }, split, invocationOf)
+			: plainWindows(profile, windows, busy);
+	if (windows.length === 0 || !covered) {
+		return { error: `the profile (${profile.startTime}..${profile.endTime} µs) does not cover the event windows` };
+	}
+	const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+	const result = { intervalUs: PROFILE_INTERVAL_US, kinds: {} };
+	for (const [name, xs] of Object.entries(busy)) {
+		if (xs.length) result.kinds[name] = { meanMs: mean(xs), maxMs: Math.max(...xs) };
+	}
+	for (const [name, list] of Object.entries(largest)) {
+		const worst = list.reduce((a, b) => (b.ms > a.ms ? b : a));
+		Object.assign(result.kinds[name], {
+			worstInvocationMs: worst.ms,
+			worstInvocation: worst.owner,
+			worstInvocationOwnMs: worst.ownMs,
+		});
+	}
+	const base = result.kinds.pollUpdate ?? result.kinds.pollUnchanged;
+	if (result.kinds.pollSuccess && base) {
+		result.kinds.alarm = { meanMs: result.kinds.pollSuccess.meanMs - base.meanMs, maxMs: null };
+	}
+	return result;
+}
+
+/** Each window's own samples, summed as busyMsInWindows sums them; false when the profile misses a window. */
+function plainWindows(profile, windows, busy) {
+	const ms = busyMsInWindows(profile, windows, PROFILE_INTERVAL_US);
+	if (ms === null) return false;
+	for (const [i, w] of windows.entries()) busy[w.kind].push(ms[i]);
+	return true;
+}
+
+/**
+ * isolateTime's windows with `split` and `invocationOf`: the samples of a window's kind that fall
+ * under `split.frames` go to the other kind, and the rest are told apart by invocation. Windows in
+ * time order; false when the profile misses one.
+ */
+function splitWindows(profile, windows, { busy, largest }, split, invocationOf) {
 	const skip = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
 	const parent = new Map();
 	for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -246,12 +290,8 @@ export function isolateTime(profile, windows, kinds, split, invocationOf) {
 		t += profile.timeDeltas[i] ?? 0;
 		times.push(t);
 	}
-	if (windows.length === 0 || profile.startTime > windows[0].fromUs || profile.endTime < windows.at(-1).toUs) {
-		return { error: `the profile (${profile.startTime}..${profile.endTime} µs) does not cover the event windows` };
-	}
-	const busy = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
-	/** Per kind, per window: the largest invocation's bound and which one it was. */
-	const largest = {};
+	if (windows.length === 0 || profile.startTime > windows[0].fromUs || profile.endTime < windows.at(-1).toUs)
+		return false;
 	let at = 0;
 	for (const w of windows) {
 		while (at < times.length && times[at] < w.fromUs) at++;
@@ -284,24 +324,7 @@ export function isolateTime(profile, windows, kinds, split, invocationOf) {
 			busy[other].push(otherUs / 1000);
 		}
 	}
-	const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-	const result = { intervalUs: PROFILE_INTERVAL_US, kinds: {} };
-	for (const [name, xs] of Object.entries(busy)) {
-		if (xs.length) result.kinds[name] = { meanMs: mean(xs), maxMs: Math.max(...xs) };
-	}
-	for (const [name, list] of Object.entries(largest)) {
-		const worst = list.reduce((a, b) => (b.ms > a.ms ? b : a));
-		Object.assign(result.kinds[name], {
-			worstInvocationMs: worst.ms,
-			worstInvocation: worst.owner,
-			worstInvocationOwnMs: worst.ownMs,
-		});
-	}
-	const base = result.kinds.pollUpdate ?? result.kinds.pollUnchanged;
-	if (result.kinds.pollSuccess && base) {
-		result.kinds.alarm = { meanMs: result.kinds.pollSuccess.meanMs - base.meanMs, maxMs: null };
-	}
-	return result;
+	return true;
 }
 
 async function eventsRun({ rt, client, signingSecret, count, stepMs }) {

@@ -106,7 +106,7 @@ export const FRAMEWORK_SHARE_TARGET = 0.15;
  * Where a profile's call frame comes from: `src/...`, `npm:<package>`, `runtime:<url>` for
  * workerd's own modules, through the bundle's source map `mapFile` (optional).
  */
-export function sourceLocator(mapFile) {
+export function frameLocator(mapFile) {
 	let lines;
 	let sources;
 	const bundleName = mapFile
@@ -122,7 +122,7 @@ export function sourceLocator(mapFile) {
 			lines = undefined;
 		}
 	}
-	const locate = (frame) => {
+	return (frame) => {
 		if (!frame.url) return frame.functionName || "(native)";
 		// Only the bundle's own frames map through its source map; the runtime's built-in
 		// modules (the D1 and tracing shims, …) are named by their URL.
@@ -136,7 +136,6 @@ export function sourceLocator(mapFile) {
 		}
 		return sourceLabel(sources[found]);
 	};
-	return locate;
 }
 
 /**
@@ -144,7 +143,7 @@ export function sourceLocator(mapFile) {
  * without "(idle)". `mapFile` is the bundle's .map (optional).
  */
 export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {}) {
-	const locate = sourceLocator(mapFile);
+	const locate = frameLocator(mapFile);
 	const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 	const selfUs = new Map();
 	for (let i = 0; i < profile.samples.length; i++) {
@@ -204,4 +203,35 @@ export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {
 			Object.entries(groupUs).map(([name, us]) => [name, { ms: us / 1000, share: total ? us / total : 0 }]),
 		),
 	};
+}
+
+/**
+ * The isolate's own running time (ms) in each window ({ fromUs, toUs } on the monotonic clock,
+ * which V8 and Node both stamp with) of one V8 CPU profile. workerd's sampler takes samples only
+ * while the isolate runs: a sample's timeDelta after a pause spans the pause, so each non-idle
+ * sample counts for at most one sampling interval. Null when the profile does not cover them.
+ * `leaf(callFrame)`, when given, counts only the samples taken in a frame it accepts (self time).
+ */
+export function busyMsInWindows(profile, windows, intervalUs, { leaf } = {}) {
+	if (windows.length === 0) return [];
+	const first = Math.min(...windows.map((w) => w.fromUs));
+	const last = Math.max(...windows.map((w) => w.toUs));
+	if (profile.startTime > first || profile.endTime < last) return null;
+	const skip = new Set(
+		profile.nodes.filter((n) => n.callFrame.functionName === "(idle)" || (leaf && !leaf(n.callFrame))).map((n) => n.id),
+	);
+	const times = [];
+	let t = profile.startTime;
+	for (let i = 0; i < profile.samples.length; i++) {
+		t += profile.timeDeltas[i] ?? 0;
+		times.push(t);
+	}
+	return windows.map((w) => {
+		let us = 0;
+		for (let i = 0; i < times.length; i++) {
+			if (times[i] < w.fromUs || times[i] > w.toUs || skip.has(profile.samples[i])) continue;
+			us += Math.min(profile.timeDeltas[i] ?? 0, intervalUs);
+		}
+		return us / 1000;
+	});
 }

@@ -98,10 +98,20 @@ export default {
  * the simulator's [vars] (SIMULATOR_STEP_MS). `ceilings: true` adds the per-route ceiling Worker
  * (bench/lib/ceilings.mjs) to the gateway's process, bound to the same D1 database and task queue,
  * on a socket of its own (`ceilingBase`). `fakeDiscord` ({ config, script, vars } from
- * prepareFakeDiscord) runs the fake Discord in a workerd process of its own as well, bound to the
- * gateway as FAKE_DISCORD with FAKE_DISCORD_URL set, as `npm start` binds it (bench/lib/discord.mjs);
- * its origin for the bench's own calls is `fakeDiscord.base`.
- * Returns `{ base, helloBase, ceilingBase, pid, helloPid, mf, simulator, fakeDiscord, cpu(), stop() }`: `cpu()` is the CPU seconds of
+ * prepareFakeDiscord) runs the fake Discord in a workerd process of its own as well, bound to every
+ * gateway Worker (split and variant ones too) as FAKE_DISCORD with FAKE_DISCORD_URL set, as
+ * `npm start` binds it (bench/lib/discord.mjs); its origin for the bench's own calls is
+ * `fakeDiscord.base`.
+ * `splitIsolates: true` (bench/growth.mjs) runs the same bundle as several Workers of the same
+ * process, so each kind of invocation has an isolate (and an inspector target) of its own, as each
+ * is an invocation of its own in production: `mj-edge` answers HTTP and the cron, `mj-edge-queue`
+ * consumes the queues, and each Durable Object class runs in `mj-edge-do-<Class>`.
+ * `variants` ({ name: vars }) adds more Workers running the gateway with those vars on top (no
+ * queue consumers), sharing its D1, R2, queues and objects. `onLog(level, message)` also gets
+ * workerd's structured logs (console.log of every Worker). `hello: false` leaves the hello
+ * Worker out (then `helloBase` and `helloPid` are undefined and `cpu().hello` is null).
+ * Returns `{ base, helloBase, ceilingBase, pid, helloPid, mf, simulator, fakeDiscord, cpu(), stop() }`:
+ * `cpu()` is the CPU seconds of
  * both workerd processes so far.
  */
 export async function startWorkerd({
@@ -113,6 +123,10 @@ export async function startWorkerd({
 	inspectorPort,
 	simulatorApart = false,
 	simulatorVars = {},
+	splitIsolates = false,
+	variants = {},
+	onLog,
+	hello: withHello = true,
 	ceilings = false,
 	fakeDiscord,
 }) {
@@ -150,7 +164,10 @@ export async function startWorkerd({
 		host: "127.0.0.1",
 		log,
 		logRequests: false,
-		handleStructuredLogs: ({ level, message }) => appendFileSync(logFile, `[workerd ${level}] ${message}\n`),
+		handleStructuredLogs: ({ level, message }) => {
+			appendFileSync(logFile, `[workerd ${level}] ${message}\n`);
+			onLog?.(level, message);
+		},
 	};
 	const simulatorWorker = {
 		...simulator,
@@ -217,6 +234,36 @@ export async function startWorkerd({
 		}
 		fake.address = `127.0.0.1:${fakePort}`;
 	}
+	const gatewayWorker = {
+		...worker,
+		name: "mj-edge",
+		modules: true,
+		scriptPath: snapshot.script,
+		bindings: {
+			...worker.bindings,
+			...readVars(snapshot.devVars),
+			PUBLIC_BASE_URL: base,
+			...(fake ? { FAKE_DISCORD_URL: FAKE_DISCORD_URL } : {}),
+			...vars,
+		},
+		queueConsumers: consumers ? worker.queueConsumers : {},
+		serviceBindings: {
+			...worker.serviceBindings,
+			ASSETS: "bench-no-assets",
+			...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
+			...(fake ? { FAKE_DISCORD: { external: { address: fake.address, http: {} } } } : {}),
+		},
+	};
+	// Split and variant Workers spread this one, so they get the simulator and fake Discord bindings too.
+	const gatewayWorkers = splitIsolates ? splitGateway(gatewayWorker) : [gatewayWorker];
+	for (const [name, extra] of Object.entries(variants)) {
+		gatewayWorkers.push({
+			...gatewayWorkers[0],
+			name,
+			bindings: { ...gatewayWorkers[0].bindings, ...extra },
+			queueConsumers: {},
+		});
+	}
 	const gateway = await startInstance(
 		{
 			...shared,
@@ -225,26 +272,7 @@ export async function startWorkerd({
 			// The layout `wrangler dev --persist-to` and `wrangler d1 execute --persist-to` use.
 			resourcePersistencePath: join(persistTo, "v3"),
 			workers: [
-				{
-					...worker,
-					name: "mj-edge",
-					modules: true,
-					scriptPath: snapshot.script,
-					bindings: {
-						...worker.bindings,
-						...readVars(snapshot.devVars),
-						PUBLIC_BASE_URL: base,
-						...(fake ? { FAKE_DISCORD_URL: FAKE_DISCORD_URL } : {}),
-						...vars,
-					},
-					queueConsumers: consumers ? worker.queueConsumers : {},
-					serviceBindings: {
-						...worker.serviceBindings,
-						ASSETS: "bench-no-assets",
-						...(apart ? { SIMULATOR: { external: { address: apart.address, http: {} } } } : {}),
-						...(fake ? { FAKE_DISCORD: { external: { address: fake.address, http: {} } } } : {}),
-					},
-				},
+				...gatewayWorkers,
 				{ name: "bench-no-assets", modules: true, script: NO_ASSETS },
 				...(apart ? [] : [simulatorWorker]),
 				...ceilingWorkers,
@@ -256,48 +284,80 @@ export async function startWorkerd({
 		throw error;
 	});
 	let hello;
-	try {
-		hello = await startInstance(
-			{
-				...shared,
-				port: await freePort(),
-				// Its own throwaway D1, never the gateway's state: two processes on one SQLite file would contend.
-				resourcePersistencePath: join(persistTo, "..", "hello-state"),
-				workers: [
-					{
-						name: "hello",
-						modules: true,
-						script: HELLO,
-						compatibilityDate: worker.compatibilityDate,
-						d1Databases: { DB: "bench-hello-d1" },
-					},
-				],
-			},
-			"hello",
-		);
-	} catch (error) {
-		await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
-		throw error;
+	if (withHello) {
+		try {
+			hello = await startInstance(
+				{
+					...shared,
+					port: await freePort(),
+					// Its own throwaway D1, never the gateway's state: two processes on one SQLite file would contend.
+					resourcePersistencePath: join(persistTo, "..", "hello-state"),
+					workers: [
+						{
+							name: "hello",
+							modules: true,
+							script: HELLO,
+							compatibilityDate: worker.compatibilityDate,
+							d1Databases: { DB: "bench-hello-d1" },
+						},
+					],
+				},
+				"hello",
+			);
+		} catch (error) {
+			await Promise.allSettled([gateway.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
+			throw error;
+		}
+		const setup = await fetch(`${hello.url.origin}/setup`);
+		if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
 	}
-	const setup = await fetch(`${hello.url.origin}/setup`);
-	if (!setup.ok) throw new Error(`hello Worker /setup answered ${setup.status}`);
 	let stopped = false;
 	return {
 		base,
-		helloBase: hello.url.origin,
+		helloBase: hello?.url.origin,
 		ceilingBase: ceilingPort ? `http://127.0.0.1:${ceilingPort}` : undefined,
 		pid: gateway.pid,
-		helloPid: hello.pid,
+		helloPid: hello?.pid,
 		mf: gateway.mf,
 		/** The simulator's own Miniflare instance and process under `simulatorApart`, else undefined. */
 		simulator: apart && { mf: apart.mf, pid: apart.pid },
 		/** The fake Discord's own instance (`fakeDiscord`), its process and its origin on 127.0.0.1. */
 		fakeDiscord: fake && { mf: fake.mf, pid: fake.pid, base: `http://${fake.address}` },
-		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: cpuSeconds(hello.pid) }),
+		cpu: () => ({ gateway: cpuSeconds(gateway.pid), hello: hello ? cpuSeconds(hello.pid) : null }),
 		stop: async () => {
 			if (stopped) return;
 			stopped = true;
-			await Promise.allSettled([gateway.mf.dispose(), hello.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
+			await Promise.allSettled([gateway.mf.dispose(), hello?.mf.dispose(), apart?.mf.dispose(), fake?.mf.dispose()]);
 		},
 	};
+}
+
+/**
+ * The gateway as several Workers of one bundle (startWorkerd's `splitIsolates`): `mj-edge` keeps
+ * HTTP and the cron, `mj-edge-queue` the queue consumers, and each Durable Object class moves to
+ * `mj-edge-do-<Class>`; every Worker reaches the objects there.
+ */
+function splitGateway(main) {
+	const objects = Object.fromEntries(
+		Object.entries(main.durableObjects ?? {}).map(([binding, spec]) => [
+			binding,
+			{ ...spec, scriptName: `mj-edge-do-${spec.className}` },
+		]),
+	);
+	const hosts = Object.values(main.durableObjects ?? {}).map((spec) => ({
+		...main,
+		name: `mj-edge-do-${spec.className}`,
+		queueConsumers: {},
+		durableObjects: {
+			...objects,
+			...Object.fromEntries(
+				Object.entries(main.durableObjects).filter(([, other]) => other.className === spec.className),
+			),
+		},
+	}));
+	return [
+		{ ...main, queueConsumers: {}, durableObjects: objects },
+		{ ...main, name: "mj-edge-queue", durableObjects: objects },
+		...hosts,
+	];
 }

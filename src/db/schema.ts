@@ -2,9 +2,18 @@
  * The one place the D1 schema is defined. `npm run db:generate` turns changes here into
  * a migration under migrations/; never edit generated migrations by hand.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { z } from "zod";
 import { TASK_STATUSES } from "../vocabulary";
+
+/**
+ * The in-flight statuses as SQL, shared by the tasks_in_flight partial index and the queries that
+ * use it: SQLite uses a partial index only when the query's WHERE repeats its condition.
+ */
+export const IN_FLIGHT_CONDITION = "status IN ('SUBMITTED', 'IN_PROGRESS', 'MODAL')";
+/** The unfinished statuses as SQL, for the tasks_unfinished_time partial index and its queries. */
+export const UNFINISHED_CONDITION = "status IN ('NOT_START', 'SUBMITTED', 'IN_PROGRESS', 'MODAL')";
 
 /** Speed modes of the midjourney-proxy prefixes (`/mj-fast/mj`, …); "" is the plain `/mj`. */
 export const TASK_MODES = ["", "fast", "relax", "turbo"] as const;
@@ -209,6 +218,11 @@ export const tasks = sqliteTable(
 		index("tasks_channel_time").on(t.channelId, t.submitTime, t.id),
 		// The reconciler's scans: in-flight and not-started tasks by age.
 		index("tasks_status_time").on(t.status, t.submitTime),
+		// The reconciler's walk over in-flight tasks by id (src/cron/reconcile.ts): only those rows,
+		// so the index stays as small as the work in flight. Queries must repeat the same condition.
+		index("tasks_in_flight").on(t.id).where(sql.raw(IN_FLIGHT_CONDITION)),
+		// The reconciler's timed-out tasks, oldest first, whatever their status: one seek to its limit.
+		index("tasks_unfinished_time").on(t.submitTime).where(sql.raw(UNFINISHED_CONDITION)),
 		// A user's unfinished tasks (midjourney-proxy /task/queue, queue limits).
 		index("tasks_user_status").on(t.userId, t.status, t.submitTime),
 		// Admins' task list filtered by action (/api/admin/tasks).

@@ -1,10 +1,18 @@
 /** Every query on the tasks table. */
-import { and, asc, desc, eq, exists, getTableColumns, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, exists, getTableColumns, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
 import { d1Of, rawRows, TASK } from "./rows";
-import { type NewTaskRow, type TaskRow, tasks, users } from "./schema";
+import {
+	counters,
+	IN_FLIGHT_CONDITION,
+	type NewTaskRow,
+	type TaskRow,
+	tasks,
+	UNFINISHED_CONDITION,
+	users,
+} from "./schema";
 
 /** Raised when a charge would take the balance below zero; the batch is rolled back. */
 export class InsufficientQuotaError extends Error {}
@@ -250,26 +258,108 @@ export async function setTaskImage(db: Db, publicId: string, key: string, conten
 
 export const IN_FLIGHT_STATUSES = ["SUBMITTED", "IN_PROGRESS", "MODAL"] as const;
 
-/** Oldest in-flight tasks first (tasks_status_time). */
-export async function listInFlightTasks(db: Db, limit: number): Promise<TaskRow[]> {
-	return db
-		.select()
+/** What the reconciler reads of a task: enough to plan, poll and fail it, not the whole row. */
+export type ReconcileRow = Pick<
+	TaskRow,
+	"id" | "publicId" | "status" | "progress" | "submitTime" | "upstreamId" | "channelId"
+>;
+
+const reconcileColumns = {
+	id: tasks.id,
+	publicId: tasks.publicId,
+	status: tasks.status,
+	progress: tasks.progress,
+	submitTime: tasks.submitTime,
+	upstreamId: tasks.upstreamId,
+	channelId: tasks.channelId,
+};
+
+/** The counters row that keeps where the reconciler's walk over in-flight tasks stopped. */
+export const RECONCILE_CURSOR = "reconcile_walk";
+
+/**
+ * One round trip for the reconciler's three bounded reads, each a seek that stops at its limit
+ * whatever the backlog:
+ *  - `timedOut`: unfinished tasks submitted before `timedOutBefore`, oldest first, at most
+ *    `limits.timedOut` (the partial index tasks_unfinished_time);
+ *  - `lost`: NOT_START tasks submitted in [timedOutBefore, lostBefore), oldest first
+ *    (tasks_status_time), whose queue message may be lost;
+ *  - `walk`: the next in-flight tasks by id after the stored cursor (tasks_in_flight), wrapping
+ *    to the start when the end is reached, so every in-flight task is polled in turn.
+ */
+export async function reconcileCandidates(
+	db: Db,
+	{ timedOutBefore, lostBefore }: { timedOutBefore: number; lostBefore: number },
+	limits: { timedOut: number; lost: number; walk: number },
+): Promise<{ timedOut: ReconcileRow[]; lost: ReconcileRow[]; walk: ReconcileRow[]; walkFrom: number }> {
+	// INDEXED BY: see inFlightAfter; this seek reads `limits.timedOut` rows at most.
+	const timedOut = db
+		.select(walkColumns)
+		.from(sql`tasks INDEXED BY tasks_unfinished_time`)
+		.where(sql`${sql.raw(UNFINISHED_CONDITION)} AND submit_time < ${timedOutBefore}`)
+		.orderBy(sql`submit_time`)
+		.limit(limits.timedOut);
+	const lost = db
+		.select(reconcileColumns)
 		.from(tasks)
-		.where(inArray(tasks.status, [...IN_FLIGHT_STATUSES]))
+		.where(and(eq(tasks.status, "NOT_START"), gte(tasks.submitTime, timedOutBefore), lt(tasks.submitTime, lostBefore)))
 		.orderBy(asc(tasks.submitTime))
-		.limit(limit)
-		.all();
+		.limit(limits.lost);
+	const cursor = db.select({ value: counters.value }).from(counters).where(eq(counters.name, RECONCILE_CURSOR));
+	const [cursorRows, lostRows, walkRows, timedOutRows] = await db.batch([
+		cursor,
+		lost,
+		inFlightAfter(db, sql`coalesce((${cursor}), 0)`, limits.walk),
+		timedOut,
+	]);
+	const walkFrom = cursorRows[0]?.value ?? 0;
+	let walk = walkRows;
+	// The end of the walk: start again from the first in-flight task, up to the cursor.
+	if (walk.length < limits.walk && walkFrom > 0) {
+		walk = [...walk, ...(await inFlightAfter(db, sql`0`, limits.walk - walk.length, walkFrom))];
+	}
+	return {
+		timedOut: timedOutRows,
+		lost: lostRows,
+		walk,
+		walkFrom,
+	};
 }
 
-/** NOT_START tasks submitted before `before` (their queue message may be lost). */
-export async function listStaleNotStarted(db: Db, before: number, limit: number): Promise<TaskRow[]> {
+/**
+ * In-flight tasks with an id above `after` (up to `upTo`), by id: a seek on the partial index
+ * tasks_in_flight. Named with INDEXED BY: without table statistics SQLite prefers the equality on
+ * tasks_status_time and sorts every in-flight row, and with INDEXED BY a query that could not use
+ * the index fails loudly instead of scanning.
+ */
+function inFlightAfter(db: Db, after: SQL, limit: number, upTo?: number) {
 	return db
-		.select()
-		.from(tasks)
-		.where(and(eq(tasks.status, "NOT_START"), lt(tasks.submitTime, before)))
-		.orderBy(asc(tasks.submitTime))
-		.limit(limit)
-		.all();
+		.select(walkColumns)
+		.from(sql`tasks INDEXED BY tasks_in_flight`)
+		.where(
+			sql`${sql.raw(IN_FLIGHT_CONDITION)} AND id > ${after}${upTo === undefined ? sql`` : sql` AND id <= ${upTo}`}`,
+		)
+		.orderBy(sql`id`)
+		.limit(limit);
+}
+
+/** reconcileColumns by bare name, for the queries with INDEXED BY: drizzle names columns by their table, which such a FROM is not. */
+const walkColumns = {
+	id: sql<number>`id`,
+	publicId: sql<string>`public_id`,
+	status: sql<ReconcileRow["status"]>`status`,
+	progress: sql<string>`progress`,
+	submitTime: sql<number>`submit_time`,
+	upstreamId: sql<string | null>`upstream_id`,
+	channelId: sql<number | null>`channel_id`,
+};
+
+/** Where the next run's walk starts: after `lastId`, or from the start (0). */
+export async function saveReconcileCursor(db: Db, lastId: number): Promise<void> {
+	await db
+		.insert(counters)
+		.values({ name: RECONCILE_CURSOR, value: lastId })
+		.onConflictDoUpdate({ target: counters.name, set: { value: lastId } });
 }
 
 /**

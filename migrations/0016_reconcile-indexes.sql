@@ -1,0 +1,2 @@
+CREATE INDEX `tasks_in_flight` ON `tasks` (`id`) WHERE status IN ('SUBMITTED', 'IN_PROGRESS', 'MODAL');--> statement-breakpoint
+CREATE INDEX `tasks_unfinished_time` ON `tasks` (`submit_time`) WHERE status IN ('NOT_START', 'SUBMITTED', 'IN_PROGRESS', 'MODAL');
