@@ -499,6 +499,14 @@ async function printSummary(report) {
 	console.log(`written to ${relative(ROOT, join(OUT_DIR, "latest.json"))}`);
 }
 
+/** A fresh bundle of the gateway (wrangler deploy --dry-run) in bench/.out/build, for one BENCH_ONLY part. */
+function freezeBundle(note = "") {
+	rmSync(BUILD_DIR, { recursive: true, force: true });
+	mkdirSync(OUT_DIR, { recursive: true });
+	log(`freezing a bundle (wrangler deploy --dry-run) into bench/.out/build${note}`);
+	return prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+}
+
 /**
  * BENCH_ONLY=workerd: only the workerd phase, on the state a full run left in bench/.out/state
  * (seeded tasks and album), with a fresh bundle of the code as it is now: for comparing a change
@@ -507,10 +515,7 @@ async function printSummary(report) {
 async function workerdOnly() {
 	if (!existsSync(STATE_DIR))
 		throw new Error("BENCH_ONLY=workerd needs bench/.out/state: run `npm run bench` once first");
-	rmSync(BUILD_DIR, { recursive: true, force: true });
-	mkdirSync(OUT_DIR, { recursive: true });
-	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build; reusing bench/.out/state");
-	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	const snapshot = freezeBundle("; reusing bench/.out/state");
 	const production = await runProduction({
 		snapshot,
 		persistTo: STATE_DIR,
@@ -534,10 +539,7 @@ async function workerdOnly() {
  */
 async function routesOnly() {
 	if (!wrkAvailable()) throw new Error("BENCH_ONLY=routes needs wrk (apt-get install -y wrk)");
-	rmSync(BUILD_DIR, { recursive: true, force: true });
-	mkdirSync(OUT_DIR, { recursive: true });
-	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build");
-	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	const snapshot = freezeBundle();
 	if (!existsSync(STATE_DIR)) {
 		log("no bench/.out/state: applying migrations and seeding the list data set and the album");
 		migrate({ root: ROOT, persistTo: STATE_DIR, config: snapshot.config, logFile: LOG_FILE });
@@ -578,10 +580,7 @@ async function routesOnly() {
  * field of bench/.out/latest.json (when a full run left one).
  */
 async function discordOnly() {
-	rmSync(BUILD_DIR, { recursive: true, force: true });
-	mkdirSync(OUT_DIR, { recursive: true });
-	log("freezing a bundle (wrangler deploy --dry-run) into bench/.out/build");
-	const snapshot = prepareSnapshot({ root: ROOT, dir: BUILD_DIR, logFile: LOG_FILE });
+	const snapshot = freezeBundle();
 	const discord = await runDiscordBench({
 		root: ROOT,
 		snapshot,

@@ -16,7 +16,7 @@ import { subscribe } from "node:diagnostics_channel";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, useGateway } from "../lib/local-gateway.mjs";
+import { bounded, ROOT, useGateway } from "../lib/local-gateway.mjs";
 
 const TOTAL_MS = 180_000;
 const TASK_MS = 45_000;
@@ -62,18 +62,11 @@ async function finish() {
 	process.exit(failed === 0 ? 0 : 1);
 }
 // Bounded: whatever hangs, the process group is stopped and the run fails.
-setTimeout(() => {
+bounded(TOTAL_MS, (why) => {
 	failed += 1;
-	console.log(`not ok - the run took over ${TOTAL_MS / 1000} s`);
+	console.log(`not ok - ${why}`);
 	void finish();
-}, TOTAL_MS).unref();
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-	process.on(signal, () => {
-		failed += 1;
-		console.log(`not ok - stopped by ${signal}`);
-		void finish();
-	});
-}
+});
 
 async function step(name, run) {
 	const started = Date.now();

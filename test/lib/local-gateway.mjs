@@ -141,3 +141,12 @@ async function waitForHealth(gateway, exited) {
 	}
 	throw new Error(`no ${gateway.base}/health within ${HEALTH_MS / 1000} s:\n${gateway.log().slice(-3000)}`);
 }
+
+/**
+ * Bounds a check: past `totalMs`, or on SIGINT, SIGTERM or SIGHUP, `fail(why)` runs once per
+ * cause (it counts the failure and finishes the run, stopping what it started).
+ */
+export function bounded(totalMs, fail) {
+	setTimeout(() => fail(`the run took over ${totalMs / 1000} s`), totalMs).unref();
+	for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => fail(`stopped by ${signal}`));
+}

@@ -16,7 +16,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { ROOT, useGateway } from "../lib/local-gateway.mjs";
+import { bounded, ROOT, useGateway } from "../lib/local-gateway.mjs";
 
 const TOTAL_MS = 300_000;
 const BLOCK_MS = 120_000;
@@ -149,18 +149,11 @@ async function finish() {
 	process.exit(failed === 0 ? 0 : 1);
 }
 // Bounded: whatever hangs, the process groups are stopped and the run fails.
-setTimeout(() => {
+bounded(TOTAL_MS, (why) => {
 	failed += 1;
-	console.log(`not ok - the run took over ${TOTAL_MS / 1000} s`);
+	console.log(`not ok - ${why}`);
 	void finish();
-}, TOTAL_MS).unref();
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-	process.on(signal, () => {
-		failed += 1;
-		console.log(`not ok - stopped by ${signal}`);
-		void finish();
-	});
-}
+});
 
 /** The block as this run executes it: its own port and state directory. */
 function adapt(body) {
