@@ -28,6 +28,18 @@ const PAIRS = {
 	submit: "cSubmit",
 };
 
+/** `BENCH_ROUTES=list002,self` runs only those routes (and their ceilings); the profile share needs the list mix. */
+function chosenPairs(env = process.env) {
+	const only = env.BENCH_ROUTES?.split(",")
+		.map((name) => name.trim())
+		.filter(Boolean);
+	if (!only?.length) return PAIRS;
+	const unknown = only.filter((name) => !(name in PAIRS));
+	if (unknown.length)
+		throw new Error(`BENCH_ROUTES: no route ${unknown.join(", ")} (routes: ${Object.keys(PAIRS).join(", ")})`);
+	return Object.fromEntries(only.map((name) => [name, PAIRS[name]]));
+}
+
 const auth = (token) => ({ authorization: `Bearer ${token}` });
 const f = (n, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
@@ -49,6 +61,7 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 	log(
 		`workerd: gateway ${rt.base} (pid ${rt.pid}), ceiling ${rt.ceilingBase}, hello ${rt.helloBase} (pid ${rt.helloPid})`,
 	);
+	const pairs = chosenPairs();
 	const report = { config: { ...config }, ceilingTarget: CEILING_TARGET };
 	try {
 		const tokens = {
@@ -74,7 +87,7 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 		for (let user = 2; user <= 100; user++) submitters.push({ user, token: await token(`bench-user-${user}`) });
 		for (const s of submitters) s.id = await idOf(`bench-user-${s.user}`);
 		const gw = (path, t, extra = {}) => ({ path, headers: auth(t), ...extra });
-		const endpoints = {
+		const defined = {
 			hello: { base: rt.helloBase, requests: [{ path: "/" }], process: "hello" },
 			d1One: { base: rt.helloBase, requests: [{ path: "/d1-one" }], process: "hello" },
 			fetchPending: {
@@ -126,13 +139,15 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 				process: "gateway",
 			},
 		};
+		const chosen = new Set(["hello", "d1One", ...Object.entries(pairs).flat()]);
+		const endpoints = Object.fromEntries(Object.entries(defined).filter(([name]) => chosen.has(name)));
 		await checkEndpoints(endpoints);
 		log(
 			`routes and their ceilings: ${config.rounds} rounds x ${config.durationMs / 1000} s, ${config.concurrency} connections (wrk), ABBA`,
 		);
 		report.routes = await rounds({ endpoints, cpu: rt.cpu, config, scriptDir, log });
 		report.ceilings = {};
-		for (const [route, ceiling] of Object.entries(PAIRS)) {
+		for (const [route, ceiling] of Object.entries(pairs)) {
 			const r = report.routes[route];
 			const c = report.routes[ceiling];
 			const ratio = r.rps / c.rps;
@@ -151,7 +166,7 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 			// Each route and its ceiling alone, profiled: the isolates' own time per request (the
 			// profiler slows them, so compare the two, not the figures with the rounds'). What the
 			// route spends beyond its ceiling is the gateway's code; the process's D1 work is in neither.
-			for (const [route, ceiling] of Object.entries(PAIRS)) {
+			for (const [route, ceiling] of Object.entries(pairs)) {
 				const isolate = {};
 				for (const [name, worker] of [
 					[route, "mj-edge"],
@@ -182,7 +197,7 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 				);
 			}
 			// The workerd phase's mix (bench/lib/production.mjs), so the shares compare with its profile.
-			const mixed = ["list002", "self", "album", "adminP1"].flatMap((name) => endpoints[name].requests);
+			const mixed = ["list002", "self", "album", "adminP1"].flatMap((name) => defined[name].requests);
 			mixed.push(gw(`/api/v1/task/fetch?_id=${pendingId}`, tokens.bench));
 			log("profiling the gateway isolate under the list mix (list002, self, album, admin p=1, fetch; unmeasured)");
 			try {
