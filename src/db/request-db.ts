@@ -34,9 +34,22 @@ export function requestDb(): MiddlewareHandler<AppEnv> {
 		await next();
 		// An unopened session is still at the bookmark it was given.
 		const latest = session ? session.getBookmark() : bookmark;
-		if (latest) c.header(BOOKMARK_HEADER, latest);
-		if (stats) c.header(STATS_HEADER, JSON.stringify(stats));
+		if (latest) setHeader(c, BOOKMARK_HEADER, latest);
+		if (stats) setHeader(c, STATS_HEADER, JSON.stringify(stats));
 	};
+}
+
+/**
+ * A header on the answer the route already made. Hono's c.header() copies a finished Response
+ * first (a new Response on every request); the route's own Response takes the header as it is,
+ * and only one whose headers are immutable (straight from a binding) needs the copy.
+ */
+function setHeader(c: Context<AppEnv>, name: string, value: string): void {
+	try {
+		c.res.headers.set(name, value);
+	} catch {
+		c.header(name, value);
+	}
 }
 
 /** This request's database handle (requestDb() must run before). */
