@@ -14,7 +14,7 @@ import { publicBase } from "../images/links";
 import { about, answers, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { listTasks } from "../tasks/listing";
-import { type Seed001Item, toSeed001Item } from "../tasks/views/seed001";
+import { SEED001_ROWS, type Seed001Item, toSeed001Item } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { integer } from "./validate";
@@ -65,12 +65,11 @@ export async function list(
 		toMs: query.end_timestamp === undefined ? undefined : query.end_timestamp * 1000 + 999,
 		...(admin ? extra : {}),
 	};
-	const result = await listTasks(db, {
-		filter,
-		page,
-		limit: pageSize,
-		cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
-	});
+	const result = await listTasks(
+		db,
+		{ filter, page, limit: pageSize, cursor: query.cursor ? decodeCursor(query.cursor) : undefined },
+		SEED001_ROWS,
+	);
 	const base = publicBase(c.env, new URL(c.req.url).origin);
 	const items: Seed001Item[] = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
 	if (withSubs) {

@@ -14,7 +14,7 @@ import { about, answers, inputOf, onMethods, paramsInput, routeGroup, signedInEl
 import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
 import { submitTask } from "../tasks/submit";
-import { toSeed002 } from "../tasks/views/seed002";
+import { SEED002_ROWS, toSeed002 } from "../tasks/views/seed002";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { idempotent } from "./idempotency";
@@ -138,6 +138,7 @@ onMethods(seed002Routes, GET_POST, listRoute, async (c) => {
 		dbOf(c),
 		{ userId: c.get("user").id },
 		{ limit, cursor: cursor ? decodeCursor(cursor) : undefined },
+		SEED002_ROWS,
 	);
 	// The body is the seed's bare array, so the next page's cursor travels in a header.
 	if (page.next) c.header("x-next-cursor", encodeCursor(page.next));

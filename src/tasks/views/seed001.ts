@@ -3,6 +3,7 @@
  * (0 when not reached yet), `video_urls` is a JSON array in a string as the document shows,
  * `image_url` is the gateway's signed link. Admin items add user_id and channel_id.
  */
+import { taskShape } from "../../db/rows";
 import type { TaskRow } from "../../db/schema";
 import { taskImageUrl } from "../../images/links";
 import { epochSecondsOrZero } from "../../time";
@@ -29,7 +30,33 @@ export interface Seed001Item {
 	channel_id?: number;
 }
 
-export async function toSeed001Item(env: Env, base: string, task: TaskRow, admin: boolean): Promise<Seed001Item> {
+/** The task columns a seed-001 item shows (admins' user_id and channel_id included). */
+const SEED001_COLUMNS = [
+	"id",
+	"publicId",
+	"action",
+	"prompt",
+	"promptEn",
+	"status",
+	"progress",
+	"imageKey",
+	"upstreamImageUrl",
+	"videoUrl",
+	"videoUrls",
+	"submitTime",
+	"startTime",
+	"finishTime",
+	"failReason",
+	"quota",
+	"userId",
+	"channelId",
+] as const satisfies readonly (keyof TaskRow)[];
+export type Seed001Source = Pick<TaskRow, (typeof SEED001_COLUMNS)[number]>;
+
+/** What a seed-001 list reads of each task: the item's columns and the lists' own (user_seq's order). */
+export const SEED001_ROWS = taskShape([...SEED001_COLUMNS, "userSeq"]);
+
+export async function toSeed001Item(env: Env, base: string, task: Seed001Source, admin: boolean): Promise<Seed001Item> {
 	const item: Seed001Item = {
 		id: task.id,
 		mj_id: task.publicId,
