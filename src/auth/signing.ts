@@ -25,18 +25,46 @@ function signatureBytes(value: string): Uint8Array<ArrayBuffer> | null {
 	}
 }
 
-/** Signatures are deterministic: a list page of recent tasks signs the same ids again and again. */
-const signed = new Map<string, string>();
+/**
+ * Signatures are deterministic: a list page of recent tasks signs the same ids again and again.
+ * Kept by secret, then purpose, then value, so a lookup builds no key string.
+ */
+const signed = new Map<string, Map<SignaturePurpose, Map<string, string>>>();
+let signedCount = 0;
 const SIGNED_LIMIT = 20_000;
 
-export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
+function signedOf(env: Env, purpose: SignaturePurpose): Map<string, string> {
+	const secret = env.SIGNING_SECRET;
+	let byPurpose = signed.get(secret);
+	if (!byPurpose) {
+		byPurpose = new Map();
+		signed.set(secret, byPurpose);
+	}
+	let values = byPurpose.get(purpose);
+	if (!values) {
+		values = new Map();
+		byPurpose.set(purpose, values);
+	}
+	return values;
+}
+
+/** The signature this isolate already made for `value`, without waiting: undefined when it has not. */
+export function knownSignature(env: Env, purpose: SignaturePurpose, value: string): string | undefined {
 	requireUsableSecrets(env);
-	const memo = `${env.SIGNING_SECRET}\u0000${purpose}:${value}`;
-	const known = signed.get(memo);
+	return signedOf(env, purpose).get(value);
+}
+
+export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
+	const known = knownSignature(env, purpose, value);
 	if (known) return known;
 	const signature = await computeSignature(env, purpose, value);
-	if (signed.size >= SIGNED_LIMIT) signed.clear();
-	signed.set(memo, signature);
+	if (signedCount >= SIGNED_LIMIT) {
+		signed.clear();
+		signedCount = 0;
+	}
+	const values = signedOf(env, purpose);
+	if (!values.has(value)) signedCount++;
+	values.set(value, signature);
 	return signature;
 }
 

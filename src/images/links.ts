@@ -1,5 +1,5 @@
 /** Links to the gateway's own copy of a result image. */
-import { sign } from "../auth/signing";
+import { knownSignature, sign } from "../auth/signing";
 import { config } from "../config";
 import { parseStringArray, type TaskRow } from "../db/schema";
 
@@ -13,14 +13,42 @@ export function publicBase(env: Env, requestOrigin?: string): string {
  * ("" before). The link serves the R2 copy, or the upstream's image while the copy is made,
  * so it never changes and never points at an upstream a client may not reach.
  */
-export async function taskImageUrl(
-	env: Env,
-	base: string,
-	task: Pick<TaskRow, "publicId" | "imageKey" | "upstreamImageUrl">,
-): Promise<string> {
-	if (!task.imageKey && !task.upstreamImageUrl) return "";
-	const signature = await sign(env, "image", task.publicId);
-	return `${base}/mj/image/${task.publicId}?sig=${signature}`;
+export async function taskImageUrl(env: Env, base: string, task: ImageSource): Promise<string> {
+	if (!hasImage(task)) return "";
+	return imageLink(base, task.publicId, await sign(env, "image", task.publicId));
+}
+
+type ImageSource = Pick<TaskRow, "publicId" | "imageKey" | "upstreamImageUrl">;
+
+const hasImage = (task: ImageSource) => Boolean(task.imageKey || task.upstreamImageUrl);
+const imageLink = (base: string, publicId: string, signature: string) =>
+	`${base}/mj/image/${publicId}?sig=${signature}`;
+
+/**
+ * taskImageUrl of every task of a page, in order, in one wait: the links this isolate signed
+ * before (a list's usual case) are made without a promise each, the rest signed side by side.
+ */
+export async function taskImageUrls(env: Env, base: string, tasks: readonly ImageSource[]): Promise<string[]> {
+	const urls: string[] = [];
+	let missing: Promise<void>[] | undefined;
+	for (const [i, task] of tasks.entries()) {
+		if (!hasImage(task)) {
+			urls.push("");
+			continue;
+		}
+		const known = knownSignature(env, "image", task.publicId);
+		urls.push(known === undefined ? "" : imageLink(base, task.publicId, known));
+		if (known === undefined) {
+			missing ??= [];
+			missing.push(
+				sign(env, "image", task.publicId).then((signature) => {
+					urls[i] = imageLink(base, task.publicId, signature);
+				}),
+			);
+		}
+	}
+	if (missing) await Promise.all(missing);
+	return urls;
 }
 
 /** The signed links of a task's result videos: the gateway's copies, or the upstream's while the copy is made. */

@@ -14,7 +14,7 @@ import { publicBase } from "../images/links";
 import { about, answers, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { listTasks } from "../tasks/listing";
-import { SEED001_ROWS, type Seed001Item, toSeed001Item } from "../tasks/views/seed001";
+import { SEED001_ROWS, toSeed001Page } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { integer } from "./validate";
@@ -71,7 +71,7 @@ export async function list(
 		SEED001_ROWS,
 	);
 	const base = publicBase(c.env, new URL(c.req.url).origin);
-	const items: Seed001Item[] = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
+	const items = await toSeed001Page(c.env, base, result.rows, admin);
 	if (withSubs) {
 		// One read by primary key for the page's owners, not a join on every task of the scan.
 		const subs = await subsOf(

@@ -14,7 +14,7 @@ import { about, answers, inputOf, onMethods, paramsInput, routeGroup, signedInEl
 import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
 import { submitTask } from "../tasks/submit";
-import { SEED002_ROWS, toSeed002 } from "../tasks/views/seed002";
+import { SEED002_ROWS, toSeed002, toSeed002Page } from "../tasks/views/seed002";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { idempotent } from "./idempotency";
@@ -143,6 +143,6 @@ onMethods(seed002Routes, GET_POST, listRoute, async (c) => {
 	// The body is the seed's bare array, so the next page's cursor travels in a header.
 	if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
 	const base = publicBase(c.env, new URL(c.req.url).origin);
-	return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
+	return ok(c, await toSeed002Page(c.env, base, page.rows));
 });
 signedInElsewhere(seed002Routes, "user");

@@ -5,7 +5,7 @@
  */
 import { taskShape } from "../../db/rows";
 import type { TaskRow } from "../../db/schema";
-import { taskImageUrl } from "../../images/links";
+import { taskImageUrls } from "../../images/links";
 import { epochSecondsOrZero } from "../../time";
 
 export interface Seed001Item {
@@ -56,7 +56,18 @@ export type Seed001Source = Pick<TaskRow, (typeof SEED001_COLUMNS)[number]>;
 /** What a seed-001 list reads of each task: the item's columns and the lists' own (user_seq's order). */
 export const SEED001_ROWS = taskShape([...SEED001_COLUMNS, "userSeq"]);
 
-export async function toSeed001Item(env: Env, base: string, task: Seed001Source, admin: boolean): Promise<Seed001Item> {
+/** A page of items, their image links made in one wait (taskImageUrls). */
+export async function toSeed001Page(
+	env: Env,
+	base: string,
+	page: readonly Seed001Source[],
+	admin: boolean,
+): Promise<Seed001Item[]> {
+	const urls = await taskImageUrls(env, base, page);
+	return page.map((task, i) => seed001Of(task, urls[i], admin));
+}
+
+function seed001Of(task: Seed001Source, imageUrl: string, admin: boolean): Seed001Item {
 	const item: Seed001Item = {
 		id: task.id,
 		mj_id: task.publicId,
@@ -65,7 +76,7 @@ export async function toSeed001Item(env: Env, base: string, task: Seed001Source,
 		prompt_en: task.promptEn,
 		status: task.status,
 		progress: task.progress,
-		image_url: await taskImageUrl(env, base, task),
+		image_url: imageUrl,
 		video_url: task.videoUrl,
 		video_urls: task.videoUrls,
 		submit_time: epochSecondsOrZero(task.submitTime),

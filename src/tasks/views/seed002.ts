@@ -5,7 +5,7 @@
  */
 import { taskShape } from "../../db/rows";
 import type { TaskRow } from "../../db/schema";
-import { taskImageUrl } from "../../images/links";
+import { taskImageUrl, taskImageUrls } from "../../images/links";
 import { storedButtons } from "../model";
 
 export interface Seed002Task {
@@ -92,7 +92,16 @@ export type Seed002Source = Pick<TaskRow, (typeof SEED002_COLUMNS)[number]>;
 export const SEED002_ROWS = taskShape([...SEED002_COLUMNS, "id"]);
 
 export async function toSeed002(env: Env, base: string, task: Seed002Source): Promise<Seed002Task> {
-	const imageUrl = await taskImageUrl(env, base, task);
+	return seed002Of(task, await taskImageUrl(env, base, task));
+}
+
+/** A page of tasks in the seed's format, their image links made in one wait (taskImageUrls). */
+export async function toSeed002Page(env: Env, base: string, page: readonly Seed002Source[]): Promise<Seed002Task[]> {
+	const urls = await taskImageUrls(env, base, page);
+	return page.map((task, i) => seed002Of(task, urls[i]));
+}
+
+function seed002Of(task: Seed002Source, imageUrl: string): Seed002Task {
 	return {
 		_id: task.publicId,
 		index: task.taskIndex == null ? "" : String(task.taskIndex),

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { knownSignature, sign } from "../../src/auth/signing";
+import { taskImageUrl, taskImageUrls } from "../../src/images/links";
+
+describe("a page's image links (taskImageUrls)", () => {
+	const env = { SIGNING_SECRET: "unit-test-links-secret" } as Env;
+	const other = { SIGNING_SECRET: "unit-test-links-other" } as Env;
+	const base = "https://gw.example";
+	const task = (publicId: string, image: "key" | "upstream" | "none") => ({
+		publicId,
+		imageKey: image === "key" ? `images/${publicId}` : null,
+		upstreamImageUrl: image === "upstream" ? "https://cdn.example/x.png" : "",
+	});
+
+	it("answers each task's taskImageUrl in order, signed before or not", async () => {
+		const id = crypto.randomUUID();
+		const page = [task(`${id}-a`, "key"), task(`${id}-b`, "none"), task(`${id}-c`, "upstream"), task(`${id}-d`, "key")];
+		// One signed before, the others not yet.
+		await sign(env, "image", `${id}-c`);
+		expect(knownSignature(env, "image", `${id}-a`)).toBeUndefined();
+		const urls = await taskImageUrls(env, base, page);
+		expect(urls).toEqual(await Promise.all(page.map((t) => taskImageUrl(env, base, t))));
+		expect(urls[1]).toBe("");
+		expect(urls[0]).toMatch(new RegExp(`^${base}/mj/image/${id}-a\\?sig=[A-Za-z0-9_-]{43}$`));
+		// Now all known: the same links again, without signing.
+		expect(knownSignature(env, "image", `${id}-a`)).toBe(urls[0].split("sig=")[1]);
+		expect(await taskImageUrls(env, base, page)).toEqual(urls);
+	});
+
+	it("keeps signatures apart by secret and purpose", async () => {
+		const id = crypto.randomUUID();
+		const mine = await sign(env, "image", id);
+		expect(knownSignature(other, "image", id)).toBeUndefined();
+		expect(knownSignature(env, "stream-ticket", id)).toBeUndefined();
+		const theirs = await sign(other, "image", id);
+		expect(theirs).not.toBe(mine);
+		expect(knownSignature(env, "image", id)).toBe(mine);
+		expect(knownSignature(other, "image", id)).toBe(theirs);
+		expect(await sign(env, "album-origin", id)).not.toBe(mine);
+	});
+});
