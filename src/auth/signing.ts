@@ -68,6 +68,33 @@ export async function sign(env: Env, purpose: SignaturePurpose, value: string): 
 	return signature;
 }
 
+/**
+ * sign() of each value (a null stays null), in order, in one wait: the values this isolate signed
+ * before (a list page's usual case) without a promise each, the rest side by side.
+ */
+export async function signEach(
+	env: Env,
+	purpose: SignaturePurpose,
+	values: readonly (string | null)[],
+): Promise<(string | null)[]> {
+	const out: (string | null)[] = [];
+	let missing: Promise<void>[] | undefined;
+	for (const [i, value] of values.entries()) {
+		const known = value === null ? null : knownSignature(env, purpose, value);
+		out.push(known ?? null);
+		if (known === undefined && value !== null) {
+			missing ??= [];
+			missing.push(
+				sign(env, purpose, value).then((signature) => {
+					out[i] = signature;
+				}),
+			);
+		}
+	}
+	if (missing) await Promise.all(missing);
+	return out;
+}
+
 async function computeSignature(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
 	const mac = await crypto.subtle.sign("HMAC", await signingKey(env), encoder.encode(`${purpose}:${value}`));
 	return base64url(new Uint8Array(mac));

@@ -1,5 +1,5 @@
 /** Links to the gateway's own copy of a result image. */
-import { knownSignature, sign } from "../auth/signing";
+import { sign, signEach } from "../auth/signing";
 import { config } from "../config";
 import { parseStringArray, type TaskRow } from "../db/schema";
 
@@ -24,31 +24,17 @@ const hasImage = (task: ImageSource) => Boolean(task.imageKey || task.upstreamIm
 const imageLink = (base: string, publicId: string, signature: string) =>
 	`${base}/mj/image/${publicId}?sig=${signature}`;
 
-/**
- * taskImageUrl of every task of a page, in order, in one wait: the links this isolate signed
- * before (a list's usual case) are made without a promise each, the rest signed side by side.
- */
+/** taskImageUrl of every task of a page, in order, in one wait (signEach). */
 export async function taskImageUrls(env: Env, base: string, tasks: readonly ImageSource[]): Promise<string[]> {
-	const urls: string[] = [];
-	let missing: Promise<void>[] | undefined;
-	for (const [i, task] of tasks.entries()) {
-		if (!hasImage(task)) {
-			urls.push("");
-			continue;
-		}
-		const known = knownSignature(env, "image", task.publicId);
-		urls.push(known === undefined ? "" : imageLink(base, task.publicId, known));
-		if (known === undefined) {
-			missing ??= [];
-			missing.push(
-				sign(env, "image", task.publicId).then((signature) => {
-					urls[i] = imageLink(base, task.publicId, signature);
-				}),
-			);
-		}
-	}
-	if (missing) await Promise.all(missing);
-	return urls;
+	const signatures = await signEach(
+		env,
+		"image",
+		tasks.map((task) => (hasImage(task) ? task.publicId : null)),
+	);
+	return tasks.map((task, i) => {
+		const signature = signatures[i];
+		return signature === null ? "" : imageLink(base, task.publicId, signature);
+	});
 }
 
 /** The signed links of a task's result videos: the gateway's copies, or the upstream's while the copy is made. */

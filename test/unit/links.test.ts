@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { knownSignature, sign } from "../../src/auth/signing";
+import { knownSignature, sign, signEach } from "../../src/auth/signing";
+import { originUrl, originUrls } from "../../src/images/album-files";
 import { taskImageUrl, taskImageUrls } from "../../src/images/links";
 
 describe("a page's image links (taskImageUrls)", () => {
@@ -37,5 +38,20 @@ describe("a page's image links (taskImageUrls)", () => {
 		expect(knownSignature(env, "image", id)).toBe(mine);
 		expect(knownSignature(other, "image", id)).toBe(theirs);
 		expect(await sign(env, "album-origin", id)).not.toBe(mine);
+	});
+
+	it("signEach keeps nulls and order; originUrls answer each originUrl", async () => {
+		const id = crypto.randomUUID();
+		await sign(env, "album-origin", `${id}-2.png`);
+		const values = [`${id}-1.png`, null, `${id}-2.png`, `${id}-1.png`];
+		const signed = await signEach(env, "album-origin", values);
+		expect(signed).toEqual(await Promise.all(values.map((v) => (v === null ? null : sign(env, "album-origin", v)))));
+		expect(signed[0]).toBe(signed[3]);
+		const keys = [`album-origins/${id}-1.png`, null, "templates/x.png", `album-origins/${id}-3.png`];
+		expect(await originUrls(env, base, keys)).toEqual(await Promise.all(keys.map((k) => originUrl(env, base, k))));
+		const urls = await originUrls(env, base, keys);
+		expect(urls[2]).toBe("");
+		expect(urls[1]).toBe("");
+		expect(urls[0]).toMatch(new RegExp(`^${base}/userAlbum/origin/${id}-1\\.png\\?sig=[A-Za-z0-9_-]{43}$`));
 	});
 });
