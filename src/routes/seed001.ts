@@ -10,7 +10,7 @@ import type { AppEnv } from "../context";
 import { dbOf } from "../db/request-db";
 import type { TaskListFilter } from "../db/task-lists";
 import { subsOf } from "../db/users";
-import { publicBase } from "../images/links";
+import { requestBase } from "../images/links";
 import { about, answers, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { listTasks } from "../tasks/listing";
@@ -70,7 +70,7 @@ export async function list(
 		{ filter, page, limit: pageSize, cursor: query.cursor ? decodeCursor(query.cursor) : undefined },
 		SEED001_ROWS,
 	);
-	const base = publicBase(c.env, new URL(c.req.url).origin);
+	const base = requestBase(c.env, c.req.url);
 	const items = await toSeed001Page(c.env, base, result.rows, admin);
 	if (withSubs) {
 		// One read by primary key for the page's owners, not a join on every task of the scan.

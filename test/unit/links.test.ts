@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { knownSignature, sign, signEach } from "../../src/auth/signing";
 import { originUrl, originUrls } from "../../src/images/album-files";
-import { taskImageUrl, taskImageUrls } from "../../src/images/links";
+import { originOf, requestBase, taskImageUrl, taskImageUrls } from "../../src/images/links";
 
 describe("a page's image links (taskImageUrls)", () => {
 	const env = { SIGNING_SECRET: "unit-test-links-secret" } as Env;
@@ -53,5 +53,29 @@ describe("a page's image links (taskImageUrls)", () => {
 		expect(urls[2]).toBe("");
 		expect(urls[1]).toBe("");
 		expect(urls[0]).toMatch(new RegExp(`^${base}/userAlbum/origin/${id}-1\\.png\\?sig=[A-Za-z0-9_-]{43}$`));
+	});
+});
+
+describe("a request's origin without parsing its URL again (originOf)", () => {
+	it.each([
+		"https://gw.example/api/v1/task/list?limit=5",
+		"http://127.0.0.1:8787/api/mj/self",
+		"https://gw.example:8443/",
+		"https://gw.example",
+		"https://user:pass@gw.example/x",
+		"http://[::1]:8080/userAlbum?page=1",
+		"https://xn--bcher-kva.example/a/b//c",
+		"https://GW.Example:443/x",
+	])("%s", (url) => {
+		// What a Request's url reads as (workerd serialises it), then its origin as URL answers it.
+		const served = new Request(url).url;
+		expect(originOf(served)).toBe(new URL(served).origin);
+	});
+
+	it("PUBLIC_BASE_URL wins over the request's origin", () => {
+		expect(requestBase({} as Env, "https://gw.example/api/mj/self")).toBe("https://gw.example");
+		expect(requestBase({ PUBLIC_BASE_URL: "https://public.example" } as Env, "https://gw.example/x")).toBe(
+			"https://public.example",
+		);
 	});
 });
