@@ -77,10 +77,16 @@ export async function signEach(
 	purpose: SignaturePurpose,
 	values: readonly (string | null)[],
 ): Promise<(string | null)[]> {
+	// Looked up once a page (and the secrets checked) on the first value to sign, as sign() would.
+	let signatures: Map<string, string> | undefined;
 	const out: (string | null)[] = [];
 	let missing: Promise<void>[] | undefined;
 	for (const [i, value] of values.entries()) {
-		const known = value === null ? null : knownSignature(env, purpose, value);
+		if (value !== null && signatures === undefined) {
+			requireUsableSecrets(env);
+			signatures = signedOf(env, purpose);
+		}
+		const known = value === null ? null : signatures?.get(value);
 		out.push(known ?? null);
 		if (known === undefined && value !== null) {
 			missing ??= [];
