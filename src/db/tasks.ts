@@ -3,7 +3,7 @@ import { and, asc, desc, eq, exists, getTableColumns, gte, inArray, lt, type SQL
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
-import { d1Of, rawRows, TASK } from "./rows";
+import { d1Of, PLAIN, rawRows, TASK } from "./rows";
 import {
 	counters,
 	IN_FLIGHT_CONDITION,
@@ -106,18 +106,33 @@ function writeStatementsOf(album: boolean, limited: boolean): WriteStatements {
 	};
 	const columns = Object.entries(getTableColumns(tasks)) as [keyof TaskRow, SQLiteColumn][];
 	const values = columns.map(([key]) => (key === "id" ? "null" : (computed[key]?.sql ?? "?")));
+	// Per bound column, decided here once: its SQL parameters, or the row's value with the column's
+	// default and driver mapping (drizzle's is the identity for plain integers and text).
+	const fills = columns
+		.filter(([key]) => key !== "id")
+		.map(([key, column]) => ({
+			key,
+			computed: computed[key]?.params,
+			fallback: column.default as unknown,
+			encode: PLAIN.has(column.columnType) ? null : (value: unknown) => column.mapToDriverValue(value),
+		}));
 	const built: WriteStatements = {
 		charge: `update "users" set "quota" = "users"."quota" - ?, "task_count" = "users"."task_count" + 1, "album_count" = ${album ? `"users"."album_count" + 1` : `"users"."album_count"`}, "last_submit_time" = MAX("users"."last_submit_time" + 1, ?) where "users"."id" = ?`,
 		insert: `insert into "tasks" (${columns.map(([, column]) => `"${column.name}"`).join(", ")}) values (${values.join(", ")}) returning "submit_time"`,
-		insertParams: (row, limit) =>
-			columns.flatMap(([key, column]) => {
-				if (key === "id") return [];
-				const fill = computed[key];
-				if (fill) return fill.params(row, limit);
+		insertParams: (row, limit) => {
+			const params: unknown[] = [];
+			for (const fill of fills) {
+				if (fill.computed) {
+					params.push(...fill.computed(row, limit));
+					continue;
+				}
 				// As drizzle: a value left out takes the column's default; null stays NULL.
-				const value = row[key] === undefined ? column.default : row[key];
-				return [value === undefined || value === null ? null : column.mapToDriverValue(value)];
-			}),
+				const given = row[fill.key];
+				const value = given === undefined ? fill.fallback : given;
+				params.push(value === undefined || value === null ? null : fill.encode ? fill.encode(value) : value);
+			}
+			return params;
+		},
 	};
 	writeStatements.set(key, built);
 	return built;
