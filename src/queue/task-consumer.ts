@@ -24,10 +24,13 @@ export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env
 	await Promise.all(
 		batch.messages.map(async (message) => {
 			try {
+				const body = message.body;
 				const verdict =
-					message.body.kind === "submit"
-						? await submitMessage(message, env, deps)
-						: await pollMessage(message.body.taskId, message.body.n, env, deps);
+					body.kind === "timeout"
+						? await timeoutMessage(body, env)
+						: body.kind === "submit"
+							? await submitMessage(message as Message<typeof body>, env, deps)
+							: await pollMessage(body.taskId, body.n, env, deps);
 				if (verdict === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
 				else message.ack();
 			} catch (error) {
@@ -44,7 +47,11 @@ function isLastAttempt(message: Message): boolean {
 
 type Verdict = "ack" | "retry";
 
-async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps): Promise<Verdict> {
+async function submitMessage(
+	message: Message<Extract<TaskMessage, { kind: "submit" }>>,
+	env: Env,
+	deps: Deps,
+): Promise<Verdict> {
 	const publicId = message.body.taskId;
 	const db = getDb(env.DB);
 	const task = await findTask(db, publicId);
@@ -133,6 +140,22 @@ async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): P
 			delaySeconds: pollDelaySeconds(n + 1),
 		});
 	}
+	return "ack";
+}
+
+/**
+ * Fails the tasks the cron found past their timeout, each through its object, all at once (one
+ * message holds at most TIMEOUT_IDS_PER_MESSAGE). A task that ended since the cron looked (or
+ * whose earlier message was already consumed) is terminal in its object, which refuses the
+ * FAILURE: no second end, refund or callback. A failed call retries the whole message, which
+ * is harmless for the tasks it had already ended.
+ */
+async function timeoutMessage(body: Extract<TaskMessage, { kind: "timeout" }>, env: Env): Promise<Verdict> {
+	await Promise.all(
+		body.taskIds.map((publicId) =>
+			taskObject(env, publicId).apply(publicId, { status: "FAILURE", failReason: body.failReason }),
+		),
+	);
 	return "ack";
 }
 

@@ -60,7 +60,9 @@ describe("reconciler", () => {
 		// The re-queue step ran (the lost task's message went out) and left the fresh task out.
 		const requeued = sent.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as TaskMessage));
 		expect(requeued).toContainEqual({ kind: "submit", taskId: lost.publicId });
-		expect(requeued.filter((m) => m.taskId === fresh.publicId)).toEqual([]);
+		expect(
+			requeued.filter((m) => (m.kind === "timeout" ? m.taskIds.includes(fresh.publicId) : m.taskId === fresh.publicId)),
+		).toEqual([]);
 		expect((await taskRow(fresh.publicId)).status).toBe("NOT_START");
 		sent.mockRestore();
 		await waitFor(async () => (await taskRow(lost.publicId)).status === "SUCCESS", 20_000, "the lost task to run");
@@ -103,8 +105,16 @@ describe("reconciler", () => {
 		});
 		const neverStarted = await insertTaskRow({ userId: owner, submitTime: minutesAgo(45) });
 		await runCron();
+		// The cron hands them to the task queue; its consumer fails them through their objects.
 		for (const id of [running.publicId, neverStarted.publicId]) {
-			const row = await taskRow(id);
+			const row = await waitFor(
+				async () => {
+					const row = await taskRow(id);
+					return row.status === "FAILURE" ? row : undefined;
+				},
+				10_000,
+				"the timed-out task to fail",
+			);
 			expect(row.status).toBe("FAILURE");
 			expect(row.failReason).toBe("timed out after 30 minutes");
 			expect(row.finishTime).toBeGreaterThan(0);
@@ -192,6 +202,7 @@ describe("reconciler", () => {
 			.set({ submitTime: minutesAgo(31) })
 			.where(eq(tasks.publicId, modalId));
 		await runCron();
+		await waitFor(async () => (await taskRow(modalId)).status === "FAILURE", 10_000, "the modal task to fail");
 		const ended = await proxyTask(token, modalId);
 		expect(ended.status).toBe("FAILURE");
 		expect(ended.failReason).toBe(`${MODAL_ABANDONED} within 30 minutes; the charge is refunded`);
