@@ -34,10 +34,12 @@ export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env
 				const body = message.body;
 				const verdict =
 					body.kind === "submit"
-						? await submitMessage(message, env, deps)
+						? await submitMessage(message as Message<typeof body>, env, deps)
 						: body.kind === "cancel-upstream"
 							? await upstreamCancelMessage(body, env, deps)
-							: await pollMessage(body.taskId, body.n, env, deps);
+							: body.kind === "timeout"
+								? await timeoutMessage(body, env)
+								: await pollMessage(body.taskId, body.n, env, deps);
 				if (verdict === "retry") message.retry({ delaySeconds: retryDelay(message) });
 				else message.ack();
 			} catch (error) {
@@ -61,7 +63,11 @@ function isLastAttempt(message: Message): boolean {
 
 type Verdict = "ack" | "retry";
 
-async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps): Promise<Verdict> {
+async function submitMessage(
+	message: Message<Extract<TaskMessage, { kind: "submit" }>>,
+	env: Env,
+	deps: Deps,
+): Promise<Verdict> {
 	const publicId = message.body.taskId;
 	const db = getDb(env.DB);
 	const task = await findTask(db, publicId);
@@ -169,6 +175,22 @@ async function upstreamCancelMessage(body: UpstreamCancelMessage, env: Env, deps
 	return (await cancelUpstream(env, deps, channel, body.upstreamId)) === "unreachable" ? "retry" : "ack";
 }
 
+/**
+ * Fails the tasks the cron found past their timeout, each through its object, all at once (one
+ * message holds at most TIMEOUT_IDS_PER_MESSAGE). A task that ended since the cron looked (or
+ * whose earlier message was already consumed) is terminal in its object, which refuses the
+ * FAILURE: no second end, refund or callback. A failed call retries the whole message, which
+ * is harmless for the tasks it had already ended.
+ */
+async function timeoutMessage(body: Extract<TaskMessage, { kind: "timeout" }>, env: Env): Promise<Verdict> {
+	await Promise.all(
+		body.taskIds.map((publicId) =>
+			taskObject(env, publicId).apply(publicId, { status: "FAILURE", failReason: body.failReason }),
+		),
+	);
+	return "ack";
+}
+
 /** The row with what the task's object decided in place of what D1 may not have yet. */
 async function withObjectState(env: Env, row: TaskRow): Promise<TaskRow> {
 	const known = await taskObject(env, row.publicId).sync(row.publicId);
@@ -183,12 +205,17 @@ async function withObjectState(env: Env, row: TaskRow): Promise<TaskRow> {
 
 /**
  * Dead-letter consumer: a submit that exhausted its retries ends as FAILURE (idempotent); an
- * upstream cancel that did is logged, with the upstream task it could not stop.
+ * upstream cancel that did is logged, with the upstream task it could not stop, and so is a
+ * timeout hand-off.
  */
 export async function handleTaskDeadLetters(batch: MessageBatch<TaskMessage>, env: Env): Promise<void> {
 	for (const message of batch.messages) {
 		if (message.body.kind === "cancel-upstream") {
 			logError("upstream cancel gave up after repeated attempts; the upstream task may run on", message.body);
+		}
+		if (message.body.kind === "timeout") {
+			// Not lost: they stay unfinished in D1, and the cron's seek hands them again when it comes round.
+			logError("timed-out tasks could not be ended; the cron will hand them again", message.body);
 		}
 		if (message.body.kind === "submit") {
 			const publicId = message.body.taskId;

@@ -1,11 +1,17 @@
 /** Message shapes and retry settings of the two queues: what the rules hand on for later (task work, callbacks). */
 import type { TaskStatus } from "../vocabulary";
 
-/** TASK_QUEUE: submit a task upstream, poll it, or stop it there. */
+/**
+ * TASK_QUEUE: submit a task upstream, poll it, stop it there, or end tasks that ran past the
+ * timeout. The cron only finds timed-out tasks and hands them over in few `timeout` messages (at
+ * most TIMEOUT_IDS_PER_MESSAGE each, all with the same failReason); consumers fail them through
+ * their objects, where a task that has ended meanwhile refuses the FAILURE.
+ */
 export type TaskMessage =
 	| { kind: "submit"; taskId: string }
 	| { kind: "poll"; taskId: string; n: number }
-	| UpstreamCancelMessage;
+	| UpstreamCancelMessage
+	| { kind: "timeout"; failReason: string; taskIds: string[] };
 
 /**
  * The gateway ended a task (cancelled it) whose upstream task may still run, billed upstream, and
@@ -18,6 +24,13 @@ export interface UpstreamCancelMessage {
 	upstreamId: string;
 	channelId: number;
 }
+
+/**
+ * Task ids per `timeout` message. A consumer invocation takes up to max_batch_size (10) messages,
+ * so it calls at most 10 x this many objects: sized for the < 10 ms CPU per invocation target
+ * (bench/growth.mjs measures it), far under the 128 KB a message may hold (36-character ids).
+ */
+export const TIMEOUT_IDS_PER_MESSAGE = 20;
 
 /**
  * One change of a task as its callback reports it. `seq` is the task's version when the change
