@@ -50,7 +50,7 @@ export const GROWTH_TARGETS = {
 /** Mirrors src/cron/reconcile.ts RECONCILE_BATCH (printed with the results). */
 const BATCH = { timedOut: 5000, lost: 400, walk: 200 };
 /** Mirror src/tasks/messages.ts TIMEOUT_IDS_PER_MESSAGE and max_batch_size of mj-edge-tasks (wrangler.toml). */
-const TIMEOUT_IDS_PER_MESSAGE = 20;
+const TIMEOUT_IDS_PER_MESSAGE = 10;
 const MAX_BATCH_SIZE = 10;
 /** Consumer invocations measured per backlog, each of MAX_BATCH_SIZE messages of fresh timed-out tasks. */
 const PROBE_INVOCATIONS = 3;

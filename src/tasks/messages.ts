@@ -30,7 +30,7 @@ export interface UpstreamCancelMessage {
  * so it calls at most 10 x this many objects: sized for the < 10 ms CPU per invocation target
  * (bench/growth.mjs measures it), far under the 128 KB a message may hold (36-character ids).
  */
-export const TIMEOUT_IDS_PER_MESSAGE = 20;
+export const TIMEOUT_IDS_PER_MESSAGE = 10;
 
 /**
  * One change of a task as its callback reports it. `seq` is the task's version when the change
