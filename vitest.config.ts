@@ -119,7 +119,9 @@ export default defineConfig(async () => {
 							scriptPath: FAKE_DISCORD_BUNDLE,
 							compatibilityDate: "2026-10-20",
 							durableObjects: { HUB: { className: "FakeDiscordHub", useSQLite: true } },
-							bindings: { FAKE_DISCORD_STEP_MS: "100", FAKE_DISCORD_HEARTBEAT_MS: "1000" },
+							// A job's steps 50 ms apart (700 ms in production-like runs): tests see every step as a
+							// gateway frame, and those that need a job in flight hold its steps (/_fake/hold).
+							bindings: { FAKE_DISCORD_STEP_MS: "50", FAKE_DISCORD_HEARTBEAT_MS: "1000" },
 						},
 					],
 				},

@@ -123,7 +123,9 @@ describe("sending to Discord", () => {
 	it("a revoked token disables the channel with the reason; its running task fails, refunded, its waiting task moves on", async () => {
 		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
 		const owner = await user();
-		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running --fake-slow" }));
+		// Held, the running task cannot end before the token is revoked.
+		await holdSteps(account.token, true);
+		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running" }));
 		await interactions(account.token, 1);
 		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "waiting" }), 1);
 		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued on the account");
@@ -161,7 +163,8 @@ describe("sending to Discord", () => {
 			const task = await proxyTask(owner, grid);
 			return task.status === "SUCCESS" && task;
 		}, 25_000);
-		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "holds the slot --fake-slow" }));
+		await holdSteps(account.token, true);
+		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "holds the slot" }));
 		await interactions(account.token, 2);
 		const upscale = await submitted(
 			await proxyPost("/mj/submit/action", owner, {
@@ -189,7 +192,12 @@ describe("tasks to their end on a Discord account", () => {
 	it("IMAGINE to SUCCESS with progress, the picture in R2, Midjourney's buttons; then U1 and V1 pressed on it", async () => {
 		const account = await connectedAccount({ weight: 1 });
 		const owner = await user();
+		// Held up to the first progress message, so the test sees the task in progress, however fast the steps.
+		await holdSteps(account.token, true);
 		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "a red bicycle" }));
+		await interactions(account.token, 1);
+		await stepToFirstMessage(account.token);
+		expect((await stepHeld(account.token)).map((d) => d.t)).toEqual(["MESSAGE_UPDATE"]);
 		const progressed = await waitFor(
 			async () => {
 				const task = await proxyTask(owner, id);
@@ -199,6 +207,7 @@ describe("tasks to their end on a Discord account", () => {
 			"progress",
 		);
 		expect(progressed.progress).toMatch(/^\d+%$/);
+		await holdSteps(account.token, false);
 		const grid = await succeeded(owner, id);
 		expect(grid.progress).toBe("100%");
 		expect(isPng(await servedFromR2(grid))).toBe(true);
