@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { build } from "esbuild";
 import { defineConfig } from "vitest/config";
@@ -131,11 +130,6 @@ export default defineConfig(async () => {
 		test: {
 			name: PROJECT,
 			include: ["test/**/*.test.ts"],
-			// Two files at once at least: vitest's default (one fewer than the cores) ran one at a time on
-			// two cores, yet most of a file's time is spent waiting on real time (simulator steps, queue
-			// windows, Discord pacing), which a second file fills. Each file keeps its own workerd and
-			// storage either way.
-			maxWorkers: Math.max(2, availableParallelism() - 1),
 			setupFiles: ["./test/setup.ts"],
 			testTimeout: 30_000,
 			hookTimeout: 30_000,
