@@ -12,6 +12,8 @@ const GATEWAY_URL = "http://gateway.test";
 /** Relative to the project root, where vitest runs. */
 const SIMULATOR_BUNDLE = "dist/simulator/index.js";
 const FAKE_DISCORD_BUNDLE = "dist/fake-discord/index.js";
+/** The test queues' batch window in seconds (Miniflare takes fractions); see below. */
+const TEST_BATCH_WINDOW_S = 0.05;
 
 /**
  * notifyHook posts the simulator makes to anyone but the gateway land here (its outbound
@@ -35,15 +37,17 @@ async function hookSink(request: Request): Promise<Response> {
 // (simulator/discord/) likewise as FAKE_DISCORD.
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
-	// wrangler.toml's consumers with a 1 s batch window instead of production's 0: with 0, local
-	// queues redeliver retried messages back to back, so a test file that leaves one retrying
-	// kept the shared workerd busy after it finished and a whole run could hang. No test depends
-	// on the window; the bench measures production's.
+	// wrangler.toml's consumers with a short batch window (TEST_BATCH_WINDOW_S) instead of
+	// production's 0: with 0, local queues redeliver retried messages back to back, so a test
+	// file that leaves one retrying kept the shared workerd busy after it finished and a whole
+	// run could hang. A window of tens of milliseconds already spaces those out, where the 1 s
+	// window this used to be added up to a second to every hop of every task (submit, poll,
+	// callback). No test depends on the window; the bench measures production's.
 	const { queueConsumers } = unstable_getMiniflareWorkerOptions("./wrangler.toml").workerOptions;
 	const testQueueConsumers = Object.fromEntries(
 		Object.entries(queueConsumers ?? {}).map(([queue, consumer]) => [
 			queue,
-			{ ...consumer, maxBatchTimeout: Math.max(1, consumer.maxBatchTimeout ?? 1) },
+			{ ...consumer, maxBatchTimeout: Math.max(TEST_BATCH_WINDOW_S, consumer.maxBatchTimeout ?? 0) },
 		]),
 	);
 	// wrangler.toml's [assets] directory must exist before the Worker starts: the console, built.
@@ -115,7 +119,9 @@ export default defineConfig(async () => {
 							scriptPath: FAKE_DISCORD_BUNDLE,
 							compatibilityDate: "2026-10-20",
 							durableObjects: { HUB: { className: "FakeDiscordHub", useSQLite: true } },
-							bindings: { FAKE_DISCORD_STEP_MS: "100", FAKE_DISCORD_HEARTBEAT_MS: "1000" },
+							// A job's steps 50 ms apart (700 ms in production-like runs): tests see every step as a
+							// gateway frame, and those that need a job in flight hold its steps (/_fake/hold).
+							bindings: { FAKE_DISCORD_STEP_MS: "50", FAKE_DISCORD_HEARTBEAT_MS: "1000" },
 						},
 					],
 				},

@@ -5,8 +5,11 @@
  * (`splitIsolates`: HTTP and cron, queue consumers, each Durable Object class), so a V8 profile of
  * one isolate holds one kind of work, as each is an invocation of its own in production:
  *  1. the cron with a backlog: 1,000, 10,000 and 100,000 unfinished tasks (bench/lib/backlog.mjs),
- *     one `scheduled` run after another until every stuck task has ended: the cron isolate's CPU
- *     (profile), wall time, the process's CPU, D1 statements and rows read (D1_STATS);
+ *     one `scheduled` run after another, each followed by the queue's consumption of what it
+ *     handed over, until every stuck task has ended: the cron isolate's CPU (profile), wall time,
+ *     the process's CPU, D1 statements and rows read (D1_STATS), the runs it took; then one queue
+ *     consumer invocation of max_batch_size `timeout` messages at a time (the consumer isolate's
+ *     CPU per invocation, profile);
  *  2. live streams: one user with 1, 100 and 1,000 open streams (SSE and WebSocket mixed), then
  *     task updates for that user: CPU per update delivered and the delay to the last stream.
  * `npm run bench:growth` runs it alone (a few minutes); `npm run bench` runs it last, and
@@ -33,15 +36,24 @@ export const GROWTH_TARGETS = {
 	cronIsolateMs: 50,
 	/**
 	 * D1 rows the reconciler may read in one run at any backlog: its three seeks at their limits
-	 * (src/cron/reconcile.ts RECONCILE_BATCH) and 30 more (the cursor, the channel, each seek's
+	 * (src/cron/reconcile.ts RECONCILE_BATCH) and 30 more (the cursors, the channel, each seek's
 	 * last step). The idempotency clean-up beside it is bounded by its own limit (1,000 records).
 	 */
-	cronRowsBound: 400 + 100 + 200 + 30,
+	cronRowsBound: 5000 + 400 + 200 + 30,
+	/** Cron runs (each followed by the queue's consumption) until every stuck task has ended, at 100,000 unfinished, 10% timed out. */
+	cronRunsToEnd: 3,
+	/** Isolate CPU of one queue consumer invocation (max_batch_size `timeout` messages). */
+	consumerInvocationMs: 10,
 	/** From a task update to the last of 1,000 streams receiving it. */
 	streamLastMs: 1000,
 };
 /** Mirrors src/cron/reconcile.ts RECONCILE_BATCH (printed with the results). */
-const BATCH = { timedOut: 400, lost: 100, walk: 200 };
+const BATCH = { timedOut: 5000, lost: 400, walk: 200 };
+/** Mirror src/tasks/messages.ts TIMEOUT_IDS_PER_MESSAGE and max_batch_size of mj-edge-tasks (wrangler.toml). */
+const TIMEOUT_IDS_PER_MESSAGE = 10;
+const MAX_BATCH_SIZE = 10;
+/** Consumer invocations measured per backlog, each of MAX_BATCH_SIZE messages of fresh timed-out tasks. */
+const PROBE_INVOCATIONS = 3;
 const PROFILE_INTERVAL_US = 250;
 
 const intEnv = (name, fallback) => {
@@ -182,6 +194,24 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 		// Load the cron's isolate (the bundle's top level) as any first request would.
 		await (await fetch(`${rt.base}/health`)).arrayBuffer();
 		const before = await stuckNow();
+		/**
+		 * Waits until the queue has consumed what a run handed over (the timed-out tasks' `timeout`
+		 * messages, the lost tasks' submits): nothing stuck is left, or the stuck count has not
+		 * moved over two looks a couple of seconds apart. In production the next run is a minute
+		 * away. (Not "the process is quiet": the profiler sampling it keeps it from ever being so.)
+		 */
+		const drained = async () => {
+			const t0 = performance.now();
+			let last = await stuckNow();
+			let still = 0;
+			while (last.stuck > 0 && still < 2 && performance.now() - t0 < 180_000) {
+				await quiet(rt.pid, { timeoutMs: 2_000 });
+				const now = await stuckNow();
+				still = now.stuck === last.stuck ? still + 1 : 0;
+				last = now;
+			}
+			return { left: last, ms: performance.now() - t0 };
+		};
 		const runs = [];
 		const windows = [];
 		const dispatch = async (i) => {
@@ -201,7 +231,7 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 			// The run ends when its work does: scheduled() waits for waitUntil, the log line proves it.
 			const toUs = Math.max(returnedUs, report?.at ?? 0, d1?.at ?? 0);
 			const cpuMs = (cpuNanos(rt.pid) - cpu0) / 1e6;
-			const left = await stuckNow();
+			const { left, ms: drainMs } = await drained();
 			const run = {
 				run: i,
 				worker: stats ? "mj-edge-stats (D1_STATS)" : "mj-edge",
@@ -218,12 +248,13 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 						)
 					: null,
 				stuckAfter: left.stuck,
+				drainMs,
 				left,
 			};
 			runs.push(run);
 			if (!stats) windows.push({ fromUs, toUs, run: i });
 			log(
-				`cron ${total}: run ${i}${stats ? " (D1_STATS)" : ""} ${f(run.wallMs)} ms wall, process ${f(cpuMs)} ms, ${JSON.stringify(run.report)}${run.d1 ? ` d1 ${JSON.stringify(run.d1)}` : ""}; stuck ${left.stuck} (late ${left.late}, lost ${left.lost}), done unheard ${left.done}`,
+				`cron ${total}: run ${i}${stats ? " (D1_STATS)" : ""} ${f(run.wallMs)} ms wall, process ${f(cpuMs)} ms, ${JSON.stringify(run.report)}${run.d1 ? ` d1 ${JSON.stringify(run.d1)}` : ""}; queue drained ${f(drainMs / 1000)} s later: stuck ${left.stuck} (late ${left.late}, lost ${left.lost}), done unheard ${left.done}`,
 			);
 			return left;
 		};
@@ -265,6 +296,11 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 			run.taskObjectsMs = objectMs?.[i] ?? null;
 		});
 		const plain = runs.filter((r) => r.isolateMs != null);
+		// The cron's figures stand even if the probe cannot run.
+		const consumer = await consumerProbe({ rt, db, total, inspectorPort, locate, log }).catch((error) => {
+			log(`cron ${total}: consumer probe could not run: ${error?.stack ?? error}`);
+			return null;
+		});
 		const ended = left.stuck === 0;
 		const k = ended ? runs.findIndex((r) => r.stuckAfter === 0) + 1 : null;
 		const profileSummary = summarizeProfile(cronProfile, { mapFile: `${snapshot.script}.map`, top: 8 });
@@ -291,6 +327,7 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 			purge: statsRun?.d1?.purge ?? null,
 			walkPeriodRuns: Math.ceil((total - backlogCounts(total).lost) / BATCH.walk),
 			upstreamSubmits: upstream.submitted(),
+			consumer,
 			profile: {
 				sampledMs: profileSummary.sampledMs,
 				sources: profileSummary.sources,
@@ -303,6 +340,92 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 	}
 }
 
+/**
+ * One queue consumer invocation at a time, as production's max_batch_size makes the largest:
+ * MAX_BATCH_SIZE `timeout` messages of TIMEOUT_IDS_PER_MESSAGE fresh timed-out tasks each
+ * (`bl-probe-n`, written after the cron's runs), dispatched to `mj-edge-queue` with Miniflare's
+ * `queue()` under a V8 profile of that isolate. As for the cron, the self time at the consumer's
+ * own lines (src/queue/task-consumer.ts) is where local workerd starts each cold object inside
+ * the caller; both figures are kept.
+ */
+async function consumerProbe({ rt, db, total, inspectorPort, locate, log }) {
+	const perInvocation = MAX_BATCH_SIZE * TIMEOUT_IDS_PER_MESSAGE;
+	const count = PROBE_INVOCATIONS * perInvocation;
+	const now = Date.now();
+	await db
+		.prepare(
+			`INSERT INTO tasks (public_id, user_id, user_seq, task_seq, action, prompt, status, progress, channel_id, upstream_id,
+			   submit_time, updated_at, version, quota)
+			 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+			 SELECT 'bl-probe-' || n, 1 + n % 100, 10000000 + n, ?2 + n, 'IMAGINE', 'bench probe ' || n, 'IN_PROGRESS', '50%', 1,
+			   'probe-' || n, ?3 - 41 * 60000 - n, ?3, 1, 0 FROM seq`,
+		)
+		.bind(count, total, now)
+		.run();
+	const ids = Array.from({ length: count }, (_, i) => `bl-probe-${i + 1}`);
+	const queueWorker = await rt.mf.getWorker("mj-edge-queue");
+	const windows = [];
+	const outcomes = [];
+	const load = async () => {
+		for (let i = 0; i < PROBE_INVOCATIONS; i++) {
+			await quiet(rt.pid);
+			const messages = Array.from({ length: MAX_BATCH_SIZE }, (_, m) => {
+				const at = i * perInvocation + m * TIMEOUT_IDS_PER_MESSAGE;
+				return {
+					id: `probe-${i}-${m}`,
+					timestamp: new Date(),
+					attempts: 1,
+					body: {
+						kind: "timeout",
+						failReason: "timed out after 30 minutes",
+						taskIds: ids.slice(at, at + TIMEOUT_IDS_PER_MESSAGE),
+					},
+				};
+			});
+			const fromUs = monoUs();
+			const result = await queueWorker.queue("mj-edge-tasks", messages);
+			windows.push({ fromUs, toUs: monoUs() });
+			outcomes.push(result.outcome);
+		}
+		await quiet(rt.pid);
+	};
+	const { profile } = await profileWhile({
+		port: inspectorPort,
+		workerName: "mj-edge-queue",
+		intervalUs: PROFILE_INTERVAL_US,
+		load,
+	});
+	const isolateMs = busyMsInWindows(profile, windows, PROFILE_INTERVAL_US) ?? [];
+	const atCallsMs =
+		busyMsInWindows(profile, windows, PROFILE_INTERVAL_US, {
+			leaf: (frame) => locate(frame) === "src/queue/task-consumer.ts",
+		}) ?? [];
+	const ended = await db
+		.prepare(
+			"SELECT COUNT(*) AS n FROM tasks WHERE public_id >= 'bl-probe-' AND public_id < 'bl-probe.' AND status = 'FAILURE'",
+		)
+		.first();
+	const invocations = windows.map((w, i) => ({
+		wallMs: (w.toUs - w.fromUs) / 1000,
+		isolateMs: isolateMs[i] ?? null,
+		atObjectCallsMs: atCallsMs[i] ?? null,
+		ownMs: isolateMs[i] == null ? null : isolateMs[i] - (atCallsMs[i] ?? 0),
+		outcome: outcomes[i],
+	}));
+	log(
+		`cron ${total}: consumer invocations of ${MAX_BATCH_SIZE} x ${TIMEOUT_IDS_PER_MESSAGE} timed-out tasks: ${JSON.stringify(invocations)}; ${ended.n} of ${count} ended`,
+	);
+	return {
+		messagesPerInvocation: MAX_BATCH_SIZE,
+		idsPerMessage: TIMEOUT_IDS_PER_MESSAGE,
+		invocations,
+		ended: ended.n,
+		count,
+		worstOwnMs: Math.max(...invocations.map((x) => x.ownMs ?? Number.NaN)),
+		worstIsolateMs: Math.max(...invocations.map((x) => x.isolateMs ?? Number.NaN)),
+	};
+}
+
 export async function runCronGrowth({ snapshot, outDir, logFile, log }) {
 	const sizes = listEnv("BENCH_GROWTH_SIZES", "1000,10000,100000");
 	const maxRuns = intEnv("BENCH_GROWTH_MAX_RUNS", 40);
@@ -312,8 +435,15 @@ export async function runCronGrowth({ snapshot, outDir, logFile, log }) {
 	const worstRaw = Math.max(...results.map((r) => r.worstIsolateMs));
 	const rows = results.map((r) => r.rowsRead).filter(Number.isFinite);
 	const rowsPass = rows.length === results.length && Math.max(...rows) <= GROWTH_TARGETS.cronRowsBound;
+	const consumerWorst = Math.max(...results.map((r) => r.consumer?.worstOwnMs ?? Number.NaN));
 	return {
 		batch: BATCH,
+		consumerWorstOwnMs: consumerWorst,
+		consumerWorstIsolateMs: Math.max(...results.map((r) => r.consumer?.worstIsolateMs ?? Number.NaN)),
+		consumerPass:
+			Number.isFinite(consumerWorst) &&
+			consumerWorst < GROWTH_TARGETS.consumerInvocationMs &&
+			results.every((r) => r.consumer?.ended === r.consumer?.count),
 		maxRuns,
 		sizes: results,
 		worstOwnMs: worst,
@@ -321,6 +451,7 @@ export async function runCronGrowth({ snapshot, outDir, logFile, log }) {
 		isolatePass: Number.isFinite(worst) && worst < GROWTH_TARGETS.cronIsolateMs,
 		rowsPass,
 		endedPass: results.every((r) => r.ended),
+		runsPass: results.every((r) => r.ended && r.k <= GROWTH_TARGETS.cronRunsToEnd),
 	};
 }
 
@@ -328,19 +459,29 @@ export function cronLines(cron) {
 	if (cron.error) return [`cron with a backlog: could not run (${cron.error})`];
 	const verdict = (ok) => (ok ? "PASS" : "FAIL");
 	const lines = [
-		`cron with a backlog (one scheduled() run after another until no task is stuck; batch per run: ${cron.batch.timedOut} timed out, ${cron.batch.lost} lost, ${cron.batch.walk} walked; isolate = the cron isolate's own CPU, V8 profile ${PROFILE_INTERVAL_US} µs; process = the whole workerd process incl. local D1, queue consumers and the task objects, info):`,
+		`cron with a backlog (one scheduled() run after another, each followed by the queue consuming what it handed over, until no task is stuck; batch per run: ${cron.batch.timedOut} timed out handed to the queue, ${cron.batch.lost} lost, ${cron.batch.walk} walked; isolate = the cron isolate's own CPU, V8 profile ${PROFILE_INTERVAL_US} µs; process = the whole workerd process incl. local D1, queue consumers and the task objects, info):`,
 	];
 	for (const r of cron.sizes) {
 		const one = r.firstRun;
 		lines.push(
 			`  backlog ${String(r.total).padStart(6)}  run 1: isolate ${f(one.ownMs)} ms (+ ${f(one.atObjectCallsMs)} at cold object calls), wall ${f(one.wallMs)} ms, process ${f(one.processCpuMs)} ms, task objects ${f(one.taskObjectsMs)} ms  |  runs: isolate median ${f(r.medianOwnMs)} worst ${f(r.worstOwnMs)} ms (with object starts: median ${f(r.medianIsolateMs)} worst ${f(r.worstIsolateMs)}), wall median ${f(r.medianWallMs)} ms, process median ${f(r.medianProcessCpuMs)} ms  |  D1 per run (reconcile): ${r.statements ?? "n/a"} statements, ${r.rowsRead ?? "n/a"} rows read, ${r.rowsWritten ?? "n/a"} written; idempotency clean-up ${r.purge ? `${r.purge.queries} statement, ${r.purge.rowsRead} read, ${r.purge.rowsWritten} written` : "n/a"}`,
-			`                  stuck ${r.before.stuck} (late ${r.before.late}, lost ${r.before.lost}) -> ${r.after.stuck} after ${r.runs.length} runs: ${r.ended ? `k = ${r.k}` : `NOT ended within ${cron.maxRuns} runs`}  |  done-unheard ${r.before.done} -> ${r.after.done} (the walk passes every in-flight task in ${r.walkPeriodRuns} runs)  |  healthy disturbed ${r.after.runDisturbed}`,
+			`                  stuck ${r.before.stuck} (late ${r.before.late}, lost ${r.before.lost}) -> ${r.after.stuck} after ${r.runs.length} runs: ${r.ended ? `k = ${r.k}` : `NOT ended within ${cron.maxRuns} runs`} (target <= ${GROWTH_TARGETS.cronRunsToEnd}: ${verdict(r.ended && r.k <= GROWTH_TARGETS.cronRunsToEnd)}; queue drained after each run in median ${f(median(r.runs.map((x) => x.drainMs / 1000)))} s)  |  done-unheard ${r.before.done} -> ${r.after.done} (the walk passes every in-flight task in ${r.walkPeriodRuns} runs)  |  healthy disturbed ${r.after.runDisturbed}`,
 		);
 	}
 	lines.push(
 		`  isolate CPU per run, worst at any backlog: ${f(cron.worstOwnMs)} ms  target < ${GROWTH_TARGETS.cronIsolateMs} ms: ${verdict(cron.isolatePass)}  (with local workerd's cold object starts in the caller: ${f(cron.worstIsolateMs)} ms, ${cron.worstIsolateMs < GROWTH_TARGETS.cronIsolateMs ? "under" : "over"} the target; see bench/README.md)`,
 		`  D1 rows read by the reconciler in run 2 (D1_STATS): ${cron.sizes.map((r) => r.rowsRead ?? "n/a").join(" / ")} at backlogs ${cron.sizes.map((r) => r.total).join(" / ")}  target a fixed bound whatever the backlog (<= ${GROWTH_TARGETS.cronRowsBound}: the batch caps ${BATCH.timedOut} + ${BATCH.lost} + ${BATCH.walk} + 30): ${verdict(cron.rowsPass)}`,
-		`  every stuck task ended: k = ${cron.sizes.map((r) => r.k ?? `>${cron.maxRuns}`).join(" / ")} runs  target stuck reaches 0: ${verdict(cron.endedPass)}`,
+		`  every stuck task ended: k = ${cron.sizes.map((r) => r.k ?? `>${cron.maxRuns}`).join(" / ")} runs at backlogs ${cron.sizes.map((r) => r.total).join(" / ")}  target stuck reaches 0: ${verdict(cron.endedPass)}; within <= ${GROWTH_TARGETS.cronRunsToEnd} runs (plus the queue's consumption) at each: ${verdict(cron.runsPass)}`,
+	);
+	for (const r of cron.sizes) {
+		const c = r.consumer;
+		if (!c) continue;
+		lines.push(
+			`  queue consumer at ${String(r.total).padStart(6)}: one invocation of ${c.messagesPerInvocation} timeout messages x ${c.idsPerMessage} tasks (max_batch_size): isolate ${c.invocations.map((x) => f(x.ownMs)).join(" / ")} ms (+ ${c.invocations.map((x) => f(x.atObjectCallsMs)).join(" / ")} at cold object calls), wall ${c.invocations.map((x) => f(x.wallMs, 0)).join(" / ")} ms; ${c.ended} of ${c.count} ended`,
+		);
+	}
+	lines.push(
+		`  queue consumer invocation CPU, worst: ${f(cron.consumerWorstOwnMs)} ms  target < ${GROWTH_TARGETS.consumerInvocationMs} ms (and every task ended): ${verdict(cron.consumerPass)}  (with local workerd's cold object starts in the caller: ${f(cron.consumerWorstIsolateMs)} ms)`,
 	);
 	const big = cron.sizes.at(-1);
 	if (big?.profile?.sources?.length) {

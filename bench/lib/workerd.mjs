@@ -55,6 +55,9 @@ async function startInstance(options, label) {
 	return { mf, url, pid: fresh[0] };
 }
 
+/** The ceiling Worker's SUBMIT_LIMITER namespace (the gateway's is wrangler.toml's 1001). */
+const CEILING_LIMITER_NAMESPACE = "1901";
+
 /** The fake Discord's origin as the gateway names it (as under `npm start`): its URLs go through FAKE_DISCORD. */
 const FAKE_DISCORD_URL = "http://fake-discord.internal";
 
@@ -187,6 +190,12 @@ export async function startWorkerd({
 					compatibilityFlags: worker.compatibilityFlags,
 					d1Databases: worker.d1Databases,
 					queueProducers: { TASK_QUEUE: worker.queueProducers.TASK_QUEUE },
+					// The submit's rate limiter as the gateway's (same limit, period and key shape), in a
+					// namespace of its own: sharing the gateway's buckets, the ceiling's submits would use
+					// up the bench users' allowance of 60 a minute and get the route's refused.
+					ratelimits: {
+						SUBMIT_LIMITER: { ...worker.ratelimits.SUBMIT_LIMITER, namespace_id: CEILING_LIMITER_NAMESPACE },
+					},
 					unsafeDirectSockets: [{ host: "127.0.0.1", port: ceilingPort }],
 				},
 			]

@@ -1,5 +1,5 @@
 /**
- * The safety net, run every minute by the cron trigger: fails tasks that ran past the timeout,
+ * The safety net, run every minute by the cron trigger: ends tasks that ran past the timeout,
  * re-queues NOT_START tasks whose message was lost, and polls in-flight tasks per channel with
  * list-by-condition (failing those that vanished upstream). Every change goes through the task's
  * Durable Object, so it cannot fight the poller or a push callback. A NOT_START row may also be
@@ -8,20 +8,31 @@
  *
  * A run's work is bounded whatever the backlog (RECONCILE_BATCH): three seeks that stop at their
  * limits (src/db/tasks.ts reconcileCandidates), so its D1 reads, Durable Object calls and CPU
- * stay the same at a thousand or a hundred thousand unfinished tasks. Timed-out and lost tasks
- * are taken oldest first; in-flight tasks are polled in turn by a walk that resumes where the
- * last run stopped (a cursor in the counters table), so none waits behind older ones for ever.
- * A backlog larger than a batch is worked off over the following runs (bench/README.md).
+ * stay the same at a thousand or a hundred thousand unfinished tasks. Timed-out tasks are only
+ * found here: they go to the task queue, TIMEOUT_IDS_PER_MESSAGE to a message, and the queue's
+ * consumers fail them through their objects in parallel, each invocation bounded by its batch.
+ * Their seek resumes after the last task handed (a cursor), so a run hands the next ones rather
+ * than the same ones again; at the end it starts over from the oldest, which re-hands only a task
+ * whose message was lost or not yet consumed (its object refuses a second end). Lost tasks are
+ * taken oldest first; in-flight tasks are polled in turn by a walk that resumes where the last run
+ * stopped (a cursor too), so none waits behind older ones for ever. bench/README.md ("Growth")
+ * measures a run and how many runs a backlog takes.
  */
 
 import { findChannel } from "../db/channels";
 import { type Db, getDb } from "../db/client";
 import type { ChannelRow } from "../db/schema";
-import { type ReconcileRow, reconcileCandidates, saveReconcileCursor } from "../db/tasks";
+import {
+	type ReconcileCursors,
+	type ReconcileRow,
+	reconcileCandidates,
+	saveReconcileCursors,
+	type TimedOutRow,
+} from "../db/tasks";
 import type { Deps } from "../deps";
-import type { TaskMessage } from "../tasks/messages";
+import { type TaskMessage, TIMEOUT_IDS_PER_MESSAGE } from "../tasks/messages";
 import { isTerminal, parseProgress, taskTimeoutMs } from "../tasks/model";
-import { planFor, planForMissing, REQUEUE_AFTER_MS } from "../tasks/reconcile-rules";
+import { planFor, planForMissing, REQUEUE_AFTER_MS, timeoutReason } from "../tasks/reconcile-rules";
 import { taskObject } from "../tasks/task-object-stub";
 import { decide } from "../tasks/transitions";
 import { updateFromUpstream } from "../tasks/upstream-map";
@@ -29,17 +40,25 @@ import { UpstreamClient, UpstreamError } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 
 /**
- * Most tasks one run takes of each kind: timed out (failed), NOT_START with a lost message
- * (asked of their object, then re-queued), in flight (polled upstream). Sized so that one run
- * stays well under 50 ms of the isolate's CPU (bench/growth.mjs measures it).
+ * Most tasks one run takes of each kind: timed out (handed to the queue to fail: a seek and a
+ * few messages, no object call here), NOT_START with a lost message (asked of their object, then
+ * re-queued), in flight (polled upstream). Sized so that one run stays well under 50 ms of the
+ * isolate's CPU and a backlog of 100,000 unfinished tasks with 10% timed out and 1% lost ends
+ * within 3 runs (bench/growth.mjs measures both).
  */
-export const RECONCILE_BATCH = { timedOut: 400, lost: 100, walk: 200 } as const;
+export const RECONCILE_BATCH = { timedOut: 5_000, lost: 400, walk: 200 } as const;
+export type ReconcileBatch = { readonly [kind in keyof typeof RECONCILE_BATCH]: number };
 const LIST_CHUNK = 50;
+/** Messages per sendBatch: the Queues limit (and 100 x ~800 bytes is far under its 256 KB). */
+const SEND_BATCH = 100;
 export interface ReconcileReport {
 	polled: number;
 	updated: number;
 	vanished: number;
+	/** Timed-out tasks handed to the queue this run (their consumers fail them). */
 	timedOut: number;
+	/** The `timeout` messages that carried them. */
+	timeoutMessages: number;
 	requeued: number;
 	/** NOT_START rows whose object had moved on: D1 caught up with the object. */
 	repaired: number;
@@ -50,7 +69,12 @@ export interface ReconcileReport {
 /** How many objects the reconciler asks at once. */
 const SYNC_CHUNK = 25;
 
-export async function reconcile(env: Env, deps: Deps): Promise<ReconcileReport> {
+/** `batch` is RECONCILE_BATCH but in tests, which show a backlog of several batches with small ones. */
+export async function reconcile(
+	env: Env,
+	deps: Deps,
+	batch: ReconcileBatch = RECONCILE_BATCH,
+): Promise<ReconcileReport> {
 	const now = deps.now();
 	const db = getDb(env.DB);
 	const report: ReconcileReport = {
@@ -58,6 +82,7 @@ export async function reconcile(env: Env, deps: Deps): Promise<ReconcileReport> 
 		updated: 0,
 		vanished: 0,
 		timedOut: 0,
+		timeoutMessages: 0,
 		requeued: 0,
 		repaired: 0,
 		examined: 0,
@@ -66,25 +91,23 @@ export async function reconcile(env: Env, deps: Deps): Promise<ReconcileReport> 
 	const found = await reconcileCandidates(
 		db,
 		{ timedOutBefore: now - timeoutMs, lostBefore: now - REQUEUE_AFTER_MS },
-		RECONCILE_BATCH,
+		batch,
 	);
-	// A timed-out in-flight task may also be in the walk: each task is planned once.
+	report.timeoutMessages = await handOffTimedOut(env, found.timedOut, timeoutMs);
+	report.timedOut = found.timedOut.length;
+
+	// A NOT_START row its object has moved on may also be in the walk: each task is planned once.
 	const seen = new Set<string>();
 	const once = (rows: ReconcileRow[]) => rows.filter((row) => !seen.has(row.publicId) && seen.add(row.publicId));
-	const candidates = [
-		...once(found.timedOut),
-		...(await withObjectStates(env, once(found.lost), report)),
-		...once(found.walk),
-	];
-	report.examined = candidates.length;
+	const candidates = [...(await withObjectStates(env, once(found.lost), report)), ...once(found.walk)];
+	report.examined = found.timedOut.length + candidates.length;
 
 	const toPoll = new Map<number, ReconcileRow[]>();
-	const toFail: { task: ReconcileRow; reason: string }[] = [];
 	const requeue: TaskMessage[] = [];
 	for (const task of candidates) {
 		const plan = planFor(task, now, timeoutMs);
-		if (plan.kind === "fail") toFail.push({ task, reason: plan.reason });
-		else if (plan.kind === "requeue") requeue.push({ kind: "submit", taskId: task.publicId });
+		// "fail" is a walked task past the timeout: the timed-out seek hands it on (this run or a later one).
+		if (plan.kind === "requeue") requeue.push({ kind: "submit", taskId: task.publicId });
 		else if (plan.kind === "poll" && task.channelId != null) {
 			const group = toPoll.get(task.channelId) ?? [];
 			group.push(task);
@@ -92,30 +115,58 @@ export async function reconcile(env: Env, deps: Deps): Promise<ReconcileReport> 
 		}
 	}
 
-	for (let i = 0; i < toFail.length; i += SYNC_CHUNK) {
-		const results = await Promise.all(
-			toFail
-				.slice(i, i + SYNC_CHUNK)
-				.map(({ task, reason }) =>
-					taskObject(env, task.publicId).apply(task.publicId, { status: "FAILURE", failReason: reason }),
-				),
-		);
-		report.timedOut += results.filter((result) => result.applied).length;
-	}
-
-	for (let i = 0; i < requeue.length; i += 100) {
-		await env.TASK_QUEUE.sendBatch(requeue.slice(i, i + 100).map((body) => ({ body })));
+	for (let i = 0; i < requeue.length; i += SEND_BATCH) {
+		await env.TASK_QUEUE.sendBatch(requeue.slice(i, i + SEND_BATCH).map((body) => ({ body })));
 	}
 	report.requeued = requeue.length;
 
 	for (const [channelId, tasks] of toPoll) await pollChannel(env, deps, db, channelId, tasks, now, report);
 
-	// The next run walks on from here; a walk that came round to its start begins again from the first.
-	const last = found.walk.at(-1);
-	const wrapped = found.walk.length < RECONCILE_BATCH.walk || (last !== undefined && last.id <= found.walkFrom);
-	const next = wrapped || last === undefined ? 0 : last.id;
-	if (next !== found.walkFrom) await saveReconcileCursor(db, next);
+	const next = nextCursors(found, batch);
+	const { walk, timeout } = found.cursors;
+	if (next.walk !== walk || next.timeout.time !== timeout.time || next.timeout.id !== timeout.id) {
+		await saveReconcileCursors(db, next);
+	}
 	return report;
+}
+
+/**
+ * Sends the timed-out tasks to the task queue as `timeout` messages, those with the same
+ * failReason together; answers how many messages went. Sent before the cursor moves past them,
+ * so a send that fails leaves them for the next run.
+ */
+async function handOffTimedOut(env: Env, rows: TimedOutRow[], timeoutMs: number): Promise<number> {
+	const byReason = new Map<string, string[]>();
+	for (const row of rows) {
+		const reason = timeoutReason(row.modal, timeoutMs);
+		const ids = byReason.get(reason) ?? [];
+		ids.push(row.publicId);
+		byReason.set(reason, ids);
+	}
+	const messages: { body: TaskMessage }[] = [];
+	for (const [failReason, ids] of byReason) {
+		for (let i = 0; i < ids.length; i += TIMEOUT_IDS_PER_MESSAGE) {
+			messages.push({ body: { kind: "timeout", failReason, taskIds: ids.slice(i, i + TIMEOUT_IDS_PER_MESSAGE) } });
+		}
+	}
+	for (let i = 0; i < messages.length; i += SEND_BATCH)
+		await env.TASK_QUEUE.sendBatch(messages.slice(i, i + SEND_BATCH));
+	return messages.length;
+}
+
+/**
+ * Where the next run's seeks start. The walk: after its last task, or from the first once it
+ * came round. The timed-out seek: after the last task handed while it fills its limit (more may
+ * follow), else from the oldest again.
+ */
+function nextCursors(found: Awaited<ReturnType<typeof reconcileCandidates>>, batch: ReconcileBatch): ReconcileCursors {
+	const lastWalked = found.walk.at(-1);
+	const wrapped = found.walk.length < batch.walk || (lastWalked !== undefined && lastWalked.id <= found.cursors.walk);
+	const lastHanded = found.timedOut.length < batch.timedOut ? undefined : found.timedOut.at(-1);
+	return {
+		walk: wrapped || lastWalked === undefined ? 0 : lastWalked.id,
+		timeout: lastHanded ? { time: lastHanded.submitTime, id: lastHanded.id } : { time: 0, id: 0 },
+	};
 }
 
 /** Polls one channel's tasks with list-by-condition; only news goes to the task objects. */

@@ -21,7 +21,7 @@ export function d1Of(db: Db): D1Like {
 }
 
 /** Column types whose driver value is the value (drizzle's mapping is the identity for them). */
-const PLAIN = new Set(["SQLiteInteger", "SQLiteText"]);
+export const PLAIN: ReadonlySet<string> = new Set(["SQLiteInteger", "SQLiteText"]);
 
 interface ColumnMap {
 	key: string;

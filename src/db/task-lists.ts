@@ -39,7 +39,7 @@ export interface TaskPage<T extends CursorRow = TaskRow> {
 }
 
 /** A filter's WHERE clause (with its leading " where ", or "") and its parameters, in binding order. */
-function whereOf(filter: TaskListFilter, cursor?: TaskCursor): { sql: string; params: unknown[] } {
+function whereOf(filter: TaskListFilter): { sql: string; params: unknown[] } {
 	const parts: string[] = [];
 	const params: unknown[] = [];
 	const add = (sql: string, ...values: unknown[]) => {
@@ -54,7 +54,6 @@ function whereOf(filter: TaskListFilter, cursor?: TaskCursor): { sql: string; pa
 	if (filter.action !== undefined) add(`"tasks"."action" = ?`, filter.action);
 	if (filter.fromMs !== undefined) add(`"tasks"."submit_time" >= ?`, filter.fromMs);
 	if (filter.toMs !== undefined) add(`"tasks"."submit_time" <= ?`, filter.toMs);
-	if (cursor) add(`("tasks"."submit_time", "tasks"."id") < (?, ?)`, cursor.submitTime, cursor.id);
 	return { sql: parts.length === 0 ? "" : ` where ${parts.join(" and ")}`, params };
 }
 
@@ -102,11 +101,42 @@ export async function listTaskPage<T extends CursorRow = TaskRow>(
 	shape: RowShape<T> = TASK as unknown as RowShape<T>,
 ): Promise<TaskPage<T>> {
 	const { limit, cursor } = options;
+	if (cursor) return pageAfter(db, filter, cursor, limit, shape);
 	const page = options.page ?? 1;
-	const where = whereOf(filter, cursor);
-	const offset = !cursor && page !== 1;
+	const where = whereOf(filter);
+	const offset = page !== 1;
 	const sql = pageStatement(shape, where.sql, offset);
 	const params = offset ? [...where.params, limit + 1, (page - 1) * limit] : [...where.params, limit + 1];
+	const rows = await rawRows(db, sql, params);
+	return pageOf(
+		rows.map((row) => shape.read(row)),
+		limit,
+	);
+}
+
+/**
+ * The page after `cursor`, as two seeks merged in order: the rest of the cursor's own submit
+ * time (`submit_time = t and id < i`), then everything older (`submit_time < t`). The row value
+ * `(submit_time, id) < (t, i)` says the same in one range, but SQLite seeks a row value only as
+ * far as its first column when the second is the rowid (`id`), so that range started at the first
+ * task of time t and read again every task of t already shown (at least the cursor's own row)
+ * before reaching the page. Each seek here starts at the first row it returns.
+ */
+async function pageAfter<T extends CursorRow>(
+	db: Db,
+	filter: TaskListFilter,
+	cursor: TaskCursor,
+	limit: number,
+	shape: RowShape<T>,
+): Promise<TaskPage<T>> {
+	const where = whereOf(filter);
+	const sql = statement(shape, `after${where.sql}`, () => {
+		const seek = (range: string) =>
+			`select ${shape.columns} from "tasks"${where.sql ? `${where.sql} and ` : " where "}${range}`;
+		// A compound's ORDER BY names its result columns, unqualified.
+		return `${seek(`"tasks"."submit_time" = ? and "tasks"."id" < ?`)} union all ${seek(`"tasks"."submit_time" < ?`)} order by "submit_time" desc, "id" desc limit ?`;
+	});
+	const params = [...where.params, cursor.submitTime, cursor.id, ...where.params, cursor.submitTime, limit + 1];
 	const rows = await rawRows(db, sql, params);
 	return pageOf(
 		rows.map((row) => shape.read(row)),

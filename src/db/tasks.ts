@@ -3,7 +3,7 @@ import { and, asc, desc, eq, exists, getTableColumns, gte, inArray, lt, type SQL
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { UNFINISHED_STATUSES } from "../vocabulary";
 import type { Db } from "./client";
-import { d1Of, rawRows, TASK } from "./rows";
+import { d1Of, PLAIN, rawRows, TASK } from "./rows";
 import {
 	counters,
 	IN_FLIGHT_CONDITION,
@@ -106,18 +106,33 @@ function writeStatementsOf(album: boolean, limited: boolean): WriteStatements {
 	};
 	const columns = Object.entries(getTableColumns(tasks)) as [keyof TaskRow, SQLiteColumn][];
 	const values = columns.map(([key]) => (key === "id" ? "null" : (computed[key]?.sql ?? "?")));
+	// Per bound column, decided here once: its SQL parameters, or the row's value with the column's
+	// default and driver mapping (drizzle's is the identity for plain integers and text).
+	const fills = columns
+		.filter(([key]) => key !== "id")
+		.map(([key, column]) => ({
+			key,
+			computed: computed[key]?.params,
+			fallback: column.default as unknown,
+			encode: PLAIN.has(column.columnType) ? null : (value: unknown) => column.mapToDriverValue(value),
+		}));
 	const built: WriteStatements = {
 		charge: `update "users" set "quota" = "users"."quota" - ?, "task_count" = "users"."task_count" + 1, "album_count" = ${album ? `"users"."album_count" + 1` : `"users"."album_count"`}, "last_submit_time" = MAX("users"."last_submit_time" + 1, ?) where "users"."id" = ?`,
 		insert: `insert into "tasks" (${columns.map(([, column]) => `"${column.name}"`).join(", ")}) values (${values.join(", ")}) returning "submit_time"`,
-		insertParams: (row, limit) =>
-			columns.flatMap(([key, column]) => {
-				if (key === "id") return [];
-				const fill = computed[key];
-				if (fill) return fill.params(row, limit);
+		insertParams: (row, limit) => {
+			const params: unknown[] = [];
+			for (const fill of fills) {
+				if (fill.computed) {
+					params.push(...fill.computed(row, limit));
+					continue;
+				}
 				// As drizzle: a value left out takes the column's default; null stays NULL.
-				const value = row[key] === undefined ? column.default : row[key];
-				return [value === undefined || value === null ? null : column.mapToDriverValue(value)];
-			}),
+				const given = row[fill.key];
+				const value = given === undefined ? fill.fallback : given;
+				params.push(value === undefined || value === null ? null : fill.encode ? fill.encode(value) : value);
+			}
+			return params;
+		},
 	};
 	writeStatements.set(key, built);
 	return built;
@@ -276,12 +291,35 @@ const reconcileColumns = {
 
 /** The counters row that keeps where the reconciler's walk over in-flight tasks stopped. */
 export const RECONCILE_CURSOR = "reconcile_walk";
+/**
+ * The counters rows that keep the last timed-out task the reconciler handed to the queue (its
+ * submit_time and id, the order of tasks_unfinished_time): the next run seeks on from there, so
+ * a task waiting in a message is not handed again before it is consumed.
+ */
+export const TIMEOUT_CURSOR = { time: "reconcile_timeout_time", id: "reconcile_timeout_id" } as const;
+
+/** A timed-out task as the reconciler hands it on: enough to name its object and word its failReason. */
+export interface TimedOutRow {
+	id: number;
+	submitTime: number;
+	publicId: string;
+	/** A MODAL step never sent (no upstream task): its failReason says so. */
+	modal: boolean;
+}
+
+export interface ReconcileCursors {
+	walk: number;
+	timeout: { time: number; id: number };
+}
+
+const cursorValue = (name: string) => sql`coalesce((select value from counters where name = ${name}), 0)`;
 
 /**
  * One round trip for the reconciler's three bounded reads, each a seek that stops at its limit
  * whatever the backlog:
- *  - `timedOut`: unfinished tasks submitted before `timedOutBefore`, oldest first, at most
- *    `limits.timedOut` (the partial index tasks_unfinished_time);
+ *  - `timedOut`: unfinished tasks submitted before `timedOutBefore`, in (submit_time, id) order
+ *    after the stored timeout cursor, at most `limits.timedOut` (the partial index
+ *    tasks_unfinished_time, no sort);
  *  - `lost`: NOT_START tasks submitted in [timedOutBefore, lostBefore), oldest first
  *    (tasks_status_time), whose queue message may be lost;
  *  - `walk`: the next in-flight tasks by id after the stored cursor (tasks_in_flight), wrapping
@@ -291,13 +329,22 @@ export async function reconcileCandidates(
 	db: Db,
 	{ timedOutBefore, lostBefore }: { timedOutBefore: number; lostBefore: number },
 	limits: { timedOut: number; lost: number; walk: number },
-): Promise<{ timedOut: ReconcileRow[]; lost: ReconcileRow[]; walk: ReconcileRow[]; walkFrom: number }> {
-	// INDEXED BY: see inFlightAfter; this seek reads `limits.timedOut` rows at most.
+): Promise<{ timedOut: TimedOutRow[]; lost: ReconcileRow[]; walk: ReconcileRow[]; cursors: ReconcileCursors }> {
+	// INDEXED BY: see inFlightAfter. The cursor's values are scalar subqueries, not a join, so
+	// the seek starts at the cursor and reads the index in order: `limits.timedOut` rows at most.
+	const after = { time: cursorValue(TIMEOUT_CURSOR.time), id: cursorValue(TIMEOUT_CURSOR.id) };
 	const timedOut = db
-		.select(walkColumns)
+		.select({
+			id: sql<number>`id`,
+			submitTime: sql<number>`submit_time`,
+			publicId: sql<string>`public_id`,
+			modal: sql<number>`status = 'MODAL' AND upstream_id IS NULL`,
+		})
 		.from(sql`tasks INDEXED BY tasks_unfinished_time`)
-		.where(sql`${sql.raw(UNFINISHED_CONDITION)} AND submit_time < ${timedOutBefore}`)
-		.orderBy(sql`submit_time`)
+		.where(
+			sql`${sql.raw(UNFINISHED_CONDITION)} AND submit_time < ${timedOutBefore} AND submit_time >= ${after.time} AND (submit_time > ${after.time} OR id > ${after.id})`,
+		)
+		.orderBy(sql`submit_time, id`)
 		.limit(limits.timedOut);
 	const lost = db
 		.select(reconcileColumns)
@@ -305,24 +352,31 @@ export async function reconcileCandidates(
 		.where(and(eq(tasks.status, "NOT_START"), gte(tasks.submitTime, timedOutBefore), lt(tasks.submitTime, lostBefore)))
 		.orderBy(asc(tasks.submitTime))
 		.limit(limits.lost);
-	const cursor = db.select({ value: counters.value }).from(counters).where(eq(counters.name, RECONCILE_CURSOR));
-	const [cursorRows, lostRows, walkRows, timedOutRows] = await db.batch([
-		cursor,
+	const cursorRows = db
+		.select({ name: counters.name, value: counters.value })
+		.from(counters)
+		.where(inArray(counters.name, [RECONCILE_CURSOR, TIMEOUT_CURSOR.time, TIMEOUT_CURSOR.id]));
+	const [cursorList, lostRows, walkRows, timedOutRows] = await db.batch([
+		cursorRows,
 		lost,
-		inFlightAfter(db, sql`coalesce((${cursor}), 0)`, limits.walk),
+		inFlightAfter(db, cursorValue(RECONCILE_CURSOR), limits.walk),
 		timedOut,
 	]);
-	const walkFrom = cursorRows[0]?.value ?? 0;
+	const stored = new Map(cursorList.map((row) => [row.name, row.value]));
+	const walkFrom = stored.get(RECONCILE_CURSOR) ?? 0;
 	let walk = walkRows;
 	// The end of the walk: start again from the first in-flight task, up to the cursor.
 	if (walk.length < limits.walk && walkFrom > 0) {
 		walk = [...walk, ...(await inFlightAfter(db, sql`0`, limits.walk - walk.length, walkFrom))];
 	}
 	return {
-		timedOut: timedOutRows,
+		timedOut: timedOutRows.map((row) => ({ ...row, modal: Boolean(row.modal) })),
 		lost: lostRows,
 		walk,
-		walkFrom,
+		cursors: {
+			walk: walkFrom,
+			timeout: { time: stored.get(TIMEOUT_CURSOR.time) ?? 0, id: stored.get(TIMEOUT_CURSOR.id) ?? 0 },
+		},
 	};
 }
 
@@ -354,12 +408,19 @@ const walkColumns = {
 	channelId: sql<number | null>`channel_id`,
 };
 
-/** Where the next run's walk starts: after `lastId`, or from the start (0). */
-export async function saveReconcileCursor(db: Db, lastId: number): Promise<void> {
+/**
+ * Stores where the next run's seeks start, in one statement: the walk after `walk` (0: from the
+ * start) and the timed-out seek after `timeout` ({0, 0}: from the oldest again).
+ */
+export async function saveReconcileCursors(db: Db, cursors: ReconcileCursors): Promise<void> {
 	await db
 		.insert(counters)
-		.values({ name: RECONCILE_CURSOR, value: lastId })
-		.onConflictDoUpdate({ target: counters.name, set: { value: lastId } });
+		.values([
+			{ name: RECONCILE_CURSOR, value: cursors.walk },
+			{ name: TIMEOUT_CURSOR.time, value: cursors.timeout.time },
+			{ name: TIMEOUT_CURSOR.id, value: cursors.timeout.id },
+		])
+		.onConflictDoUpdate({ target: counters.name, set: { value: sql`excluded.value` } });
 }
 
 /**

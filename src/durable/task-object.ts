@@ -28,7 +28,7 @@ import { redactUrl } from "../net/url-policy";
 import type { HookChange, HookMessage } from "../tasks/messages";
 import { isTerminal, parseProgress, type TaskStatus, type TaskUpdate } from "../tasks/model";
 import type { ApplyResult, TaskObjectCalls, TaskSnapshot } from "../tasks/task-object-stub";
-import { decide } from "../tasks/transitions";
+import { decide, keepsUpstreamId } from "../tasks/transitions";
 
 interface StoredState {
 	publicId: string;
@@ -141,6 +141,11 @@ export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 		if (!state) return { applied: false, status: null, reason: "unknown-task" };
 		const decision = decide(state, update);
 		if (!decision.accept) {
+			if (update.upstreamId && keepsUpstreamId(state, update)) {
+				// Still refused (the task stays as it ended); the caller stops the upstream task.
+				await this.#keepUpstreamId(state, update.upstreamId, update.channelId);
+				return { applied: false, status: state.status, reason: decision.reason };
+			}
 			// A duplicate is still a chance to repair a D1 write that failed earlier.
 			if (state.syncedVersion < state.version) await this.#sync(state);
 			return { applied: false, status: state.status, reason: decision.reason };
@@ -175,6 +180,21 @@ export class TaskObject extends DurableObject<Env> implements TaskObjectCalls {
 			await this.#tellChange(state, now);
 		}
 		return { applied: true, status: decision.status };
+	}
+
+	/**
+	 * Records on an ended task the upstream task it turned out to have: a new version, written to
+	 * D1 like any other (the armed alarm retries a failed write), announced to no one (nothing a
+	 * client sees changed). The end's own effects, if still pending, keep their turn.
+	 */
+	async #keepUpstreamId(state: StoredState, upstreamId: string, channelId: number | undefined): Promise<void> {
+		state.upstreamId = upstreamId;
+		state.version += 1;
+		state.fields = { ...state.fields, upstreamId, ...(channelId == null ? {} : { channelId }) };
+		await this.#saveArmed(state);
+		const synced = await this.#sync(state);
+		if (state.effects.copy || state.effects.hook) await this.ctx.storage.setAlarm(this.#deps.now());
+		else if (synced) await this.#disarm(state);
 	}
 
 	/**

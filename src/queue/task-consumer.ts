@@ -7,13 +7,20 @@ import { getDb } from "../db/client";
 import type { TaskRow } from "../db/schema";
 import { findTask } from "../db/tasks";
 import type { Deps } from "../deps";
-import { logError } from "../log";
-import { backoffSeconds, pollDelaySeconds, TASK_QUEUE_MAX_RETRIES, type TaskMessage } from "../tasks/messages";
+import { logError, logWarning } from "../log";
+import {
+	backoffSeconds,
+	cancelRetrySeconds,
+	pollDelaySeconds,
+	TASK_QUEUE_MAX_RETRIES,
+	type TaskMessage,
+	type UpstreamCancelMessage,
+} from "../tasks/messages";
 import { isTerminal, taskTimeoutMs } from "../tasks/model";
 import { isPastTimeout } from "../tasks/reconcile-rules";
 import { taskObject } from "../tasks/task-object-stub";
 import { updateFromUpstream } from "../tasks/upstream-map";
-import { type ChannelOutcome, cancelUpstream, submitThroughChannels } from "../tasks/upstream-submit";
+import { type ChannelOutcome, cancelUpstream, stopUpstreamTask, submitThroughChannels } from "../tasks/upstream-submit";
 import { UpstreamClient, UpstreamError } from "../upstream/client";
 import { upstreamFetch } from "../upstream/fetcher";
 
@@ -24,18 +31,30 @@ export async function handleTaskBatch(batch: MessageBatch<TaskMessage>, env: Env
 	await Promise.all(
 		batch.messages.map(async (message) => {
 			try {
+				const body = message.body;
 				const verdict =
-					message.body.kind === "submit"
-						? await submitMessage(message, env, deps)
-						: await pollMessage(message.body.taskId, message.body.n, env, deps);
-				if (verdict === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+					body.kind === "submit"
+						? await submitMessage(message as Message<typeof body>, env, deps)
+						: body.kind === "cancel-upstream"
+							? await upstreamCancelMessage(body, env, deps)
+							: body.kind === "timeout"
+								? await timeoutMessage(body, env)
+								: await pollMessage(body.taskId, body.n, env, deps);
+				if (verdict === "retry") message.retry({ delaySeconds: retryDelay(message) });
 				else message.ack();
 			} catch (error) {
 				logError("task message failed", message.body, error);
-				message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+				message.retry({ delaySeconds: retryDelay(message) });
 			}
 		}),
 	);
+}
+
+/** An upstream cancel waits longer between tries than the rest: it outlasts an upstream outage. */
+function retryDelay(message: Message<TaskMessage>): number {
+	// The try made before this message was queued failed too.
+	if (message.body.kind === "cancel-upstream") return cancelRetrySeconds(message.attempts + 1);
+	return backoffSeconds(message.attempts);
 }
 
 function isLastAttempt(message: Message): boolean {
@@ -44,7 +63,11 @@ function isLastAttempt(message: Message): boolean {
 
 type Verdict = "ack" | "retry";
 
-async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps): Promise<Verdict> {
+async function submitMessage(
+	message: Message<Extract<TaskMessage, { kind: "submit" }>>,
+	env: Env,
+	deps: Deps,
+): Promise<Verdict> {
 	const publicId = message.body.taskId;
 	const db = getDb(env.DB);
 	const task = await findTask(db, publicId);
@@ -72,10 +95,11 @@ async function submitMessage(message: Message<TaskMessage>, env: Env, deps: Deps
 				promptEn,
 				description,
 			});
-			if (applied.status === "CANCEL") {
-				// Cancelled while the submit was on its way: the upstream should not run it either.
+			if (!applied.applied && (applied.status === "CANCEL" || applied.status === "FAILURE")) {
+				// Ended (cancelled, mostly) while the submit was on its way: the object kept the upstream
+				// id on the ended task, and the upstream should not run it either (retried if unreachable).
 				const channel = channelId == null ? undefined : await findChannel(db, channelId);
-				if (channel) await cancelUpstream(env, deps, channel, outcome.upstreamId);
+				if (channel) await stopUpstreamTask(env, deps, channel, publicId, outcome.upstreamId);
 				return "ack";
 			}
 			// A Discord account's object reports every change itself: nothing to poll.
@@ -136,6 +160,37 @@ async function pollMessage(publicId: string, n: number, env: Env, deps: Deps): P
 	return "ack";
 }
 
+/**
+ * Another try at stopping the upstream task of a task the gateway ended. Done once the channel
+ * answers, whatever it says (`refused`: already finished or unknown there, nothing to stop); a
+ * channel since deleted cannot be asked. After the queue's last retry the message goes to the
+ * dead-letter consumer, which logs it.
+ */
+async function upstreamCancelMessage(body: UpstreamCancelMessage, env: Env, deps: Deps): Promise<Verdict> {
+	const channel = await findChannel(getDb(env.DB), body.channelId);
+	if (!channel) {
+		logWarning("upstream cancel dropped: its channel is gone", body);
+		return "ack";
+	}
+	return (await cancelUpstream(env, deps, channel, body.upstreamId)) === "unreachable" ? "retry" : "ack";
+}
+
+/**
+ * Fails the tasks the cron found past their timeout, each through its object, all at once (one
+ * message holds at most TIMEOUT_IDS_PER_MESSAGE). A task that ended since the cron looked (or
+ * whose earlier message was already consumed) is terminal in its object, which refuses the
+ * FAILURE: no second end, refund or callback. A failed call retries the whole message, which
+ * is harmless for the tasks it had already ended.
+ */
+async function timeoutMessage(body: Extract<TaskMessage, { kind: "timeout" }>, env: Env): Promise<Verdict> {
+	await Promise.all(
+		body.taskIds.map((publicId) =>
+			taskObject(env, publicId).apply(publicId, { status: "FAILURE", failReason: body.failReason }),
+		),
+	);
+	return "ack";
+}
+
 /** The row with what the task's object decided in place of what D1 may not have yet. */
 async function withObjectState(env: Env, row: TaskRow): Promise<TaskRow> {
 	const known = await taskObject(env, row.publicId).sync(row.publicId);
@@ -148,9 +203,20 @@ async function withObjectState(env: Env, row: TaskRow): Promise<TaskRow> {
 	};
 }
 
-/** Dead-letter consumer: a submit that exhausted its retries ends as FAILURE (idempotent). */
+/**
+ * Dead-letter consumer: a submit that exhausted its retries ends as FAILURE (idempotent); an
+ * upstream cancel that did is logged, with the upstream task it could not stop, and so is a
+ * timeout hand-off.
+ */
 export async function handleTaskDeadLetters(batch: MessageBatch<TaskMessage>, env: Env): Promise<void> {
 	for (const message of batch.messages) {
+		if (message.body.kind === "cancel-upstream") {
+			logError("upstream cancel gave up after repeated attempts; the upstream task may run on", message.body);
+		}
+		if (message.body.kind === "timeout") {
+			// Not lost: they stay unfinished in D1, and the cron's seek hands them again when it comes round.
+			logError("timed-out tasks could not be ended; the cron will hand them again", message.body);
+		}
 		if (message.body.kind === "submit") {
 			const publicId = message.body.taskId;
 			await taskObject(env, publicId).apply(publicId, {

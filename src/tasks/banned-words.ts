@@ -51,16 +51,20 @@ export class BannedMatcher {
 	readonly #single: Set<string>;
 	readonly #phrases: string[];
 	readonly #unspaced: string[];
+	/** No word at all: every submit checks its prompt, and splitting it into words costs. */
+	readonly #empty: boolean;
 
 	constructor(words: readonly string[]) {
 		const sorted = [...words].sort();
 		this.#single = new Set(sorted.filter((word) => !UNSPACED.test(word) && !word.includes(" ")));
 		this.#phrases = sorted.filter((word) => !UNSPACED.test(word) && word.includes(" "));
 		this.#unspaced = sorted.filter((word) => UNSPACED.test(word));
+		this.#empty = this.#single.size === 0 && this.#phrases.length === 0 && this.#unspaced.length === 0;
 	}
 
 	/** The first banned word `text` contains, or undefined. */
 	find(text: string): string | undefined {
+		if (this.#empty) return undefined;
 		const words = tokens(text);
 		const single = words.find((word) => this.#single.has(word));
 		if (single) return single;

@@ -20,18 +20,27 @@ export function isPastTimeout(task: Pick<TaskRow, "submitTime">, now: number, ti
 	return now - task.submitTime > timeoutMs;
 }
 
+/**
+ * The failReason of a task past the timeout. `modal`: a MODAL task the client never gave its
+ * second step (a closed vary-region or zoom dialog): the user is told why it ended, and the
+ * FAILURE refunds the charge like any other.
+ */
+export function timeoutReason(modal: boolean, timeoutMs: number): string {
+	const minutes = Math.round(timeoutMs / 60_000);
+	return modal
+		? `${MODAL_ABANDONED} within ${minutes} minutes; the charge is refunded`
+		: `timed out after ${minutes} minutes`;
+}
+
 export function planFor(
 	task: Pick<TaskRow, "status" | "submitTime" | "upstreamId" | "channelId">,
 	now: number,
 	timeoutMs: number,
 ): ReconcilePlan {
 	const age = now - task.submitTime;
-	const minutes = Math.round(timeoutMs / 60_000);
-	// A MODAL task the client never gave its second step (a closed vary-region or zoom dialog):
-	// the user is told why it ended, and the FAILURE refunds the charge like any other.
-	if (isPastTimeout(task, now, timeoutMs) && task.status === "MODAL" && !task.upstreamId)
-		return { kind: "fail", reason: `${MODAL_ABANDONED} within ${minutes} minutes; the charge is refunded` };
-	if (isPastTimeout(task, now, timeoutMs)) return { kind: "fail", reason: `timed out after ${minutes} minutes` };
+	if (isPastTimeout(task, now, timeoutMs)) {
+		return { kind: "fail", reason: timeoutReason(task.status === "MODAL" && !task.upstreamId, timeoutMs) };
+	}
 	if (task.status === "NOT_START") return age > REQUEUE_AFTER_MS ? { kind: "requeue" } : { kind: "wait" };
 	if (task.upstreamId && task.channelId != null) return { kind: "poll" };
 	return { kind: "wait" };

@@ -21,7 +21,7 @@ import { accountObject } from "./discord-account-stub";
 import { isTerminal, PROMPT_MAX_LENGTH, parseOptions, storedButtons } from "./model";
 import { enqueueSubmit } from "./submit";
 import { taskObject } from "./task-object-stub";
-import { cancelUpstream } from "./upstream-submit";
+import { stopUpstreamTask } from "./upstream-submit";
 
 async function ownTask(db: Db, user: AuthUser, publicId: string): Promise<TaskRow> {
 	const task = await findUserTask(db, user.id, publicId);
@@ -63,7 +63,9 @@ async function endAsCancelled(
 	if (result.applied && task.upstreamId && task.channelId != null) {
 		const { upstreamId, channelId } = task;
 		waitUntil(
-			findChannel(db, channelId).then((channel) => (channel ? cancelUpstream(env, deps, channel, upstreamId) : false)),
+			findChannel(db, channelId).then((channel) =>
+				channel ? stopUpstreamTask(env, deps, channel, task.publicId, upstreamId) : undefined,
+			),
 		);
 	}
 	return result;

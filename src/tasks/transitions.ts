@@ -48,3 +48,12 @@ export function decide(current: TaskProgressState, update: TaskUpdate): Decision
 	}
 	return { accept: false, reason: "duplicate" };
 }
+
+/**
+ * A task that ended before its upstream accepted it (cancelled while the submit was on its way)
+ * still records the upstream task it has there, once: the upstream's copy must be stopped and
+ * may be asked about later. Its status and progress stay as they ended.
+ */
+export function keepsUpstreamId(current: TaskProgressState, update: TaskUpdate): boolean {
+	return isTerminal(current.status) && !current.upstreamId && Boolean(update.upstreamId);
+}

@@ -11,7 +11,7 @@ import { findTemplate } from "../db/templates";
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { InlineImageTooLargeError, MissingImageError, r2DataUrl } from "../images/inline";
-import { logWarning } from "../log";
+import { logError, logWarning } from "../log";
 import { upstreamCallbackUrl } from "../upstream/callback-url";
 import { pickChannel } from "../upstream/channels";
 import { UpstreamClient } from "../upstream/client";
@@ -19,6 +19,7 @@ import { upstreamFetch } from "../upstream/fetcher";
 import { accountObject } from "./discord-account-stub";
 import { discordCannotRun } from "./discord-capabilities";
 import { CHANNEL_FAILURE_LIMIT, type DispatchContext, type SubmitOutcome, submitToUpstream } from "./dispatch";
+import { cancelRetrySeconds, type TaskMessage, type UpstreamCancelMessage } from "./messages";
 import { parseOptions } from "./model";
 import { preparePrompt } from "./prompt-translation";
 import { inputKeysOf } from "./submit";
@@ -160,20 +161,52 @@ export async function submitThroughChannels(
 	}
 }
 
-/** Best effort: tells the channel to stop a task the gateway no longer wants (cancelled). */
+/**
+ * What the channel said to a cancel: `cancelled`; `refused` (it does not know the task, or it has
+ * already finished: nothing left to stop); `unreachable` (network, timeout, 5xx, 429, or the
+ * Discord account's object did not answer: worth another try).
+ */
+export type UpstreamCancelOutcome = "cancelled" | "refused" | "unreachable";
+
+/** Tells the channel to stop a task the gateway no longer wants (cancelled), once. */
 export async function cancelUpstream(
 	env: Env,
 	deps: Pick<Deps, "fetch">,
 	channel: ChannelRow,
 	upstreamId: string,
-): Promise<boolean> {
+): Promise<UpstreamCancelOutcome> {
 	try {
-		if (channel.kind === "discord") return await accountObject(env, channel.id).cancel(upstreamId);
-		return await new UpstreamClient(channel, upstreamFetch(env, deps.fetch)).cancel(upstreamId);
+		const cancelled =
+			channel.kind === "discord"
+				? await accountObject(env, channel.id).cancel(upstreamId)
+				: await new UpstreamClient(channel, upstreamFetch(env, deps.fetch)).cancel(upstreamId);
+		return cancelled ? "cancelled" : "refused";
 	} catch (error) {
 		logWarning("upstream cancel failed", upstreamId, error instanceof Error ? error.message : String(error));
-		return false;
+		return "unreachable";
 	}
+}
+
+/**
+ * cancelUpstream, and when the channel cannot be reached a `cancel-upstream` message that tries
+ * again with backoff (src/queue/task-consumer.ts): an upstream task nobody stops runs on, billed.
+ */
+export async function stopUpstreamTask(
+	env: Env,
+	deps: Pick<Deps, "fetch">,
+	channel: ChannelRow,
+	taskId: string,
+	upstreamId: string,
+): Promise<UpstreamCancelOutcome> {
+	const outcome = await cancelUpstream(env, deps, channel, upstreamId);
+	if (outcome !== "unreachable") return outcome;
+	const message: UpstreamCancelMessage = { kind: "cancel-upstream", taskId, upstreamId, channelId: channel.id };
+	try {
+		await env.TASK_QUEUE.send(message satisfies TaskMessage, { delaySeconds: cancelRetrySeconds(1) });
+	} catch (error) {
+		logError("upstream cancel failed and its retry could not be queued; the upstream task may run on", message, error);
+	}
+	return outcome;
 }
 
 /** The accountFilter a new task was submitted with, if any. */

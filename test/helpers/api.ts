@@ -29,17 +29,21 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
 	return (await response.json()) as T;
 }
 
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns a value, or fails after `timeoutMs`. The pauses between probes
+ * start at 10 ms and double up to 100 ms: most conditions hold within a few hundred
+ * milliseconds, and a fixed 100 ms pause lost half of one on average at every wait.
+ */
 export async function waitFor<T>(
 	probe: () => Promise<T | undefined | null | false>,
 	timeoutMs = 20_000,
 	label = "condition",
 ): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
-	for (;;) {
+	for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
 		const value = await probe();
 		if (value) return value;
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-		await new Promise((resolve) => setTimeout(resolve, 100));
+		await new Promise((resolve) => setTimeout(resolve, pause));
 	}
 }

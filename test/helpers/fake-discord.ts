@@ -30,6 +30,31 @@ export async function fault(token: string, name: string, extra: Record<string, u
 	return response.json();
 }
 
+/**
+ * Holds the bot's steps for an account (true) or lets them run, the held ones at once (false):
+ * a job stays in flight exactly as long as a test needs, where a `--fake-slow` job only
+ * probably does, and ends as soon as it is let go.
+ */
+export async function holdSteps(token: string, hold: boolean): Promise<void> {
+	const response = await env.FAKE_DISCORD.fetch(
+		new Request(`${FAKE}/_fake/hold`, { method: "POST", body: JSON.stringify({ token, hold }) }),
+	);
+	if (response.status !== 200) throw new Error(`hold ${hold}: ${response.status} ${await response.text()}`);
+	const { held } = await response.json<{ held: boolean }>();
+	if (held !== hold) throw new Error(`hold ${hold}: the fake answered held ${held}`);
+}
+
+/** Runs the next held step of an account's bot (steps must be held); what it sent. */
+export async function stepHeld(token: string): Promise<{ t: string }[]> {
+	const response = await env.FAKE_DISCORD.fetch(
+		new Request(`${FAKE}/_fake/step`, { method: "POST", body: JSON.stringify({ token }) }),
+	);
+	if (response.status !== 200) throw new Error(`step: ${response.status} ${await response.text()}`);
+	const { ran, dispatched } = await response.json<{ ran: boolean; dispatched: { t: string }[] }>();
+	if (!ran) throw new Error("step: nothing was held");
+	return dispatched;
+}
+
 export async function fakeState(token: string): Promise<Record<string, unknown>> {
 	return (await env.FAKE_DISCORD.fetch(`${FAKE}/_fake/state?token=${encodeURIComponent(token)}`)).json();
 }

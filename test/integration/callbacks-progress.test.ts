@@ -58,8 +58,9 @@ function eventsOf(taskId: string): Received[] {
 }
 const seqOf = (r: Received) => Number(r.headers["mj-edge-sequence"]);
 /**
- * Two progress events of a task are queued a window apart at least; each may wait up to the
- * test queue's 1 s batch window (vitest.config.ts) before it reaches the receiver.
+ * Two progress events of a task are queued a window apart at least; each then waits the test
+ * queue's batch window (vitest.config.ts, 50 ms) and its transit, which a loaded machine can
+ * stretch by hundreds of milliseconds, before it reaches the receiver: hence a second of slack.
  */
 const MIN_GAP_MS = HOOK_PROGRESS_WINDOW_MS - 1_000;
 const percent = (r: Received) => Number(String(r.body.progress).replace("%", ""));

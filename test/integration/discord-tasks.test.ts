@@ -26,6 +26,7 @@ import {
 	connectedAccount,
 	ended,
 	GUILD,
+	gatewayUntil,
 	isPng,
 	newUser,
 	onlyNewChannels,
@@ -33,7 +34,7 @@ import {
 	succeeded,
 	TASK_TIMEOUT as TIMEOUT,
 } from "../helpers/discord-account";
-import { fakeState, fault, recordedInteractions } from "../helpers/fake-discord";
+import { fakeState, fault, holdSteps, recordedInteractions, stepHeld } from "../helpers/fake-discord";
 import { proxyPost, proxyTask, submitted } from "../helpers/proxy";
 
 const user = () => newUser("discord");
@@ -49,6 +50,14 @@ async function interactions(token: string, count: number): Promise<Recorded[]> {
 		15_000,
 		`${count} interactions`,
 	);
+}
+
+/** Runs an account's held steps up to the job's first message (the interaction's answers come before it). */
+async function stepToFirstMessage(token: string): Promise<void> {
+	for (let step = 0; step < 3; step++) {
+		if ((await stepHeld(token)).some((d) => d.t === "MESSAGE_CREATE")) return;
+	}
+	throw new Error("no job message in three held steps");
 }
 
 beforeEach(onlyNewChannels);
@@ -114,7 +123,9 @@ describe("sending to Discord", () => {
 	it("a revoked token disables the channel with the reason; its running task fails, refunded, its waiting task moves on", async () => {
 		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
 		const owner = await user();
-		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running --fake-slow" }));
+		// Held, the running task cannot end before the token is revoked.
+		await holdSteps(account.token, true);
+		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "running" }));
 		await interactions(account.token, 1);
 		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "waiting" }), 1);
 		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued on the account");
@@ -152,7 +163,8 @@ describe("sending to Discord", () => {
 			const task = await proxyTask(owner, grid);
 			return task.status === "SUCCESS" && task;
 		}, 25_000);
-		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "holds the slot --fake-slow" }));
+		await holdSteps(account.token, true);
+		await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "holds the slot" }));
 		await interactions(account.token, 2);
 		const upscale = await submitted(
 			await proxyPost("/mj/submit/action", owner, {
@@ -180,7 +192,12 @@ describe("tasks to their end on a Discord account", () => {
 	it("IMAGINE to SUCCESS with progress, the picture in R2, Midjourney's buttons; then U1 and V1 pressed on it", async () => {
 		const account = await connectedAccount({ weight: 1 });
 		const owner = await user();
+		// Held up to the first progress message, so the test sees the task in progress, however fast the steps.
+		await holdSteps(account.token, true);
 		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "a red bicycle" }));
+		await interactions(account.token, 1);
+		await stepToFirstMessage(account.token);
+		expect((await stepHeld(account.token)).map((d) => d.t)).toEqual(["MESSAGE_UPDATE"]);
 		const progressed = await waitFor(
 			async () => {
 				const task = await proxyTask(owner, id);
@@ -190,6 +207,7 @@ describe("tasks to their end on a Discord account", () => {
 			"progress",
 		);
 		expect(progressed.progress).toMatch(/^\d+%$/);
+		await holdSteps(account.token, false);
 		const grid = await succeeded(owner, id);
 		expect(grid.progress).toBe("100%");
 		expect(isPng(await servedFromR2(grid))).toBe(true);
@@ -266,7 +284,9 @@ describe("an account's own queue", () => {
 	it("runs `concurrency` tasks; the next waits and starts when a slot frees; a full account takes no more", async () => {
 		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1, queue_size: 1 } });
 		const owner = await user();
-		const first = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "one --fake-slow" }));
+		// The bot's steps held: the first task holds the only slot until the test lets it end.
+		await holdSteps(account.token, true);
+		const first = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "one" }));
 		await interactions(account.token, 1);
 		const second = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "two" }));
 		await waitFor(async () => (await taskRow(second)).status === "SUBMITTED", 10_000, "second queued");
@@ -286,13 +306,12 @@ describe("an account's own queue", () => {
 		expect((await taskRow(third.publicId)).status).toBe("NOT_START");
 		expect(await recordedInteractions(account.token)).toHaveLength(1);
 		// The slot frees when the first ends; only then does the second go out.
+		expect((await taskRow(first)).status).not.toBe("SUCCESS");
+		await holdSteps(account.token, false);
 		await succeeded(owner, first);
 		await succeeded(owner, second);
 		const sent = (await recordedInteractions(account.token)) as Recorded[];
-		expect(sent.map((s) => (s.body.data as { options: { value: string }[] }).options[0].value)).toEqual([
-			"one --fake-slow",
-			"two",
-		]);
+		expect(sent.map((s) => (s.body.data as { options: { value: string }[] }).options[0].value)).toEqual(["one", "two"]);
 	});
 });
 
@@ -300,11 +319,14 @@ describe("surviving the connection", () => {
 	it("a dead connection: the events Discord kept are replayed after the RESUME and the task ends", async () => {
 		const account = await connectedAccount({ weight: 1 });
 		const owner = await user();
-		const id = await submitted(
-			await proxyPost("/mj/submit/imagine", owner, { prompt: "through the storm --fake-slow" }),
-		);
+		await holdSteps(account.token, true);
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "through the storm" }));
 		await interactions(account.token, 1);
+		// The job's first message arrives, then the connection goes dead and the rest is sent into it.
+		await stepToFirstMessage(account.token);
+		await waitFor(async () => (await taskRow(id)).status === "IN_PROGRESS", 10_000, "the job to start");
 		await fault(account.token, "no_ack");
+		await holdSteps(account.token, false);
 		const task = await succeeded(owner, id);
 		expect(isPng(await servedFromR2(task))).toBe(true);
 		expect((await fakeState(account.token)).resumes).toBeGreaterThanOrEqual(1);
@@ -313,9 +335,13 @@ describe("surviving the connection", () => {
 	it("op 7 mid-job: resumed, replayed, the task ends", async () => {
 		const account = await connectedAccount({ weight: 1 });
 		const owner = await user();
-		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "moving house --fake-slow" }));
+		await holdSteps(account.token, true);
+		const id = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "moving house" }));
 		await interactions(account.token, 1);
+		await stepToFirstMessage(account.token);
+		await waitFor(async () => (await taskRow(id)).status === "IN_PROGRESS", 10_000, "the job to start");
 		await fault(account.token, "op7");
+		await holdSteps(account.token, false);
 		await succeeded(owner, id);
 		expect((await fakeState(account.token)).resumes).toBeGreaterThanOrEqual(1);
 	});
@@ -323,7 +349,8 @@ describe("surviving the connection", () => {
 	it("after the object restarts, its running and waiting tasks are picked up again and end", async () => {
 		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
 		const owner = await user();
-		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "before --fake-slow" }));
+		await holdSteps(account.token, true);
+		const running = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "before" }));
 		await interactions(account.token, 1);
 		const waiting = await submitted(await proxyPost("/mj/submit/imagine", owner, { prompt: "after" }));
 		await waitFor(async () => (await taskRow(waiting)).status === "SUBMITTED", 10_000, "queued");
@@ -331,6 +358,9 @@ describe("surviving the connection", () => {
 			() => undefined,
 		);
 		expect(await runDurableObjectAlarm(accountObject(env, account.id))).toBe(true);
+		// The job runs on only once the restarted object is connected again, as a slow job would.
+		await gatewayUntil(account.token, (seen) => seen.connected && seen.connections >= 2, 10_000, "connected again");
+		await holdSteps(account.token, false);
 		await succeeded(owner, running);
 		await succeeded(owner, waiting);
 		// Each task went out once (the watchdog's /info aside): none was lost or sent twice.

@@ -398,7 +398,7 @@ describe("held steps (benchmarks)", () => {
 		const from = acct.client.frames.length;
 		await acct.imagine("a held job");
 		await new Promise((resolve) => setTimeout(resolve, 400));
-		// Four steps of 100 ms would have run by now: none did.
+		// Four steps of 50 ms (vitest.config.ts) would have run twice over by now: none did.
 		expect(acct.client.frames.slice(from).filter((f) => f.op === 0)).toEqual([]);
 		const step = async () =>
 			(await control("/_fake/step", { token: acct.token })).json<{

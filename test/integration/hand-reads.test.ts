@@ -8,9 +8,10 @@ import { and, desc, eq, gte, isNull, lte, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ceilingStatements } from "../../bench/lib/ceilings.mjs";
 import { listAlbumPage } from "../../src/db/album";
+import { addBannedWord, bannedWordsVersion, readBannedWords } from "../../src/db/banned-words";
 import { getDb } from "../../src/db/client";
 import { TASK, taskShape } from "../../src/db/rows";
-import { tasks, templates, users } from "../../src/db/schema";
+import { counters, tasks, templates, users } from "../../src/db/schema";
 import {
 	allSeqPage,
 	allSeqStatement,
@@ -216,6 +217,19 @@ describe("hand-built reads answer what drizzle answers", () => {
 			updatedAt: T0,
 		});
 		expect(rows[1].taskSeq).toBe((rows[0].taskSeq ?? 0) + 1);
+	});
+
+	it("reads the banned words' version as drizzle does: 0 with no counter row, then the counter", async () => {
+		const drizzleVersion = async () =>
+			(await db().select({ value: counters.value }).from(counters).where(eq(counters.name, "banned_words")).get())
+				?.value ?? 0;
+		await db().delete(counters).where(eq(counters.name, "banned_words"));
+		expect(await bannedWordsVersion(db())).toBe(0);
+		await addBannedWord(db(), `hand-${sub}`, T0);
+		const version = await drizzleVersion();
+		expect(version).toBeGreaterThan(0);
+		expect(await bannedWordsVersion(db())).toBe(version);
+		expect((await readBannedWords(db())).version).toBe(version);
 	});
 
 	it("refuses a write past the queue limit, the balance or a disable, writing nothing", async () => {

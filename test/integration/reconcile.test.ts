@@ -2,19 +2,28 @@
  * The cron reconciler, fired through the Worker's scheduled handler against the built-in
  * simulator: lost queue messages, tasks the upstream forgot, timeouts, and progress sync.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import {
+	createExecutionContext,
+	createMessageBatch,
+	createScheduledController,
+	getQueueResult,
+	waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { enabledChannelByName } from "../../src/db/channels";
 import { tasks } from "../../src/db/schema";
+import { defaultDeps } from "../../src/deps";
 import worker from "../../src/index";
-import type { TaskMessage } from "../../src/tasks/messages";
+import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
+import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { MODAL_ABANDONED } from "../../src/tasks/reconcile-rules";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
 let simulatorChannel: number;
@@ -35,6 +44,8 @@ async function runCron(): Promise<void> {
 }
 
 const minutesAgo = (m: number) => Date.now() - m * 60_000;
+
+afterEach(() => resetDeps());
 
 describe("reconciler", () => {
 	it("re-queues a NOT_START task whose message was lost, which then runs to SUCCESS", async () => {
@@ -60,7 +71,9 @@ describe("reconciler", () => {
 		// The re-queue step ran (the lost task's message went out) and left the fresh task out.
 		const requeued = sent.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as TaskMessage));
 		expect(requeued).toContainEqual({ kind: "submit", taskId: lost.publicId });
-		expect(requeued.filter((m) => m.taskId === fresh.publicId)).toEqual([]);
+		expect(
+			requeued.filter((m) => (m.kind === "timeout" ? m.taskIds.includes(fresh.publicId) : m.taskId === fresh.publicId)),
+		).toEqual([]);
 		expect((await taskRow(fresh.publicId)).status).toBe("NOT_START");
 		sent.mockRestore();
 		await waitFor(async () => (await taskRow(lost.publicId)).status === "SUCCESS", 20_000, "the lost task to run");
@@ -103,11 +116,96 @@ describe("reconciler", () => {
 		});
 		const neverStarted = await insertTaskRow({ userId: owner, submitTime: minutesAgo(45) });
 		await runCron();
+		// The cron hands them to the task queue; its consumer fails them through their objects.
 		for (const id of [running.publicId, neverStarted.publicId]) {
-			const row = await taskRow(id);
+			const row = await waitFor(
+				async () => {
+					const row = await taskRow(id);
+					return row.status === "FAILURE" ? row : undefined;
+				},
+				10_000,
+				"the timed-out task to fail",
+			);
 			expect(row.status).toBe("FAILURE");
 			expect(row.failReason).toBe("timed out after 30 minutes");
 			expect(row.finishTime).toBeGreaterThan(0);
+		}
+	});
+
+	it("a timed-out task handed over twice ends once: one FAILURE, one refund, one callback", async () => {
+		const posts: { _id?: string; status?: string }[] = [];
+		useFetch(async (input, init) => {
+			const request = new Request(input, init);
+			if (new URL(request.url).host !== "client.test") return realFetch(request);
+			posts.push(JSON.parse(await request.text()));
+			return new Response("ok");
+		});
+		const uid = await userId(`reconcile-twice-${Date.now()}`);
+		const balance = async () =>
+			(await env.DB.prepare("SELECT quota FROM users WHERE id = ?").bind(uid).first<{ quota: number }>())?.quota;
+		const before = await balance();
+		const task = await insertTaskRow({
+			userId: uid,
+			status: "IN_PROGRESS",
+			progress: "40%",
+			upstreamId: "9999000000000009",
+			channelId: simulatorChannel,
+			submitTime: minutesAgo(40),
+			notifyHook: "http://client.test/twice",
+			quota: 70,
+		});
+		const sent = vi.spyOn(env.TASK_QUEUE, "sendBatch");
+		await runCron();
+		const handed = sent.mock.calls
+			.flatMap(([messages]) => [...messages].map((m) => m.body as TaskMessage))
+			.filter((m) => m.kind === "timeout" && m.taskIds.includes(task.publicId));
+		sent.mockRestore();
+		expect(handed).toEqual([
+			{ kind: "timeout", failReason: "timed out after 30 minutes", taskIds: expect.arrayContaining([task.publicId]) },
+		]);
+		// The same message once more, as a redelivery or a second hand-off after the cursor wrapped would bring it.
+		const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
+			{ id: "twice-1", timestamp: new Date(), attempts: 1, body: handed[0] },
+		]);
+		const ctx = createExecutionContext();
+		await handleTaskBatch(batch, env, defaultDeps());
+		expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["twice-1"]);
+		const endPosts = () => posts.filter((post) => post._id === task.publicId && post.status === "FAILURE");
+		await waitFor(async () => endPosts().length > 0, 10_000, "the end's callback");
+		// Both deliveries are in (the cron's went through the real queue): still one end.
+		await waitFor(async () => (await taskRow(task.publicId)).status === "FAILURE", 10_000, "the failure");
+		await new Promise((resolve) => setTimeout(resolve, 2_500));
+		expect(endPosts()).toHaveLength(1);
+		const row = await taskRow(task.publicId);
+		expect(row.version).toBe(task.version + 1);
+		expect(row.refunded).toBe(true);
+		expect(await balance()).toBe((before ?? 0) + 70);
+	});
+
+	it("a timeout hand-off that gave up is logged, and its tasks stay for the cron's next pass", async () => {
+		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			const task = await insertTaskRow({
+				userId: owner,
+				status: "IN_PROGRESS",
+				upstreamId: "9999000000000010",
+				channelId: simulatorChannel,
+				submitTime: minutesAgo(40),
+			});
+			const body: TaskMessage = { kind: "timeout", failReason: "timed out after 30 minutes", taskIds: [task.publicId] };
+			const batch = createMessageBatch<TaskMessage>("mj-edge-tasks-dlq", [
+				{ id: "dead-timeout", timestamp: new Date(), attempts: 1, body },
+			]);
+			const ctx = createExecutionContext();
+			await handleTaskDeadLetters(batch, env);
+			expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-timeout"]);
+			const logged = errors.mock.calls.map((args) => args.join(" ")).join("\n");
+			expect(logged).toContain("timed-out tasks could not be ended");
+			expect(logged).toContain(task.publicId);
+			// Nothing was ended on the way to the log: the task is still the cron's to find.
+			expect((await taskRow(task.publicId)).status).toBe("IN_PROGRESS");
+		} finally {
+			errors.mockRestore();
 		}
 	});
 
@@ -192,6 +290,7 @@ describe("reconciler", () => {
 			.set({ submitTime: minutesAgo(31) })
 			.where(eq(tasks.publicId, modalId));
 		await runCron();
+		await waitFor(async () => (await taskRow(modalId)).status === "FAILURE", 10_000, "the modal task to fail");
 		const ended = await proxyTask(token, modalId);
 		expect(ended.status).toBe("FAILURE");
 		expect(ended.failReason).toBe(`${MODAL_ABANDONED} within 30 minutes; the charge is refunded`);

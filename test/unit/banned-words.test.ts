@@ -36,4 +36,10 @@ describe("banned words", () => {
 	it("an empty list bans nothing", () => {
 		expect(new BannedMatcher([]).find("anything at all")).toBeUndefined();
 	});
+
+	it("a list of one kind of word still finds it (only phrases, only unspaced words, only one word)", () => {
+		expect(new BannedMatcher(["red fox"]).find("a red fox")).toBe("red fox");
+		expect(new BannedMatcher(["裸体"]).find("一个裸体雕像")).toBe("裸体");
+		expect(new BannedMatcher(["gore"]).find("much gore")).toBe("gore");
+	});
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseProgress, type TaskStatus } from "../../src/tasks/model";
-import { decide } from "../../src/tasks/transitions";
+import { decide, keepsUpstreamId } from "../../src/tasks/transitions";
 
 const at = (status: TaskStatus, progress = 0, upstreamId?: string) => ({ status, progress, upstreamId });
 
@@ -75,6 +75,20 @@ describe("decide", () => {
 			reason: "duplicate",
 		});
 		expect(decide(at("SUBMITTED"), { status: "SUBMITTED", upstreamId: "1" }).accept).toBe(true);
+	});
+});
+
+describe("keepsUpstreamId", () => {
+	const submitted = { status: "SUBMITTED" as const, upstreamId: "up-1" };
+	it("an ended task without an upstream id takes the one an update brings", () => {
+		for (const status of ["CANCEL", "FAILURE"] as const) {
+			expect(keepsUpstreamId({ status, progress: 0 }, submitted)).toBe(true);
+		}
+	});
+	it("never replaces an upstream id, and a running task goes through decide instead", () => {
+		expect(keepsUpstreamId({ status: "CANCEL", progress: 0, upstreamId: "up-0" }, submitted)).toBe(false);
+		expect(keepsUpstreamId({ status: "NOT_START", progress: 0 }, submitted)).toBe(false);
+		expect(keepsUpstreamId({ status: "CANCEL", progress: 0 }, { status: "SUBMITTED" })).toBe(false);
 	});
 });
 
