@@ -1,5 +1,5 @@
 /** Builds the Hono app: error handling and the route groups of every surface. */
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { TrieRouter } from "hono/router/trie-router";
 import { type CorsOrigins, config } from "./config";
@@ -82,9 +82,12 @@ const under = (path: string, prefix: string) =>
 /** Longest prefix first, so /mj/image wins over /mj. */
 const BY_LENGTH = [...MOUNTS].sort((a, b) => b.prefix.length - a.prefix.length);
 
+/** The mount a (normalised) path is under, the longest prefix first; undefined outside every mount. */
+const mountOf = (path: string): Mount | undefined => BY_LENGTH.find((mount) => under(path, mount.prefix));
+
 /** The surface of a (normalised) path by the mount table; "plain" outside every mount. */
 export function surfaceForPath(path: string): Surface {
-	return BY_LENGTH.find((mount) => under(path, mount.prefix))?.surface ?? "plain";
+	return mountOf(path)?.surface ?? "plain";
 }
 
 export { CONSOLE_ASSETS };
@@ -131,21 +134,47 @@ export function normalizePath(url: string): string {
 const EXPOSE_HEADERS = ["x-next-cursor", "idempotent-replayed", "retry-after", BOOKMARK_HEADER].join(",");
 
 /**
- * Hono's cors() for browsers (a request with an Origin, and every preflight), and the same
- * headers, set once on the final answer, for the rest: servers and SDKs send no Origin, and
- * Hono's cors() sets its headers before the route runs, on a placeholder Response whose headers
- * are then copied into the route's own, a cost on every request.
+ * Everything every request goes through before its route, in one middleware (each Hono hop is a
+ * dispatch and a promise on every request): the deps, the surface's tag, CORS and the body limit.
+ *
+ * The tag is the longest mount prefix the path is under (surfaceForPath), set for unknown paths
+ * too, so a 404 answers in its surface's envelope; outside every mount it stays unset ("plain").
+ *
+ * CORS: Hono's cors() for browsers (a request with an Origin, and every preflight, which it
+ * answers itself), and the same headers, set once on the final answer, for the rest: servers and
+ * SDKs send no Origin, and Hono's cors() sets its headers before the route runs, on a placeholder
+ * Response whose headers are then copied into the route's own, a cost on every request.
+ *
+ * Every route takes a small body but the upload routes, which set their own (larger) limits.
  */
-function corsMiddleware(): MiddlewareHandler<AppEnv> {
+function beforeRoutes(deps: Deps | undefined, onError: ErrorHandler<AppEnv>): MiddlewareHandler<AppEnv> {
 	const browser = cors({
 		origin: (origin, c) => allowedOrigin(origin, config(c.env as Env).corsOrigins),
 		allowHeaders: ["authorization", "mj-api-secret", "content-type", "idempotency-key", BOOKMARK_HEADER],
 		exposeHeaders: EXPOSE_HEADERS.split(","),
 		maxAge: 86_400,
 	});
+	const smallBodies = limitBody(API_BODY_LIMIT);
 	return async (c, next) => {
-		if (c.req.method === "OPTIONS" || c.req.raw.headers.has("origin")) return browser(c, next);
-		await next();
+		c.set("deps", deps ?? runtimeDeps());
+		const path = c.req.path;
+		const mount = mountOf(path);
+		if (mount) c.set("surface", mount.surface);
+		const limited = async (): Promise<void> => {
+			// A body-less request (every GET) has nothing to limit.
+			if (c.req.raw.body === null || hasOwnBodyLimit(path)) return next();
+			try {
+				await smallBodies(c, next);
+			} catch (error) {
+				// The limit's refusal, answered here as Hono answers a throw (the route's own throws
+				// were answered inside next()), so it still gets the CORS headers below.
+				c.error = error as Error;
+				c.res = await onError(error as Error, c);
+			}
+		};
+		// A preflight is answered by cors() itself: its Response is the answer.
+		if (c.req.method === "OPTIONS" || c.req.raw.headers.has("origin")) return browser(c, limited);
+		await limited();
 		const allowOrigin = allowedOrigin("", config(c.env).corsOrigins);
 		const set = (headers: Headers) => {
 			if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
@@ -166,13 +195,6 @@ function corsMiddleware(): MiddlewareHandler<AppEnv> {
 /** The request's surface: its mount's tag, else (an error thrown before tagging) the table by prefix. */
 const surfaceOf = (c: Context<AppEnv>): Surface => c.get("surface") ?? surfaceForPath(c.req.path);
 
-const tag =
-	(surface: Surface): MiddlewareHandler<AppEnv> =>
-	async (c, next) => {
-		c.set("surface", surface);
-		await next();
-	};
-
 /** The app; tests may hand it their own network, clock and chance. */
 export function createApp(deps?: Deps) {
 	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
@@ -182,31 +204,20 @@ export function createApp(deps?: Deps) {
 	// first request (3-17 ms) before falling back to the trie (bench/README.md, "The router").
 	const app = new Hono<AppEnv>({ router: new TrieRouter(), getPath: (request) => normalizePath(request.url) });
 
-	app.use("*", async (c, next) => {
-		c.set("deps", deps ?? runtimeDeps());
-		await next();
-	});
-
-	app.onError((error, c) => {
+	const onError: ErrorHandler<AppEnv> = (error, c) => {
 		const apiError = ApiError.from(error);
 		if (apiError.code === "INTERNAL") logError("unhandled error", c.req.method, c.req.path, apiError.internal ?? error);
 		const response = renderError(c, surfaceOf(c), apiError);
 		for (const [name, value] of Object.entries(apiError.headers ?? {})) response.headers.set(name, value);
 		return response;
-	});
+	};
+	app.onError(onError);
 	app.notFound((c) =>
 		renderError(c, surfaceOf(c), new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
 	);
 
-	// Tags first, shortest prefix first: a nested mount's tag runs last and wins. Hono runs a
-	// matched app.use() even when no route matches, so unknown paths are tagged too.
-	for (const mount of [...BY_LENGTH].reverse()) app.use(`${mount.prefix}/*`, tag(mount.surface));
-
 	// Browser apps call these APIs with tokens in headers (no cookies), so any listed origin may.
-	app.use("*", corsMiddleware());
-	// Every route takes a small body but the upload routes, which set their own (larger) limits.
-	const smallBodies = limitBody(API_BODY_LIMIT);
-	app.use("*", (c, next) => (hasOwnBodyLimit(c.req.path) ? next() : smallBodies(c, next)));
+	app.use("*", beforeRoutes(deps, onError));
 
 	app.route("/", SERVICE.routes as Hono<AppEnv>);
 	for (const mount of MOUNTS) if (mount.routes) app.route(mount.prefix, mount.routes);

@@ -15,6 +15,9 @@
  *  - self:    the users row joined to the page's user_seq range (tasks_user_seq);
  *  - adminP1 / adminP1000: the 'tasks' counter joined to the page's task_seq range, newest first,
  *    LIMIT 21 (tasks_seq);
+ *    these three read only the task columns their views show (LIST_COLUMNS, as the gateway's
+ *    SEED002_ROWS and SEED001_ROWS in src/tasks/views/; test/integration/hand-reads.test.ts
+ *    fails when these statements and the gateway's differ by a character);
  *  - album:   the users row joined to the page's album_seq range, then the page's templates by
  *    primary key, UNION ALL'ed into one statement;
  *  - fetchPending: the task by (public_id, user_id) (an unfinished task is never cached);
@@ -83,6 +86,59 @@ export const TASK_COLUMNS = [
 	"hook_events",
 ];
 
+/**
+ * The task columns each list reads (the gateway's SEED002_ROWS and SEED001_ROWS, in schema order):
+ * list002 shows seed 002's task, self and admin seed 001's item.
+ */
+export const LIST_COLUMNS = {
+	seed002: TASK_COLUMNS.filter((c) =>
+		[
+			"id",
+			"public_id",
+			"action",
+			"prompt",
+			"prompt_en",
+			"final_prompt",
+			"task_index",
+			"parent_id",
+			"client_state",
+			"notify_hook",
+			"status",
+			"progress",
+			"description",
+			"upstream_image_url",
+			"image_key",
+			"buttons",
+			"submit_time",
+			"finish_time",
+			"custom_id",
+		].includes(c),
+	),
+	seed001: TASK_COLUMNS.filter((c) =>
+		[
+			"id",
+			"public_id",
+			"user_id",
+			"user_seq",
+			"action",
+			"prompt",
+			"prompt_en",
+			"status",
+			"progress",
+			"fail_reason",
+			"channel_id",
+			"upstream_image_url",
+			"image_key",
+			"video_url",
+			"video_urls",
+			"submit_time",
+			"start_time",
+			"finish_time",
+			"quota",
+		].includes(c),
+	),
+};
+
 const UNFINISHED_COUNT = `(SELECT count(*) FROM (select 1 from "tasks" where ("tasks"."user_id" = ? and "tasks"."status" in (?, ?, ?, ?)) limit ?) "unfinished")`;
 
 /**
@@ -134,15 +190,17 @@ const INSERT_ARGS = TASK_COLUMNS.filter((c) => c !== "id")
 	.map((c) => INSERT_VALUES[c]?.[1] ?? INSERT_DEFAULTS[c] ?? "null")
 	.join(", ");
 
-/** The ceiling Worker's source. `columns` is the task columns each list statement reads. */
-export function ceilingWorker() {
+/** The statements the ceiling Worker issues, by name. */
+export function ceilingStatements() {
 	const all = TASK_COLUMNS.map((c) => `"${c}"`).join(", ");
-	const qualified = TASK_COLUMNS.map((c) => `"tasks"."${c}"`).join(", ");
-	const statements = {
+	const qualified = (columns) => columns.map((c) => `"tasks"."${c}"`).join(", ");
+	const seed002 = qualified(LIST_COLUMNS.seed002);
+	const seed001 = qualified(LIST_COLUMNS.seed001);
+	return {
 		disabled: `select "disabled_at" from "users" where "users"."id" = ?`,
-		list002: `select ${all} from "tasks" where "tasks"."user_id" = ? order by "tasks"."submit_time" desc, "tasks"."id" desc limit ?`,
-		self: `select ${qualified}, "users"."task_count" from "users" left join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."user_seq" <= "users"."task_count" - ? and "tasks"."user_seq" >= "users"."task_count" - ?) where "users"."id" = ?`,
-		admin: `select ${qualified}, "counters"."value" from "counters" left join "tasks" on ("tasks"."task_seq" <= "counters"."value" - ? and "tasks"."task_seq" >= "counters"."value" - ?) where "counters"."name" = ? order by "tasks"."task_seq" desc limit ?`,
+		list002: `select ${seed002} from "tasks" where "tasks"."user_id" = ? order by "tasks"."submit_time" desc, "tasks"."id" desc limit ?`,
+		self: `select ${seed001}, "users"."task_count" from "users" left join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."user_seq" <= "users"."task_count" - ? and "tasks"."user_seq" >= "users"."task_count" - ?) where "users"."id" = ?`,
+		admin: `select ${seed001}, "counters"."value" from "counters" left join "tasks" on ("tasks"."task_seq" <= "counters"."value" - ? and "tasks"."task_seq" >= "counters"."value" - ?) where "counters"."name" = ? order by "tasks"."task_seq" desc limit ?`,
 		album: `select "tasks"."id", "tasks"."public_id", "tasks"."album_seq", "tasks"."style_id", "tasks"."origin_key", "tasks"."image_key", "tasks"."upstream_image_url", "tasks"."fail_reason", "tasks"."status", "tasks"."submit_time" from "users" inner join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."album_seq" <= "users"."album_count" - ? and "tasks"."album_seq" > "users"."album_count" - ?) where "users"."id" = ? order by "tasks"."album_seq" desc limit ?`,
 		template: `select "id", "kind", "title", "cover_key", "image_key", "workflow_id", "prompt", "favorite_count", "is_audit", "pid", "sort", "author", "created_at", "updated_at" from "templates" where "templates"."id" = ?`,
 		fetch: `select ${all} from "tasks" where ("tasks"."public_id" = ? and "tasks"."user_id" = ?)`,
@@ -153,6 +211,11 @@ export function ceilingWorker() {
 		insert: INSERT,
 		after: `select ${UNFINISHED_COUNT} as "n" from "users" where "users"."id" = ?`,
 	};
+}
+
+/** The ceiling Worker's source. */
+export function ceilingWorker() {
+	const statements = ceilingStatements();
 	return `
 const S = ${JSON.stringify(statements)};
 const UNFINISHED = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "MODAL"];

@@ -25,19 +25,80 @@ function signatureBytes(value: string): Uint8Array<ArrayBuffer> | null {
 	}
 }
 
-/** Signatures are deterministic: a list page of recent tasks signs the same ids again and again. */
-const signed = new Map<string, string>();
+/**
+ * Signatures are deterministic: a list page of recent tasks signs the same ids again and again.
+ * Kept by secret, then purpose, then value, so a lookup builds no key string.
+ */
+const signed = new Map<string, Map<SignaturePurpose, Map<string, string>>>();
+let signedCount = 0;
 const SIGNED_LIMIT = 20_000;
 
-export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
+function signedOf(env: Env, purpose: SignaturePurpose): Map<string, string> {
+	const secret = env.SIGNING_SECRET;
+	let byPurpose = signed.get(secret);
+	if (!byPurpose) {
+		byPurpose = new Map();
+		signed.set(secret, byPurpose);
+	}
+	let values = byPurpose.get(purpose);
+	if (!values) {
+		values = new Map();
+		byPurpose.set(purpose, values);
+	}
+	return values;
+}
+
+/** The signature this isolate already made for `value`, without waiting: undefined when it has not. */
+export function knownSignature(env: Env, purpose: SignaturePurpose, value: string): string | undefined {
 	requireUsableSecrets(env);
-	const memo = `${env.SIGNING_SECRET}\u0000${purpose}:${value}`;
-	const known = signed.get(memo);
+	return signedOf(env, purpose).get(value);
+}
+
+export async function sign(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {
+	const known = knownSignature(env, purpose, value);
 	if (known) return known;
 	const signature = await computeSignature(env, purpose, value);
-	if (signed.size >= SIGNED_LIMIT) signed.clear();
-	signed.set(memo, signature);
+	if (signedCount >= SIGNED_LIMIT) {
+		signed.clear();
+		signedCount = 0;
+	}
+	const values = signedOf(env, purpose);
+	if (!values.has(value)) signedCount++;
+	values.set(value, signature);
 	return signature;
+}
+
+/**
+ * sign() of each value (a null stays null), in order, in one wait: the values this isolate signed
+ * before (a list page's usual case) without a promise each, the rest side by side.
+ */
+export async function signEach(
+	env: Env,
+	purpose: SignaturePurpose,
+	values: readonly (string | null)[],
+): Promise<(string | null)[]> {
+	// Looked up once a page (and the secrets checked) on the first value to sign, as sign() would.
+	let signatures: Map<string, string> | undefined;
+	const out: (string | null)[] = [];
+	let missing: Promise<void>[] | undefined;
+	for (const [i, value] of values.entries()) {
+		if (value !== null && signatures === undefined) {
+			requireUsableSecrets(env);
+			signatures = signedOf(env, purpose);
+		}
+		const known = value === null ? null : signatures?.get(value);
+		out.push(known ?? null);
+		if (known === undefined && value !== null) {
+			missing ??= [];
+			missing.push(
+				sign(env, purpose, value).then((signature) => {
+					out[i] = signature;
+				}),
+			);
+		}
+	}
+	if (missing) await Promise.all(missing);
+	return out;
 }
 
 async function computeSignature(env: Env, purpose: SignaturePurpose, value: string): Promise<string> {

@@ -28,7 +28,7 @@ interface ColumnMap {
 	decode: ((value: unknown) => unknown) | null;
 }
 
-/** A row mapper and the column list of one table, in schema order. */
+/** A row mapper and the column list of one table (all of its columns or some), in schema order. */
 export interface RowShape<T> {
 	/** `"table"."a", "table"."b", …`: the columns in the order `read` expects them. */
 	columns: string;
@@ -38,8 +38,10 @@ export interface RowShape<T> {
 	read: (row: readonly unknown[], at?: number) => T;
 }
 
-function shapeOf<T>(table: SQLiteTable, name: string): RowShape<T> {
-	const entries = Object.entries(getTableColumns(table)) as [string, SQLiteColumn][];
+function shapeOf<T>(table: SQLiteTable, name: string, only?: ReadonlySet<string>): RowShape<T> {
+	const entries = (Object.entries(getTableColumns(table)) as [string, SQLiteColumn][]).filter(
+		([key]) => only === undefined || only.has(key),
+	);
 	const maps: ColumnMap[] = entries.map(([key, column]) => ({
 		key,
 		decode: PLAIN.has(column.columnType) ? null : (value) => column.mapFromDriverValue(value),
@@ -61,6 +63,17 @@ function shapeOf<T>(table: SQLiteTable, name: string): RowShape<T> {
 }
 
 export const TASK: RowShape<TaskRow> = shapeOf<TaskRow>(tasks, "tasks");
+
+/**
+ * The task columns `keys` only (in schema order, whatever the order given): for a list page whose
+ * view reads only those. The D1 binding turns every cell of a result into JavaScript, and the
+ * lists' views show about 19 of a task's 45 columns. Build it once per isolate, beside the view
+ * (its `Pick<TaskRow, …>` parameter is what keeps the two from drifting apart).
+ */
+export function taskShape<K extends keyof TaskRow>(keys: readonly K[]): RowShape<Pick<TaskRow, K>> {
+	for (const key of keys) if (!(key in getTableColumns(tasks))) throw new Error(`no task column ${key}`);
+	return shapeOf<Pick<TaskRow, K>>(tasks, "tasks", new Set<string>(keys));
+}
 export const TEMPLATE: RowShape<TemplateRow> = shapeOf<TemplateRow>(templates, "templates");
 
 /** Runs one read and answers its rows as arrays (D1's `raw()`, what drizzle reads too). */

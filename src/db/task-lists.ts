@@ -10,7 +10,7 @@
  *  - unfiltered totals are kept counters; filtered totals are index-only counts.
  */
 import type { Db } from "./client";
-import { rawRows, TASK } from "./rows";
+import { type RowShape, rawRows, TASK } from "./rows";
 import type { TaskRow } from "./schema";
 import { TASKS_COUNTER, type TaskCursor } from "./tasks";
 
@@ -27,8 +27,13 @@ export interface TaskListFilter {
 	action?: string;
 }
 
-export interface TaskPage {
-	rows: TaskRow[];
+/** What a page needs of a row whatever the view: the next cursor's (submit_time, id). */
+export type CursorRow = Pick<TaskRow, "id" | "submitTime">;
+/** What every list needs of a row: the cursor's columns and user_seq (userSeqPage's order). */
+export type ListRow = CursorRow & Pick<TaskRow, "userSeq">;
+
+export interface TaskPage<T extends CursorRow = TaskRow> {
+	rows: T[];
 	/** Where the next page starts, when there is one. */
 	next?: TaskCursor;
 }
@@ -52,44 +57,59 @@ function whereOf(filter: TaskListFilter): { sql: string; params: unknown[] } {
 	return { sql: parts.length === 0 ? "" : ` where ${parts.join(" and ")}`, params };
 }
 
-/** SQL text by the shape of the request that needs it: each shape is built once per isolate. */
-const statements = new Map<string, string>();
-function statement(key: string, build: () => string): string {
-	let sql = statements.get(key);
+/** SQL text by the row shape and the shape of the request that needs it: each is built once per isolate. */
+const statements = new WeakMap<RowShape<unknown>, Map<string, string>>();
+function statement(shape: RowShape<unknown>, key: string, build: () => string): string {
+	let byKey = statements.get(shape);
+	if (byKey === undefined) {
+		byKey = new Map();
+		statements.set(shape, byKey);
+	}
+	let sql = byKey.get(key);
 	if (sql === undefined) {
 		sql = build();
-		statements.set(key, sql);
+		byKey.set(key, sql);
 	}
 	return sql;
 }
 
-function pageOf(rows: TaskRow[], limit: number): TaskPage {
+function pageOf<T extends CursorRow>(rows: T[], limit: number): TaskPage<T> {
 	if (rows.length <= limit) return { rows };
 	const page = rows.slice(0, limit);
 	const last = page[page.length - 1];
 	return { rows: page, next: { submitTime: last.submitTime, id: last.id } };
 }
 
-/** One page, newest first: after `cursor` when given, else page number `page` (1-based). */
-export async function listTaskPage(
+/** The text of a page's statement (see listTaskPage); also what the bench's ceiling sends (bench/lib/ceilings.mjs). */
+export function pageStatement(shape: RowShape<unknown>, whereSql: string, offset: boolean): string {
+	return statement(
+		shape,
+		`page${whereSql}${offset ? " offset" : ""}`,
+		() =>
+			`select ${shape.columns} from "tasks"${whereSql} order by "tasks"."submit_time" desc, "tasks"."id" desc limit ?${offset ? " offset ?" : ""}`,
+	);
+}
+
+/**
+ * One page, newest first: after `cursor` when given, else page number `page` (1-based). Rows are
+ * read as `shape` says: every column (TASK) unless the page's view reads fewer (taskShape).
+ */
+export async function listTaskPage<T extends CursorRow = TaskRow>(
 	db: Db,
 	filter: TaskListFilter,
 	options: { limit: number; page?: number; cursor?: TaskCursor },
-): Promise<TaskPage> {
+	shape: RowShape<T> = TASK as unknown as RowShape<T>,
+): Promise<TaskPage<T>> {
 	const { limit, cursor } = options;
-	if (cursor) return pageAfter(db, filter, cursor, limit);
+	if (cursor) return pageAfter(db, filter, cursor, limit, shape);
 	const page = options.page ?? 1;
 	const where = whereOf(filter);
 	const offset = page !== 1;
-	const sql = statement(
-		`page${where.sql}${offset ? " offset" : ""}`,
-		() =>
-			`select ${TASK.columns} from "tasks"${where.sql} order by "tasks"."submit_time" desc, "tasks"."id" desc limit ?${offset ? " offset ?" : ""}`,
-	);
+	const sql = pageStatement(shape, where.sql, offset);
 	const params = offset ? [...where.params, limit + 1, (page - 1) * limit] : [...where.params, limit + 1];
 	const rows = await rawRows(db, sql, params);
 	return pageOf(
-		rows.map((row) => TASK.read(row)),
+		rows.map((row) => shape.read(row)),
 		limit,
 	);
 }
@@ -102,41 +122,56 @@ export async function listTaskPage(
  * task of time t and read again every task of t already shown (at least the cursor's own row)
  * before reaching the page. Each seek here starts at the first row it returns.
  */
-async function pageAfter(db: Db, filter: TaskListFilter, cursor: TaskCursor, limit: number): Promise<TaskPage> {
+async function pageAfter<T extends CursorRow>(
+	db: Db,
+	filter: TaskListFilter,
+	cursor: TaskCursor,
+	limit: number,
+	shape: RowShape<T>,
+): Promise<TaskPage<T>> {
 	const where = whereOf(filter);
-	const sql = statement(`after${where.sql}`, () => {
+	const sql = statement(shape, `after${where.sql}`, () => {
 		const seek = (range: string) =>
-			`select ${TASK.columns} from "tasks"${where.sql ? `${where.sql} and ` : " where "}${range}`;
+			`select ${shape.columns} from "tasks"${where.sql ? `${where.sql} and ` : " where "}${range}`;
 		// A compound's ORDER BY names its result columns, unqualified.
 		return `${seek(`"tasks"."submit_time" = ? and "tasks"."id" < ?`)} union all ${seek(`"tasks"."submit_time" < ?`)} order by "submit_time" desc, "id" desc limit ?`;
 	});
 	const params = [...where.params, cursor.submitTime, cursor.id, ...where.params, cursor.submitTime, limit + 1];
 	const rows = await rawRows(db, sql, params);
 	return pageOf(
-		rows.map((row) => TASK.read(row)),
+		rows.map((row) => shape.read(row)),
 		limit,
 	);
 }
 
-const USER_SEQ_PAGE = `select ${TASK.columns}, "users"."task_count" from "users" left join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."user_seq" <= "users"."task_count" - ? and "tasks"."user_seq" >= "users"."task_count" - ?) where "users"."id" = ?`;
+/** The text of userSeqPage's statement; also what the bench's ceiling sends. */
+export const userSeqStatement = (shape: RowShape<unknown>): string =>
+	statement(
+		shape,
+		"userSeq",
+		() =>
+			`select ${shape.columns}, "users"."task_count" from "users" left join "tasks" on ("tasks"."user_id" = "users"."id" and "tasks"."user_seq" <= "users"."task_count" - ? and "tasks"."user_seq" >= "users"."task_count" - ?) where "users"."id" = ?`,
+	);
 
 /**
  * A user's unfiltered page `page` (newest first) and their task count, in one statement: the
  * user's row joined to the page's user_seq range (a seek on tasks_user_seq). Rows come in
  * index order and are put newest first here, so no sort runs in SQLite.
  */
-export async function userSeqPage(
+export async function userSeqPage<T extends ListRow = TaskRow>(
 	db: Db,
 	userId: number,
 	page: number,
 	limit: number,
-): Promise<TaskPage & { total: number }> {
+	shape: RowShape<T> = TASK as unknown as RowShape<T>,
+): Promise<TaskPage<T> & { total: number }> {
 	const skip = (page - 1) * limit;
 	// One row past the page (when it exists) says whether there is a next one.
-	const rows = await rawRows(db, USER_SEQ_PAGE, [skip, skip + limit, userId]);
-	const total = (rows[0]?.[TASK.width] as number | null | undefined) ?? 0;
-	// A user whose range is empty still has their row, with every task column NULL.
-	const found = rows.flatMap((row) => (row[0] === null ? [] : [TASK.read(row)])).sort((a, b) => b.userSeq - a.userSeq);
+	const rows = await rawRows(db, userSeqStatement(shape), [skip, skip + limit, userId]);
+	const total = (rows[0]?.[shape.width] as number | null | undefined) ?? 0;
+	// A user whose range is empty still has their row, with every task column NULL (id, the first
+	// column of every shape, is never NULL in a task).
+	const found = rows.flatMap((row) => (row[0] === null ? [] : [shape.read(row)])).sort((a, b) => b.userSeq - a.userSeq);
 	return { ...pageOf(found, limit), total };
 }
 
@@ -144,7 +179,14 @@ export async function userSeqPage(
  * The counters row is one primary-key lookup, so the index walks newest first and stops at the
  * limit instead of stepping onto the row below the range.
  */
-const ALL_SEQ_PAGE = `select ${TASK.columns}, "counters"."value" from "counters" left join "tasks" on ("tasks"."task_seq" <= "counters"."value" - ? and "tasks"."task_seq" >= "counters"."value" - ?) where "counters"."name" = ? order by "tasks"."task_seq" desc limit ?`;
+/** The text of allSeqPage's statement; also what the bench's ceiling sends. */
+export const allSeqStatement = (shape: RowShape<unknown>): string =>
+	statement(
+		shape,
+		"allSeq",
+		() =>
+			`select ${shape.columns}, "counters"."value" from "counters" left join "tasks" on ("tasks"."task_seq" <= "counters"."value" - ? and "tasks"."task_seq" >= "counters"."value" - ?) where "counters"."name" = ? order by "tasks"."task_seq" desc limit ?`,
+	);
 
 /**
  * Everyone's unfiltered page `page` (newest first) and the task count, in one statement: the
@@ -158,13 +200,18 @@ const ALL_SEQ_PAGE = `select ${TASK.columns}, "counters"."value" from "counters"
  * (submit_time, id) order, so the `next` cursor of such a page is only as exact as those
  * orders agree.
  */
-export async function allSeqPage(db: Db, page: number, limit: number): Promise<TaskPage & { total: number }> {
+export async function allSeqPage<T extends CursorRow = TaskRow>(
+	db: Db,
+	page: number,
+	limit: number,
+	shape: RowShape<T> = TASK as unknown as RowShape<T>,
+): Promise<TaskPage<T> & { total: number }> {
 	const skip = (page - 1) * limit;
-	const rows = await rawRows(db, ALL_SEQ_PAGE, [skip, skip + limit, TASKS_COUNTER, limit + 1]);
-	const total = (rows[0]?.[TASK.width] as number | null | undefined) ?? 0;
+	const rows = await rawRows(db, allSeqStatement(shape), [skip, skip + limit, TASKS_COUNTER, limit + 1]);
+	const total = (rows[0]?.[shape.width] as number | null | undefined) ?? 0;
 	return {
 		...pageOf(
-			rows.flatMap((row) => (row[0] === null ? [] : [TASK.read(row)])),
+			rows.flatMap((row) => (row[0] === null ? [] : [shape.read(row)])),
 			limit,
 		),
 		total,
@@ -186,7 +233,7 @@ export async function allTaskCount(db: Db): Promise<number> {
 /** A filtered total: an index-only count over the same index the page uses. */
 export async function countTasks(db: Db, filter: TaskListFilter): Promise<number> {
 	const where = whereOf(filter);
-	const sql = statement(`count${where.sql}`, () => `select count(*) from "tasks"${where.sql}`);
+	const sql = statement(TASK, `count${where.sql}`, () => `select count(*) from "tasks"${where.sql}`);
 	const [row] = await rawRows(db, sql, where.params);
 	return (row?.[0] as number | undefined) ?? 0;
 }

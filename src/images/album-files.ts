@@ -7,7 +7,7 @@
  *  - users' own photos: `album-origins/<uuid>.<ext>`, at /userAlbum/origin/<uuid>.<ext>?sig=…,
  *    a capability signed for the `album-origin` purpose, shown only to the photo's owner.
  */
-import { sign, verify } from "../auth/signing";
+import { sign, signEach, verify } from "../auth/signing";
 import type { Deps } from "../deps";
 import { type ImageType, newFileName } from "./upload";
 
@@ -43,7 +43,21 @@ export function templateFileUrl(base: string, key: string | null): string {
 
 /** The signed link of a user's photo; "" when there is none (prompt templates). */
 export async function originUrl(env: Env, base: string, key: string | null): Promise<string> {
-	if (!key?.startsWith(ORIGIN_PREFIX)) return "";
-	const name = key.slice(ORIGIN_PREFIX.length);
-	return `${base}/userAlbum/origin/${name}?sig=${await sign(env, "album-origin", name)}`;
+	const name = originName(key);
+	return name === null ? "" : originLink(base, name, await sign(env, "album-origin", name));
 }
+
+/** originUrl of each key, in order, in one wait (signEach). */
+export async function originUrls(env: Env, base: string, keys: readonly (string | null)[]): Promise<string[]> {
+	const names = keys.map(originName);
+	const signatures = await signEach(env, "album-origin", names);
+	return names.map((name, i) => {
+		const signature = signatures[i];
+		return name === null || signature === null ? "" : originLink(base, name, signature);
+	});
+}
+
+const originName = (key: string | null): string | null =>
+	key?.startsWith(ORIGIN_PREFIX) ? key.slice(ORIGIN_PREFIX.length) : null;
+const originLink = (base: string, name: string, signature: string) =>
+	`${base}/userAlbum/origin/${name}?sig=${signature}`;

@@ -14,7 +14,7 @@ import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { authenticate } from "../auth/middleware";
 import type { AppEnv, Surface } from "../context";
-import { requestDb } from "../db/request-db";
+import { openRequestDb } from "../db/request-db";
 import { TASK_MODES } from "../db/schema";
 import { badRequest, notFound } from "../errors";
 import { declaresJson, readJsonObject } from "../routes/params";
@@ -124,9 +124,28 @@ const takesJson = (route: RouteConfig) =>
  * and no route authenticates twice.
  */
 function guard(auth: Auth | undefined): MiddlewareHandler<AppEnv>[] {
-	if (auth === "user") return [requestDb(), authenticate()];
-	if (auth === "admin") return [requestDb(), authenticate({ role: "admin" })];
+	if (auth === "user") return [signedIn(authenticate())];
+	if (auth === "admin") return [signedIn(authenticate({ role: "admin" }))];
 	return [];
+}
+
+/**
+ * requestDb() and `check` (authenticate()) in one hop, as they answer in two: a refusal still
+ * carries the session's bookmark, the route's own errors are answered inside next().
+ */
+function signedIn(check: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+	const passed = async () => {};
+	return async (c, next) => {
+		const finish = openRequestDb(c);
+		try {
+			await check(c, passed);
+		} catch (error) {
+			finish();
+			throw error;
+		}
+		await next();
+		finish();
+	};
 }
 
 /**
@@ -151,8 +170,8 @@ export function on<R extends RouteConfig & RouteExtras>(
  * 404, so an unknown path tells a caller without one nothing. Registered last in its group.
  */
 export function signedInElsewhere(group: OpenAPIHono<AppEnv>, auth: "user" | "admin", path = "*") {
-	const [db, signIn] = guard(auth);
-	group.all(path, db, signIn, (c) => {
+	const [signIn] = guard(auth);
+	group.all(path, signIn, (c) => {
 		throw notFound(`no route for ${c.req.method} ${c.req.path}`);
 	});
 	return group;

@@ -9,7 +9,7 @@ import { limitSubmits } from "../auth/rate-limit";
 import { dbOf } from "../db/request-db";
 import { ApiError, notFound } from "../errors";
 import { originKeyOf } from "../images/album-files";
-import { publicBase } from "../images/links";
+import { requestBase } from "../images/links";
 import { serveR2Object } from "../images/serve";
 import {
 	about,
@@ -48,7 +48,7 @@ export const createSchema = z.object({
 	notifyHook: text("notifyHook", NOTIFY_HOOK_MAX_LENGTH),
 });
 
-const base = (c: { env: Env; req: { url: string } }) => publicBase(c.env, new URL(c.req.url).origin);
+const base = (c: { env: Env; req: { url: string } }) => requestBase(c.env, c.req.url);
 
 const pageRoute = createRoute({
 	...about("album", "user"),

@@ -10,11 +10,11 @@ import type { AppEnv } from "../context";
 import { dbOf } from "../db/request-db";
 import type { TaskListFilter } from "../db/task-lists";
 import { subsOf } from "../db/users";
-import { publicBase } from "../images/links";
+import { requestBase } from "../images/links";
 import { about, answers, on, routeGroup } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { listTasks } from "../tasks/listing";
-import { type Seed001Item, toSeed001Item } from "../tasks/views/seed001";
+import { SEED001_ROWS, toSeed001Page } from "../tasks/views/seed001";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { integer } from "./validate";
@@ -65,14 +65,13 @@ export async function list(
 		toMs: query.end_timestamp === undefined ? undefined : query.end_timestamp * 1000 + 999,
 		...(admin ? extra : {}),
 	};
-	const result = await listTasks(db, {
-		filter,
-		page,
-		limit: pageSize,
-		cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
-	});
-	const base = publicBase(c.env, new URL(c.req.url).origin);
-	const items: Seed001Item[] = await Promise.all(result.rows.map((task) => toSeed001Item(c.env, base, task, admin)));
+	const result = await listTasks(
+		db,
+		{ filter, page, limit: pageSize, cursor: query.cursor ? decodeCursor(query.cursor) : undefined },
+		SEED001_ROWS,
+	);
+	const base = requestBase(c.env, c.req.url);
+	const items = await toSeed001Page(c.env, base, result.rows, admin);
 	if (withSubs) {
 		// One read by primary key for the page's owners, not a join on every task of the scan.
 		const subs = await subsOf(

@@ -9,12 +9,12 @@ import { dbOf } from "../db/request-db";
 import { findSettledOrLiveTask } from "../db/settled-tasks";
 import { listTaskPage } from "../db/task-lists";
 import { badRequest } from "../errors";
-import { publicBase } from "../images/links";
+import { requestBase } from "../images/links";
 import { about, answers, inputOf, onMethods, paramsInput, routeGroup, signedInElsewhere } from "../openapi/define";
 import * as body from "../openapi/responses";
 import { CLIENT_STATE_MAX_LENGTH, PROMPT_MAX_LENGTH, SUBMIT_ACTIONS } from "../tasks/model";
 import { submitTask } from "../tasks/submit";
-import { toSeed002 } from "../tasks/views/seed002";
+import { SEED002_ROWS, toSeed002, toSeed002Page } from "../tasks/views/seed002";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { ok } from "./envelopes";
 import { idempotent } from "./idempotency";
@@ -130,7 +130,7 @@ onMethods(seed002Routes, GET_POST, fetchRoute, async (c) => {
 	const { _id } = parseWith(inputOf(fetchRoute), (await readParams(c)).params);
 	const task = await findSettledOrLiveTask(c.get("openDb"), c.get("user").id, _id);
 	if (!task) throw badRequest(`no task with _id ${_id}`);
-	return ok(c, await toSeed002(c.env, publicBase(c.env, new URL(c.req.url).origin), task));
+	return ok(c, await toSeed002(c.env, requestBase(c.env, c.req.url), task));
 });
 onMethods(seed002Routes, GET_POST, listRoute, async (c) => {
 	const { limit, cursor } = parseWith(inputOf(listRoute), (await readParams(c)).params);
@@ -138,10 +138,11 @@ onMethods(seed002Routes, GET_POST, listRoute, async (c) => {
 		dbOf(c),
 		{ userId: c.get("user").id },
 		{ limit, cursor: cursor ? decodeCursor(cursor) : undefined },
+		SEED002_ROWS,
 	);
 	// The body is the seed's bare array, so the next page's cursor travels in a header.
 	if (page.next) c.header("x-next-cursor", encodeCursor(page.next));
-	const base = publicBase(c.env, new URL(c.req.url).origin);
-	return ok(c, await Promise.all(page.rows.map((task) => toSeed002(c.env, base, task))));
+	const base = requestBase(c.env, c.req.url);
+	return ok(c, await toSeed002Page(c.env, base, page.rows));
 });
 signedInElsewhere(seed002Routes, "user");

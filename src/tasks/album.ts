@@ -17,7 +17,7 @@ import { type ImageInput, putImage, readImage } from "../images/upload";
 import { logError } from "../log";
 import { callbackUrlProblem } from "../net/url-policy";
 import { submitTask } from "./submit";
-import { type AlbumItem, toAlbumItem } from "./views/album";
+import { type AlbumItem, toAlbumItem, toAlbumPage } from "./views/album";
 
 export const ALBUM_PAGE_SIZE_DEFAULT = 20;
 export const ALBUM_PAGE_SIZE_MAX = 100;
@@ -34,10 +34,13 @@ export async function albumPage(
 	pageSize: number,
 ): Promise<AlbumItem[]> {
 	const found = await listAlbumPage(db, userId, page, pageSize);
-	return Promise.all(
-		found.tasks.map((task) =>
-			toAlbumItem(env, base, task, task.styleId == null ? null : (found.templates.get(task.styleId) ?? null)),
-		),
+	return toAlbumPage(
+		env,
+		base,
+		found.tasks.map((task) => ({
+			task,
+			template: task.styleId == null ? null : (found.templates.get(task.styleId) ?? null),
+		})),
 	);
 }
 

@@ -6,10 +6,13 @@
  * or by page number.
  */
 import type { Db } from "../db/client";
+import { type RowShape, TASK } from "../db/rows";
+import type { TaskRow } from "../db/schema";
 import {
 	allSeqPage,
 	allTaskCount,
 	countTasks,
+	type ListRow,
 	listTaskPage,
 	type TaskListFilter,
 	type TaskPage,
@@ -31,11 +34,18 @@ function isFiltered(filter: TaskListFilter): boolean {
 	);
 }
 
-export async function listTasks(db: Db, request: ListRequest): Promise<TaskPage & { total: number }> {
+/** A page and its total; rows read as `shape` says (every column unless the view reads fewer). */
+export async function listTasks<T extends ListRow = TaskRow>(
+	db: Db,
+	request: ListRequest,
+	shape: RowShape<T> = TASK as unknown as RowShape<T>,
+): Promise<TaskPage<T> & { total: number }> {
 	const { filter, page, limit, cursor } = request;
 	const filtered = isFiltered(filter);
 	if (!filtered && !cursor) {
-		return filter.userId !== undefined ? userSeqPage(db, filter.userId, page, limit) : allSeqPage(db, page, limit);
+		return filter.userId !== undefined
+			? userSeqPage(db, filter.userId, page, limit, shape)
+			: allSeqPage(db, page, limit, shape);
 	}
 	const [total, result] = await Promise.all([
 		filtered
@@ -43,7 +53,7 @@ export async function listTasks(db: Db, request: ListRequest): Promise<TaskPage 
 			: filter.userId !== undefined
 				? userTaskCount(db, filter.userId)
 				: allTaskCount(db),
-		listTaskPage(db, filter, { limit, page, cursor }),
+		listTaskPage(db, filter, { limit, page, cursor }, shape),
 	]);
 	return { ...result, total };
 }

@@ -6,12 +6,22 @@
 import { env } from "cloudflare:workers";
 import { and, desc, eq, gte, isNull, lte, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ceilingStatements } from "../../bench/lib/ceilings.mjs";
 import { listAlbumPage } from "../../src/db/album";
 import { addBannedWord, bannedWordsVersion, readBannedWords } from "../../src/db/banned-words";
 import { getDb } from "../../src/db/client";
-import { TASK } from "../../src/db/rows";
+import { TASK, taskShape } from "../../src/db/rows";
 import { counters, tasks, templates, users } from "../../src/db/schema";
-import { allSeqPage, countTasks, listTaskPage, userSeqPage, userTaskCount } from "../../src/db/task-lists";
+import {
+	allSeqPage,
+	allSeqStatement,
+	countTasks,
+	listTaskPage,
+	pageStatement,
+	userSeqPage,
+	userSeqStatement,
+	userTaskCount,
+} from "../../src/db/task-lists";
 import {
 	findUserTask,
 	InsufficientQuotaError,
@@ -22,6 +32,8 @@ import {
 	UserDisabledError,
 } from "../../src/db/tasks";
 import { isUserDisabled, setUserDisabled, upsertUser } from "../../src/db/users";
+import { SEED001_ROWS } from "../../src/tasks/views/seed001";
+import { SEED002_ROWS } from "../../src/tasks/views/seed002";
 import { uniqueSub } from "../helpers/api";
 import { db } from "../helpers/db";
 
@@ -64,6 +76,12 @@ beforeAll(async () => {
 		.set({ refunded: true, width: 512, height: 768, imageKey: "images/x" })
 		.where(eq(tasks.publicId, publicIds[0]));
 });
+
+/** `row` with only `keys`, in the row's own (schema) order. */
+const pick = (row: object, keys: readonly string[]) =>
+	Object.fromEntries(Object.entries(row).filter(([key]) => keys.includes(key)));
+const keysOf = (shape: { read: (row: readonly unknown[]) => object; width: number }) =>
+	Object.keys(shape.read(Array.from({ length: shape.width }, () => null)));
 
 const drizzlePage = (where: ReturnType<typeof and>, limit: number) =>
 	db().select().from(tasks).where(where).orderBy(desc(tasks.submitTime), desc(tasks.id)).limit(limit).all();
@@ -236,5 +254,47 @@ describe("hand-built reads answer what drizzle answers", () => {
 		expect(written.map((r) => r.publicId)).toEqual([input(1).publicId, input(3).publicId]);
 		const [user] = await db().select().from(users).where(eq(users.id, other)).all();
 		expect(user).toMatchObject({ taskCount: 2, quota: 10 });
+	});
+
+	it("reads only a view's columns, each as drizzle reads it, in the lists' order", async () => {
+		const seed002 = keysOf(SEED002_ROWS);
+		const seed001 = keysOf(SEED001_ROWS);
+		// Each list reads fewer columns than a task has, and at least what its page needs.
+		expect(seed002.length).toBeLessThan(TASK.width);
+		expect(seed001.length).toBeLessThan(TASK.width);
+		for (const key of ["id", "submitTime", "publicId", "imageKey", "buttons", "customId"])
+			expect(seed002).toContain(key);
+		for (const key of ["id", "submitTime", "userSeq", "userId", "channelId", "videoUrls"])
+			expect(seed001).toContain(key);
+
+		const first = await listTaskPage(db(), { userId }, { limit: 3 }, SEED002_ROWS);
+		expect(first.rows).toEqual((await drizzlePage(eq(tasks.userId, userId), 3)).map((row) => pick(row, seed002)));
+		expect(first.next).toEqual({ submitTime: first.rows[2].submitTime, id: first.rows[2].id });
+		const full = await listTaskPage(db(), { userId }, { limit: 3, cursor: first.next });
+		const narrow = await listTaskPage(db(), { userId }, { limit: 3, cursor: first.next }, SEED002_ROWS);
+		expect(narrow.rows).toEqual(full.rows.map((row) => pick(row, seed002)));
+		expect(narrow.next).toEqual(full.next);
+
+		const mine = await userSeqPage(db(), userId, 2, 3, SEED001_ROWS);
+		const mineFull = await userSeqPage(db(), userId, 2, 3);
+		expect(mine.rows).toEqual(mineFull.rows.map((row) => pick(row, seed001)));
+		expect(mine.total).toBe(7);
+		expect(mine.next).toEqual(mineFull.next);
+		expect(await userSeqPage(db(), userId, 10, 3, SEED001_ROWS)).toEqual({ rows: [], total: 7 });
+
+		const everyone = await allSeqPage(db(), 1, 4, SEED001_ROWS);
+		const everyoneFull = await allSeqPage(db(), 1, 4);
+		expect(everyone.rows).toEqual(everyoneFull.rows.map((row) => pick(row, seed001)));
+		expect(everyone.total).toBe(everyoneFull.total);
+		// A shape names real columns only.
+		expect(() => taskShape(["nope" as "id"])).toThrow(/no task column nope/);
+	});
+
+	it("the bench's ceilings send the lists' statements to the character (bench/lib/ceilings.mjs)", () => {
+		const ceiling = ceilingStatements();
+		expect(ceiling.list002).toBe(pageStatement(SEED002_ROWS, ' where "tasks"."user_id" = ?', false));
+		expect(ceiling.self).toBe(userSeqStatement(SEED001_ROWS));
+		expect(ceiling.admin).toBe(allSeqStatement(SEED001_ROWS));
+		expect(ceiling.fetch).toContain(`select ${TASK.columns.replaceAll('"tasks".', "")} from "tasks"`);
 	});
 });

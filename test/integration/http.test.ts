@@ -88,6 +88,41 @@ describe("request bodies", () => {
 		expect(response.status).toBe(413);
 		expect(await json(response)).toEqual({ code: 0, description: `request body is over ${API_BODY_LIMIT} bytes` });
 	});
+
+	it("a body over the limit is refused with the CORS headers every answer gets", async () => {
+		const response = await call("/api/v1/trigger/submit", {
+			method: "POST",
+			token: await tokenFor(uniqueSub()),
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ action: "IMAGINE", prompt: "x".repeat(API_BODY_LIMIT) }),
+		});
+		expect(response.status).toBe(413);
+		expect(response.headers.get("access-control-allow-origin")).toBe("*");
+		expect(response.headers.get("access-control-expose-headers")).toMatch(/x-d1-bookmark/);
+	});
+});
+
+describe("the D1 bookmark", () => {
+	const BOOKMARK = "00000000-00000001-00000000-0123456789abcdef0123456789abcdef";
+
+	it("goes back on a refused sign-in as it came (no session was opened)", async () => {
+		for (const token of ["not-a-token", undefined]) {
+			const response = await call("/api/v1/task/list", { token, headers: { "x-d1-bookmark": BOOKMARK } });
+			expect(response.status).toBe(401);
+			expect(response.headers.get("x-d1-bookmark")).toBe(BOOKMARK);
+			expect(response.headers.get("access-control-expose-headers")).toMatch(/x-d1-bookmark/);
+		}
+	});
+
+	it("comes back on a list and on the route's own refusal, from the session the route used", async () => {
+		const token = await tokenFor(uniqueSub());
+		const listed = await call("/api/v1/task/list", { token, headers: { "x-d1-bookmark": BOOKMARK } });
+		expect(listed.status).toBe(200);
+		expect(listed.headers.get("x-d1-bookmark")).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/);
+		const refused = await call("/api/v1/task/list?limit=0", { token, headers: { "x-d1-bookmark": BOOKMARK } });
+		expect(refused.status).toBe(400);
+		expect(refused.headers.get("x-d1-bookmark")).toBe(BOOKMARK);
+	});
 });
 
 describe("health and unknown routes", () => {

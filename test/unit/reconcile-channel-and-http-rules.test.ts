@@ -108,6 +108,18 @@ describe("seed-002 helpers", () => {
 		expect(jobHash("[]", "MJ::JOB::upsample::2::not-a-hash")).toBe("");
 	});
 
+	it("answers a second read of the same buttons as the first, whatever the button it was made with", () => {
+		const hash = "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0";
+		const withHash = JSON.stringify([{ customId: `MJ::JOB::variation::3::${hash}`, label: "V3" }]);
+		const withoutHash = JSON.stringify([{ customId: "MJ::BOOKMARK::x", label: "Bookmark" }]);
+		for (let i = 0; i < 2; i++) {
+			expect(jobHash(withHash, "MJ::JOB::upsample::2::00000000-0000-4000-8000-000000000000")).toBe(hash);
+			// Buttons without a hash fall back to the button the task was made with, each time its own.
+			expect(jobHash(withoutHash, `MJ::JOB::upsample::2::${hash}`)).toBe(hash);
+			expect(jobHash(withoutHash)).toBe("");
+		}
+	});
+
 	it("list cursors round-trip and refuse garbage", () => {
 		const cursor = { submitTime: 1_700_000_000_123, id: 42 };
 		expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);

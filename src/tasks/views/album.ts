@@ -10,8 +10,8 @@
 import type { AlbumTask } from "../../db/album";
 import type { TemplateRow } from "../../db/schema";
 import type { TemplateListRow } from "../../db/templates";
-import { originUrl, templateFileUrl } from "../../images/album-files";
-import { taskImageUrl } from "../../images/links";
+import { originUrl, originUrls, templateFileUrl } from "../../images/album-files";
+import { taskImageUrl, taskImageUrls } from "../../images/links";
 import { epochSeconds } from "../../time";
 import type { TaskStatus } from "../model";
 
@@ -114,8 +114,39 @@ export async function toAlbumItem(
 	task: AlbumTask,
 	template: TemplateRow | null,
 ): Promise<AlbumItem> {
-	const styleId = task.styleId ?? 0;
 	const [covering, origin] = await Promise.all([taskImageUrl(env, base, task), originUrl(env, base, task.originKey)]);
+	return albumItemOf(base, task, template, covering, origin);
+}
+
+/** A page of pictures, their links made in one wait (taskImageUrls, originUrls). */
+export async function toAlbumPage(
+	env: Env,
+	base: string,
+	page: readonly { task: AlbumTask; template: TemplateRow | null }[],
+): Promise<AlbumItem[]> {
+	const [coverings, origins] = await Promise.all([
+		taskImageUrls(
+			env,
+			base,
+			page.map(({ task }) => task),
+		),
+		originUrls(
+			env,
+			base,
+			page.map(({ task }) => task.originKey),
+		),
+	]);
+	return page.map(({ task, template }, i) => albumItemOf(base, task, template, coverings[i], origins[i]));
+}
+
+function albumItemOf(
+	base: string,
+	task: AlbumTask,
+	template: TemplateRow | null,
+	covering: string,
+	origin: string,
+): AlbumItem {
+	const styleId = task.styleId ?? 0;
 	return {
 		id: task.albumSeq ?? 0,
 		taskId: String(task.id),

@@ -3,8 +3,9 @@
  * (0 when not reached yet), `video_urls` is a JSON array in a string as the document shows,
  * `image_url` is the gateway's signed link. Admin items add user_id and channel_id.
  */
+import { taskShape } from "../../db/rows";
 import type { TaskRow } from "../../db/schema";
-import { taskImageUrl } from "../../images/links";
+import { taskImageUrls } from "../../images/links";
 import { epochSecondsOrZero } from "../../time";
 
 export interface Seed001Item {
@@ -29,7 +30,44 @@ export interface Seed001Item {
 	channel_id?: number;
 }
 
-export async function toSeed001Item(env: Env, base: string, task: TaskRow, admin: boolean): Promise<Seed001Item> {
+/** The task columns a seed-001 item shows (admins' user_id and channel_id included). */
+const SEED001_COLUMNS = [
+	"id",
+	"publicId",
+	"action",
+	"prompt",
+	"promptEn",
+	"status",
+	"progress",
+	"imageKey",
+	"upstreamImageUrl",
+	"videoUrl",
+	"videoUrls",
+	"submitTime",
+	"startTime",
+	"finishTime",
+	"failReason",
+	"quota",
+	"userId",
+	"channelId",
+] as const satisfies readonly (keyof TaskRow)[];
+export type Seed001Source = Pick<TaskRow, (typeof SEED001_COLUMNS)[number]>;
+
+/** What a seed-001 list reads of each task: the item's columns and the lists' own (user_seq's order). */
+export const SEED001_ROWS = taskShape([...SEED001_COLUMNS, "userSeq"]);
+
+/** A page of items, their image links made in one wait (taskImageUrls). */
+export async function toSeed001Page(
+	env: Env,
+	base: string,
+	page: readonly Seed001Source[],
+	admin: boolean,
+): Promise<Seed001Item[]> {
+	const urls = await taskImageUrls(env, base, page);
+	return page.map((task, i) => seed001Of(task, urls[i], admin));
+}
+
+function seed001Of(task: Seed001Source, imageUrl: string, admin: boolean): Seed001Item {
 	const item: Seed001Item = {
 		id: task.id,
 		mj_id: task.publicId,
@@ -38,7 +76,7 @@ export async function toSeed001Item(env: Env, base: string, task: TaskRow, admin
 		prompt_en: task.promptEn,
 		status: task.status,
 		progress: task.progress,
-		image_url: await taskImageUrl(env, base, task),
+		image_url: imageUrl,
 		video_url: task.videoUrl,
 		video_urls: task.videoUrls,
 		submit_time: epochSecondsOrZero(task.submitTime),

@@ -3,8 +3,9 @@
  * String fields are always strings ("" when empty); times are epoch ms, finishTime null
  * until the task ends; progress is "done" on success as the seed shows, else a percentage.
  */
+import { taskShape } from "../../db/rows";
 import type { TaskRow } from "../../db/schema";
-import { taskImageUrl } from "../../images/links";
+import { taskImageUrl, taskImageUrls } from "../../images/links";
 import { storedButtons } from "../model";
 
 export interface Seed002Task {
@@ -35,15 +36,72 @@ const JOB_HASH = /::([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * the button the task was started with, which names the parent's message (an upscale without buttons).
  */
 export function jobHash(buttonsJson: string, customId = ""): string {
-	for (const button of storedButtons(buttonsJson)) {
-		const match = JOB_HASH.exec(button.customId);
-		if (match) return match[1];
-	}
-	return JOB_HASH.exec(customId)?.[1] ?? "";
+	return hashOfButtons(buttonsJson) ?? JOB_HASH.exec(customId)?.[1] ?? "";
 }
 
-export async function toSeed002(env: Env, base: string, task: TaskRow): Promise<Seed002Task> {
-	const imageUrl = await taskImageUrl(env, base, task);
+/**
+ * The hash in a task's buttons, by their JSON text: reading them is a JSON.parse and a schema check
+ * per row, and a finished task's buttons never change, so a list page of recent tasks would read
+ * the same texts again and again.
+ */
+const buttonHashes = new Map<string, string | null>();
+const BUTTON_HASHES_LIMIT = 5_000;
+
+function hashOfButtons(buttonsJson: string): string | null {
+	if (buttonsJson === "[]") return null;
+	let hash = buttonHashes.get(buttonsJson);
+	if (hash === undefined) {
+		hash = null;
+		for (const button of storedButtons(buttonsJson)) {
+			const match = JOB_HASH.exec(button.customId);
+			if (match) {
+				hash = match[1];
+				break;
+			}
+		}
+		if (buttonHashes.size >= BUTTON_HASHES_LIMIT) buttonHashes.clear();
+		buttonHashes.set(buttonsJson, hash);
+	}
+	return hash;
+}
+
+/** The task columns a seed-002 task shows. */
+const SEED002_COLUMNS = [
+	"publicId",
+	"taskIndex",
+	"action",
+	"prompt",
+	"promptEn",
+	"parentId",
+	"imageKey",
+	"upstreamImageUrl",
+	"buttons",
+	"customId",
+	"finalPrompt",
+	"status",
+	"progress",
+	"description",
+	"submitTime",
+	"finishTime",
+	"clientState",
+	"notifyHook",
+] as const satisfies readonly (keyof TaskRow)[];
+export type Seed002Source = Pick<TaskRow, (typeof SEED002_COLUMNS)[number]>;
+
+/** What a seed-002 list reads of each task: the view's columns and the lists' own (the cursor's id). */
+export const SEED002_ROWS = taskShape([...SEED002_COLUMNS, "id"]);
+
+export async function toSeed002(env: Env, base: string, task: Seed002Source): Promise<Seed002Task> {
+	return seed002Of(task, await taskImageUrl(env, base, task));
+}
+
+/** A page of tasks in the seed's format, their image links made in one wait (taskImageUrls). */
+export async function toSeed002Page(env: Env, base: string, page: readonly Seed002Source[]): Promise<Seed002Task[]> {
+	const urls = await taskImageUrls(env, base, page);
+	return page.map((task, i) => seed002Of(task, urls[i]));
+}
+
+function seed002Of(task: Seed002Source, imageUrl: string): Seed002Task {
 	return {
 		_id: task.publicId,
 		index: task.taskIndex == null ? "" : String(task.taskIndex),
