@@ -4,6 +4,7 @@ import { getDb } from "../../src/db/client";
 import { type NewTaskRow, type TaskRow, tasks } from "../../src/db/schema";
 import { findTask } from "../../src/db/tasks";
 import { upsertUser } from "../../src/db/users";
+import { waitFor } from "./api";
 
 export const db = () => getDb(env.DB);
 
@@ -39,4 +40,16 @@ export async function taskRow(publicId: string): Promise<TaskRow> {
 	const row = await findTask(db(), publicId);
 	if (!row) throw new Error(`no task ${publicId}`);
 	return row;
+}
+
+/** The task's row once it has ended FAILURE: the cron hands timed-out tasks to the queue, whose consumer ends them. */
+export function failedRow(publicId: string, label = "the timed-out task to fail"): Promise<TaskRow> {
+	return waitFor(
+		async () => {
+			const row = await taskRow(publicId);
+			return row.status === "FAILURE" ? row : undefined;
+		},
+		10_000,
+		label,
+	);
 }

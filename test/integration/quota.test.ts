@@ -16,7 +16,7 @@ import worker from "../../src/index";
 import { DEFAULT_PRICES, priceOf } from "../../src/tasks/pricing";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { db, taskRow, userId } from "../helpers/db";
+import { db, failedRow, taskRow, userId } from "../helpers/db";
 
 const IMAGINE = DEFAULT_PRICES.IMAGINE;
 
@@ -233,14 +233,7 @@ describe("refunds", () => {
 		await worker.scheduled(createScheduledController(), env, ctx);
 		await waitOnExecutionContext(ctx);
 		// Ended by the task queue's consumer, to which the cron hands timed-out tasks.
-		const row = await waitFor(
-			async () => {
-				const row = await taskRow(id);
-				return row.status === "FAILURE" ? row : undefined;
-			},
-			10_000,
-			"the timed-out task to fail",
-		);
+		const row = await failedRow(id);
 		expect(row.failReason).toMatch(/timed out/);
 		expect(await balance(sub)).toBe(500);
 	});

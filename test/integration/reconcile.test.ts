@@ -22,7 +22,7 @@ import { MODAL_ABANDONED } from "../../src/tasks/reconcile-rules";
 import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { db, failedRow, insertTaskRow, taskRow, userId } from "../helpers/db";
 import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
@@ -118,14 +118,7 @@ describe("reconciler", () => {
 		await runCron();
 		// The cron hands them to the task queue; its consumer fails them through their objects.
 		for (const id of [running.publicId, neverStarted.publicId]) {
-			const row = await waitFor(
-				async () => {
-					const row = await taskRow(id);
-					return row.status === "FAILURE" ? row : undefined;
-				},
-				10_000,
-				"the timed-out task to fail",
-			);
+			const row = await failedRow(id);
 			expect(row.status).toBe("FAILURE");
 			expect(row.failReason).toBe("timed out after 30 minutes");
 			expect(row.finishTime).toBeGreaterThan(0);
