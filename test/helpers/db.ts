@@ -1,9 +1,11 @@
 /** Direct D1 access for tests: seed rows the API would not let a test create quickly. */
 import { env } from "cloudflare:workers";
+import { enabledChannelByName } from "../../src/db/channels";
 import { getDb } from "../../src/db/client";
 import { type NewTaskRow, type TaskRow, tasks } from "../../src/db/schema";
 import { findTask } from "../../src/db/tasks";
 import { upsertUser } from "../../src/db/users";
+import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { waitFor } from "./api";
 
 export const db = () => getDb(env.DB);
@@ -52,4 +54,12 @@ export function failedRow(publicId: string, label = "the timed-out task to fail"
 		10_000,
 		label,
 	);
+}
+
+/** The built-in simulator's channel, made as `npm start` makes it; its id. */
+export async function simulatorChannelId(): Promise<number> {
+	await ensureSimulatorChannel(db(), env, Date.now());
+	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
+	if (!channel) throw new Error("no simulator channel");
+	return channel.id;
 }

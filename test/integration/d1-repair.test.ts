@@ -10,7 +10,6 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../src/auth/signing";
 import { reconcile } from "../../src/cron/reconcile";
-import { enabledChannelByName } from "../../src/db/channels";
 import { insertTask, writeTaskProgress } from "../../src/db/tasks";
 import { upsertUser } from "../../src/db/users";
 import { defaultDeps } from "../../src/deps";
@@ -20,18 +19,14 @@ import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { DEFAULT_PRICES } from "../../src/tasks/pricing";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { submitThroughChannels } from "../../src/tasks/upstream-submit";
-import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { call, json, uniqueSub, waitFor } from "../helpers/api";
-import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { db, insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 
 let owner: number;
 let simulatorChannel: number;
 
 beforeAll(async () => {
-	await ensureSimulatorChannel(db(), env, Date.now());
-	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
-	if (!channel) throw new Error("no simulator channel");
-	simulatorChannel = channel.id;
+	simulatorChannel = await simulatorChannelId();
 	owner = await userId(uniqueSub("repair"));
 });
 

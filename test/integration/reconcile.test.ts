@@ -12,17 +12,15 @@ import {
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { enabledChannelByName } from "../../src/db/channels";
 import { tasks } from "../../src/db/schema";
 import { defaultDeps } from "../../src/deps";
 import worker from "../../src/index";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { MODAL_ABANDONED } from "../../src/tasks/reconcile-rules";
-import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
 import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { db, failedRow, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { db, failedRow, insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
 
@@ -30,10 +28,7 @@ let simulatorChannel: number;
 let owner: number;
 
 beforeAll(async () => {
-	await ensureSimulatorChannel(db(), env, Date.now());
-	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
-	if (!channel) throw new Error("no simulator channel");
-	simulatorChannel = channel.id;
+	simulatorChannel = await simulatorChannelId();
 	owner = await userId(`reconcile-${Date.now()}`);
 });
 

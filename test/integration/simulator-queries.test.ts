@@ -4,12 +4,10 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { enabledChannelByName } from "../../src/db/channels";
 import { upstreamCallbackUrl } from "../../src/upstream/callback-url";
-import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { type UpstreamTask, upstreamTaskSchema } from "../../src/upstream/protocol";
 import { waitFor } from "../helpers/api";
-import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 import {
 	accepted,
 	call,
@@ -136,13 +134,11 @@ describe("notifyHook", () => {
 	});
 
 	it("reaches the gateway's upstream callback: a task no poll ever looked at still finishes", async () => {
-		await ensureSimulatorChannel(db(), env, Date.now());
-		const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
 		// A row with no queue message and no cron run behind it: only the simulator's push can move it.
 		const row = await insertTaskRow({
 			userId: await userId(`push-${Date.now()}`),
 			status: "SUBMITTED",
-			channelId: channel?.id,
+			channelId: await simulatorChannelId(),
 			prompt: "pushed home",
 		});
 		const hook = await upstreamCallbackUrl(env, row.publicId);

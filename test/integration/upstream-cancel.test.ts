@@ -13,24 +13,19 @@ import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecu
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { enabledChannelByName } from "../../src/db/channels";
 import { defaultDeps } from "../../src/deps";
 import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import { TASK_QUEUE, type TaskMessage, type UpstreamCancelMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
-import { ensureSimulatorChannel, SIMULATOR_CHANNEL_NAME } from "../../src/upstream/channels";
 import { BASE, call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
-import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
+import { insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 import { proxyPost, reply } from "../helpers/proxy";
 import { fetchTask } from "../helpers/simulator";
 
 let simulatorChannel: number;
 
 beforeAll(async () => {
-	await ensureSimulatorChannel(db(), env, Date.now());
-	const channel = await enabledChannelByName(db(), SIMULATOR_CHANNEL_NAME);
-	if (!channel) throw new Error("no simulator channel");
-	simulatorChannel = channel.id;
+	simulatorChannel = await simulatorChannelId();
 });
 
 /** The SIMULATOR binding behind a gate the test controls, and TASK_QUEUE recorded instead of sent. */
