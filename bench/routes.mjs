@@ -8,6 +8,8 @@
  * rounds (wrk, ABBA, median of rounds) this reuses. Route and ceiling run back to back in every
  * round. Writes bench/.out/routes.json.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { makeToken } from "./lib/api.mjs";
 import { checkEndpoints, RATIO_TARGETS, rounds, unfinishedTask } from "./lib/production.mjs";
 import { profileWhile, summarizeProfile } from "./lib/profile.mjs";
@@ -185,6 +187,14 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 									scriptDir,
 								}),
 						});
+						// BENCH_PROFILE_DIR=dir keeps each raw profile (<name>.cpuprofile) to read frame by frame.
+						if (process.env.BENCH_PROFILE_DIR) {
+							mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
+							writeFileSync(
+								join(process.env.BENCH_PROFILE_DIR, `${name}.cpuprofile`),
+								JSON.stringify({ ...raw, requests: loadResult.requests }),
+							);
+						}
 						const summary = summarizeProfile(raw, { mapFile: `${snapshot.script}.map`, top: 5 });
 						isolate[name] = { msPerRequest: summary.sampledMs / loadResult.requests, top: summary.functions };
 					} catch (error) {
