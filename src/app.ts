@@ -1,7 +1,6 @@
 /** Builds the Hono app: error handling and the route groups of every surface. */
 import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { TrieRouter } from "hono/router/trie-router";
 import { type CorsOrigins, config } from "./config";
 import type { AppEnv, Surface } from "./context";
 import { BOOKMARK_HEADER } from "./db/request-db";
@@ -18,6 +17,7 @@ import { adminDeliveryRoutes, userDeliveryRoutes } from "./routes/deliveries";
 import { renderError } from "./routes/envelopes";
 import { imageRoutes, uploadRoutes, videoRoutes } from "./routes/images";
 import { adminKeyRoutes, userKeyRoutes } from "./routes/keys";
+import { MemoRouter } from "./routes/memo-router";
 import { CONSOLE_ASSETS, serviceRoutes } from "./routes/openapi";
 import { limitBody } from "./routes/params";
 import { proxyRoutes } from "./routes/proxy";
@@ -199,10 +199,11 @@ const surfaceOf = (c: Context<AppEnv>): Surface => c.get("surface") ?? surfaceFo
 export function createApp(deps?: Deps) {
 	// Clients copy the seed documents' URLs as written: "//" inside (/api/v1//task/fetch) and a
 	// trailing slash (/api/mj/) both reach the same route as the plain path.
-	// TrieRouter, not Hono's default SmartRouter: RegExpRouter refuses this route set (a `:id` beside
-	// literals under /mj/task), and SmartRouter found that out by building it on every isolate's
-	// first request (3-17 ms) before falling back to the trie (bench/README.md, "The router").
-	const app = new Hono<AppEnv>({ router: new TrieRouter(), getPath: (request) => normalizePath(request.url) });
+	// A TrieRouter (remembering its answers), not Hono's default SmartRouter: RegExpRouter refuses
+	// this route set (a `:id` beside literals under /mj/task), and SmartRouter found that out by
+	// building it on every isolate's first request (3-17 ms) before falling back to the trie
+	// (bench/README.md, "The router").
+	const app = new Hono<AppEnv>({ router: new MemoRouter(), getPath: (request) => normalizePath(request.url) });
 
 	const onError: ErrorHandler<AppEnv> = (error, c) => {
 		const apiError = ApiError.from(error);

@@ -6,7 +6,7 @@
  * Those three are parsed by config() (src/config.ts), which logs a bad one and keeps its default.
  */
 import { errors, jwtVerify, SignJWT } from "jose";
-import { type ConfigVars, config } from "../config";
+import { type Config, type ConfigVars, config } from "../config";
 import { unauthorized } from "../errors";
 import type { Role } from "../vocabulary";
 import { hmacKey, requireUsableSecrets } from "./hmac-key";
@@ -27,27 +27,32 @@ export type TokenSettings = ConfigVars;
 const secretKey = (secret: string | undefined) => hmacKey(secret, "JWT_SECRET");
 
 /**
- * Tokens this isolate verified, by the exact token string (signature included) and secret,
- * with their expiry: a client sends the same token on every request, and a hit skips the
- * HMAC and the claim parsing while `exp` is still checked against the clock.
+ * Tokens this isolate verified, by the settings they were verified against (config() answers one
+ * object per distinct set of vars and secrets) and then by the exact token string (signature
+ * included), with their expiry: a client sends the same token on every request, and a hit skips
+ * the HMAC and the claim parsing while `exp` is still checked against the clock.
  */
-const verified = new Map<string, { claims: VerifiedClaims; exp: number }>();
+const verifiedBy = new WeakMap<Config, Map<string, { claims: VerifiedClaims; exp: number }>>();
 const VERIFIED_LIMIT = 10_000;
 
 /** Verifies a bearer token against `settings`; throws UNAUTHORIZED with a reason the client can act on. */
 export async function verifyToken(token: string, settings: TokenSettings, now: number): Promise<VerifiedClaims> {
 	requireUsableSecrets(settings);
-	const { jwt } = config(settings);
-	const memo = [settings.JWT_SECRET, jwt.issuer, jwt.audience, jwt.maxLifetime?.seconds, token].join("\u0000");
-	const known = verified.get(memo);
+	const settled = config(settings);
+	let verified = verifiedBy.get(settled);
+	if (!verified) {
+		verified = new Map();
+		verifiedBy.set(settled, verified);
+	}
+	const known = verified.get(token);
 	if (known) {
 		if (known.exp * 1000 > now) return known.claims;
-		verified.delete(memo);
+		verified.delete(token);
 		throw unauthorized("token expired");
 	}
 	const fresh = await verifyUncached(token, settings, now);
 	if (verified.size >= VERIFIED_LIMIT) verified.clear();
-	verified.set(memo, fresh);
+	verified.set(token, fresh);
 	return fresh.claims;
 }
 
