@@ -3,11 +3,13 @@
  * fake Discord): the account accepts it after the cancel, so the consumer keeps the account's
  * nonce on the cancelled task and tells the account to forget it, which its object does at once
  * (Midjourney itself cannot be stopped mid-job). The submit is held in the prompt's translation,
- * the one wait before the account is asked; TASK_QUEUE is recorded instead of sent.
+ * the one wait before the account is asked; TASK_QUEUE is recorded instead of sent. Below, the
+ * same with an account object that fails to answer the cancel (AccountGate).
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/app";
 import { findChannel } from "../../src/db/channels";
 import { findUserById } from "../../src/db/users";
 import { defaultDeps } from "../../src/deps";
@@ -16,7 +18,7 @@ import { accountObject, type DiscordAccountStub } from "../../src/tasks/discord-
 import { TASK_QUEUE, type TaskMessage, type UpstreamCancelMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { cancelUpstream } from "../../src/tasks/upstream-submit";
-import { call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
+import { BASE, call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, insertTaskRow, taskRow, userId } from "../helpers/db";
 import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { connectedAccount, onlyNewChannels } from "../helpers/discord-account";
@@ -276,6 +278,58 @@ describe("a Discord account object that fails to answer the cancel", () => {
 			expect(again.explicitAcks).toHaveLength(1);
 			expect(again.retryMessages).toEqual([]);
 			expect(gate.cancels.at(-1)).toEqual({ id: upstreamId, passed: true });
+		} finally {
+			await holdSteps(account.token, false);
+		}
+	});
+
+	it("a running task the user cancels: the failed cancel is queued, and its retry reaches the object", async () => {
+		await onlyNewChannels();
+		const account = await connectedAccount({ weight: 1, discord: { concurrency: 1 } });
+		await holdSteps(account.token, true);
+		try {
+			const sub = uniqueSub("dcancel-running");
+			const token = await tokenFor(sub);
+			await call("/api/user/self", { token });
+			const task = await insertTaskRow({ userId: await userId(sub), prompt: "a running cat" });
+			const gate = new AccountGate();
+			const submit = await deliver(gate, { kind: "submit", taskId: task.publicId });
+			expect(submit.explicitAcks).toHaveLength(1);
+			const upstreamId = (await taskRow(task.publicId)).upstreamId as string;
+			expect(upstreamId).toMatch(/^\d{17,20}$/);
+			await waitFor(
+				async () => (await accountObject(env, account.id).status()).running === 1,
+				10_000,
+				"the task running",
+			);
+
+			gate.failCancels = 1;
+			const ctx = createExecutionContext();
+			const response = await createApp().fetch(
+				new Request(`${BASE}/mj/task/${task.publicId}/cancel`, {
+					method: "POST",
+					headers: { "mj-api-secret": token, "content-type": "application/json" },
+					body: "{}",
+				}),
+				gate.env,
+				ctx,
+			);
+			expect((await reply(response)).code).toBe(1);
+			await waitOnExecutionContext(ctx);
+			expect(gate.cancels).toEqual([{ id: upstreamId, passed: false }]);
+			expect((await accountObject(env, account.id).status()).running).toBe(1);
+			const [queued, ...more] = gate.cancelMessages();
+			expect(more).toEqual([]);
+			expect(queued).toEqual({
+				body: { kind: "cancel-upstream", taskId: task.publicId, upstreamId, channelId: account.id },
+				delaySeconds: 15,
+			});
+
+			const done = await deliver(gate, queued.body, 1);
+			expect(done.explicitAcks).toHaveLength(1);
+			expect(done.retryMessages).toEqual([]);
+			expect((await accountObject(env, account.id).status()).running).toBe(0);
+			expect(await taskRow(task.publicId)).toMatchObject({ status: "CANCEL", upstreamId, refunded: true });
 		} finally {
 			await holdSteps(account.token, false);
 		}
