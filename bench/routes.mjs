@@ -57,11 +57,17 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 		consumers: false,
 		inspectorPort,
 		ceilings: true,
+		// Route, ceiling and hello each on a socket of its own: a request to Miniflare's main socket
+		// first passes its entry Worker (core:entry), in the gateway's process, which the ceiling's
+		// requests never did and production does not have (bench/README.md, "Miniflare's entry Worker").
+		direct: process.env.BENCH_ENTRY !== "1",
 		// As the workerd phase's submit instance: every submit accepted, each still counting.
 		vars: { USER_CONCURRENCY: "100000000", USER_QUEUE_LIMIT: "100000000" },
 	});
+	const gatewayBase = rt.directBase ?? rt.base;
+	const helloBase = rt.helloDirectBase ?? rt.helloBase;
 	log(
-		`workerd: gateway ${rt.base} (pid ${rt.pid}), ceiling ${rt.ceilingBase}, hello ${rt.helloBase} (pid ${rt.helloPid})`,
+		`workerd: gateway ${gatewayBase} (pid ${rt.pid}), ceiling ${rt.ceilingBase}, hello ${helloBase} (pid ${rt.helloPid})${rt.directBase ? "" : ", through Miniflare's entry Worker (BENCH_ENTRY=1)"}`,
 	);
 	const pairs = chosenPairs();
 	const report = { config: { ...config }, ceilingTarget: CEILING_TARGET };
@@ -74,7 +80,7 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 		};
 		// Each token's first request in an isolate writes its users row; after it, the route costs what it will.
 		for (const t of Object.values(tokens)) {
-			await (await fetch(`${rt.base}/api/v1/task/list?limit=1`, { headers: auth(t) })).arrayBuffer();
+			await (await fetch(`${gatewayBase}/api/v1/task/list?limit=1`, { headers: auth(t) })).arrayBuffer();
 		}
 		const db = await rt.mf.getD1Database("DB", "mj-edge");
 		const idOf = async (sub) => (await db.prepare("SELECT id FROM users WHERE sub = ?").bind(sub).first())?.id;
@@ -90,10 +96,10 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 		for (const s of submitters) s.id = await idOf(`bench-user-${s.user}`);
 		const gw = (path, t, extra = {}) => ({ path, headers: auth(t), ...extra });
 		const defined = {
-			hello: { base: rt.helloBase, requests: [{ path: "/" }], process: "hello" },
-			d1One: { base: rt.helloBase, requests: [{ path: "/d1-one" }], process: "hello" },
+			hello: { base: helloBase, requests: [{ path: "/" }], process: "hello" },
+			d1One: { base: helloBase, requests: [{ path: "/d1-one" }], process: "hello" },
 			fetchPending: {
-				base: rt.base,
+				base: gatewayBase,
 				requests: [gw(`/api/v1/task/fetch?_id=${pendingId}`, tokens.bench)],
 				process: "gateway",
 			},
@@ -102,12 +108,12 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 				requests: [{ path: `/fetch?uid=${ids.bench}&id=${pendingId}` }],
 				process: "gateway",
 			},
-			list002: { base: rt.base, requests: [gw("/api/v1/task/list", tokens.big)], process: "gateway" },
+			list002: { base: gatewayBase, requests: [gw("/api/v1/task/list", tokens.big)], process: "gateway" },
 			cList002: { base: rt.ceilingBase, requests: [{ path: `/list002?uid=${ids.big}` }], process: "gateway" },
-			self: { base: rt.base, requests: [gw("/api/mj/self?page_size=20", tokens.big)], process: "gateway" },
+			self: { base: gatewayBase, requests: [gw("/api/mj/self?page_size=20", tokens.big)], process: "gateway" },
 			cSelf: { base: rt.ceilingBase, requests: [{ path: `/self?uid=${ids.big}` }], process: "gateway" },
 			album: {
-				base: rt.base,
+				base: gatewayBase,
 				requests: [
 					gw("/userAlbum", tokens.album, {
 						method: "POST",
@@ -118,16 +124,16 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 				process: "gateway",
 			},
 			cAlbum: { base: rt.ceilingBase, requests: [{ path: `/album?uid=${ids.album}` }], process: "gateway" },
-			adminP1: { base: rt.base, requests: [gw("/api/mj/?page_size=20&p=1", tokens.admin)], process: "gateway" },
+			adminP1: { base: gatewayBase, requests: [gw("/api/mj/?page_size=20&p=1", tokens.admin)], process: "gateway" },
 			cAdminP1: { base: rt.ceilingBase, requests: [{ path: `/admin?uid=${ids.admin}&p=1` }], process: "gateway" },
 			adminP1000: {
-				base: rt.base,
+				base: gatewayBase,
 				requests: [gw("/api/mj/?page_size=20&p=1000", tokens.admin)],
 				process: "gateway",
 			},
 			cAdminP1000: { base: rt.ceilingBase, requests: [{ path: `/admin?uid=${ids.admin}&p=1000` }], process: "gateway" },
 			submit: {
-				base: rt.base,
+				base: gatewayBase,
 				requests: submitters.map((s) =>
 					gw("/api/v1/trigger/submit?action=IMAGINE&prompt=bench%20submit%20a%20red%20fox", s.token),
 				),
@@ -213,14 +219,14 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 			// profiled alone before) the share came out at 16.7-17.7% against 7.6% in a whole run of
 			// the same code the same morning (Hono's c.json taking the JSON.stringify samples `ok` had),
 			// so only a whole run's share is judged.
-			await wrkRun({ base: rt.base, requests: mixed, concurrency: config.concurrency, durationMs: 1000, scriptDir });
+			await wrkRun({ base: gatewayBase, requests: mixed, concurrency: config.concurrency, durationMs: 1000, scriptDir });
 			log("profiling the gateway isolate under the list mix (list002, self, album, admin p=1, fetch; unmeasured)");
 			try {
 				const { profile: raw, loadResult } = await profileWhile({
 					port: inspectorPort,
 					workerName: "mj-edge",
 					load: () =>
-						wrkRun({ base: rt.base, requests: mixed, concurrency: config.concurrency, durationMs: 4000, scriptDir }),
+						wrkRun({ base: gatewayBase, requests: mixed, concurrency: config.concurrency, durationMs: 4000, scriptDir }),
 				});
 				report.profile = {
 					judged: pairs === PAIRS,

@@ -132,6 +132,7 @@ export async function startWorkerd({
 	hello: withHello = true,
 	ceilings = false,
 	fakeDiscord,
+	direct = false,
 }) {
 	mkdirSync(dirname(logFile), { recursive: true });
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(snapshot.config);
@@ -273,6 +274,15 @@ export async function startWorkerd({
 			queueConsumers: {},
 		});
 	}
+	// `direct`: the gateway (its first Worker) and hello on sockets of their own as well, as the
+	// ceiling Worker is, so no request pays Miniflare's entry Worker (see its doc comment above).
+	const gatewayDirectPort = direct ? await freePort() : undefined;
+	if (gatewayDirectPort) {
+		gatewayWorkers[0] = {
+			...gatewayWorkers[0],
+			unsafeDirectSockets: [{ host: "127.0.0.1", port: gatewayDirectPort }],
+		};
+	}
 	const gateway = await startInstance(
 		{
 			...shared,
@@ -293,6 +303,7 @@ export async function startWorkerd({
 		throw error;
 	});
 	let hello;
+	const helloDirectPort = withHello && direct ? await freePort() : undefined;
 	if (withHello) {
 		try {
 			hello = await startInstance(
@@ -308,6 +319,7 @@ export async function startWorkerd({
 							script: HELLO,
 							compatibilityDate: worker.compatibilityDate,
 							d1Databases: { DB: "bench-hello-d1" },
+							...(helloDirectPort ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: helloDirectPort }] } : {}),
 						},
 					],
 				},
@@ -324,6 +336,9 @@ export async function startWorkerd({
 	return {
 		base,
 		helloBase: hello?.url.origin,
+		/** Under `direct`: the gateway's and hello's own sockets, past Miniflare's entry Worker. */
+		directBase: gatewayDirectPort ? `http://127.0.0.1:${gatewayDirectPort}` : undefined,
+		helloDirectBase: helloDirectPort ? `http://127.0.0.1:${helloDirectPort}` : undefined,
 		ceilingBase: ceilingPort ? `http://127.0.0.1:${ceilingPort}` : undefined,
 		pid: gateway.pid,
 		helloPid: hello?.pid,
