@@ -8,7 +8,7 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { findChannel } from "../../src/db/channels";
 import { findUserById } from "../../src/db/users";
@@ -24,6 +24,7 @@ import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { connectedAccount, onlyNewChannels } from "../helpers/discord-account";
 import { holdSteps } from "../helpers/fake-discord";
 import { proxyPost, reply, submitted } from "../helpers/proxy";
+import { cancelMessagesOf, deliverTask } from "../helpers/task-queue";
 
 beforeAll(onlyNewChannels);
 
@@ -162,26 +163,14 @@ class AccountGate {
 		},
 	} as unknown as Env;
 
-	cancelMessages(): { body: UpstreamCancelMessage; delaySeconds?: number }[] {
-		return this.sent.flatMap((m) =>
-			m.body.kind === "cancel-upstream" ? [{ body: m.body, delaySeconds: m.delaySeconds }] : [],
-		);
+	cancelMessages() {
+		return cancelMessagesOf(this.sent);
 	}
 }
 
-let counter = 0;
 /** Delivers one message to the task consumer (through the gate); the queue's verdict on it. */
-async function deliver(gate: AccountGate, body: TaskMessage, attempts = 1) {
-	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
-		{ id: `dcancel-${++counter}`, timestamp: new Date(), attempts, body },
-	]);
-	// The queue's result leaves out a retry's delay: read it off the call.
-	const retry = vi.spyOn(batch.messages[0], "retry");
-	const ctx = createExecutionContext();
-	await handleTaskBatch(batch, gate.env, defaultDeps());
-	const result = await getQueueResult(batch, ctx);
-	return { ...result, retryDelays: retry.mock.calls.map(([options]) => options?.delaySeconds) };
-}
+const deliver = (gate: AccountGate, body: TaskMessage, attempts = 1) =>
+	deliverTask(gate.env, defaultDeps(), body, attempts);
 
 const quotaOf = async (id: number) => (await findUserById(db(), id))?.quota;
 

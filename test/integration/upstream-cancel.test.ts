@@ -14,13 +14,14 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { defaultDeps } from "../../src/deps";
-import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
-import { TASK_QUEUE, type TaskMessage, type UpstreamCancelMessage } from "../../src/tasks/messages";
+import { handleTaskDeadLetters } from "../../src/queue/task-consumer";
+import type { TaskMessage, UpstreamCancelMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { BASE, call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 import { proxyPost, reply } from "../helpers/proxy";
 import { fetchTask } from "../helpers/simulator";
+import { cancelMessagesOf, deliverTask } from "../helpers/task-queue";
 
 let simulatorChannel: number;
 
@@ -81,26 +82,14 @@ class Gate {
 		} as unknown as Queue<TaskMessage>,
 	} as Env;
 
-	cancelMessages(): { body: UpstreamCancelMessage; delaySeconds?: number }[] {
-		return this.sent.flatMap((m) =>
-			m.body.kind === "cancel-upstream" ? [{ body: m.body, delaySeconds: m.delaySeconds }] : [],
-		);
+	cancelMessages() {
+		return cancelMessagesOf(this.sent);
 	}
 }
 
-let counter = 0;
 /** Delivers one message to the task consumer (through the gate); the queue's verdict on it. */
-async function deliver(gate: Gate, body: TaskMessage, attempts = 1) {
-	const batch = createMessageBatch<TaskMessage>(TASK_QUEUE, [
-		{ id: `cancel-${++counter}`, timestamp: new Date(), attempts, body },
-	]);
-	// The queue's result leaves out a retry's delay: read it off the call.
-	const retry = vi.spyOn(batch.messages[0], "retry");
-	const ctx = createExecutionContext();
-	await handleTaskBatch(batch, gate.env, { ...defaultDeps(), random: () => 0 });
-	const result = await getQueueResult(batch, ctx);
-	return { ...result, retryDelays: retry.mock.calls.map(([options]) => options?.delaySeconds) };
-}
+const deliver = (gate: Gate, body: TaskMessage, attempts = 1) =>
+	deliverTask(gate.env, { ...defaultDeps(), random: () => 0 }, body, attempts);
 
 async function owner(): Promise<{ token: string; id: number }> {
 	const sub = uniqueSub("upcancel");
