@@ -3,7 +3,8 @@
 # (B: fetch-by-hand.patch, applied only for its runs), PAIRS times in turn: how close to its
 # ceiling the route can come with no framework at all. Each run is one
 # `BENCH_ONLY=routes BENCH_ROUTES=fetchPending npm run bench`; logs in bench/.out/fetch-by-hand-*.log.
-# bench/README.md, "The fetch by hand", has the results and what they mean.
+# bench/README.md ("Miniflare's entry Worker") has the results and what they mean; they were taken
+# through Miniflare's entry Worker, as the routes then were: BENCH_ENTRY=1 runs them so again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 git diff --quiet -- src || { echo "src has uncommitted changes: commit or stash them first" >&2; exit 1; }
