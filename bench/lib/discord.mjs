@@ -177,6 +177,21 @@ function fakeControls(base) {
 }
 
 /**
+ * The fake's CDN must send a picture with its length across the process boundary, as Discord's
+ * does. Without it the gateway cannot stream the copy into R2 and buffers it in parts
+ * (src/images/copy.ts), and that garbage, not the accounts' work, then made the longest stretches
+ * of part 2: garbage-collection pauses of 14-19 ms at N = 10 on 5 December.
+ */
+async function cdnSendsLength(base) {
+	const res = await fetch(`${base}/attachments/1/2/bench_grid_0.png`);
+	const bytes = (await res.arrayBuffer()).byteLength;
+	const length = res.headers.get("content-length");
+	if (res.status !== 200 || length !== String(bytes)) {
+		throw new Error(`the fake Discord's CDN answered ${res.status}, content-length ${length} for ${bytes} bytes`);
+	}
+}
+
+/**
  * Every channel there is off (the simulator's, and the `fake-discord` account a development
  * gateway with FAKE_DISCORD_URL adds by itself), so tasks go only to the accounts the bench adds next.
  */
@@ -619,6 +634,7 @@ export async function runDiscordBench({ root, snapshot, outDir, logFile, config,
 	try {
 		const admin = adminApi(rt.base, adminToken);
 		const fake = fakeControls(rt.fakeDiscord.base);
+		await cdnSendsLength(rt.fakeDiscord.base);
 		await allChannelsOff(admin, rt.base, setupToken);
 		report.events = await perInvocation({
 			rt,

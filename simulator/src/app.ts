@@ -26,7 +26,7 @@ import {
 	derivedSingle,
 	gridImage,
 	type ImageSpec,
-	renderPng,
+	pngResponse,
 	singleImage,
 	sourceTile,
 	upscaleImage,
@@ -479,6 +479,9 @@ mj.post("/task/:id/cancel", async (c) => {
 	return c.json(reply(SUBMIT_CODE.SUCCESS, "Success", id));
 });
 
+/** The simulator's pictures never change once drawn. */
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
 /** The simulator's HTTP surface. */
 export const simulatorApp = new Hono<{ Bindings: SimulatorEnv }>();
 
@@ -487,13 +490,13 @@ simulatorApp.get("/sim/image/:file", async (c) => {
 	const snapshot = id ? await snapshotOf(c.env, id) : null;
 	const result = snapshot?.task.status === "SUCCESS" ? snapshot.record.result : null;
 	if (!result || result.kind === "text") throw new SimulatorError(404, SUBMIT_CODE.NOT_FOUND, "image not found");
-	return pngResponse(result.kind === "image" ? result.image : result.cover);
+	return pngResponse(result.kind === "image" ? result.image : result.cover, IMMUTABLE);
 });
 
 simulatorApp.get("/sim/upload/:file", (c) => {
 	const hex = /^([0-9a-f]{32})\.png$/.exec(c.req.param("file"))?.[1];
 	if (!hex) throw new SimulatorError(404, SUBMIT_CODE.NOT_FOUND, "image not found");
-	return pngResponse(singleImage(hex));
+	return pngResponse(singleImage(hex), IMMUTABLE);
 });
 
 simulatorApp.get("/sim/video/:file", async (c) => {
@@ -515,22 +518,6 @@ simulatorApp.onError((error, c) => {
 	console.error("simulator error", error);
 	return c.json({ code: SUBMIT_CODE.FAILURE, description: "simulator system error" }, 500);
 });
-
-/** A picture rendered as it streams, with the exact length R2 needs to store it as it streams. */
-function pngResponse(spec: ImageSpec): Response {
-	const { body, length } = renderPng(spec);
-	const fixed = new FixedLengthStream(length);
-	body.pipeTo(fixed.writable).catch(() => {
-		// The reader went away; the pipe has already cancelled the renderer.
-	});
-	return new Response(fixed.readable, {
-		headers: {
-			"content-type": "image/png",
-			"content-length": String(length),
-			"cache-control": "public, max-age=31536000, immutable",
-		},
-	});
-}
 
 /**
  * The sample video, whole or one byte range: Safari plays only what a server serves in

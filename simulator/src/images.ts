@@ -100,6 +100,26 @@ export function renderPng(spec: ImageSpec): { body: ReadableStream<Uint8Array>; 
 	});
 }
 
+/**
+ * A picture as an image server sends it: rendered as it streams, with its Content-Length. A stream
+ * made in a Worker goes out chunked, its length dropped, unless it passes through a
+ * FixedLengthStream; the gateway then cannot stream the copy into R2 and must buffer it in parts.
+ * HEAD answers the same headers without the body.
+ */
+export function pngResponse(spec: ImageSpec, cacheControl: string, method = "GET"): Response {
+	const { body, length } = renderPng(spec);
+	const headers = { "content-type": "image/png", "content-length": String(length), "cache-control": cacheControl };
+	if (method === "HEAD") {
+		body.cancel().catch(() => {});
+		return new Response(null, { headers });
+	}
+	const fixed = new FixedLengthStream(length);
+	body.pipeTo(fixed.writable).catch(() => {
+		// The reader went away; the pipe has already cancelled the renderer.
+	});
+	return new Response(fixed.readable, { headers });
+}
+
 /** Paints pixels [x0, x1) of a row; `v` is the row's position in the tile, `span` its width. */
 function paintRow(tile: Tile, row: Uint8Array, x0: number, x1: number, v: number, span: number): void {
 	const [fr = 0, fg = 0, fb = 0] = tile.from;

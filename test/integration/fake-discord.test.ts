@@ -119,6 +119,25 @@ describe("REST", () => {
 	});
 });
 
+describe("CDN", () => {
+	it("sends a picture with its Content-Length, as Discord's does, so the gateway streams its copy into R2", async () => {
+		const url = "/attachments/2/1234/fox_grid_0.png?ex=1&hm=2";
+		const got = await rest(null, url);
+		expect(got.status).toBe(200);
+		expect(got.headers.get("content-type")).toBe("image/png");
+		const length = Number(got.headers.get("content-length"));
+		const bytes = new Uint8Array(await got.arrayBuffer());
+		expect(bytes.byteLength).toBeGreaterThan(1000);
+		expect(length).toBe(bytes.byteLength);
+		// The PNG signature, and the same picture each time the same name is asked for.
+		expect([...bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+		expect(new Uint8Array(await (await rest(null, url)).arrayBuffer())).toEqual(bytes);
+		const head = await rest(null, url, { method: "HEAD" });
+		expect(head.headers.get("content-length")).toBe(String(length));
+		expect((await head.arrayBuffer()).byteLength).toBe(0);
+	});
+});
+
 describe("gateway", () => {
 	it("says HELLO, acknowledges heartbeats, and answers IDENTIFY with READY", async () => {
 		const token = freshToken();

@@ -3,7 +3,7 @@
  * its file name, so a link stays good however long ago the fake made it. `?fake=single` draws
  * one picture instead of a 2x2 grid; `.mp4` answers the simulator's sample video.
  */
-import { gridImage, renderPng, singleImage } from "../../src/images";
+import { gridImage, pngResponse, singleImage } from "../../src/images";
 import { SAMPLE_MP4_BASE64 } from "../../src/sample-video";
 
 const VIDEO_BYTES = Uint8Array.from(atob(SAMPLE_MP4_BASE64), (ch) => ch.charCodeAt(0));
@@ -24,12 +24,6 @@ export function serveCdn(request: Request): Response {
 		});
 	}
 	const spec = url.searchParams.get("fake") === "single" ? singleImage(name) : gridImage(name);
-	const { body, length } = renderPng(spec);
-	return new Response(request.method === "HEAD" ? null : body, {
-		headers: {
-			"content-type": "image/png",
-			"content-length": String(length),
-			"cache-control": "public, max-age=86400",
-		},
-	});
+	// With its length, as Discord's CDN sends it (see pngResponse).
+	return pngResponse(spec, "public, max-age=86400", request.method);
 }
