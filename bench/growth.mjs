@@ -303,7 +303,11 @@ async function cronAtSize({ snapshot, outDir, logFile, log, total, maxRuns }) {
 		});
 		const ended = left.stuck === 0;
 		const k = ended ? runs.findIndex((r) => r.stuckAfter === 0) + 1 : null;
-		const profileSummary = summarizeProfile(cronProfile, { mapFile: `${snapshot.script}.map`, top: 8 });
+		const profileSummary = summarizeProfile(cronProfile, {
+			mapFile: `${snapshot.script}.map`,
+			top: 8,
+			intervalUs: PROFILE_INTERVAL_US,
+		});
 		const statsRun = runs.find((r) => r.d1);
 		return {
 			total,

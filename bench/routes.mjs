@@ -219,14 +219,26 @@ export async function runRoutes({ snapshot, persistTo, logFile, scriptDir, confi
 			// profiled alone before) the share came out at 16.7-17.7% against 7.6% in a whole run of
 			// the same code the same morning (Hono's c.json taking the JSON.stringify samples `ok` had),
 			// so only a whole run's share is judged.
-			await wrkRun({ base: gatewayBase, requests: mixed, concurrency: config.concurrency, durationMs: 1000, scriptDir });
+			await wrkRun({
+				base: gatewayBase,
+				requests: mixed,
+				concurrency: config.concurrency,
+				durationMs: 1000,
+				scriptDir,
+			});
 			log("profiling the gateway isolate under the list mix (list002, self, album, admin p=1, fetch; unmeasured)");
 			try {
 				const { profile: raw, loadResult } = await profileWhile({
 					port: inspectorPort,
 					workerName: "mj-edge",
 					load: () =>
-						wrkRun({ base: gatewayBase, requests: mixed, concurrency: config.concurrency, durationMs: 4000, scriptDir }),
+						wrkRun({
+							base: gatewayBase,
+							requests: mixed,
+							concurrency: config.concurrency,
+							durationMs: 4000,
+							scriptDir,
+						}),
 				});
 				report.profile = {
 					judged: pairs === PAIRS,

@@ -277,6 +277,7 @@ export async function runProduction({ snapshot, persistTo, logFile, scriptDir, c
 				report.lifecycle = loadResult;
 				report.lifecycle.profile = summarizeProfile(profile, {
 					mapFile: `${snapshot.script}.map`,
+					intervalUs: 500,
 					groups: {
 						simulator: /^src\/upstream\/simulator\//,
 						queueConsumer: /^src\/queue\//,

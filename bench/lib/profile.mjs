@@ -140,15 +140,22 @@ export function frameLocator(mapFile) {
 
 /**
  * Self time per function and per source file, in ms and as a share of the sampled time,
- * without "(idle)". `mapFile` is the bundle's .map (optional).
+ * without "(idle)". `mapFile` is the bundle's .map (optional); `intervalUs`, the sampling
+ * interval, caps what one sample counts (give it for an isolate that is idle between bursts).
  */
-export function summarizeProfile(profile, { mapFile, top = 15, groups = {} } = {}) {
+export function summarizeProfile(
+	profile,
+	{ mapFile, top = 15, groups = {}, intervalUs = Number.POSITIVE_INFINITY } = {},
+) {
 	const locate = frameLocator(mapFile);
 	const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 	const selfUs = new Map();
 	for (let i = 0; i < profile.samples.length; i++) {
 		const id = profile.samples[i];
-		selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+		// A sample counts the time since the one before; after the isolate sat idle with no samples
+		// taken, that is the whole idle stretch (140 s in one sample of a growth run), so a profile
+		// of a mostly idle isolate caps each sample at the interval it was taken at.
+		selfUs.set(id, (selfUs.get(id) ?? 0) + Math.min(profile.timeDeltas[i] ?? 0, intervalUs));
 	}
 	const byFunction = new Map();
 	const bySource = new Map();
