@@ -17,7 +17,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildWeb } from "../web/build.ts";
 import { buildDocs } from "./build-docs.mjs";
-import { ensureDevVars, localVarFlags } from "./lib/dev-vars.mjs";
+import { ensureDevVars, localVarFlags, withoutAi } from "./lib/dev-vars.mjs";
 
 const FAKE_DISCORD_URL = "http://fake-discord.internal";
 const GRACE_MS = 5000;
@@ -134,14 +134,6 @@ function parentOf(pid) {
 	} catch {
 		return 0;
 	}
-}
-
-/**
- * wrangler.toml's [ai] table left out: Workers AI is always remote, so wrangler dev would need a
- * Cloudflare login and reach the network. Local runs translate with TRANSLATOR = "fake".
- */
-function withoutAi(text) {
-	return text.replace(/^\[ai\]\n(?:[^[\n][^\n]*\n)*/m, "");
 }
 
 /**

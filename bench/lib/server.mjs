@@ -19,7 +19,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildDocs } from "../../scripts/build-docs.mjs";
-import { devVarsText, ensureDevVars as ensureLocalDevVars, LOCAL_VARS } from "../../scripts/lib/dev-vars.mjs";
+import { devVarsText, ensureDevVars as ensureLocalDevVars, LOCAL_VARS, withoutAi } from "../../scripts/lib/dev-vars.mjs";
 import { alive, descendants } from "./proc.mjs";
 
 /** Path of wrangler's JS entry, read from its package.json so a layout change shows up here. */
@@ -59,6 +59,7 @@ const BENCH_VARS = {
 	JWT_SECRET: "bench-jwt-secret-local-only-0123456789abcdef",
 	SIGNING_SECRET: "bench-signing-secret-local-only-0123456789",
 	...LOCAL_VARS,
+	TRANSLATOR: "fake",
 };
 const writeBenchVars = (file) => writeFileSync(file, devVarsText(BENCH_VARS, "Written by bench/lib/server.mjs."));
 
@@ -133,7 +134,9 @@ function serveBundle(source, script) {
 export function prepareSnapshot({ root, dir, logFile }) {
 	rmSync(dir, { recursive: true, force: true });
 	mkdirSync(dir, { recursive: true });
-	const source = readFileSync(join(root, "wrangler.toml"), "utf8");
+	// As npm start: no [ai] (wrangler dev would open a remote session for it and fail without a
+	// Cloudflare login; the bench reaches no network), prompts translated by the fake.
+	const source = withoutAi(readFileSync(join(root, "wrangler.toml"), "utf8"));
 	const main = /^main\s*=\s*"([^"]+)"/m.exec(source)?.[1];
 	if (!main) throw new Error('wrangler.toml has no main = "..." line');
 	const config = join(dir, "wrangler.toml");

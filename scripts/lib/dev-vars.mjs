@@ -75,3 +75,12 @@ export function localVarFlags(dir = ".", extra = {}) {
 		.filter(([name]) => valueFrom(file, name) === undefined)
 		.map(([name, value]) => `${name}:${value}`);
 }
+
+/**
+ * wrangler.toml's text without its [ai] table: Workers AI is always remote, so wrangler dev would
+ * need a Cloudflare login and reach the network. Local runs (npm start, the bench) translate with
+ * TRANSLATOR = "fake".
+ */
+export function withoutAi(text) {
+	return text.replace(/^\[ai\]\n(?:[^[\n][^\n]*\n)*/m, "");
+}
