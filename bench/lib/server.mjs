@@ -19,7 +19,12 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildDocs } from "../../scripts/build-docs.mjs";
-import { devVarsText, ensureDevVars as ensureLocalDevVars, LOCAL_VARS, withoutAi } from "../../scripts/lib/dev-vars.mjs";
+import {
+	devVarsText,
+	ensureDevVars as ensureLocalDevVars,
+	LOCAL_VARS,
+	withoutAi,
+} from "../../scripts/lib/dev-vars.mjs";
 import { alive, descendants } from "./proc.mjs";
 
 /** Path of wrangler's JS entry, read from its package.json so a layout change shows up here. */
