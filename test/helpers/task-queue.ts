@@ -2,8 +2,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { vi } from "vitest";
 import type { Deps } from "../../src/deps";
-import { handleTaskBatch } from "../../src/queue/task-consumer";
-import { TASK_QUEUE, type TaskMessage, type UpstreamCancelMessage } from "../../src/tasks/messages";
+import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
+import { TASK_DLQ, TASK_QUEUE, type TaskMessage, type UpstreamCancelMessage } from "../../src/tasks/messages";
 
 /** A message a recording TASK_QUEUE stand-in was sent, with its delay. */
 export interface SentTaskMessage {
@@ -33,4 +33,19 @@ export function cancelMessagesOf(
 	return sent.flatMap((m) =>
 		m.body.kind === "cancel-upstream" ? [{ body: m.body, delaySeconds: m.delaySeconds }] : [],
 	);
+}
+
+/** Hands one message to the dead-letter consumer: its id, the ids acked, and every error logged, as one text. */
+export async function deadLetter(env: Env, body: TaskMessage): Promise<{ id: string; acks: string[]; logged: string }> {
+	const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+	try {
+		const id = `dead-${++counter}`;
+		const batch = createMessageBatch<TaskMessage>(TASK_DLQ, [{ id, timestamp: new Date(), attempts: 1, body }]);
+		const ctx = createExecutionContext();
+		await handleTaskDeadLetters(batch, env);
+		const { explicitAcks } = await getQueueResult(batch, ctx);
+		return { id, acks: explicitAcks, logged: errors.mock.calls.map((args) => args.join(" ")).join("\n") };
+	} finally {
+		errors.mockRestore();
+	}
 }

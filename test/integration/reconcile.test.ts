@@ -15,7 +15,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { tasks } from "../../src/db/schema";
 import { defaultDeps } from "../../src/deps";
 import worker from "../../src/index";
-import { handleTaskBatch, handleTaskDeadLetters } from "../../src/queue/task-consumer";
+import { handleTaskBatch } from "../../src/queue/task-consumer";
 import { TASK_QUEUE, type TaskMessage } from "../../src/tasks/messages";
 import { MODAL_ABANDONED } from "../../src/tasks/reconcile-rules";
 import { SIMULATOR_SECRET } from "../../src/upstream/fetcher";
@@ -23,6 +23,7 @@ import { call, json, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { db, failedRow, insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 import { realFetch, resetDeps, useFetch } from "../helpers/deps";
 import { proxyPost, proxyTask, reply, submitted } from "../helpers/proxy";
+import { deadLetter } from "../helpers/task-queue";
 
 let simulatorChannel: number;
 let owner: number;
@@ -171,30 +172,20 @@ describe("reconciler", () => {
 	});
 
 	it("a timeout hand-off that gave up is logged, and its tasks stay for the cron's next pass", async () => {
-		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
-		try {
-			const task = await insertTaskRow({
-				userId: owner,
-				status: "IN_PROGRESS",
-				upstreamId: "9999000000000010",
-				channelId: simulatorChannel,
-				submitTime: minutesAgo(40),
-			});
-			const body: TaskMessage = { kind: "timeout", failReason: "timed out after 30 minutes", taskIds: [task.publicId] };
-			const batch = createMessageBatch<TaskMessage>("mj-edge-tasks-dlq", [
-				{ id: "dead-timeout", timestamp: new Date(), attempts: 1, body },
-			]);
-			const ctx = createExecutionContext();
-			await handleTaskDeadLetters(batch, env);
-			expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-timeout"]);
-			const logged = errors.mock.calls.map((args) => args.join(" ")).join("\n");
-			expect(logged).toContain("timed-out tasks could not be ended");
-			expect(logged).toContain(task.publicId);
-			// Nothing was ended on the way to the log: the task is still the cron's to find.
-			expect((await taskRow(task.publicId)).status).toBe("IN_PROGRESS");
-		} finally {
-			errors.mockRestore();
-		}
+		const task = await insertTaskRow({
+			userId: owner,
+			status: "IN_PROGRESS",
+			upstreamId: "9999000000000010",
+			channelId: simulatorChannel,
+			submitTime: minutesAgo(40),
+		});
+		const body: TaskMessage = { kind: "timeout", failReason: "timed out after 30 minutes", taskIds: [task.publicId] };
+		const { id, acks, logged } = await deadLetter(env, body);
+		expect(acks).toEqual([id]);
+		expect(logged).toContain("timed-out tasks could not be ended");
+		expect(logged).toContain(task.publicId);
+		// Nothing was ended on the way to the log: the task is still the cron's to find.
+		expect((await taskRow(task.publicId)).status).toBe("IN_PROGRESS");
 	});
 
 	it("brings a task up to date from list-by-condition when no poll reached it", async () => {

@@ -9,19 +9,18 @@
  * them through; the simulator's own state says whether a cancel reached it. TASK_QUEUE is recorded
  * instead of sent, so each message is delivered here, by hand.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { defaultDeps } from "../../src/deps";
-import { handleTaskDeadLetters } from "../../src/queue/task-consumer";
 import type { TaskMessage, UpstreamCancelMessage } from "../../src/tasks/messages";
 import { taskObject } from "../../src/tasks/task-object-stub";
 import { BASE, call, tokenFor, uniqueSub, waitFor } from "../helpers/api";
 import { insertTaskRow, simulatorChannelId, taskRow, userId } from "../helpers/db";
 import { proxyPost, reply } from "../helpers/proxy";
 import { fetchTask } from "../helpers/simulator";
-import { cancelMessagesOf, deliverTask } from "../helpers/task-queue";
+import { cancelMessagesOf, deadLetter, deliverTask } from "../helpers/task-queue";
 
 let simulatorChannel: number;
 
@@ -201,27 +200,17 @@ describe("a task cancelled while its submit was on the way upstream", () => {
 	});
 
 	it("the dead-letter consumer logs a cancel that gave up, with the upstream task", async () => {
-		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
-		try {
-			const body: UpstreamCancelMessage = {
-				kind: "cancel-upstream",
-				taskId: crypto.randomUUID(),
-				upstreamId: "1234567890123456789",
-				channelId: simulatorChannel,
-			};
-			const batch = createMessageBatch<TaskMessage>("mj-edge-tasks-dlq", [
-				{ id: "dead-cancel", timestamp: new Date(), attempts: 1, body },
-			]);
-			const ctx = createExecutionContext();
-			await handleTaskDeadLetters(batch, env);
-			expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-cancel"]);
-			const logged = errors.mock.calls.map((args) => args.join(" ")).join("\n");
-			expect(logged).toContain("upstream cancel gave up");
-			expect(logged).toContain(body.upstreamId);
-			expect(logged).toContain(body.taskId);
-		} finally {
-			errors.mockRestore();
-		}
+		const body: UpstreamCancelMessage = {
+			kind: "cancel-upstream",
+			taskId: crypto.randomUUID(),
+			upstreamId: "1234567890123456789",
+			channelId: simulatorChannel,
+		};
+		const { id, acks, logged } = await deadLetter(env, body);
+		expect(acks).toEqual([id]);
+		expect(logged).toContain("upstream cancel gave up");
+		expect(logged).toContain(body.upstreamId);
+		expect(logged).toContain(body.taskId);
 	});
 });
 
